@@ -1,0 +1,5 @@
+/* Placeholder entry point of airlock-sandbox. */
+int main(void)
+{
+	return 125;
+}

@@ -1,0 +1,300 @@
+/*
+ * Helpers shared by the tests: paths into the source and build trees, running
+ * a child with captured output and a deadline, whole-file reads and writes,
+ * snapshot comparison, and an unprivileged user for the sandbox tests.
+ * TEST_SRCDIR and TEST_BUILDDIR come from the Makefile.
+ */
+#include "test.h"
+
+#include "../core/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef TEST_SRCDIR
+#define TEST_SRCDIR "."
+#endif
+#ifndef TEST_BUILDDIR
+#define TEST_BUILDDIR "."
+#endif
+
+char *test__tmpdir;
+
+int test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("SKIP: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return TEST_SKIP_CODE;
+}
+
+const char *test_tmpdir(void)
+{
+	return test__tmpdir != NULL ? test__tmpdir : "/tmp";
+}
+
+static char *test__abs(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+
+	return real != NULL ? real : xstrdup(dir);
+}
+
+char *test_srcpath(const char *rel)
+{
+	char *dir = test__abs(TEST_SRCDIR);
+	char *p = xasprintf("%s/%s", dir, rel);
+
+	free(dir);
+	return p;
+}
+
+char *test_buildpath(const char *rel)
+{
+	char *dir = test__abs(TEST_BUILDDIR);
+	char *p = xasprintf("%s/%s", dir, rel);
+
+	free(dir);
+	return p;
+}
+
+char *test_sharedpath(const char *rel)
+{
+	const char *env = getenv("AIRLOCK_SHARED_DIR");
+	char *dir = env != NULL ? xstrdup(env) : test_srcpath("../shared");
+	char *p = xasprintf("%s/%s", dir, rel);
+
+	free(dir);
+	return p;
+}
+
+static void test__append(char **buf, size_t *len, const char *data, size_t n)
+{
+	*buf = xrealloc(*buf, *len + n + 1);
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+int test_run(struct test_run *r, char *const argv[], const char *input, const char *cwd,
+	     char *const env[], uid_t uid, int timeout_s)
+{
+	int in[2], out[2], err[2];
+	pid_t pid;
+
+	memset(r, 0, sizeof *r);
+	r->out = xstrdup("");
+	r->err = xstrdup("");
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		if (chdir(cwd != NULL ? cwd : test_tmpdir()) != 0) {
+			perror("chdir");
+			_exit(127);
+		}
+		for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+			putenv(env[i]);
+		if (uid != (uid_t)-1) {
+			struct passwd *pw = getpwuid(uid);
+			gid_t gid = pw != NULL ? pw->pw_gid : (gid_t)uid;
+			if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+				perror("dropping to the test user");
+				_exit(127);
+			}
+			if (pw != NULL) {
+				setenv("HOME", pw->pw_dir, 1);
+				setenv("USER", pw->pw_name, 1);
+			}
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	if (input != NULL) {
+		size_t len = strlen(input), off = 0;
+		while (off < len) {
+			ssize_t n = write(in[1], input + off, len - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	close(in[1]);
+
+	struct pollfd fds[2] = {{.fd = out[0], .events = POLLIN}, {.fd = err[0], .events = POLLIN}};
+	time_t deadline = time(NULL) + timeout_s;
+	int open_fds = 2;
+	while (open_fds > 0) {
+		int left = (int)(deadline - time(NULL));
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(fds, 2, left * 1000) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || fds[i].revents == 0)
+				continue;
+			char buf[65536];
+			ssize_t n = read(fds[i].fd, buf, sizeof buf);
+			if (n <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+			} else if (i == 0) {
+				test__append(&r->out, &r->outlen, buf, (size_t)n);
+			} else {
+				test__append(&r->err, &r->errlen, buf, (size_t)n);
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+void test_run_free(struct test_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+int test_write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t len = strlen(content), off = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, content + off, len - off);
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+char *test_read_file(const char *path, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (fd < 0)
+		return NULL;
+	buf = xstrdup("");
+	for (;;) {
+		char chunk[65536];
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		test__append(&buf, &len, chunk, (size_t)n);
+	}
+	close(fd);
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+int test_snapshot(const char *name, const char *text)
+{
+	char *rel = xasprintf("snapshots/%s", name);
+	char *path = test_srcpath(rel);
+	const char *update = getenv("UPDATE_SNAPSHOTS");
+	int rc = 0;
+
+	free(rel);
+	if (update != NULL && strcmp(update, "1") == 0) {
+		if (test_write_file(path, text) != 0) {
+			fprintf(stderr, "cannot write snapshot %s: %s\n", path, strerror(errno));
+			rc = 1;
+		} else {
+			fprintf(stderr, "updated snapshot %s\n", path);
+		}
+		free(path);
+		return rc;
+	}
+	char *want = test_read_file(path, NULL);
+	if (want == NULL) {
+		fprintf(stderr, "snapshot %s is missing: run with UPDATE_SNAPSHOTS=1 to write it\n",
+			path);
+		free(path);
+		return 1;
+	}
+	if (strcmp(want, text) != 0) {
+		char *got = xasprintf("%s/snapshot-got", test_tmpdir());
+		test_write_file(got, text);
+		fprintf(stderr, "snapshot %s differs (- expected, + got):\n", name);
+		char *const argv[] = {"diff", "-u", path, got, NULL};
+		struct test_run r;
+		if (test_run(&r, argv, NULL, NULL, NULL, (uid_t)-1, 10) == 0)
+			fputs(r.out, stderr);
+		test_run_free(&r);
+		free(got);
+		rc = 1;
+	}
+	free(want);
+	free(path);
+	return rc;
+}
+
+long test_unprivileged_uid(void)
+{
+	struct passwd *pw = getpwnam("airlock-test");
+
+	if (pw != NULL)
+		return (long)pw->pw_uid;
+	if (geteuid() != 0)
+		return -1;
+	char *const argv[] = {"useradd", "--system", "--create-home", "--home-dir",
+			      "/var/lib/airlock-test", "--shell", "/bin/sh", "airlock-test", NULL};
+	struct test_run r;
+	int rc = test_run(&r, argv, NULL, "/", NULL, (uid_t)-1, 30);
+	if (rc != 0 || (r.status != 0 && r.status != 9 /* already exists */)) {
+		fprintf(stderr, "useradd airlock-test failed: %s", r.err);
+		test_run_free(&r);
+		return -1;
+	}
+	test_run_free(&r);
+	pw = getpwnam("airlock-test");
+	return pw != NULL ? (long)pw->pw_uid : -1;
+}
