@@ -1,0 +1,51 @@
+/*
+ * The command-line front end: the options common to the TUI, `exec` and
+ * `check` (SPEC section 1), parsed once by options.c after config.json has
+ * supplied defaults, and the entry point of each subcommand. main.c holds
+ * the table that maps a subcommand's name to its entry point.
+ */
+#ifndef AIRLOCK_CLI_H
+#define AIRLOCK_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Which program the options are for: defaults differ (SPEC section 1). */
+enum cli_mode {
+	CLI_MODE_TUI,
+	CLI_MODE_EXEC,
+	CLI_MODE_CHECK,
+};
+
+struct cli_options {
+	enum cli_mode mode;
+	const char *sandbox;  /* "read-only", "workspace-write", "danger-full-access" */
+	const char *approval; /* "untrusted", "on-failure", "on-request", "never" */
+	const char *network;  /* "off", "ask", "on" */
+	char **writable_roots; /* absolute, owned */
+	size_t n_writable_roots;
+	char *cwd;            /* absolute, owned: workspace root and working directory */
+	char *sandbox_policy; /* --sandbox-policy JSON as given, or NULL; owned */
+	char *home;           /* AIRLOCK_HOME, resolved; owned */
+	bool no_color;
+	char **argv; /* the command after `--` (not owned: points into main's argv) */
+	int argc;
+};
+
+/*
+ * Parses the common options of MODE from ARGV (argv[0] is the subcommand or
+ * program name) into OPTS, with config.json defaults. On a usage error prints
+ * one `airlock: ...` line and returns 2; for --help/--version prints and
+ * returns -1 (the caller exits 0); otherwise returns 0.
+ */
+int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv);
+void cli_options_free(struct cli_options *opts);
+
+/* Subcommands: each returns the process exit status. */
+int cmd_exec(const struct cli_options *opts);
+int cmd_check(const struct cli_options *opts);
+int cmd_rules(int argc, char **argv);  /* argv[0] = "rules" */
+int cmd_submit(int argc, char **argv); /* argv[0] = "submit" */
+int tui_main(const struct cli_options *opts);
+
+#endif
