@@ -1,7 +1,62 @@
-/* Placeholder entry point, replaced by the command table in this file. */
+/*
+ * airlock's entry point: a table of subcommands (tmux's style of one const
+ * table, one line per command). A first argument that names a subcommand
+ * runs it; anything else is the TUI's own command line.
+ */
+#include "tui/cli.h"
+#include "tui/usage.h"
+
+#include <locale.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+/* One subcommand: its name and how it takes the command line. */
+struct main__command {
+	const char *name;
+	enum cli_mode mode;                  /* for those that take the common options */
+	int (*run)(const struct cli_options *opts);
+	int (*run_argv)(int argc, char **argv); /* for those with options of their own */
+};
+
+static const struct main__command main__commands[] = {
+	{.name = "exec", .mode = CLI_MODE_EXEC, .run = cmd_exec},
+};
+
+/* Parses the common options for MODE, then runs RUN with them. */
+static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_options *),
+			      int argc, char **argv)
 {
-	puts("airlock");
+	struct cli_options opts;
+	int rc = cli_options_parse(&opts, mode, argc, argv);
+
+	if (rc == 0)
+		rc = run(&opts);
+	else if (rc < 0)
+		rc = 0;
+	cli_options_free(&opts);
+	return rc;
+}
+
+/* The TUI, until it exists as its own module, prints the help. */
+static int main__tui(const struct cli_options *opts)
+{
+	(void)opts;
+	usage_print(stdout, CLI_MODE_TUI);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof main__commands / sizeof main__commands[0]; i++) {
+			const struct main__command *c = &main__commands[i];
+			if (strcmp(argv[1], c->name) != 0)
+				continue;
+			if (c->run_argv != NULL)
+				return c->run_argv(argc - 1, argv + 1);
+			return main__with_options(c->mode, c->run, argc - 1, argv + 1);
+		}
+	}
+	return main__with_options(CLI_MODE_TUI, main__tui, argc, argv);
 }

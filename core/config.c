@@ -1,0 +1,324 @@
+/*
+ * Loading config.json. The file is read whole, parsed with cJSON, and
+ * walked against a table of known keys; each key has a setter that checks
+ * its type and value. Anything unknown, mistyped or out of range is an error
+ * that names the file and the key, and nothing from a bad file is used.
+ */
+#include "config.h"
+
+#include "json-error.h"
+#include "xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* config.json larger than this is refused rather than read. */
+#define CONFIG_MAX_BYTES (1 << 20)
+
+char *config_home(const char *flag)
+{
+	const char *env;
+
+	if (flag != NULL && *flag != '\0')
+		return xstrdup(flag);
+	env = getenv("AIRLOCK_HOME");
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	env = getenv("XDG_CONFIG_HOME");
+	if (env != NULL && *env == '/')
+		return xasprintf("%s/airlock", env);
+	env = getenv("HOME");
+	return xasprintf("%s/.config/airlock", env != NULL && *env != '\0' ? env : "/");
+}
+
+static const char *const config__sandbox_modes[] = {"read-only", "workspace-write",
+						    "danger-full-access", NULL};
+static const char *const config__approvals[] = {"untrusted", "on-failure", "on-request", "never",
+						NULL};
+static const char *const config__network_modes[] = {"off", "ask", "on", NULL};
+static const char *const config__git_protection[] = {"default", "full", NULL};
+
+/* Sets *OUT to a copy of V's string when it is one of ALLOWED. */
+static int config__one_of(const cJSON *v, const char *const *allowed, char **out, char **why)
+{
+	if (!cJSON_IsString(v)) {
+		*why = xstrdup("must be a string");
+		return -EINVAL;
+	}
+	for (size_t i = 0; allowed[i] != NULL; i++) {
+		if (strcmp(v->valuestring, allowed[i]) == 0) {
+			free(*out);
+			*out = xstrdup(allowed[i]);
+			return 0;
+		}
+	}
+	*why = xasprintf("\"%s\" is not one of", v->valuestring);
+	for (size_t i = 0; allowed[i] != NULL; i++) {
+		char *w = xasprintf("%s%s %s", *why, i ? "," : "", allowed[i]);
+		free(*why);
+		*why = w;
+	}
+	return -EINVAL;
+}
+
+/* Copies a JSON array of strings; ABSOLUTE requires each to start with '/'. */
+static int config__strings(const cJSON *v, bool absolute, char ***out, size_t *n, char **why)
+{
+	const cJSON *item;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(v)) {
+		*why = xstrdup("must be an array of strings");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(item, v)
+	{
+		if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+			*why = xasprintf("[%zu] must be a non-empty string", i);
+			return -EINVAL;
+		}
+		if (absolute && item->valuestring[0] != '/') {
+			*why = xasprintf("[%zu]: \"%s\" is not an absolute path", i,
+					 item->valuestring);
+			return -EINVAL;
+		}
+		*out = xreallocarray(*out, *n + 1, sizeof **out);
+		(*out)[(*n)++] = xstrdup(item->valuestring);
+		i++;
+	}
+	return 0;
+}
+
+static int config__set_sandbox(struct config *c, const cJSON *v, char **why)
+{
+	return config__one_of(v, config__sandbox_modes, &c->sandbox, why);
+}
+
+static int config__set_approval(struct config *c, const cJSON *v, char **why)
+{
+	return config__one_of(v, config__approvals, &c->approval, why);
+}
+
+static int config__set_writable_roots(struct config *c, const cJSON *v, char **why)
+{
+	return config__strings(v, true, &c->writable_roots, &c->n_writable_roots, why);
+}
+
+static int config__set_protected_paths(struct config *c, const cJSON *v, char **why)
+{
+	return config__strings(v, false, &c->protected_paths, &c->n_protected_paths, why);
+}
+
+static int config__set_git_protection(struct config *c, const cJSON *v, char **why)
+{
+	char *mode = NULL;
+	int rc = config__one_of(v, config__git_protection, &mode, why);
+
+	if (rc == 0)
+		c->git_protection_full = strcmp(mode, "full") == 0;
+	free(mode);
+	return rc;
+}
+
+static int config__set_network_mode(struct config *c, const cJSON *v, char **why)
+{
+	return config__one_of(v, config__network_modes, &c->network, why);
+}
+
+static int config__set_allowed_domains(struct config *c, const cJSON *v, char **why)
+{
+	return config__strings(v, false, &c->allowed_domains, &c->n_allowed_domains, why);
+}
+
+static int config__set_denied_domains(struct config *c, const cJSON *v, char **why)
+{
+	return config__strings(v, false, &c->denied_domains, &c->n_denied_domains, why);
+}
+
+static int config__set_host_ports(struct config *c, const cJSON *v, char **why)
+{
+	const cJSON *item;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(v)) {
+		*why = xstrdup("must be an array of port numbers");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(item, v)
+	{
+		double d = cJSON_IsNumber(item) ? item->valuedouble : -1;
+		if (d < 1 || d > 65535 || d != (double)(int)d) {
+			*why = xasprintf("[%zu] must be a port number from 1 to 65535", i);
+			return -EINVAL;
+		}
+		c->host_loopback_ports =
+			xreallocarray(c->host_loopback_ports, c->n_host_loopback_ports + 1, sizeof(int));
+		c->host_loopback_ports[c->n_host_loopback_ports++] = (int)d;
+		i++;
+	}
+	return 0;
+}
+
+/* A known key: a setter for a value, or a nested table for an object. */
+struct config__key {
+	const char *name;
+	int (*set)(struct config *c, const cJSON *v, char **why);
+	const struct config__key *keys;
+};
+
+static const struct config__key config__network_keys[] = {
+	{.name = "mode", .set = config__set_network_mode},
+	{.name = "allowed_domains", .set = config__set_allowed_domains},
+	{.name = "denied_domains", .set = config__set_denied_domains},
+	{.name = "host_loopback_ports", .set = config__set_host_ports},
+	{0},
+};
+
+static const struct config__key config__top_keys[] = {
+	{.name = "sandbox", .set = config__set_sandbox},
+	{.name = "ask_for_approval", .set = config__set_approval},
+	{.name = "writable_roots", .set = config__set_writable_roots},
+	{.name = "protected_paths", .set = config__set_protected_paths},
+	{.name = "git_protection", .set = config__set_git_protection},
+	{.name = "network", .keys = config__network_keys},
+	{0},
+};
+
+/* Applies every member of object OBJ through the key table KEYS; PREFIX names it. */
+static int config__apply(struct config *c, const cJSON *obj, const struct config__key *keys,
+			 const char *prefix, char **why)
+{
+	const cJSON *member;
+
+	if (!cJSON_IsObject(obj)) {
+		if (*prefix == '\0')
+			*why = xstrdup("the top level must be an object");
+		else
+			*why = xasprintf("\"%.*s\" must be an object", (int)strlen(prefix) - 1, prefix);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(member, obj)
+	{
+		const struct config__key *k = keys;
+		while (k->name != NULL && strcmp(k->name, member->string) != 0)
+			k++;
+		if (k->name == NULL) {
+			*why = xasprintf("unknown key \"%s%s\"", prefix, member->string);
+			return -EINVAL;
+		}
+		if (k->keys != NULL) {
+			char *nested = xasprintf("%s%s.", prefix, member->string);
+			int rc = config__apply(c, member, k->keys, nested, why);
+			free(nested);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		char *inner = NULL;
+		if (k->set(c, member, &inner) != 0) {
+			*why = xasprintf("\"%s%s\": %s", prefix, member->string, inner);
+			free(inner);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int config_parse(struct config *cfg, const char *text, const char *path, char **cause)
+{
+	const char *end = NULL;
+	cJSON *root;
+	char *why = NULL;
+	int rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	root = cJSON_ParseWithOpts(text, &end, 1);
+	if (root == NULL) {
+		int line, col;
+		json_error_position(text, cJSON_GetErrorPtr(), &line, &col);
+		*cause = xasprintf("%s:%d:%d: malformed JSON", path, line, col);
+		return -EINVAL;
+	}
+	rc = config__apply(cfg, root, config__top_keys, "", &why);
+	cJSON_Delete(root);
+	if (rc != 0) {
+		*cause = xasprintf("%s: %s", path, why);
+		free(why);
+		config_free(cfg);
+		return rc;
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, const char *home, char **cause)
+{
+	char *path = xasprintf("%s/config.json", home);
+	struct stat st;
+	int fd, rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = errno == ENOENT ? 0 : -errno;
+		if (rc != 0)
+			*cause = xasprintf("%s: %s", path, strerror(-rc));
+		free(path);
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > CONFIG_MAX_BYTES) {
+		*cause = xasprintf("%s: %s", path,
+				   st.st_size > CONFIG_MAX_BYTES ? "larger than 1 MiB"
+								 : strerror(errno));
+		close(fd);
+		free(path);
+		return -EINVAL;
+	}
+	char *text = xmalloc((size_t)st.st_size + 1);
+	size_t off = 0;
+	for (;;) {
+		ssize_t n = read(fd, text + off, (size_t)st.st_size - off);
+		if (n < 0) {
+			rc = -errno;
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			free(text);
+			close(fd);
+			free(path);
+			return rc;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	text[off] = '\0';
+	close(fd);
+	rc = config_parse(cfg, text, path, cause);
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* Frees an array of N owned strings. */
+static void config__free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->sandbox);
+	free(cfg->approval);
+	free(cfg->network);
+	config__free_strings(cfg->writable_roots, cfg->n_writable_roots);
+	config__free_strings(cfg->protected_paths, cfg->n_protected_paths);
+	config__free_strings(cfg->allowed_domains, cfg->n_allowed_domains);
+	config__free_strings(cfg->denied_domains, cfg->n_denied_domains);
+	free(cfg->host_loopback_ports);
+	memset(cfg, 0, sizeof *cfg);
+}

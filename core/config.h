@@ -1,0 +1,54 @@
+/*
+ * config.json under AIRLOCK_HOME: defaults for the command-line options and
+ * the lists only a file can hold (protected paths, allowed and denied
+ * domains, host loopback ports). Unknown keys are errors, like everywhere
+ * in airlock: a misspelt setting must not silently do nothing.
+ *
+ *   {"sandbox": "workspace-write", "ask_for_approval": "on-failure",
+ *    "writable_roots": ["/abs"], "protected_paths": ["secrets"],
+ *    "git_protection": "default" | "full",
+ *    "network": {"mode": "ask", "allowed_domains": ["*.example.com"],
+ *                "denied_domains": [], "host_loopback_ports": [3000]}}
+ */
+#ifndef AIRLOCK_CONFIG_H
+#define AIRLOCK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+	char *sandbox;  /* NULL when unset */
+	char *approval; /* NULL when unset */
+	char *network;  /* network.mode, NULL when unset */
+	char **writable_roots;
+	size_t n_writable_roots;
+	char **protected_paths;
+	size_t n_protected_paths;
+	bool git_protection_full;
+	char **allowed_domains;
+	size_t n_allowed_domains;
+	char **denied_domains;
+	size_t n_denied_domains;
+	int *host_loopback_ports;
+	size_t n_host_loopback_ports;
+};
+
+/*
+ * Resolves the airlock home: FLAG (--home) if not NULL, else $AIRLOCK_HOME,
+ * else $XDG_CONFIG_HOME/airlock, else $HOME/.config/airlock. Caller frees.
+ */
+char *config_home(const char *flag);
+
+/*
+ * Loads HOME/config.json into CFG (zeroed first). A missing file leaves the
+ * defaults and returns 0. On a malformed file returns -EINVAL and sets
+ * *CAUSE to "PATH:LINE:COL: message" or "PATH: message" (caller frees).
+ */
+int config_load(struct config *cfg, const char *home, char **cause);
+
+/* Parses config JSON TEXT (named PATH in messages) into CFG; as config_load. */
+int config_parse(struct config *cfg, const char *text, const char *path, char **cause);
+
+void config_free(struct config *cfg);
+
+#endif

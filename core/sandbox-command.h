@@ -1,0 +1,51 @@
+/*
+ * How airlock reaches its sandbox: by exec'ing the airlock-sandbox helper
+ * with a documented argv (SPEC section 3). This module finds the helper,
+ * turns the user's options into a policy, and builds that argv; `airlock
+ * exec`, the TUI's panes and the agent socket all go through it, so the
+ * sandbox is set up the same way whoever asked.
+ */
+#ifndef AIRLOCK_SANDBOX_COMMAND_H
+#define AIRLOCK_SANDBOX_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Everything the helper needs for one command. Nothing here is owned. */
+struct sandbox_command {
+	const char *helper;         /* path of airlock-sandbox */
+	const char *cwd;            /* workspace root and the command's directory */
+	const char *policy_json;    /* legacy policy (--sandbox-policy), or NULL */
+	const char *fs_policy_json; /* split policies: both set, or both NULL */
+	const char *net_policy;     /* "restricted", "enabled" or "proxy" */
+	char *const *protected_paths; /* config protected_paths */
+	size_t n_protected_paths;
+	bool git_protection_full;
+	const char *home;       /* AIRLOCK_HOME: never writable inside */
+	char *const *hidden;    /* directories hidden inside (the agent socket's) */
+	size_t n_hidden;
+	const int *host_ports;  /* host loopback ports bridged inside */
+	size_t n_host_ports;
+	char *const *argv;      /* the command, NULL-terminated */
+};
+
+/*
+ * The helper's path: $AIRLOCK_SANDBOX_EXE, else airlock-sandbox next to the
+ * running executable (an uninstalled build), else the installed libexec one.
+ * Returns NULL when none is executable, with *TRIED listing where it looked.
+ * Caller frees both.
+ */
+char *sandbox_command_helper(char **tried);
+
+/*
+ * The legacy policy JSON for the command-line options: MODE is read-only,
+ * workspace-write or danger-full-access; ROOTS are extra writable roots;
+ * NETWORK says whether the network is open. Caller frees.
+ */
+char *sandbox_command_policy(const char *mode, char *const *roots, size_t n_roots, bool network);
+
+/* The helper's argv for SC, NULL-terminated; free with sandbox_command_argv_free. */
+char **sandbox_command_argv(const struct sandbox_command *sc);
+void sandbox_command_argv_free(char **argv);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * The options shared by the TUI, `exec` and `check` (SPEC section 1).
+ * Defaults come first from the mode, then from config.json, then from the
+ * command line; every value is checked against its table of allowed words
+ * here, so the rest of airlock can trust them. Usage errors print one
+ * `airlock: ...` line and make the caller exit 2.
+ */
+#include "cli.h"
+
+#include "core/config.h"
+#include "core/xmalloc.h"
+#include "tui/usage.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const options__sandbox_modes[] = {"read-only", "workspace-write",
+						     "danger-full-access", NULL};
+static const char *const options__approvals[] = {"untrusted", "on-failure", "on-request",
+						 "never", NULL};
+static const char *const options__network_modes[] = {"off", "ask", "on", NULL};
+
+enum {
+	OPTIONS__SANDBOX_POLICY = 256,
+	OPTIONS__HOME,
+	OPTIONS__NO_COLOR,
+};
+
+static const struct option options__long[] = {
+	{"sandbox", required_argument, NULL, 's'},
+	{"ask-for-approval", required_argument, NULL, 'a'},
+	{"writable-root", required_argument, NULL, 'w'},
+	{"network", required_argument, NULL, 'n'},
+	{"cd", required_argument, NULL, 'C'},
+	{"sandbox-policy", required_argument, NULL, OPTIONS__SANDBOX_POLICY},
+	{"home", required_argument, NULL, OPTIONS__HOME},
+	{"no-color", no_argument, NULL, OPTIONS__NO_COLOR},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Returns the table entry equal to VALUE, or NULL after printing why not. */
+static const char *options__word(const char *flag, const char *value, const char *const *allowed)
+{
+	for (size_t i = 0; allowed[i] != NULL; i++)
+		if (strcmp(value, allowed[i]) == 0)
+			return allowed[i];
+	fprintf(stderr, "airlock: %s: \"%s\" is not one of", flag, value);
+	for (size_t i = 0; allowed[i] != NULL; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", allowed[i]);
+	fputc('\n', stderr);
+	return NULL;
+}
+
+/* The absolute, resolved form of directory DIR, or NULL after printing why. */
+static char *options__dir(const char *flag, const char *dir)
+{
+	char *real = realpath(dir, NULL);
+
+	if (real == NULL) {
+		fprintf(stderr, "airlock: %s %s: %s\n", flag, dir, strerror(errno));
+		return NULL;
+	}
+	return real;
+}
+
+/* Adds root ROOT (resolved) to OPTS, unless it is there already. */
+static int options__add_root(struct cli_options *opts, const char *root)
+{
+	char *real = options__dir("--writable-root", root);
+
+	if (real == NULL)
+		return 2;
+	for (size_t i = 0; i < opts->n_writable_roots; i++) {
+		if (strcmp(opts->writable_roots[i], real) == 0) {
+			free(real);
+			return 0;
+		}
+	}
+	opts->writable_roots =
+		xreallocarray(opts->writable_roots, opts->n_writable_roots + 1, sizeof(char *));
+	opts->writable_roots[opts->n_writable_roots++] = real;
+	return 0;
+}
+
+/* Takes the defaults of MODE, then those of config.json in OPTS->home. */
+static int options__defaults(struct cli_options *opts, enum cli_mode mode)
+{
+	struct config cfg;
+	char *cause = NULL;
+
+	opts->mode = mode;
+	opts->sandbox = "workspace-write";
+	opts->approval = mode == CLI_MODE_TUI ? "on-failure" : "never";
+	opts->network = mode == CLI_MODE_TUI ? "ask" : "off";
+	if (config_load(&cfg, opts->home, &cause) != 0) {
+		fprintf(stderr, "airlock: %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	/* config_load checked every value against the same tables. */
+	if (cfg.sandbox != NULL)
+		opts->sandbox = options__word("sandbox", cfg.sandbox, options__sandbox_modes);
+	if (cfg.approval != NULL)
+		opts->approval = options__word("ask_for_approval", cfg.approval, options__approvals);
+	if (cfg.network != NULL)
+		opts->network = options__word("network.mode", cfg.network, options__network_modes);
+	for (size_t i = 0; i < cfg.n_writable_roots; i++) {
+		if (options__add_root(opts, cfg.writable_roots[i]) != 0) {
+			config_free(&cfg);
+			return 2;
+		}
+	}
+	config_free(&cfg);
+	return 0;
+}
+
+int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv)
+{
+	const char *home_flag = NULL;
+	int c;
+
+	memset(opts, 0, sizeof *opts);
+	/* --home decides where config.json is, so find it before anything else. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home_flag = argv[i + 1];
+		else if (strncmp(argv[i], "--home=", 7) == 0)
+			home_flag = argv[i] + 7;
+	}
+	opts->home = config_home(home_flag);
+	if (options__defaults(opts, mode) != 0)
+		return 2;
+	opts->no_color = getenv("NO_COLOR") != NULL && *getenv("NO_COLOR") != '\0';
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:s:a:w:n:C:hV", options__long, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if ((opts->sandbox = options__word("--sandbox", optarg,
+							   options__sandbox_modes)) == NULL)
+				return 2;
+			break;
+		case 'a':
+			if ((opts->approval = options__word("--ask-for-approval", optarg,
+							    options__approvals)) == NULL)
+				return 2;
+			break;
+		case 'n':
+			if ((opts->network = options__word("--network", optarg,
+							   options__network_modes)) == NULL)
+				return 2;
+			break;
+		case 'w':
+			if (options__add_root(opts, optarg) != 0)
+				return 2;
+			break;
+		case 'C':
+			free(opts->cwd);
+			if ((opts->cwd = options__dir("--cd", optarg)) == NULL)
+				return 2;
+			break;
+		case OPTIONS__SANDBOX_POLICY:
+			free(opts->sandbox_policy);
+			opts->sandbox_policy = xstrdup(optarg);
+			break;
+		case OPTIONS__HOME:
+			break; /* taken above */
+		case OPTIONS__NO_COLOR:
+			opts->no_color = true;
+			break;
+		case 'h':
+			usage_print(stdout, mode);
+			return -1;
+		case 'V':
+			printf("airlock %s\n", usage_version());
+			return -1;
+		case ':':
+			fprintf(stderr, "airlock: %s needs a value (see airlock %s--help)\n",
+				argv[optind - 1], usage_subcommand(mode));
+			return 2;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, "airlock: unknown option -%c (see airlock %s--help)\n",
+					optopt, usage_subcommand(mode));
+			else
+				fprintf(stderr, "airlock: unknown option %s (see airlock %s--help)\n",
+					argv[optind - 1], usage_subcommand(mode));
+			return 2;
+		}
+	}
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	opts->argv = argv + optind;
+	opts->argc = argc - optind;
+	if (opts->cwd == NULL) {
+		opts->cwd = options__dir("the current directory", ".");
+		if (opts->cwd == NULL)
+			return 2;
+	}
+	return 0;
+}
+
+void cli_options_free(struct cli_options *opts)
+{
+	for (size_t i = 0; i < opts->n_writable_roots; i++)
+		free(opts->writable_roots[i]);
+	free(opts->writable_roots);
+	free(opts->cwd);
+	free(opts->sandbox_policy);
+	free(opts->home);
+	memset(opts, 0, sizeof *opts);
+}
