@@ -1,0 +1,203 @@
+/*
+ * The approval queue and the session caches (SPEC section 5): the one place
+ * where a request (a command, a network destination, a patch) is decided,
+ * by rules, caches, config and policy without a prompt, or by a human in a
+ * prompt. Used by the TUI (which draws approval_current() and calls
+ * approval_answer()), the network proxy and the agent socket.
+ *
+ * Nothing here blocks. A requester passes a callback, a free callback and a
+ * data pointer (as tmux's confirm prompts do); the callback runs once with
+ * the result, then the free callback, either at once (inside
+ * approval_request, when no prompt is needed) or later (when the prompt is
+ * answered, denied all, or the queue is freed -> denied). Requests with the
+ * same key share ONE pending prompt, and its answer reaches every waiter:
+ *   exec:    (argv, cwd, sandbox mode)
+ *   network: (lower-cased host, protocol, port)
+ *   patch:   (the sorted set of absolute paths)
+ * Prompts wait in a FIFO; the head is the one shown. The "changed" callback
+ * fires whenever the queue changes (so the UI redraws; approval_pending()
+ * gives the count for the status bar).
+ *
+ * Checks before prompting, each an audit line of its own with
+ * prompted:false:
+ *   exec:    session cache -> decide_command() (rules, safe/dangerous,
+ *            policy); a `retry` (on-failure escalation after a denial)
+ *            prompts unless an allow rule or the cache covers it;
+ *   network: config denied_domains -> deny rule -> session block ->
+ *            allow rule -> session allow -> config allowed_domains ->
+ *            `prompt` rule or nothing: prompt (never: deny by policy);
+ *   patch:   every path approved for the session -> allow; then policy:
+ *            untrusted/on-failure prompt; on-request prompts only when
+ *            `outside_roots`; never allows inside the roots, denies outside.
+ * Answers: once; session (cache the key; for patches every path; for
+ * network the (host, protocol, port)); rule (exec: append the `p` prefix
+ * rule with decision allow; network: network_rule(host, protocol, allow);
+ * both to HOME/rules/default.rules, and the in-memory rules at once); deny;
+ * deny-and-block (network: deny and block the host (any port, any protocol)
+ * for the session). After a session/rule answer, the other pending prompts
+ * that are now covered are resolved without a prompt.
+ * One answered prompt = one audit line with `requests` = number of waiters.
+ *
+ * Single-threaded: call everything from the loop thread.
+ */
+#ifndef AIRLOCK_APPROVAL_H
+#define AIRLOCK_APPROVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "decide.h"
+#include "rules.h"
+
+enum approval_kind {
+	APPROVAL_EXEC,
+	APPROVAL_NETWORK,
+	APPROVAL_PATCH,
+};
+
+/* What a human can answer (not every kind offers every answer). */
+enum approval_answer {
+	APPROVAL_ONCE,       /* y */
+	APPROVAL_SESSION,    /* a */
+	APPROVAL_RULE,       /* p: exec prefix rule / network "always allow HOST" */
+	APPROVAL_DENY_BLOCK, /* d: network only, deny and block HOST for the session */
+	APPROVAL_DENY,       /* n / esc */
+};
+
+/* A request, as the requester describes it. Everything is copied. */
+struct approval_request {
+	enum approval_kind kind;
+	/* exec */
+	size_t argc;
+	char *const *argv;
+	const char *cwd;
+	enum decide_sandbox sandbox;
+	bool escalate;             /* asked to run outside the sandbox (require_escalated) */
+	bool retry;                /* on-failure: the sandboxed run looked denied; retry outside? */
+	const char *justification; /* shown in the prompt; may be NULL */
+	char *const *prefix_rule;  /* agent's proposed `p` prefix (NULL-terminated) or NULL */
+	/* network */
+	const char *host;
+	const char *protocol; /* "http", "https", ... */
+	unsigned port;
+	/* patch */
+	size_t n_paths;
+	char *const *paths; /* absolute */
+	bool outside_roots; /* some path is outside the writable roots */
+	const char *diff;   /* what the prompt shows */
+};
+
+/* What happened to one request. Valid during the callback only. */
+struct approval_result {
+	bool allowed;
+	bool sandboxed;              /* exec: run inside the sandbox */
+	bool prompted;               /* a human answered */
+	enum approval_answer answer; /* when prompted */
+	enum audit_by by;
+	enum audit_scope scope;
+	const char *rule;   /* "FILE:LINE" of the deciding rule, or NULL */
+	const char *reason; /* one sentence */
+};
+
+typedef void (*approval_cb)(const struct approval_result *res, void *data);
+typedef void (*approval_free_cb)(void *data);
+
+#define APPROVAL_MAX_OPTIONS 5
+
+/* One numbered option of a prompt (1-based number = index + 1). */
+struct approval_option {
+	char key; /* 'y', 'a', 'p', 'd', 'n' */
+	enum approval_answer answer;
+	char *label; /* formatted, e.g. "Yes, and don't ask again for commands that start with `git
+	                push`" */
+};
+
+/* A pending prompt, for the UI to draw. Owned by the queue. */
+struct approval_prompt {
+	uint64_t id;
+	enum approval_kind kind;
+	char
+	    *title; /* "Run outside the sandbox?", "Allow network access?", "Apply file changes?" */
+	char *reason;  /* why / the justification ("" if none) */
+	char *subject; /* the command line, "HOST:PORT (protocol)", or the file list */
+	char *diff;    /* patch: the diff, or NULL */
+	struct approval_option options[APPROVAL_MAX_OPTIONS];
+	size_t n_options; /* the last option always denies (esc) */
+	size_t n_waiters;
+	/* the request (copies) */
+	char **argv; /* exec, NULL-terminated */
+	size_t argc;
+	char *cwd;
+	enum decide_sandbox sandbox;
+	char **prefix; /* exec: the `p` prefix, NULL-terminated, or NULL (no `p` option) */
+	size_t prefix_len;
+	char *host; /* network */
+	char *protocol;
+	unsigned port;
+	char **paths; /* patch, NULL-terminated */
+	size_t n_paths;
+};
+
+struct approval_config {
+	enum decide_approval approval;
+	struct rules *rules; /* borrowed; `p` answers amend it; may be NULL */
+	const char *home;    /* AIRLOCK_HOME (copied): default.rules lives in HOME/rules */
+	struct audit *audit; /* borrowed; NULL: no audit log */
+	/* config.json network.allowed_domains / denied_domains ("*.x.org" allowed) */
+	const char *const *allowed_domains;
+	size_t n_allowed_domains;
+	const char *const *denied_domains;
+	size_t n_denied_domains;
+};
+
+struct approval_queue;
+
+/* Makes a queue; CFG is copied (the rules and audit stay borrowed). */
+struct approval_queue *approval_queue_new(const struct approval_config *cfg);
+/* Denies every pending request (callbacks run, no audit lines), then frees. */
+void approval_queue_free(struct approval_queue *q);
+/* CB(DATA) runs after every change of the queue (new prompt, answer, cancel). */
+void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data), void *data);
+
+/*
+ * Submits REQ. When no prompt is needed, runs CB then FREECB before it
+ * returns and returns 0 (DATA must not be used afterwards by the caller
+ * unless FREECB keeps it). Otherwise queues (joining a pending prompt with
+ * the same key) and returns a waiter id (> 0) for approval_cancel.
+ * CB and FREECB may be NULL.
+ */
+uint64_t approval_request(struct approval_queue *q, const struct approval_request *req,
+                          approval_cb cb, approval_free_cb freecb, void *data);
+/*
+ * Withdraws one waiter: its FREECB runs, its CB does not. A prompt left
+ * without waiters goes away (no audit line). Returns 0 or -ENOENT.
+ */
+int approval_cancel(struct approval_queue *q, uint64_t waiter);
+
+/* The prompt to show (the FIFO's head), or NULL. */
+const struct approval_prompt *approval_current(const struct approval_queue *q);
+/* How many prompts wait (including the current one). */
+size_t approval_pending(const struct approval_queue *q);
+/* The Nth pending prompt (0 = current), or NULL. */
+const struct approval_prompt *approval_nth(const struct approval_queue *q, size_t n);
+
+/*
+ * Answers prompt ID: writes one audit line, updates caches / rules, runs
+ * every waiter's callback. Returns 0, -ENOENT (no such prompt) or -EINVAL
+ * (ANSWER not offered by that prompt). If amending the rules file fails, the
+ * request is still allowed once and -errno is returned after the callbacks.
+ */
+int approval_answer(struct approval_queue *q, uint64_t id, enum approval_answer answer);
+/* Ctrl-C: denies every pending prompt (one audit line each). */
+void approval_deny_all(struct approval_queue *q);
+
+/* Session cache queries (no audit, no prompt). */
+bool approval_session_exec_allowed(const struct approval_queue *q, size_t argc, char *const argv[],
+                                   const char *cwd, enum decide_sandbox sandbox);
+bool approval_session_path_allowed(const struct approval_queue *q, const char *path);
+
+const char *approval_answer_name(enum approval_answer a);
+
+#endif

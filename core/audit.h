@@ -1,0 +1,79 @@
+/*
+ * The audit log (SPEC section 9): one JSON object per line, appended to
+ * `$AIRLOCK_HOME/audit.jsonl` when AIRLOCK_HOME is set, else
+ * `$XDG_STATE_HOME/airlock/audit.jsonl` (XDG_STATE_HOME defaulting to
+ * ~/.local/state). Each line is built with cJSON and written with ONE
+ * write(2) on an O_APPEND descriptor (so lines from several processes never
+ * interleave), then fdatasync'd; the write returns before the decision it
+ * records takes effect. A failed write is reported (-errno) and callers
+ * fail closed (deny).
+ */
+#ifndef AIRLOCK_AUDIT_H
+#define AIRLOCK_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum audit_kind {
+	AUDIT_EXEC,
+	AUDIT_NETWORK,
+	AUDIT_PATCH,
+};
+
+enum audit_by {
+	AUDIT_BY_RULE,
+	AUDIT_BY_SESSION,
+	AUDIT_BY_USER,
+	AUDIT_BY_POLICY,
+	AUDIT_BY_CONFIG,
+};
+
+enum audit_scope {
+	AUDIT_SCOPE_ONCE,
+	AUDIT_SCOPE_SESSION,
+	AUDIT_SCOPE_RULE,
+};
+
+/* One decision line. Everything is borrowed for the call. */
+struct audit_decision {
+	enum audit_kind kind;
+	/* subject: exec -> argv array; network -> "host:port" string; patch -> paths array */
+	char *const *words; /* exec argv / patch paths */
+	size_t n_words;
+	const char *host; /* network */
+	unsigned port;
+	const char *protocol; /* network, optional: added as "protocol" */
+	bool allow;
+	enum audit_by by;
+	bool prompted;
+	const char *rule; /* "FILE:LINE" or NULL */
+	enum audit_scope scope;
+	bool sandboxed;  /* exec only */
+	size_t requests; /* how many requests this line answers (>= 1) */
+};
+
+struct audit;
+
+/*
+ * The default log path per SPEC 9 from the environment (AIRLOCK_HOME,
+ * XDG_STATE_HOME, HOME). Caller frees; NULL if no HOME either.
+ */
+char *audit_default_path(void);
+/* Opens (creating it and its directory, 0700/0600) the log at PATH. Returns NULL with *cause. */
+struct audit *audit_open(const char *path, char **cause);
+void audit_close(struct audit *a);
+/* The path it writes to. */
+const char *audit_path(const struct audit *a);
+
+/* Appends a decision line. Returns 0 or -errno. A NULL A is a no-op (0). */
+int audit_decision(struct audit *a, const struct audit_decision *d);
+/* Appends an exit line: subject (argv), code, duration_ms, sandboxed. */
+int audit_exit(struct audit *a, size_t argc, char *const argv[], int code, uint64_t duration_ms,
+               bool sandboxed);
+
+const char *audit_kind_name(enum audit_kind k);
+const char *audit_by_name(enum audit_by b);
+const char *audit_scope_name(enum audit_scope s);
+
+#endif

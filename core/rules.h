@@ -1,0 +1,170 @@
+/*
+ * Rules files (SPEC section 6): the subset of Codex's Starlark execpolicy
+ * that users write, `prefix_rule(...)` and `network_rule(...)`, loaded into
+ * one rule set that answers "which rules match this command / this host".
+ *
+ * Loading is all or nothing: the first error stops it and fills *cause with
+ * `FILE:LINE:COL: message` (1-based line, 1-based byte column of where the
+ * offending token starts, or where the input ended). A rule set that failed
+ * to load must not be used to allow anything; rules_load_* leave the set as
+ * it was before the failing file (rules of earlier files stay).
+ *
+ * Choices (documented in man/airlock.1 too):
+ *   - prefix_rule's decision defaults to "allow", as in Codex's execpolicy;
+ *     values: "allow", "prompt", "forbidden".
+ *   - network_rule's decision is required; values: "allow", "prompt", "deny".
+ *     `host` is lower-cased; "*.example.com" matches every subdomain of
+ *     example.com (not example.com itself). `protocol` is optional ("http",
+ *     "https", "socks5", "tcp"); absent, the rule matches every protocol.
+ *   - match/not_match examples are strings (split shell-like into words) or
+ *     lists of words; each is checked against its own rule at load.
+ *
+ * Not thread-safe: one rule set belongs to one thread (the loop).
+ */
+#ifndef AIRLOCK_RULES_H
+#define AIRLOCK_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Ordered by strictness: a larger value wins (forbidden > prompt > allow). */
+enum rules_decision {
+	RULES_ALLOW = 0,
+	RULES_PROMPT = 1,
+	RULES_FORBIDDEN = 2, /* network_rule's "deny" */
+};
+
+enum rules_kind {
+	RULES_KIND_PREFIX,
+	RULES_KIND_NETWORK,
+};
+
+/* One element of a prefix pattern: a word, or a list of alternatives. */
+struct rules_token {
+	char **alts; /* n_alts >= 1 words; a plain word has n_alts == 1 */
+	size_t n_alts;
+};
+
+/* One loaded rule. Everything is owned by the rule set. */
+struct rules_rule {
+	enum rules_kind kind;
+	enum rules_decision decision;
+	const char *file; /* the path it was loaded from (as given) */
+	unsigned line;    /* line and column of the rule's function name */
+	unsigned col;
+	char *text;          /* the call as written, whitespace runs collapsed to one space */
+	char *pattern_text;  /* prefix: canonical pattern, e.g. ["git", ["push", "fetch"]] */
+	char *justification; /* or NULL */
+	/* prefix_rule */
+	struct rules_token *pattern;
+	size_t pattern_len;
+	/* network_rule */
+	char *host;     /* lower-cased */
+	char *protocol; /* lower-cased, or NULL for any */
+	/* where the call sits in its file: bytes [start, end) (for `rules remove`) */
+	size_t start;
+	size_t end;
+};
+
+/* Every rule that matched, in load order (pointers into the rule set). */
+struct rules_matches {
+	const struct rules_rule **v;
+	size_t n;
+	size_t cap;
+};
+
+struct rules;
+
+/* Makes an empty rule set. */
+struct rules *rules_new(void);
+/* Frees a rule set and every rule in it. NULL is fine. */
+void rules_free(struct rules *r);
+
+/*
+ * Parses TEXT (LEN bytes; need not be NUL-terminated), naming it FILE in
+ * rules and messages, and adds its rules. Returns 0, or -EINVAL with *cause
+ * set (`FILE:LINE:COL: message`, caller frees) and nothing added.
+ */
+int rules_load_buffer(struct rules *r, const char *file, const char *text, size_t len,
+                      char **cause);
+/* Reads and loads one file. Returns 0, -EINVAL (parse error) or -errno, with *cause. */
+int rules_load_file(struct rules *r, const char *path, char **cause);
+/*
+ * Loads every DIR/ *.rules file in name order (strcmp). A missing directory is
+ * fine (0). Returns 0, or the first error with *cause.
+ */
+int rules_load_dir(struct rules *r, const char *dir, char **cause);
+/*
+ * Loads HOME/rules/ *.rules then WORKSPACE/.airlock/rules/ *.rules (either may
+ * be NULL). Returns 0 or the first error with *cause.
+ */
+int rules_load_all(struct rules *r, const char *home, const char *workspace, char **cause);
+
+/* How many rules the set holds; rules_get(r, i) for i < rules_count(r), in load order. */
+size_t rules_count(const struct rules *r);
+const struct rules_rule *rules_get(const struct rules *r, size_t i);
+
+/*
+ * Appends to M every prefix rule whose pattern is a prefix of ARGV (ARGC
+ * words), in load order. Looks only at the rules indexed under argv[0].
+ */
+void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
+                         struct rules_matches *m);
+/* True when rule RULE (a prefix rule) matches ARGV. */
+bool rules_rule_matches(const struct rules_rule *rule, size_t argc, char *const argv[]);
+/* The strictest decision among M's rules; RULES_ALLOW when M is empty. */
+enum rules_decision rules_matches_strictest(const struct rules_matches *m);
+/* Frees M's array (not the rules) and empties it. */
+void rules_matches_free(struct rules_matches *m);
+
+/*
+ * The strictest network rule matching HOST (any case) and PROTOCOL (NULL:
+ * any), or NULL when none does.
+ */
+const struct rules_rule *rules_match_network(const struct rules *r, const char *host,
+                                             const char *protocol);
+
+/* "allow", "prompt", "forbidden" (prefix rules) or "allow", "prompt", "deny" (network rules). */
+const char *rules_decision_name(enum rules_kind kind, enum rules_decision d);
+
+/*
+ * A string as a rules-file literal: double-quoted, with \\ \" \n \t \r and
+ * \xHH for other control bytes. Caller frees.
+ */
+char *rules_quote(const char *s);
+/* The one-line source text of a prefix rule / network rule. Caller frees. */
+char *rules_format_prefix(size_t n, char *const words[], enum rules_decision d);
+char *rules_format_network(const char *host, const char *protocol, enum rules_decision d);
+
+/*
+ * Appends LINE (no newline in it; one is added) to the file PATH, creating
+ * it (and its directory) if needed: under an exclusive flock on PATH.lock,
+ * by writing a temporary file in the same directory with the existing bytes
+ * exactly, a newline if they did not end with one, then LINE and a newline,
+ * fsync, rename over PATH, fsync of the directory. An identical existing
+ * line makes it a no-op. Returns 0 (appended), 1 (already there), or -errno
+ * with *cause.
+ */
+int rules_append_line(const char *path, const char *line, char **cause);
+
+/*
+ * Appends the prefix rule (WORDS, decision D) to HOME/rules/default.rules
+ * as rules_append_line does, and adds it to R at once (unless an identical
+ * line was already there). Returns 0 or -errno with *cause.
+ */
+int rules_amend_prefix(struct rules *r, const char *home, size_t n, char *const words[],
+                       enum rules_decision d, char **cause);
+/* The same for network_rule(host=HOST, protocol=PROTOCOL (may be NULL), decision=D). */
+int rules_amend_network(struct rules *r, const char *home, const char *host, const char *protocol,
+                        enum rules_decision d, char **cause);
+
+/*
+ * Removes the bytes of RULE (its call, and its whole lines when nothing else
+ * but blanks and a comment share them) from its file, atomically and under
+ * the same lock as appends; every other byte stays. The rewritten file must
+ * still load, else nothing changes. Returns 0 or -errno with *cause.
+ * R is not updated: reload it.
+ */
+int rules_remove(const struct rules_rule *rule, char **cause);
+
+#endif
