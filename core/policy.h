@@ -30,9 +30,9 @@ enum policy_type {
 
 /* `access` (read-only) or `read_only_access` (workspace-write). */
 struct policy_read_access {
-	bool restricted;		/* false: {"type":"full-access"} */
+	bool restricted;                /* false: {"type":"full-access"} */
 	bool include_platform_defaults; /* restricted only */
-	char **readable_roots;		/* absolute, restricted only */
+	char **readable_roots;          /* absolute, restricted only */
 	size_t n_readable_roots;
 };
 
@@ -142,7 +142,7 @@ void policy_legacy_to_split(const struct policy_legacy *legacy, struct policy_sp
  * when CWD is not absolute.
  */
 int policy_resolve(const struct policy_split *split, const char *cwd, const char *tmpdir,
-		   struct policy_resolved *out, char **cause);
+                   struct policy_resolved *out, char **cause);
 
 /*
  * The access PATH (absolute) gets under a resolved policy: the entry with the

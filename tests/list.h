@@ -9,3 +9,14 @@
 UNIT(runner_assertions_report_failure, 5)
 UNIT(runner_run_captures_output, 5)
 UNIT(runner_snapshot_compares_bytes, 5)
+
+/* policy model (core/policy*) */
+UNIT(policy_fixtures_valid_load, 5)
+UNIT(policy_fixtures_invalid_refused, 5)
+UNIT(policy_invalid_shapes_name_the_problem, 5)
+UNIT(policy_net_parse_words, 5)
+UNIT(policy_legacy_converts_to_split, 5)
+UNIT(policy_split_json_round_trips, 5)
+UNIT(policy_paths_normalize, 5)
+UNIT(policy_resolve_workspace_write, 5)
+UNIT(policy_precedence_most_specific_then_none_write_read, 5)
