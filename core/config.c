@@ -37,9 +37,9 @@ char *config_home(const char *flag)
 }
 
 static const char *const config__sandbox_modes[] = {"read-only", "workspace-write",
-						    "danger-full-access", NULL};
+                                                    "danger-full-access", NULL};
 static const char *const config__approvals[] = {"untrusted", "on-failure", "on-request", "never",
-						NULL};
+                                                NULL};
 static const char *const config__network_modes[] = {"off", "ask", "on", NULL};
 static const char *const config__git_protection[] = {"default", "full", NULL};
 
@@ -84,7 +84,7 @@ static int config__strings(const cJSON *v, bool absolute, char ***out, size_t *n
 		}
 		if (absolute && item->valuestring[0] != '/') {
 			*why = xasprintf("[%zu]: \"%s\" is not an absolute path", i,
-					 item->valuestring);
+			                 item->valuestring);
 			return -EINVAL;
 		}
 		*out = xreallocarray(*out, *n + 1, sizeof **out);
@@ -156,8 +156,8 @@ static int config__set_host_ports(struct config *c, const cJSON *v, char **why)
 			*why = xasprintf("[%zu] must be a port number from 1 to 65535", i);
 			return -EINVAL;
 		}
-		c->host_loopback_ports =
-			xreallocarray(c->host_loopback_ports, c->n_host_loopback_ports + 1, sizeof(int));
+		c->host_loopback_ports = xreallocarray(c->host_loopback_ports,
+		                                       c->n_host_loopback_ports + 1, sizeof(int));
 		c->host_loopback_ports[c->n_host_loopback_ports++] = (int)d;
 		i++;
 	}
@@ -172,26 +172,26 @@ struct config__key {
 };
 
 static const struct config__key config__network_keys[] = {
-	{.name = "mode", .set = config__set_network_mode},
-	{.name = "allowed_domains", .set = config__set_allowed_domains},
-	{.name = "denied_domains", .set = config__set_denied_domains},
-	{.name = "host_loopback_ports", .set = config__set_host_ports},
-	{0},
+    {.name = "mode", .set = config__set_network_mode},
+    {.name = "allowed_domains", .set = config__set_allowed_domains},
+    {.name = "denied_domains", .set = config__set_denied_domains},
+    {.name = "host_loopback_ports", .set = config__set_host_ports},
+    {0},
 };
 
 static const struct config__key config__top_keys[] = {
-	{.name = "sandbox", .set = config__set_sandbox},
-	{.name = "ask_for_approval", .set = config__set_approval},
-	{.name = "writable_roots", .set = config__set_writable_roots},
-	{.name = "protected_paths", .set = config__set_protected_paths},
-	{.name = "git_protection", .set = config__set_git_protection},
-	{.name = "network", .keys = config__network_keys},
-	{0},
+    {.name = "sandbox", .set = config__set_sandbox},
+    {.name = "ask_for_approval", .set = config__set_approval},
+    {.name = "writable_roots", .set = config__set_writable_roots},
+    {.name = "protected_paths", .set = config__set_protected_paths},
+    {.name = "git_protection", .set = config__set_git_protection},
+    {.name = "network", .keys = config__network_keys},
+    {0},
 };
 
 /* Applies every member of object OBJ through the key table KEYS; PREFIX names it. */
 static int config__apply(struct config *c, const cJSON *obj, const struct config__key *keys,
-			 const char *prefix, char **why)
+                         const char *prefix, char **why)
 {
 	const cJSON *member;
 
@@ -199,7 +199,8 @@ static int config__apply(struct config *c, const cJSON *obj, const struct config
 		if (*prefix == '\0')
 			*why = xstrdup("the top level must be an object");
 		else
-			*why = xasprintf("\"%.*s\" must be an object", (int)strlen(prefix) - 1, prefix);
+			*why = xasprintf("\"%.*s\" must be an object", (int)strlen(prefix) - 1,
+			                 prefix);
 		return -EINVAL;
 	}
 	cJSON_ArrayForEach(member, obj)
@@ -272,8 +273,8 @@ int config_load(struct config *cfg, const char *home, char **cause)
 	}
 	if (fstat(fd, &st) != 0 || st.st_size > CONFIG_MAX_BYTES) {
 		*cause = xasprintf("%s: %s", path,
-				   st.st_size > CONFIG_MAX_BYTES ? "larger than 1 MiB"
-								 : strerror(errno));
+		                   st.st_size > CONFIG_MAX_BYTES ? "larger than 1 MiB"
+		                                                 : strerror(errno));
 		close(fd);
 		free(path);
 		return -EINVAL;

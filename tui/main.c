@@ -13,18 +13,18 @@
 /* One subcommand: its name and how it takes the command line. */
 struct main__command {
 	const char *name;
-	enum cli_mode mode;                  /* for those that take the common options */
+	enum cli_mode mode; /* for those that take the common options */
 	int (*run)(const struct cli_options *opts);
 	int (*run_argv)(int argc, char **argv); /* for those with options of their own */
 };
 
 static const struct main__command main__commands[] = {
-	{.name = "exec", .mode = CLI_MODE_EXEC, .run = cmd_exec},
+    {.name = "exec", .mode = CLI_MODE_EXEC, .run = cmd_exec},
 };
 
 /* Parses the common options for MODE, then runs RUN with them. */
-static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_options *),
-			      int argc, char **argv)
+static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_options *), int argc,
+                              char **argv)
 {
 	struct cli_options opts;
 	int rc = cli_options_parse(&opts, mode, argc, argv);

@@ -19,9 +19,9 @@
 #include <string.h>
 
 static const char *const options__sandbox_modes[] = {"read-only", "workspace-write",
-						     "danger-full-access", NULL};
-static const char *const options__approvals[] = {"untrusted", "on-failure", "on-request",
-						 "never", NULL};
+                                                     "danger-full-access", NULL};
+static const char *const options__approvals[] = {"untrusted", "on-failure", "on-request", "never",
+                                                 NULL};
 static const char *const options__network_modes[] = {"off", "ask", "on", NULL};
 
 enum {
@@ -31,17 +31,17 @@ enum {
 };
 
 static const struct option options__long[] = {
-	{"sandbox", required_argument, NULL, 's'},
-	{"ask-for-approval", required_argument, NULL, 'a'},
-	{"writable-root", required_argument, NULL, 'w'},
-	{"network", required_argument, NULL, 'n'},
-	{"cd", required_argument, NULL, 'C'},
-	{"sandbox-policy", required_argument, NULL, OPTIONS__SANDBOX_POLICY},
-	{"home", required_argument, NULL, OPTIONS__HOME},
-	{"no-color", no_argument, NULL, OPTIONS__NO_COLOR},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"sandbox", required_argument, NULL, 's'},
+    {"ask-for-approval", required_argument, NULL, 'a'},
+    {"writable-root", required_argument, NULL, 'w'},
+    {"network", required_argument, NULL, 'n'},
+    {"cd", required_argument, NULL, 'C'},
+    {"sandbox-policy", required_argument, NULL, OPTIONS__SANDBOX_POLICY},
+    {"home", required_argument, NULL, OPTIONS__HOME},
+    {"no-color", no_argument, NULL, OPTIONS__NO_COLOR},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Returns the table entry equal to VALUE, or NULL after printing why not. */
@@ -83,7 +83,7 @@ static int options__add_root(struct cli_options *opts, const char *root)
 		}
 	}
 	opts->writable_roots =
-		xreallocarray(opts->writable_roots, opts->n_writable_roots + 1, sizeof(char *));
+	    xreallocarray(opts->writable_roots, opts->n_writable_roots + 1, sizeof(char *));
 	opts->writable_roots[opts->n_writable_roots++] = real;
 	return 0;
 }
@@ -107,7 +107,8 @@ static int options__defaults(struct cli_options *opts, enum cli_mode mode)
 	if (cfg.sandbox != NULL)
 		opts->sandbox = options__word("sandbox", cfg.sandbox, options__sandbox_modes);
 	if (cfg.approval != NULL)
-		opts->approval = options__word("ask_for_approval", cfg.approval, options__approvals);
+		opts->approval =
+		    options__word("ask_for_approval", cfg.approval, options__approvals);
 	if (cfg.network != NULL)
 		opts->network = options__word("network.mode", cfg.network, options__network_modes);
 	for (size_t i = 0; i < cfg.n_writable_roots; i++) {
@@ -144,17 +145,17 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 		switch (c) {
 		case 's':
 			if ((opts->sandbox = options__word("--sandbox", optarg,
-							   options__sandbox_modes)) == NULL)
+			                                   options__sandbox_modes)) == NULL)
 				return 2;
 			break;
 		case 'a':
 			if ((opts->approval = options__word("--ask-for-approval", optarg,
-							    options__approvals)) == NULL)
+			                                    options__approvals)) == NULL)
 				return 2;
 			break;
 		case 'n':
 			if ((opts->network = options__word("--network", optarg,
-							   options__network_modes)) == NULL)
+			                                   options__network_modes)) == NULL)
 				return 2;
 			break;
 		case 'w':
@@ -183,15 +184,17 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 			return -1;
 		case ':':
 			fprintf(stderr, "airlock: %s needs a value (see airlock %s--help)\n",
-				argv[optind - 1], usage_subcommand(mode));
+			        argv[optind - 1], usage_subcommand(mode));
 			return 2;
 		default:
 			if (optopt != 0)
-				fprintf(stderr, "airlock: unknown option -%c (see airlock %s--help)\n",
-					optopt, usage_subcommand(mode));
+				fprintf(stderr,
+				        "airlock: unknown option -%c (see airlock %s--help)\n",
+				        optopt, usage_subcommand(mode));
 			else
-				fprintf(stderr, "airlock: unknown option %s (see airlock %s--help)\n",
-					argv[optind - 1], usage_subcommand(mode));
+				fprintf(stderr,
+				        "airlock: unknown option %s (see airlock %s--help)\n",
+				        argv[optind - 1], usage_subcommand(mode));
 			return 2;
 		}
 	}

@@ -10,57 +10,57 @@
 static void usage__common(FILE *f, const char *approval, const char *network)
 {
 	fprintf(f,
-	"Options:\n"
-	"  -s, --sandbox MODE            read-only, workspace-write (default) or\n"
-	"                                danger-full-access\n"
-	"  -a, --ask-for-approval POLICY untrusted, on-failure, on-request or never\n"
-	"                                (default: %s)\n"
-	"  -w, --writable-root DIR       another writable directory (repeatable)\n"
-	"  -n, --network MODE            off, ask (proxy, prompt per host) or on\n"
-	"                                (default: %s)\n"
-	"  -C, --cd DIR                  working directory and workspace root\n"
-	"      --sandbox-policy JSON     a full policy; overrides -s, -w and -n\n"
-	"      --home DIR                config, rules and state (default: $AIRLOCK_HOME,\n"
-	"                                else $XDG_CONFIG_HOME/airlock)\n"
-	"      --no-color                no colors (NO_COLOR is honoured too)\n"
-	"  -h, --help                    this help\n"
-	"  -V, --version                 the version\n",
-		approval, network);
+	        "Options:\n"
+	        "  -s, --sandbox MODE            read-only, workspace-write (default) or\n"
+	        "                                danger-full-access\n"
+	        "  -a, --ask-for-approval POLICY untrusted, on-failure, on-request or never\n"
+	        "                                (default: %s)\n"
+	        "  -w, --writable-root DIR       another writable directory (repeatable)\n"
+	        "  -n, --network MODE            off, ask (proxy, prompt per host) or on\n"
+	        "                                (default: %s)\n"
+	        "  -C, --cd DIR                  working directory and workspace root\n"
+	        "      --sandbox-policy JSON     a full policy; overrides -s, -w and -n\n"
+	        "      --home DIR                config, rules and state (default: $AIRLOCK_HOME,\n"
+	        "                                else $XDG_CONFIG_HOME/airlock)\n"
+	        "      --no-color                no colors (NO_COLOR is honoured too)\n"
+	        "  -h, --help                    this help\n"
+	        "  -V, --version                 the version\n",
+	        approval, network);
 }
 
 static const char usage__tui[] =
-	"Usage: airlock [OPTIONS] [-- CMD ARG...]\n"
-	"       airlock exec [OPTIONS] -- CMD ARG...\n"
-	"       airlock check [OPTIONS] -- CMD ARG...\n"
-	"       airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
-	"                      [--prefix-rule TOK...] -- CMD ARG...\n"
-	"       airlock submit [--socket PATH] --patch FILE\n"
-	"       airlock rules list | airlock rules remove N\n"
-	"\n"
-	"Runs commands in a bubblewrap + seccomp sandbox, each in a pane of a\n"
-	"terminal UI, and asks before anything leaves the sandbox. With CMD, runs\n"
-	"it at once in the first pane.\n"
-	"\n";
+    "Usage: airlock [OPTIONS] [-- CMD ARG...]\n"
+    "       airlock exec [OPTIONS] -- CMD ARG...\n"
+    "       airlock check [OPTIONS] -- CMD ARG...\n"
+    "       airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
+    "                      [--prefix-rule TOK...] -- CMD ARG...\n"
+    "       airlock submit [--socket PATH] --patch FILE\n"
+    "       airlock rules list | airlock rules remove N\n"
+    "\n"
+    "Runs commands in a bubblewrap + seccomp sandbox, each in a pane of a\n"
+    "terminal UI, and asks before anything leaves the sandbox. With CMD, runs\n"
+    "it at once in the first pane.\n"
+    "\n";
 
 static const char usage__exec[] =
-	"Usage: airlock exec [OPTIONS] -- CMD ARG...\n"
-	"\n"
-	"Runs CMD in the sandbox with this terminal's stdin, stdout and stderr, and\n"
-	"exits with its status. Never prompts: what would need approval is denied.\n"
-	"\n";
+    "Usage: airlock exec [OPTIONS] -- CMD ARG...\n"
+    "\n"
+    "Runs CMD in the sandbox with this terminal's stdin, stdout and stderr, and\n"
+    "exits with its status. Never prompts: what would need approval is denied.\n"
+    "\n";
 
 static const char usage__check[] =
-	"Usage: airlock check [OPTIONS] -- CMD ARG...\n"
-	"\n"
-	"Runs nothing; prints one JSON object saying what airlock would decide for\n"
-	"CMD: decision, sandboxed, matched_rules, commands, reason.\n"
-	"\n";
+    "Usage: airlock check [OPTIONS] -- CMD ARG...\n"
+    "\n"
+    "Runs nothing; prints one JSON object saying what airlock would decide for\n"
+    "CMD: decision, sandboxed, matched_rules, commands, reason.\n"
+    "\n";
 
 static const char usage__exit[] =
-	"\n"
-	"Exit status (exec): the command's own (128+N when killed by signal N);\n"
-	"126 when a rule or policy denied it; 125 when the sandbox could not be set\n"
-	"up; 2 on a usage error or malformed input.\n";
+    "\n"
+    "Exit status (exec): the command's own (128+N when killed by signal N);\n"
+    "126 when a rule or policy denied it; 125 when the sandbox could not be set\n"
+    "up; 2 on a usage error or malformed input.\n";
 
 void usage_print(FILE *f, enum cli_mode mode)
 {

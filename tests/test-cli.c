@@ -1,0 +1,157 @@
+/*
+ * The command line as a user meets it: --help and --version, usage errors
+ * with exit 2 and one `airlock:` line, config.json defaults and their
+ * errors, and the man page documenting every option --help lists.
+ */
+#include "test.h"
+
+#include "build-config.h"
+#include "core/xmalloc.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+/* Runs the built airlock with ARGS (NULL-terminated) and AIRLOCK_HOME=HOME. */
+static int cli__run(struct test_run *r, const char *home, const char *const *args)
+{
+	char *bin = test_buildpath("airlock");
+	char *argv[32];
+	char *env[3] = {NULL};
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = bin;
+	for (size_t i = 0; args[i] != NULL && n < 31; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	env[0] = xasprintf("AIRLOCK_HOME=%s", home != NULL ? home : test_tmpdir());
+	rc = test_run(r, argv, NULL, NULL, env, (uid_t)-1, 20);
+	free(env[0]);
+	free(bin);
+	return rc;
+}
+
+TEST(cli_help_and_version)
+{
+	struct test_run r;
+
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"--help", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "Usage: airlock [OPTIONS] [-- CMD ARG...]");
+	ASSERT_CONTAINS(r.out, "(default: on-failure)");
+	test_run_free(&r);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--help", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "Usage: airlock exec [OPTIONS] -- CMD ARG...");
+	ASSERT_CONTAINS(r.out, "(default: never)");
+	test_run_free(&r);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"-V", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "airlock " PACKAGE_VERSION "\n");
+	test_run_free(&r);
+	return 0;
+}
+
+/* One bad command line and the one line it must print. */
+struct cli_usage_case {
+	const char *args[8];
+	const char *err;
+};
+
+static const struct cli_usage_case cli_usage_cases[] = {
+    {{"exec", NULL}, "airlock: exec needs a command: airlock exec [OPTIONS] -- CMD ARG...\n"},
+    {{"exec", "-s", "bogus", "--", "true", NULL},
+     "airlock: --sandbox: \"bogus\" is not one of read-only, workspace-write, "
+     "danger-full-access\n"},
+    {{"exec", "-a", "sometimes", "--", "true", NULL},
+     "airlock: --ask-for-approval: \"sometimes\" is not one of untrusted, on-failure, "
+     "on-request, never\n"},
+    {{"exec", "-n", "wifi", "--", "true", NULL},
+     "airlock: --network: \"wifi\" is not one of off, ask, on\n"},
+    {{"exec", "--frobnicate", "--", "true", NULL},
+     "airlock: unknown option --frobnicate (see airlock exec --help)\n"},
+    {{"exec", "-s", NULL}, "airlock: -s needs a value (see airlock exec --help)\n"},
+    {{"exec", "-C", "/nonexistent/dir", "--", "true", NULL},
+     "airlock: --cd /nonexistent/dir: No such file or directory\n"},
+    {{"exec", "-w", "/nonexistent/root", "--", "true", NULL},
+     "airlock: --writable-root /nonexistent/root: No such file or directory\n"},
+    {{"exec", "--sandbox-policy", "{\"type\":\"workspace-read\"}", "--", "touch", "ran", NULL},
+     NULL /* message is the policy module's; checked below for the prefix */},
+};
+
+TEST(cli_usage_errors_exit_2)
+{
+	for (size_t i = 0; i < sizeof cli_usage_cases / sizeof cli_usage_cases[0]; i++) {
+		struct test_run r;
+		ASSERT_EQ(cli__run(&r, NULL, cli_usage_cases[i].args), 0);
+		ASSERT_EQ(r.status, 2);
+		if (cli_usage_cases[i].err != NULL)
+			ASSERT_STR_EQ(r.err, cli_usage_cases[i].err);
+		else
+			ASSERT_CONTAINS(r.err, "airlock: --sandbox-policy: ");
+		test_run_free(&r);
+	}
+	/* A malformed policy runs nothing. */
+	struct stat st;
+	char *ran = xasprintf("%s/ran", test_tmpdir());
+	ASSERT(stat(ran, &st) != 0);
+	free(ran);
+	return 0;
+}
+
+TEST(cli_bad_config_exits_2)
+{
+	struct test_run r;
+	char *cfg = xasprintf("%s/config.json", test_tmpdir());
+
+	ASSERT_EQ(test_write_file(cfg, "{\"sandbox\": \"read-only\",\n \"colour\": true}\n"), 0);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--", "true", NULL}), 0);
+	ASSERT_EQ(r.status, 2);
+	char *want = xasprintf("airlock: %s: unknown key \"colour\"\n", cfg);
+	ASSERT_STR_EQ(r.err, want);
+	free(want);
+	free(cfg);
+	test_run_free(&r);
+	return 0;
+}
+
+TEST(cli_man_page_documents_every_option)
+{
+	char *man_path = test_srcpath("man/airlock.1");
+	char *man = test_read_file(man_path, NULL);
+	struct test_run r;
+
+	ASSERT(man != NULL);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"--help", NULL}), 0);
+	/* Every long option in --help appears in the man page, with roff's \- escapes. */
+	const char *p = r.out;
+	int seen = 0;
+	while ((p = strstr(p, "--")) != NULL) {
+		size_t len = 2;
+		while ((p[len] >= 'a' && p[len] <= 'z') || p[len] == '-')
+			len++;
+		if (len > 3) {
+			char *word = xstrndup(p + 2, len - 2);
+			char *roff = xasprintf("\\-\\-%s", word);
+			for (char *q = roff + 4; *q; q++)
+				if (*q == '-') {
+					/* a hyphen inside an option name is written \- too */
+					size_t off = (size_t)(q - roff);
+					char *w = xasprintf("%.*s\\%s", (int)off, roff, q);
+					free(roff);
+					roff = w;
+					q = roff + off + 1;
+				}
+			ASSERT_CONTAINS(man, roff);
+			free(roff);
+			free(word);
+			seen++;
+		}
+		p += len;
+	}
+	ASSERT(seen >= 10);
+	test_run_free(&r);
+	free(man);
+	free(man_path);
+	return 0;
+}

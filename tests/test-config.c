@@ -1,0 +1,113 @@
+/*
+ * config.json: defaults load, every key is checked, unknown keys and bad
+ * values are errors naming the file and the key, and a missing file is no
+ * error at all.
+ */
+#include "test.h"
+
+#include "core/config.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+TEST(config_full_file_loads)
+{
+	struct config c;
+	char *cause = NULL;
+	const char *text =
+	    "{\"sandbox\":\"read-only\",\"ask_for_approval\":\"untrusted\","
+	    "\"writable_roots\":[\"/srv/a\"],\"protected_paths\":[\"secrets\"],"
+	    "\"git_protection\":\"full\",\"network\":{\"mode\":\"off\","
+	    "\"allowed_domains\":[\"*.example.com\"],\"denied_domains\":[\"ads.test\"],"
+	    "\"host_loopback_ports\":[3000,8080]}}";
+
+	ASSERT_EQ(config_parse(&c, text, "config.json", &cause), 0);
+	ASSERT_STR_EQ(c.sandbox, "read-only");
+	ASSERT_STR_EQ(c.approval, "untrusted");
+	ASSERT_STR_EQ(c.network, "off");
+	ASSERT_EQ(c.n_writable_roots, 1);
+	ASSERT_STR_EQ(c.writable_roots[0], "/srv/a");
+	ASSERT_EQ(c.n_protected_paths, 1);
+	ASSERT(c.git_protection_full);
+	ASSERT_EQ(c.n_allowed_domains, 1);
+	ASSERT_STR_EQ(c.denied_domains[0], "ads.test");
+	ASSERT_EQ(c.n_host_loopback_ports, 2);
+	ASSERT_EQ(c.host_loopback_ports[1], 8080);
+	config_free(&c);
+	return 0;
+}
+
+/* One bad config and the exact message it must produce. */
+struct config_bad_case {
+	const char *text;
+	const char *cause;
+};
+
+static const struct config_bad_case config_bad_cases[] = {
+    {"{\"sandbox\":\"workspace\"}",
+     "c.json: \"sandbox\": \"workspace\" is not one of read-only, workspace-write, "
+     "danger-full-access"},
+    {"{\"sandboxx\":\"read-only\"}", "c.json: unknown key \"sandboxx\""},
+    {"{\"network\":{\"mod\":\"off\"}}", "c.json: unknown key \"network.mod\""},
+    {"{\"network\":{\"mode\":\"maybe\"}}",
+     "c.json: \"network.mode\": \"maybe\" is not one of off, ask, on"},
+    {"{\"network\":[]}", "c.json: \"network\" must be an object"},
+    {"{\"writable_roots\":[\"rel/dir\"]}",
+     "c.json: \"writable_roots\": [0]: \"rel/dir\" is not an absolute path"},
+    {"{\"writable_roots\":\"/x\"}", "c.json: \"writable_roots\": must be an array of strings"},
+    {"{\"network\":{\"host_loopback_ports\":[0]}}",
+     "c.json: \"network.host_loopback_ports\": [0] must be a port number from 1 to 65535"},
+    {"{\"network\":{\"host_loopback_ports\":[80.5]}}",
+     "c.json: \"network.host_loopback_ports\": [0] must be a port number from 1 to 65535"},
+    {"[]", "c.json: the top level must be an object"},
+    {"{\n  \"sandbox\": \"read-only\",\n  oops\n}", "c.json:3:3: malformed JSON"},
+    {"{\"sandbox\":\"read-only\"} trailing", "c.json:1:25: malformed JSON"},
+};
+
+TEST(config_bad_values_are_errors)
+{
+	for (size_t i = 0; i < sizeof config_bad_cases / sizeof config_bad_cases[0]; i++) {
+		struct config c;
+		char *cause = NULL;
+		ASSERT_EQ(config_parse(&c, config_bad_cases[i].text, "c.json", &cause), -22);
+		ASSERT_STR_EQ(cause, config_bad_cases[i].cause);
+		free(cause);
+	}
+	return 0;
+}
+
+TEST(config_missing_file_is_defaults)
+{
+	struct config c;
+	char *cause = NULL;
+
+	ASSERT_EQ(config_load(&c, test_tmpdir(), &cause), 0);
+	ASSERT(c.sandbox == NULL);
+	ASSERT_EQ(c.n_writable_roots, 0);
+	config_free(&c);
+	return 0;
+}
+
+TEST(config_home_resolution)
+{
+	char *h;
+
+	setenv("AIRLOCK_HOME", "/from/env", 1);
+	h = config_home("/from/flag");
+	ASSERT_STR_EQ(h, "/from/flag");
+	free(h);
+	h = config_home(NULL);
+	ASSERT_STR_EQ(h, "/from/env");
+	free(h);
+	unsetenv("AIRLOCK_HOME");
+	setenv("XDG_CONFIG_HOME", "/xdg", 1);
+	h = config_home(NULL);
+	ASSERT_STR_EQ(h, "/xdg/airlock");
+	free(h);
+	unsetenv("XDG_CONFIG_HOME");
+	setenv("HOME", "/home/u", 1);
+	h = config_home(NULL);
+	ASSERT_STR_EQ(h, "/home/u/.config/airlock");
+	free(h);
+	return 0;
+}
