@@ -1,0 +1,9 @@
+void a(void)
+{
+	x = 1;
+}
+
+void b(void)
+{
+	x = 1;
+}
