@@ -18,4 +18,7 @@ bool safe_commands_is_dangerous(size_t argc, char *const argv[]);
 /* True when NAME (a program, path allowed) is an interpreter or a command wrapper. */
 bool safe_commands_is_interpreter(const char *name);
 
+/* True when NAME (a program, path allowed) runs a command from its arguments (sudo, env, xargs). */
+bool safe_commands_is_wrapper(const char *name);
+
 #endif

@@ -43,7 +43,7 @@ void shell_split_argv(size_t argc, char *const argv[], struct shell_split *out);
 void shell_split_free(struct shell_split *s);
 
 /*
- * Splits one SCRIPT into commands. Returns 0 with *cmds/*n set (caller
+ * Splits one SCRIPT into commands. Returns 0 with *cmds and *n set (caller
  * frees with shell_split_commands_free), or -EINVAL when the script is not
  * plain enough to split (nothing allocated).
  */

@@ -1,0 +1,821 @@
+/*
+ * The proxy's plumbing: listeners, connections, queries, upstream
+ * connections and the raw relay. The dialects live in proxy-http.c and
+ * proxy-socks.c; this file calls into them when client bytes arrive, when a
+ * query is answered and when an upstream connection is made.
+ *
+ * Flow of one connection: accept -> sniff the first byte (0x05: SOCKS, else
+ * HTTP) -> the dialect parses a request and calls proxy__ask() -> the query
+ * is answered (at once or after a prompt) -> proxy__connect() resolves and
+ * connects -> the dialect replies and relays. Reading is switched on and off
+ * in one place, proxy__update_reading(), from the state and from the peer's
+ * write queue (backpressure). A connection is closed by proxy__conn_close()
+ * and freed when the last of its handles (client, peers) has closed and no
+ * name lookup is in flight.
+ *
+ * Queries are deduplicated by destination: proxy->queries holds the pending
+ * ones; a request for a destination with a pending query joins its waiter
+ * list instead of asking again. Answering removes the query first, then
+ * resumes each waiter, so a waiter that asks again (a keep-alive client's
+ * next request) starts a fresh query.
+ */
+#include "proxy-private.h"
+
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One write in flight: the request, and the buffer it owns. */
+struct proxy__write {
+	uv_write_t req;
+	struct proxy__conn *conn;
+	char *buf;
+	bool to_client;
+};
+
+static void proxy__maybe_free(struct proxy *proxy);
+
+/* Returns the protocol's name as used in keys, prompts and the audit log. */
+const char *proxy_proto_name(enum proxy_proto proto)
+{
+	switch (proto) {
+	case PROXY_PROTO_HTTP:
+		return "http";
+	case PROXY_PROTO_HTTPS:
+		return "https";
+	case PROXY_PROTO_SOCKS:
+		return "socks5";
+	}
+	return "?";
+}
+
+/* Returns the destination a query is about. */
+const struct proxy_dest *proxy_query_dest(const struct proxy_query *query)
+{
+	return &query->dest;
+}
+
+/* Returns how many connections wait on a query. */
+size_t proxy_query_waiters(const struct proxy_query *query)
+{
+	return query->n_waiters;
+}
+
+/* Unlinks CONN from the waiters of the query it waits on, if any. */
+static void proxy__leave_query(struct proxy__conn *conn)
+{
+	struct proxy_query *q = conn->query;
+
+	if (q == NULL)
+		return;
+	if (conn->wprev != NULL)
+		conn->wprev->wnext = conn->wnext;
+	else
+		q->waiters = conn->wnext;
+	if (conn->wnext != NULL)
+		conn->wnext->wprev = conn->wprev;
+	conn->wnext = conn->wprev = NULL;
+	conn->query = NULL;
+	q->n_waiters--;
+}
+
+/* Removes a query from its proxy's pending list. */
+static void proxy__unlink_query(struct proxy_query *query)
+{
+	struct proxy_query **pp = &query->proxy->queries;
+
+	while (*pp != NULL && *pp != query)
+		pp = &(*pp)->next;
+	if (*pp == query)
+		*pp = query->next;
+}
+
+/* Resumes every waiter of QUERY with the answer, then frees it. */
+void proxy_query_answer(struct proxy_query *query, bool allow, const char *reason)
+{
+	struct proxy *proxy = query->proxy;
+	struct proxy__conn *conn;
+
+	proxy__unlink_query(query);
+	while ((conn = query->waiters) != NULL) {
+		proxy__leave_query(conn);
+		if (allow)
+			proxy->stats.allowed++;
+		else
+			proxy->stats.refused++;
+		if (conn->kind == PROXY__SOCKS)
+			proxy_socks__decided(conn, allow, reason);
+		else
+			proxy_http__decided(conn, allow, reason);
+	}
+	free(query->host);
+	free(query);
+}
+
+/* Asks (or joins a pending query) whether CONN may reach the destination. */
+void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto proto, uint16_t port)
+{
+	struct proxy *proxy = conn->proxy;
+	struct proxy_query *q;
+	bool fresh = false;
+
+	free(conn->host);
+	conn->host = xstrdup(host);
+	conn->proto = proto;
+	conn->port = port;
+	conn->state = PROXY__DECIDE;
+	for (q = proxy->queries; q != NULL; q = q->next)
+		if (q->dest.proto == proto && q->dest.port == port && strcmp(q->host, host) == 0)
+			break;
+	if (q == NULL) {
+		q = xcalloc(1, sizeof *q);
+		q->proxy = proxy;
+		q->host = xstrdup(host);
+		q->dest.host = q->host;
+		q->dest.proto = proto;
+		q->dest.port = port;
+		q->next = proxy->queries;
+		proxy->queries = q;
+		proxy->stats.queries++;
+		fresh = true;
+	}
+	conn->query = q;
+	conn->wprev = NULL;
+	conn->wnext = q->waiters;
+	if (q->waiters != NULL)
+		q->waiters->wprev = conn;
+	q->waiters = conn;
+	q->n_waiters++;
+	proxy__update_reading(conn);
+	if (fresh)
+		proxy->decider.decide(proxy->decider.data, q);
+}
+
+/* Counts a malformed request or a failed upstream connection. */
+void proxy__count_error(struct proxy__conn *conn)
+{
+	conn->proxy->stats.errors++;
+}
+
+/* Frees CONN once nothing of it is open any more. */
+static void proxy__conn_unref(struct proxy__conn *conn)
+{
+	struct proxy *proxy = conn->proxy;
+
+	if (--conn->refs > 0)
+		return;
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		proxy->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	proxy->stats.open--;
+	if (conn->ai_list != NULL)
+		uv_freeaddrinfo(conn->ai_list);
+	proxy_http__req_free(&conn->req);
+	for (size_t i = 0; i < conn->n_approved; i++)
+		free(conn->approved[i]);
+	free(conn->approved);
+	free(conn->in);
+	free(conn->up);
+	free(conn->host);
+	free(conn);
+	proxy__maybe_free(proxy);
+}
+
+/* Close callback of the client handle. */
+static void proxy__client_closed(uv_handle_t *h)
+{
+	proxy__conn_unref(h->data);
+}
+
+/* Close callback of a peer handle: frees the peer. */
+static void proxy__peer_closed(uv_handle_t *h)
+{
+	struct proxy__peer *peer = h->data;
+	struct proxy__conn *conn = peer->conn;
+
+	free(peer->host);
+	free(peer);
+	proxy__conn_unref(conn);
+}
+
+/* Closes CONN's current peer, if any; the peer is freed when it has closed. */
+static void proxy__drop_peer(struct proxy__conn *conn)
+{
+	struct proxy__peer *peer = conn->peer;
+
+	if (peer == NULL)
+		return;
+	conn->peer = NULL;
+	conn->reading_peer = false;
+	uv_close((uv_handle_t *)&peer->tcp, proxy__peer_closed);
+}
+
+/* Closes everything of CONN at once. */
+void proxy__conn_close(struct proxy__conn *conn)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	conn->state = PROXY__DONE;
+	proxy__leave_query(conn);
+	if (conn->gai_busy)
+		uv_cancel((uv_req_t *)&conn->gai);
+	proxy__drop_peer(conn);
+	uv_close((uv_handle_t *)&conn->client, proxy__client_closed);
+}
+
+/* Closes CONN when its pending writes are done. */
+static void proxy__maybe_finished(struct proxy__conn *conn)
+{
+	if (conn->finishing && !conn->closing && conn->client_writes == 0)
+		proxy__conn_close(conn);
+}
+
+/* Stops taking requests on CONN and closes it once its replies are flushed. */
+void proxy__conn_finish(struct proxy__conn *conn)
+{
+	if (conn->closing)
+		return;
+	conn->finishing = true;
+	conn->state = PROXY__DONE;
+	proxy__leave_query(conn);
+	proxy__update_reading(conn);
+	proxy__maybe_finished(conn);
+}
+
+/* Write callback: frees the buffer and resumes reading when the queue drained. */
+static void proxy__written(uv_write_t *req, int status)
+{
+	struct proxy__write *w = (struct proxy__write *)req;
+	struct proxy__conn *conn = w->conn;
+
+	if (w->to_client)
+		conn->client_writes--;
+	free(w->buf);
+	free(w);
+	if (conn->closing)
+		return;
+	if (status < 0) {
+		proxy__conn_close(conn);
+		return;
+	}
+	proxy__update_reading(conn);
+	proxy__maybe_finished(conn);
+}
+
+/* Queues BUF (taken) on STREAM for CONN. */
+static void proxy__write(struct proxy__conn *conn, uv_stream_t *stream, char *buf, size_t len,
+                         bool to_client)
+{
+	struct proxy__write *w;
+	uv_buf_t b;
+	int rc;
+
+	if (conn->closing || len == 0) {
+		free(buf);
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->conn = conn;
+	w->buf = buf;
+	w->to_client = to_client;
+	b = uv_buf_init(buf, (unsigned)len);
+	rc = uv_write(&w->req, stream, &b, 1, proxy__written);
+	if (rc < 0) {
+		free(buf);
+		free(w);
+		proxy__conn_close(conn);
+		return;
+	}
+	if (to_client)
+		conn->client_writes++;
+}
+
+/* Writes BUF (taken) to the client. */
+void proxy__write_client(struct proxy__conn *conn, char *buf, size_t len)
+{
+	proxy__write(conn, (uv_stream_t *)&conn->client, buf, len, true);
+}
+
+/* Writes a copy of DATA to the client. */
+void proxy__write_client_copy(struct proxy__conn *conn, const void *data, size_t len)
+{
+	char *copy = xmalloc(len > 0 ? len : 1);
+
+	memcpy(copy, data, len);
+	proxy__write_client(conn, copy, len);
+}
+
+/* Writes BUF (taken) to the upstream peer; dropped if there is none. */
+void proxy__write_peer(struct proxy__conn *conn, char *buf, size_t len)
+{
+	if (conn->peer == NULL) {
+		free(buf);
+		return;
+	}
+	proxy__write(conn, (uv_stream_t *)&conn->peer->tcp, buf, len, false);
+}
+
+/* Drops the first N bytes of the client input. */
+void proxy__consume(struct proxy__conn *conn, size_t n)
+{
+	if (n >= conn->inlen) {
+		conn->inlen = 0;
+		return;
+	}
+	memmove(conn->in, conn->in + n, conn->inlen - n);
+	conn->inlen -= n;
+}
+
+/* Allocation callback for every read: one 64 KiB buffer, owned by the reader. */
+static void proxy__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	(void)suggested;
+	buf->base = xmalloc(PROXY__READ_SIZE);
+	buf->len = PROXY__READ_SIZE;
+}
+
+/* Half-closes STREAM once its queued writes are out; the request frees itself. */
+static void proxy__shutdown_cb(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+/* Sends EOF on STREAM after its queued data. */
+static void proxy__shutdown(uv_stream_t *stream)
+{
+	uv_shutdown_t *req = xcalloc(1, sizeof *req);
+
+	if (uv_shutdown(req, stream, proxy__shutdown_cb) < 0)
+		free(req);
+}
+
+/* Read callback of the client side. */
+static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct proxy__conn *conn = s->data;
+
+	if (conn->closing || nread == 0) {
+		free(buf->base);
+		return;
+	}
+	if (nread < 0) {
+		free(buf->base);
+		conn->client_eof = true;
+		if (nread != UV_EOF) {
+			proxy__conn_close(conn);
+			return;
+		}
+		if (conn->state == PROXY__TUNNEL) {
+			if (conn->peer == NULL || conn->peer->eof)
+				proxy__conn_finish(conn);
+			else
+				proxy__shutdown((uv_stream_t *)&conn->peer->tcp);
+			proxy__update_reading(conn);
+			return;
+		}
+		if (conn->kind == PROXY__HTTP && conn->state != PROXY__HEAD) {
+			/* The response may still come; it ends the connection. */
+			proxy__update_reading(conn);
+			return;
+		}
+		if (conn->kind == PROXY__HTTP)
+			proxy_http__process(conn);
+		else
+			proxy__conn_finish(conn);
+		return;
+	}
+	if (conn->state == PROXY__TUNNEL && conn->inlen == 0) {
+		proxy__write_peer(conn, buf->base, (size_t)nread);
+		proxy__update_reading(conn);
+		return;
+	}
+	if (conn->inlen + (size_t)nread > conn->incap) {
+		conn->incap = conn->inlen + (size_t)nread + 4096;
+		conn->in = xrealloc(conn->in, conn->incap);
+	}
+	memcpy(conn->in + conn->inlen, buf->base, (size_t)nread);
+	conn->inlen += (size_t)nread;
+	free(buf->base);
+	if (conn->kind == PROXY__SNIFF) {
+		if ((unsigned char)conn->in[0] == 0x05) {
+			conn->kind = PROXY__SOCKS;
+			conn->state = PROXY__GREET;
+		} else {
+			conn->kind = PROXY__HTTP;
+			conn->state = PROXY__HEAD;
+		}
+	}
+	if (conn->state == PROXY__TUNNEL) {
+		char *copy = xmalloc(conn->inlen);
+
+		memcpy(copy, conn->in, conn->inlen);
+		proxy__write_peer(conn, copy, conn->inlen);
+		conn->inlen = 0;
+		proxy__update_reading(conn);
+		return;
+	}
+	if (conn->kind == PROXY__SOCKS)
+		proxy_socks__process(conn);
+	else
+		proxy_http__process(conn);
+}
+
+/* Read callback of the upstream side. */
+static void proxy__peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct proxy__peer *peer = s->data;
+	struct proxy__conn *conn = peer->conn;
+
+	if (conn->closing || conn->peer != peer || nread == 0) {
+		free(buf->base);
+		return;
+	}
+	if (conn->state != PROXY__TUNNEL) {
+		if (nread < 0) {
+			free(buf->base);
+			peer->eof = true;
+			proxy_http__peer_read(conn, nread, NULL);
+		} else {
+			proxy_http__peer_read(conn, nread, buf->base);
+		}
+		return;
+	}
+	if (nread < 0) {
+		free(buf->base);
+		peer->eof = true;
+		if (nread != UV_EOF) {
+			proxy__conn_finish(conn);
+			return;
+		}
+		if (conn->client_eof)
+			proxy__conn_finish(conn);
+		else
+			proxy__shutdown((uv_stream_t *)&conn->client);
+		proxy__update_reading(conn);
+		return;
+	}
+	proxy__write_client(conn, buf->base, (size_t)nread);
+	proxy__update_reading(conn);
+}
+
+/* Whether the client side should be read now. */
+static bool proxy__want_client(const struct proxy__conn *conn)
+{
+	if (conn->closing || conn->finishing || conn->client_eof)
+		return false;
+	switch (conn->state) {
+	case PROXY__HEAD:
+	case PROXY__GREET:
+	case PROXY__REQUEST:
+		return conn->inlen <= PROXY_MAX_HEAD;
+	case PROXY__BODY:
+	case PROXY__TUNNEL:
+		return conn->peer != NULL && conn->peer->tcp.write_queue_size <= PROXY_HIGH_WATER;
+	default:
+		return false;
+	}
+}
+
+/* Whether the upstream side should be read now. */
+static bool proxy__want_peer(const struct proxy__conn *conn)
+{
+	const struct proxy__peer *peer = conn->peer;
+
+	if (conn->closing || peer == NULL || !peer->connected || peer->eof)
+		return false;
+	if (conn->state == PROXY__CONNECTING)
+		return false;
+	return conn->client.write_queue_size <= PROXY_HIGH_WATER;
+}
+
+/* Starts or stops reading both sides as the state and queues say. */
+void proxy__update_reading(struct proxy__conn *conn)
+{
+	bool want;
+
+	if (conn->closing)
+		return;
+	want = proxy__want_client(conn);
+	if (want != conn->reading_client) {
+		if (want)
+			uv_read_start((uv_stream_t *)&conn->client, proxy__alloc,
+			              proxy__client_read);
+		else
+			uv_read_stop((uv_stream_t *)&conn->client);
+		conn->reading_client = want;
+	}
+	want = proxy__want_peer(conn);
+	if (want != conn->reading_peer) {
+		if (want)
+			uv_read_start((uv_stream_t *)&conn->peer->tcp, proxy__alloc,
+			              proxy__peer_read);
+		else
+			uv_read_stop((uv_stream_t *)&conn->peer->tcp);
+		conn->reading_peer = want;
+	}
+}
+
+/* Reports the connection result to the connection's dialect. */
+static void proxy__connected(struct proxy__conn *conn, int status)
+{
+	if (conn->ai_list != NULL) {
+		uv_freeaddrinfo(conn->ai_list);
+		conn->ai_list = conn->ai_next = NULL;
+	}
+	if (conn->kind == PROXY__SOCKS)
+		proxy_socks__connected(conn, status);
+	else
+		proxy_http__connected(conn, status);
+}
+
+static void proxy__try_next(struct proxy__conn *conn);
+
+/* Connect callback of an upstream attempt. */
+static void proxy__connect_cb(uv_connect_t *req, int status)
+{
+	struct proxy__peer *peer = req->handle->data;
+	struct proxy__conn *conn = peer->conn;
+
+	if (conn->closing || status == UV_ECANCELED || conn->peer != peer)
+		return;
+	if (status < 0) {
+		conn->connect_err = status;
+		proxy__drop_peer(conn);
+		proxy__try_next(conn);
+		return;
+	}
+	peer->connected = true;
+	peer->reusable = true;
+	uv_tcp_nodelay(&peer->tcp, 1);
+	proxy__connected(conn, 0);
+}
+
+/* Starts one connection attempt to ADDR. Returns 0 or a negative errno. */
+static int proxy__attempt(struct proxy__conn *conn, const struct sockaddr *addr)
+{
+	struct proxy__peer *peer = xcalloc(1, sizeof *peer);
+	int rc;
+
+	peer->conn = conn;
+	peer->host = xstrdup(conn->host);
+	peer->proto = conn->proto;
+	peer->port = conn->port;
+	rc = uv_tcp_init(conn->proxy->loop, &peer->tcp);
+	if (rc < 0) {
+		free(peer->host);
+		free(peer);
+		return rc;
+	}
+	peer->tcp.data = peer;
+	conn->refs++;
+	conn->peer = peer;
+	rc = uv_tcp_connect(&conn->connect_req, &peer->tcp, addr, proxy__connect_cb);
+	if (rc < 0)
+		proxy__drop_peer(conn);
+	return rc;
+}
+
+/* Tries the next resolved address, or reports the last failure. */
+static void proxy__try_next(struct proxy__conn *conn)
+{
+	while (conn->ai_next != NULL) {
+		struct addrinfo *ai = conn->ai_next;
+		int rc;
+
+		conn->ai_next = ai->ai_next;
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		rc = proxy__attempt(conn, ai->ai_addr);
+		if (rc == 0)
+			return;
+		conn->connect_err = rc;
+	}
+	proxy__connected(conn, conn->connect_err < 0 ? conn->connect_err : UV_EHOSTUNREACH);
+}
+
+/* Name lookup callback. */
+static void proxy__resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct proxy__conn *conn = req->data;
+
+	conn->gai_busy = false;
+	if (conn->closing) {
+		if (res != NULL)
+			uv_freeaddrinfo(res);
+		proxy__conn_unref(conn);
+		return;
+	}
+	conn->refs--; /* the client handle still holds the connection */
+	if (status < 0) {
+		proxy__connected(conn, status);
+		return;
+	}
+	conn->ai_list = conn->ai_next = res;
+	conn->connect_err = UV_EHOSTUNREACH;
+	proxy__try_next(conn);
+}
+
+/* Connects CONN's upstream to its destination, reusing a live peer when it can. */
+void proxy__connect(struct proxy__conn *conn)
+{
+	struct proxy__peer *peer = conn->peer;
+	struct sockaddr_storage ss;
+	struct addrinfo hints;
+	char port[8];
+	int rc;
+
+	conn->state = PROXY__CONNECTING;
+	if (peer != NULL && peer->connected && peer->reusable && !peer->eof &&
+	    peer->proto == conn->proto && peer->port == conn->port &&
+	    strcmp(peer->host, conn->host) == 0) {
+		proxy__connected(conn, 0);
+		return;
+	}
+	proxy__drop_peer(conn);
+	conn->connect_err = 0;
+	if (uv_ip4_addr(conn->host, conn->port, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(conn->host, conn->port, (struct sockaddr_in6 *)&ss) == 0) {
+		rc = proxy__attempt(conn, (struct sockaddr *)&ss);
+		if (rc < 0)
+			proxy__connected(conn, rc);
+		return;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(port, sizeof port, "%u", conn->port);
+	conn->gai.data = conn;
+	rc = uv_getaddrinfo(conn->proxy->loop, &conn->gai, proxy__resolved, conn->host, port,
+	                    &hints);
+	if (rc < 0) {
+		proxy__connected(conn, rc);
+		return;
+	}
+	conn->gai_busy = true;
+	conn->refs++;
+}
+
+/* Connection callback of both listeners. */
+static void proxy__accept(uv_stream_t *server, int status)
+{
+	struct proxy *proxy = server->data;
+	struct proxy__conn *conn;
+
+	if (status < 0 || proxy->closing)
+		return;
+	conn = xcalloc(1, sizeof *conn);
+	conn->proxy = proxy;
+	if (uv_tcp_init(proxy->loop, &conn->client) < 0) {
+		free(conn);
+		return;
+	}
+	conn->client.data = conn;
+	conn->refs = 1;
+	conn->next = proxy->conns;
+	if (proxy->conns != NULL)
+		proxy->conns->prev = conn;
+	proxy->conns = conn;
+	proxy->stats.open++;
+	proxy->stats.connections++;
+	conn->kind = PROXY__SNIFF;
+	conn->state = PROXY__HEAD;
+	if (uv_accept(server, (uv_stream_t *)&conn->client) < 0) {
+		proxy__conn_close(conn);
+		return;
+	}
+	uv_tcp_nodelay(&conn->client, 1);
+	proxy__update_reading(conn);
+}
+
+/* Creates a proxy; it listens once proxy_start() is called. */
+struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider)
+{
+	struct proxy *proxy = xcalloc(1, sizeof *proxy);
+
+	proxy->loop = loop;
+	proxy->decider = *decider;
+	return proxy;
+}
+
+/* Binds one listener on 127.0.0.1:0; returns its port or a negative errno. */
+static int proxy__listen(struct proxy *proxy, uv_tcp_t *tcp)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_storage name;
+	int namelen = sizeof name;
+	int rc;
+
+	rc = uv_tcp_init(proxy->loop, tcp);
+	if (rc < 0)
+		return rc;
+	tcp->data = proxy;
+	proxy->n_listeners++;
+	uv_ip4_addr("127.0.0.1", 0, &sin);
+	rc = uv_tcp_bind(tcp, (const struct sockaddr *)&sin, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)tcp, 256, proxy__accept);
+	if (rc == 0)
+		rc = uv_tcp_getsockname(tcp, (struct sockaddr *)&name, &namelen);
+	if (rc < 0)
+		return rc;
+	return ntohs(((struct sockaddr_in *)&name)->sin_port);
+}
+
+/* Starts both listeners. */
+int proxy_start(struct proxy *proxy)
+{
+	int rc;
+
+	rc = proxy__listen(proxy, &proxy->listen_http);
+	if (rc < 0)
+		return rc;
+	proxy->http_port = rc;
+	rc = proxy__listen(proxy, &proxy->listen_socks);
+	if (rc < 0)
+		return rc;
+	proxy->socks_port = rc;
+	return 0;
+}
+
+/* Returns the HTTP listener's port (0 before proxy_start). */
+int proxy_http_port(const struct proxy *proxy)
+{
+	return proxy->http_port;
+}
+
+/* Returns the SOCKS listener's port (0 before proxy_start). */
+int proxy_socks_port(const struct proxy *proxy)
+{
+	return proxy->socks_port;
+}
+
+/* Copies the counters. */
+void proxy_get_stats(const struct proxy *proxy, struct proxy_stats *stats)
+{
+	*stats = proxy->stats;
+}
+
+/* Frees a closing proxy once its listeners and connections are gone. */
+static void proxy__maybe_free(struct proxy *proxy)
+{
+	void (*cb)(void *);
+	void *arg;
+
+	if (!proxy->closing || proxy->n_listeners > 0 || proxy->conns != NULL)
+		return;
+	cb = proxy->close_cb;
+	arg = proxy->close_arg;
+	free(proxy);
+	if (cb != NULL)
+		cb(arg);
+}
+
+/* Close callback of a listener. */
+static void proxy__listener_closed(uv_handle_t *h)
+{
+	struct proxy *proxy = h->data;
+
+	proxy->n_listeners--;
+	proxy__maybe_free(proxy);
+}
+
+/* Closes everything and frees the proxy when done. */
+void proxy_close(struct proxy *proxy, void (*cb)(void *arg), void *arg)
+{
+	struct proxy_query *q;
+	struct proxy__conn *conn;
+	int listeners = proxy->n_listeners;
+
+	if (proxy->closing)
+		return;
+	proxy->closing = true;
+	proxy->close_cb = cb;
+	proxy->close_arg = arg;
+	for (conn = proxy->conns; conn != NULL; conn = conn->next)
+		proxy__conn_close(conn);
+	while ((q = proxy->queries) != NULL) {
+		proxy->queries = q->next;
+		if (proxy->decider.cancel != NULL)
+			proxy->decider.cancel(proxy->decider.data, q);
+		free(q->host);
+		free(q);
+	}
+	/* Both listeners were initialised in order; close those that were. */
+	if (listeners >= 1)
+		uv_close((uv_handle_t *)&proxy->listen_http, proxy__listener_closed);
+	if (listeners >= 2)
+		uv_close((uv_handle_t *)&proxy->listen_socks, proxy__listener_closed);
+	proxy__maybe_free(proxy);
+}

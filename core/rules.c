@@ -1,0 +1,1737 @@
+/*
+ * Rules files: a hand-written lexer and recursive-descent parser for the
+ * Starlark subset of SPEC section 6, an index by first word, and the
+ * append/remove operations on rules files.
+ *
+ * Parsing is plan-then-commit: a file is parsed into values (strings and
+ * lists with their positions), each call is checked against its function's
+ * table of keyword arguments, and only when the whole file is good are its
+ * rules added to the set and indexed. Every error carries the line and
+ * byte column where the offending token starts (or where the input ended).
+ *
+ * The index is an open-addressing hash table from a word to the list of
+ * rules whose pattern can start with it (a rule whose first element has
+ * alternatives is listed under each). Evaluating a command looks at one
+ * bucket and tests each rule in it, so cost grows with the rules sharing a
+ * first word, not with the whole set.
+ *
+ * Writing a rules file never edits it in place: under an flock on
+ * FILE.lock, the new content (old bytes kept exactly) goes to a temporary
+ * file in the same directory, is fsync'd, and renamed over the old one.
+ */
+#include "rules.h"
+
+#include "shell-split.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Nesting deeper than this in a rules file is an error (values are shallow). */
+#define RULES_MAX_DEPTH 8
+/* A rules file larger than this is refused. */
+#define RULES_MAX_FILE (16 * 1024 * 1024)
+
+/* ---- the rule set ---------------------------------------------------------- */
+
+/* One bucket of the first-word index. */
+struct rules__slot {
+	char *key; /* NULL: empty slot */
+	uint32_t hash;
+	struct rules_rule **v;
+	size_t n;
+	size_t cap;
+};
+
+struct rules {
+	struct rules_rule **v; /* every rule, load order */
+	size_t n;
+	size_t cap;
+	char **files; /* file names the rules point to */
+	size_t n_files;
+	struct rules__slot *slots; /* the index; n_slots is a power of two */
+	size_t n_slots;
+	size_t n_used;
+	struct rules_rule **net; /* network rules, load order */
+	size_t n_net;
+};
+
+/* FNV-1a over a NUL-terminated word. */
+static uint32_t rules__hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Makes an empty rule set. */
+struct rules *rules_new(void)
+{
+	return xcalloc(1, sizeof(struct rules));
+}
+
+/* Frees one rule. */
+static void rules__rule_free(struct rules_rule *rule)
+{
+	if (rule == NULL)
+		return;
+	free(rule->text);
+	free(rule->pattern_text);
+	free(rule->justification);
+	for (size_t i = 0; i < rule->pattern_len; i++) {
+		for (size_t j = 0; j < rule->pattern[i].n_alts; j++)
+			free(rule->pattern[i].alts[j]);
+		free(rule->pattern[i].alts);
+	}
+	free(rule->pattern);
+	free(rule->host);
+	free(rule->protocol);
+	free(rule);
+}
+
+/* Frees a rule set. */
+void rules_free(struct rules *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		rules__rule_free(r->v[i]);
+	free(r->v);
+	for (size_t i = 0; i < r->n_files; i++)
+		free(r->files[i]);
+	free(r->files);
+	for (size_t i = 0; i < r->n_slots; i++) {
+		free(r->slots[i].key);
+		free(r->slots[i].v);
+	}
+	free(r->slots);
+	free(r->net);
+	free(r);
+}
+
+/* Finds the slot of KEY (or the empty slot where it would go). */
+static struct rules__slot *rules__find(const struct rules *r, const char *key, uint32_t h)
+{
+	size_t mask = r->n_slots - 1;
+
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct rules__slot *s = &r->slots[i];
+
+		if (s->key == NULL || (s->hash == h && strcmp(s->key, key) == 0))
+			return s;
+	}
+}
+
+/* Doubles the index when it is more than half full. */
+static void rules__grow(struct rules *r)
+{
+	struct rules__slot *old = r->slots;
+	size_t n_old = r->n_slots;
+
+	if (r->n_slots != 0 && (r->n_used + 1) * 2 <= r->n_slots)
+		return;
+	r->n_slots = n_old ? n_old * 2 : 64;
+	r->slots = xcalloc(r->n_slots, sizeof *r->slots);
+	for (size_t i = 0; i < n_old; i++)
+		if (old[i].key != NULL)
+			*rules__find(r, old[i].key, old[i].hash) = old[i];
+	free(old);
+}
+
+/* Lists RULE under the word KEY. */
+static void rules__index(struct rules *r, const char *key, struct rules_rule *rule)
+{
+	uint32_t h = rules__hash(key);
+	struct rules__slot *s;
+
+	rules__grow(r);
+	s = rules__find(r, key, h);
+	if (s->key == NULL) {
+		s->key = xstrdup(key);
+		s->hash = h;
+		r->n_used++;
+	}
+	if (s->n > 0 && s->v[s->n - 1] == rule)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 2;
+		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
+	}
+	s->v[s->n++] = rule;
+}
+
+/* Adds RULE (owned from now on) to the set and its index. */
+static void rules__add(struct rules *r, struct rules_rule *rule)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->v = xreallocarray(r->v, r->cap, sizeof *r->v);
+	}
+	r->v[r->n++] = rule;
+	if (rule->kind == RULES_KIND_NETWORK) {
+		r->net = xreallocarray(r->net, r->n_net + 1, sizeof *r->net);
+		r->net[r->n_net++] = rule;
+		return;
+	}
+	for (size_t i = 0; i < rule->pattern[0].n_alts; i++) {
+		int seen = 0;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= strcmp(rule->pattern[0].alts[i], rule->pattern[0].alts[j]) == 0;
+		if (!seen)
+			rules__index(r, rule->pattern[0].alts[i], rule);
+	}
+}
+
+/* The set's own copy of the file name FILE. */
+static const char *rules__file(struct rules *r, const char *file)
+{
+	for (size_t i = r->n_files; i > 0; i--)
+		if (strcmp(r->files[i - 1], file) == 0)
+			return r->files[i - 1];
+	r->files = xreallocarray(r->files, r->n_files + 1, sizeof *r->files);
+	r->files[r->n_files] = xstrdup(file);
+	return r->files[r->n_files++];
+}
+
+/* How many rules the set holds. */
+size_t rules_count(const struct rules *r)
+{
+	return r != NULL ? r->n : 0;
+}
+
+/* The Ith rule in load order. */
+const struct rules_rule *rules_get(const struct rules *r, size_t i)
+{
+	return r != NULL && i < r->n ? r->v[i] : NULL;
+}
+
+/* ---- matching -------------------------------------------------------------- */
+
+/* True when the prefix rule RULE matches ARGV. */
+bool rules_rule_matches(const struct rules_rule *rule, size_t argc, char *const argv[])
+{
+	if (rule->kind != RULES_KIND_PREFIX || rule->pattern_len > argc)
+		return false;
+	for (size_t i = 0; i < rule->pattern_len; i++) {
+		const struct rules_token *t = &rule->pattern[i];
+		size_t j;
+
+		for (j = 0; j < t->n_alts; j++)
+			if (strcmp(t->alts[j], argv[i]) == 0)
+				break;
+		if (j == t->n_alts)
+			return false;
+	}
+	return true;
+}
+
+/* Appends RULE to M. */
+static void rules__matches_add(struct rules_matches *m, const struct rules_rule *rule)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 4;
+		m->v = xreallocarray(m->v, m->cap, sizeof *m->v);
+	}
+	m->v[m->n++] = rule;
+}
+
+/* Appends every prefix rule matching ARGV to M, in load order. */
+void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
+                         struct rules_matches *m)
+{
+	struct rules__slot *s;
+
+	if (r == NULL || r->n_slots == 0 || argc == 0)
+		return;
+	s = rules__find(r, argv[0], rules__hash(argv[0]));
+	if (s->key == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		if (rules_rule_matches(s->v[i], argc, argv))
+			rules__matches_add(m, s->v[i]);
+}
+
+/* The strictest decision in M. */
+enum rules_decision rules_matches_strictest(const struct rules_matches *m)
+{
+	enum rules_decision d = RULES_ALLOW;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i]->decision > d)
+			d = m->v[i]->decision;
+	return d;
+}
+
+/* Frees M's array. */
+void rules_matches_free(struct rules_matches *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+/* True when the lower-cased HOST is matched by the rule host PATTERN. */
+static bool rules__host_matches(const char *pattern, const char *host)
+{
+	if (strncmp(pattern, "*.", 2) == 0) {
+		size_t hl = strlen(host), pl = strlen(pattern + 1);
+
+		return hl > pl && strcmp(host + hl - pl, pattern + 1) == 0;
+	}
+	return strcmp(pattern, host) == 0;
+}
+
+/* The strictest network rule for HOST and PROTOCOL, or NULL. */
+const struct rules_rule *rules_match_network(const struct rules *r, const char *host,
+                                             const char *protocol)
+{
+	const struct rules_rule *best = NULL;
+	char *lower;
+
+	if (r == NULL || host == NULL)
+		return NULL;
+	lower = xstrdup(host);
+	for (char *p = lower; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; i < r->n_net; i++) {
+		const struct rules_rule *rule = r->net[i];
+
+		if (rule->protocol != NULL &&
+		    (protocol == NULL || strcasecmp(rule->protocol, protocol) != 0))
+			continue;
+		if (!rules__host_matches(rule->host, lower))
+			continue;
+		if (best == NULL || rule->decision > best->decision)
+			best = rule;
+	}
+	free(lower);
+	return best;
+}
+
+/* The name of decision D for a rule of KIND. */
+const char *rules_decision_name(enum rules_kind kind, enum rules_decision d)
+{
+	switch (d) {
+	case RULES_ALLOW:
+		return "allow";
+	case RULES_PROMPT:
+		return "prompt";
+	case RULES_FORBIDDEN:
+		return kind == RULES_KIND_NETWORK ? "deny" : "forbidden";
+	}
+	return "?";
+}
+
+/* ---- the lexer ------------------------------------------------------------- */
+
+enum rules__tok_type {
+	RULES__T_EOF,
+	RULES__T_IDENT,
+	RULES__T_STRING,
+	RULES__T_LPAREN,
+	RULES__T_RPAREN,
+	RULES__T_LBRACK,
+	RULES__T_RBRACK,
+	RULES__T_COMMA,
+	RULES__T_EQUALS,
+};
+
+struct rules__tok {
+	enum rules__tok_type type;
+	unsigned line;
+	unsigned col;
+	size_t off; /* byte offset of its start */
+	size_t end; /* byte offset just past it */
+	char *text; /* IDENT and STRING: the (unescaped) text, owned */
+};
+
+/* The parser's state over one buffer. */
+struct rules__parser {
+	const char *file;
+	const char *s;
+	size_t len;
+	size_t pos;
+	unsigned line;
+	size_t line_start; /* offset of the current line's first byte */
+	struct rules__tok tok;
+	char *error; /* the first error, formatted */
+};
+
+/* Records an error at LINE:COL (only the first one counts). Returns -EINVAL. */
+static int rules__error(struct rules__parser *p, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int rules__error(struct rules__parser *p, unsigned line, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (p->error != NULL)
+		return -EINVAL;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	p->error = xasprintf("%s:%u:%u: %s", p->file, line, col, msg);
+	free(msg);
+	return -EINVAL;
+}
+
+/* The column of offset OFF on the current line. */
+static unsigned rules__col(const struct rules__parser *p, size_t off)
+{
+	return (unsigned)(off - p->line_start + 1);
+}
+
+/* Skips blanks, newlines and comments. */
+static void rules__skip(struct rules__parser *p)
+{
+	while (p->pos < p->len) {
+		char c = p->s[p->pos];
+
+		if (c == '\n') {
+			p->pos++;
+			p->line++;
+			p->line_start = p->pos;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+			p->pos++;
+		} else if (c == '#') {
+			while (p->pos < p->len && p->s[p->pos] != '\n')
+				p->pos++;
+		} else {
+			break;
+		}
+	}
+}
+
+/* Appends the UTF-8 encoding of code point CP to the buffer. */
+static void rules__utf8(char **buf, size_t *n, size_t *cap, uint32_t cp)
+{
+	unsigned char out[4];
+	size_t k;
+
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | (cp >> 6));
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | (cp >> 12));
+		out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 3;
+	} else {
+		out[0] = (unsigned char)(0xf0 | (cp >> 18));
+		out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 4;
+	}
+	if (*n + k + 1 > *cap) {
+		*cap = (*n + k + 1) * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *n, out, k);
+	*n += k;
+	(*buf)[*n] = '\0';
+}
+
+/* The value of hex digit C, or -1. */
+static int rules__hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Scans a quoted string starting at p->pos into TOK. Returns 0 or -EINVAL. */
+static int rules__string(struct rules__parser *p, struct rules__tok *tok)
+{
+	char quote = p->s[p->pos];
+	size_t n = 0, cap = 16;
+	char *buf = xmalloc(cap);
+
+	buf[0] = '\0';
+	p->pos++;
+	for (;;) {
+		char c;
+		uint32_t cp;
+
+		if (p->pos >= p->len || p->s[p->pos] == '\n') {
+			free(buf);
+			return rules__error(p, tok->line, tok->col,
+			                    "string not closed on its line");
+		}
+		c = p->s[p->pos];
+		if (c == quote) {
+			p->pos++;
+			break;
+		}
+		if (c == '\0') {
+			free(buf);
+			return rules__error(p, p->line, rules__col(p, p->pos),
+			                    "NUL byte in a string");
+		}
+		if (c != '\\') {
+			if (n + 2 > cap) {
+				cap *= 2;
+				buf = xrealloc(buf, cap);
+			}
+			buf[n++] = c;
+			buf[n] = '\0';
+			p->pos++;
+			continue;
+		}
+		/* An escape sequence. */
+		{
+			size_t at = p->pos;
+			char e = p->pos + 1 < p->len ? p->s[p->pos + 1] : '\0';
+			int digits = 0, base = 0, maxd = 0;
+
+			p->pos += 2;
+			switch (e) {
+			case '\\':
+			case '\'':
+			case '"':
+				cp = (unsigned char)e;
+				break;
+			case 'n':
+				cp = '\n';
+				break;
+			case 't':
+				cp = '\t';
+				break;
+			case 'r':
+				cp = '\r';
+				break;
+			case 'a':
+				cp = '\a';
+				break;
+			case 'b':
+				cp = '\b';
+				break;
+			case 'f':
+				cp = '\f';
+				break;
+			case 'v':
+				cp = '\v';
+				break;
+			case 'x':
+				base = 16, maxd = 2;
+				break;
+			case 'u':
+				base = 16, maxd = 4;
+				break;
+			case 'U':
+				base = 16, maxd = 8;
+				break;
+			default:
+				if (e >= '0' && e <= '7') {
+					base = 8, maxd = 3;
+					p->pos--;
+					break;
+				}
+				free(buf);
+				return rules__error(p, p->line, rules__col(p, at),
+				                    "unknown escape sequence in a string");
+			}
+			if (base != 0) {
+				cp = 0;
+				while (digits < maxd && p->pos < p->len) {
+					int v = base == 16
+					            ? rules__hex(p->s[p->pos])
+					            : (p->s[p->pos] >= '0' && p->s[p->pos] <= '7'
+					                   ? p->s[p->pos] - '0'
+					                   : -1);
+
+					if (v < 0)
+						break;
+					cp = cp * (uint32_t)base + (uint32_t)v;
+					digits++;
+					p->pos++;
+				}
+				if ((base == 16 && digits != maxd) || cp == 0 || cp > 0x10ffff ||
+				    (cp >= 0xd800 && cp <= 0xdfff) || (e == 'x' && cp > 0x7f) ||
+				    (base == 8 && cp > 0x7f)) {
+					free(buf);
+					return rules__error(p, p->line, rules__col(p, at),
+					                    "bad escape sequence in a string");
+				}
+			}
+			rules__utf8(&buf, &n, &cap, cp);
+		}
+	}
+	tok->type = RULES__T_STRING;
+	tok->text = buf;
+	return 0;
+}
+
+/* Reads the next token into p->tok. Returns 0 or -EINVAL. */
+static int rules__next(struct rules__parser *p)
+{
+	struct rules__tok *tok = &p->tok;
+	char c;
+
+	free(tok->text);
+	memset(tok, 0, sizeof *tok);
+	rules__skip(p);
+	tok->line = p->line;
+	tok->col = rules__col(p, p->pos);
+	tok->off = p->pos;
+	if (p->pos >= p->len) {
+		tok->type = RULES__T_EOF;
+		tok->end = p->pos;
+		return 0;
+	}
+	c = p->s[p->pos];
+	if (isalpha((unsigned char)c) || c == '_') {
+		size_t start = p->pos;
+
+		while (p->pos < p->len &&
+		       (isalnum((unsigned char)p->s[p->pos]) || p->s[p->pos] == '_'))
+			p->pos++;
+		tok->type = RULES__T_IDENT;
+		tok->text = xstrndup(p->s + start, p->pos - start);
+	} else if (c == '"' || c == '\'') {
+		if (rules__string(p, tok) != 0)
+			return -EINVAL;
+	} else {
+		static const struct {
+			char c;
+			enum rules__tok_type type;
+		} punct[] = {
+		    {.c = '(', .type = RULES__T_LPAREN}, {.c = ')', .type = RULES__T_RPAREN},
+		    {.c = '[', .type = RULES__T_LBRACK}, {.c = ']', .type = RULES__T_RBRACK},
+		    {.c = ',', .type = RULES__T_COMMA},  {.c = '=', .type = RULES__T_EQUALS},
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof punct / sizeof *punct; i++)
+			if (punct[i].c == c)
+				break;
+		if (i == sizeof punct / sizeof *punct) {
+			if (isprint((unsigned char)c))
+				return rules__error(p, tok->line, tok->col,
+				                    "unexpected character '%c'", c);
+			return rules__error(p, tok->line, tok->col, "unexpected byte 0x%02x",
+			                    (unsigned char)c);
+		}
+		tok->type = punct[i].type;
+		p->pos++;
+	}
+	tok->end = p->pos;
+	return 0;
+}
+
+/* ---- values ---------------------------------------------------------------- */
+
+enum rules__val_type {
+	RULES__V_STRING,
+	RULES__V_LIST,
+};
+
+/* A parsed value with the position of its first token. */
+struct rules__val {
+	enum rules__val_type type;
+	unsigned line;
+	unsigned col;
+	char *s;                  /* STRING */
+	struct rules__val *items; /* LIST */
+	size_t n;
+};
+
+/* Frees the insides of V. */
+static void rules__val_free(struct rules__val *v)
+{
+	free(v->s);
+	for (size_t i = 0; i < v->n; i++)
+		rules__val_free(&v->items[i]);
+	free(v->items);
+	memset(v, 0, sizeof *v);
+}
+
+/* The message for an unexpected end of input inside the call opened on LINE. */
+static int rules__eof(struct rules__parser *p, unsigned call_line)
+{
+	return rules__error(p, p->tok.line, p->tok.col,
+	                    "end of input inside the call opened on line %u", call_line);
+}
+
+/* Parses a value (string or list) at the current token into V. */
+static int rules__value(struct rules__parser *p, struct rules__val *v, unsigned call_line,
+                        int depth)
+{
+	memset(v, 0, sizeof *v);
+	v->line = p->tok.line;
+	v->col = p->tok.col;
+	if (p->tok.type == RULES__T_STRING) {
+		v->type = RULES__V_STRING;
+		v->s = p->tok.text;
+		p->tok.text = NULL;
+		return rules__next(p);
+	}
+	if (p->tok.type == RULES__T_EOF)
+		return rules__eof(p, call_line);
+	if (p->tok.type != RULES__T_LBRACK)
+		return rules__error(p, p->tok.line, p->tok.col, "expected a string or a list");
+	if (depth >= RULES_MAX_DEPTH)
+		return rules__error(p, p->tok.line, p->tok.col, "lists nested too deeply");
+	v->type = RULES__V_LIST;
+	if (rules__next(p) != 0)
+		return -EINVAL;
+	while (p->tok.type != RULES__T_RBRACK) {
+		v->items = xreallocarray(v->items, v->n + 1, sizeof *v->items);
+		if (rules__value(p, &v->items[v->n], call_line, depth + 1) != 0) {
+			v->n++;
+			return -EINVAL;
+		}
+		v->n++;
+		if (p->tok.type == RULES__T_COMMA) {
+			if (rules__next(p) != 0)
+				return -EINVAL;
+			continue;
+		}
+		if (p->tok.type == RULES__T_EOF)
+			return rules__eof(p, call_line);
+		if (p->tok.type != RULES__T_RBRACK)
+			return rules__error(p, p->tok.line, p->tok.col, "expected ',' or ']'");
+	}
+	return rules__next(p);
+}
+
+/* ---- calls ----------------------------------------------------------------- */
+
+/* The keyword arguments a function takes. */
+enum rules__arg {
+	RULES__A_PATTERN,
+	RULES__A_DECISION,
+	RULES__A_JUSTIFICATION,
+	RULES__A_MATCH,
+	RULES__A_NOT_MATCH,
+	RULES__A_HOST,
+	RULES__A_PROTOCOL,
+	RULES__A_COUNT,
+};
+
+static const char *const rules__arg_names[RULES__A_COUNT] = {
+    [RULES__A_PATTERN] = "pattern",
+    [RULES__A_DECISION] = "decision",
+    [RULES__A_JUSTIFICATION] = "justification",
+    [RULES__A_MATCH] = "match",
+    [RULES__A_NOT_MATCH] = "not_match",
+    [RULES__A_HOST] = "host",
+    [RULES__A_PROTOCOL] = "protocol",
+};
+
+/* A function of the rules language. */
+struct rules__func {
+	const char *name;
+	enum rules_kind kind;
+	unsigned args;                /* bit set of enum rules__arg it accepts */
+	unsigned required;            /* ... and requires */
+	const char *const *decisions; /* accepted decision values, by enum rules_decision */
+	enum rules_decision default_decision;
+};
+
+static const char *const rules__prefix_decisions[] = {
+    [RULES_ALLOW] = "allow", [RULES_PROMPT] = "prompt", [RULES_FORBIDDEN] = "forbidden"};
+static const char *const rules__network_decisions[] = {
+    [RULES_ALLOW] = "allow", [RULES_PROMPT] = "prompt", [RULES_FORBIDDEN] = "deny"};
+
+static const struct rules__func rules__funcs[] = {
+    {
+        .name = "prefix_rule",
+        .kind = RULES_KIND_PREFIX,
+        .args = 1u << RULES__A_PATTERN | 1u << RULES__A_DECISION | 1u << RULES__A_JUSTIFICATION |
+                1u << RULES__A_MATCH | 1u << RULES__A_NOT_MATCH,
+        .required = 1u << RULES__A_PATTERN,
+        .decisions = rules__prefix_decisions,
+        .default_decision = RULES_ALLOW,
+    },
+    {
+        .name = "network_rule",
+        .kind = RULES_KIND_NETWORK,
+        .args = 1u << RULES__A_HOST | 1u << RULES__A_PROTOCOL | 1u << RULES__A_DECISION |
+                1u << RULES__A_JUSTIFICATION,
+        .required = 1u << RULES__A_HOST | 1u << RULES__A_DECISION,
+        .decisions = rules__network_decisions,
+    },
+};
+
+/* Protocols a network rule may name. */
+static const char *const rules__protocols[] = {"http", "https", "socks5", "tcp"};
+
+/* A string value's error when V is not a string. */
+static int rules__want_string(struct rules__parser *p, const struct rules__val *v, const char *what)
+{
+	if (v->type == RULES__V_STRING)
+		return 0;
+	return rules__error(p, v->line, v->col, "%s must be a string", what);
+}
+
+/* Appends the canonical form of word W ("..." quoted) to *OUT. */
+static char *rules__append_str(char *out, const char *w)
+{
+	char *q = rules_quote(w);
+	char *n = xasprintf("%s%s", out, q);
+
+	free(q);
+	free(out);
+	return n;
+}
+
+/* Fills RULE's pattern from V (checked). */
+static int rules__pattern(struct rules__parser *p, struct rules_rule *rule,
+                          const struct rules__val *v)
+{
+	char *text = xstrdup("[");
+
+	if (v->type != RULES__V_LIST) {
+		free(text);
+		return rules__error(p, v->line, v->col, "pattern must be a list");
+	}
+	if (v->n == 0) {
+		free(text);
+		return rules__error(p, v->line, v->col, "pattern must not be empty");
+	}
+	rule->pattern = xcalloc(v->n, sizeof *rule->pattern);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct rules__val *e = &v->items[i];
+		struct rules_token *t = &rule->pattern[i];
+		char *tmp;
+
+		rule->pattern_len = i + 1;
+		if (i > 0) {
+			tmp = xasprintf("%s, ", text);
+			free(text);
+			text = tmp;
+		}
+		if (e->type == RULES__V_STRING) {
+			t->alts = xcalloc(1, sizeof *t->alts);
+			t->alts[0] = xstrdup(e->s);
+			t->n_alts = 1;
+			text = rules__append_str(text, e->s);
+			continue;
+		}
+		if (e->n == 0) {
+			free(text);
+			return rules__error(p, e->line, e->col,
+			                    "a list of alternatives must not be empty");
+		}
+		t->alts = xcalloc(e->n, sizeof *t->alts);
+		tmp = xasprintf("%s[", text);
+		free(text);
+		text = tmp;
+		for (size_t j = 0; j < e->n; j++) {
+			if (e->items[j].type != RULES__V_STRING) {
+				free(text);
+				return rules__error(p, e->items[j].line, e->items[j].col,
+				                    "alternatives must be strings");
+			}
+			t->alts[j] = xstrdup(e->items[j].s);
+			t->n_alts = j + 1;
+			if (j > 0) {
+				tmp = xasprintf("%s, ", text);
+				free(text);
+				text = tmp;
+			}
+			text = rules__append_str(text, e->items[j].s);
+		}
+		tmp = xasprintf("%s]", text);
+		free(text);
+		text = tmp;
+	}
+	rule->pattern_text = xasprintf("%s]", text);
+	free(text);
+	return 0;
+}
+
+/* Checks the match (WANT true) or not_match examples V against RULE. */
+static int rules__examples(struct rules__parser *p, const struct rules_rule *rule,
+                           const struct rules__val *v, bool want, const char *what)
+{
+	if (v->type != RULES__V_LIST)
+		return rules__error(p, v->line, v->col, "%s must be a list of examples", what);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct rules__val *e = &v->items[i];
+		char **words;
+		size_t n;
+		bool ok;
+
+		if (e->type == RULES__V_STRING) {
+			if (shell_split_words(e->s, &words, &n) != 0)
+				return rules__error(p, e->line, e->col,
+				                    "%s example \"%s\" has an unclosed quote", what,
+				                    e->s);
+		} else {
+			words = xcalloc(e->n + 1, sizeof *words);
+			n = e->n;
+			for (size_t j = 0; j < e->n; j++) {
+				if (e->items[j].type != RULES__V_STRING) {
+					shell_split_words_free(words);
+					return rules__error(p, e->items[j].line, e->items[j].col,
+					                    "example words must be strings");
+				}
+				words[j] = xstrdup(e->items[j].s);
+			}
+		}
+		if (n == 0) {
+			shell_split_words_free(words);
+			return rules__error(p, e->line, e->col, "%s example is empty", what);
+		}
+		ok = rules_rule_matches(rule, n, words) == want;
+		if (!ok) {
+			char *shown = shell_split_join(n, words);
+
+			shell_split_words_free(words);
+			rules__error(p, e->line, e->col,
+			             want ? "match example \"%s\" does not match the pattern"
+			                  : "not_match example \"%s\" matches the pattern",
+			             shown);
+			free(shown);
+			return -EINVAL;
+		}
+		shell_split_words_free(words);
+	}
+	return 0;
+}
+
+/* Checks and stores a network rule's host. */
+static int rules__host(struct rules__parser *p, struct rules_rule *rule, const struct rules__val *v)
+{
+	const char *h;
+
+	if (rules__want_string(p, v, "host") != 0)
+		return -EINVAL;
+	h = v->s;
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2;
+	if (*h == '\0')
+		return rules__error(p, v->line, v->col, "host must not be empty");
+	for (const char *c = h; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_' && *c != ':')
+			return rules__error(p, v->line, v->col,
+			                    "host \"%s\" is not a host name (letters, digits, "
+			                    "'-', '.', an optional leading \"*.\")",
+			                    v->s);
+	rule->host = xstrdup(v->s);
+	for (char *c = rule->host; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return 0;
+}
+
+/* Builds a rule from FN's keyword arguments ARGS (indexed by enum rules__arg). */
+static int rules__build(struct rules__parser *p, const struct rules__func *fn,
+                        const struct rules__tok *name, struct rules__val *args[RULES__A_COUNT],
+                        struct rules_rule *rule)
+{
+	rule->kind = fn->kind;
+	rule->decision = fn->default_decision;
+	rule->line = name->line;
+	rule->col = name->col;
+	for (int a = 0; a < RULES__A_COUNT; a++)
+		if ((fn->required & (1u << a)) && args[a] == NULL)
+			return rules__error(p, name->line, name->col, "%s needs %s=", fn->name,
+			                    rules__arg_names[a]);
+	if (args[RULES__A_DECISION] != NULL) {
+		const struct rules__val *v = args[RULES__A_DECISION];
+		int d;
+
+		if (rules__want_string(p, v, "decision") != 0)
+			return -EINVAL;
+		for (d = RULES_ALLOW; d <= RULES_FORBIDDEN; d++)
+			if (strcmp(v->s, fn->decisions[d]) == 0)
+				break;
+		if (d > RULES_FORBIDDEN)
+			return rules__error(p, v->line, v->col,
+			                    "decision must be \"%s\", \"%s\" or \"%s\", not \"%s\"",
+			                    fn->decisions[0], fn->decisions[1], fn->decisions[2],
+			                    v->s);
+		rule->decision = (enum rules_decision)d;
+	}
+	if (args[RULES__A_JUSTIFICATION] != NULL) {
+		if (rules__want_string(p, args[RULES__A_JUSTIFICATION], "justification") != 0)
+			return -EINVAL;
+		rule->justification = xstrdup(args[RULES__A_JUSTIFICATION]->s);
+	}
+	if (fn->kind == RULES_KIND_PREFIX) {
+		if (rules__pattern(p, rule, args[RULES__A_PATTERN]) != 0)
+			return -EINVAL;
+		if (args[RULES__A_MATCH] != NULL &&
+		    rules__examples(p, rule, args[RULES__A_MATCH], true, "match") != 0)
+			return -EINVAL;
+		if (args[RULES__A_NOT_MATCH] != NULL &&
+		    rules__examples(p, rule, args[RULES__A_NOT_MATCH], false, "not_match") != 0)
+			return -EINVAL;
+		return 0;
+	}
+	if (rules__host(p, rule, args[RULES__A_HOST]) != 0)
+		return -EINVAL;
+	if (args[RULES__A_PROTOCOL] != NULL) {
+		const struct rules__val *v = args[RULES__A_PROTOCOL];
+		size_t i;
+
+		if (rules__want_string(p, v, "protocol") != 0)
+			return -EINVAL;
+		for (i = 0; i < sizeof rules__protocols / sizeof *rules__protocols; i++)
+			if (strcasecmp(v->s, rules__protocols[i]) == 0)
+				break;
+		if (i == sizeof rules__protocols / sizeof *rules__protocols)
+			return rules__error(p, v->line, v->col,
+			                    "protocol must be \"http\", \"https\", \"socks5\" or "
+			                    "\"tcp\", not \"%s\"",
+			                    v->s);
+		rule->protocol = xstrdup(rules__protocols[i]);
+	}
+	return 0;
+}
+
+/* The call's source text, comments dropped and whitespace runs collapsed. */
+static char *rules__text(const char *s, size_t start, size_t end)
+{
+	char *out = xmalloc(end - start + 1);
+	size_t n = 0;
+	char quote = 0;
+	int space = 0;
+
+	for (size_t i = start; i < end; i++) {
+		char c = s[i];
+
+		if (quote) {
+			out[n++] = c;
+			if (c == '\\' && i + 1 < end)
+				out[n++] = s[++i];
+			else if (c == quote)
+				quote = 0;
+			continue;
+		}
+		if (c == '#') {
+			while (i + 1 < end && s[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if (isspace((unsigned char)c)) {
+			space = 1;
+			continue;
+		}
+		if (space && n > 0 && out[n - 1] != '(' && out[n - 1] != '[' && c != ')' &&
+		    c != ']' && c != ',')
+			out[n++] = ' ';
+		space = 0;
+		if (c == '"' || c == '\'')
+			quote = c;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Parses one call at the current token (an identifier) into *OUT. */
+static int rules__call(struct rules__parser *p, struct rules_rule **out)
+{
+	struct rules__val vals[RULES__A_COUNT];
+	struct rules__val *args[RULES__A_COUNT] = {0};
+	const struct rules__func *fn = NULL;
+	struct rules__tok name = p->tok;
+	struct rules_rule *rule;
+	int rc = -EINVAL;
+
+	memset(vals, 0, sizeof vals);
+	*out = NULL;
+	if (p->tok.type != RULES__T_IDENT)
+		return rules__error(p, p->tok.line, p->tok.col,
+		                    "expected a rule (prefix_rule or network_rule)");
+	for (size_t i = 0; i < sizeof rules__funcs / sizeof *rules__funcs; i++)
+		if (strcmp(p->tok.text, rules__funcs[i].name) == 0)
+			fn = &rules__funcs[i];
+	if (fn == NULL)
+		return rules__error(p, p->tok.line, p->tok.col,
+		                    "unknown function '%s' (expected prefix_rule or network_rule)",
+		                    p->tok.text);
+	name.text = NULL;
+	if (rules__next(p) != 0)
+		return -EINVAL;
+	if (p->tok.type != RULES__T_LPAREN)
+		return rules__error(p, p->tok.line, p->tok.col, "expected '(' after %s", fn->name);
+	if (rules__next(p) != 0)
+		return -EINVAL;
+	while (p->tok.type != RULES__T_RPAREN) {
+		int a;
+
+		if (p->tok.type == RULES__T_EOF) {
+			rules__eof(p, name.line);
+			goto out;
+		}
+		if (p->tok.type != RULES__T_IDENT) {
+			rules__error(p, p->tok.line, p->tok.col,
+			             "expected a keyword argument (name=value)");
+			goto out;
+		}
+		for (a = 0; a < RULES__A_COUNT; a++)
+			if ((fn->args & (1u << a)) && strcmp(p->tok.text, rules__arg_names[a]) == 0)
+				break;
+		if (a == RULES__A_COUNT) {
+			rules__error(p, p->tok.line, p->tok.col, "%s has no argument '%s'",
+			             fn->name, p->tok.text);
+			goto out;
+		}
+		if (args[a] != NULL) {
+			rules__error(p, p->tok.line, p->tok.col, "argument '%s' given twice",
+			             rules__arg_names[a]);
+			goto out;
+		}
+		if (rules__next(p) != 0)
+			goto out;
+		if (p->tok.type != RULES__T_EQUALS) {
+			if (p->tok.type == RULES__T_EOF)
+				rules__eof(p, name.line);
+			else
+				rules__error(p, p->tok.line, p->tok.col, "expected '=' after '%s'",
+				             rules__arg_names[a]);
+			goto out;
+		}
+		if (rules__next(p) != 0)
+			goto out;
+		if (rules__value(p, &vals[a], name.line, 0) != 0) {
+			args[a] = &vals[a];
+			goto out;
+		}
+		args[a] = &vals[a];
+		if (p->tok.type == RULES__T_COMMA) {
+			if (rules__next(p) != 0)
+				goto out;
+			continue;
+		}
+		if (p->tok.type == RULES__T_EOF) {
+			rules__eof(p, name.line);
+			goto out;
+		}
+		if (p->tok.type != RULES__T_RPAREN) {
+			rules__error(p, p->tok.line, p->tok.col, "expected ',' or ')'");
+			goto out;
+		}
+	}
+	rule = xcalloc(1, sizeof *rule);
+	rule->start = name.off;
+	rule->end = p->tok.end;
+	if (rules__build(p, fn, &name, args, rule) != 0) {
+		rules__rule_free(rule);
+		goto out;
+	}
+	rule->text = rules__text(p->s, rule->start, rule->end);
+	*out = rule;
+	rc = rules__next(p);
+out:
+	for (int a = 0; a < RULES__A_COUNT; a++)
+		rules__val_free(&vals[a]);
+	return rc;
+}
+
+/*
+ * Parses TEXT as file FILE, its first byte on line FIRST_LINE, and adds its
+ * rules to R (all or none). Offsets in the rules are relative to TEXT plus
+ * BASE.
+ */
+static int rules__parse(struct rules *r, const char *file, const char *text, size_t len,
+                        unsigned first_line, size_t base, char **cause)
+{
+	struct rules__parser p = {.file = file, .s = text, .len = len, .line = first_line};
+	struct rules_rule **parsed = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = rules__next(&p);
+	while (rc == 0 && p.tok.type != RULES__T_EOF) {
+		struct rules_rule *rule;
+
+		rc = rules__call(&p, &rule);
+		if (rule != NULL) {
+			parsed = xreallocarray(parsed, n + 1, sizeof *parsed);
+			parsed[n++] = rule;
+		}
+	}
+	free(p.tok.text);
+	if (rc != 0 || p.error != NULL) {
+		for (size_t i = 0; i < n; i++)
+			rules__rule_free(parsed[i]);
+		free(parsed);
+		if (cause != NULL)
+			*cause = p.error;
+		else
+			free(p.error);
+		return -EINVAL;
+	}
+	file = rules__file(r, file);
+	for (size_t i = 0; i < n; i++) {
+		parsed[i]->file = file;
+		parsed[i]->start += base;
+		parsed[i]->end += base;
+		rules__add(r, parsed[i]);
+	}
+	free(parsed);
+	return 0;
+}
+
+/* Parses and adds a whole buffer. */
+int rules_load_buffer(struct rules *r, const char *file, const char *text, size_t len, char **cause)
+{
+	return rules__parse(r, file, text, len, 1, 0, cause);
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+/* Reads the whole file PATH into *BUF (NUL-terminated). Returns 0 or -errno. */
+static int rules__read(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0, cap = 4096;
+	char *b;
+
+	if (fd < 0)
+		return -errno;
+	b = xmalloc(cap);
+	for (;;) {
+		ssize_t k;
+
+		if (n + 1 >= cap) {
+			if (cap > RULES_MAX_FILE) {
+				free(b);
+				close(fd);
+				return -EFBIG;
+			}
+			cap *= 2;
+			b = xrealloc(b, cap);
+		}
+		k = read(fd, b + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = -errno;
+
+			free(b);
+			close(fd);
+			return e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Loads one file. */
+int rules_load_file(struct rules *r, const char *path, char **cause)
+{
+	char *buf;
+	size_t len;
+	int rc = rules__read(path, &buf, &len);
+
+	if (rc != 0) {
+		if (cause != NULL)
+			*cause = xasprintf("%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = rules_load_buffer(r, path, buf, len, cause);
+	free(buf);
+	return rc;
+}
+
+/* Orders names with strcmp, for qsort. */
+static int rules__cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads DIR/ *.rules in name order. */
+int rules_load_dir(struct rules *r, const char *dir, char **cause)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		if (cause != NULL)
+			*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return rc;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || l <= 6 || strcmp(e->d_name + l - 6, ".rules") != 0)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof *names);
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, rules__cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+
+		if (rc == 0)
+			rc = rules_load_file(r, path, cause);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* Loads HOME/rules then WORKSPACE/.airlock/rules. */
+int rules_load_all(struct rules *r, const char *home, const char *workspace, char **cause)
+{
+	int rc = 0;
+
+	if (home != NULL) {
+		char *dir = xasprintf("%s/rules", home);
+
+		rc = rules_load_dir(r, dir, cause);
+		free(dir);
+	}
+	if (rc == 0 && workspace != NULL) {
+		char *dir = xasprintf("%s/.airlock/rules", workspace);
+
+		rc = rules_load_dir(r, dir, cause);
+		free(dir);
+	}
+	return rc;
+}
+
+/* ---- formatting ------------------------------------------------------------ */
+
+/* S as a double-quoted rules literal. */
+char *rules_quote(const char *s)
+{
+	size_t n = 0;
+	char *out = xmalloc(strlen(s) * 4 + 3);
+
+	out[n++] = '"';
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else if (c == '\t') {
+			out[n++] = '\\';
+			out[n++] = 't';
+		} else if (c == '\r') {
+			out[n++] = '\\';
+			out[n++] = 'r';
+		} else if (c < 0x20 || c == 0x7f) {
+			n += (size_t)sprintf(out + n, "\\x%02x", c);
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
+
+/* One line: prefix_rule(pattern=[...], decision="..."). */
+char *rules_format_prefix(size_t n, char *const words[], enum rules_decision d)
+{
+	char *out = xstrdup("prefix_rule(pattern=[");
+
+	for (size_t i = 0; i < n; i++) {
+		char *q = rules_quote(words[i]);
+		char *t = xasprintf("%s%s%s", out, i > 0 ? ", " : "", q);
+
+		free(q);
+		free(out);
+		out = t;
+	}
+	{
+		char *t = xasprintf("%s], decision=\"%s\")", out,
+		                    rules_decision_name(RULES_KIND_PREFIX, d));
+
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* One line: network_rule(host=..., protocol=..., decision=...). */
+char *rules_format_network(const char *host, const char *protocol, enum rules_decision d)
+{
+	char *h = rules_quote(host);
+	char *out;
+
+	if (protocol != NULL) {
+		char *pr = rules_quote(protocol);
+
+		out = xasprintf("network_rule(host=%s, protocol=%s, decision=\"%s\")", h, pr,
+		                rules_decision_name(RULES_KIND_NETWORK, d));
+		free(pr);
+	} else {
+		out = xasprintf("network_rule(host=%s, decision=\"%s\")", h,
+		                rules_decision_name(RULES_KIND_NETWORK, d));
+	}
+	free(h);
+	return out;
+}
+
+/* ---- writing files --------------------------------------------------------- */
+
+/* Makes DIR and its parents (mode 0700 for new ones). Returns 0 or -errno. */
+static int rules__mkdirs(const char *dir)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+				rc = -errno;
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* The directory part of PATH ("." if none). Caller frees. */
+static char *rules__dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Takes the exclusive lock on PATH.lock. Returns the fd or -errno. */
+static int rules__lock(const char *path)
+{
+	char *lock = xasprintf("%s.lock", path);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int e;
+
+	free(lock);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Writes all of BUF to FD. Returns 0 or -errno. */
+static int rules__write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Replaces PATH's content by the concatenation of the PARTS (N of them):
+ * temporary file, fsync, rename, directory fsync. Returns 0 or -errno.
+ */
+static int rules__replace(const char *path, const char *const parts[], const size_t lens[],
+                          size_t n)
+{
+	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+	char *dir = rules__dirname(path);
+	struct stat st;
+	int fd, dfd, rc = 0;
+
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	fchmod(fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = rules__write_all(fd, parts[i], lens[i]);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+/* True when BUF (LEN bytes) has a line equal to LINE. */
+static bool rules__has_line(const char *buf, size_t len, const char *line)
+{
+	size_t ll = strlen(line);
+
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - buf) : len;
+
+		if (end - i == ll && memcmp(buf + i, line, ll) == 0)
+			return true;
+		i = end + 1;
+	}
+	return false;
+}
+
+/*
+ * rules_append_line, also telling the line number LINE landed on (*LINENO)
+ * and the byte offset where it starts (*OFF).
+ */
+static int rules__append(const char *path, const char *line, unsigned *lineno, size_t *off,
+                         char **cause)
+{
+	char *dir = rules__dirname(path);
+	char *old = NULL;
+	size_t len = 0;
+	int lock, rc;
+
+	if (strchr(line, '\n') != NULL) {
+		free(dir);
+		if (cause != NULL)
+			*cause = xasprintf("%s: a rule line must not contain a newline", path);
+		return -EINVAL;
+	}
+	rc = rules__mkdirs(dir);
+	free(dir);
+	if (rc != 0) {
+		if (cause != NULL)
+			*cause =
+			    xasprintf("%s: cannot make its directory: %s", path, strerror(-rc));
+		return rc;
+	}
+	lock = rules__lock(path);
+	if (lock < 0) {
+		if (cause != NULL)
+			*cause = xasprintf("%s.lock: %s", path, strerror(-lock));
+		return lock;
+	}
+	rc = rules__read(path, &old, &len);
+	if (rc == -ENOENT) {
+		old = xstrdup("");
+		len = 0;
+		rc = 0;
+	}
+	if (rc == 0 && rules__has_line(old, len, line)) {
+		rc = 1;
+	} else if (rc == 0) {
+		bool fix = len > 0 && old[len - 1] != '\n';
+		const char *parts[] = {old, "\n", line, "\n"};
+		const size_t lens[] = {len, fix ? 1 : 0, strlen(line), 1};
+		unsigned lines = 1;
+
+		for (size_t i = 0; i < len; i++)
+			lines += old[i] == '\n';
+		if (lineno != NULL)
+			*lineno = lines + (fix ? 1 : 0);
+		if (off != NULL)
+			*off = len + (fix ? 1 : 0);
+		rc = rules__replace(path, parts, lens, 4);
+	}
+	if (rc < 0 && cause != NULL)
+		*cause = xasprintf("%s: %s", path, strerror(-rc));
+	free(old);
+	close(lock);
+	return rc;
+}
+
+/* Appends one line to a rules file, atomically and under the lock. */
+int rules_append_line(const char *path, const char *line, char **cause)
+{
+	return rules__append(path, line, NULL, NULL, cause);
+}
+
+/* Appends LINE to HOME/rules/default.rules and adds its rule to R. */
+static int rules__amend(struct rules *r, const char *home, const char *line, char **cause)
+{
+	char *path = xasprintf("%s/rules/default.rules", home);
+	unsigned lineno = 0;
+	size_t off = 0;
+	int rc;
+
+	rc = rules__append(path, line, &lineno, &off, cause);
+	if (rc == 0 && r != NULL)
+		rc = rules__parse(r, path, line, strlen(line), lineno, off, cause);
+	free(path);
+	return rc < 0 ? rc : 0;
+}
+
+/* Appends a prefix rule to default.rules and to R. */
+int rules_amend_prefix(struct rules *r, const char *home, size_t n, char *const words[],
+                       enum rules_decision d, char **cause)
+{
+	char *line;
+	int rc;
+
+	if (n == 0) {
+		if (cause != NULL)
+			*cause = xstrdup("an empty prefix cannot be a rule");
+		return -EINVAL;
+	}
+	line = rules_format_prefix(n, words, d);
+	rc = rules__amend(r, home, line, cause);
+	free(line);
+	return rc;
+}
+
+/* Appends a network rule to default.rules and to R. */
+int rules_amend_network(struct rules *r, const char *home, const char *host, const char *protocol,
+                        enum rules_decision d, char **cause)
+{
+	char *line = rules_format_network(host, protocol, d);
+	int rc = rules__amend(r, home, line, cause);
+
+	free(line);
+	return rc;
+}
+
+/* True when BUF[FROM, TO) is only blanks, optionally followed by a comment. */
+static bool rules__blank(const char *buf, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		if (buf[i] == '#')
+			return true;
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+/* Removes RULE's text from its file. */
+int rules_remove(const struct rules_rule *rule, char **cause)
+{
+	struct rules *check = NULL;
+	char *buf = NULL, *err = NULL;
+	size_t len = 0, from, to;
+	int lock, rc;
+	bool found = false;
+
+	lock = rules__lock(rule->file);
+	if (lock < 0) {
+		if (cause != NULL)
+			*cause = xasprintf("%s.lock: %s", rule->file, strerror(-lock));
+		return lock;
+	}
+	rc = rules__read(rule->file, &buf, &len);
+	if (rc != 0) {
+		if (cause != NULL)
+			*cause = xasprintf("%s: %s", rule->file, strerror(-rc));
+		goto out;
+	}
+	/* The file must still hold this rule at the same place. */
+	check = rules_new();
+	rc = rules_load_buffer(check, rule->file, buf, len, cause);
+	if (rc != 0)
+		goto out;
+	for (size_t i = 0; i < check->n; i++)
+		if (check->v[i]->start == rule->start && strcmp(check->v[i]->text, rule->text) == 0)
+			found = true;
+	if (!found) {
+		rc = -ESTALE;
+		if (cause != NULL)
+			*cause = xasprintf("%s: changed since it was read; try again", rule->file);
+		goto out;
+	}
+	from = rule->start;
+	to = rule->end;
+	{
+		size_t ls = from, le = to;
+
+		while (ls > 0 && buf[ls - 1] != '\n')
+			ls--;
+		while (le < len && buf[le] != '\n')
+			le++;
+		if (rules__blank(buf, ls, from) && buf[ls] != '#' && rules__blank(buf, to, le)) {
+			from = ls;
+			to = le < len ? le + 1 : le;
+		}
+	}
+	rules_free(check);
+	check = rules_new();
+	{
+		char *next = xmalloc(len - (to - from) + 1);
+
+		memcpy(next, buf, from);
+		memcpy(next + from, buf + to, len - to);
+		next[len - (to - from)] = '\0';
+		rc = rules_load_buffer(check, rule->file, next, len - (to - from), &err);
+		if (rc != 0) {
+			if (cause != NULL)
+				*cause =
+				    xasprintf("removing the rule would break the file: %s", err);
+			free(err);
+		} else {
+			const char *parts[] = {buf, buf + to};
+			const size_t lens[] = {from, len - to};
+
+			rc = rules__replace(rule->file, parts, lens, 2);
+			if (rc != 0 && cause != NULL)
+				*cause = xasprintf("%s: %s", rule->file, strerror(-rc));
+		}
+		free(next);
+	}
+out:
+	rules_free(check);
+	free(buf);
+	close(lock);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * libFuzzer target for the shell splitter. Any script is either split or
+ * refused; a split command's words, joined back with quoting, must split
+ * into the very same words, and so must the words of any input that
+ * shell_split_words accepts.
+ */
+#include "core/shell-split.h"
+#include "core/xmalloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Aborts unless WORDS (N) survive a join and a re-split unchanged. */
+static void fuzz__round_trip(char **words, size_t n)
+{
+	char *line = shell_split_join(n, words);
+	char **again;
+	size_t m;
+
+	if (shell_split_words(line, &again, &m) != 0 || m != n)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(words[i], again[i]) != 0)
+			abort();
+	shell_split_words_free(again);
+	free(line);
+}
+
+/* Checks one input. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = xstrndup((const char *)data, size);
+	struct shell_split_command *cmds;
+	struct shell_split split;
+	char **words;
+	size_t n;
+	char *argv[] = {"bash", "-lc", s, NULL};
+
+	if (shell_split_script(s, &cmds, &n) == 0) {
+		if (n == 0)
+			abort();
+		for (size_t i = 0; i < n; i++) {
+			if (cmds[i].argc == 0 || cmds[i].argv[cmds[i].argc] != NULL)
+				abort();
+			fuzz__round_trip(cmds[i].argv, cmds[i].argc);
+		}
+		shell_split_commands_free(cmds, n);
+	}
+	if (shell_split_words(s, &words, &n) == 0) {
+		fuzz__round_trip(words, n);
+		shell_split_words_free(words);
+	}
+	shell_split_argv(3, argv, &split);
+	if (split.n == 0 || !split.wrapper)
+		abort();
+	shell_split_free(&split);
+	free(s);
+	return 0;
+}
