@@ -1,0 +1,802 @@
+/*
+ * The agent protocol's lines: parsing requests and events, building them,
+ * base64 for output bytes, and the splitter that cuts a byte stream into
+ * lines under a hard length limit.
+ *
+ * Parsing checks the cheap things first and in a fixed order, so that every
+ * malformed line gets one exact message: length, UTF-8, JSON syntax, object,
+ * then the fields. Fields are looked up in one table (name, which ops allow
+ * it); one pass over the object's members finds unknown and duplicate names
+ * in linear time, so a 1 MB line of tiny members costs no more than its
+ * size. cJSON is only the tokenizer; strings containing NUL are refused,
+ * since everything downstream is C strings.
+ */
+#include "protocol.h"
+
+#include "xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The fields of requests, and which ops accept each. */
+enum protocol_field {
+	PROTOCOL_F_ID,
+	PROTOCOL_F_OP,
+	PROTOCOL_F_COMMAND,
+	PROTOCOL_F_CWD,
+	PROTOCOL_F_PERMISSIONS,
+	PROTOCOL_F_JUSTIFICATION,
+	PROTOCOL_F_PREFIX_RULE,
+	PROTOCOL_F_PATCH,
+	PROTOCOL_F_TARGET,
+	PROTOCOL_N_FIELDS,
+};
+
+#define PROTOCOL_OP_BIT(op) (1u << (op))
+#define PROTOCOL_ALL_OPS                                                                           \
+	(PROTOCOL_OP_BIT(PROTOCOL_EXEC) | PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH) |                  \
+	 PROTOCOL_OP_BIT(PROTOCOL_CANCEL))
+
+static const struct {
+	const char *name;
+	unsigned ops;
+} protocol_fields[PROTOCOL_N_FIELDS] = {
+    [PROTOCOL_F_ID] = {.name = "id", .ops = PROTOCOL_ALL_OPS},
+    [PROTOCOL_F_OP] = {.name = "op", .ops = PROTOCOL_ALL_OPS},
+    [PROTOCOL_F_COMMAND] = {.name = "command", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_CWD] = {.name = "cwd",
+                        .ops =
+                            PROTOCOL_OP_BIT(PROTOCOL_EXEC) | PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH)},
+    [PROTOCOL_F_PERMISSIONS] = {.name = "sandbox_permissions",
+                                .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_JUSTIFICATION] = {.name = "justification", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_PREFIX_RULE] = {.name = "prefix_rule", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_PATCH] = {.name = "patch", .ops = PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH)},
+    [PROTOCOL_F_TARGET] = {.name = "target", .ops = PROTOCOL_OP_BIT(PROTOCOL_CANCEL)},
+};
+
+static const char *const protocol_op_names[] = {
+    [PROTOCOL_EXEC] = "exec",
+    [PROTOCOL_APPLY_PATCH] = "apply_patch",
+    [PROTOCOL_CANCEL] = "cancel",
+};
+
+static const char *const protocol_decision_names[] = {
+    [PROTOCOL_APPROVED] = "approved",
+    [PROTOCOL_APPROVED_FOR_SESSION] = "approved_for_session",
+    [PROTOCOL_APPROVED_RULE] = "approved_rule",
+    [PROTOCOL_DENIED] = "denied",
+};
+
+static const char *const protocol_event_names[] = {
+    [PROTOCOL_EVENT_QUEUED] = "queued", [PROTOCOL_EVENT_DECISION] = "decision",
+    [PROTOCOL_EVENT_OUTPUT] = "output", [PROTOCOL_EVENT_EXIT] = "exit",
+    [PROTOCOL_EVENT_ERROR] = "error",
+};
+
+/* Longest piece of a client's text quoted back in a message. */
+#define PROTOCOL_QUOTE_MAX 64
+
+const char *protocol_decision_name(enum protocol_decision decision)
+{
+	return protocol_decision_names[decision];
+}
+
+bool protocol_utf8_valid(const char *buf, size_t len, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+			min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			goto fail;
+		}
+		if (i + n >= len)
+			goto fail;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto fail;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto fail;
+		i += n + 1;
+	}
+	return true;
+fail:
+	if (bad != NULL)
+		*bad = i;
+	return false;
+}
+
+/* A copy of S (at most PROTOCOL_QUOTE_MAX bytes, cut on a character). */
+static char *protocol_quote(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= PROTOCOL_QUOTE_MAX)
+		return xstrdup(s);
+	n = PROTOCOL_QUOTE_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s...", (int)n, s);
+}
+
+/* Sets *CAUSE to BEFORE, "VALUE" (quoted, cut short) and AFTER; returns -EINVAL. */
+static int protocol_fail(char **cause, const char *before, const char *value, const char *after)
+{
+	char *q = value != NULL ? protocol_quote(value) : NULL;
+
+	if (q != NULL)
+		*cause = xasprintf("%s\"%s\"%s", before, q, after);
+	else
+		*cause = xasprintf("%s%s", before, after);
+	free(q);
+	return -EINVAL;
+}
+
+/* Whether the raw JSON text (already valid) has a "\u0000" escape. */
+static bool protocol_has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character */
+	}
+	return false;
+}
+
+/*
+ * Parses TEXT as one JSON value filling the whole text (white space aside).
+ * Returns the value, or NULL with *CAUSE.
+ */
+static cJSON *protocol_json(const char *line, size_t len, char **cause)
+{
+	const char *end = NULL;
+	char *copy;
+	cJSON *json;
+	size_t bad;
+
+	if (len > PROTOCOL_MAX_LINE) {
+		*cause = xasprintf("line too long (over %d bytes)", PROTOCOL_MAX_LINE);
+		return NULL;
+	}
+	if (!protocol_utf8_valid(line, len, &bad)) {
+		*cause = xasprintf("invalid UTF-8 at byte %zu", bad);
+		return NULL;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		*cause = xasprintf("not JSON: syntax error at byte %zu",
+		                   (size_t)((const char *)memchr(line, '\0', len) - line));
+		return NULL;
+	}
+	copy = xstrndup(line, len);
+	json = cJSON_ParseWithOpts(copy, &end, false);
+	if (json != NULL) {
+		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (*end != '\0') {
+			cJSON_Delete(json);
+			json = NULL;
+		}
+	}
+	if (json == NULL) {
+		size_t at = end != NULL && end >= copy ? (size_t)(end - copy) : 0;
+
+		*cause = xasprintf("not JSON: syntax error at byte %zu", at);
+		free(copy);
+		return NULL;
+	}
+	free(copy);
+	if (!cJSON_IsObject(json)) {
+		*cause = xstrdup("not a JSON object");
+		cJSON_Delete(json);
+		return NULL;
+	}
+	if (protocol_has_nul_escape(line, len)) {
+		*cause = xstrdup("a string holds a NUL character (\\u0000)");
+		cJSON_Delete(json);
+		return NULL;
+	}
+	return json;
+}
+
+/* Copies a JSON array of strings; NULL if V is not a non-empty one. */
+static char **protocol_strings(const cJSON *v, size_t *n)
+{
+	size_t count = 0, i = 0;
+	const cJSON *e;
+	char **out;
+
+	if (!cJSON_IsArray(v))
+		return NULL;
+	cJSON_ArrayForEach(e, v)
+	{
+		if (!cJSON_IsString(e))
+			return NULL;
+		count++;
+	}
+	if (count == 0)
+		return NULL;
+	out = xcalloc(count + 1, sizeof *out);
+	cJSON_ArrayForEach(e, v) out[i++] = xstrdup(e->valuestring);
+	*n = count;
+	return out;
+}
+
+/* Frees a NULL-terminated string array. */
+static void protocol_strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+int protocol_parse(const char *line, size_t len, struct protocol_request *req, char **cause)
+{
+	const cJSON *f[PROTOCOL_N_FIELDS] = {0};
+	const char *duplicate = NULL, *unknown = NULL;
+	cJSON *json, *m;
+	int rc = -EINVAL;
+
+	memset(req, 0, sizeof *req);
+	json = protocol_json(line, len, cause);
+	if (json == NULL)
+		return -EINVAL;
+	/* One pass: each member's field, unknown and duplicate names. */
+	cJSON_ArrayForEach(m, json)
+	{
+		int k;
+
+		for (k = 0; k < PROTOCOL_N_FIELDS; k++)
+			if (strcmp(m->string, protocol_fields[k].name) == 0)
+				break;
+		if (k == PROTOCOL_N_FIELDS) {
+			if (unknown == NULL)
+				unknown = m->string;
+		} else if (f[k] != NULL) {
+			if (duplicate == NULL)
+				duplicate = m->string;
+		} else {
+			f[k] = m;
+		}
+	}
+	if (duplicate != NULL) {
+		rc = protocol_fail(cause, "duplicate field ", duplicate, "");
+		goto out;
+	}
+	if (f[PROTOCOL_F_ID] == NULL) {
+		rc = protocol_fail(cause, "missing field \"id\"", NULL, "");
+		goto out;
+	}
+	if (!cJSON_IsString(f[PROTOCOL_F_ID]) || f[PROTOCOL_F_ID]->valuestring[0] == '\0') {
+		rc = protocol_fail(cause, "field \"id\" must be a non-empty string", NULL, "");
+		goto out;
+	}
+	req->id = xstrdup(f[PROTOCOL_F_ID]->valuestring);
+	if (f[PROTOCOL_F_OP] == NULL) {
+		rc = protocol_fail(cause, "missing field \"op\"", NULL, "");
+		goto out;
+	}
+	if (!cJSON_IsString(f[PROTOCOL_F_OP])) {
+		rc = protocol_fail(cause, "field \"op\" must be a string", NULL, "");
+		goto out;
+	}
+	const char *op = f[PROTOCOL_F_OP]->valuestring;
+	size_t k;
+	for (k = 0; k < sizeof protocol_op_names / sizeof *protocol_op_names; k++)
+		if (strcmp(op, protocol_op_names[k]) == 0)
+			break;
+	if (k == sizeof protocol_op_names / sizeof *protocol_op_names) {
+		rc = protocol_fail(cause, "unknown op ", op,
+		                   " (expected exec, apply_patch or cancel)");
+		goto out;
+	}
+	req->op = (enum protocol_op)k;
+	if (unknown == NULL)
+		for (int i = 0; i < PROTOCOL_N_FIELDS && unknown == NULL; i++)
+			if (f[i] != NULL && !(protocol_fields[i].ops & PROTOCOL_OP_BIT(req->op)))
+				unknown = protocol_fields[i].name;
+	if (unknown != NULL) {
+		char *q = protocol_quote(unknown);
+
+		*cause = xasprintf("unknown field \"%s\" for op \"%s\"", q, op);
+		free(q);
+		goto out;
+	}
+	/* The fields of each op, in a fixed order. */
+	static const enum protocol_field required[][3] = {
+	    [PROTOCOL_EXEC] = {PROTOCOL_F_COMMAND, PROTOCOL_F_CWD, PROTOCOL_N_FIELDS},
+	    [PROTOCOL_APPLY_PATCH] = {PROTOCOL_F_CWD, PROTOCOL_F_PATCH, PROTOCOL_N_FIELDS},
+	    [PROTOCOL_CANCEL] = {PROTOCOL_F_TARGET, PROTOCOL_N_FIELDS, PROTOCOL_N_FIELDS},
+	};
+	for (int i = 0; i < 3 && required[req->op][i] != PROTOCOL_N_FIELDS; i++) {
+		if (f[required[req->op][i]] == NULL) {
+			rc = protocol_fail(cause, "missing field ",
+			                   protocol_fields[required[req->op][i]].name, "");
+			goto out;
+		}
+	}
+	if (f[PROTOCOL_F_COMMAND] != NULL) {
+		req->command = protocol_strings(f[PROTOCOL_F_COMMAND], &req->n_command);
+		if (req->command == NULL) {
+			rc = protocol_fail(cause,
+			                   "field \"command\" must be a non-empty array of strings",
+			                   NULL, "");
+			goto out;
+		}
+	}
+	if (f[PROTOCOL_F_CWD] != NULL) {
+		if (!cJSON_IsString(f[PROTOCOL_F_CWD]) ||
+		    f[PROTOCOL_F_CWD]->valuestring[0] != '/') {
+			rc = protocol_fail(cause, "field \"cwd\" must be an absolute path", NULL,
+			                   "");
+			goto out;
+		}
+		req->cwd = xstrdup(f[PROTOCOL_F_CWD]->valuestring);
+	}
+	if (f[PROTOCOL_F_PERMISSIONS] != NULL) {
+		const cJSON *v = f[PROTOCOL_F_PERMISSIONS];
+
+		if (cJSON_IsString(v) && strcmp(v->valuestring, "use_default") == 0) {
+			req->permissions = PROTOCOL_USE_DEFAULT;
+		} else if (cJSON_IsString(v) && strcmp(v->valuestring, "require_escalated") == 0) {
+			req->permissions = PROTOCOL_REQUIRE_ESCALATED;
+		} else {
+			rc = protocol_fail(cause,
+			                   "field \"sandbox_permissions\" must be \"use_default\" "
+			                   "or \"require_escalated\"",
+			                   NULL, "");
+			goto out;
+		}
+	}
+	if (f[PROTOCOL_F_JUSTIFICATION] != NULL) {
+		if (!cJSON_IsString(f[PROTOCOL_F_JUSTIFICATION])) {
+			rc = protocol_fail(cause, "field \"justification\" must be a string", NULL,
+			                   "");
+			goto out;
+		}
+		req->justification = xstrdup(f[PROTOCOL_F_JUSTIFICATION]->valuestring);
+	}
+	if (f[PROTOCOL_F_PREFIX_RULE] != NULL) {
+		req->prefix_rule = protocol_strings(f[PROTOCOL_F_PREFIX_RULE], &req->n_prefix_rule);
+		if (req->prefix_rule == NULL) {
+			rc = protocol_fail(
+			    cause, "field \"prefix_rule\" must be a non-empty array of strings",
+			    NULL, "");
+			goto out;
+		}
+	}
+	if (f[PROTOCOL_F_PATCH] != NULL) {
+		if (!cJSON_IsString(f[PROTOCOL_F_PATCH])) {
+			rc = protocol_fail(cause, "field \"patch\" must be a string", NULL, "");
+			goto out;
+		}
+		req->patch = xstrdup(f[PROTOCOL_F_PATCH]->valuestring);
+	}
+	if (f[PROTOCOL_F_TARGET] != NULL) {
+		if (!cJSON_IsString(f[PROTOCOL_F_TARGET]) ||
+		    f[PROTOCOL_F_TARGET]->valuestring[0] == '\0') {
+			rc = protocol_fail(cause, "field \"target\" must be a non-empty string",
+			                   NULL, "");
+			goto out;
+		}
+		req->target = xstrdup(f[PROTOCOL_F_TARGET]->valuestring);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(json);
+	return rc;
+}
+
+void protocol_request_free(struct protocol_request *req)
+{
+	free(req->id);
+	protocol_strv_free(req->command);
+	free(req->cwd);
+	free(req->justification);
+	protocol_strv_free(req->prefix_rule);
+	free(req->patch);
+	free(req->target);
+	memset(req, 0, sizeof *req);
+}
+
+/* Prints JSON as one line with its newline, and deletes it. */
+static char *protocol_line(cJSON *json)
+{
+	char *s = cJSON_PrintUnformatted(json), *line;
+
+	if (s == NULL) {
+		/* cJSON only fails when out of memory, which we never survive. */
+		fputs("airlock: out of memory (printing JSON)\n", stderr);
+		abort();
+	}
+	line = xasprintf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(json);
+	return line;
+}
+
+/* Adds a NULL-terminated string array to OBJ under NAME. */
+static void protocol_add_strv(cJSON *obj, const char *name, char *const *v)
+{
+	cJSON *a = cJSON_AddArrayToObject(obj, name);
+
+	for (; *v != NULL; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+}
+
+char *protocol_request_format(const struct protocol_request *req)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", req->id);
+	cJSON_AddStringToObject(o, "op", protocol_op_names[req->op]);
+	switch (req->op) {
+	case PROTOCOL_EXEC:
+		protocol_add_strv(o, "command", req->command);
+		cJSON_AddStringToObject(o, "cwd", req->cwd);
+		cJSON_AddStringToObject(o, "sandbox_permissions",
+		                        req->permissions == PROTOCOL_REQUIRE_ESCALATED
+		                            ? "require_escalated"
+		                            : "use_default");
+		if (req->justification != NULL)
+			cJSON_AddStringToObject(o, "justification", req->justification);
+		if (req->prefix_rule != NULL)
+			protocol_add_strv(o, "prefix_rule", req->prefix_rule);
+		break;
+	case PROTOCOL_APPLY_PATCH:
+		cJSON_AddStringToObject(o, "cwd", req->cwd);
+		cJSON_AddStringToObject(o, "patch", req->patch);
+		break;
+	case PROTOCOL_CANCEL:
+		cJSON_AddStringToObject(o, "target", req->target);
+		break;
+	}
+	return protocol_line(o);
+}
+
+/* A new event object with its id and kind. */
+static cJSON *protocol_event_new(const char *id, enum protocol_event_kind kind)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (id != NULL)
+		cJSON_AddStringToObject(o, "id", id);
+	else
+		cJSON_AddNullToObject(o, "id");
+	cJSON_AddStringToObject(o, "event", protocol_event_names[kind]);
+	return o;
+}
+
+char *protocol_event_queued(const char *id)
+{
+	return protocol_line(protocol_event_new(id, PROTOCOL_EVENT_QUEUED));
+}
+
+char *protocol_event_decision(const char *id, enum protocol_decision decision)
+{
+	cJSON *o = protocol_event_new(id, PROTOCOL_EVENT_DECISION);
+
+	cJSON_AddStringToObject(o, "decision", protocol_decision_names[decision]);
+	return protocol_line(o);
+}
+
+char *protocol_event_output(const char *id, enum protocol_stream stream, const void *data,
+                            size_t len)
+{
+	cJSON *o = protocol_event_new(id, PROTOCOL_EVENT_OUTPUT);
+	char *b64 = protocol_base64_encode(data, len);
+
+	cJSON_AddStringToObject(o, "stream", stream == PROTOCOL_STDERR ? "stderr" : "stdout");
+	cJSON_AddStringToObject(o, "data", b64);
+	free(b64);
+	return protocol_line(o);
+}
+
+char *protocol_event_exit(const char *id, int code, bool sandboxed)
+{
+	cJSON *o = protocol_event_new(id, PROTOCOL_EVENT_EXIT);
+
+	cJSON_AddNumberToObject(o, "code", code);
+	cJSON_AddBoolToObject(o, "sandboxed", sandboxed);
+	return protocol_line(o);
+}
+
+/* MESSAGE with every byte that is not valid UTF-8 replaced by "?". */
+static char *protocol_clean_utf8(const char *message)
+{
+	char *s = xstrdup(message);
+	size_t len = strlen(s), off = 0, bad;
+
+	while (!protocol_utf8_valid(s + off, len - off, &bad)) {
+		s[off + bad] = '?';
+		off += bad + 1;
+	}
+	return s;
+}
+
+char *protocol_event_error(const char *id, const char *message)
+{
+	char *clean = protocol_clean_utf8(message);
+	char *cid = id != NULL ? protocol_clean_utf8(id) : NULL;
+	cJSON *o = protocol_event_new(cid, PROTOCOL_EVENT_ERROR);
+
+	cJSON_AddStringToObject(o, "message", clean);
+	free(clean);
+	free(cid);
+	return protocol_line(o);
+}
+
+int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev, char **cause)
+{
+	cJSON *json = protocol_json(line, len, cause), *id, *event, *v;
+	size_t k;
+	const char *name;
+	int rc = -EINVAL;
+
+	memset(ev, 0, sizeof *ev);
+	if (json == NULL)
+		return -EINVAL;
+	id = cJSON_GetObjectItemCaseSensitive(json, "id");
+	event = cJSON_GetObjectItemCaseSensitive(json, "event");
+	if (!cJSON_IsString(event)) {
+		*cause = xstrdup("event \"?\": bad or missing field \"event\"");
+		goto out;
+	}
+	name = event->valuestring;
+	for (k = 0; k < sizeof protocol_event_names / sizeof *protocol_event_names; k++)
+		if (strcmp(name, protocol_event_names[k]) == 0)
+			break;
+	if (k == sizeof protocol_event_names / sizeof *protocol_event_names) {
+		rc = protocol_fail(cause, "unknown event ", name, "");
+		goto out;
+	}
+	ev->kind = (enum protocol_event_kind)k;
+	if (cJSON_IsString(id)) {
+		ev->id = xstrdup(id->valuestring);
+	} else if (!cJSON_IsNull(id)) {
+		*cause = xasprintf("event \"%s\": bad or missing field \"id\"", name);
+		goto out;
+	}
+#define PROTOCOL_BAD(field)                                                                        \
+	do {                                                                                       \
+		*cause = xasprintf("event \"%s\": bad or missing field \"%s\"", name, field);      \
+		goto out;                                                                          \
+	} while (0)
+	switch (ev->kind) {
+	case PROTOCOL_EVENT_QUEUED:
+		break;
+	case PROTOCOL_EVENT_DECISION:
+		v = cJSON_GetObjectItemCaseSensitive(json, "decision");
+		if (!cJSON_IsString(v))
+			PROTOCOL_BAD("decision");
+		for (k = 0; k < sizeof protocol_decision_names / sizeof *protocol_decision_names;
+		     k++)
+			if (strcmp(v->valuestring, protocol_decision_names[k]) == 0)
+				break;
+		if (k == sizeof protocol_decision_names / sizeof *protocol_decision_names)
+			PROTOCOL_BAD("decision");
+		ev->decision = (enum protocol_decision)k;
+		break;
+	case PROTOCOL_EVENT_OUTPUT:
+		v = cJSON_GetObjectItemCaseSensitive(json, "stream");
+		if (cJSON_IsString(v) && strcmp(v->valuestring, "stdout") == 0)
+			ev->stream = PROTOCOL_STDOUT;
+		else if (cJSON_IsString(v) && strcmp(v->valuestring, "stderr") == 0)
+			ev->stream = PROTOCOL_STDERR;
+		else
+			PROTOCOL_BAD("stream");
+		v = cJSON_GetObjectItemCaseSensitive(json, "data");
+		if (!cJSON_IsString(v))
+			PROTOCOL_BAD("data");
+		ev->data = protocol_base64_decode(v->valuestring, strlen(v->valuestring), &ev->len);
+		if (ev->data == NULL)
+			PROTOCOL_BAD("data");
+		break;
+	case PROTOCOL_EVENT_EXIT:
+		v = cJSON_GetObjectItemCaseSensitive(json, "code");
+		if (!cJSON_IsNumber(v) || v->valuedouble < -1e9 || v->valuedouble > 1e9 ||
+		    v->valuedouble != (double)(int)v->valuedouble)
+			PROTOCOL_BAD("code");
+		ev->code = (int)v->valuedouble;
+		v = cJSON_GetObjectItemCaseSensitive(json, "sandboxed");
+		if (!cJSON_IsBool(v))
+			PROTOCOL_BAD("sandboxed");
+		ev->sandboxed = cJSON_IsTrue(v);
+		break;
+	case PROTOCOL_EVENT_ERROR:
+		v = cJSON_GetObjectItemCaseSensitive(json, "message");
+		if (!cJSON_IsString(v))
+			PROTOCOL_BAD("message");
+		ev->message = xstrdup(v->valuestring);
+		break;
+	}
+#undef PROTOCOL_BAD
+	rc = 0;
+out:
+	cJSON_Delete(json);
+	return rc;
+}
+
+void protocol_event_free(struct protocol_event *ev)
+{
+	free(ev->id);
+	free(ev->data);
+	free(ev->message);
+	memset(ev, 0, sizeof *ev);
+}
+
+static const char protocol_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *protocol_base64_encode(const void *data, size_t len)
+{
+	const unsigned char *s = data;
+	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		*o++ = protocol_b64[(v >> 18) & 63];
+		*o++ = protocol_b64[(v >> 12) & 63];
+		*o++ = i + 1 < len ? protocol_b64[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? protocol_b64[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The value of base64 digit C, or -1. */
+static int protocol_b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+unsigned char *protocol_base64_decode(const char *text, size_t len, size_t *outlen)
+{
+	unsigned char *out, *o;
+
+	if (len % 4 != 0)
+		return NULL;
+	out = xmalloc(len / 4 * 3 + 1);
+	o = out;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4];
+		size_t pad = 0;
+
+		for (int k = 0; k < 4; k++) {
+			v[k] = protocol_b64_value(text[i + k]);
+			if (v[k] < 0 && text[i + k] == '=' && i + 4 == len && k >= 2) {
+				v[k] = 0;
+				pad++;
+			} else if (v[k] < 0 || pad > 0) {
+				free(out);
+				return NULL;
+			}
+		}
+		uint32_t n = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+		             (uint32_t)v[3];
+		*o++ = (unsigned char)(n >> 16);
+		if (pad < 2)
+			*o++ = (unsigned char)(n >> 8);
+		if (pad < 1)
+			*o++ = (unsigned char)n;
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+void protocol_splitter_init(struct protocol_splitter *s, size_t max)
+{
+	memset(s, 0, sizeof *s);
+	s->max = max;
+}
+
+/* Delivers LINE (LEN bytes) without a final "\r". */
+static void protocol_splitter_deliver(const char *line, size_t len, protocol_line_cb *cb, void *arg)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	cb(arg, line, len, false);
+}
+
+void protocol_splitter_feed(struct protocol_splitter *s, const char *data, size_t len,
+                            protocol_line_cb *cb, void *arg)
+{
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl != NULL ? (size_t)(nl - data) : len;
+		size_t used = nl != NULL ? take + 1 : take;
+
+		if (s->skipping) {
+			if (nl != NULL)
+				s->skipping = false;
+		} else if (s->len + take > s->max) {
+			s->len = 0;
+			s->skipping = nl == NULL;
+			cb(arg, NULL, 0, true);
+		} else if (nl != NULL && s->len == 0) {
+			protocol_splitter_deliver(data, take, cb, arg);
+		} else {
+			if (s->len + take > s->cap) {
+				size_t cap = s->cap ? s->cap : 4096;
+
+				while (cap < s->len + take)
+					cap *= 2;
+				s->cap = cap < s->max ? cap : s->max;
+				s->buf = xrealloc(s->buf, s->cap);
+			}
+			memcpy(s->buf + s->len, data, take);
+			s->len += take;
+			if (nl != NULL) {
+				size_t n = s->len;
+
+				s->len = 0;
+				protocol_splitter_deliver(s->buf, n, cb, arg);
+			}
+		}
+		data += used;
+		len -= used;
+	}
+}
+
+void protocol_splitter_finish(struct protocol_splitter *s, protocol_line_cb *cb, void *arg)
+{
+	if (!s->skipping && s->len > 0) {
+		size_t n = s->len;
+
+		s->len = 0;
+		protocol_splitter_deliver(s->buf, n, cb, arg);
+	}
+	s->skipping = false;
+}
+
+void protocol_splitter_free(struct protocol_splitter *s)
+{
+	free(s->buf);
+	memset(s, 0, sizeof *s);
+}

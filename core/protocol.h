@@ -1,0 +1,178 @@
+/*
+ * The agent protocol (SPEC section 8): one JSON object per line, over the
+ * TUI's Unix socket. This module only turns lines into structs and structs
+ * into lines; it does no I/O. The server (agent-server.c) and the client
+ * (`airlock submit`) share it.
+ *
+ * Requests (client -> server):
+ *   {"id":"1","op":"exec","command":["git","push"],"cwd":"/ws",
+ *    "sandbox_permissions":"use_default"|"require_escalated",
+ *    "justification":"...","prefix_rule":["git","push"]}
+ *   {"id":"2","op":"apply_patch","cwd":"/ws","patch":"*** Begin Patch\n..."}
+ *   {"id":"3","op":"cancel","target":"1"}
+ * "id", "op" are required; exec needs "command" and "cwd", apply_patch "cwd"
+ * and "patch", cancel "target"; the rest is optional. Unknown and duplicate
+ * fields are errors (a typo in "justification" must not pass unseen).
+ *
+ * Events (server -> client), each with the request's id:
+ *   {"id":"1","event":"queued"}
+ *   {"id":"1","event":"decision","decision":"approved|approved_for_session|approved_rule|denied"}
+ *   {"id":"1","event":"output","stream":"stdout|stderr","data":"<base64>"}
+ *   {"id":"1","event":"exit","code":0,"sandboxed":true}
+ *   {"id":"1","event":"error","message":"..."}
+ * A request ends with exactly one `exit` or `error` event, or with a
+ * `decision` of `denied`. An applied patch ends with `exit` code 0 and
+ * sandboxed false; a patch that fails ends with `error`. An error about a
+ * line whose id could not be read has "id":null.
+ */
+#ifndef AIRLOCK_PROTOCOL_H
+#define AIRLOCK_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The longest line, newline excluded; a longer one is refused, not buffered. */
+#define PROTOCOL_MAX_LINE (1024 * 1024)
+
+enum protocol_op {
+	PROTOCOL_EXEC,
+	PROTOCOL_APPLY_PATCH,
+	PROTOCOL_CANCEL,
+};
+
+enum protocol_permissions {
+	PROTOCOL_USE_DEFAULT,
+	PROTOCOL_REQUIRE_ESCALATED,
+};
+
+struct protocol_request {
+	enum protocol_op op;
+	char *id;       /* never NULL after a successful parse */
+	char **command; /* exec: NULL-terminated argv */
+	size_t n_command;
+	char *cwd;                             /* exec, apply_patch: absolute */
+	enum protocol_permissions permissions; /* exec */
+	char *justification;                   /* exec, or NULL */
+	char **prefix_rule;                    /* exec: NULL-terminated, or NULL */
+	size_t n_prefix_rule;
+	char *patch;  /* apply_patch */
+	char *target; /* cancel: the id to cancel */
+};
+
+/*
+ * Parses one LINE (LEN bytes, without its newline) into *REQ (free with
+ * protocol_request_free, also after an error). Returns 0, or -EINVAL with
+ * *CAUSE (caller frees), exactly one of:
+ *   line too long (over 1048576 bytes)
+ *   invalid UTF-8 at byte N
+ *   not JSON: syntax error at byte N
+ *   not a JSON object
+ *   a string holds a NUL character (\u0000)
+ *   duplicate field "F"
+ *   missing field "F"
+ *   field "id" must be a non-empty string
+ *   field "op" must be a string
+ *   unknown op "X" (expected exec, apply_patch or cancel)
+ *   unknown field "F" for op "X"
+ *   field "command" must be a non-empty array of strings
+ *   field "cwd" must be an absolute path
+ *   field "sandbox_permissions" must be "use_default" or "require_escalated"
+ *   field "justification" must be a string
+ *   field "prefix_rule" must be a non-empty array of strings
+ *   field "patch" must be a string
+ *   field "target" must be a non-empty string
+ * After an error, REQ->id holds the line's id when it could be read (for the
+ * error event), else NULL.
+ */
+int protocol_parse(const char *line, size_t len, struct protocol_request *req, char **cause);
+void protocol_request_free(struct protocol_request *req);
+
+/* The request as one JSON line, newline included. Caller frees. */
+char *protocol_request_format(const struct protocol_request *req);
+
+enum protocol_decision {
+	PROTOCOL_APPROVED,
+	PROTOCOL_APPROVED_FOR_SESSION,
+	PROTOCOL_APPROVED_RULE,
+	PROTOCOL_DENIED,
+};
+
+enum protocol_stream {
+	PROTOCOL_STDOUT,
+	PROTOCOL_STDERR,
+};
+
+enum protocol_event_kind {
+	PROTOCOL_EVENT_QUEUED,
+	PROTOCOL_EVENT_DECISION,
+	PROTOCOL_EVENT_OUTPUT,
+	PROTOCOL_EVENT_EXIT,
+	PROTOCOL_EVENT_ERROR,
+};
+
+/* Event lines, newline included; ID may be NULL ("id":null). Caller frees. */
+char *protocol_event_queued(const char *id);
+char *protocol_event_decision(const char *id, enum protocol_decision decision);
+char *protocol_event_output(const char *id, enum protocol_stream stream, const void *data,
+                            size_t len);
+char *protocol_event_exit(const char *id, int code, bool sandboxed);
+char *protocol_event_error(const char *id, const char *message);
+
+/* A parsed event (what `airlock submit` reads). */
+struct protocol_event {
+	enum protocol_event_kind kind;
+	char *id; /* or NULL for "id":null */
+	enum protocol_decision decision;
+	enum protocol_stream stream;
+	unsigned char *data; /* output: decoded bytes */
+	size_t len;
+	int code;
+	bool sandboxed;
+	char *message;
+};
+
+/*
+ * Parses one event LINE into *EV (free with protocol_event_free). Returns 0,
+ * or -EINVAL with *CAUSE ("not JSON...", "not a JSON object", "unknown event
+ * \"X\"", "event \"K\": bad or missing field \"F\"").
+ */
+int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev, char **cause);
+void protocol_event_free(struct protocol_event *ev);
+
+/* The decision's protocol word ("approved", ...). */
+const char *protocol_decision_name(enum protocol_decision decision);
+
+/*
+ * Base64 (RFC 4648, with padding). Encode: caller frees. Decode: returns the
+ * bytes (caller frees, NUL-terminated for convenience) and their length in
+ * *OUTLEN, or NULL if TEXT is not base64.
+ */
+char *protocol_base64_encode(const void *data, size_t len);
+unsigned char *protocol_base64_decode(const char *text, size_t len, size_t *outlen);
+
+/*
+ * Where a byte stream is cut into lines. Bytes are fed as they arrive; each
+ * complete line goes to the callback without its "\n" (and without a "\r"
+ * before it). A line longer than MAX is not kept: the callback gets it once
+ * with TOO_LONG set (and no bytes), and the rest up to the next "\n" is
+ * skipped, so the buffer never holds more than MAX bytes.
+ */
+struct protocol_splitter {
+	char *buf;
+	size_t len, cap, max;
+	bool skipping; /* inside a line that was too long */
+};
+
+typedef void protocol_line_cb(void *arg, const char *line, size_t len, bool too_long);
+
+void protocol_splitter_init(struct protocol_splitter *s, size_t max);
+void protocol_splitter_feed(struct protocol_splitter *s, const char *data, size_t len,
+                            protocol_line_cb *cb, void *arg);
+/* At the end of the stream: delivers a last line that had no "\n". */
+void protocol_splitter_finish(struct protocol_splitter *s, protocol_line_cb *cb, void *arg);
+void protocol_splitter_free(struct protocol_splitter *s);
+
+/* Whether BUF (LEN bytes) is valid UTF-8; if not, *BAD is the first bad byte. */
+bool protocol_utf8_valid(const char *buf, size_t len, size_t *bad);
+
+#endif

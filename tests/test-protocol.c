@@ -1,0 +1,422 @@
+/*
+ * Tests of the agent protocol's lines (core/protocol.h): requests parsed
+ * with every field, every malformed-line message exactly, events built and
+ * read back byte for byte, base64 against RFC 4648's vectors, and the line
+ * splitter fed byte by byte and with lines over the limit.
+ */
+#include "test.h"
+
+#include "../core/protocol.h"
+#include "../core/xmalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+TEST(protocol_parse_exec_with_every_field)
+{
+	const char *line =
+	    "{\"id\":\"1\",\"op\":\"exec\",\"command\":[\"git\",\"push\",\"h\\u00e9\"],"
+	    "\"cwd\":\"/ws\",\"sandbox_permissions\":\"require_escalated\","
+	    "\"justification\":\"push the fix?\",\"prefix_rule\":[\"git\",\"push\"]}";
+	struct protocol_request r;
+	char *cause = NULL;
+
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.op, PROTOCOL_EXEC);
+	ASSERT_STR_EQ(r.id, "1");
+	ASSERT_EQ(r.n_command, 3);
+	ASSERT_STR_EQ(r.command[0], "git");
+	ASSERT_STR_EQ(r.command[2], "h\xc3\xa9");
+	ASSERT(r.command[3] == NULL);
+	ASSERT_STR_EQ(r.cwd, "/ws");
+	ASSERT_EQ(r.permissions, PROTOCOL_REQUIRE_ESCALATED);
+	ASSERT_STR_EQ(r.justification, "push the fix?");
+	ASSERT_EQ(r.n_prefix_rule, 2);
+	ASSERT_STR_EQ(r.prefix_rule[1], "push");
+	ASSERT(r.prefix_rule[2] == NULL);
+	protocol_request_free(&r);
+
+	line = "  {\"op\":\"exec\",\"id\":\"x\",\"cwd\":\"/\",\"command\":[\"ls\"]}  \r";
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.permissions, PROTOCOL_USE_DEFAULT);
+	ASSERT(r.justification == NULL);
+	ASSERT(r.prefix_rule == NULL);
+	protocol_request_free(&r);
+	return 0;
+}
+
+TEST(protocol_parse_patch_and_cancel)
+{
+	const char *line = "{\"id\":\"2\",\"op\":\"apply_patch\",\"cwd\":\"/ws\","
+	                   "\"patch\":\"*** Begin Patch\\n*** End Patch\\n\"}";
+	struct protocol_request r;
+	char *cause = NULL;
+
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.op, PROTOCOL_APPLY_PATCH);
+	ASSERT_STR_EQ(r.patch, "*** Begin Patch\n*** End Patch\n");
+	ASSERT_STR_EQ(r.cwd, "/ws");
+	protocol_request_free(&r);
+	line = "{\"id\":\"3\",\"op\":\"cancel\",\"target\":\"1\"}";
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.op, PROTOCOL_CANCEL);
+	ASSERT_STR_EQ(r.target, "1");
+	ASSERT_STR_EQ(r.id, "3");
+	protocol_request_free(&r);
+	return 0;
+}
+
+TEST(protocol_parse_error_messages)
+{
+	static const struct {
+		const char *line, *error, *id;
+	} cases[] = {
+	    {"", "not JSON: syntax error at byte 0", NULL},
+	    {"{\"id\":", "not JSON: syntax error at byte 6", NULL},
+	    {"{\"id\":\"1\"} x", "not JSON: syntax error at byte 11", NULL},
+	    {"[1,2]", "not a JSON object", NULL},
+	    {"\"op\"", "not a JSON object", NULL},
+	    {"{\"id\":\"1\",\"op\":\"exec\",\"id\":\"2\"}", "duplicate field \"id\"", NULL},
+	    {"{\"op\":\"exec\"}", "missing field \"id\"", NULL},
+	    {"{\"id\":1,\"op\":\"exec\"}", "field \"id\" must be a non-empty string", NULL},
+	    {"{\"id\":\"\",\"op\":\"exec\"}", "field \"id\" must be a non-empty string", NULL},
+	    {"{\"id\":\"7\"}", "missing field \"op\"", "7"},
+	    {"{\"id\":\"7\",\"op\":3}", "field \"op\" must be a string", "7"},
+	    {"{\"id\":\"7\",\"op\":\"run\"}",
+	     "unknown op \"run\" (expected exec, apply_patch or cancel)", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],\"justfication\":"
+	     "\"x\"}",
+	     "unknown field \"justfication\" for op \"exec\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"cancel\",\"target\":\"1\",\"cwd\":\"/\"}",
+	     "unknown field \"cwd\" for op \"cancel\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\"}", "missing field \"command\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"command\":[\"ls\"]}", "missing field \"cwd\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[]}",
+	     "field \"command\" must be a non-empty array of strings", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":\"ls\"}",
+	     "field \"command\" must be a non-empty array of strings", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\",1]}",
+	     "field \"command\" must be a non-empty array of strings", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"ws\",\"command\":[\"ls\"]}",
+	     "field \"cwd\" must be an absolute path", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"escalate\"}",
+	     "field \"sandbox_permissions\" must be \"use_default\" or \"require_escalated\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"justification\":null}",
+	     "field \"justification\" must be a string", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],\"prefix_rule\":[]}",
+	     "field \"prefix_rule\" must be a non-empty array of strings", "7"},
+	    {"{\"id\":\"7\",\"op\":\"apply_patch\",\"cwd\":\"/\",\"patch\":{}}",
+	     "field \"patch\" must be a string", "7"},
+	    {"{\"id\":\"7\",\"op\":\"apply_patch\",\"cwd\":\"/\"}", "missing field \"patch\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"cancel\"}", "missing field \"target\"", "7"},
+	    {"{\"id\":\"7\",\"op\":\"cancel\",\"target\":\"\"}",
+	     "field \"target\" must be a non-empty string", "7"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"l\\u0000s\"]}",
+	     "a string holds a NUL character (\\u0000)", NULL},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"l\\\\u0000s\"]}", NULL,
+	     "7"},
+	    {"{\"id\":\"7\",\"op\":"
+	     "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxx\"}",
+	     "unknown op \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" "
+	     "(expected exec, apply_patch or cancel)",
+	     "7"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct protocol_request r;
+		char *cause = NULL;
+		int rc = protocol_parse(cases[i].line, strlen(cases[i].line), &r, &cause);
+
+		if (cases[i].error == NULL) {
+			ASSERT_EQ(rc, 0);
+		} else {
+			if (rc == 0)
+				fprintf(stderr, "case %zu parsed: %s\n", i, cases[i].line);
+			ASSERT_EQ(rc, -EINVAL);
+			ASSERT_STR_EQ(cause, cases[i].error);
+			if (cases[i].id == NULL)
+				ASSERT(r.id == NULL);
+			else
+				ASSERT_STR_EQ(r.id, cases[i].id);
+		}
+		free(cause);
+		protocol_request_free(&r);
+	}
+	return 0;
+}
+
+TEST(protocol_parse_refuses_long_lines_and_bad_utf8)
+{
+	static const struct {
+		const char *bytes, *error;
+	} bad[] = {
+	    {"{\"id\":\"\xc0\x80\"}", "invalid UTF-8 at byte 7"},         /* overlong NUL */
+	    {"{\"id\":\"\xed\xa0\x80\"}", "invalid UTF-8 at byte 7"},     /* surrogate */
+	    {"{\"id\":\"\xf4\x90\x80\x80\"}", "invalid UTF-8 at byte 7"}, /* > U+10FFFF */
+	    {"{\"id\":\"\xe2\x82\"}", "invalid UTF-8 at byte 7"},         /* cut short */
+	    {"{\"id\":\"a\xff\"}", "invalid UTF-8 at byte 8"},
+	    {"\xe2\x82", "invalid UTF-8 at byte 0"},
+	};
+	struct protocol_request r;
+	char *cause = NULL, *line;
+	size_t len = PROTOCOL_MAX_LINE + 1;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ASSERT_EQ(protocol_parse(bad[i].bytes, strlen(bad[i].bytes), &r, &cause), -EINVAL);
+		ASSERT_STR_EQ(cause, bad[i].error);
+		free(cause);
+		protocol_request_free(&r);
+	}
+	/* Valid multi-byte text passes: 2, 3 and 4 bytes. */
+	const char *ok = "{\"id\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"op\":\"cancel\","
+	                 "\"target\":\"1\"}";
+	ASSERT_EQ(protocol_parse(ok, strlen(ok), &r, &cause), 0);
+	ASSERT_STR_EQ(r.id, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	protocol_request_free(&r);
+
+	line = xmalloc(len);
+	memset(line, ' ', len);
+	ASSERT_EQ(protocol_parse(line, len, &r, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "line too long (over 1048576 bytes)");
+	free(cause);
+	protocol_request_free(&r);
+	/* Exactly the limit is fine. */
+	const char *obj = "{\"id\":\"1\",\"op\":\"cancel\",\"target\":\"1\"}";
+	memcpy(line, obj, strlen(obj));
+	ASSERT_EQ(protocol_parse(line, PROTOCOL_MAX_LINE, &r, &cause), 0);
+	protocol_request_free(&r);
+	free(line);
+	return 0;
+}
+
+TEST(protocol_events_are_exact)
+{
+	char *s;
+
+	s = protocol_event_queued("1");
+	ASSERT_STR_EQ(s, "{\"id\":\"1\",\"event\":\"queued\"}\n");
+	free(s);
+	s = protocol_event_decision("1", PROTOCOL_APPROVED);
+	ASSERT_STR_EQ(s, "{\"id\":\"1\",\"event\":\"decision\",\"decision\":\"approved\"}\n");
+	free(s);
+	s = protocol_event_decision("1", PROTOCOL_APPROVED_FOR_SESSION);
+	ASSERT_STR_EQ(s, "{\"id\":\"1\",\"event\":\"decision\",\"decision\":\"approved_for_"
+	                 "session\"}\n");
+	free(s);
+	s = protocol_event_decision("1", PROTOCOL_APPROVED_RULE);
+	ASSERT_CONTAINS(s, "\"decision\":\"approved_rule\"}\n");
+	free(s);
+	s = protocol_event_decision("1", PROTOCOL_DENIED);
+	ASSERT_CONTAINS(s, "\"decision\":\"denied\"}\n");
+	free(s);
+	s = protocol_event_output("1", PROTOCOL_STDERR, "hi\n", 3);
+	ASSERT_STR_EQ(s, "{\"id\":\"1\",\"event\":\"output\",\"stream\":\"stderr\","
+	                 "\"data\":\"aGkK\"}\n");
+	free(s);
+	s = protocol_event_exit("1", 130, true);
+	ASSERT_STR_EQ(s, "{\"id\":\"1\",\"event\":\"exit\",\"code\":130,\"sandboxed\":true}\n");
+	free(s);
+	s = protocol_event_error(NULL, "not a JSON object");
+	ASSERT_STR_EQ(s, "{\"id\":null,\"event\":\"error\",\"message\":\"not a JSON object\"}\n");
+	free(s);
+	s = protocol_event_error("a\"b", "bad \xff byte\nline");
+	ASSERT_STR_EQ(s, "{\"id\":\"a\\\"b\",\"event\":\"error\",\"message\":\"bad ? "
+	                 "byte\\nline\"}\n");
+	free(s);
+	return 0;
+}
+
+TEST(protocol_events_read_back)
+{
+	unsigned char bytes[256];
+	struct protocol_event ev;
+	char *cause = NULL, *s;
+
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (unsigned char)i;
+	s = protocol_event_output("9", PROTOCOL_STDOUT, bytes, sizeof bytes);
+	ASSERT_EQ(protocol_event_parse(s, strlen(s) - 1, &ev, &cause), 0);
+	ASSERT_EQ(ev.kind, PROTOCOL_EVENT_OUTPUT);
+	ASSERT_EQ(ev.stream, PROTOCOL_STDOUT);
+	ASSERT_STR_EQ(ev.id, "9");
+	ASSERT_EQ(ev.len, 256);
+	ASSERT(memcmp(ev.data, bytes, 256) == 0);
+	protocol_event_free(&ev);
+	free(s);
+	s = protocol_event_exit("9", -1, false);
+	ASSERT_EQ(protocol_event_parse(s, strlen(s), &ev, &cause), 0);
+	ASSERT_EQ(ev.kind, PROTOCOL_EVENT_EXIT);
+	ASSERT_EQ(ev.code, -1);
+	ASSERT(!ev.sandboxed);
+	protocol_event_free(&ev);
+	free(s);
+	s = protocol_event_decision("9", PROTOCOL_DENIED);
+	ASSERT_EQ(protocol_event_parse(s, strlen(s), &ev, &cause), 0);
+	ASSERT_EQ(ev.kind, PROTOCOL_EVENT_DECISION);
+	ASSERT_EQ(ev.decision, PROTOCOL_DENIED);
+	protocol_event_free(&ev);
+	free(s);
+	s = protocol_event_error(NULL, "boom");
+	ASSERT_EQ(protocol_event_parse(s, strlen(s), &ev, &cause), 0);
+	ASSERT_EQ(ev.kind, PROTOCOL_EVENT_ERROR);
+	ASSERT(ev.id == NULL);
+	ASSERT_STR_EQ(ev.message, "boom");
+	protocol_event_free(&ev);
+	free(s);
+
+	const char *bad = "{\"id\":\"1\",\"event\":\"exit\",\"code\":1.5,\"sandboxed\":true}";
+	ASSERT_EQ(protocol_event_parse(bad, strlen(bad), &ev, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "event \"exit\": bad or missing field \"code\"");
+	free(cause);
+	protocol_event_free(&ev);
+	bad = "{\"id\":\"1\",\"event\":\"output\",\"stream\":\"stdout\",\"data\":\"a\"}";
+	ASSERT_EQ(protocol_event_parse(bad, strlen(bad), &ev, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "event \"output\": bad or missing field \"data\"");
+	free(cause);
+	protocol_event_free(&ev);
+	bad = "{\"id\":\"1\",\"event\":\"party\"}";
+	ASSERT_EQ(protocol_event_parse(bad, strlen(bad), &ev, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "unknown event \"party\"");
+	free(cause);
+	protocol_event_free(&ev);
+	return 0;
+}
+
+TEST(protocol_request_format_round_trips)
+{
+	char *cmd[] = {"sh", "-c", "echo \"hi\"", NULL}, *prefix[] = {"sh", NULL};
+	struct protocol_request in = {.op = PROTOCOL_EXEC,
+	                              .id = "1",
+	                              .command = cmd,
+	                              .n_command = 3,
+	                              .cwd = "/w s",
+	                              .permissions = PROTOCOL_REQUIRE_ESCALATED,
+	                              .justification = "why",
+	                              .prefix_rule = prefix,
+	                              .n_prefix_rule = 1};
+	struct protocol_request out;
+	char *cause = NULL, *line = protocol_request_format(&in);
+
+	ASSERT_STR_EQ(line, "{\"id\":\"1\",\"op\":\"exec\",\"command\":[\"sh\",\"-c\",\"echo "
+	                    "\\\"hi\\\"\"],\"cwd\":\"/w s\",\"sandbox_permissions\":\"require_"
+	                    "escalated\",\"justification\":\"why\",\"prefix_rule\":[\"sh\"]}\n");
+	ASSERT_EQ(protocol_parse(line, strlen(line) - 1, &out, &cause), 0);
+	ASSERT_STR_EQ(out.command[2], "echo \"hi\"");
+	ASSERT_EQ(out.permissions, PROTOCOL_REQUIRE_ESCALATED);
+	ASSERT_STR_EQ(out.prefix_rule[0], "sh");
+	protocol_request_free(&out);
+	free(line);
+
+	struct protocol_request c = {.op = PROTOCOL_CANCEL, .id = "2", .target = "1"};
+	line = protocol_request_format(&c);
+	ASSERT_STR_EQ(line, "{\"id\":\"2\",\"op\":\"cancel\",\"target\":\"1\"}\n");
+	free(line);
+	return 0;
+}
+
+TEST(protocol_base64_vectors)
+{
+	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *const coded[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+	                                    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const invalid[] = {"Zg=", "Z===", "Zg==Zg==", "Zm9v!A==", "=Zg="};
+	size_t n;
+
+	for (size_t i = 0; i < 7; i++) {
+		char *e = protocol_base64_encode(plain[i], strlen(plain[i]));
+		unsigned char *d = protocol_base64_decode(coded[i], strlen(coded[i]), &n);
+
+		ASSERT_STR_EQ(e, coded[i]);
+		ASSERT(d != NULL);
+		ASSERT_EQ(n, strlen(plain[i]));
+		ASSERT_STR_EQ((char *)d, plain[i]);
+		free(e);
+		free(d);
+	}
+	for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+		unsigned char *d = protocol_base64_decode(invalid[i], strlen(invalid[i]), &n);
+
+		if (d != NULL)
+			fprintf(stderr, "decoded %s\n", invalid[i]);
+		ASSERT(d == NULL);
+	}
+	return 0;
+}
+
+/* What the splitter handed over, joined as "line|" or "TOO_LONG|". */
+struct test_protocol_lines {
+	char *seen;
+};
+
+/* Records one line from the splitter. */
+static void test_protocol_line(void *arg, const char *line, size_t len, bool too_long)
+{
+	struct test_protocol_lines *t = arg;
+	char *next = too_long ? xasprintf("%sTOO_LONG|", t->seen)
+	                      : xasprintf("%s%.*s|", t->seen, (int)len, line);
+
+	free(t->seen);
+	t->seen = next;
+}
+
+TEST(protocol_splitter_cuts_lines)
+{
+	const char *stream = "one\ntwo\r\n\nthree-is-longer-than-ten\nfour\nfive-long-too\nsix";
+	struct protocol_splitter s;
+	struct test_protocol_lines t = {.seen = xstrdup("")};
+
+	/* Byte by byte, with a limit of 10. */
+	protocol_splitter_init(&s, 10);
+	for (size_t i = 0; i < strlen(stream); i++) {
+		protocol_splitter_feed(&s, stream + i, 1, test_protocol_line, &t);
+		ASSERT(s.cap <= 10);
+	}
+	protocol_splitter_finish(&s, test_protocol_line, &t);
+	ASSERT_STR_EQ(t.seen, "one|two||TOO_LONG|four|TOO_LONG|six|");
+	protocol_splitter_free(&s);
+	free(t.seen);
+
+	/* All at once gives the same. */
+	t.seen = xstrdup("");
+	protocol_splitter_init(&s, 10);
+	protocol_splitter_feed(&s, stream, strlen(stream), test_protocol_line, &t);
+	protocol_splitter_finish(&s, test_protocol_line, &t);
+	ASSERT_STR_EQ(t.seen, "one|two||TOO_LONG|four|TOO_LONG|six|");
+	protocol_splitter_free(&s);
+	free(t.seen);
+
+	/* A too-long line with no end is reported once, then nothing at finish. */
+	t.seen = xstrdup("");
+	protocol_splitter_init(&s, 4);
+	protocol_splitter_feed(&s, "abcdefgh", 8, test_protocol_line, &t);
+	protocol_splitter_feed(&s, "ijkl", 4, test_protocol_line, &t);
+	protocol_splitter_finish(&s, test_protocol_line, &t);
+	ASSERT_STR_EQ(t.seen, "TOO_LONG|");
+	protocol_splitter_free(&s);
+	free(t.seen);
+	return 0;
+}
+
+TEST(protocol_splitter_holds_at_most_the_limit)
+{
+	struct protocol_splitter s;
+	struct test_protocol_lines t = {.seen = xstrdup("")};
+	char *chunk = xmalloc(65536);
+
+	memset(chunk, 'x', 65536);
+	protocol_splitter_init(&s, PROTOCOL_MAX_LINE);
+	/* 4 MB without a newline: one report, and the buffer stays within 1 MB. */
+	for (int i = 0; i < 64; i++) {
+		protocol_splitter_feed(&s, chunk, 65536, test_protocol_line, &t);
+		ASSERT(s.cap <= PROTOCOL_MAX_LINE);
+	}
+	protocol_splitter_feed(&s, "\nok\n", 4, test_protocol_line, &t);
+	ASSERT_STR_EQ(t.seen, "TOO_LONG|ok|");
+	protocol_splitter_free(&s);
+	free(t.seen);
+	free(chunk);
+	return 0;
+}
