@@ -1,0 +1,363 @@
+/*
+ * The proxy of one session, deciding through the approval queue, plus the
+ * environment that points commands at it, plus a threaded variant for
+ * callers without a running loop (see proxy-session.h).
+ *
+ * The decider keeps one record per query it passed to the queue, so that
+ * the proxy's cancel (on close) can withdraw the waiter with
+ * approval_cancel(). A record lives from approval_request() to the queue's
+ * free callback; when the queue decides at once, both callbacks run inside
+ * approval_request() and the record is gone when it returns.
+ */
+#include "proxy-session.h"
+
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The variables that get the HTTP proxy URL. */
+static const char *const proxy_session__http_vars[] = {
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "YARN_HTTP_PROXY",
+    "YARN_HTTPS_PROXY",
+    "npm_config_http_proxy",
+    "npm_config_https_proxy",
+    "npm_config_proxy",
+    "PIP_PROXY",
+    "BUNDLE_HTTP_PROXY",
+    "BUNDLE_HTTPS_PROXY",
+    "DOCKER_HTTP_PROXY",
+    "DOCKER_HTTPS_PROXY",
+    "WS_PROXY",
+    "WSS_PROXY",
+};
+
+/* Builds the proxy environment for the given ports. */
+char **proxy_env_build(int http_port, int socks_port)
+{
+	size_t nh = sizeof proxy_session__http_vars / sizeof proxy_session__http_vars[0], i = 0;
+	char **env = xcalloc(PROXY_ENV_COUNT + 1, sizeof *env);
+
+	for (size_t k = 0; k < nh; k++)
+		env[i++] =
+		    xasprintf("%s=http://127.0.0.1:%d", proxy_session__http_vars[k], http_port);
+	env[i++] = xasprintf("ALL_PROXY=socks5h://127.0.0.1:%d", socks_port);
+	env[i++] = xasprintf("all_proxy=socks5h://127.0.0.1:%d", socks_port);
+	env[i++] = xstrdup("NO_PROXY=localhost,127.0.0.1,::1");
+	env[i++] = xstrdup("no_proxy=localhost,127.0.0.1,::1");
+	env[i] = NULL;
+	return env;
+}
+
+/* Frees a list from proxy_env_build. */
+void proxy_env_free(char **env)
+{
+	if (env == NULL)
+		return;
+	for (char **e = env; *e != NULL; e++)
+		free(*e);
+	free(env);
+}
+
+/* One query handed to the approval queue. */
+struct proxy_session__rec {
+	struct proxy_session_decider *d;
+	struct proxy_session__rec *next, *prev;
+	struct proxy_query *query; /* NULL once answered */
+	uint64_t waiter;
+};
+
+struct proxy_session_decider {
+	struct approval_queue *queue;
+	struct proxy_session__rec *recs;
+};
+
+/* The queue's answer: release or refuse the proxy's waiters. */
+static void proxy_session__answered(const struct approval_result *res, void *data)
+{
+	struct proxy_session__rec *rec = data;
+	struct proxy_query *q = rec->query;
+
+	rec->query = NULL;
+	if (q != NULL)
+		proxy_query_answer(q, res->allowed, res->reason);
+}
+
+/* The queue is done with a record. */
+static void proxy_session__rec_free(void *data)
+{
+	struct proxy_session__rec *rec = data;
+	struct proxy_session_decider *d = rec->d;
+
+	if (rec->prev != NULL)
+		rec->prev->next = rec->next;
+	else
+		d->recs = rec->next;
+	if (rec->next != NULL)
+		rec->next->prev = rec->prev;
+	free(rec);
+}
+
+/* The proxy asks: submit a network request to the queue. */
+static void proxy_session__decide(void *data, struct proxy_query *query)
+{
+	struct proxy_session_decider *d = data;
+	const struct proxy_dest *dest = proxy_query_dest(query);
+	struct proxy_session__rec *rec = xcalloc(1, sizeof *rec);
+	struct approval_request req = {
+	    .kind = APPROVAL_NETWORK,
+	    .host = dest->host,
+	    .protocol = proxy_proto_name(dest->proto),
+	    .port = dest->port,
+	};
+	uint64_t id;
+
+	rec->d = d;
+	rec->query = query;
+	rec->next = d->recs;
+	if (d->recs != NULL)
+		d->recs->prev = rec;
+	d->recs = rec;
+	id =
+	    approval_request(d->queue, &req, proxy_session__answered, proxy_session__rec_free, rec);
+	if (id != 0)
+		rec->waiter = id; /* still pending: REC is alive */
+}
+
+/* The proxy closes with QUERY pending: withdraw its waiter. */
+static void proxy_session__cancel(void *data, struct proxy_query *query)
+{
+	struct proxy_session_decider *d = data;
+
+	for (struct proxy_session__rec *rec = d->recs; rec != NULL; rec = rec->next) {
+		if (rec->query == query) {
+			rec->query = NULL;
+			if (rec->waiter != 0)
+				approval_cancel(d->queue, rec->waiter);
+			return;
+		}
+	}
+}
+
+/* Makes a decider over QUEUE and fills OUT with its table. */
+struct proxy_session_decider *proxy_session_decider_new(struct approval_queue *queue,
+                                                        struct proxy_decider *out)
+{
+	struct proxy_session_decider *d = xcalloc(1, sizeof *d);
+
+	d->queue = queue;
+	out->decide = proxy_session__decide;
+	out->cancel = proxy_session__cancel;
+	out->data = d;
+	return d;
+}
+
+/* Frees a decider; records still queued are detached from it. */
+void proxy_session_decider_free(struct proxy_session_decider *d)
+{
+	if (d == NULL)
+		return;
+	while (d->recs != NULL) {
+		struct proxy_session__rec *rec = d->recs;
+
+		rec->query = NULL;
+		if (rec->waiter != 0 && approval_cancel(d->queue, rec->waiter) == 0)
+			continue; /* its free callback unlinked it */
+		d->recs = rec->next;
+		if (d->recs != NULL)
+			d->recs->prev = NULL;
+		free(rec);
+	}
+	free(d);
+}
+
+struct proxy_session {
+	struct proxy *proxy;
+	struct proxy_session_decider *decider;
+	void (*close_cb)(void *);
+	void *close_arg;
+};
+
+/* Starts a proxy on LOOP deciding through QUEUE. */
+int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct proxy_session **out)
+{
+	struct proxy_session *s = xcalloc(1, sizeof *s);
+	struct proxy_decider table;
+	int rc;
+
+	s->decider = proxy_session_decider_new(queue, &table);
+	s->proxy = proxy_new(loop, &table);
+	rc = proxy_start(s->proxy);
+	if (rc < 0) {
+		/* proxy_close frees at once or after its handles close; S goes with it. */
+		proxy_session_close(s, NULL, NULL);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Returns the HTTP port. */
+int proxy_session_http_port(const struct proxy_session *s)
+{
+	return proxy_http_port(s->proxy);
+}
+
+/* Returns the SOCKS port. */
+int proxy_session_socks_port(const struct proxy_session *s)
+{
+	return proxy_socks_port(s->proxy);
+}
+
+/* Returns the proxy. */
+struct proxy *proxy_session_proxy(const struct proxy_session *s)
+{
+	return s->proxy;
+}
+
+/* Returns the environment for this session's ports. */
+char **proxy_session_env(const struct proxy_session *s)
+{
+	return proxy_env_build(proxy_http_port(s->proxy), proxy_socks_port(s->proxy));
+}
+
+/* Called once the proxy is freed: frees the decider and the session. */
+static void proxy_session__closed(void *arg)
+{
+	struct proxy_session *s = arg;
+	void (*cb)(void *) = s->close_cb;
+	void *cb_arg = s->close_arg;
+
+	proxy_session_decider_free(s->decider);
+	free(s);
+	if (cb != NULL)
+		cb(cb_arg);
+}
+
+/* Closes the session. */
+void proxy_session_close(struct proxy_session *s, void (*cb)(void *arg), void *arg)
+{
+	s->close_cb = cb;
+	s->close_arg = arg;
+	proxy_close(s->proxy, proxy_session__closed, s);
+}
+
+/* ---- on a thread of its own ------------------------------------------------ */
+
+struct proxy_session_thread {
+	uv_loop_t loop;
+	uv_async_t stop;
+	struct approval_queue *queue;
+	struct proxy_session *session;
+	int http_port, socks_port;
+	pthread_t thread;
+};
+
+/* Close callback of the stop handle. */
+static void proxy_session__async_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/* The session has closed: close the last handle so the loop ends. */
+static void proxy_session__thread_closed(void *arg)
+{
+	struct proxy_session_thread *t = arg;
+
+	t->session = NULL;
+	uv_close((uv_handle_t *)&t->stop, proxy_session__async_closed);
+}
+
+/* Runs on the loop when the owner asks to stop. */
+static void proxy_session__stop_cb(uv_async_t *a)
+{
+	struct proxy_session_thread *t = a->data;
+
+	if (t->session != NULL)
+		proxy_session_close(t->session, proxy_session__thread_closed, t);
+}
+
+/* The thread: runs the loop until the session is closed. */
+static void *proxy_session__main(void *arg)
+{
+	struct proxy_session_thread *t = arg;
+
+	uv_run(&t->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+/* Starts the proxy on a private loop in a thread. */
+int proxy_session_thread_start(const struct approval_config *cfg, struct proxy_session_thread **out)
+{
+	struct proxy_session_thread *t = xcalloc(1, sizeof *t);
+	int rc;
+
+	rc = uv_loop_init(&t->loop);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
+	t->queue = approval_queue_new(cfg);
+	rc = uv_async_init(&t->loop, &t->stop, proxy_session__stop_cb);
+	if (rc == 0) {
+		t->stop.data = t;
+		rc = proxy_session_start(&t->loop, t->queue, &t->session);
+		if (rc < 0)
+			uv_close((uv_handle_t *)&t->stop, proxy_session__async_closed);
+	}
+	if (rc < 0) {
+		uv_run(&t->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&t->loop);
+		approval_queue_free(t->queue);
+		free(t);
+		return rc;
+	}
+	t->http_port = proxy_session_http_port(t->session);
+	t->socks_port = proxy_session_socks_port(t->session);
+	if (pthread_create(&t->thread, NULL, proxy_session__main, t) != 0) {
+		proxy_session__stop_cb(&t->stop);
+		uv_run(&t->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&t->loop);
+		approval_queue_free(t->queue);
+		free(t);
+		return -EAGAIN;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Returns the environment for the command. */
+char **proxy_session_thread_env(const struct proxy_session_thread *t)
+{
+	return proxy_env_build(t->http_port, t->socks_port);
+}
+
+/* Returns the HTTP port. */
+int proxy_session_thread_http_port(const struct proxy_session_thread *t)
+{
+	return t->http_port;
+}
+
+/* Returns the SOCKS port. */
+int proxy_session_thread_socks_port(const struct proxy_session_thread *t)
+{
+	return t->socks_port;
+}
+
+/* Stops the loop thread and frees everything. */
+void proxy_session_thread_stop(struct proxy_session_thread *t)
+{
+	uv_async_send(&t->stop);
+	pthread_join(t->thread, NULL);
+	uv_loop_close(&t->loop);
+	approval_queue_free(t->queue);
+	free(t);
+}

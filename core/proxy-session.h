@@ -1,0 +1,83 @@
+/*
+ * One session's network proxy, wired to the approval queue: what the TUI
+ * and `airlock exec -n ask` start once, before the first command, and the
+ * environment that sends a sandboxed command's traffic through it.
+ *
+ * Decisions go through approval_request() (kind network, key (host,
+ * protocol, port)), so config denied_domains, deny rules, session blocks,
+ * allow rules, session allows, allowed_domains and prompts are all the
+ * approval queue's; under approval policy `never` (exec) what would prompt
+ * is refused, with the queue's reason in the refusal. The proxy itself
+ * already merges concurrent requests for one destination into one query,
+ * and the queue merges queries for one key into one prompt.
+ *
+ * For callers that do not run a libuv loop while the command runs (exec
+ * spawns and waits), proxy_session_thread_start() runs the proxy and a
+ * private approval queue on a loop in a thread of its own.
+ */
+#ifndef AIRLOCK_PROXY_SESSION_H
+#define AIRLOCK_PROXY_SESSION_H
+
+#include "approval.h"
+#include "proxy.h"
+
+#include <uv.h>
+
+/* How many "NAME=value" strings proxy_env_build() returns (without the NULL). */
+#define PROXY_ENV_COUNT 23
+
+/*
+ * The environment for a command whose network goes through the proxy
+ * (SPEC 3, "Environment inside"): HTTP_PROXY HTTPS_PROXY http_proxy
+ * https_proxy FTP_PROXY ftp_proxy YARN_HTTP_PROXY YARN_HTTPS_PROXY
+ * npm_config_http_proxy npm_config_https_proxy npm_config_proxy PIP_PROXY
+ * BUNDLE_HTTP_PROXY BUNDLE_HTTPS_PROXY DOCKER_HTTP_PROXY DOCKER_HTTPS_PROXY
+ * WS_PROXY WSS_PROXY = http://127.0.0.1:HTTP_PORT; ALL_PROXY all_proxy =
+ * socks5h://127.0.0.1:SOCKS_PORT; NO_PROXY no_proxy = localhost,127.0.0.1,::1.
+ * NULL-terminated; free with proxy_env_free().
+ */
+char **proxy_env_build(int http_port, int socks_port);
+void proxy_env_free(char **env);
+
+/* A decider that asks QUEUE (borrowed; must outlive the proxy). */
+struct proxy_session_decider;
+struct proxy_session_decider *proxy_session_decider_new(struct approval_queue *queue,
+                                                        struct proxy_decider *out);
+/* Frees the decider; call after the proxy it served has closed. */
+void proxy_session_decider_free(struct proxy_session_decider *d);
+
+/* A proxy on the caller's loop, deciding through an approval queue. */
+struct proxy_session;
+
+/*
+ * Starts a proxy on LOOP asking QUEUE (borrowed). Returns 0 and *OUT, or a
+ * negative errno (what was opened closes as LOOP runs).
+ */
+int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct proxy_session **out);
+int proxy_session_http_port(const struct proxy_session *s);
+int proxy_session_socks_port(const struct proxy_session *s);
+/* The proxy itself (for proxy_get_stats). */
+struct proxy *proxy_session_proxy(const struct proxy_session *s);
+/* The environment for commands (proxy_env_build with this session's ports); caller frees. */
+char **proxy_session_env(const struct proxy_session *s);
+/* Closes the proxy; frees S and calls CB(ARG) once every handle is closed. */
+void proxy_session_close(struct proxy_session *s, void (*cb)(void *arg), void *arg);
+
+/*
+ * The same on a private loop in its own thread, with its own approval
+ * queue made from CFG (copied as approval_queue_new copies it; its rules and
+ * audit stay borrowed and are used from that thread until the stop returns,
+ * so the caller must not use them meanwhile). For `airlock exec -n ask`,
+ * CFG->approval is DECIDE_APPROVAL_NEVER: nothing prompts.
+ */
+struct proxy_session_thread;
+int proxy_session_thread_start(const struct approval_config *cfg,
+                               struct proxy_session_thread **out);
+/* The environment for the command; caller frees with proxy_env_free. */
+char **proxy_session_thread_env(const struct proxy_session_thread *t);
+int proxy_session_thread_http_port(const struct proxy_session_thread *t);
+int proxy_session_thread_socks_port(const struct proxy_session_thread *t);
+/* Closes the proxy and the queue, ends and joins the thread, frees T. */
+void proxy_session_thread_stop(struct proxy_session_thread *t);
+
+#endif
