@@ -1,0 +1,252 @@
+/*
+ * The host file-system facts the plan depends on, gathered before planning.
+ *
+ * The plan (sandbox-plan.c) is a pure function; whatever it needs to know
+ * about the host (does a path exist, is it a directory, a file or a symlink,
+ * where does a `.git` file point, which submodules and worktrees a git
+ * directory has) is looked up in a table filled here with lstat, readdir and
+ * one read per `.git` file. Gathering asks the same generator the plan uses
+ * for protected paths (sandbox__protected_targets), so the two cannot drift.
+ * A path the table does not hold counts as missing.
+ */
+#include "sandbox/sandbox.h"
+
+#include "core/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SANDBOX_GITDIR_MAX       4096 /* longest `.git` file read */
+#define SANDBOX_GIT_CHILDREN_MAX 256  /* submodules/worktrees looked at per git dir */
+#define SANDBOX_GIT_DEPTH_MAX    4    /* nesting of submodules followed */
+
+/* Finds PATH's slot in the table, or NULL. */
+static struct sandbox_fact *sandbox_facts_find(const struct sandbox_facts *f, const char *path)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].path, path) == 0)
+			return &f->v[i];
+	return NULL;
+}
+
+void sandbox_facts_set(struct sandbox_facts *f, const char *path, enum sandbox_kind kind,
+                       const char *gitdir)
+{
+	struct sandbox_fact *e = sandbox_facts_find(f, path);
+
+	if (e == NULL) {
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 32;
+			f->v = xreallocarray(f->v, f->cap, sizeof *f->v);
+		}
+		e = &f->v[f->n++];
+		e->path = xstrdup(path);
+	} else {
+		free(e->gitdir);
+	}
+	e->kind = kind;
+	e->gitdir = gitdir != NULL ? xstrdup(gitdir) : NULL;
+}
+
+enum sandbox_kind sandbox_facts_kind(const struct sandbox_facts *f, const char *path)
+{
+	const struct sandbox_fact *e = sandbox_facts_find(f, path);
+
+	return e != NULL ? e->kind : SANDBOX_MISSING;
+}
+
+const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path)
+{
+	const struct sandbox_fact *e = sandbox_facts_find(f, path);
+
+	return e != NULL ? e->gitdir : NULL;
+}
+
+void sandbox_facts_free(struct sandbox_facts *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].path);
+		free(f->v[i].gitdir);
+	}
+	free(f->v);
+	memset(f, 0, sizeof *f);
+}
+
+/* Reads a `.git` file's "gitdir: P" line; returns P made absolute, or NULL. */
+static char *sandbox_facts_read_gitdir(const char *dotgit)
+{
+	char buf[SANDBOX_GITDIR_MAX + 1], *p, *nl, *abs;
+	int fd = open(dotgit, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, SANDBOX_GITDIR_MAX);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (strncmp(buf, "gitdir:", 7) != 0)
+		return NULL;
+	p = buf + 7;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((nl = strpbrk(p, "\r\n")) != NULL)
+		*nl = '\0';
+	if (*p == '\0')
+		return NULL;
+	if (*p == '/')
+		return policy_path_normalize(p);
+	/* Relative to the directory holding the .git file. */
+	char *dir = xstrdup(dotgit);
+	*strrchr(dir, '/') = '\0';
+	char *joined = xasprintf("%s/%s", dir, p);
+	abs = policy_path_normalize(joined);
+	free(joined);
+	free(dir);
+	return abs;
+}
+
+/* Records what PATH is (once), reading the gitdir of a `.git` file. */
+static enum sandbox_kind sandbox_facts_record(struct sandbox_facts *f, const char *path)
+{
+	struct sandbox_fact *e = sandbox_facts_find(f, path);
+	struct stat st;
+	enum sandbox_kind kind;
+	char *gitdir = NULL;
+	const char *base = strrchr(path, '/');
+
+	if (e != NULL)
+		return e->kind;
+	if (lstat(path, &st) != 0)
+		kind = SANDBOX_MISSING;
+	else if (S_ISDIR(st.st_mode))
+		kind = SANDBOX_DIR;
+	else if (S_ISREG(st.st_mode))
+		kind = SANDBOX_FILE;
+	else if (S_ISLNK(st.st_mode))
+		kind = SANDBOX_SYMLINK;
+	else
+		kind = SANDBOX_OTHER;
+	if (kind == SANDBOX_FILE && base != NULL && strcmp(base, "/.git") == 0)
+		gitdir = sandbox_facts_read_gitdir(path);
+	sandbox_facts_set(f, path, kind, gitdir);
+	free(gitdir);
+	return kind;
+}
+
+/* Records every component of PATH below ROOT, stopping at the first that is not a directory. */
+static void sandbox_facts_record_chain(struct sandbox_facts *f, const char *root, const char *path)
+{
+	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	char *p = xstrdup(path);
+
+	for (char *s = p + rl + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			enum sandbox_kind k = sandbox_facts_record(f, p);
+			*s = c;
+			if (k != SANDBOX_DIR || c == '\0')
+				break;
+		}
+	}
+	free(p);
+}
+
+/* Records the subdirectories of DIR (bounded), so the plan can list them. */
+static void sandbox_facts_record_children(struct sandbox_facts *f, const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (sandbox_facts_record(f, dir) != SANDBOX_DIR || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < SANDBOX_GIT_CHILDREN_MAX) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *p = xasprintf("%s/%s", dir, de->d_name);
+		sandbox_facts_record(f, p);
+		free(p);
+		n++;
+	}
+	closedir(d);
+}
+
+/* Records a git directory's protected items, submodules (nested) and worktrees. */
+static void sandbox_facts_record_gitdir(struct sandbox_facts *f, const char *g, int depth)
+{
+	char *p;
+
+	if (depth > SANDBOX_GIT_DEPTH_MAX || sandbox_facts_record(f, g) != SANDBOX_DIR)
+		return;
+	p = xasprintf("%s/modules", g);
+	sandbox_facts_record_children(f, p);
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->v[i].kind == SANDBOX_DIR && sandbox__is_child(p, f->v[i].path)) {
+			char *c = xstrdup(f->v[i].path);
+			sandbox_facts_record_gitdir(f, c, depth + 1);
+			free(c);
+		}
+	}
+	free(p);
+	p = xasprintf("%s/worktrees", g);
+	sandbox_facts_record_children(f, p);
+	free(p);
+}
+
+/* Target callback of the gather step: records the target's component chain. */
+static int sandbox_facts_target(void *ctx, const char *path, bool dir, const char *root)
+{
+	struct sandbox_facts *f = ctx;
+
+	(void)dir;
+	if (root != NULL)
+		sandbox_facts_record_chain(f, root, path);
+	else
+		sandbox_facts_record(f, path);
+	return 0;
+}
+
+void sandbox_facts_gather(struct sandbox_facts *f, const struct sandbox_plan_in *in)
+{
+	const struct policy_resolved *res = in->res;
+
+	if (in->exe != NULL)
+		sandbox_facts_record(f, in->exe);
+	for (size_t i = 0; i < policy_n_minimal_paths; i++)
+		sandbox_facts_record(f, policy_minimal_paths[i]);
+	for (size_t i = 0; i < res->n_entries; i++)
+		sandbox_facts_record(f, res->entries[i].path);
+	for (size_t i = 0; i < in->n_hide; i++)
+		sandbox_facts_target(f, in->hide[i], true,
+		                     sandbox__writable_root(res, f, in->hide[i]));
+	/* Git layout first: the protected targets depend on it. */
+	for (size_t i = 0; i < res->n_entries; i++) {
+		const char *w = res->entries[i].path;
+		if (res->entries[i].access != POLICY_ACCESS_WRITE ||
+		    sandbox_facts_kind(f, w) != SANDBOX_DIR)
+			continue;
+		char *dotgit = sandbox__join(w, ".git");
+		enum sandbox_kind k = sandbox_facts_record(f, dotgit);
+		if (k == SANDBOX_DIR) {
+			sandbox_facts_record_gitdir(f, dotgit, 0);
+		} else if (k == SANDBOX_FILE && sandbox_facts_gitdir(f, dotgit) != NULL) {
+			char *g = xstrdup(sandbox_facts_gitdir(f, dotgit));
+			const char *root = sandbox__writable_root(res, f, g);
+			if (root != NULL)
+				sandbox_facts_record_chain(f, root, g);
+			sandbox_facts_record_gitdir(f, g, 0);
+			free(g);
+		}
+		free(dotgit);
+	}
+	sandbox__protected_targets(in, f, sandbox_facts_target, f);
+}

@@ -1,0 +1,75 @@
+/*
+ * The inner stage: this helper re-run by bubblewrap inside the sandbox with
+ * --apply-seccomp-then-exec. It refuses to run anywhere else: the outer
+ * stage leaves a marker in the environment (its own user namespace and the
+ * descriptor of the caller's stderr), and the inner stage checks both that
+ * the marker is there and that it is in a different user namespace from the
+ * one that wrote it. Then NO_NEW_PRIVS, the seccomp filter, the
+ * environment the command sees, and execvp. Every failure exits 125.
+ */
+#include "sandbox/sandbox.h"
+
+#include "core/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void sandbox_inner_setenv(enum policy_net net)
+{
+	setenv("AIRLOCK_SANDBOX", "1", 1);
+	if (net != POLICY_NET_ENABLED)
+		setenv("AIRLOCK_SANDBOX_NETWORK_DISABLED", "1", 1);
+	else
+		unsetenv("AIRLOCK_SANDBOX_NETWORK_DISABLED");
+}
+
+/* Checks the outer stage's marker; restores the caller's stderr. Dies when outside. */
+static void sandbox_inner_check(void)
+{
+	const char *marker = getenv(SANDBOX_INNER_ENV);
+	unsigned long long outer_ns;
+	int fd = -1, n = 0;
+	struct stat st;
+
+	if (marker == NULL || sscanf(marker, "%llu:%d%n", &outer_ns, &fd, &n) != 2 ||
+	    marker[n] != '\0')
+		sandbox_die(
+		    "--apply-seccomp-then-exec is the helper's inner stage: it runs only "
+		    "inside the sandbox that airlock-sandbox sets up (refusing to run outside)");
+	/* The caller's stderr first, so that every message below reaches the caller. */
+	if (fd > 2 && fcntl(fd, F_GETFD) >= 0) {
+		if (dup2(fd, 2) < 0)
+			sandbox_die("dup2(%d, 2): %s", fd, strerror(errno));
+		close(fd);
+	}
+	if (stat("/proc/self/ns/user", &st) == 0) {
+		if ((unsigned long long)st.st_ino == outer_ns)
+			sandbox_die(
+			    "--apply-seccomp-then-exec: still in the caller's user namespace, "
+			    "so not inside the sandbox (refusing to run)");
+	} else if (getpid() > 2) {
+		/* No /proc (--no-proc): in a new pid namespace bubblewrap's child is pid 1 or 2. */
+		sandbox_die(
+		    "--apply-seccomp-then-exec: cannot tell the namespace (no /proc) and not "
+		    "pid 1 or 2 of a new pid namespace (refusing to run)");
+	}
+	unsetenv(SANDBOX_INNER_ENV);
+}
+
+void sandbox_inner_exec(const struct sandbox_opts *opts)
+{
+	char *cause = NULL;
+
+	sandbox_inner_check();
+	if (sandbox_seccomp_apply(opts->policy.net, opts->inner_fs_restricted, &cause) < 0)
+		sandbox_die("%s", cause);
+	sandbox_inner_setenv(opts->policy.net);
+	execvp(opts->command[0], opts->command);
+	fprintf(stderr, "airlock: %s: %s\n", opts->command[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}

@@ -1,0 +1,503 @@
+/*
+ * The plan: a pure function from (resolved policy, options, host facts) to
+ * the exact bubblewrap argv, in the order SPEC section 3 gives.
+ *
+ * Mounts come in groups. Readable roots are read-only binds over either the
+ * host root or an empty tmpfs root; then a fresh /dev; then writable roots;
+ * then read entries nested inside writable ones (and whatever lies below
+ * them, in path order, so nesting stays right); then protected subpaths;
+ * then `none` paths and hidden directories. An entry whose access equals
+ * that of the entry above it needs no mount. The plan never touches the
+ * host: every question about the file system goes to struct sandbox_facts.
+ *
+ * Missing protected paths inside a writable root are covered (an empty
+ * read-only tmpfs, or /dev/null for a file) so they cannot be created;
+ * bubblewrap creates the mount point on the host, so the plan lists it for
+ * removal after the run. A symlink on the way to a protected path cannot be
+ * covered by a mount (mounts follow it), so the plan refuses to run (fails
+ * closed) and says which path to fix.
+ */
+#include "sandbox/sandbox.h"
+
+#include "core/xmalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct sandbox_protected_name sandbox_protected_names[] = {
+    {".airlock", true}, {".codex", true},  {".agents", true},
+    {".claude", true},  {".vscode", true}, {".envrc", false},
+};
+const size_t sandbox_n_protected_names =
+    sizeof sandbox_protected_names / sizeof sandbox_protected_names[0];
+
+bool sandbox__is_under(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	return strncmp(dir, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+bool sandbox__is_child(const char *dir, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+
+	return slash != NULL && (size_t)(slash - path) == n && strncmp(dir, path, n) == 0 &&
+	       slash[1] != '\0';
+}
+
+char *sandbox__join(const char *dir, const char *name)
+{
+	return xasprintf("%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+}
+
+/* Index of the most specific entry of RES at or above PATH (strictly above if STRICT), or -1. */
+static int sandbox_plan_owner(const struct policy_resolved *res, const char *path, bool strict)
+{
+	int best = -1;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < res->n_entries; i++) {
+		const char *p = res->entries[i].path;
+		size_t len = strlen(p);
+		if (!sandbox__is_under(p, path) || (strict && strcmp(p, path) == 0))
+			continue;
+		if (best < 0 || len > best_len) {
+			best = (int)i;
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+const char *sandbox__writable_root(const struct policy_resolved *res,
+                                   const struct sandbox_facts *facts, const char *path)
+{
+	int i;
+
+	if (res->kind != POLICY_FS_RESTRICTED)
+		return sandbox_facts_kind(facts, "/") == SANDBOX_DIR ? "/" : NULL;
+	i = sandbox_plan_owner(res, path, false);
+	if (i < 0 || res->entries[i].access != POLICY_ACCESS_WRITE ||
+	    sandbox_facts_kind(facts, res->entries[i].path) != SANDBOX_DIR)
+		return NULL;
+	return res->entries[i].path;
+}
+
+/* Emits the protected items of git directory G (config, hooks; submodules; worktrees). */
+static int sandbox_plan_git_items(const struct sandbox_plan_in *in,
+                                  const struct sandbox_facts *facts, const char *g, int depth,
+                                  int (*fn)(void *, const char *, bool, const char *), void *ctx)
+{
+	static const struct {
+		const char *name;
+		bool dir;
+	} items[] = {{"config", false}, {"hooks", true}};
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		char *p = sandbox__join(g, items[i].name);
+		rc = fn(ctx, p, items[i].dir, sandbox__writable_root(in->res, facts, p));
+		free(p);
+	}
+	if (depth > 4 || sandbox_facts_kind(facts, g) != SANDBOX_DIR)
+		return rc;
+	char *modules = sandbox__join(g, "modules"), *worktrees = sandbox__join(g, "worktrees");
+	for (size_t i = 0; rc == 0 && i < facts->n; i++) {
+		const struct sandbox_fact *e = &facts->v[i];
+		if (e->kind != SANDBOX_DIR)
+			continue;
+		if (sandbox__is_child(modules, e->path)) {
+			rc = sandbox_plan_git_items(in, facts, e->path, depth + 1, fn, ctx);
+		} else if (sandbox__is_child(worktrees, e->path)) {
+			/* A worktree's own config and hooks, not nested further. */
+			for (size_t j = 0; rc == 0 && j < 2; j++) {
+				char *p = sandbox__join(e->path, items[j].name);
+				rc = fn(ctx, p, items[j].dir,
+				        sandbox__writable_root(in->res, facts, p));
+				free(p);
+			}
+		}
+	}
+	free(modules);
+	free(worktrees);
+	return rc;
+}
+
+/* Emits the protected targets under writable root W. */
+static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
+                                     const struct sandbox_facts *facts, const char *w,
+                                     int (*fn)(void *, const char *, bool, const char *), void *ctx)
+{
+	char *dotgit = sandbox__join(w, ".git");
+	enum sandbox_kind k = sandbox_facts_kind(facts, dotgit);
+	const char *gitdir = sandbox_facts_gitdir(facts, dotgit);
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sandbox_n_protected_names; i++) {
+		char *p = sandbox__join(w, sandbox_protected_names[i].name);
+		rc = fn(ctx, p, sandbox_protected_names[i].dir, w);
+		free(p);
+	}
+	if (rc == 0) {
+		if (k == SANDBOX_FILE) {
+			/* The .git file itself, so it cannot be pointed elsewhere. */
+			rc = fn(ctx, dotgit, false, w);
+			if (rc == 0 && gitdir != NULL && in->git == SANDBOX_GIT_FULL)
+				rc = fn(ctx, gitdir, true,
+				        sandbox__writable_root(in->res, facts, gitdir));
+			else if (rc == 0 && gitdir != NULL)
+				rc = sandbox_plan_git_items(in, facts, gitdir, 0, fn, ctx);
+		} else if (k == SANDBOX_DIR && in->git == SANDBOX_GIT_SAFE) {
+			rc = sandbox_plan_git_items(in, facts, dotgit, 0, fn, ctx);
+		} else {
+			/* Full protection, or no repository yet: .git stays read-only/uncreatable.
+			 */
+			rc = fn(ctx, dotgit, true, w);
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < in->n_protected_paths; i++) {
+		const char *pp = in->protected_paths[i];
+		char *p = pp[0] == '/' ? xstrdup(pp) : sandbox__join(w, pp);
+		if (sandbox__is_under(w, p))
+			rc = fn(ctx, p, true, w);
+		free(p);
+	}
+	free(dotgit);
+	return rc;
+}
+
+int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                               int (*fn)(void *ctx, const char *path, bool dir, const char *root),
+                               void *ctx)
+{
+	const struct policy_resolved *res = in->res;
+	int rc = 0;
+
+	if (res->kind == POLICY_FS_RESTRICTED) {
+		for (size_t i = 0; rc == 0 && i < res->n_entries; i++) {
+			const char *w = res->entries[i].path;
+			if (res->entries[i].access == POLICY_ACCESS_WRITE &&
+			    sandbox_facts_kind(facts, w) == SANDBOX_DIR)
+				rc = sandbox_plan_root_targets(in, facts, w, fn, ctx);
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < in->n_protect_home; i++)
+		rc = fn(ctx, in->protect_home[i], true,
+		        sandbox__writable_root(res, facts, in->protect_home[i]));
+	return rc;
+}
+
+/* Appends one argument to the plan. */
+static void sandbox_plan_add(struct sandbox_plan *plan, const char *arg)
+{
+	if (plan->argc + 2 > plan->cap) {
+		plan->cap = plan->cap ? plan->cap * 2 : 64;
+		plan->argv = xreallocarray(plan->argv, plan->cap, sizeof *plan->argv);
+	}
+	plan->argv[plan->argc++] = xstrdup(arg);
+	plan->argv[plan->argc] = NULL;
+}
+
+/* Appends OP SRC DEST (or OP DEST when SRC is NULL). */
+static void sandbox_plan_op(struct sandbox_plan *plan, const char *op, const char *src,
+                            const char *dest)
+{
+	sandbox_plan_add(plan, op);
+	if (src != NULL)
+		sandbox_plan_add(plan, src);
+	sandbox_plan_add(plan, dest);
+}
+
+/* Appends an empty read-only directory over PATH, with MODE ("0555", "0000") or bwrap's default. */
+static void sandbox_plan_empty_dir(struct sandbox_plan *plan, const char *path, const char *mode)
+{
+	if (mode != NULL)
+		sandbox_plan_op(plan, "--perms", NULL, mode);
+	sandbox_plan_op(plan, "--tmpfs", NULL, path);
+	sandbox_plan_op(plan, "--remount-ro", NULL, path);
+}
+
+/* Remembers PATH for removal after the run (bubblewrap creates it as a mount point). */
+static void sandbox_plan_cleanup(struct sandbox_plan *plan, const char *path)
+{
+	for (size_t i = 0; i < plan->n_cleanup; i++)
+		if (strcmp(plan->cleanup[i], path) == 0)
+			return;
+	plan->cleanup = xreallocarray(plan->cleanup, plan->n_cleanup + 1, sizeof *plan->cleanup);
+	plan->cleanup[plan->n_cleanup++] = xstrdup(path);
+}
+
+/* State of the protected-path pass. */
+struct sandbox_plan_protect {
+	struct sandbox_plan *plan;
+	const struct sandbox_facts *facts;
+	char **done; /* targets already made read-only; a path below one is skipped */
+	size_t n_done;
+	char **cause;
+};
+
+/* Makes one protected target read-only, or covers its first missing component. */
+static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, const char *root)
+{
+	struct sandbox_plan_protect *st = ctx;
+	size_t rl;
+	char *p;
+	int rc = 0;
+
+	if (root == NULL)
+		return 0; /* not writable inside: nothing to protect */
+	for (size_t i = 0; i < st->n_done; i++)
+		if (sandbox__is_under(st->done[i], target))
+			return 0;
+	rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	p = xstrdup(target);
+	for (char *s = p + rl + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		enum sandbox_kind k = sandbox_facts_kind(st->facts, p);
+		if (k == SANDBOX_SYMLINK) {
+			*st->cause =
+			    xasprintf("%s is a symbolic link inside the writable root %s, so "
+			              "%s cannot be kept read-only; replace the link with a "
+			              "real %s (or remove it) and run again",
+			              p, root, target, c == '\0' && !dir ? "file" : "directory");
+			rc = -ELOOP;
+			break;
+		}
+		if (k == SANDBOX_MISSING) {
+			if (c == '\0' && !dir)
+				sandbox_plan_op(st->plan, "--ro-bind", "/dev/null", p);
+			else
+				sandbox_plan_empty_dir(st->plan, p, NULL);
+			sandbox_plan_cleanup(st->plan, p);
+			break;
+		}
+		if (c == '\0') {
+			sandbox_plan_op(st->plan, "--ro-bind", p, p);
+			break;
+		}
+		if (k != SANDBOX_DIR)
+			break; /* a file on the way: the target cannot exist */
+		*s = c;
+	}
+	if (rc == 0) {
+		st->done = xreallocarray(st->done, st->n_done + 1, sizeof *st->done);
+		st->done[st->n_done++] = p;
+	} else {
+		free(p);
+	}
+	return rc;
+}
+
+/* The access of the entry above entry I (-1: nothing above, i.e. not visible). */
+static int sandbox_plan_parent_access(const struct policy_resolved *res, size_t i)
+{
+	int j = sandbox_plan_owner(res, res->entries[i].path, true);
+
+	return j < 0 ? -1 : (int)res->entries[j].access;
+}
+
+/* True when PATH exists in a shape that can be bound (directory, file, device). */
+static bool sandbox_plan_bindable(const struct sandbox_facts *facts, const char *path)
+{
+	enum sandbox_kind k = sandbox_facts_kind(facts, path);
+
+	return k == SANDBOX_DIR || k == SANDBOX_FILE || k == SANDBOX_OTHER;
+}
+
+/* The file-system part of a restricted policy (SPEC 3, step 2). */
+static int sandbox_plan_restricted(const struct sandbox_plan_in *in,
+                                   const struct sandbox_facts *facts, struct sandbox_plan *plan,
+                                   char **cause)
+{
+	const struct policy_resolved *res = in->res;
+	size_t n = res->n_entries;
+	bool *late = xcalloc(n + 1, sizeof *late);
+	int root = -1, rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int j = sandbox_plan_owner(res, res->entries[i].path, true);
+		if (strcmp(res->entries[i].path, "/") == 0)
+			root = (int)res->entries[i].access;
+		if (j >= 0 && res->entries[j].access == POLICY_ACCESS_NONE &&
+		    res->entries[i].access != POLICY_ACCESS_NONE) {
+			*cause = xasprintf("%s: a %s path inside the none path %s is not supported",
+			                   res->entries[i].path,
+			                   policy_access_name(res->entries[i].access),
+			                   res->entries[j].path);
+			free(late);
+			return -EINVAL;
+		}
+		/* Read inside write, and everything below such an entry, is mounted late. */
+		late[i] = j >= 0 && (late[j] || (res->entries[i].access == POLICY_ACCESS_READ &&
+		                                 res->entries[j].access == POLICY_ACCESS_WRITE));
+	}
+	if (root == POLICY_ACCESS_READ)
+		sandbox_plan_op(plan, "--ro-bind", "/", "/");
+	else if (root == POLICY_ACCESS_WRITE)
+		sandbox_plan_op(plan, "--bind", "/", "/");
+	else
+		sandbox_plan_op(plan, "--tmpfs", NULL, "/");
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_resolved_entry *e = &res->entries[i];
+		if (strcmp(e->path, "/") != 0 && !late[i] && e->access == POLICY_ACCESS_READ &&
+		    sandbox_plan_parent_access(res, i) != POLICY_ACCESS_READ &&
+		    sandbox_plan_bindable(facts, e->path))
+			sandbox_plan_op(plan, "--ro-bind", e->path, e->path);
+	}
+	sandbox_plan_op(plan, "--dev", NULL, "/dev");
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_resolved_entry *e = &res->entries[i];
+		if (strcmp(e->path, "/") != 0 && !late[i] && e->access == POLICY_ACCESS_WRITE &&
+		    sandbox_plan_parent_access(res, i) != POLICY_ACCESS_WRITE &&
+		    sandbox_plan_bindable(facts, e->path))
+			sandbox_plan_op(plan, "--bind", e->path, e->path);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_resolved_entry *e = &res->entries[i];
+		if (late[i] && e->access != POLICY_ACCESS_NONE &&
+		    (int)e->access != sandbox_plan_parent_access(res, i) &&
+		    sandbox_plan_bindable(facts, e->path))
+			sandbox_plan_op(plan,
+			                e->access == POLICY_ACCESS_WRITE ? "--bind" : "--ro-bind",
+			                e->path, e->path);
+	}
+	free(late);
+	(void)rc;
+	return 0;
+}
+
+/* The `none` entries of a restricted policy: empty, unreadable in their place. */
+static int sandbox_plan_none(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                             struct sandbox_plan *plan, char **cause)
+{
+	const struct policy_resolved *res = in->res;
+
+	for (size_t i = 0; i < res->n_entries; i++) {
+		const struct policy_resolved_entry *e = &res->entries[i];
+		int above = sandbox_plan_parent_access(res, i);
+		if (e->access != POLICY_ACCESS_NONE || above < 0 || above == POLICY_ACCESS_NONE)
+			continue; /* not visible anyway */
+		switch (sandbox_facts_kind(facts, e->path)) {
+		case SANDBOX_DIR:
+			sandbox_plan_empty_dir(plan, e->path, "0000");
+			break;
+		case SANDBOX_FILE:
+		case SANDBOX_OTHER:
+			sandbox_plan_op(plan, "--ro-bind", "/dev/null", e->path);
+			break;
+		case SANDBOX_SYMLINK:
+			*cause =
+			    xasprintf("%s (access none) is a symbolic link; name its target in "
+			              "the policy instead",
+			              e->path);
+			return -ELOOP;
+		case SANDBOX_MISSING:
+			/* Only a writable parent could create it: keep the name taken. */
+			if (sandbox__writable_root(res, facts, e->path) != NULL) {
+				sandbox_plan_empty_dir(plan, e->path, "0000");
+				sandbox_plan_cleanup(plan, e->path);
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The --hide directories: an empty read-only tmpfs over each visible one. */
+static void sandbox_plan_hide(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                              struct sandbox_plan *plan)
+{
+	for (size_t i = 0; i < in->n_hide; i++) {
+		const char *d = in->hide[i];
+		enum sandbox_kind k = sandbox_facts_kind(facts, d);
+		bool writable = sandbox__writable_root(in->res, facts, d) != NULL;
+		if (policy_resolved_access(in->res, d) == POLICY_ACCESS_NONE)
+			continue;
+		if (k == SANDBOX_DIR) {
+			sandbox_plan_empty_dir(plan, d, "0000");
+		} else if (k == SANDBOX_MISSING && writable) {
+			sandbox_plan_empty_dir(plan, d, "0000");
+			sandbox_plan_cleanup(plan, d);
+		} else if (k == SANDBOX_FILE || k == SANDBOX_OTHER) {
+			sandbox_plan_op(plan, "--ro-bind", "/dev/null", d);
+		}
+	}
+}
+
+int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                       struct sandbox_plan *plan, char **cause)
+{
+	const struct policy_resolved *res = in->res;
+	struct sandbox_plan_protect st = {.plan = plan, .facts = facts, .cause = cause};
+	char *net;
+	int rc = 0;
+
+	memset(plan, 0, sizeof *plan);
+	/* 1. session */
+	sandbox_plan_add(plan, "--new-session");
+	sandbox_plan_add(plan, "--die-with-parent");
+	/* 2. file system */
+	if (res->kind == POLICY_FS_RESTRICTED) {
+		rc = sandbox_plan_restricted(in, facts, plan, cause);
+	} else {
+		sandbox_plan_op(plan, "--bind", "/", "/");
+		sandbox_plan_op(plan, "--dev", NULL, "/dev");
+	}
+	if (rc == 0)
+		rc = sandbox__protected_targets(in, facts, sandbox_plan_protect_one, &st);
+	for (size_t i = 0; i < st.n_done; i++)
+		free(st.done[i]);
+	free(st.done);
+	if (rc == 0 && res->kind == POLICY_FS_RESTRICTED)
+		rc = sandbox_plan_none(in, facts, plan, cause);
+	if (rc < 0) {
+		sandbox_plan_free(plan);
+		return rc;
+	}
+	sandbox_plan_hide(in, facts, plan);
+	if (in->exe != NULL && policy_resolved_access(res, in->exe) == POLICY_ACCESS_NONE)
+		sandbox_plan_op(plan, "--ro-bind", in->exe, in->exe);
+	/* 3. namespaces, /proc, capabilities */
+	sandbox_plan_add(plan, "--unshare-user");
+	sandbox_plan_add(plan, "--unshare-pid");
+	sandbox_plan_add(plan, "--unshare-ipc");
+	if (res->net != POLICY_NET_ENABLED)
+		sandbox_plan_add(plan, "--unshare-net");
+	if (!in->no_proc)
+		sandbox_plan_op(plan, "--proc", NULL, "/proc");
+	sandbox_plan_op(plan, "--cap-drop", NULL, "ALL");
+	if (in->command_cwd != NULL)
+		sandbox_plan_op(plan, "--chdir", NULL, in->command_cwd);
+	/* 4. the inner stage */
+	sandbox_plan_add(plan, "--");
+	sandbox_plan_add(plan, in->exe);
+	sandbox_plan_add(plan, "--apply-seccomp-then-exec");
+	net = policy_net_to_json(res->net);
+	sandbox_plan_op(plan, "--network-sandbox-policy", NULL, net);
+	free(net);
+	if (res->kind == POLICY_FS_RESTRICTED)
+		sandbox_plan_add(plan, "--fs-restricted");
+	sandbox_plan_add(plan, "--");
+	for (size_t i = 0; in->command[i] != NULL; i++)
+		sandbox_plan_add(plan, in->command[i]);
+	return 0;
+}
+
+void sandbox_plan_free(struct sandbox_plan *plan)
+{
+	for (size_t i = 0; i < plan->argc; i++)
+		free(plan->argv[i]);
+	free(plan->argv);
+	for (size_t i = 0; i < plan->n_cleanup; i++)
+		free(plan->cleanup[i]);
+	free(plan->cleanup);
+	memset(plan, 0, sizeof *plan);
+}

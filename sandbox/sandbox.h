@@ -1,0 +1,190 @@
+/*
+ * The airlock-sandbox helper's internal interface (SPEC section 3).
+ *
+ * The helper works in three steps, bubblewrap style: parse the argv into
+ * options (sandbox-args.c), gather the few file-system facts the plan needs
+ * (sandbox-facts.c: what exists, what is a symlink, where a `.git` file
+ * points), then turn options + facts into the exact bubblewrap argv with a
+ * pure function (sandbox-plan.c). Only then does it act (sandbox-run.c):
+ * run bubblewrap, which re-runs this helper inside with
+ * --apply-seccomp-then-exec (sandbox-inner.c, sandbox-seccomp.c). The
+ * --use-legacy-landlock path skips bubblewrap (sandbox-landlock.c).
+ *
+ * Only the policy model and xmalloc are shared with core/.
+ */
+#ifndef AIRLOCK_SANDBOX_H
+#define AIRLOCK_SANDBOX_H
+
+#include "core/policy.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SANDBOX_EXIT_USAGE 2   /* bad flag or malformed policy: nothing ran */
+#define SANDBOX_EXIT_SETUP 125 /* the sandbox could not be set up */
+#define SANDBOX_MAX_LIST   64  /* most values a repeatable flag takes */
+
+/* The environment variable the outer stage sets for the inner stage (see sandbox-inner.c). */
+#define SANDBOX_INNER_ENV "AIRLOCK_SANDBOX__INNER"
+
+enum sandbox_git_protection {
+	SANDBOX_GIT_SAFE, /* .git/config and .git/hooks read-only (default) */
+	SANDBOX_GIT_FULL, /* all of .git read-only */
+};
+
+/* Everything the helper's argv says. Owns its strings. */
+struct sandbox_opts {
+	char *policy_cwd;  /* --sandbox-policy-cwd, normalised */
+	char *command_cwd; /* --command-cwd, normalised (defaults to policy_cwd) */
+	struct policy_split policy;
+	bool legacy_landlock;
+	bool no_proc;
+	char *proxy_route_spec; /* accepted, kept for the network work */
+	int host_ports[SANDBOX_MAX_LIST];
+	size_t n_host_ports;
+	char *protected_paths[SANDBOX_MAX_LIST]; /* --protected-path: relative or absolute */
+	size_t n_protected_paths;
+	char *protect_home[SANDBOX_MAX_LIST]; /* --protect-home: never writable inside */
+	size_t n_protect_home;
+	char *hide[SANDBOX_MAX_LIST]; /* --hide: an empty tmpfs inside */
+	size_t n_hide;
+	enum sandbox_git_protection git;
+	/* Inner stage (--apply-seccomp-then-exec). */
+	bool inner;
+	bool inner_fs_restricted; /* --fs-restricted: the file system is restricted */
+	char **command;           /* after "--"; points into argv */
+};
+
+/*
+ * Parses the helper's ARGV into OPTS. Returns 0, or -EINVAL with *cause set
+ * (a usage error or malformed policy: exit SANDBOX_EXIT_USAGE).
+ */
+int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *opts, char **cause);
+void sandbox_args_free(struct sandbox_opts *opts);
+
+/* ---- facts ---------------------------------------------------------------- */
+
+enum sandbox_kind {
+	SANDBOX_MISSING,
+	SANDBOX_DIR,
+	SANDBOX_FILE, /* a regular file */
+	SANDBOX_SYMLINK,
+	SANDBOX_OTHER, /* device, socket, fifo */
+};
+
+struct sandbox_fact {
+	char *path;
+	enum sandbox_kind kind;
+	char *gitdir; /* a `.git` file's "gitdir:" target, absolute; else NULL */
+};
+
+/* What the plan may ask about the host's file system: a table of lstat results. */
+struct sandbox_facts {
+	struct sandbox_fact *v;
+	size_t n, cap;
+};
+
+/* Records (or replaces) what PATH is; GITDIR may be NULL. */
+void sandbox_facts_set(struct sandbox_facts *f, const char *path, enum sandbox_kind kind,
+                       const char *gitdir);
+/* What PATH is; a path never recorded counts as missing. */
+enum sandbox_kind sandbox_facts_kind(const struct sandbox_facts *f, const char *path);
+/* The gitdir recorded for PATH, or NULL. */
+const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path);
+void sandbox_facts_free(struct sandbox_facts *f);
+
+/* ---- the plan --------------------------------------------------------------- */
+
+/* What the plan is made from, besides the facts. */
+struct sandbox_plan_in {
+	const struct policy_resolved *res;
+	const char *command_cwd;
+	const char *exe; /* this helper's absolute path, re-run inside */
+	bool no_proc;
+	enum sandbox_git_protection git;
+	char *const *protected_paths;
+	size_t n_protected_paths;
+	char *const *protect_home;
+	size_t n_protect_home;
+	char *const *hide;
+	size_t n_hide;
+	char *const *command; /* NULL-terminated */
+};
+
+struct sandbox_plan {
+	char **argv; /* bubblewrap's argv without argv[0], NULL-terminated; owned */
+	size_t argc, cap;
+	/* Paths that do not exist now and that bubblewrap will create as mount
+	 * points: removed after the run when still empty. Owned. */
+	char **cleanup;
+	size_t n_cleanup;
+};
+
+/*
+ * Fills FACTS with what the plan for IN will ask (lstat of every path it
+ * names, the components of protected paths, `.git` files, .git/modules and
+ * .git/worktrees listings). IN->res must be resolved already.
+ */
+void sandbox_facts_gather(struct sandbox_facts *facts, const struct sandbox_plan_in *in);
+
+/*
+ * Builds the exact bubblewrap argv for IN given FACTS, in SPEC order. Pure:
+ * touches nothing on the host. Returns 0, or -EINVAL/-ELOOP with *cause set
+ * when the policy asks for something the plan cannot enforce (fail closed).
+ */
+int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                       struct sandbox_plan *plan, char **cause);
+void sandbox_plan_free(struct sandbox_plan *plan);
+
+/* The protected names under every writable root, and their shape. */
+struct sandbox_protected_name {
+	const char *name;
+	bool dir; /* covered as an empty read-only directory when missing */
+};
+extern const struct sandbox_protected_name sandbox_protected_names[];
+extern const size_t sandbox_n_protected_names;
+
+/* ---- shared by facts and plan (internal) ------------------------------------ */
+
+/* True when PATH is a direct child of DIR. */
+bool sandbox__is_child(const char *dir, const char *path);
+/* True when PATH is DIR or below it. */
+bool sandbox__is_under(const char *dir, const char *path);
+/* DIR "/" NAME, without a doubled slash; caller frees. */
+char *sandbox__join(const char *dir, const char *name);
+/*
+ * The writable root PATH is under (the most specific entry of RES, when its
+ * access is write and it is a directory per FACTS), or NULL.
+ */
+const char *sandbox__writable_root(const struct policy_resolved *res,
+                                   const struct sandbox_facts *facts, const char *path);
+/*
+ * Calls FN for every protected target of IN (protected names and git items
+ * of every writable root, --protected-path, --protect-home) with the
+ * writable root it lies under (or NULL). DIR says the target is covered as a
+ * directory when missing. Stops at, and returns, FN's first nonzero result.
+ */
+int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                               int (*fn)(void *ctx, const char *path, bool dir, const char *root),
+                               void *ctx);
+
+/* ---- acting ------------------------------------------------------------------ */
+
+/* Prints "airlock: MESSAGE" on stderr and exits with SANDBOX_EXIT_SETUP. */
+void sandbox_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* The outer stage: plans and runs bubblewrap; returns the exit status to use. */
+int sandbox_run(const struct sandbox_opts *opts, const char *exe);
+/* The inner stage: checks it is inside, applies seccomp, execs. Never returns. */
+void sandbox_inner_exec(const struct sandbox_opts *opts) __attribute__((noreturn));
+/* Builds (does not load) the filter for NET: a scmp_filter_ctx in *out; 0 or -errno. */
+int sandbox_seccomp_build(enum policy_net net, bool fs_restricted, void **out, char **cause);
+/* Installs NO_NEW_PRIVS and the seccomp filter for NET; returns 0 or -errno. */
+int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause);
+/* The --use-legacy-landlock path: Landlock + seccomp, then exec. Never returns. */
+void sandbox_landlock_exec(const struct sandbox_opts *opts) __attribute__((noreturn));
+
+/* Sets the environment the command sees (AIRLOCK_SANDBOX=1 etc.). */
+void sandbox_inner_setenv(enum policy_net net);
+
+#endif
