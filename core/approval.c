@@ -1,0 +1,1024 @@
+/*
+ * The approval queue. A request is first judged without a human (session
+ * caches, rules, config, policy: the order is in approval.h); only what is
+ * left becomes a pending prompt, keyed so that identical requests share it.
+ * Pending prompts form a FIFO; each holds a list of waiters (callback, free
+ * callback, data). Answering a prompt detaches it from the FIFO first, then
+ * records the answer (caches, rules file, audit line), then resumes every
+ * waiter, so a callback may safely submit or answer again.
+ *
+ * Session caches are small sets of strings (keys), searched linearly: a
+ * session holds at most a few hundred answers. Keys are built so that no
+ * two different requests share one (every variable part is length-prefixed).
+ */
+#include "approval.h"
+
+#include "safe-commands.h"
+#include "shell-split.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One requester waiting on a prompt. */
+struct approval__waiter {
+	uint64_t id;
+	approval_cb cb;
+	approval_free_cb freecb;
+	void *data;
+	struct approval__waiter *next;
+};
+
+/* A pending prompt and its waiters. */
+struct approval__pending {
+	struct approval_prompt prompt;
+	char *key;
+	struct approval__waiter *waiters; /* in arrival order */
+	bool retry;
+	bool escalate;
+	bool outside_roots;
+	struct approval__pending *next;
+};
+
+/* A set of strings. */
+struct approval__set {
+	char **v;
+	size_t n;
+};
+
+struct approval_queue {
+	struct approval_config cfg;
+	char *home;
+	char **allowed; /* lower-cased copies of the config domains */
+	char **denied;
+	struct approval__pending *head;
+	struct approval__pending *tail;
+	size_t n_pending;
+	uint64_t next_id;
+	struct approval__set exec_ok;  /* exec keys approved for the session */
+	struct approval__set paths_ok; /* absolute paths approved for the session */
+	struct approval__set net_ok;   /* network keys approved for the session */
+	struct approval__set blocked;  /* hosts blocked for the session */
+	void (*changed)(void *data);
+	void *changed_data;
+};
+
+/* How an option of a prompt is offered. */
+struct approval__option_def {
+	char key;
+	enum approval_answer answer;
+	const char *label; /* may hold one %s: the prefix or the host */
+	bool needs_prefix; /* offered only when there is a `p` prefix */
+};
+
+static const struct approval__option_def approval__exec_options[] = {
+    {.key = 'y', .answer = APPROVAL_ONCE, .label = "Yes, run it once"},
+    {.key = 'a',
+     .answer = APPROVAL_SESSION,
+     .label = "Yes, and don't ask again for this command this session"},
+    {.key = 'p',
+     .answer = APPROVAL_RULE,
+     .label = "Yes, and don't ask again for commands that start with `%s`",
+     .needs_prefix = true},
+    {.key = 'n', .answer = APPROVAL_DENY, .label = "No, keep it sandboxed"},
+};
+
+static const struct approval__option_def approval__network_options[] = {
+    {.key = 'y', .answer = APPROVAL_ONCE, .label = "Yes, just this once"},
+    {.key = 'a', .answer = APPROVAL_SESSION, .label = "Yes, allow %s for this session"},
+    {.key = 'p', .answer = APPROVAL_RULE, .label = "Yes, always allow %s"},
+    {.key = 'd', .answer = APPROVAL_DENY_BLOCK, .label = "No, and block %s for this session"},
+    {.key = 'n', .answer = APPROVAL_DENY, .label = "No"},
+};
+
+static const struct approval__option_def approval__patch_options[] = {
+    {.key = 'y', .answer = APPROVAL_ONCE, .label = "Yes, apply them"},
+    {.key = 'a',
+     .answer = APPROVAL_SESSION,
+     .label = "Yes, and don't ask again for these files this session"},
+    {.key = 'n', .answer = APPROVAL_DENY, .label = "No"},
+};
+
+/* Per kind: its title, options and audit kind. */
+static const struct {
+	const char *title;
+	const struct approval__option_def *options;
+	size_t n_options;
+	enum audit_kind audit;
+} approval__kinds[] = {
+    [APPROVAL_EXEC] = {.title = "Run outside the sandbox?",
+                       .options = approval__exec_options,
+                       .n_options = sizeof approval__exec_options / sizeof *approval__exec_options,
+                       .audit = AUDIT_EXEC},
+    [APPROVAL_NETWORK] = {.title = "Allow network access?",
+                          .options = approval__network_options,
+                          .n_options =
+                              sizeof approval__network_options / sizeof *approval__network_options,
+                          .audit = AUDIT_NETWORK},
+    [APPROVAL_PATCH] = {.title = "Apply file changes?",
+                        .options = approval__patch_options,
+                        .n_options =
+                            sizeof approval__patch_options / sizeof *approval__patch_options,
+                        .audit = AUDIT_PATCH},
+};
+
+static const char *const approval__answer_names[] = {
+    [APPROVAL_ONCE] = "once", [APPROVAL_SESSION] = "session",
+    [APPROVAL_RULE] = "rule", [APPROVAL_DENY_BLOCK] = "deny-block",
+    [APPROVAL_DENY] = "deny",
+};
+
+/* The name of answer A. */
+const char *approval_answer_name(enum approval_answer a)
+{
+	return (size_t)a < sizeof approval__answer_names / sizeof *approval__answer_names
+	           ? approval__answer_names[a]
+	           : "?";
+}
+
+/* ---- small helpers --------------------------------------------------------- */
+
+/* True when S holds KEY. */
+static bool approval__set_has(const struct approval__set *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Adds KEY to S (once). */
+static void approval__set_add(struct approval__set *s, const char *key)
+{
+	if (approval__set_has(s, key))
+		return;
+	s->v = xreallocarray(s->v, s->n + 1, sizeof *s->v);
+	s->v[s->n++] = xstrdup(key);
+}
+
+/* Frees S's strings. */
+static void approval__set_free(struct approval__set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+/* Appends "LEN:S" to *KEY. */
+static void approval__key_add(char **key, const char *s)
+{
+	char *n = xasprintf("%s%zu:%s", *key, strlen(s), s);
+
+	free(*key);
+	*key = n;
+}
+
+/* The exec key of (ARGV, CWD, SANDBOX). */
+static char *approval__exec_key(size_t argc, char *const argv[], const char *cwd,
+                                enum decide_sandbox sandbox)
+{
+	char *key = xasprintf("exec|%d|%zu|", (int)sandbox, argc);
+
+	approval__key_add(&key, cwd != NULL ? cwd : "");
+	for (size_t i = 0; i < argc; i++)
+		approval__key_add(&key, argv[i]);
+	return key;
+}
+
+/* A lower-cased copy of S. */
+static char *approval__lower(const char *s)
+{
+	char *l = xstrdup(s != NULL ? s : "");
+
+	for (char *p = l; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return l;
+}
+
+/* The network key of (HOST, PROTOCOL, PORT); HOST is lower-cased already. */
+static char *approval__net_key(const char *host, const char *protocol, unsigned port)
+{
+	char *proto = approval__lower(protocol);
+	char *key = xasprintf("net|%u|", port);
+
+	approval__key_add(&key, host);
+	approval__key_add(&key, proto);
+	free(proto);
+	return key;
+}
+
+/* Orders strings, for qsort. */
+static int approval__cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The patch key: its sorted paths. */
+static char *approval__patch_key(size_t n, char *const paths[])
+{
+	char **sorted = xcalloc(n + 1, sizeof *sorted);
+	char *key = xasprintf("patch|%zu|", n);
+
+	memcpy(sorted, paths, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, approval__cmp);
+	for (size_t i = 0; i < n; i++)
+		approval__key_add(&key, sorted[i]);
+	free(sorted);
+	return key;
+}
+
+/* A NULL-terminated copy of N words. */
+static char **approval__copy(size_t n, char *const words[])
+{
+	char **v = xcalloc(n + 1, sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(words[i]);
+	return v;
+}
+
+/* True when DOMAIN (config: "x.org" or "*.x.org") covers the lower-cased HOST. */
+static bool approval__domain_matches(const char *domain, const char *host)
+{
+	if (strncmp(domain, "*.", 2) == 0) {
+		size_t hl = strlen(host), dl = strlen(domain + 1);
+
+		return hl > dl && strcmp(host + hl - dl, domain + 1) == 0;
+	}
+	return strcmp(domain, host) == 0;
+}
+
+/* True when one of DOMAINS covers HOST. */
+static bool approval__domains_match(char **domains, const char *host)
+{
+	for (; domains != NULL && *domains != NULL; domains++)
+		if (approval__domain_matches(*domains, host))
+			return true;
+	return false;
+}
+
+/* ---- the queue ------------------------------------------------------------- */
+
+/* Lower-cased NULL-terminated copies of a config domain list. */
+static char **approval__domains(const char *const *list, size_t n)
+{
+	char **v = xcalloc(n + 1, sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = approval__lower(list[i]);
+	return v;
+}
+
+/* Makes a queue. */
+struct approval_queue *approval_queue_new(const struct approval_config *cfg)
+{
+	struct approval_queue *q = xcalloc(1, sizeof *q);
+
+	q->cfg = *cfg;
+	q->home = cfg->home != NULL ? xstrdup(cfg->home) : NULL;
+	q->cfg.home = q->home;
+	q->allowed = approval__domains(cfg->allowed_domains, cfg->n_allowed_domains);
+	q->denied = approval__domains(cfg->denied_domains, cfg->n_denied_domains);
+	q->cfg.allowed_domains = NULL;
+	q->cfg.denied_domains = NULL;
+	q->next_id = 1;
+	return q;
+}
+
+/* Sets the change callback. */
+void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data), void *data)
+{
+	q->changed = cb;
+	q->changed_data = data;
+}
+
+/* Tells the UI the queue changed. */
+static void approval__changed(struct approval_queue *q)
+{
+	if (q->changed != NULL)
+		q->changed(q->changed_data);
+}
+
+/* Frees a pending prompt (its waiters must be gone). */
+static void approval__pending_free(struct approval__pending *p)
+{
+	struct approval_prompt *pr = &p->prompt;
+
+	free(pr->title);
+	free(pr->reason);
+	free(pr->subject);
+	free(pr->diff);
+	for (size_t i = 0; i < pr->n_options; i++)
+		free(pr->options[i].label);
+	shell_split_words_free(pr->argv);
+	free(pr->cwd);
+	shell_split_words_free(pr->prefix);
+	free(pr->host);
+	free(pr->protocol);
+	shell_split_words_free(pr->paths);
+	free(p->key);
+	free(p);
+}
+
+/* Detaches P from the FIFO. */
+static void approval__unlink(struct approval_queue *q, struct approval__pending *p)
+{
+	struct approval__pending **pp = &q->head, *prev = NULL;
+
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			if (q->tail == p)
+				q->tail = prev;
+			q->n_pending--;
+			p->next = NULL;
+			return;
+		}
+}
+
+/* Runs every waiter of P with RES and frees them. */
+static void approval__resume(struct approval__pending *p, const struct approval_result *res)
+{
+	struct approval__waiter *w = p->waiters;
+
+	p->waiters = NULL;
+	while (w != NULL) {
+		struct approval__waiter *next = w->next;
+
+		if (w->cb != NULL)
+			w->cb(res, w->data);
+		if (w->freecb != NULL)
+			w->freecb(w->data);
+		free(w);
+		w = next;
+	}
+}
+
+/* Denies everything still pending (no audit), then frees the queue. */
+void approval_queue_free(struct approval_queue *q)
+{
+	struct approval_result res = {
+	    .allowed = false,
+	    .by = AUDIT_BY_POLICY,
+	    .scope = AUDIT_SCOPE_ONCE,
+	    .reason = "airlock is shutting down",
+	    .answer = APPROVAL_DENY,
+	};
+
+	if (q == NULL)
+		return;
+	q->changed = NULL;
+	while (q->head != NULL) {
+		struct approval__pending *p = q->head;
+
+		approval__unlink(q, p);
+		approval__resume(p, &res);
+		approval__pending_free(p);
+	}
+	approval__set_free(&q->exec_ok);
+	approval__set_free(&q->paths_ok);
+	approval__set_free(&q->net_ok);
+	approval__set_free(&q->blocked);
+	shell_split_words_free(q->allowed);
+	shell_split_words_free(q->denied);
+	free(q->home);
+	free(q);
+}
+
+/* The audit line for a decision on REQ-like data. Returns 0 or -errno. */
+static int approval__audit(struct approval_queue *q, enum approval_kind kind, size_t n_words,
+                           char *const words[], const char *host, const char *protocol,
+                           unsigned port, const struct approval_result *res, size_t requests)
+{
+	struct audit_decision d = {
+	    .kind = approval__kinds[kind].audit,
+	    .words = words,
+	    .n_words = n_words,
+	    .host = host,
+	    .port = port,
+	    .protocol = protocol,
+	    .allow = res->allowed,
+	    .by = res->by,
+	    .prompted = res->prompted,
+	    .rule = res->rule,
+	    .scope = res->scope,
+	    .sandboxed = res->sandboxed,
+	    .requests = requests,
+	};
+
+	return audit_decision(q->cfg.audit, &d);
+}
+
+/* Decides REQ without a prompt: audit line, then CB and FREECB. */
+static uint64_t approval__finish(struct approval_queue *q, const struct approval_request *req,
+                                 struct approval_result *res, approval_cb cb,
+                                 approval_free_cb freecb, void *data)
+{
+	char *host = approval__lower(req->host);
+	size_t n = req->kind == APPROVAL_PATCH ? req->n_paths : req->argc;
+	char *const *words = req->kind == APPROVAL_PATCH ? req->paths : req->argv;
+
+	if (approval__audit(q, req->kind, n, words, host, req->protocol, req->port, res, 1) != 0 &&
+	    res->allowed) {
+		res->allowed = false;
+		res->reason = "the audit log cannot be written; denied";
+	}
+	free(host);
+	if (cb != NULL)
+		cb(res, data);
+	if (freecb != NULL)
+		freecb(data);
+	return 0;
+}
+
+/* True when PREFIX (N words) may be offered for ARGV. */
+static bool approval__prefix_ok(size_t n, char *const prefix[], size_t argc, char *const argv[])
+{
+	if (n == 0 || n > argc || safe_commands_is_wrapper(prefix[0]) ||
+	    (n == 1 && safe_commands_is_interpreter(prefix[0])))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(prefix[i], argv[i]) != 0 || strchr(prefix[i], '\n') != NULL)
+			return false;
+	return true;
+}
+
+/* LABEL with its "%s" (if any) replaced by ARG. Caller frees. */
+static char *approval__subst(const char *label, const char *arg)
+{
+	const char *at = strstr(label, "%s");
+
+	if (at == NULL)
+		return xstrdup(label);
+	return xasprintf("%.*s%s%s", (int)(at - label), label, arg != NULL ? arg : "", at + 2);
+}
+
+/* Formats option labels of P from its kind's table. */
+static void approval__options(struct approval__pending *p, const char *arg)
+{
+	struct approval_prompt *pr = &p->prompt;
+	const struct approval__option_def *defs = approval__kinds[pr->kind].options;
+	size_t n = approval__kinds[pr->kind].n_options;
+
+	for (size_t i = 0; i < n; i++) {
+		struct approval_option *o;
+
+		if (defs[i].needs_prefix && pr->prefix == NULL)
+			continue;
+		o = &pr->options[pr->n_options++];
+		o->key = defs[i].key;
+		o->answer = defs[i].answer;
+		o->label = approval__subst(defs[i].label, arg);
+	}
+}
+
+/* Adds a waiter to P. Returns its id. */
+static uint64_t approval__wait(struct approval_queue *q, struct approval__pending *p,
+                               approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct approval__waiter *w = xcalloc(1, sizeof *w), **pp = &p->waiters;
+
+	w->id = q->next_id++;
+	w->cb = cb;
+	w->freecb = freecb;
+	w->data = data;
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = w;
+	p->prompt.n_waiters++;
+	return w->id;
+}
+
+/* Queues REQ behind KEY (joining an equal pending prompt). Consumes KEY and REASON. */
+static uint64_t approval__enqueue(struct approval_queue *q, const struct approval_request *req,
+                                  char *key, char *reason, char **prefix, size_t prefix_len,
+                                  approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct approval__pending *p;
+	struct approval_prompt *pr;
+	uint64_t id;
+
+	for (p = q->head; p != NULL; p = p->next)
+		if (strcmp(p->key, key) == 0) {
+			free(key);
+			free(reason);
+			shell_split_words_free(prefix);
+			id = approval__wait(q, p, cb, freecb, data);
+			approval__changed(q);
+			return id;
+		}
+	p = xcalloc(1, sizeof *p);
+	pr = &p->prompt;
+	p->key = key;
+	p->retry = req->retry;
+	p->escalate = req->escalate;
+	p->outside_roots = req->outside_roots;
+	pr->id = q->next_id++;
+	pr->kind = req->kind;
+	pr->title = xstrdup(approval__kinds[req->kind].title);
+	pr->reason = reason != NULL ? reason : xstrdup("");
+	switch (req->kind) {
+	case APPROVAL_EXEC: {
+		char *joined;
+
+		pr->argv = approval__copy(req->argc, req->argv);
+		pr->argc = req->argc;
+		pr->cwd = xstrdup(req->cwd != NULL ? req->cwd : "");
+		pr->sandbox = req->sandbox;
+		pr->prefix = prefix;
+		pr->prefix_len = prefix_len;
+		pr->subject = shell_split_join(req->argc, req->argv);
+		joined = prefix != NULL ? shell_split_join(prefix_len, prefix) : NULL;
+		approval__options(p, joined);
+		free(joined);
+		break;
+	}
+	case APPROVAL_NETWORK:
+		pr->host = approval__lower(req->host);
+		pr->protocol = approval__lower(req->protocol);
+		pr->port = req->port;
+		pr->subject = xasprintf("%s:%u (%s)", pr->host, pr->port, pr->protocol);
+		approval__options(p, pr->host);
+		break;
+	case APPROVAL_PATCH: {
+		size_t len = 1;
+
+		pr->paths = approval__copy(req->n_paths, req->paths);
+		pr->n_paths = req->n_paths;
+		for (size_t i = 0; i < req->n_paths; i++)
+			len += strlen(req->paths[i]) + 1;
+		pr->subject = xcalloc(1, len);
+		for (size_t i = 0; i < req->n_paths; i++) {
+			if (i > 0)
+				strcat(pr->subject, "\n");
+			strcat(pr->subject, req->paths[i]);
+		}
+		pr->diff = req->diff != NULL ? xstrdup(req->diff) : NULL;
+		approval__options(p, NULL);
+		break;
+	}
+	}
+	if (q->tail != NULL)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->n_pending++;
+	id = approval__wait(q, p, cb, freecb, data);
+	approval__changed(q);
+	return id;
+}
+
+/* "FILE:LINE" of RULE into BUF. */
+static const char *approval__where(const struct rules_rule *rule, char *buf, size_t size)
+{
+	if (rule == NULL)
+		return NULL;
+	snprintf(buf, size, "%s:%u", rule->file, rule->line);
+	return buf;
+}
+
+/* Judges an exec request; queues it when it needs a human. */
+static uint64_t approval__exec(struct approval_queue *q, const struct approval_request *req,
+                               approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct decide_input in = {
+	    .argc = req->argc,
+	    .argv = req->argv,
+	    .cwd = req->cwd,
+	    .approval = q->cfg.approval,
+	    .sandbox = req->sandbox,
+	    .escalate = req->escalate,
+	    .rules = q->cfg.rules,
+	};
+	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE, .by = AUDIT_BY_POLICY};
+	struct decide_result dr;
+	char where[4096], *key, *reason, **prefix = NULL;
+	size_t prefix_len = 0;
+	uint64_t id;
+
+	key = approval__exec_key(req->argc, req->argv, req->cwd, req->sandbox);
+	if (approval__set_has(&q->exec_ok, key)) {
+		free(key);
+		res.allowed = true;
+		res.by = AUDIT_BY_SESSION;
+		res.scope = AUDIT_SCOPE_SESSION;
+		res.reason = "approved for this session";
+		return approval__finish(q, req, &res, cb, freecb, data);
+	}
+	decide_command(&in, &dr);
+	res.rule = approval__where(dr.rule, where, sizeof where);
+	res.reason = dr.reason;
+	if (dr.decision == DECIDE_FORBIDDEN ||
+	    (dr.decision == DECIDE_ALLOW && (!dr.sandboxed || !req->retry))) {
+		res.allowed = dr.decision == DECIDE_ALLOW;
+		res.sandboxed = dr.sandboxed;
+		if (dr.rule != NULL && (dr.decision == DECIDE_FORBIDDEN || !dr.sandboxed)) {
+			res.by = AUDIT_BY_RULE;
+			res.scope = AUDIT_SCOPE_RULE;
+		} else {
+			res.rule = NULL;
+		}
+		free(key);
+		id = approval__finish(q, req, &res, cb, freecb, data);
+		decide_result_free(&dr);
+		return id;
+	}
+	/* A prompt: a retry after a denial, or what decide says needs a human. */
+	if (q->cfg.approval == DECIDE_APPROVAL_NEVER) {
+		res.allowed = false;
+		res.rule = NULL;
+		res.reason = "policy never refuses what would prompt";
+		free(key);
+		id = approval__finish(q, req, &res, cb, freecb, data);
+		decide_result_free(&dr);
+		return id;
+	}
+	if (dr.split.n == 1 && !dr.split.opaque && dr.matches.n == 0) {
+		size_t n = 0;
+
+		if (req->prefix_rule != NULL)
+			while (req->prefix_rule[n] != NULL)
+				n++;
+		if (n > 0 && approval__prefix_ok(n, req->prefix_rule, dr.split.cmds[0].argc,
+		                                 dr.split.cmds[0].argv)) {
+			prefix = approval__copy(n, req->prefix_rule);
+			prefix_len = n;
+		} else if (dr.prefix != NULL) {
+			prefix = dr.prefix;
+			prefix_len = dr.prefix_len;
+			dr.prefix = NULL;
+		}
+	}
+	if (req->retry)
+		reason =
+		    xstrdup("the sandboxed run looks denied by the sandbox; retry outside it?");
+	else if (req->justification != NULL && req->justification[0] != '\0')
+		reason = xasprintf("%s (%s)", req->justification, dr.reason);
+	else
+		reason = xstrdup(dr.reason);
+	decide_result_free(&dr);
+	return approval__enqueue(q, req, key, reason, prefix, prefix_len, cb, freecb, data);
+}
+
+/* Judges a network request; queues it when it needs a human. */
+static uint64_t approval__network(struct approval_queue *q, const struct approval_request *req,
+                                  approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE};
+	char *host = approval__lower(req->host);
+	const struct rules_rule *rule = rules_match_network(q->cfg.rules, host, req->protocol);
+	char where[4096], *key = approval__net_key(host, req->protocol, req->port);
+	uint64_t id;
+
+	res.rule = approval__where(rule, where, sizeof where);
+	if (approval__domains_match(q->denied, host)) {
+		res.by = AUDIT_BY_CONFIG;
+		res.rule = NULL;
+		res.reason = "the host is in network.denied_domains";
+	} else if (rule != NULL && rule->decision == RULES_FORBIDDEN) {
+		res.by = AUDIT_BY_RULE;
+		res.scope = AUDIT_SCOPE_RULE;
+		res.reason = "denied by a network rule";
+	} else if (approval__set_has(&q->blocked, host)) {
+		res.by = AUDIT_BY_SESSION;
+		res.scope = AUDIT_SCOPE_SESSION;
+		res.rule = NULL;
+		res.reason = "the host is blocked for this session";
+	} else if (rule != NULL && rule->decision == RULES_ALLOW) {
+		res.allowed = true;
+		res.by = AUDIT_BY_RULE;
+		res.scope = AUDIT_SCOPE_RULE;
+		res.reason = "allowed by a network rule";
+	} else if (approval__set_has(&q->net_ok, key)) {
+		res.allowed = true;
+		res.by = AUDIT_BY_SESSION;
+		res.scope = AUDIT_SCOPE_SESSION;
+		res.rule = NULL;
+		res.reason = "approved for this session";
+	} else if (approval__domains_match(q->allowed, host)) {
+		res.allowed = true;
+		res.by = AUDIT_BY_CONFIG;
+		res.rule = NULL;
+		res.reason = "the host is in network.allowed_domains";
+	} else if (q->cfg.approval == DECIDE_APPROVAL_NEVER) {
+		res.by = AUDIT_BY_POLICY;
+		res.rule = NULL;
+		res.reason = "policy never refuses what would prompt";
+	} else {
+		char *reason =
+		    rule != NULL ? xasprintf("network rule %s asks", where)
+		                 : xasprintf("%s wants to reach %s:%u",
+		                             req->protocol != NULL ? req->protocol : "a connection",
+		                             host, req->port);
+
+		free(host);
+		return approval__enqueue(q, req, key, reason, NULL, 0, cb, freecb, data);
+	}
+	free(key);
+	free(host);
+	id = approval__finish(q, req, &res, cb, freecb, data);
+	return id;
+}
+
+/* True when every path of a patch is approved for the session. */
+static bool approval__paths_ok(const struct approval_queue *q, size_t n, char *const paths[])
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!approval__set_has(&q->paths_ok, paths[i]))
+			return false;
+	return true;
+}
+
+/* Judges a patch request; queues it when it needs a human. */
+static uint64_t approval__patch(struct approval_queue *q, const struct approval_request *req,
+                                approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE, .by = AUDIT_BY_POLICY};
+	enum decide_approval a = q->cfg.approval;
+
+	if (approval__paths_ok(q, req->n_paths, req->paths)) {
+		res.allowed = true;
+		res.by = AUDIT_BY_SESSION;
+		res.scope = AUDIT_SCOPE_SESSION;
+		res.reason = "every file is approved for this session";
+	} else if (a == DECIDE_APPROVAL_NEVER) {
+		res.allowed = !req->outside_roots;
+		res.reason = req->outside_roots ? "outside the writable roots; policy never refuses"
+		                                : "inside the writable roots (policy never)";
+	} else if (a == DECIDE_APPROVAL_ON_REQUEST && !req->outside_roots) {
+		res.allowed = true;
+		res.reason = "inside the writable roots (policy on-request)";
+	} else {
+		return approval__enqueue(q, req, approval__patch_key(req->n_paths, req->paths),
+		                         xstrdup(req->outside_roots
+		                                     ? "the patch writes outside the writable roots"
+		                                     : "the patch changes files"),
+		                         NULL, 0, cb, freecb, data);
+	}
+	return approval__finish(q, req, &res, cb, freecb, data);
+}
+
+/* Submits a request. */
+uint64_t approval_request(struct approval_queue *q, const struct approval_request *req,
+                          approval_cb cb, approval_free_cb freecb, void *data)
+{
+	switch (req->kind) {
+	case APPROVAL_EXEC:
+		return approval__exec(q, req, cb, freecb, data);
+	case APPROVAL_NETWORK:
+		return approval__network(q, req, cb, freecb, data);
+	case APPROVAL_PATCH:
+		return approval__patch(q, req, cb, freecb, data);
+	}
+	return 0;
+}
+
+/* Withdraws one waiter. */
+int approval_cancel(struct approval_queue *q, uint64_t waiter)
+{
+	for (struct approval__pending *p = q->head; p != NULL; p = p->next) {
+		for (struct approval__waiter **pp = &p->waiters; *pp != NULL; pp = &(*pp)->next) {
+			struct approval__waiter *w = *pp;
+
+			if (w->id != waiter)
+				continue;
+			*pp = w->next;
+			p->prompt.n_waiters--;
+			if (w->freecb != NULL)
+				w->freecb(w->data);
+			free(w);
+			if (p->waiters == NULL) {
+				approval__unlink(q, p);
+				approval__pending_free(p);
+			}
+			approval__changed(q);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The head of the FIFO. */
+const struct approval_prompt *approval_current(const struct approval_queue *q)
+{
+	return q->head != NULL ? &q->head->prompt : NULL;
+}
+
+/* How many prompts wait. */
+size_t approval_pending(const struct approval_queue *q)
+{
+	return q->n_pending;
+}
+
+/* The Nth pending prompt. */
+const struct approval_prompt *approval_nth(const struct approval_queue *q, size_t n)
+{
+	struct approval__pending *p = q->head;
+
+	while (p != NULL && n-- > 0)
+		p = p->next;
+	return p != NULL ? &p->prompt : NULL;
+}
+
+/* The audit line of answered prompt P (one for all its waiters). */
+static int approval__audit_prompt(struct approval_queue *q, struct approval__pending *p,
+                                  const struct approval_result *res)
+{
+	const struct approval_prompt *pr = &p->prompt;
+
+	if (pr->kind == APPROVAL_PATCH)
+		return approval__audit(q, pr->kind, pr->n_paths, pr->paths, NULL, NULL, 0, res,
+		                       pr->n_waiters);
+	return approval__audit(q, pr->kind, pr->argc, pr->argv, pr->host, pr->protocol, pr->port,
+	                       res, pr->n_waiters);
+}
+
+/*
+ * After a session or rule answer: resolves, without a prompt, the pending
+ * prompts that caches or rules now cover (one audit line per request).
+ */
+static void approval__recheck(struct approval_queue *q)
+{
+	struct approval__pending *p = q->head;
+
+	while (p != NULL) {
+		struct approval__pending *next = p->next;
+		struct approval_prompt *pr = &p->prompt;
+		struct approval_result res = {
+		    .allowed = true, .scope = AUDIT_SCOPE_SESSION, .by = AUDIT_BY_SESSION};
+		char where[4096];
+		bool covered = false;
+
+		if (pr->kind == APPROVAL_EXEC) {
+			char *key = approval__exec_key(pr->argc, pr->argv, pr->cwd, pr->sandbox);
+			struct decide_input in = {.argc = pr->argc,
+			                          .argv = pr->argv,
+			                          .cwd = pr->cwd,
+			                          .approval = q->cfg.approval,
+			                          .sandbox = pr->sandbox,
+			                          .escalate = p->escalate,
+			                          .rules = q->cfg.rules};
+			struct decide_result dr;
+
+			covered = approval__set_has(&q->exec_ok, key);
+			res.reason = "approved for this session";
+			free(key);
+			if (!covered) {
+				decide_command(&in, &dr);
+				if (dr.decision == DECIDE_ALLOW && !dr.sandboxed &&
+				    dr.rule != NULL) {
+					covered = true;
+					res.by = AUDIT_BY_RULE;
+					res.scope = AUDIT_SCOPE_RULE;
+					res.rule = approval__where(dr.rule, where, sizeof where);
+					res.reason = "allowed by a rule";
+				}
+				decide_result_free(&dr);
+			}
+		} else if (pr->kind == APPROVAL_NETWORK) {
+			char *key = approval__net_key(pr->host, pr->protocol, pr->port);
+			const struct rules_rule *rule =
+			    rules_match_network(q->cfg.rules, pr->host, pr->protocol);
+
+			if (approval__set_has(&q->blocked, pr->host)) {
+				covered = true;
+				res.allowed = false;
+				res.reason = "the host is blocked for this session";
+			} else if (approval__set_has(&q->net_ok, key)) {
+				covered = true;
+				res.reason = "approved for this session";
+			} else if (rule != NULL && rule->decision != RULES_PROMPT) {
+				covered = true;
+				res.allowed = rule->decision == RULES_ALLOW;
+				res.by = AUDIT_BY_RULE;
+				res.scope = AUDIT_SCOPE_RULE;
+				res.rule = approval__where(rule, where, sizeof where);
+				res.reason = "decided by a network rule";
+			}
+			free(key);
+		} else {
+			covered = approval__paths_ok(q, pr->n_paths, pr->paths);
+			res.reason = "every file is approved for this session";
+		}
+		if (covered) {
+			approval__unlink(q, p);
+			/* One line per request passed by the cache or rule. */
+			for (size_t i = 0; i < pr->n_waiters; i++)
+				if (approval__audit_prompt(q, p, &res) != 0 && res.allowed) {
+					res.allowed = false;
+					res.reason = "the audit log cannot be written; denied";
+				}
+			approval__resume(p, &res);
+			approval__pending_free(p);
+			next = q->head; /* callbacks may have changed the FIFO */
+		}
+		p = next;
+	}
+}
+
+/* Answers prompt ID. */
+int approval_answer(struct approval_queue *q, uint64_t id, enum approval_answer answer)
+{
+	struct approval__pending *p;
+	struct approval_prompt *pr;
+	struct approval_result res = {.prompted = true, .by = AUDIT_BY_USER, .answer = answer};
+	bool offered = false, recheck = false;
+	char *cause = NULL;
+	int rc = 0;
+
+	for (p = q->head; p != NULL; p = p->next)
+		if (p->prompt.id == id)
+			break;
+	if (p == NULL)
+		return -ENOENT;
+	pr = &p->prompt;
+	for (size_t i = 0; i < pr->n_options; i++)
+		offered |= pr->options[i].answer == answer;
+	if (!offered)
+		return -EINVAL;
+	approval__unlink(q, p);
+	res.allowed =
+	    answer == APPROVAL_ONCE || answer == APPROVAL_SESSION || answer == APPROVAL_RULE;
+	res.sandboxed = false;
+	res.scope = answer == APPROVAL_SESSION || answer == APPROVAL_DENY_BLOCK
+	                ? AUDIT_SCOPE_SESSION
+	            : answer == APPROVAL_RULE ? AUDIT_SCOPE_RULE
+	                                      : AUDIT_SCOPE_ONCE;
+	res.reason = res.allowed ? "approved" : "denied";
+	if (answer == APPROVAL_SESSION) {
+		recheck = true;
+		if (pr->kind == APPROVAL_EXEC) {
+			char *key = approval__exec_key(pr->argc, pr->argv, pr->cwd, pr->sandbox);
+
+			approval__set_add(&q->exec_ok, key);
+			free(key);
+		} else if (pr->kind == APPROVAL_NETWORK) {
+			char *key = approval__net_key(pr->host, pr->protocol, pr->port);
+
+			approval__set_add(&q->net_ok, key);
+			free(key);
+		} else {
+			for (size_t i = 0; i < pr->n_paths; i++)
+				approval__set_add(&q->paths_ok, pr->paths[i]);
+		}
+	} else if (answer == APPROVAL_RULE) {
+		recheck = true;
+		if (q->home == NULL)
+			rc = -ENOENT;
+		else if (pr->kind == APPROVAL_EXEC)
+			rc = rules_amend_prefix(q->cfg.rules, q->home, pr->prefix_len, pr->prefix,
+			                        RULES_ALLOW, &cause);
+		else
+			rc = rules_amend_network(q->cfg.rules, q->home, pr->host, pr->protocol,
+			                         RULES_ALLOW, &cause);
+		if (rc != 0) {
+			res.scope = AUDIT_SCOPE_ONCE;
+			res.reason = "approved once (the rule could not be saved)";
+		}
+		free(cause);
+	} else if (answer == APPROVAL_DENY_BLOCK) {
+		recheck = true;
+		approval__set_add(&q->blocked, pr->host);
+	}
+	if (approval__audit_prompt(q, p, &res) != 0 && res.allowed) {
+		res.allowed = false;
+		res.reason = "the audit log cannot be written; denied";
+	}
+	approval__resume(p, &res);
+	approval__pending_free(p);
+	if (recheck)
+		approval__recheck(q);
+	approval__changed(q);
+	return rc;
+}
+
+/* Denies every pending prompt. */
+void approval_deny_all(struct approval_queue *q)
+{
+	while (q->head != NULL)
+		approval_answer(q, q->head->prompt.id, APPROVAL_DENY);
+}
+
+/* True when (ARGV, CWD, SANDBOX) is approved for the session. */
+bool approval_session_exec_allowed(const struct approval_queue *q, size_t argc, char *const argv[],
+                                   const char *cwd, enum decide_sandbox sandbox)
+{
+	char *key = approval__exec_key(argc, argv, cwd, sandbox);
+	bool ok = approval__set_has(&q->exec_ok, key);
+
+	free(key);
+	return ok;
+}
+
+/* True when PATH is approved for the session. */
+bool approval_session_path_allowed(const struct approval_queue *q, const char *path)
+{
+	return approval__set_has(&q->paths_ok, path);
+}

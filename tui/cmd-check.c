@@ -1,0 +1,97 @@
+/*
+ * `airlock check`: judges a command without running it and prints one JSON
+ * object (SPEC section 1): decision, sandboxed, matched_rules, commands,
+ * reason, plus `prefix` (the `p` prefix a prompt would offer, or null).
+ * Rules come from HOME/rules then <cwd>/.airlock/rules; a malformed file is
+ * exit status 2 with its FILE:LINE:COL on stderr, and nothing is printed on
+ * stdout (a broken file never yields an answer).
+ */
+#include "tui/cli.h"
+
+#include "core/decide.h"
+#include "core/rules.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The JSON object for RES. Caller deletes. */
+static cJSON *cmd_check__json(const struct decide_result *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *rules = cJSON_CreateArray();
+	cJSON *cmds = cJSON_CreateArray();
+
+	cJSON_AddStringToObject(o, "decision", decide_decision_name(res->decision));
+	cJSON_AddBoolToObject(o, "sandboxed", res->sandboxed);
+	for (size_t i = 0; i < res->matches.n; i++) {
+		const struct rules_rule *r = res->matches.v[i];
+		cJSON *m = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(m, "file", r->file);
+		cJSON_AddNumberToObject(m, "line", r->line);
+		cJSON_AddStringToObject(m, "decision", rules_decision_name(r->kind, r->decision));
+		cJSON_AddStringToObject(m, "pattern", r->pattern_text);
+		cJSON_AddItemToArray(rules, m);
+	}
+	cJSON_AddItemToObject(o, "matched_rules", rules);
+	for (size_t i = 0; i < res->split.n; i++) {
+		const struct shell_split_command *c = &res->split.cmds[i];
+
+		cJSON_AddItemToArray(
+		    cmds, cJSON_CreateStringArray((const char *const *)c->argv, (int)c->argc));
+	}
+	cJSON_AddItemToObject(o, "commands", cmds);
+	cJSON_AddStringToObject(o, "reason", res->reason);
+	if (res->prefix != NULL)
+		cJSON_AddItemToObject(o, "prefix",
+		                      cJSON_CreateStringArray((const char *const *)res->prefix,
+		                                              (int)res->prefix_len));
+	else
+		cJSON_AddNullToObject(o, "prefix");
+	return o;
+}
+
+/* Runs `airlock check`. */
+int cmd_check(const struct cli_options *opts)
+{
+	struct decide_input in = {0};
+	struct decide_result res;
+	struct rules *rules;
+	char *cause = NULL, *text;
+	cJSON *o;
+
+	if (opts->argc <= 0) {
+		fprintf(stderr, "airlock: check: no command given (airlock check [OPTIONS] -- CMD "
+		                "ARG...)\n");
+		return 2;
+	}
+	if (decide_approval_parse(opts->approval != NULL ? opts->approval : "never",
+	                          &in.approval) != 0 ||
+	    decide_sandbox_parse(opts->sandbox != NULL ? opts->sandbox : "workspace-write",
+	                         &in.sandbox) != 0) {
+		fprintf(stderr, "airlock: check: bad approval policy or sandbox mode\n");
+		return 2;
+	}
+	rules = rules_new();
+	if (rules_load_all(rules, opts->home, opts->cwd, &cause) != 0) {
+		fprintf(stderr, "airlock: %s\n", cause != NULL ? cause : "cannot load the rules");
+		free(cause);
+		rules_free(rules);
+		return 2;
+	}
+	in.argc = (size_t)opts->argc;
+	in.argv = opts->argv;
+	in.cwd = opts->cwd;
+	in.rules = rules;
+	decide_command(&in, &res);
+	o = cmd_check__json(&res);
+	text = cJSON_PrintUnformatted(o);
+	printf("%s\n", text);
+	fflush(stdout);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	decide_result_free(&res);
+	rules_free(rules);
+	return 0;
+}
