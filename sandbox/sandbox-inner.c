@@ -8,6 +8,7 @@
  * environment the command sees, and execvp. Every failure exits 125.
  */
 #include "sandbox/sandbox.h"
+#include "sandbox/proxy-route.h"
 
 #include "core/xmalloc.h"
 
@@ -66,6 +67,7 @@ void sandbox_inner_exec(const struct sandbox_opts *opts)
 	char *cause = NULL;
 
 	sandbox_inner_check();
+	proxy_route_inner_setup(); /* network proxy: before seccomp, which denies AF_UNIX */
 	if (sandbox_seccomp_apply(opts->policy.net, opts->inner_fs_restricted, &cause) < 0)
 		sandbox_die("%s", cause);
 	sandbox_inner_setenv(opts->policy.net);

@@ -14,6 +14,7 @@
  * had to create on the host are removed, so nothing is left behind.
  */
 #include "sandbox/sandbox.h"
+#include "sandbox/proxy-route.h"
 
 #include "core/xmalloc.h"
 
@@ -233,9 +234,11 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	    .n_hide = opts->n_hide,
 	    .command = opts->command,
 	};
+	struct proxy_route *route = proxy_route_outer_start(opts); /* network proxy: bridges */
 	sandbox_facts_gather(&facts, &in);
 	if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 		sandbox_die("%s", cause);
+	proxy_route_outer_plan(route, &plan);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -253,8 +256,10 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 		in.no_proc = true;
 		if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 			sandbox_die("%s", cause);
+		proxy_route_outer_plan(route, &plan);
 		sandbox_run_once(&plan, r);
 	}
+	proxy_route_outer_stop(route);
 	sandbox_run_cleanup(&plan);
 	sandbox_plan_free(&plan);
 	sandbox_facts_free(&facts);

@@ -1,0 +1,645 @@
+/*
+ * Proxy routing (see proxy-route.h): endpoint discovery from the proxy
+ * variables, the Unix-socket directory, and the two bridge processes.
+ *
+ * Both bridges are the same small program: a poll loop over listening
+ * sockets; each accepted connection gets a connection to its target and
+ * two relay threads (one per direction) that copy with blocking read/write
+ * in 64 KiB steps, so a slow reader naturally stops the writer
+ * (backpressure by the kernel's socket buffers). At EOF a relay half-closes
+ * its target (shutdown SHUT_WR); the second relay to finish closes both
+ * sockets. A bridge is a process of its own, forked before any thread
+ * exists: the outer one before bubblewrap runs, the inner one before
+ * seccomp and exec, so the command never holds an AF_UNIX socket and never
+ * runs with the bridge's threads.
+ */
+#include "sandbox/proxy-route.h"
+
+#include "core/xmalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The variables whose loopback endpoints are routed and rewritten. */
+static const char *const proxy_route_vars[] = {
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "YARN_HTTP_PROXY",
+    "YARN_HTTPS_PROXY",
+    "npm_config_http_proxy",
+    "npm_config_https_proxy",
+    "npm_config_proxy",
+    "PIP_PROXY",
+    "BUNDLE_HTTP_PROXY",
+    "BUNDLE_HTTPS_PROXY",
+    "DOCKER_HTTP_PROXY",
+    "DOCKER_HTTPS_PROXY",
+    "WS_PROXY",
+    "WSS_PROXY",
+};
+#define PROXY_ROUTE_NVARS (sizeof proxy_route_vars / sizeof proxy_route_vars[0])
+
+/* The relay buffer of one direction of one connection. */
+#define PROXY_ROUTE_BUF (64 * 1024)
+/* Stack of a relay thread: the buffer plus a margin. */
+#define PROXY_ROUTE_STACK (256 * 1024)
+
+/* Where the parts of a proxy URL are. */
+struct proxy_route_url {
+	size_t host_start; /* after scheme:// and user@ */
+	size_t host_end;   /* after host and :port */
+	int port;
+	int family;
+	bool loopback;
+};
+
+/* Parses a proxy URL VALUE into U; returns false when it is not host[:port]-shaped. */
+static bool proxy_route_parse(const char *value, struct proxy_route_url *u)
+{
+	const char *p = value, *scheme_end = strstr(value, "://"), *h, *he, *at;
+	char host[256];
+	size_t hn;
+	int port = 0;
+
+	memset(u, 0, sizeof *u);
+	if (scheme_end != NULL)
+		p = scheme_end + 3;
+	he = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(he - p));
+	while (at != NULL) {
+		p = at + 1;
+		at = memchr(p, '@', (size_t)(he - p));
+	}
+	u->host_start = (size_t)(p - value);
+	h = p;
+	if (*h == '[') {
+		const char *close = memchr(h, ']', (size_t)(he - h));
+
+		if (close == NULL)
+			return false;
+		hn = (size_t)(close - h - 1);
+		if (hn >= sizeof host)
+			return false;
+		memcpy(host, h + 1, hn);
+		p = close + 1;
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(he - h));
+
+		p = colon != NULL ? colon : he;
+		hn = (size_t)(p - h);
+		if (hn >= sizeof host)
+			return false;
+		memcpy(host, h, hn);
+	}
+	host[hn] = '\0';
+	if (hn == 0)
+		return false;
+	if (p < he) {
+		char *end;
+		long v;
+
+		if (*p != ':')
+			return false;
+		v = strtol(p + 1, &end, 10);
+		if (end != he || v < 1 || v > 65535)
+			return false;
+		port = (int)v;
+	} else if (scheme_end != NULL) {
+		size_t sn = (size_t)(scheme_end - value);
+
+		if (sn == 5 && strncasecmp(value, "https", 5) == 0)
+			port = 443;
+		else if (sn >= 5 && strncasecmp(value, "socks", 5) == 0)
+			port = 1080;
+		else
+			port = 80;
+	} else {
+		port = 80;
+	}
+	u->host_end = (size_t)(he - value);
+	u->port = port;
+	{
+		struct in_addr a4;
+		struct in6_addr a6;
+
+		if (strcasecmp(host, "localhost") == 0) {
+			u->family = AF_INET;
+			u->loopback = true;
+		} else if (inet_pton(AF_INET, host, &a4) == 1) {
+			u->family = AF_INET;
+			u->loopback = (ntohl(a4.s_addr) >> 24) == 127;
+		} else if (inet_pton(AF_INET6, host, &a6) == 1) {
+			u->family = AF_INET6;
+			u->loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+		}
+	}
+	return true;
+}
+
+/* Returns the port of a loopback proxy URL, or 0. */
+int proxy_route_loopback_port(const char *value, int *family)
+{
+	struct proxy_route_url u;
+
+	if (value == NULL || !proxy_route_parse(value, &u) || !u.loopback)
+		return 0;
+	*family = u.family;
+	return u.port;
+}
+
+/* ---- the bridge ------------------------------------------------------------ */
+
+/* One listening socket of a bridge and where its connections go. */
+struct proxy_route_listener {
+	int fd;
+	struct sockaddr_storage target;
+	socklen_t target_len;
+};
+
+/* One bridged connection, shared by its two relay threads. */
+struct proxy_route_pair {
+	int fd[2];
+	atomic_int left; /* relays still running */
+};
+
+/* One direction of a pair. */
+struct proxy_route_relay {
+	struct proxy_route_pair *pair;
+	int from, to;
+};
+
+/* Writes all of BUF to FD; returns false on error. */
+static bool proxy_route_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Copies one direction until EOF or error; the last relay closes the pair. */
+static void *proxy_route_relay_main(void *arg)
+{
+	struct proxy_route_relay *r = arg;
+	struct proxy_route_pair *pair = r->pair;
+	char *buf = xmalloc(PROXY_ROUTE_BUF);
+	bool ok = true;
+
+	for (;;) {
+		ssize_t n = read(r->from, buf, PROXY_ROUTE_BUF);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		if (!proxy_route_write_all(r->to, buf, (size_t)n)) {
+			ok = false;
+			break;
+		}
+	}
+	free(buf);
+	if (ok) {
+		shutdown(r->to, SHUT_WR);
+	} else {
+		shutdown(r->to, SHUT_RDWR);
+		shutdown(r->from, SHUT_RDWR);
+	}
+	free(r);
+	if (atomic_fetch_sub(&pair->left, 1) == 1) {
+		close(pair->fd[0]);
+		close(pair->fd[1]);
+		free(pair);
+	}
+	return NULL;
+}
+
+/* Starts the two relays of a new pair A <-> B; closes both on failure. */
+static void proxy_route_start_pair(int a, int b)
+{
+	struct proxy_route_pair *pair = xcalloc(1, sizeof *pair);
+	pthread_attr_t attr;
+	int started = 0;
+
+	pair->fd[0] = a;
+	pair->fd[1] = b;
+	atomic_store(&pair->left, 2);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, PROXY_ROUTE_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < 2; i++) {
+		struct proxy_route_relay *r = xcalloc(1, sizeof *r);
+		pthread_t th;
+
+		r->pair = pair;
+		r->from = pair->fd[i];
+		r->to = pair->fd[1 - i];
+		if (pthread_create(&th, &attr, proxy_route_relay_main, r) != 0) {
+			free(r);
+			break;
+		}
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (started == 2)
+		return;
+	shutdown(a, SHUT_RDWR);
+	shutdown(b, SHUT_RDWR);
+	if (started == 0 || atomic_fetch_sub(&pair->left, 1) == 1) {
+		close(a);
+		close(b);
+		free(pair);
+	}
+}
+
+/* Connects to L's target; returns the socket or -1. */
+static int proxy_route_connect(const struct proxy_route_listener *l)
+{
+	int fd = socket(l->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&l->target, l->target_len) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (l->target.ss_family != AF_UNIX) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+	return fd;
+}
+
+/* Points stdin, stdout and stderr at /dev/null, so the bridge holds no caller pipe. */
+static void proxy_route_quiet(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+}
+
+/* The bridge's accept loop; never returns. */
+static void __attribute__((noreturn)) proxy_route_bridge(struct proxy_route_listener *ls, size_t n)
+{
+	struct pollfd pfd[PROXY_ROUTE_MAX];
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < n; i++) {
+		pfd[i].fd = ls[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	for (;;) {
+		int rc = poll(pfd, n, -1);
+
+		if (rc < 0 && errno != EINTR)
+			_exit(0);
+		for (size_t i = 0; rc > 0 && i < n; i++) {
+			int c, t;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			c = accept4(ls[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			t = proxy_route_connect(&ls[i]);
+			if (t < 0) {
+				close(c);
+				continue;
+			}
+			if (ls[i].target.ss_family != AF_UNIX) {
+				int one = 1;
+
+				setsockopt(t, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			} else {
+				int one = 1;
+
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			}
+			proxy_route_start_pair(c, t);
+		}
+	}
+}
+
+/* ---- outer stage --------------------------------------------------------------- */
+
+/* The route the outer bridge cleans up when its parent dies. */
+static struct proxy_route *proxy_route_cleanup_route;
+
+/* Removes the sockets and the directory of ROUTE (async-signal-safe). */
+static void proxy_route_remove(const struct proxy_route *route)
+{
+	char path[sizeof route->dir + 16];
+
+	for (size_t i = 0; i < route->n; i++) {
+		snprintf(path, sizeof path, "%s/%d", route->dir, route->ports[i]);
+		unlink(path);
+	}
+	rmdir(route->dir);
+}
+
+/* SIGTERM in the outer bridge (also its parent-death signal): clean up and go. */
+static void proxy_route_outer_term(int sig)
+{
+	(void)sig;
+	if (proxy_route_cleanup_route != NULL)
+		proxy_route_remove(proxy_route_cleanup_route);
+	_exit(0);
+}
+
+/* Adds PORT (FAMILY of the host endpoint) to ROUTE unless present. */
+static void proxy_route_add(struct proxy_route *route, int port, int family)
+{
+	for (size_t i = 0; i < route->n; i++)
+		if (route->ports[i] == port)
+			return;
+	if (route->n == PROXY_ROUTE_MAX)
+		sandbox_die("proxy routing: more than %d loopback endpoints", PROXY_ROUTE_MAX);
+	route->ports[route->n] = port;
+	route->targets[route->n] = family;
+	route->n++;
+}
+
+struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
+{
+	struct proxy_route_listener ls[PROXY_ROUTE_MAX];
+	struct proxy_route *route;
+	char *env, *p;
+	size_t len;
+	pid_t parent = getpid(), pid;
+
+	if (opts->policy.net != POLICY_NET_PROXY)
+		return NULL;
+	route = xcalloc(1, sizeof *route);
+	for (size_t i = 0; i < PROXY_ROUTE_NVARS; i++) {
+		int family = AF_INET,
+		    port = proxy_route_loopback_port(getenv(proxy_route_vars[i]), &family);
+
+		if (port > 0)
+			proxy_route_add(route, port, family);
+	}
+	if (route->n == 0)
+		sandbox_die("network mode \"proxy\" needs airlock's proxy, but none of HTTP_PROXY, "
+		            "HTTPS_PROXY, ALL_PROXY (or the other proxy variables) points to a "
+		            "proxy on 127.0.0.1: refusing to run with no network route (use "
+		            "airlock's -n ask, which starts the proxy and sets them)");
+	for (size_t i = 0; i < opts->n_host_ports; i++)
+		proxy_route_add(route, opts->host_ports[i], AF_INET);
+	snprintf(route->dir, sizeof route->dir, "/tmp/airlock-route-XXXXXX");
+	if (mkdtemp(route->dir) == NULL)
+		sandbox_die("proxy routing: mkdtemp %s: %s", route->dir, strerror(errno));
+	for (size_t i = 0; i < route->n; i++) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ls[i].target;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ls[i].target;
+
+		snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%d", route->dir, route->ports[i]);
+		ls[i].fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (ls[i].fd < 0 || bind(ls[i].fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+		    listen(ls[i].fd, 128) < 0) {
+			int e = errno;
+
+			proxy_route_remove(route);
+			sandbox_die("proxy routing: cannot listen on %s: %s", sun.sun_path,
+			            strerror(e));
+		}
+		memset(&ls[i].target, 0, sizeof ls[i].target);
+		if (route->targets[i] == AF_INET6) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons((uint16_t)route->ports[i]);
+			sin6->sin6_addr = in6addr_loopback;
+			ls[i].target_len = sizeof *sin6;
+		} else {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((uint16_t)route->ports[i]);
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			ls[i].target_len = sizeof *sin;
+		}
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		proxy_route_remove(route);
+		sandbox_die("proxy routing: fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		struct sigaction sa = {.sa_handler = proxy_route_outer_term};
+
+		proxy_route_cleanup_route = route;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			proxy_route_outer_term(SIGTERM);
+		proxy_route_quiet();
+		proxy_route_bridge(ls, route->n);
+	}
+	route->bridge = pid;
+	for (size_t i = 0; i < route->n; i++)
+		close(ls[i].fd);
+	/* Tell the inner stage: "DIR|P1,P2,...". */
+	len = strlen(route->dir) + 2 + route->n * 7;
+	env = xmalloc(len);
+	p = env + sprintf(env, "%s|", route->dir);
+	for (size_t i = 0; i < route->n; i++)
+		p += sprintf(p, "%s%d", i > 0 ? "," : "", route->ports[i]);
+	setenv(PROXY_ROUTE_ENV, env, 1);
+	free(env);
+	return route;
+}
+
+void proxy_route_outer_plan(const struct proxy_route *route, struct sandbox_plan *plan)
+{
+	size_t at = plan->argc;
+
+	if (route == NULL)
+		return;
+	for (size_t i = 0; i < plan->argc; i++) {
+		if (strcmp(plan->argv[i], "--") == 0) {
+			at = i;
+			break;
+		}
+	}
+	if (plan->argc + 4 > plan->cap) {
+		plan->cap = plan->argc + 4;
+		plan->argv = xreallocarray(plan->argv, plan->cap, sizeof *plan->argv);
+	}
+	memmove(plan->argv + at + 3, plan->argv + at, (plan->argc - at + 1) * sizeof *plan->argv);
+	plan->argv[at] = xstrdup("--ro-bind");
+	plan->argv[at + 1] = xstrdup(route->dir);
+	plan->argv[at + 2] = xstrdup(route->dir);
+	plan->argc += 3;
+	plan->argv[plan->argc] = NULL;
+}
+
+void proxy_route_outer_stop(struct proxy_route *route)
+{
+	if (route == NULL)
+		return;
+	if (route->bridge > 0) {
+		kill(route->bridge, SIGTERM);
+		while (waitpid(route->bridge, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	proxy_route_remove(route);
+	unsetenv(PROXY_ROUTE_ENV);
+	free(route);
+}
+
+/* ---- inner stage ----------------------------------------------------------------- */
+
+/* Brings `lo` up unless it is up already (bubblewrap normally did). */
+static void proxy_route_lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		sandbox_die("proxy routing: socket: %s", strerror(errno));
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		sandbox_die("proxy routing: SIOCGIFFLAGS lo: %s", strerror(errno));
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			sandbox_die("proxy routing: cannot bring lo up (SIOCSIFFLAGS): %s",
+			            strerror(errno));
+	}
+	close(fd);
+}
+
+/* Listens on 127.0.0.1:PORT, or an ephemeral port if that fails; returns the port used. */
+static int proxy_route_listen_local(int port, int *fdp)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		sandbox_die("proxy routing: socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+		sin.sin_port = 0;
+		if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+			sandbox_die("proxy routing: bind 127.0.0.1: %s", strerror(errno));
+	}
+	if (listen(fd, 128) < 0 || getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		sandbox_die("proxy routing: listen on 127.0.0.1:%d: %s", port, strerror(errno));
+	*fdp = fd;
+	return ntohs(sin.sin_port);
+}
+
+/* Rewrites every proxy variable that pointed at routed port PORTS[i] to LOCAL[i]. */
+static void proxy_route_rewrite_env(const int *ports, const int *local, size_t n)
+{
+	for (size_t v = 0; v < PROXY_ROUTE_NVARS; v++) {
+		const char *value = getenv(proxy_route_vars[v]);
+		struct proxy_route_url u;
+
+		if (value == NULL || !proxy_route_parse(value, &u) || !u.loopback)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (ports[i] != u.port)
+				continue;
+			char *nv = xasprintf("%.*s127.0.0.1:%d%s", (int)u.host_start, value,
+			                     local[i], value + u.host_end);
+			setenv(proxy_route_vars[v], nv, 1);
+			free(nv);
+			break;
+		}
+	}
+}
+
+void proxy_route_inner_setup(void)
+{
+	struct proxy_route_listener ls[PROXY_ROUTE_MAX];
+	int ports[PROXY_ROUTE_MAX], local[PROXY_ROUTE_MAX];
+	const char *env = getenv(PROXY_ROUTE_ENV);
+	char dir[64], *spec, *bar, *tok, *save = NULL;
+	size_t n = 0;
+	pid_t parent = getpid(), pid;
+
+	if (env == NULL)
+		return;
+	spec = xstrdup(env);
+	unsetenv(PROXY_ROUTE_ENV);
+	bar = strchr(spec, '|');
+	if (bar == NULL || (size_t)(bar - spec) >= sizeof dir)
+		sandbox_die("proxy routing: malformed %s", PROXY_ROUTE_ENV);
+	*bar = '\0';
+	snprintf(dir, sizeof dir, "%s", spec);
+	for (tok = strtok_r(bar + 1, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		int port = atoi(tok);
+
+		if (port < 1 || port > 65535 || n == PROXY_ROUTE_MAX)
+			sandbox_die("proxy routing: malformed %s", PROXY_ROUTE_ENV);
+		ports[n++] = port;
+	}
+	free(spec);
+	proxy_route_lo_up();
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ls[i].target;
+
+		local[i] = proxy_route_listen_local(ports[i], &ls[i].fd);
+		memset(&ls[i].target, 0, sizeof ls[i].target);
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof sun->sun_path, "%s/%d", dir, ports[i]);
+		ls[i].target_len = sizeof *sun;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		sandbox_die("proxy routing: fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		proxy_route_quiet();
+		proxy_route_bridge(ls, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		close(ls[i].fd);
+	proxy_route_rewrite_env(ports, local, n);
+}
