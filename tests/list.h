@@ -55,3 +55,23 @@ UNIT(proxy_socks5_curl_and_codes, 30)
 UNIT(proxy_concurrent_requests_share_one_query, 30)
 UNIT(proxy_malformed_input_gets_errors_and_proxy_keeps_serving, 30)
 UNIT(proxy_close_cancels_pending_queries, 20)
+
+/* jobs on pseudo-terminals (core/job, issue 4) */
+UNIT(job_reports_output_and_exit_status, 10)
+UNIT(job_runs_on_a_terminal_of_the_given_size, 10)
+UNIT(job_resize_reaches_the_command, 10)
+UNIT(job_interrupt_sends_sigint_to_the_group, 10)
+UNIT(job_kill_reports_128_plus_signal, 10)
+UNIT(job_missing_program_exits_127, 10)
+UNIT(job_delivers_all_output_before_exit, 10)
+
+/* the TUI's model: panes, layout, input (tui/, issue 4) */
+UNIT(pane_renders_like_a_terminal, 5)
+UNIT(pane_keeps_10000_lines_of_scrollback, 10)
+UNIT(pane_resize_keeps_the_text, 5)
+UNIT(pane_title_format, 5)
+UNIT(layout_tiles_and_maximises, 5)
+UNIT(layout_never_leaves_the_screen, 10)
+UNIT(layout_modal_fits_every_size, 30)
+UNIT(layout_fit_cuts_with_an_ellipsis, 5)
+UNIT(input_history_is_kept_and_persisted, 5)

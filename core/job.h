@@ -1,0 +1,72 @@
+/*
+ * A job is one command running on its own pseudo-terminal, driven by the
+ * libuv loop: the caller gives the argv (already wrapped in the sandbox
+ * helper, or not), the size of the terminal and two callbacks; the job
+ * reports the bytes the command writes and, once, how it ended. No curses
+ * here: the TUI feeds the bytes to a pane, the agent socket to a client.
+ */
+#ifndef AIRLOCK_JOB_H
+#define AIRLOCK_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+struct job;
+
+struct job_callbacks {
+	/* Bytes the command wrote to its terminal. */
+	void (*output)(struct job *job, const char *buf, size_t len, void *data);
+	/*
+	 * The command ended: STATUS is its exit code, or 128+N when killed
+	 * by signal N (then SIGNAL is N, else 0). Called once, after the last
+	 * output; the job may be freed from here.
+	 */
+	void (*exit)(struct job *job, int status, int signal, void *data);
+};
+
+struct job_options {
+	char *const *argv; /* NULL-terminated; argv[0] searched in PATH */
+	const char *cwd;   /* NULL: the caller's */
+	char *const *env;  /* extra "NAME=value" strings added to environ, or NULL */
+	int rows, cols;    /* the terminal's size */
+};
+
+/*
+ * Starts OPTS->argv on a new pseudo-terminal in its own session and process
+ * group. On success stores the job in *OUT and returns 0; otherwise returns
+ * -errno (a command that cannot be exec'd still starts and exits 127 with a
+ * message on its terminal).
+ */
+int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_callbacks *cb,
+              void *data, struct job **out);
+
+/* Writes BUF to the command's terminal (what a user types); returns 0 or -errno. */
+int job_write(struct job *job, const char *buf, size_t len);
+
+/* Resizes the command's terminal (TIOCSWINSZ, which also sends SIGWINCH). */
+int job_resize(struct job *job, int rows, int cols);
+
+/* Sends SIGINT to the command's process group (and the terminal's foreground group). */
+int job_interrupt(struct job *job);
+
+/* Sends SIGKILL to the command's process group. */
+int job_kill(struct job *job);
+
+/* Whether the command still runs (its exit has not been reported). */
+int job_running(const struct job *job);
+
+/* The command's process id (its process group leader). */
+pid_t job_pid(const struct job *job);
+
+/* Milliseconds from start to exit (or to now while it runs). */
+uint64_t job_duration_ms(const struct job *job);
+
+/*
+ * Lets the job go: kills the command if it still runs, closes its handles
+ * and frees it once they are closed. No callback is called afterwards.
+ */
+void job_free(struct job *job);
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * Tests of the TUI's model without curses: panes (libvterm, scrollback,
+ * titles, keys), the pure layout (screen split and modal boxes at every
+ * size), and the input line's history.
+ */
+#include "test.h"
+
+#include "core/xmalloc.h"
+#include "tui/tui.h"
+
+#include <curses.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The text of view row ROW of P, trailing blanks dropped (ASCII only). */
+static char *model__row(const struct pane *p, int row)
+{
+	char *s = xcalloc((size_t)p->cols + 1, 1);
+	int end = 0;
+
+	for (int c = 0; c < p->cols; c++) {
+		struct pane_cell cell;
+		pane_view_cell(p, row, c, &cell);
+		s[c] = cell.ch == 0 ? ' ' : cell.ch < 128 ? (char)cell.ch : '?';
+		if (s[c] != ' ')
+			end = c + 1;
+	}
+	s[end] = '\0';
+	return s;
+}
+
+TEST(pane_renders_like_a_terminal)
+{
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 4, 20);
+	const char *out = "progress 10%\rprogress 99%\r\n\033[31mred\033[0m \033[1mbold\033[0m\r\n"
+	                  "abc\033[2Dxy\r\n";
+	char *row;
+
+	pane_feed(p, out, strlen(out));
+	row = model__row(p, 0);
+	ASSERT_STR_EQ(row, "progress 99%");
+	free(row);
+	row = model__row(p, 1);
+	ASSERT_STR_EQ(row, "red bold");
+	free(row);
+	row = model__row(p, 2);
+	ASSERT_STR_EQ(row, "axy");
+	free(row);
+
+	struct pane_cell c;
+	pane_view_cell(p, 1, 0, &c);
+	ASSERT_EQ(c.fg, PANE_COLOR_INDEXED(1));
+	pane_view_cell(p, 1, 4, &c);
+	ASSERT(c.attrs & PANE_ATTR_BOLD);
+	ASSERT_EQ(c.fg, PANE_COLOR_DEFAULT);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_keeps_10000_lines_of_scrollback)
+{
+	struct pane *p = pane_new(NULL, 1, "seq", 0, NULL, 5, 20);
+	char line[32];
+	char *row;
+
+	for (int i = 1; i <= 12000; i++) {
+		int n = snprintf(line, sizeof line, "line %d\r\n", i);
+		pane_feed(p, line, (size_t)n);
+	}
+	ASSERT_EQ(p->sb_len, PANE_SCROLLBACK_LINES);
+	/* The screen shows the last four lines and the empty cursor line. */
+	row = model__row(p, 3);
+	ASSERT_STR_EQ(row, "line 12000");
+	free(row);
+	/* All the way back: 11996 lines went up, the last 10000 are kept. */
+	pane_scroll(p, 1000000);
+	ASSERT_EQ(p->scroll, PANE_SCROLLBACK_LINES);
+	row = model__row(p, 0);
+	ASSERT_STR_EQ(row, "line 1997");
+	free(row);
+	/* A view scrolled back stays put while output flows. */
+	pane_scroll(p, -(PANE_SCROLLBACK_LINES - 10));
+	row = model__row(p, 0);
+	char *before = xstrdup(row);
+	free(row);
+	pane_feed(p, "more\r\n", 6);
+	row = model__row(p, 0);
+	ASSERT_STR_EQ(row, before);
+	free(row);
+	free(before);
+	pane_scroll(p, -1000000);
+	ASSERT_EQ(p->scroll, 0);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_resize_keeps_the_text)
+{
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);
+	char *row;
+
+	pane_feed(p, "one\r\ntwo\r\nthree\r\nfour", 21);
+	pane_resize(p, 6, 10);
+	/* Growing pulls lines back from the scrollback. */
+	row = model__row(p, 0);
+	ASSERT_STR_EQ(row, "one");
+	free(row);
+	pane_resize(p, 1, 10);
+	pane_resize(p, 30, 10);
+	row = model__row(p, 3);
+	ASSERT_STR_EQ(row, "four");
+	free(row);
+	/* Down to one cell and back: nothing breaks (narrowing cuts, as a terminal does). */
+	pane_resize(p, 1, 1);
+	pane_resize(p, 30, 200);
+	row = model__row(p, 3);
+	ASSERT_STR_EQ(row, "f");
+	free(row);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_title_format)
+{
+	char *argv[] = {"make", NULL};
+	struct pane *p = pane_new(NULL, 3, "make -j2", 1, argv, 4, 20);
+	char *title;
+
+	p->start_ms = 1000;
+	p->state = PANE_RUNNING;
+	p->sandboxed = true;
+	title = pane_title(p, 2234);
+	ASSERT_STR_EQ(title, "[3] make -j2 \xc2\xb7 running \xc2\xb7 1.2s \xc2\xb7 sandboxed");
+	free(title);
+	p->state = PANE_EXITED;
+	p->status = 1;
+	p->end_ms = 1000 + 125000;
+	p->sandboxed = false;
+	title = pane_title(p, 999999);
+	ASSERT_STR_EQ(title, "[3] make -j2 \xc2\xb7 exit 1 \xc2\xb7 2m05s \xc2\xb7 unsandboxed");
+	free(title);
+	p->state = PANE_DENIED;
+	p->end_ms = 1000;
+	title = pane_title(p, 5000);
+	ASSERT_STR_EQ(title, "[3] make -j2 \xc2\xb7 denied \xc2\xb7 0.0s \xc2\xb7 unsandboxed");
+	free(title);
+	pane_free(p);
+	return 0;
+}
+
+TEST(layout_tiles_and_maximises)
+{
+	struct layout l;
+
+	layout_screen(80, 24, 0, -1, false, &l);
+	ASSERT_EQ(l.status.y, 0);
+	ASSERT_EQ(l.input.y, 23);
+	ASSERT_EQ(l.panes.h, 22);
+
+	layout_screen(80, 24, 3, 2, false, &l);
+	/* Two rows: two panes side by side, then one across. */
+	ASSERT_EQ(l.pane[0].y, 1);
+	ASSERT_EQ(l.pane[1].y, 1);
+	ASSERT_EQ(l.pane[2].y, 12);
+	ASSERT_EQ(l.pane[2].w, 80);
+	ASSERT_EQ(l.pane[0].w + 1 + l.pane[1].w, 80);
+	ASSERT_EQ(l.n_seps, 1);
+
+	layout_screen(80, 24, 3, 1, true, &l);
+	ASSERT_EQ(l.pane[0].h, 0);
+	ASSERT_EQ(l.pane[1].h, 22);
+	ASSERT_EQ(l.pane[2].h, 0);
+	return 0;
+}
+
+TEST(layout_never_leaves_the_screen)
+{
+	struct layout l;
+
+	for (int cols = 1; cols <= 130; cols += 3) {
+		for (int rows = 1; rows <= 45; rows += 2) {
+			for (int n = 0; n <= 9; n++) {
+				layout_screen(cols, rows, n, n - 1, false, &l);
+				for (int i = 0; i < n; i++) {
+					const struct rect *r = &l.pane[i];
+					if (r->h == 0)
+						continue;
+					ASSERT(r->x >= 0 && r->y >= 1);
+					ASSERT(r->x + r->w <= cols);
+					ASSERT(r->y + r->h <= rows - 1);
+					ASSERT(r->h >= (rows >= 4 ? 2 : 1));
+				}
+				/* The current pane is always shown when panes fit at all. */
+				if (n > 0 && rows >= 4)
+					ASSERT(l.pane[n - 1].h >= 2);
+			}
+		}
+	}
+	return 0;
+}
+
+TEST(layout_modal_fits_every_size)
+{
+	struct modal_view v = {
+	    .title = "Run outside the sandbox?",
+	    .reason = "The sandbox denied this command: touch: cannot touch "
+	              "'/etc/airlock-test': Read-only file system",
+	    .subject = "bash -lc 'for f in $(seq 1 100); do touch /etc/airlock-test-$f; done "
+	               "&& echo a very long command that goes on and on and on and on and on "
+	               "and on and on until it must wrap several times'",
+	    .n_options = 4,
+	    .selected = 1,
+	};
+	const char *labels[] = {"Yes, run it once",
+	                        "Yes, and don't ask again for this command this session",
+	                        "Yes, and don't ask again for commands that start with `bash -lc`",
+	                        "No, keep it sandboxed"};
+	const char keys[] = "yapn";
+
+	setlocale(LC_ALL, "C.UTF-8");
+	for (size_t i = 0; i < 4; i++) {
+		v.options[i].key = keys[i];
+		v.options[i].label = labels[i];
+	}
+	for (int cols = 1; cols <= 130; cols++) {
+		for (int rows = 1; rows <= 45; rows++) {
+			struct modal_layout ml;
+			layout_modal(&v, cols, rows, &ml);
+			ASSERT(ml.box.x >= 0 && ml.box.y >= 0);
+			ASSERT(ml.box.x + ml.box.w <= cols);
+			ASSERT(ml.box.y + ml.box.h <= rows);
+			ASSERT(ml.n_lines <= ml.inner.h);
+			bool footer = false, selected = false;
+			for (int i = 0; i < ml.n_lines; i++) {
+				ASSERT(layout_text_width(ml.lines[i].text) <= ml.inner.w);
+				footer |= ml.lines[i].role == MODAL_FOOTER;
+				selected |= ml.lines[i].role == MODAL_SELECTED;
+			}
+			/* From 40x12 on, the footer and the chosen option always show. */
+			if (cols >= 40 && rows >= 12) {
+				ASSERT(footer);
+				ASSERT(selected);
+				ASSERT_EQ(ml.lines[0].role, MODAL_TITLE);
+			}
+			layout_modal_free(&ml);
+		}
+	}
+	return 0;
+}
+
+TEST(layout_fit_cuts_with_an_ellipsis)
+{
+	char *s;
+
+	setlocale(LC_ALL, "C.UTF-8");
+	s = layout_text_fit("abcdef", 6);
+	ASSERT_STR_EQ(s, "abcdef");
+	free(s);
+	s = layout_text_fit("abcdefg", 6);
+	ASSERT_STR_EQ(s, "abcde\xe2\x80\xa6");
+	free(s);
+	/* Wide characters count two columns and are never split. */
+	s = layout_text_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 4);
+	ASSERT_STR_EQ(s, "\xe6\x97\xa5\xe2\x80\xa6");
+	free(s);
+	ASSERT_EQ(layout_text_width("\xe6\x97\xa5x"), 3);
+	return 0;
+}
+
+TEST(input_history_is_kept_and_persisted)
+{
+	char *path = xasprintf("%s/history", test_tmpdir());
+	struct input in;
+	char *line = NULL, *text;
+	const char *typed = "echo one";
+
+	setlocale(LC_ALL, "C.UTF-8");
+	input_init(&in, path);
+	for (const char *s = typed; *s; s++)
+		ASSERT(input_key(&in, (wint_t)*s, false, &line));
+	ASSERT(input_key(&in, '\r', false, &line));
+	ASSERT_STR_EQ(line, "echo one");
+	free(line);
+	for (const char *s = "ls"; *s; s++)
+		input_key(&in, (wint_t)*s, false, &line);
+	input_key(&in, '\r', false, &line);
+	free(line);
+	input_free(&in);
+
+	char *file = test_read_file(path, NULL);
+	ASSERT_STR_EQ(file, "echo one\nls\n");
+	free(file);
+
+	/* A new session walks the same history. */
+	input_init(&in, path);
+	input_key(&in, 'x', false, &line);
+	input_key(&in, KEY_UP, true, &line);
+	text = input_text(&in);
+	ASSERT_STR_EQ(text, "ls");
+	free(text);
+	input_key(&in, KEY_UP, true, &line);
+	text = input_text(&in);
+	ASSERT_STR_EQ(text, "echo one");
+	free(text);
+	input_key(&in, KEY_DOWN, true, &line);
+	input_key(&in, KEY_DOWN, true, &line);
+	text = input_text(&in);
+	ASSERT_STR_EQ(text, "x");
+	free(text);
+	input_free(&in);
+	free(path);
+	return 0;
+}

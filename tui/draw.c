@@ -1,0 +1,364 @@
+/*
+ * Drawing: the one file that calls curses output functions. It paints the
+ * whole model onto stdscr each frame (status bar, panes with their titles
+ * and separators, the input line, then a modal or the help on top) and
+ * lets curses send only what changed (wnoutrefresh + doupdate), so a frame
+ * costs little however much output came in between.
+ *
+ * Geometry comes from layout.c; pane cells from pane.c. Colours are curses
+ * colour pairs allocated on demand (alloc_pair) from the cells' indexed or
+ * RGB colours, folded to the terminal's palette; --no-color / NO_COLOR keep
+ * attributes only.
+ */
+#include "tui/tui.h"
+
+#include "core/xmalloc.h"
+
+#include <curses.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool draw__color;
+
+/* Sets colours up (once, after newterm). */
+void draw_init(bool color)
+{
+	draw__color = color && has_colors();
+	if (draw__color) {
+		start_color();
+		use_default_colors();
+	}
+	curs_set(0);
+}
+
+/* The nearest of the 256-colour palette to an RGB colour. */
+static int draw__rgb256(int r, int g, int b)
+{
+	int ri = (r < 48 ? 0 : r < 115 ? 1 : (r - 35) / 40);
+	int gi = (g < 48 ? 0 : g < 115 ? 1 : (g - 35) / 40);
+	int bi = (b < 48 ? 0 : b < 115 ? 1 : (b - 35) / 40);
+
+	return 16 + 36 * ri + 6 * gi + bi;
+}
+
+/* A pane colour as a curses colour number (-1 default); may ask for bold. */
+static int draw__color_of(uint32_t c, bool *bold)
+{
+	int idx;
+
+	if (c == PANE_COLOR_DEFAULT)
+		return -1;
+	if (PANE_COLOR_IS_RGB(c))
+		idx =
+		    draw__rgb256((int)((c >> 16) & 0xff), (int)((c >> 8) & 0xff), (int)(c & 0xff));
+	else
+		idx = (int)(c & 0xff);
+	if (COLORS >= 256)
+		return idx;
+	if (idx >= 8 && idx < 16) {
+		if (bold != NULL)
+			*bold = true;
+		return idx - 8;
+	}
+	return idx < COLORS ? idx : -1;
+}
+
+/* A colour pair for FG on BG (curses numbers, -1 default); 0 without colours. */
+static int draw__pair(int fg, int bg)
+{
+	int pair;
+
+	if (!draw__color || (fg == -1 && bg == -1))
+		return 0;
+	pair = alloc_pair(fg, bg);
+	return pair < 0 ? 0 : pair;
+}
+
+/* Puts one character with attributes and pair at Y, X. */
+static void draw__put(int y, int x, const wchar_t *wch, attr_t attrs, int pair)
+{
+	cchar_t cc;
+
+	setcchar(&cc, wch, attrs, 0, &pair);
+	mvadd_wch(y, x, &cc);
+}
+
+/* Writes UTF-8 TEXT at Y, X within W columns, then fills the rest with spaces. */
+static void draw__text(int y, int x, int w, const char *text, attr_t attrs, int pair)
+{
+	char *fit = layout_text_fit(text, w);
+	int used = layout_text_width(fit);
+
+	attr_set(attrs, 0, &pair);
+	mvaddstr(y, x, fit);
+	for (int i = used; i < w; i++)
+		mvaddch(y, x + i, ' ');
+	attr_set(A_NORMAL, 0, NULL);
+	free(fit);
+}
+
+/* The status bar: modes, prompts waiting, the socket. */
+static void draw__status(struct tui *t, const struct rect *r)
+{
+	const struct cli_options *o = t->opts;
+	size_t pending = t->approvals ? approval_pending(t->approvals) : 0;
+	char *s = xasprintf(" airlock \xe2\x94\x82 sandbox %s \xe2\x94\x82 network %s \xe2\x94\x82 "
+	                    "approval %s \xe2\x94\x82 prompts %zu \xe2\x94\x82 socket %s",
+	                    o->sandbox, o->network, o->approval, pending,
+	                    t->socket_path ? t->socket_path : "-");
+
+	if (r->h > 0)
+		draw__text(r->y, r->x, r->w, s, A_REVERSE | (pending ? A_BOLD : 0), 0);
+	free(s);
+}
+
+/* One pane: its title row, then its view. */
+static void draw__pane(struct tui *t, int i, const struct rect *r)
+{
+	struct pane *p = t->panes[i];
+	bool current = i == t->current;
+	char *title = pane_title(p, tui_now(t));
+	char *head = xasprintf(" %s ", title);
+	attr_t tattr = current ? (A_REVERSE | A_BOLD) : A_REVERSE;
+	int tpair = 0;
+
+	if (p->state == PANE_DENIED || (p->state == PANE_EXITED && p->status != 0))
+		tpair = draw__pair(COLOR_RED, -1);
+	else if (p->state == PANE_WAITING)
+		tpair = draw__pair(COLOR_YELLOW, -1);
+	draw__text(r->y, r->x, r->w, head, tattr, tpair);
+	free(head);
+	free(title);
+
+	for (int row = 0; row < r->h - 1; row++) {
+		for (int col = 0; col < r->w; col++) {
+			struct pane_cell c;
+			wchar_t wch[2] = {L' ', L'\0'};
+			attr_t a = A_NORMAL;
+			bool bold = false;
+
+			pane_view_cell(p, row, col, &c);
+			if (c.width == 0 && col > 0)
+				continue; /* the right half of a wide character */
+			if (c.ch != 0)
+				wch[0] = (wchar_t)c.ch;
+			if (c.width == 2 && col + 1 >= r->w)
+				wch[0] = L' '; /* no room for both halves */
+			if (c.attrs & PANE_ATTR_BOLD)
+				a |= A_BOLD;
+			if (c.attrs & PANE_ATTR_UNDERLINE)
+				a |= A_UNDERLINE;
+			if (c.attrs & PANE_ATTR_ITALIC)
+				a |= A_ITALIC;
+			if (c.attrs & PANE_ATTR_REVERSE)
+				a |= A_REVERSE;
+			if (c.attrs & PANE_ATTR_BLINK)
+				a |= A_BLINK;
+			int fg = draw__color_of(c.fg, &bold);
+			int bg = draw__color_of(c.bg, NULL);
+			if (bold)
+				a |= A_BOLD;
+			draw__put(r->y + 1 + row, r->x + col, wch, a, draw__pair(fg, bg));
+		}
+	}
+	if (p->scroll > 0 && r->h > 1) {
+		char *mark = xasprintf(" -%d/%zu ", p->scroll, p->sb_len);
+		int w = layout_text_width(mark);
+		if (w <= r->w)
+			draw__text(r->y + 1, r->x + r->w - w, w, mark, A_REVERSE, 0);
+		free(mark);
+	}
+}
+
+/* The input line, scrolled so the cursor stays visible; or a notice. */
+static void draw__input(struct tui *t, const struct rect *r, int *cx)
+{
+	char *text = input_text(&t->input);
+	int prompt_w = 2, w = r->w - prompt_w;
+	int col = input_cursor_col(&t->input);
+	const char *shown = text;
+
+	attr_set(t->focus_input ? A_BOLD : A_NORMAL, 0, NULL);
+	mvaddstr(r->y, r->x, r->w >= 2 ? "> " : ">");
+	attr_set(A_NORMAL, 0, NULL);
+	if (w < 1) {
+		*cx = r->w - 1;
+		free(text);
+		return;
+	}
+	if (t->input.len == 0 && (t->notice != NULL || t->focus_input)) {
+		const char *hint = t->notice != NULL
+		                       ? t->notice
+		                       : "type a command and press enter \xc2\xb7 F1 help";
+		draw__text(r->y, r->x + prompt_w, w, hint, t->notice ? A_BOLD : A_DIM, 0);
+		*cx = r->x + prompt_w;
+		free(text);
+		return;
+	}
+	/* Skip whole characters from the left until the cursor fits. */
+	while (col >= w && *shown) {
+		int cw = 1;
+		wchar_t wc;
+		int len = mbtowc(&wc, shown, MB_CUR_MAX);
+		if (len <= 0)
+			len = 1;
+		else if (wcwidth(wc) > 0)
+			cw = wcwidth(wc);
+		shown += len;
+		col -= cw;
+	}
+	draw__text(r->y, r->x + prompt_w, w, shown, A_NORMAL, 0);
+	*cx = r->x + prompt_w + col;
+	free(text);
+}
+
+/* A box with a border (when it has one) and a cleared inside. */
+static void draw__box(const struct rect *b, bool border)
+{
+	for (int y = b->y; y < b->y + b->h; y++)
+		for (int x = b->x; x < b->x + b->w; x++)
+			mvaddch(y, x, ' ');
+	if (!border || b->w < 2 || b->h < 2)
+		return;
+	attr_set(A_BOLD, 0, NULL);
+	mvadd_wch(b->y, b->x, WACS_ULCORNER);
+	mvadd_wch(b->y, b->x + b->w - 1, WACS_URCORNER);
+	mvadd_wch(b->y + b->h - 1, b->x, WACS_LLCORNER);
+	mvadd_wch(b->y + b->h - 1, b->x + b->w - 1, WACS_LRCORNER);
+	mvhline_set(b->y, b->x + 1, WACS_HLINE, b->w - 2);
+	mvhline_set(b->y + b->h - 1, b->x + 1, WACS_HLINE, b->w - 2);
+	mvvline_set(b->y + 1, b->x, WACS_VLINE, b->h - 2);
+	mvvline_set(b->y + 1, b->x + b->w - 1, WACS_VLINE, b->h - 2);
+	attr_set(A_NORMAL, 0, NULL);
+}
+
+/* The modal on top of everything. */
+static void draw__modal(struct tui *t, const struct modal_view *v)
+{
+	struct modal_layout ml;
+
+	layout_modal(v, t->cols, t->rows, &ml);
+	draw__box(&ml.box, ml.border);
+	for (int i = 0; i < ml.n_lines && i < ml.inner.h; i++) {
+		attr_t a = A_NORMAL;
+		int pair = 0;
+		switch (ml.lines[i].role) {
+		case MODAL_TITLE:
+			a = A_BOLD;
+			break;
+		case MODAL_SUBJECT:
+			a = A_BOLD;
+			pair = draw__pair(COLOR_CYAN, -1);
+			break;
+		case MODAL_DIFF_ADD:
+			pair = draw__pair(COLOR_GREEN, -1);
+			break;
+		case MODAL_DIFF_DEL:
+			pair = draw__pair(COLOR_RED, -1);
+			break;
+		case MODAL_DIFF_HUNK:
+			pair = draw__pair(COLOR_CYAN, -1);
+			break;
+		case MODAL_SELECTED:
+			a = A_REVERSE | A_BOLD;
+			break;
+		case MODAL_FOOTER:
+			a = A_DIM;
+			break;
+		default:
+			break;
+		}
+		draw__text(ml.inner.y + i, ml.inner.x, ml.inner.w, ml.lines[i].text, a, pair);
+	}
+	layout_modal_free(&ml);
+}
+
+/* The help screen: the key table, in a box. */
+static void draw__help(struct tui *t)
+{
+	size_t n;
+	const struct tui_help_line *lines = tui_help_lines(&n);
+	int keys_w = 16;
+	int w = t->cols - 4 < 72 ? t->cols - 4 : 72;
+	int h = (int)n + 4 < t->rows ? (int)n + 4 : t->rows;
+	bool border = w >= 10 && h >= 4;
+
+	if (w < 1)
+		w = t->cols;
+	struct rect b = {(t->cols - w) / 2, (t->rows - h) / 2, w, h};
+	draw__box(&b, border);
+	int x = b.x + (border ? 2 : 0), y = b.y + (border ? 1 : 0);
+	int iw = border ? w - 4 : w, ih = border ? h - 2 : h;
+	if (iw < 1 || ih < 1)
+		return;
+	draw__text(y, x, iw, "airlock: keys (any key closes this)", A_BOLD, 0);
+	for (int i = 0; i < (int)n && i + 1 < ih; i++) {
+		char *line = xasprintf("%-*s %s", keys_w, lines[i].keys, lines[i].what);
+		draw__text(y + 1 + i, x, iw, line, A_NORMAL, 0);
+		free(line);
+	}
+}
+
+static bool draw__cursor_shown;
+static int draw__cursor_y, draw__cursor_x;
+
+/* Whether the last frame showed the cursor, and where (for snapshots). */
+bool draw_cursor(int *y, int *x)
+{
+	*y = draw__cursor_y;
+	*x = draw__cursor_x;
+	return draw__cursor_shown;
+}
+
+/* Paints the model and updates the terminal. */
+void draw_screen(struct tui *t)
+{
+	struct modal_view v;
+	const struct layout *l = &t->layout;
+	int cx = 0, cy = -1, ix = 0;
+
+	if (t->cols != COLS || t->rows != LINES)
+		tui_resize(t, COLS, LINES);
+	erase();
+	draw__status(t, &l->status);
+	for (int i = 0; i < l->n && i < t->n_panes; i++)
+		if (l->pane[i].h > 0 && l->pane[i].w > 0)
+			draw__pane(t, i, &l->pane[i]);
+	for (int i = 0; i < l->n_seps; i++)
+		mvvline_set(l->seps[i].y, l->seps[i].x, WACS_VLINE, l->seps[i].h);
+	if (t->n_panes == 0 && l->panes.h > 2 && l->panes.w > 10) {
+		const char *hello = "airlock: every command runs in a sandbox.";
+		int w = layout_text_width(hello);
+		if (w <= l->panes.w)
+			draw__text(l->panes.y + l->panes.h / 2, (l->panes.w - w) / 2, w, hello,
+			           A_DIM, 0);
+	}
+	draw__input(t, &l->input, &ix);
+	if (t->focus_input) {
+		cy = l->input.y;
+		cx = ix;
+	} else if (t->current >= 0 && t->current < t->n_panes) {
+		struct pane *p = t->panes[t->current];
+		const struct rect *r = &l->pane[t->current];
+		if (p->state == PANE_RUNNING && p->cursor_visible && p->scroll == 0 && r->h > 1 &&
+		    p->cursor.row < r->h - 1 && p->cursor.col < r->w) {
+			cy = r->y + 1 + p->cursor.row;
+			cx = r->x + p->cursor.col;
+		}
+	}
+	if (t->overlay == TUI_OVERLAY_HELP) {
+		draw__help(t);
+		cy = -1;
+	} else if (tui_modal_view(t, &v)) {
+		draw__modal(t, &v);
+		cy = -1;
+	}
+	draw__cursor_shown = cy >= 0;
+	draw__cursor_y = cy >= 0 ? cy : 0;
+	draw__cursor_x = cx;
+	if (cy >= 0)
+		move(cy, cx < COLS ? cx : COLS - 1);
+	curs_set(cy >= 0 ? 1 : 0);
+	wnoutrefresh(stdscr);
+	doupdate();
+}

@@ -1,0 +1,282 @@
+/*
+ * Launching: from a typed line or an argv to a running pane, through the
+ * decision. Every command first goes to core's approval queue
+ * (approval_request), which decides at once (rules, caches, policy) or
+ * queues a prompt; either way launch__decided() is called back with the
+ * result, so nothing here waits. Allowed commands start on a pty through
+ * core/job, wrapped in the sandbox helper's argv (core/sandbox-command)
+ * unless the decision says they run outside it. Under on-failure a
+ * sandboxed run that looks denied (decide_looks_denied over the output's
+ * tail) asks again, as a `retry`, and an approval reruns the command
+ * outside the sandbox in the same pane.
+ *
+ * Each decision is one line in the pane it concerns (pane_note); each exit
+ * is one audit line.
+ */
+#include "tui/tui.h"
+
+#include "core/decide.h"
+#include "core/job.h"
+#include "core/sandbox-command.h"
+#include "core/xmalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a pending decision needs to find its pane again. */
+struct launch_req {
+	struct tui *t;
+	int pane_id;
+	bool retry;
+};
+
+static void launch__decide(struct pane *p, bool retry);
+
+/* Bytes from a pane's command. */
+static void launch__on_output(struct job *job, const char *buf, size_t len, void *data)
+{
+	struct pane *p = data;
+
+	(void)job;
+	pane_feed(p, buf, len);
+	tui_pane_changed(p->tui, p);
+}
+
+/* A pane's command ended (see tui.h). */
+void launch_exited(struct pane *p, int status, int signal)
+{
+	struct tui *t = p->tui;
+	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
+
+	p->state = PANE_EXITED;
+	p->status = status;
+	p->end_ms = tui_now(t);
+	audit_exit(t->audit, p->argc, p->argv, status, p->end_ms - p->start_ms, p->sandboxed);
+	t->dirty = true;
+	decide_approval_parse(t->opts->approval, &approval);
+	if (p->sandboxed && !p->retried && approval == DECIDE_APPROVAL_ON_FAILURE &&
+	    decide_looks_denied(status, signal, p->tail, p->tail_len))
+		launch__decide(p, true);
+}
+
+/* The job of a pane ended. */
+static void launch__on_exit(struct job *job, int status, int signal, void *data)
+{
+	struct pane *p = data;
+
+	job_free(job);
+	p->job = NULL;
+	launch_exited(p, status, signal);
+}
+
+static const struct job_callbacks launch__job_callbacks = {
+    .output = launch__on_output,
+    .exit = launch__on_exit,
+};
+
+/* Starts P's command now (see tui.h). */
+int launch_start(struct pane *p, bool sandboxed)
+{
+	struct tui *t = p->tui;
+	char **argv = NULL;
+	char *env[3];
+	int n_env = 0, err;
+
+	if (sandboxed) {
+		if (t->sandbox_helper == NULL) {
+			pane_note(p, "airlock: cannot find the sandbox helper airlock-sandbox "
+			             "(set AIRLOCK_SANDBOX_EXE); nothing ran");
+			p->state = PANE_EXITED;
+			p->status = 125;
+			p->sandboxed = true;
+			p->end_ms = tui_now(t);
+			t->dirty = true;
+			return -ENOENT;
+		}
+		struct sandbox_command sc = {
+		    .helper = t->sandbox_helper,
+		    .cwd = t->opts->cwd,
+		    .policy_json = t->sandbox_policy,
+		    .home = t->opts->home,
+		    .argv = p->argv,
+		};
+		argv = sandbox_command_argv(&sc);
+	}
+	env[n_env++] = "TERM=xterm-256color";
+	char *sock = t->socket_path ? xasprintf("AIRLOCK_SOCKET=%s", t->socket_path) : NULL;
+	if (sock != NULL)
+		env[n_env++] = sock;
+	env[n_env] = NULL;
+	struct job_options jo = {
+	    .argv = argv != NULL ? argv : p->argv,
+	    .cwd = t->opts->cwd,
+	    .env = env,
+	    .rows = p->rows,
+	    .cols = p->cols,
+	};
+	p->sandboxed = sandboxed;
+	pane_tail_reset(p);
+	p->start_ms = p->end_ms = tui_now(t);
+	if (t->spawn != NULL)
+		err = t->spawn(p, (char *const *)jo.argv, t->spawn_data);
+	else
+		err = job_start(t->loop, &jo, &launch__job_callbacks, p, &p->job);
+	if (argv != NULL)
+		sandbox_command_argv_free(argv);
+	free(sock);
+	if (err != 0) {
+		char *msg = xasprintf("airlock: cannot start the command: %s", strerror(-err));
+		pane_note(p, msg);
+		free(msg);
+		p->state = PANE_EXITED;
+		p->status = 125;
+		t->dirty = true;
+		return err;
+	}
+	p->state = PANE_RUNNING;
+	t->dirty = true;
+	return 0;
+}
+
+/* The one line that records a decision in its pane. */
+static char *launch__decision_line(const struct approval_result *res)
+{
+	const char *what;
+
+	if (res->prompted) {
+		switch (res->answer) {
+		case APPROVAL_ONCE:
+			what = "approved once";
+			break;
+		case APPROVAL_SESSION:
+			what = "approved for this session";
+			break;
+		case APPROVAL_RULE:
+			what = "approved, and a rule was added";
+			break;
+		default:
+			what = "denied";
+			break;
+		}
+		return xasprintf("airlock: %s by you: %s", what,
+		                 !res->allowed    ? "not run outside the sandbox"
+		                 : res->sandboxed ? "runs in the sandbox"
+		                                  : "runs outside the sandbox");
+	}
+	return xasprintf("airlock: %s by %s%s%s: %s", res->allowed ? "allowed" : "denied",
+	                 audit_by_name(res->by), res->rule ? " " : "", res->rule ? res->rule : "",
+	                 !res->allowed    ? (res->reason ? res->reason : "not run")
+	                 : res->sandboxed ? "runs in the sandbox"
+	                                  : "runs outside the sandbox");
+}
+
+/* The queue decided about a pane's command. */
+static void launch__decided(const struct approval_result *res, void *data)
+{
+	struct launch_req *r = data;
+	struct pane *p = tui_pane_by_id(r->t, r->pane_id);
+	char *line;
+
+	if (p == NULL)
+		return;
+	p->waiter = 0;
+	line = launch__decision_line(res);
+	pane_note(p, line);
+	free(line);
+	r->t->dirty = true;
+	if (!res->allowed) {
+		if (!r->retry) {
+			p->sandboxed = false;
+			p->start_ms = tui_now(r->t);
+		}
+		p->state = PANE_DENIED;
+		p->end_ms = r->retry ? p->end_ms : p->start_ms;
+		return;
+	}
+	if (r->retry)
+		p->retried = true;
+	launch_start(p, res->sandboxed);
+}
+
+/* Asks the queue about P's command; a retry asks to run outside the sandbox. */
+static void launch__decide(struct pane *p, bool retry)
+{
+	struct tui *t = p->tui;
+	struct launch_req *r = xmalloc(sizeof *r);
+	enum decide_sandbox sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE;
+	uint64_t id;
+
+	decide_sandbox_parse(t->opts->sandbox, &sandbox);
+	*r = (struct launch_req){.t = t, .pane_id = p->id, .retry = retry};
+	struct approval_request req = {
+	    .kind = APPROVAL_EXEC,
+	    .argc = p->argc,
+	    .argv = p->argv,
+	    .cwd = t->opts->cwd,
+	    .sandbox = sandbox,
+	    .retry = retry,
+	    .justification = retry ? "The sandbox denied this command." : NULL,
+	};
+	p->state = PANE_WAITING;
+	id = approval_request(t->approvals, &req, launch__decided, free, r);
+	if (id > 0 && p->state == PANE_WAITING)
+		p->waiter = id;
+	t->dirty = true;
+}
+
+/* Runs a typed line as `bash -lc LINE`. */
+void launch_line(struct tui *t, const char *line)
+{
+	char *argv[] = {"bash", "-lc", (char *)line, NULL};
+	struct pane *p = tui_add_pane(t, line, 3, argv);
+
+	if (p != NULL)
+		launch__decide(p, false);
+}
+
+/* Whether WORD needs quotes to read back as one word. */
+static bool launch__needs_quotes(const char *word)
+{
+	if (*word == '\0')
+		return true;
+	for (const char *s = word; *s; s++)
+		if (strchr(" \t\n'\"\\$`&|;<>()*?[]{}~#!", *s) != NULL)
+			return true;
+	return false;
+}
+
+/* Runs ARGV as given (airlock -- CMD ARG...). */
+void launch_argv(struct tui *t, size_t argc, char *const argv[])
+{
+	size_t cap = 1;
+	char *shown, *w;
+	struct pane *p;
+
+	for (size_t i = 0; i < argc; i++)
+		cap += strlen(argv[i]) * 4 + 3;
+	shown = xmalloc(cap);
+	w = shown;
+	for (size_t i = 0; i < argc; i++) {
+		if (i > 0)
+			*w++ = ' ';
+		if (!launch__needs_quotes(argv[i])) {
+			w = stpcpy(w, argv[i]);
+			continue;
+		}
+		*w++ = '\'';
+		for (const char *s = argv[i]; *s; s++) {
+			if (*s == '\'')
+				w = stpcpy(w, "'\\''");
+			else
+				*w++ = *s;
+		}
+		*w++ = '\'';
+	}
+	*w = '\0';
+	p = tui_add_pane(t, shown, argc, argv);
+	free(shown);
+	if (p != NULL)
+		launch__decide(p, false);
+}

@@ -1,0 +1,466 @@
+/*
+ * Layout: where everything goes, computed from sizes and text alone, with
+ * no curses at all (so tests check it directly, as neomutt separates recalc
+ * from repaint). Two things are laid out here:
+ *
+ *  - the screen: a status bar on the first row, the input line on the last,
+ *    and the panes between, either the current one maximised or all tiled
+ *    in a grid (rows of columns, separated by one-column bars);
+ *  - a modal: a centred box whose lines are already wrapped or cut to its
+ *    inner width, with an ellipsis where text had to go, so the drawing code
+ *    only copies lines. When the box cannot hold everything, the footer,
+ *    the title and the options keep their lines first; the command (or
+ *    diff) gets what is left.
+ *
+ * Widths are display columns of UTF-8 text (wcwidth), not bytes.
+ */
+#include "tui/tui.h"
+
+#include "core/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#define LAYOUT_ELLIPSIS   "\xe2\x80\xa6"
+#define LAYOUT_MODAL_MAXW 84
+#define LAYOUT_SEP_MINW   20 /* narrowest tile that still gets a column of its own */
+
+/* Decodes one character of S (N bytes left); stores its width; returns its length. */
+static size_t layout__char(const char *s, size_t n, int *width)
+{
+	mbstate_t st;
+	wchar_t wc;
+	size_t len;
+
+	memset(&st, 0, sizeof st);
+	len = mbrtowc(&wc, s, n, &st);
+	if (len == (size_t)-1 || len == (size_t)-2 || len == 0) {
+		*width = 1;
+		return 1;
+	}
+	int w = wcwidth(wc);
+	*width = w < 0 ? 1 : w;
+	return len;
+}
+
+/* Display width of S. */
+int layout_text_width(const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	int total = 0, w;
+
+	while (i < n) {
+		i += layout__char(s + i, n - i, &w);
+		total += w;
+	}
+	return total;
+}
+
+/* The head of S that fits WIDTH columns, with an ellipsis when cut. */
+char *layout_text_fit(const char *s, int width)
+{
+	size_t n = strlen(s), i = 0, keep = 0;
+	int used = 0, w;
+
+	if (width <= 0)
+		return xstrdup("");
+	if (layout_text_width(s) <= width)
+		return xstrdup(s);
+	/* Leave one column for the ellipsis. */
+	while (i < n) {
+		size_t len = layout__char(s + i, n - i, &w);
+		if (used + w > width - 1)
+			break;
+		used += w;
+		i += len;
+		keep = i;
+	}
+	char *out = xmalloc(keep + sizeof LAYOUT_ELLIPSIS);
+	memcpy(out, s, keep);
+	memcpy(out + keep, LAYOUT_ELLIPSIS, sizeof LAYOUT_ELLIPSIS);
+	return out;
+}
+
+/* Splits the screen into status bar, panes and input line. */
+void layout_screen(int cols, int rows, int n, int current, bool maximised, struct layout *out)
+{
+	memset(out, 0, sizeof *out);
+	if (cols < 1)
+		cols = 1;
+	if (rows < 1)
+		rows = 1;
+	if (n > TUI_MAX_PANES)
+		n = TUI_MAX_PANES;
+	out->n = n;
+	/* The input line always; the status bar from 2 rows; panes from 3. */
+	out->input = (struct rect){0, rows - 1, cols, 1};
+	if (rows >= 2)
+		out->status = (struct rect){0, 0, cols, 1};
+	if (rows < 3 || n == 0) {
+		if (rows >= 3)
+			out->panes = (struct rect){0, 1, cols, rows - 2};
+		return;
+	}
+	out->panes = (struct rect){0, 1, cols, rows - 2};
+	if (maximised || n == 1) {
+		if (current < 0 || current >= n)
+			current = n - 1;
+		out->pane[current] = out->panes;
+		return;
+	}
+
+	/* Tiled: a grid of R rows; row r holds its share of the panes. */
+	int area_h = out->panes.h, area_w = cols;
+	int grid_rows = 1, grid_cols = n;
+	while (grid_cols > 1 && (area_w / grid_cols < LAYOUT_SEP_MINW || grid_rows < grid_cols)) {
+		grid_rows++;
+		grid_cols = (n + grid_rows - 1) / grid_rows;
+	}
+	/* Every tile needs a title row and one row of output. */
+	while (grid_rows > 1 && area_h / grid_rows < 2)
+		grid_rows--;
+	int shown = grid_rows * grid_cols < n ? grid_rows * grid_cols : n;
+	/* Keep the current pane among the shown ones: show the last SHOWN panes then. */
+	int first = 0;
+	if (current >= shown)
+		first = current - shown + 1;
+	int idx = first;
+	for (int r = 0; r < grid_rows && idx < first + shown; r++) {
+		int left = first + shown - idx;
+		int rows_left = grid_rows - r;
+		int in_row = (left + rows_left - 1) / rows_left;
+		if (in_row > grid_cols)
+			in_row = grid_cols;
+		int y = out->panes.y + area_h * r / grid_rows;
+		int y2 = out->panes.y + area_h * (r + 1) / grid_rows;
+		for (int c = 0; c < in_row; c++, idx++) {
+			int x = area_w * c / in_row;
+			int x2 = area_w * (c + 1) / in_row;
+			int w = x2 - x - (c < in_row - 1 ? 1 : 0);
+			out->pane[idx] = (struct rect){x, y, w, y2 - y};
+			if (c < in_row - 1 && out->n_seps < TUI_MAX_PANES)
+				out->seps[out->n_seps++] = (struct rect){x + w, y, 1, y2 - y};
+		}
+	}
+}
+
+/* Appends a line to the modal layout (TEXT is owned by it from now on). */
+static void layout__push(struct modal_layout *ml, int *cap, char *text, enum modal_role role)
+{
+	if (ml->n_lines == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		ml->lines = xreallocarray(ml->lines, (size_t)*cap, sizeof *ml->lines);
+	}
+	ml->lines[ml->n_lines].text = text;
+	ml->lines[ml->n_lines].role = role;
+	ml->n_lines++;
+}
+
+/* A list of lines (owned strings). */
+struct layout_lines {
+	char **v;
+	int n, cap;
+};
+
+/* Appends a copy of S's first LEN bytes. */
+static void layout__lines_add(struct layout_lines *l, const char *s, size_t len)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = xreallocarray(l->v, (size_t)l->cap, sizeof *l->v);
+	}
+	l->v[l->n++] = xstrndup(s, len);
+}
+
+static void layout__lines_free(struct layout_lines *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/*
+ * Wraps S to WIDTH columns into L: at spaces where it can, anywhere when a
+ * word is longer than a line; newlines break lines; INDENT spaces start
+ * every continuation line.
+ */
+static void layout__wrap(struct layout_lines *l, const char *s, int width, int indent)
+{
+	size_t n = strlen(s), i = 0;
+
+	if (width < 1)
+		width = 1;
+	if (indent >= width)
+		indent = 0;
+	bool first = true;
+	while (i < n || first) {
+		int limit = first ? width : width - indent;
+		size_t start = i, last_space = (size_t)-1, j = i;
+		int used = 0, w;
+		while (j < n && s[j] != '\n') {
+			size_t len = layout__char(s + j, n - j, &w);
+			if (used + w > limit)
+				break;
+			if (s[j] == ' ')
+				last_space = j;
+			used += w;
+			j += len;
+		}
+		size_t end = j;
+		if (j < n && s[j] != '\n' && last_space != (size_t)-1 && last_space > start)
+			end = last_space;
+		if (end == start && j < n && s[j] != '\n')
+			end = start + layout__char(s + start, n - start, &w);
+		char *piece = xstrndup(s + start, end - start);
+		if (!first && indent > 0) {
+			char *ind = xasprintf("%*s%s", indent, "", piece);
+			free(piece);
+			piece = ind;
+		}
+		layout__lines_add(l, piece, strlen(piece));
+		free(piece);
+		i = end;
+		if (i < n && (s[i] == ' ' || s[i] == '\n'))
+			i++;
+		first = false;
+		if (i >= n)
+			break;
+	}
+}
+
+/* The role of one diff line, from its first character. */
+static enum modal_role layout__diff_role(const char *line)
+{
+	if (strncmp(line, "+++", 3) == 0 || strncmp(line, "---", 3) == 0 ||
+	    strncmp(line, "***", 3) == 0)
+		return MODAL_DIFF_HUNK;
+	if (line[0] == '+')
+		return MODAL_DIFF_ADD;
+	if (line[0] == '-')
+		return MODAL_DIFF_DEL;
+	if (line[0] == '@')
+		return MODAL_DIFF_HUNK;
+	return MODAL_DIFF;
+}
+
+/* Moves up to MAX lines of L into ML, the last cut with an ellipsis when some remain. */
+static void layout__take(struct modal_layout *ml, int *cap, struct layout_lines *l, int max,
+                         int width, enum modal_role role)
+{
+	for (int i = 0; i < l->n; i++) {
+		if (i >= max) {
+			free(l->v[i]);
+			continue;
+		}
+		char *text = l->v[i];
+		if (i == max - 1 && l->n > max) {
+			/* Say that the text goes on. */
+			char *tmp = xasprintf("%s" LAYOUT_ELLIPSIS "" LAYOUT_ELLIPSIS, text);
+			char *fit = layout_text_fit(tmp, width);
+			if (layout_text_width(text) + 1 <= width) {
+				free(fit);
+				fit = xasprintf("%s" LAYOUT_ELLIPSIS, text);
+			}
+			free(tmp);
+			free(text);
+			text = fit;
+		}
+		layout__push(ml, cap, text, role);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+/* Lays out a modal view in a COLS x ROWS screen. */
+void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_layout *out)
+{
+	int cap = 0;
+	struct layout_lines title = {0}, reason = {0}, subject = {0}, options = {0};
+	char *footer;
+
+	memset(out, 0, sizeof *out);
+	if (cols < 1 || rows < 1)
+		return;
+	int w = cols - 4 < LAYOUT_MODAL_MAXW ? cols - 4 : LAYOUT_MODAL_MAXW;
+	if (w < 24)
+		w = cols;
+	out->border = w >= 10 && rows >= 5;
+	int iw = out->border ? w - 4 : w; /* border and one space each side */
+	if (iw < 1)
+		iw = 1;
+	int max_h = out->border ? rows - 2 : rows;
+	if (max_h < 1)
+		max_h = 1;
+
+	/* Every part, wrapped. */
+	layout__wrap(&title, v->title ? v->title : "", iw, 0);
+	if (v->reason != NULL && v->reason[0] != '\0')
+		layout__wrap(&reason, v->reason, iw, 0);
+	int diff_total = 0;
+	if (v->diff != NULL) {
+		const char *s = v->diff;
+		while (*s) {
+			const char *nl = strchr(s, '\n');
+			size_t len = nl ? (size_t)(nl - s) : strlen(s);
+			layout__lines_add(&subject, s, len);
+			s += len + (nl ? 1 : 0);
+		}
+		diff_total = subject.n;
+	} else if (v->subject != NULL) {
+		char *cmd = xasprintf("$ %s", v->subject);
+		layout__wrap(&subject, cmd, iw, 2);
+		free(cmd);
+	}
+	if (v->waiting > 0)
+		footer = xasprintf(
+		    "enter to confirm \xc2\xb7 esc to deny \xc2\xb7 %zu more waiting", v->waiting);
+	else
+		footer = xstrdup("enter to confirm \xc2\xb7 esc to deny");
+
+	/* Options: wrapped when everything fits, one line each otherwise. */
+	char *labels[APPROVAL_MAX_OPTIONS];
+	int opt_of[64];
+	for (size_t i = 0; i < v->n_options; i++)
+		labels[i] = xasprintf("%c %zu. %s (%c)", (int)i == v->selected ? '>' : ' ', i + 1,
+		                      v->options[i].label, v->options[i].key);
+	for (size_t i = 0; i < v->n_options; i++) {
+		int before = options.n;
+		layout__wrap(&options, labels[i], iw, 5);
+		for (int k = before; k < options.n && k < 64; k++)
+			opt_of[k] = (int)i;
+	}
+	int fixed = title.n + 1 + (reason.n ? reason.n + 1 : 0) + 1 + options.n + 1 + 1;
+	int min_subject = subject.n < 3 ? subject.n : 3;
+	if (fixed + min_subject > max_h || options.n > 64) {
+		layout__lines_free(&options);
+		options = (struct layout_lines){0};
+		for (size_t i = 0; i < v->n_options; i++) {
+			char *fit = layout_text_fit(labels[i], iw);
+			opt_of[options.n] = (int)i;
+			layout__lines_add(&options, fit, strlen(fit));
+			free(fit);
+		}
+	}
+	for (size_t i = 0; i < v->n_options; i++)
+		free(labels[i]);
+
+	/* Budget: footer, title, options first; then the subject; then the reason. */
+	int budget = max_h;
+	int n_title = title.n, n_reason = reason.n, n_subject = subject.n, n_opts = options.n;
+	int gaps;
+	if (n_title > 2)
+		n_title = 2;
+	budget -= 1; /* footer */
+	if (budget < 0)
+		budget = 0;
+	if (n_opts > budget)
+		n_opts = budget;
+	budget -= n_opts;
+	if (n_title > budget)
+		n_title = budget;
+	budget -= n_title;
+	/* Blank lines between parts only when there is room. */
+	gaps = budget >= 3 + (n_subject ? 1 : 0) ? 3 : 0;
+	budget -= gaps;
+	int want_reason = n_reason > 3 ? 3 : n_reason;
+	if (n_subject > budget - (want_reason ? 1 : 0))
+		n_subject = budget - (want_reason ? 1 : 0);
+	if (n_subject < 0)
+		n_subject = 0;
+	if (n_subject == 0 && subject.n > 0 && budget > 0)
+		n_subject = 1;
+	budget -= n_subject;
+	if (n_reason > budget)
+		n_reason = budget < 0 ? 0 : budget;
+
+	/* Diff: a window starting at the scroll position. */
+	int scroll = 0;
+	if (diff_total > 0) {
+		scroll = v->scroll;
+		if (scroll > diff_total - n_subject)
+			scroll = diff_total - n_subject;
+		if (scroll < 0)
+			scroll = 0;
+		for (int i = 0; i < scroll; i++)
+			free(subject.v[i]);
+		memmove(subject.v, subject.v + scroll,
+		        (size_t)(subject.n - scroll) * sizeof(char *));
+		subject.n -= scroll;
+		for (int i = 0; i < subject.n; i++) {
+			char *fit = layout_text_fit(subject.v[i], iw);
+			free(subject.v[i]);
+			subject.v[i] = fit;
+		}
+	}
+
+	layout__take(out, &cap, &title, n_title, iw, MODAL_TITLE);
+	if (gaps)
+		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
+	if (n_reason > 0) {
+		layout__take(out, &cap, &reason, n_reason, iw, MODAL_TEXT);
+	} else {
+		layout__lines_free(&reason);
+		reason = (struct layout_lines){0};
+	}
+	if (n_reason > 0 && n_subject > 0 && gaps &&
+	    out->n_lines + 1 + n_subject + n_opts + 2 <= max_h)
+		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
+	if (diff_total > 0) {
+		for (int i = 0; i < subject.n; i++) {
+			if (i < n_subject)
+				layout__push(out, &cap, subject.v[i],
+				             layout__diff_role(subject.v[i]));
+			else
+				free(subject.v[i]);
+		}
+		free(subject.v);
+		out->diff_lines = diff_total;
+		out->diff_shown = n_subject;
+	} else {
+		layout__take(out, &cap, &subject, n_subject, iw, MODAL_SUBJECT);
+	}
+	if (gaps)
+		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
+	for (int i = 0; i < options.n; i++) {
+		if (i < n_opts) {
+			bool sel = opt_of[i] == v->selected;
+			layout__push(out, &cap, options.v[i], sel ? MODAL_SELECTED : MODAL_OPTION);
+		} else {
+			free(options.v[i]);
+		}
+	}
+	free(options.v);
+	if (gaps && out->n_lines + 2 <= max_h)
+		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
+	if (out->n_lines < max_h) {
+		char *fit = layout_text_fit(footer, iw);
+		layout__push(out, &cap, fit, MODAL_FOOTER);
+	}
+	free(footer);
+	/* Never more lines than the box holds. */
+	while (out->n_lines > max_h)
+		free(out->lines[--out->n_lines].text);
+
+	int h = out->n_lines + (out->border ? 2 : 0);
+	if (h > rows)
+		h = rows;
+	int bw = out->border ? w : iw;
+	if (bw > cols)
+		bw = cols;
+	out->box = (struct rect){(cols - bw) / 2, (rows - h) / 2, bw, h};
+	if (out->border)
+		out->inner = (struct rect){out->box.x + 2, out->box.y + 1, iw, h - 2};
+	else
+		out->inner = out->box;
+}
+
+/* Frees the lines of a modal layout. */
+void layout_modal_free(struct modal_layout *ml)
+{
+	for (int i = 0; i < ml->n_lines; i++)
+		free(ml->lines[i].text);
+	free(ml->lines);
+	memset(ml, 0, sizeof *ml);
+}

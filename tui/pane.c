@@ -1,0 +1,412 @@
+/*
+ * Panes: one command's terminal. Bytes from the command go through libvterm
+ * (a VTerm with its VTermScreen), so colours, carriage-return progress bars
+ * and cursor movement end up as they would in a terminal. Lines that scroll
+ * off the top arrive in sb_pushline and are kept, compact and with trailing
+ * blanks trimmed, in a ring of PANE_SCROLLBACK_LINES lines; sb_popline gives
+ * them back when the pane grows taller.
+ *
+ * The pane is only a model: it never draws. The view (what the drawing code
+ * reads) is the screen scrolled back by `scroll` lines into that ring. Keys
+ * typed in a focused pane go through vterm_keyboard_* so the command gets
+ * the bytes a terminal would send, and vterm's output callback writes them
+ * to the job's pseudo-terminal.
+ */
+#include "tui/tui.h"
+
+#include "core/job.h"
+#include "core/xmalloc.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A VTerm colour in the pane's packed form. */
+static uint32_t pane__color(const VTermColor *c, bool fg)
+{
+	if (fg ? VTERM_COLOR_IS_DEFAULT_FG(c) : VTERM_COLOR_IS_DEFAULT_BG(c))
+		return PANE_COLOR_DEFAULT;
+	if (VTERM_COLOR_IS_INDEXED(c))
+		return PANE_COLOR_INDEXED(c->indexed.idx);
+	return PANE_COLOR_RGB(c->rgb.red, c->rgb.green, c->rgb.blue);
+}
+
+/* A VTerm screen cell in the pane's compact form. */
+static void pane__cell_from_vterm(const VTermScreenCell *vc, struct pane_cell *out)
+{
+	out->ch = vc->chars[0];
+	out->width = (uint8_t)(vc->width < 0 ? 0 : vc->width);
+	out->fg = pane__color(&vc->fg, true);
+	out->bg = pane__color(&vc->bg, false);
+	out->attrs = (uint8_t)((vc->attrs.bold ? PANE_ATTR_BOLD : 0) |
+	                       (vc->attrs.underline ? PANE_ATTR_UNDERLINE : 0) |
+	                       (vc->attrs.italic ? PANE_ATTR_ITALIC : 0) |
+	                       (vc->attrs.reverse ? PANE_ATTR_REVERSE : 0) |
+	                       (vc->attrs.blink ? PANE_ATTR_BLINK : 0));
+}
+
+/* Whether a cell shows nothing (a trimmable blank). */
+static bool pane__cell_blank(const struct pane_cell *c)
+{
+	return (c->ch == 0 || c->ch == ' ') && c->bg == PANE_COLOR_DEFAULT &&
+	       !(c->attrs & (PANE_ATTR_REVERSE | PANE_ATTR_UNDERLINE));
+}
+
+/* libvterm pushes a line off the top: keep it in the ring. */
+static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
+{
+	struct pane *p = user;
+	struct pane_cell tmp;
+	int n = cols;
+	size_t slot;
+	struct pane_line *line;
+
+	while (n > 0) {
+		pane__cell_from_vterm(&cells[n - 1], &tmp);
+		if (!pane__cell_blank(&tmp))
+			break;
+		n--;
+	}
+	if (p->sb_len == PANE_SCROLLBACK_LINES) {
+		/* Full: the oldest line goes; reuse its slot. */
+		slot = p->sb_head;
+		p->sb_head = (p->sb_head + 1) % PANE_SCROLLBACK_LINES;
+		line = p->sb[slot];
+		if (line->ncells < n) {
+			free(line);
+			line = NULL;
+		}
+	} else {
+		slot = (p->sb_head + p->sb_len) % PANE_SCROLLBACK_LINES;
+		p->sb_len++;
+		line = NULL;
+	}
+	if (line == NULL)
+		line = xmalloc(sizeof *line + (size_t)n * sizeof line->cells[0]);
+	line->ncells = n;
+	for (int i = 0; i < n; i++)
+		pane__cell_from_vterm(&cells[i], &line->cells[i]);
+	p->sb[slot] = line;
+	/* A view scrolled back stays on the same lines while output flows. */
+	if (p->scroll > 0 && p->scroll < (int)p->sb_len)
+		p->scroll++;
+	return 1;
+}
+
+/* libvterm wants a line back (the pane grew): hand out the newest. */
+static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
+{
+	struct pane *p = user;
+	size_t slot;
+	struct pane_line *line;
+
+	if (p->sb_len == 0)
+		return 0;
+	slot = (p->sb_head + p->sb_len - 1) % PANE_SCROLLBACK_LINES;
+	line = p->sb[slot];
+	for (int i = 0; i < cols; i++) {
+		VTermScreenCell *c = &cells[i];
+		memset(c, 0, sizeof *c);
+		c->width = 1;
+		c->fg.type = VTERM_COLOR_DEFAULT_FG;
+		c->bg.type = VTERM_COLOR_DEFAULT_BG;
+		if (i < line->ncells) {
+			const struct pane_cell *pc = &line->cells[i];
+			c->chars[0] = pc->ch;
+			c->width = (char)pc->width;
+			c->attrs.bold = !!(pc->attrs & PANE_ATTR_BOLD);
+			c->attrs.underline = !!(pc->attrs & PANE_ATTR_UNDERLINE);
+			c->attrs.italic = !!(pc->attrs & PANE_ATTR_ITALIC);
+			c->attrs.reverse = !!(pc->attrs & PANE_ATTR_REVERSE);
+			if (PANE_COLOR_IS_INDEXED(pc->fg))
+				vterm_color_indexed(&c->fg, (uint8_t)pc->fg);
+			else if (PANE_COLOR_IS_RGB(pc->fg))
+				vterm_color_rgb(&c->fg, (uint8_t)(pc->fg >> 16),
+				                (uint8_t)(pc->fg >> 8), (uint8_t)pc->fg);
+			if (PANE_COLOR_IS_INDEXED(pc->bg))
+				vterm_color_indexed(&c->bg, (uint8_t)pc->bg);
+			else if (PANE_COLOR_IS_RGB(pc->bg))
+				vterm_color_rgb(&c->bg, (uint8_t)(pc->bg >> 16),
+				                (uint8_t)(pc->bg >> 8), (uint8_t)pc->bg);
+		}
+	}
+	free(line);
+	p->sb[slot] = NULL;
+	p->sb_len--;
+	if (p->scroll > (int)p->sb_len)
+		p->scroll = (int)p->sb_len;
+	return 1;
+}
+
+/* The cursor moved: remember it for the drawing code. */
+static int pane__movecursor(VTermPos pos, VTermPos oldpos, int visible, void *user)
+{
+	struct pane *p = user;
+
+	(void)oldpos;
+	p->cursor = pos;
+	p->cursor_visible = visible;
+	return 1;
+}
+
+/* Terminal properties: only the cursor's visibility matters here. */
+static int pane__settermprop(VTermProp prop, VTermValue *val, void *user)
+{
+	struct pane *p = user;
+
+	if (prop == VTERM_PROP_CURSORVISIBLE)
+		p->cursor_visible = val->boolean;
+	return 1;
+}
+
+static const VTermScreenCallbacks pane__screen_callbacks = {
+    .movecursor = pane__movecursor,
+    .settermprop = pane__settermprop,
+    .sb_pushline = pane__sb_pushline,
+    .sb_popline = pane__sb_popline,
+};
+
+/* What the terminal answers or what keys become: to the command. */
+static void pane__output(const char *s, size_t len, void *user)
+{
+	struct pane *p = user;
+
+	if (p->job != NULL && p->state == PANE_RUNNING)
+		job_write(p->job, s, len);
+}
+
+/* Makes a pane with a ROWS x COLS terminal; ARGV is copied. */
+struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, char *const argv[],
+                      int rows, int cols)
+{
+	struct pane *p = xcalloc(1, sizeof *p);
+
+	p->tui = t;
+	p->id = id;
+	p->command = xstrdup(command);
+	p->argc = argc;
+	p->argv = xcalloc(argc + 1, sizeof *p->argv);
+	for (size_t i = 0; i < argc; i++)
+		p->argv[i] = xstrdup(argv[i]);
+	p->rows = rows > 0 ? rows : 1;
+	p->cols = cols > 0 ? cols : 1;
+	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
+	p->vt = vterm_new(p->rows, p->cols);
+	vterm_set_utf8(p->vt, 1);
+	vterm_output_set_callback(p->vt, pane__output, p);
+	p->vs = vterm_obtain_screen(p->vt);
+	vterm_screen_set_callbacks(p->vs, &pane__screen_callbacks, p);
+	vterm_screen_set_damage_merge(p->vs, VTERM_DAMAGE_SCROLL);
+	vterm_screen_enable_altscreen(p->vs, 1);
+	vterm_screen_reset(p->vs, 1);
+	p->cursor_visible = true;
+	return p;
+}
+
+/* Frees the pane (the job must be gone already). */
+void pane_free(struct pane *p)
+{
+	if (p == NULL)
+		return;
+	vterm_free(p->vt);
+	for (size_t i = 0; i < p->sb_len; i++)
+		free(p->sb[(p->sb_head + i) % PANE_SCROLLBACK_LINES]);
+	free(p->sb);
+	for (size_t i = 0; i < p->argc; i++)
+		free(p->argv[i]);
+	free(p->argv);
+	free(p->command);
+	free(p->tail);
+	free(p);
+}
+
+/* Keeps the last PANE_OUTPUT_TAIL bytes for the on-failure check. */
+static void pane__keep_tail(struct pane *p, const char *buf, size_t len)
+{
+	if (p->tail == NULL)
+		p->tail = xmalloc(PANE_OUTPUT_TAIL);
+	if (len >= PANE_OUTPUT_TAIL) {
+		memcpy(p->tail, buf + len - PANE_OUTPUT_TAIL, PANE_OUTPUT_TAIL);
+		p->tail_len = PANE_OUTPUT_TAIL;
+		return;
+	}
+	if (p->tail_len + len > PANE_OUTPUT_TAIL) {
+		size_t drop = p->tail_len + len - PANE_OUTPUT_TAIL;
+		memmove(p->tail, p->tail + drop, p->tail_len - drop);
+		p->tail_len -= drop;
+	}
+	memcpy(p->tail + p->tail_len, buf, len);
+	p->tail_len += len;
+}
+
+/* Forgets the output tail. */
+void pane_tail_reset(struct pane *p)
+{
+	p->tail_len = 0;
+}
+
+/* Command output: through the emulator; sandboxed runs keep a tail. */
+void pane_feed(struct pane *p, const char *buf, size_t len)
+{
+	if (p->sandboxed)
+		pane__keep_tail(p, buf, len);
+	vterm_input_write(p->vt, buf, len);
+}
+
+/* Writes an airlock line into the pane, on a line of its own, in yellow. */
+void pane_note(struct pane *p, const char *text)
+{
+	VTermPos pos;
+	char *s;
+
+	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
+	s = xasprintf("%s\033[0;1;33m%s\033[0m\r\n", pos.col > 0 ? "\r\n" : "", text);
+	vterm_input_write(p->vt, s, strlen(s));
+	free(s);
+}
+
+/* Resizes the pane's terminal (the caller resizes the job's). */
+void pane_resize(struct pane *p, int rows, int cols)
+{
+	rows = rows > 0 ? rows : 1;
+	cols = cols > 0 ? cols : 1;
+	if (rows == p->rows && cols == p->cols)
+		return;
+	p->rows = rows;
+	p->cols = cols;
+	vterm_set_size(p->vt, rows, cols);
+	if (p->job != NULL && p->state == PANE_RUNNING)
+		job_resize(p->job, rows, cols);
+}
+
+/* Reads the cell at ROW, COL of the view (scrollback when scrolled back). */
+void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *out)
+{
+	int v = row - p->scroll;
+
+	memset(out, 0, sizeof *out);
+	out->width = 1;
+	if (v < 0) {
+		long idx = (long)p->sb_len + v;
+		if (idx < 0)
+			return;
+		const struct pane_line *line =
+		    p->sb[(p->sb_head + (size_t)idx) % PANE_SCROLLBACK_LINES];
+		if (line != NULL && col < line->ncells)
+			*out = line->cells[col];
+		return;
+	}
+	VTermScreenCell vc;
+	VTermPos pos = {.row = v, .col = col};
+	if (v >= p->rows || col >= p->cols || !vterm_screen_get_cell(p->vs, pos, &vc))
+		return;
+	pane__cell_from_vterm(&vc, out);
+}
+
+/* Scrolls the view within the scrollback. */
+void pane_scroll(struct pane *p, int delta)
+{
+	long s = (long)p->scroll + delta;
+
+	if (s < 0)
+		s = 0;
+	if (s > (long)p->sb_len)
+		s = (long)p->sb_len;
+	p->scroll = (int)s;
+}
+
+/* Formats MS as 0.3s, 12.0s, 2m05s or 1h02m. */
+void pane_format_duration(uint64_t ms, char *buf, size_t size)
+{
+	if (ms < 60000)
+		snprintf(buf, size, "%llu.%llus", (unsigned long long)(ms / 1000),
+		         (unsigned long long)(ms % 1000 / 100));
+	else if (ms < 3600000)
+		snprintf(buf, size, "%llum%02llus", (unsigned long long)(ms / 60000),
+		         (unsigned long long)(ms % 60000 / 1000));
+	else
+		snprintf(buf, size, "%lluh%02llum", (unsigned long long)(ms / 3600000),
+		         (unsigned long long)(ms % 3600000 / 60000));
+}
+
+/* The title line's text (SPEC 7). */
+char *pane_title(const struct pane *p, uint64_t now_ms)
+{
+	char state[32], dur[32];
+	uint64_t end = p->state == PANE_RUNNING ? now_ms : p->end_ms;
+
+	switch (p->state) {
+	case PANE_WAITING:
+		snprintf(state, sizeof state, "waiting");
+		break;
+	case PANE_RUNNING:
+		snprintf(state, sizeof state, "running");
+		break;
+	case PANE_EXITED:
+		snprintf(state, sizeof state, "exit %d", p->status);
+		break;
+	case PANE_DENIED:
+		snprintf(state, sizeof state, "denied");
+		break;
+	}
+	pane_format_duration(end >= p->start_ms ? end - p->start_ms : 0, dur, sizeof dur);
+	return xasprintf("[%d] %s \xc2\xb7 %s \xc2\xb7 %s \xc2\xb7 %s", p->id, p->command, state,
+	                 dur, p->sandboxed ? "sandboxed" : "unsandboxed");
+}
+
+/* A curses function key and the libvterm key it stands for. */
+struct pane_keymap {
+	int curses;
+	VTermKey key;
+	VTermModifier mod;
+};
+
+static const struct pane_keymap pane__keys[] = {
+    {.curses = KEY_UP, .key = VTERM_KEY_UP},
+    {.curses = KEY_DOWN, .key = VTERM_KEY_DOWN},
+    {.curses = KEY_LEFT, .key = VTERM_KEY_LEFT},
+    {.curses = KEY_RIGHT, .key = VTERM_KEY_RIGHT},
+    {.curses = KEY_HOME, .key = VTERM_KEY_HOME},
+    {.curses = KEY_END, .key = VTERM_KEY_END},
+    {.curses = KEY_IC, .key = VTERM_KEY_INS},
+    {.curses = KEY_DC, .key = VTERM_KEY_DEL},
+    {.curses = KEY_BACKSPACE, .key = VTERM_KEY_BACKSPACE},
+    {.curses = KEY_ENTER, .key = VTERM_KEY_ENTER},
+    {.curses = KEY_BTAB, .key = VTERM_KEY_TAB, .mod = VTERM_MOD_SHIFT},
+    {.curses = KEY_SLEFT, .key = VTERM_KEY_LEFT, .mod = VTERM_MOD_SHIFT},
+    {.curses = KEY_SRIGHT, .key = VTERM_KEY_RIGHT, .mod = VTERM_MOD_SHIFT},
+};
+
+/* A key typed in the focused pane becomes the bytes a terminal sends. */
+void pane_key(struct pane *p, wint_t ch, bool keycode)
+{
+	if (p->state != PANE_RUNNING || p->job == NULL)
+		return;
+	if (keycode) {
+		for (size_t i = 0; i < sizeof pane__keys / sizeof pane__keys[0]; i++) {
+			if (pane__keys[i].curses == (int)ch) {
+				vterm_keyboard_key(p->vt, pane__keys[i].key, pane__keys[i].mod);
+				return;
+			}
+		}
+		if ((int)ch >= KEY_F(1) && (int)ch <= KEY_F(12))
+			vterm_keyboard_key(p->vt, VTERM_KEY_FUNCTION((int)ch - KEY_F0),
+			                   VTERM_MOD_NONE);
+		return;
+	}
+	if (ch == '\r' || ch == '\n')
+		vterm_keyboard_key(p->vt, VTERM_KEY_ENTER, VTERM_MOD_NONE);
+	else if (ch == 0x7f || ch == 0x08)
+		vterm_keyboard_key(p->vt, VTERM_KEY_BACKSPACE, VTERM_MOD_NONE);
+	else if (ch == '\t')
+		vterm_keyboard_key(p->vt, VTERM_KEY_TAB, VTERM_MOD_NONE);
+	else if (ch == 0x1b)
+		vterm_keyboard_key(p->vt, VTERM_KEY_ESCAPE, VTERM_MOD_NONE);
+	else if (ch < 0x20) {
+		/* A control character: vterm wants the letter with Ctrl held. */
+		vterm_keyboard_unichar(p->vt, ch + 0x60, VTERM_MOD_CTRL);
+	} else {
+		vterm_keyboard_unichar(p->vt, (uint32_t)ch, VTERM_MOD_NONE);
+	}
+}

@@ -1,0 +1,854 @@
+/*
+ * The TUI's model and its loop.
+ *
+ * The model (panes, input line, focus, layout, overlays) changes only
+ * through tui_key(), tui_resize() and the jobs' callbacks; each change sets
+ * a dirty flag. tui_main() wires the model to the terminal on the libuv
+ * loop: keys come from a uv_poll on standard input (read with wget_wch in
+ * no-delay mode, never blocking), SIGWINCH from a uv_signal, and a
+ * uv_prepare draws once per loop turn when the model is dirty, at most
+ * TUI_FPS frames a second (a uv_timer catches the frame that was skipped),
+ * so a flood of output coalesces into frames. Output to a pane nobody can
+ * see does not ask for a frame at all.
+ *
+ * Keys are looked up in one const table of bindings; the help screen is
+ * generated from it. Modals are the approval queue's head (or the quit
+ * question): a key answers with approval_answer(), and the requester's
+ * callback resumes it; nothing waits.
+ *
+ * Every way out restores the terminal: the normal quit, SIGTERM/SIGHUP/
+ * SIGINT through libuv, and an atexit handler as the last resort.
+ */
+#include "tui/tui.h"
+
+#include "core/config.h"
+#include "core/decide.h"
+#include "core/job.h"
+#include "core/rules.h"
+#include "core/sandbox-command.h"
+#include "core/xmalloc.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The loop's clock, when no test pins one. */
+static uint64_t tui__loop_now(void *data)
+{
+	uv_loop_t *loop = data;
+
+	uv_update_time(loop);
+	return uv_now(loop);
+}
+
+/* The TUI clock. */
+uint64_t tui_now(const struct tui *t)
+{
+	return t->now_ms(t->clock_data);
+}
+
+/* Recomputes the layout and gives each shown pane its terminal size. */
+static void tui__relayout(struct tui *t)
+{
+	layout_screen(t->cols, t->rows, t->n_panes, t->current, t->maximised, &t->layout);
+	for (int i = 0; i < t->n_panes; i++) {
+		const struct rect *r = &t->layout.pane[i];
+		if (r->h >= 2)
+			pane_resize(t->panes[i], r->h - 1, r->w);
+	}
+	t->dirty = true;
+}
+
+/* Asks for a frame. */
+void tui_dirty(struct tui *t)
+{
+	t->dirty = true;
+}
+
+/* Whether pane index I is on screen now. */
+static bool tui__visible(const struct tui *t, int i)
+{
+	return t->layout.pane[i].h > 0;
+}
+
+/* The pane with number ID, or NULL. */
+struct pane *tui_pane_by_id(struct tui *t, int id)
+{
+	for (int i = 0; i < t->n_panes; i++)
+		if (t->panes[i]->id == id)
+			return t->panes[i];
+	return NULL;
+}
+
+/* A pane's output arrived: draw only when someone can see it. */
+void tui_pane_changed(struct tui *t, const struct pane *p)
+{
+	for (int i = 0; i < t->n_panes; i++)
+		if (t->panes[i] == p && tui__visible(t, i))
+			t->dirty = true;
+}
+
+/* Makes a directory and its parents (mode 0700); errors are left to the users. */
+static void tui__mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0700);
+			*s = '/';
+		}
+	}
+	mkdir(p, 0700);
+	free(p);
+}
+
+/* The approval queue changed: a prompt came or went. */
+static void tui__approvals_changed(void *data)
+{
+	struct tui *t = data;
+
+	t->dirty = true;
+}
+
+/* Builds the model (see tui.h). */
+struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*now_ms)(void *),
+                    void *clock_data, char **cause)
+{
+	struct tui *t = xcalloc(1, sizeof *t);
+	struct config cfg;
+	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
+	char *tried = NULL, *err = NULL;
+
+	t->opts = opts;
+	t->loop = loop;
+	t->now_ms = now_ms != NULL ? now_ms : tui__loop_now;
+	t->clock_data = now_ms != NULL ? clock_data : loop;
+	t->cols = 80;
+	t->rows = 24;
+	t->current = -1;
+	t->focus_input = true;
+	t->next_id = 1;
+	t->color = !opts->no_color && getenv("NO_COLOR") == NULL;
+
+	t->rules = rules_new();
+	if (rules_load_all(t->rules, opts->home, opts->cwd, &err) != 0) {
+		*cause = err;
+		rules_free(t->rules);
+		free(t);
+		return NULL;
+	}
+	if (opts->home != NULL)
+		tui__mkdirs(opts->home);
+	char *audit_path = audit_default_path();
+	if (audit_path != NULL) {
+		t->audit = audit_open(audit_path, &err);
+		if (t->audit == NULL) {
+			t->notice = xasprintf("audit log: %s", err ? err : audit_path);
+			free(err);
+		}
+		free(audit_path);
+	}
+	decide_approval_parse(opts->approval, &approval);
+	memset(&cfg, 0, sizeof cfg);
+	if (opts->home != NULL && config_load(&cfg, opts->home, &err) != 0) {
+		free(err);
+		memset(&cfg, 0, sizeof cfg);
+	}
+	struct approval_config acfg = {
+	    .approval = approval,
+	    .rules = t->rules,
+	    .home = opts->home,
+	    .audit = t->audit,
+	    .allowed_domains = (const char *const *)cfg.allowed_domains,
+	    .n_allowed_domains = cfg.n_allowed_domains,
+	    .denied_domains = (const char *const *)cfg.denied_domains,
+	    .n_denied_domains = cfg.n_denied_domains,
+	};
+	t->approvals = approval_queue_new(&acfg);
+	config_free(&cfg);
+	approval_queue_set_changed(t->approvals, tui__approvals_changed, t);
+
+	t->sandbox_helper = sandbox_command_helper(&tried);
+	free(tried);
+	t->sandbox_policy =
+	    opts->sandbox_policy != NULL
+	        ? xstrdup(opts->sandbox_policy)
+	        : sandbox_command_policy(opts->sandbox, opts->writable_roots,
+	                                 opts->n_writable_roots, strcmp(opts->network, "on") == 0);
+
+	char *hist = opts->home != NULL ? xasprintf("%s/history", opts->home) : NULL;
+	input_init(&t->input, hist);
+	free(hist);
+	tui__relayout(t);
+	return t;
+}
+
+/* Kills every command still running (quitting). */
+void tui_kill_all(struct tui *t)
+{
+	for (int i = 0; i < t->n_panes; i++) {
+		struct pane *p = t->panes[i];
+		if (p->job != NULL) {
+			job_free(p->job);
+			p->job = NULL;
+			if (p->state == PANE_RUNNING) {
+				p->state = PANE_EXITED;
+				p->status = 128 + SIGKILL;
+				p->end_ms = tui_now(t);
+			}
+		}
+	}
+}
+
+/* Frees the model: pending prompts are denied first, then the panes go. */
+void tui_free(struct tui *t)
+{
+	if (t == NULL)
+		return;
+	approval_queue_free(t->approvals);
+	t->approvals = NULL;
+	tui_kill_all(t);
+	for (int i = 0; i < t->n_panes; i++)
+		pane_free(t->panes[i]);
+	rules_free(t->rules);
+	audit_close(t->audit);
+	input_free(&t->input);
+	free(t->socket_path);
+	free(t->notice);
+	free(t->sandbox_helper);
+	free(t->sandbox_policy);
+	free(t);
+}
+
+/* The screen changed size. */
+void tui_resize(struct tui *t, int cols, int rows)
+{
+	t->cols = cols > 0 ? cols : 1;
+	t->rows = rows > 0 ? rows : 1;
+	tui__relayout(t);
+}
+
+/* Shows PATH in the status bar. */
+void tui_set_socket_path(struct tui *t, const char *path)
+{
+	free(t->socket_path);
+	t->socket_path = path != NULL ? xstrdup(path) : NULL;
+	t->dirty = true;
+}
+
+/* Adds a pane and makes it current. */
+struct pane *tui_add_pane(struct tui *t, const char *command, size_t argc, char *const argv[])
+{
+	struct pane *p;
+
+	if (t->n_panes == TUI_MAX_PANES) {
+		free(t->notice);
+		t->notice = xasprintf("at most %d panes: close one with Ctrl-W", TUI_MAX_PANES);
+		t->dirty = true;
+		return NULL;
+	}
+	p = pane_new(t, t->next_id++, command, argc, argv, 1, 1);
+	p->start_ms = p->end_ms = tui_now(t);
+	t->panes[t->n_panes++] = p;
+	t->current = t->n_panes - 1;
+	tui__relayout(t);
+	if (t->layout.pane[t->current].h < 2)
+		pane_resize(p, t->rows > 3 ? t->rows - 3 : 1, t->cols);
+	return p;
+}
+
+/* How many panes run or wait. */
+int tui_running(const struct tui *t)
+{
+	int n = 0;
+
+	for (int i = 0; i < t->n_panes; i++)
+		n += t->panes[i]->state == PANE_RUNNING || t->panes[i]->state == PANE_WAITING;
+	return n;
+}
+
+/* The current pane, or NULL. */
+static struct pane *tui__current(struct tui *t)
+{
+	return t->current >= 0 && t->current < t->n_panes ? t->panes[t->current] : NULL;
+}
+
+/* Stops the loop: the terminal is restored by tui_main. */
+static void tui__quit_now(struct tui *t)
+{
+	t->quit = true;
+	if (t->in_loop)
+		uv_stop(t->loop);
+}
+
+/* ---- the modal ---- */
+
+static const struct {
+	char key;
+	const char *label;
+} tui__quit_options[] = {
+    {.key = 'y', .label = "Yes, quit and stop them"},
+    {.key = 'n', .label = "No"},
+};
+
+/* The modal on screen as a view. */
+bool tui_modal_view(struct tui *t, struct modal_view *v)
+{
+	static char quit_reason[96];
+	const struct approval_prompt *pr;
+
+	memset(v, 0, sizeof *v);
+	if (t->overlay == TUI_OVERLAY_QUIT) {
+		int n = tui_running(t);
+		snprintf(quit_reason, sizeof quit_reason, "%d command%s still run%s.", n,
+		         n == 1 ? "" : "s", n == 1 ? "s" : "");
+		v->title = "Quit airlock?";
+		v->reason = quit_reason;
+		v->n_options = 2;
+		for (size_t i = 0; i < 2; i++) {
+			v->options[i].key = tui__quit_options[i].key;
+			v->options[i].label = tui__quit_options[i].label;
+		}
+		v->selected = t->modal_selected;
+		return true;
+	}
+	pr = t->approvals != NULL ? approval_current(t->approvals) : NULL;
+	if (pr == NULL)
+		return false;
+	if (pr->id != t->modal_prompt) {
+		t->modal_prompt = pr->id;
+		t->modal_selected = 0;
+		t->modal_scroll = 0;
+	}
+	v->title = pr->title;
+	v->reason = pr->reason;
+	v->subject = pr->subject;
+	v->diff = pr->diff;
+	v->n_options = pr->n_options;
+	for (size_t i = 0; i < pr->n_options; i++) {
+		v->options[i].key = pr->options[i].key;
+		v->options[i].label = pr->options[i].label;
+	}
+	v->selected = t->modal_selected;
+	v->scroll = t->modal_scroll;
+	v->waiting = approval_pending(t->approvals) - 1;
+	return true;
+}
+
+/* Chooses option I of the modal on screen. */
+static void tui__modal_choose(struct tui *t, size_t i)
+{
+	const struct approval_prompt *pr;
+
+	t->dirty = true;
+	if (t->overlay == TUI_OVERLAY_QUIT) {
+		t->overlay = TUI_OVERLAY_NONE;
+		t->modal_selected = 0;
+		if (i == 0) {
+			tui_kill_all(t);
+			tui__quit_now(t);
+		}
+		return;
+	}
+	pr = approval_current(t->approvals);
+	if (pr == NULL || i >= pr->n_options)
+		return;
+	t->modal_prompt = 0;
+	approval_answer(t->approvals, pr->id, pr->options[i].answer);
+}
+
+/* A key while a modal is up: choose, move, scroll or deny. */
+static void tui__modal_key(struct tui *t, const struct modal_view *v, wint_t ch, bool keycode)
+{
+	int n = (int)v->n_options;
+
+	t->dirty = true;
+	if (keycode) {
+		switch (ch) {
+		case KEY_UP:
+			t->modal_selected = (t->modal_selected + n - 1) % n;
+			return;
+		case KEY_DOWN:
+			t->modal_selected = (t->modal_selected + 1) % n;
+			return;
+		case KEY_PPAGE:
+			t->modal_scroll = t->modal_scroll > 5 ? t->modal_scroll - 5 : 0;
+			return;
+		case KEY_NPAGE:
+			t->modal_scroll += 5;
+			return;
+		case KEY_ENTER:
+			tui__modal_choose(t, (size_t)t->modal_selected);
+			return;
+		default:
+			return;
+		}
+	}
+	if (ch == 'k') {
+		t->modal_selected = (t->modal_selected + n - 1) % n;
+	} else if (ch == 'j') {
+		t->modal_selected = (t->modal_selected + 1) % n;
+	} else if (ch == '\r' || ch == '\n') {
+		tui__modal_choose(t, (size_t)t->modal_selected);
+	} else if (ch == 0x1b) {
+		tui__modal_choose(t, (size_t)(n - 1));
+	} else if (ch == 0x03) {
+		if (t->overlay == TUI_OVERLAY_QUIT)
+			tui__modal_choose(t, (size_t)(n - 1));
+		else
+			approval_deny_all(t->approvals);
+	} else if (ch >= '1' && ch <= '9' && (int)(ch - '0') <= n) {
+		tui__modal_choose(t, (size_t)(ch - '1'));
+	} else {
+		for (int i = 0; i < n; i++)
+			if (v->options[i].key == (char)ch)
+				tui__modal_choose(t, (size_t)i);
+	}
+}
+
+/* ---- key bindings ---- */
+
+/* Ctrl-Q: quit, asking first when commands still run. */
+static void tui__key_quit(struct tui *t)
+{
+	if (tui_running(t) > 0) {
+		t->overlay = TUI_OVERLAY_QUIT;
+		t->modal_selected = 0;
+		t->dirty = true;
+		return;
+	}
+	tui__quit_now(t);
+}
+
+/* F1 or ?: the help screen. */
+static void tui__key_help(struct tui *t)
+{
+	t->overlay = TUI_OVERLAY_HELP;
+	t->dirty = true;
+}
+
+/* F2: one pane maximised, or all tiled. */
+static void tui__key_layout(struct tui *t)
+{
+	t->maximised = !t->maximised;
+	tui__relayout(t);
+}
+
+/* Moves focus by DIR through the input line and the panes. */
+static void tui__focus(struct tui *t, int dir)
+{
+	/* Positions: 0 = the input line, 1..n = the panes. */
+	int n = t->n_panes + 1;
+	int pos = t->focus_input ? 0 : t->current + 1;
+
+	pos = (pos + dir + n) % n;
+	t->focus_input = pos == 0;
+	if (pos > 0)
+		t->current = pos - 1;
+	tui__relayout(t);
+}
+
+/* Tab: the next pane. */
+static void tui__key_next(struct tui *t)
+{
+	tui__focus(t, +1);
+}
+
+/* Shift-Tab: the previous pane. */
+static void tui__key_prev(struct tui *t)
+{
+	tui__focus(t, -1);
+}
+
+/* PgUp: back in the current pane's scrollback. */
+static void tui__key_pgup(struct tui *t)
+{
+	struct pane *p = tui__current(t);
+
+	if (p != NULL)
+		pane_scroll(p, p->rows > 2 ? p->rows - 1 : 1);
+	t->dirty = true;
+}
+
+/* PgDn: forward towards the live screen. */
+static void tui__key_pgdn(struct tui *t)
+{
+	struct pane *p = tui__current(t);
+
+	if (p != NULL)
+		pane_scroll(p, -(p->rows > 2 ? p->rows - 1 : 1));
+	t->dirty = true;
+}
+
+/* Ctrl-W: closes the current pane once its command is over. */
+static void tui__key_close(struct tui *t)
+{
+	struct pane *p = tui__current(t);
+
+	if (p == NULL || p->state == PANE_RUNNING || p->state == PANE_WAITING)
+		return;
+	pane_free(p);
+	memmove(&t->panes[t->current], &t->panes[t->current + 1],
+	        (size_t)(t->n_panes - t->current - 1) * sizeof t->panes[0]);
+	t->n_panes--;
+	if (t->current >= t->n_panes)
+		t->current = t->n_panes - 1;
+	if (t->n_panes == 0)
+		t->focus_input = true;
+	tui__relayout(t);
+}
+
+/* Ctrl-C: interrupts the current pane's command, or clears the input line. */
+static void tui__key_interrupt(struct tui *t)
+{
+	struct pane *p = tui__current(t);
+
+	if (t->focus_input && t->input.len > 0) {
+		t->input.len = t->input.cur = 0;
+		t->input.buf[0] = L'\0';
+	} else if (p != NULL && p->state == PANE_RUNNING && p->job != NULL) {
+		job_interrupt(p->job);
+	}
+	t->dirty = true;
+}
+
+/* Whether the current pane's command is over (Ctrl-W applies). */
+static bool tui__when_closable(struct tui *t)
+{
+	struct pane *p = tui__current(t);
+
+	return p != NULL && p->state != PANE_RUNNING && p->state != PANE_WAITING;
+}
+
+/* Whether the input line has focus and is empty (`?` opens help). */
+static bool tui__when_input_empty(struct tui *t)
+{
+	return t->focus_input && t->input.len == 0;
+}
+
+/* Whether Ctrl-C belongs to airlock (input line, or a running current pane). */
+static bool tui__when_interrupt(struct tui *t)
+{
+	return t->focus_input || (tui__current(t) != NULL && tui__current(t)->job != NULL);
+}
+
+struct tui_binding {
+	int key;
+	bool keycode;
+	const char *keys; /* as the help screen names it; NULL: not listed */
+	const char *what;
+	bool (*when)(struct tui *t); /* NULL: always */
+	void (*fn)(struct tui *t);
+};
+
+static const struct tui_binding tui__bindings[] = {
+    {.key = 0x11,
+     .keys = "Ctrl-Q",
+     .what = "quit (asks first when commands still run)",
+     .fn = tui__key_quit},
+    {.key = KEY_F(1),
+     .keycode = true,
+     .keys = "F1, ?",
+     .what = "this help (? on an empty input line)",
+     .fn = tui__key_help},
+    {.key = '?', .when = tui__when_input_empty, .fn = tui__key_help},
+    {.key = KEY_F(2),
+     .keycode = true,
+     .keys = "F2",
+     .what = "maximise the current pane / tile all panes",
+     .fn = tui__key_layout},
+    {.key = '\t',
+     .keys = "Tab, Shift-Tab",
+     .what = "focus the next / previous pane or the input",
+     .fn = tui__key_next},
+    {.key = KEY_BTAB, .keycode = true, .fn = tui__key_prev},
+    {.key = KEY_PPAGE,
+     .keycode = true,
+     .keys = "PgUp, PgDn",
+     .what = "scroll the current pane's output",
+     .fn = tui__key_pgup},
+    {.key = KEY_NPAGE, .keycode = true, .fn = tui__key_pgdn},
+    {.key = 0x17,
+     .keys = "Ctrl-W",
+     .what = "close the current pane (finished commands)",
+     .when = tui__when_closable,
+     .fn = tui__key_close},
+    {.key = 0x03,
+     .keys = "Ctrl-C",
+     .what = "interrupt the current pane's command",
+     .when = tui__when_interrupt,
+     .fn = tui__key_interrupt},
+};
+
+static const struct tui_help_line tui__help_extra[] = {
+    {.keys = "Enter", .what = "run the input line as `bash -lc LINE`"},
+    {.keys = "Up, Down", .what = "walk the input history"},
+    {.keys = "(typing)", .what = "in a focused running pane: goes to its command"},
+    {.keys = "1-9, y a p d n", .what = "in a prompt: choose an option"},
+    {.keys = "j k, arrows", .what = "in a prompt: move; Enter confirms"},
+    {.keys = "Esc", .what = "in a prompt: the last, denying option"},
+    {.keys = "Ctrl-C", .what = "in a prompt: deny every waiting prompt"},
+};
+
+/* The help screen's lines: the bindings that have a name, then the rest. */
+const struct tui_help_line *tui_help_lines(size_t *n)
+{
+	static struct tui_help_line lines[sizeof tui__bindings / sizeof tui__bindings[0] +
+	                                  sizeof tui__help_extra / sizeof tui__help_extra[0]];
+	size_t k = 0;
+
+	for (size_t i = 0; i < sizeof tui__bindings / sizeof tui__bindings[0]; i++)
+		if (tui__bindings[i].keys != NULL)
+			lines[k++] =
+			    (struct tui_help_line){tui__bindings[i].keys, tui__bindings[i].what};
+	for (size_t i = 0; i < sizeof tui__help_extra / sizeof tui__help_extra[0]; i++)
+		lines[k++] = tui__help_extra[i];
+	*n = k;
+	return lines;
+}
+
+/* One key: overlays first, then the bindings, then whoever has focus. */
+void tui_key(struct tui *t, wint_t ch, bool keycode)
+{
+	struct modal_view v;
+	struct pane *p;
+	char *line = NULL;
+
+	if (t->notice != NULL) {
+		free(t->notice);
+		t->notice = NULL;
+		t->dirty = true;
+	}
+	if (keycode && ch == KEY_RESIZE)
+		return;
+	if (t->overlay == TUI_OVERLAY_HELP) {
+		t->overlay = TUI_OVERLAY_NONE;
+		t->dirty = true;
+		return;
+	}
+	if (tui_modal_view(t, &v)) {
+		tui__modal_key(t, &v, ch, keycode);
+		return;
+	}
+	for (size_t i = 0; i < sizeof tui__bindings / sizeof tui__bindings[0]; i++) {
+		const struct tui_binding *b = &tui__bindings[i];
+		if (b->key == (int)ch && b->keycode == keycode && (b->when == NULL || b->when(t))) {
+			b->fn(t);
+			return;
+		}
+	}
+	p = tui__current(t);
+	if (!t->focus_input && p != NULL && p->state == PANE_RUNNING) {
+		pane_key(p, ch, keycode);
+		/* Typing brings the live screen back. */
+		if (p->scroll != 0) {
+			p->scroll = 0;
+			t->dirty = true;
+		}
+		return;
+	}
+	if (!t->focus_input) {
+		/* A finished pane takes no keys: typing goes to the input line. */
+		if (keycode || ch < 0x20)
+			return;
+		t->focus_input = true;
+	}
+	if (input_key(&t->input, ch, keycode, &line))
+		t->dirty = true;
+	if (line != NULL) {
+		launch_line(t, line);
+		free(line);
+	}
+}
+
+/* ---- the loop (tui_main) ---- */
+
+static struct tui *tui__active; /* for the atexit handler */
+
+/* Restores the terminal whatever the way out. */
+static void tui__atexit(void)
+{
+	if (tui__active != NULL && !isendwin())
+		endwin();
+}
+
+/* The frame that was too soon is due now. */
+static void tui__on_frame(uv_timer_t *h);
+
+/* Draws when dirty and a frame is due; otherwise arms the frame timer. */
+static void tui__frame(struct tui *t)
+{
+	uint64_t now, gap = 1000 / TUI_FPS;
+
+	if (!t->dirty || t->quit)
+		return;
+	uv_update_time(t->loop);
+	now = uv_now(t->loop);
+	if (t->last_frame_ms != 0 && now - t->last_frame_ms < gap) {
+		if (!uv_is_active((uv_handle_t *)&t->frame_timer))
+			uv_timer_start(&t->frame_timer, tui__on_frame,
+			               gap - (now - t->last_frame_ms), 0);
+		return;
+	}
+	t->last_frame_ms = now;
+	t->dirty = false;
+	draw_screen(t);
+}
+
+static void tui__on_frame(uv_timer_t *h)
+{
+	tui__frame(h->data);
+}
+
+/* Before the loop waits: the one draw of this turn. */
+static void tui__on_prepare(uv_prepare_t *h)
+{
+	tui__frame(h->data);
+}
+
+/* While commands run their titles' clocks move: a frame every 100 ms. */
+static void tui__on_tick(uv_timer_t *h)
+{
+	struct tui *t = h->data;
+
+	if (tui_running(t) > 0)
+		t->dirty = true;
+}
+
+/* Keys are waiting on standard input: take them all, never blocking. */
+static void tui__on_stdin(uv_poll_t *h, int status, int events)
+{
+	struct tui *t = h->data;
+	wint_t ch;
+	int r;
+
+	(void)events;
+	if (status < 0) {
+		tui__quit_now(t);
+		return;
+	}
+	while (!t->quit && (r = wget_wch(stdscr, &ch)) != ERR)
+		tui_key(t, ch, r == KEY_CODE_YES);
+}
+
+/* The terminal was resized. */
+static void tui__on_winch(uv_signal_t *h, int signum)
+{
+	struct tui *t = h->data;
+	struct winsize ws;
+
+	(void)signum;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0)
+		return;
+	resizeterm(ws.ws_row, ws.ws_col);
+	tui_resize(t, ws.ws_col, ws.ws_row);
+	clearok(curscr, TRUE);
+	t->dirty = true;
+}
+
+/* SIGTERM, SIGHUP, SIGINT: stop everything and restore the terminal. */
+static void tui__on_signal(uv_signal_t *h, int signum)
+{
+	struct tui *t = h->data;
+
+	(void)signum;
+	tui_kill_all(t);
+	tui__quit_now(t);
+}
+
+/* Closes one of the loop's handles. */
+static void tui__close(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* The TUI: runs until Ctrl-Q or a signal; returns the exit status. */
+int tui_main(const struct cli_options *opts)
+{
+	uv_loop_t *loop = uv_default_loop();
+	char *cause = NULL;
+	struct tui *t;
+	SCREEN *scr;
+
+	setlocale(LC_ALL, "");
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "airlock: the TUI needs a terminal: use `airlock exec -- CMD` "
+		                "in scripts\n");
+		return 2;
+	}
+	t = tui_new(opts, loop, NULL, NULL, &cause);
+	if (t == NULL) {
+		fprintf(stderr, "airlock: %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	set_escdelay(25);
+	scr = newterm(NULL, stdout, stdin);
+	if (scr == NULL) {
+		fprintf(stderr, "airlock: cannot use the terminal (TERM=%s)\n",
+		        getenv("TERM") ? getenv("TERM") : "");
+		tui_free(t);
+		return 2;
+	}
+	tui__active = t;
+	atexit(tui__atexit);
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	draw_init(t->color);
+	tui_resize(t, COLS, LINES);
+
+	uv_poll_init(loop, &t->stdin_poll, STDIN_FILENO);
+	uv_signal_init(loop, &t->sig_winch);
+	uv_signal_init(loop, &t->sig_term);
+	uv_signal_init(loop, &t->sig_hup);
+	uv_signal_init(loop, &t->sig_int);
+	uv_prepare_init(loop, &t->prepare);
+	uv_timer_init(loop, &t->frame_timer);
+	uv_timer_init(loop, &t->tick_timer);
+	t->stdin_poll.data = t->sig_winch.data = t->sig_term.data = t->sig_hup.data =
+	    t->sig_int.data = t->prepare.data = t->frame_timer.data = t->tick_timer.data = t;
+	uv_poll_start(&t->stdin_poll, UV_READABLE, tui__on_stdin);
+	uv_signal_start(&t->sig_winch, tui__on_winch, SIGWINCH);
+	uv_signal_start(&t->sig_term, tui__on_signal, SIGTERM);
+	uv_signal_start(&t->sig_hup, tui__on_signal, SIGHUP);
+	uv_signal_start(&t->sig_int, tui__on_signal, SIGINT);
+	uv_prepare_start(&t->prepare, tui__on_prepare);
+	uv_timer_start(&t->tick_timer, tui__on_tick, 100, 100);
+
+	if (opts->argc > 0)
+		launch_argv(t, (size_t)opts->argc, opts->argv);
+	t->dirty = true;
+	t->in_loop = true;
+	if (!t->quit)
+		uv_run(loop, UV_RUN_DEFAULT);
+	t->in_loop = false;
+
+	tui__close((uv_handle_t *)&t->stdin_poll);
+	tui__close((uv_handle_t *)&t->sig_winch);
+	tui__close((uv_handle_t *)&t->sig_term);
+	tui__close((uv_handle_t *)&t->sig_hup);
+	tui__close((uv_handle_t *)&t->sig_int);
+	tui__close((uv_handle_t *)&t->prepare);
+	tui__close((uv_handle_t *)&t->frame_timer);
+	tui__close((uv_handle_t *)&t->tick_timer);
+	endwin();
+	tui__active = NULL;
+	tui_free(t);
+	/* Let the closed handles (the jobs' too) finish. */
+	uv_run(loop, UV_RUN_DEFAULT);
+	delscreen(scr);
+	return 0;
+}

@@ -1,0 +1,336 @@
+/*
+ * The TUI's internal contract, shared by the files of tui/ only.
+ *
+ * One way through: bytes from a job -> pane (libvterm screen + scrollback)
+ * -> layout (pure geometry, no curses) -> draw (the only file that calls
+ * curses output functions). Every change to the model sets a dirty flag;
+ * the loop draws at most once per turn and at most TUI_FPS times a second.
+ * Prompts come from core's approval queue; the TUI shows its head and
+ * answers it; nothing waits in a nested loop.
+ */
+#ifndef AIRLOCK_TUI_H
+#define AIRLOCK_TUI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <vterm.h>
+#include <wchar.h>
+
+#include "core/approval.h"
+#include "tui/cli.h"
+
+struct job;
+
+/* Hard limits, named. */
+#define TUI_FPS               60
+#define TUI_MAX_PANES         64
+#define PANE_SCROLLBACK_LINES 10000
+#define PANE_OUTPUT_TAIL      65536 /* bytes kept for the on-failure check */
+#define INPUT_HISTORY_MAX     1000
+#define INPUT_MAX_CHARS       4096
+
+/* ---- text: display widths of UTF-8 (layout.c) ---- */
+
+/* Display width of UTF-8 S (invalid bytes count as one column). */
+int layout_text_width(const char *s);
+/*
+ * Copies the longest head of S that fits in WIDTH columns; when S does not
+ * fit, ends it with an ellipsis. Caller frees.
+ */
+char *layout_text_fit(const char *s, int width);
+
+/* ---- pane: one command's terminal (pane.c) ---- */
+
+/* Colours packed in 32 bits: 0 default, else a tag and an index or RGB. */
+#define PANE_COLOR_DEFAULT    0u
+#define PANE_COLOR_INDEXED(i) (0x01000000u | (uint32_t)(i))
+#define PANE_COLOR_RGB(r, g, b)                                                                    \
+	(0x02000000u | ((uint32_t)(r) << 16) | ((uint32_t)(g) << 8) | (uint32_t)(b))
+#define PANE_COLOR_IS_INDEXED(c) (((c)&0xff000000u) == 0x01000000u)
+#define PANE_COLOR_IS_RGB(c)     (((c)&0xff000000u) == 0x02000000u)
+
+enum {
+	PANE_ATTR_BOLD = 1 << 0,
+	PANE_ATTR_UNDERLINE = 1 << 1,
+	PANE_ATTR_ITALIC = 1 << 2,
+	PANE_ATTR_REVERSE = 1 << 3,
+	PANE_ATTR_BLINK = 1 << 4,
+};
+
+/* One cell as the pane keeps it (compact: scrollback holds many). */
+struct pane_cell {
+	uint32_t ch; /* 0: blank */
+	uint32_t fg, bg;
+	uint8_t attrs;
+	uint8_t width; /* 1, 2 (wide), or 0 (right half of a wide char) */
+};
+
+struct pane_line {
+	int ncells; /* trailing blanks trimmed */
+	struct pane_cell cells[];
+};
+
+enum pane_state {
+	PANE_WAITING, /* a prompt decides whether it runs */
+	PANE_RUNNING,
+	PANE_EXITED,
+	PANE_DENIED,
+};
+
+struct tui;
+
+struct pane {
+	struct tui *tui;
+	int id;
+	char *command; /* as shown in the title */
+	char **argv;   /* what runs (before any sandbox wrapping), NULL-terminated */
+	size_t argc;
+	enum pane_state state;
+	int status;
+	bool sandboxed;
+	uint64_t start_ms, end_ms; /* TUI clock */
+
+	VTerm *vt;
+	VTermScreen *vs;
+	int rows, cols;
+	VTermPos cursor;
+	bool cursor_visible;
+
+	struct pane_line **sb; /* ring of PANE_SCROLLBACK_LINES */
+	size_t sb_head, sb_len;
+	int scroll; /* lines scrolled back from the bottom */
+
+	struct job *job;
+	uint64_t waiter; /* approval waiter id while WAITING */
+	char *tail;      /* the last PANE_OUTPUT_TAIL bytes of output (sandboxed runs) */
+	size_t tail_len;
+	bool retried;
+};
+
+struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, char *const argv[],
+                      int rows, int cols);
+void pane_free(struct pane *p);
+/* Feeds command output through the terminal emulator. */
+void pane_feed(struct pane *p, const char *buf, size_t len);
+/* Writes one airlock line (a decision, a note) into the pane, in colour. */
+void pane_note(struct pane *p, const char *text);
+void pane_resize(struct pane *p, int rows, int cols);
+/* The cell at ROW, COL of the pane's view, scrollback included. */
+void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *out);
+/* Scrolls the view by DELTA lines (positive: back in history). */
+void pane_scroll(struct pane *p, int delta);
+/* The title: `[N] command · state · 1.2s · sandboxed`. Caller frees. */
+char *pane_title(const struct pane *p, uint64_t now_ms);
+/* Formats a duration as the title shows it (1.2s, 2m05s). */
+void pane_format_duration(uint64_t ms, char *buf, size_t size);
+/* Keys typed in the focused pane: to the command through the terminal. */
+void pane_key(struct pane *p, wint_t ch, bool keycode);
+/* Forgets the output tail (a new run starts). */
+void pane_tail_reset(struct pane *p);
+
+/* ---- input line with history (input.c) ---- */
+
+struct input {
+	wchar_t buf[INPUT_MAX_CHARS + 1];
+	int len, cur;
+	char **history;
+	int n_history, hist_pos; /* hist_pos == n_history: the line being typed */
+	wchar_t saved[INPUT_MAX_CHARS + 1];
+	char *history_path; /* NULL: not persisted */
+};
+
+void input_init(struct input *in, const char *history_path);
+void input_free(struct input *in);
+/* Handles a key; returns true when it used it. On enter stores the line in *LINE (caller frees). */
+bool input_key(struct input *in, wint_t ch, bool keycode, char **line);
+/* The line as UTF-8 (caller frees). */
+char *input_text(const struct input *in);
+/* Display column of the cursor within the text. */
+int input_cursor_col(const struct input *in);
+
+/* ---- layout: pure geometry (layout.c) ---- */
+
+struct rect {
+	int x, y, w, h;
+};
+
+struct layout {
+	struct rect status, panes, input;
+	int n;
+	struct rect pane[TUI_MAX_PANES]; /* title row included; h == 0: hidden */
+	/* vertical separators between tiles: x, y, h */
+	int n_seps;
+	struct rect seps[TUI_MAX_PANES];
+};
+
+/* Splits a COLS x ROWS screen for N panes, the CURRENT one alone when MAXIMISED. */
+void layout_screen(int cols, int rows, int n, int current, bool maximised, struct layout *out);
+
+/* What a modal shows, from a prompt or from the TUI itself (quit). */
+struct modal_view {
+	const char *title;
+	const char *reason;
+	const char *subject;
+	const char *diff; /* or NULL */
+	struct {
+		char key;
+		const char *label;
+	} options[APPROVAL_MAX_OPTIONS];
+	size_t n_options;
+	int selected;
+	int scroll;     /* first diff line shown */
+	size_t waiting; /* prompts behind this one */
+};
+
+enum modal_role {
+	MODAL_TITLE,
+	MODAL_TEXT,
+	MODAL_SUBJECT,
+	MODAL_DIFF,
+	MODAL_DIFF_ADD,
+	MODAL_DIFF_DEL,
+	MODAL_DIFF_HUNK,
+	MODAL_OPTION,
+	MODAL_SELECTED,
+	MODAL_FOOTER,
+	MODAL_BLANK,
+};
+
+struct modal_line {
+	char *text; /* fits the box's inner width */
+	enum modal_role role;
+};
+
+struct modal_layout {
+	struct rect box;   /* border included */
+	struct rect inner; /* where lines go */
+	bool border;
+	struct modal_line *lines;
+	int n_lines;
+	int diff_lines; /* how many diff lines there are in all (for scrolling) */
+	int diff_shown;
+};
+
+/* Lays out V in a COLS x ROWS screen: box, wrapped and truncated lines. */
+void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_layout *out);
+void layout_modal_free(struct modal_layout *ml);
+
+/* ---- the TUI model (tui.c) ---- */
+
+enum tui_overlay {
+	TUI_OVERLAY_NONE,
+	TUI_OVERLAY_HELP,
+	TUI_OVERLAY_QUIT,
+};
+
+struct tui {
+	const struct cli_options *opts;
+	uv_loop_t *loop;
+	uint64_t (*now_ms)(void *); /* the clock (tests pin it) */
+	void *clock_data;
+	int cols, rows;
+
+	struct pane *panes[TUI_MAX_PANES];
+	int n_panes;
+	int next_id;
+	int current;      /* index of the current pane, -1 none */
+	bool focus_input; /* keys go to the input line, else to the current pane */
+	bool maximised;
+	struct input input;
+
+	enum tui_overlay overlay;
+	uint64_t modal_prompt; /* id of the prompt the selection belongs to */
+	int modal_selected, modal_scroll;
+
+	struct approval_queue *approvals;
+	struct rules *rules;
+	struct audit *audit;
+	char *socket_path;
+	char *notice; /* a one-line message in the input row until the next key */
+
+	struct layout layout; /* of the last relayout */
+	bool dirty;
+	bool quit;
+	bool color;
+	/* Starts a pane's ARGV (tests replace it; NULL: core/job on a pty). */
+	int (*spawn)(struct pane *p, char *const argv[], void *data);
+	void *spawn_data;
+	char *sandbox_helper; /* NULL: panes cannot be sandboxed */
+	char *sandbox_policy;
+
+	/* the loop's handles (tui_main only) */
+	uv_poll_t stdin_poll;
+	uv_signal_t sig_winch, sig_term, sig_hup, sig_int;
+	uv_prepare_t prepare;
+	uv_timer_t frame_timer, tick_timer;
+	uint64_t last_frame_ms;
+	bool in_loop;
+};
+
+/*
+ * Makes the model for OPTS on LOOP. NOW_MS (may be NULL: the loop's clock)
+ * is the clock durations come from. Loads rules and opens the audit log;
+ * on a broken rules file stores the message in *CAUSE and returns NULL.
+ */
+struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*now_ms)(void *),
+                    void *clock_data, char **cause);
+void tui_free(struct tui *t);
+/* The screen is COLS x ROWS now: lay out again and resize the panes' terminals. */
+void tui_resize(struct tui *t, int cols, int rows);
+/* One key, as wget_wch gives it (KEYCODE: a KEY_* constant). */
+void tui_key(struct tui *t, wint_t ch, bool keycode);
+/* Marks the screen for drawing at the next loop turn. */
+void tui_dirty(struct tui *t);
+uint64_t tui_now(const struct tui *t);
+/* Sets the agent socket's path for the status bar (NULL: none). */
+void tui_set_socket_path(struct tui *t, const char *path);
+/* Adds a pane for COMMAND (shown) running ARGV; returns it, or NULL when full. */
+struct pane *tui_add_pane(struct tui *t, const char *command, size_t argc, char *const argv[]);
+/* The modal on screen, if any, as a view (from the approval queue or the quit question). */
+bool tui_modal_view(struct tui *t, struct modal_view *v);
+/* The pane with number ID, or NULL. */
+struct pane *tui_pane_by_id(struct tui *t, int id);
+/* Pane P has new output: asks for a frame when it is on screen. */
+void tui_pane_changed(struct tui *t, const struct pane *p);
+/* Number of panes whose command still runs or waits. */
+int tui_running(const struct tui *t);
+/* Kills every command (quitting). */
+void tui_kill_all(struct tui *t);
+
+/* ---- launching commands (launch.c) ---- */
+
+/* Runs LINE typed at the input as `bash -lc LINE` in a new pane. */
+void launch_line(struct tui *t, const char *line);
+/* Runs ARGV as given in a new pane. */
+void launch_argv(struct tui *t, size_t argc, char *const argv[]);
+/* Starts P's command now, SANDBOXED or not (no decision). Returns 0 or -errno. */
+int launch_start(struct pane *p, bool sandboxed);
+/* P's command ended with STATUS (SIGNAL when killed): record it, maybe ask to retry. */
+void launch_exited(struct pane *p, int status, int signal);
+
+/* ---- drawing (draw.c: the only curses output) ---- */
+
+/* Sets up colours once after initscr/newterm. */
+void draw_init(bool color);
+/* Paints the whole model onto stdscr and updates the terminal. */
+void draw_screen(struct tui *t);
+/* Where the last frame put the cursor; false when it was hidden. */
+bool draw_cursor(int *y, int *x);
+
+/* ---- help text (tui.c) ---- */
+
+struct tui_help_line {
+	const char *keys;
+	const char *what;
+};
+/* The help screen's lines, from the key binding table; *N gets the count. */
+const struct tui_help_line *tui_help_lines(size_t *n);
+
+/* ---- snapshot of the curses screen as text (snapshot.c) ---- */
+
+/* The screen (curscr) as text: header, rows, style plane and legend. Caller frees. */
+char *snapshot_screen(void);
+
+#endif
