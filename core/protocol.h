@@ -20,6 +20,7 @@
  *   {"id":"1","event":"output","stream":"stdout|stderr","data":"<base64>"}
  *   {"id":"1","event":"exit","code":0,"sandboxed":true}
  *   {"id":"1","event":"error","message":"..."}
+ * `exit`'s code is the command's exit status, 128+N when signal N killed it.
  * A request ends with exactly one `exit` or `error` event, or with a
  * `decision` of `denied`. An applied patch ends with `exit` code 0 and
  * sandboxed false; a patch that fails ends with `error`. An error about a

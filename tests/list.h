@@ -42,6 +42,12 @@ UNIT(protocol_request_format_round_trips, 5)
 UNIT(protocol_base64_vectors, 5)
 UNIT(protocol_splitter_cuts_lines, 5)
 UNIT(protocol_splitter_holds_at_most_the_limit, 10)
+UNIT(submit_streams_output_and_exit_status, 20)
+UNIT(submit_exit_statuses, 30)
+UNIT(submit_patch_sends_the_file, 20)
+UNIT(submit_ctrl_c_sends_cancel, 20)
+UNIT(submit_usage_errors_exit_2, 30)
+UNIT(submit_finds_the_newest_live_socket, 30)
 
 /* network proxy (core/proxy*, issue 5) */
 UNIT(proxy_domain_patterns, 5)

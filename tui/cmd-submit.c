@@ -1,0 +1,582 @@
+/*
+ * `airlock submit`: the client of a running TUI's agent socket (SPEC
+ * sections 1 and 8). It finds the socket, sends one request (an exec, or an
+ * apply_patch with --patch), then lives on a private libuv loop: events are
+ * cut into lines by the protocol splitter, output events are decoded onto
+ * this process's stdout and stderr, and the request's last event (exit,
+ * error or a denial) sets the exit status. Ctrl-C is a uv_signal: the first
+ * sends a `cancel` request and keeps waiting for the command's exit; a
+ * second gives up at once with 130.
+ *
+ * Exit status: the command's (128+N when killed by signal N, as the server
+ * reports it), 126 when denied, 2 on a usage error, 1 when no socket is
+ * found, the connection fails or the server reports an error.
+ */
+#include "tui/cli.h"
+
+#include "core/protocol.h"
+#include "core/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+/* The ids of our two possible requests on the connection. */
+#define SUBMIT_ID        "1"
+#define SUBMIT_CANCEL_ID "2"
+
+/* Exit statuses of our own (the command's come from the server). */
+#define SUBMIT_EXIT_FAILURE     1
+#define SUBMIT_EXIT_USAGE       2
+#define SUBMIT_EXIT_DENIED      126
+#define SUBMIT_EXIT_INTERRUPTED 130
+
+/* What the command line asked for. */
+struct submit_args {
+	const char *socket;
+	bool escalate;
+	const char *justification;
+	char **prefix_rule; /* NULL-terminated, owned array of borrowed strings */
+	size_t n_prefix_rule;
+	const char *patch_file;
+	char **command; /* borrowed from argv, NULL-terminated */
+	size_t n_command;
+};
+
+/* The client's state on its loop. */
+struct submit {
+	uv_loop_t loop;
+	uv_pipe_t pipe;
+	uv_signal_t sigint;
+	struct protocol_splitter split;
+	int status;     /* the exit status once finished */
+	bool finished;  /* the request's last event came, or the connection failed */
+	int interrupts; /* Ctrl-C presses so far */
+	bool tty;       /* stderr is a terminal: say what we are waiting for */
+};
+
+/* One uv_write in flight and the line it owns. */
+struct submit_write {
+	uv_write_t req;
+	char *line;
+};
+
+/* Prints the usage error MSG and returns the usage status. */
+static int submit_usage(const char *msg)
+{
+	fprintf(stderr,
+	        "airlock: submit: %s\n"
+	        "usage: airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
+	        "                      [--prefix-rule TOK...] -- CMD ARG...\n"
+	        "       airlock submit [--socket PATH] --patch FILE\n",
+	        msg);
+	return SUBMIT_EXIT_USAGE;
+}
+
+/* Parses ARGV into ARGS; returns 0, or the usage status after a message. */
+static int submit_parse_args(int argc, char **argv, struct submit_args *args)
+{
+	int i;
+
+	memset(args, 0, sizeof *args);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "--escalate") == 0) {
+			args->escalate = true;
+		} else if (strcmp(a, "--socket") == 0 || strcmp(a, "--justification") == 0 ||
+		           strcmp(a, "--patch") == 0) {
+			if (i + 1 >= argc) {
+				char *m = xasprintf("%s needs a value", a);
+				int rc = submit_usage(m);
+
+				free(m);
+				return rc;
+			}
+			if (a[2] == 's')
+				args->socket = argv[++i];
+			else if (a[2] == 'j')
+				args->justification = argv[++i];
+			else
+				args->patch_file = argv[++i];
+		} else if (strncmp(a, "--socket=", 9) == 0) {
+			args->socket = a + 9;
+		} else if (strncmp(a, "--justification=", 16) == 0) {
+			args->justification = a + 16;
+		} else if (strncmp(a, "--patch=", 8) == 0) {
+			args->patch_file = a + 8;
+		} else if (strcmp(a, "--prefix-rule") == 0) {
+			/* Every following word up to the next option or "--". */
+			while (i + 1 < argc && argv[i + 1][0] != '-') {
+				args->prefix_rule = xreallocarray(
+				    args->prefix_rule, args->n_prefix_rule + 2, sizeof(char *));
+				args->prefix_rule[args->n_prefix_rule++] = argv[++i];
+				args->prefix_rule[args->n_prefix_rule] = NULL;
+			}
+			if (args->n_prefix_rule == 0)
+				return submit_usage("--prefix-rule needs at least one word");
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			printf(
+			    "usage: airlock submit [--socket PATH] [--escalate] [--justification "
+			    "TEXT]\n"
+			    "                      [--prefix-rule TOK...] -- CMD ARG...\n"
+			    "       airlock submit [--socket PATH] --patch FILE\n");
+			return -1;
+		} else {
+			char *m = a[0] == '-' ? xasprintf("unknown option %s", a)
+			                      : xasprintf("put the command after \"--\": %s", a);
+			int rc = submit_usage(m);
+
+			free(m);
+			return rc;
+		}
+	}
+	args->command = argv + i;
+	args->n_command = (size_t)(argc - i);
+	if (args->patch_file != NULL) {
+		if (args->n_command > 0)
+			return submit_usage("--patch takes no command");
+		if (args->escalate || args->justification != NULL || args->prefix_rule != NULL)
+			return submit_usage("--escalate, --justification and --prefix-rule are for "
+			                    "commands, not --patch");
+		return 0;
+	}
+	if (args->n_command == 0)
+		return submit_usage("no command (give it after \"--\"), and no --patch");
+	return 0;
+}
+
+/* Connects a stream socket to PATH; returns the fd or -errno. */
+static int submit_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, rc;
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	do
+		rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	while (rc != 0 && errno == EINTR);
+	if (rc != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* One socket found in the directory, for sorting newest first. */
+struct submit_candidate {
+	char *path;
+	struct timespec mtime;
+};
+
+/* Sorts candidates by modification time, newest first. */
+static int submit_newest_first(const void *a, const void *b)
+{
+	const struct submit_candidate *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+	return strcmp(x->path, y->path);
+}
+
+/*
+ * Finds and connects the socket: --socket, else AIRLOCK_SOCKET, else the
+ * newest live one in the per-user directory. Returns the fd, or -1 after
+ * printing why.
+ */
+static int submit_find(const char *option)
+{
+	const char *env = getenv("AIRLOCK_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *given = option != NULL ? option : env != NULL && *env ? env : NULL;
+	struct submit_candidate *c = NULL;
+	size_t n = 0;
+	struct stat st;
+	struct dirent *e;
+	char *dir;
+	DIR *d;
+	int fd = -1;
+
+	if (given != NULL) {
+		fd = submit_connect(given);
+		if (fd < 0)
+			fprintf(stderr, "airlock: cannot connect to %s: %s\n", given,
+			        strerror(-fd));
+		return fd < 0 ? -1 : fd;
+	}
+	if (xdg != NULL && xdg[0] == '/')
+		dir = xasprintf("%s/airlock", xdg);
+	else
+		dir = xasprintf("/tmp/airlock-%ld", (long)getuid());
+	if (lstat(dir, &st) != 0) {
+		fprintf(stderr,
+		        "airlock: no running airlock found (%s: %s); start airlock, or pass "
+		        "--socket PATH\n",
+		        dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	/* Only a private directory of ours: anyone else could plant a socket. */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) {
+		fprintf(stderr,
+		        "airlock: %s is not a private directory of this user (mode 0700); refusing "
+		        "to use its sockets\n",
+		        dir);
+		free(dir);
+		return -1;
+	}
+	d = opendir(dir);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char *p;
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".sock") != 0)
+			continue;
+		p = xasprintf("%s/%s", dir, e->d_name);
+		if (lstat(p, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != getuid()) {
+			free(p);
+			continue;
+		}
+		c = xreallocarray(c, n + 1, sizeof *c);
+		c[n].path = p;
+		c[n++].mtime = st.st_mtim;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (n > 1)
+		qsort(c, n, sizeof *c, submit_newest_first);
+	for (size_t i = 0; i < n && fd < 0; i++)
+		fd = submit_connect(c[i].path);
+	if (fd < 0)
+		fprintf(stderr,
+		        "airlock: no running airlock found (no live socket in %s); start airlock, "
+		        "or pass --socket PATH\n",
+		        dir);
+	for (size_t i = 0; i < n; i++)
+		free(c[i].path);
+	free(c);
+	free(dir);
+	return fd < 0 ? -1 : fd;
+}
+
+/* Reads the whole file PATH ("-": stdin); NULL after a message. */
+static char *submit_read_file(const char *path)
+{
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *buf;
+
+	if (fd < 0) {
+		fprintf(stderr, "airlock: cannot read %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (len + 1 >= cap) {
+			if (cap > PROTOCOL_MAX_LINE) {
+				fprintf(stderr,
+				        "airlock: %s: too large for one request (over %d "
+				        "bytes)\n",
+				        path, PROTOCOL_MAX_LINE);
+				free(buf);
+				close(fd);
+				return NULL;
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "airlock: cannot read %s: %s\n", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		fprintf(stderr, "airlock: %s: a patch cannot hold a NUL byte\n", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Closes every handle so that the loop ends. */
+static void submit_finish(struct submit *s, int status)
+{
+	if (s->finished)
+		return;
+	s->finished = true;
+	s->status = status;
+	if (!uv_is_closing((uv_handle_t *)&s->pipe))
+		uv_close((uv_handle_t *)&s->pipe, NULL);
+	if (!uv_is_closing((uv_handle_t *)&s->sigint))
+		uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+/* Frees a finished write. */
+static void submit_written(uv_write_t *req, int status)
+{
+	struct submit_write *w = (struct submit_write *)req;
+	struct submit *s = req->data;
+
+	if (status < 0 && status != UV_ECANCELED && !s->finished) {
+		fprintf(stderr, "airlock: cannot send the request: %s\n", uv_strerror(status));
+		submit_finish(s, SUBMIT_EXIT_FAILURE);
+	}
+	free(w->line);
+	free(w);
+}
+
+/* Sends LINE (taken over) on the connection. */
+static void submit_send(struct submit *s, char *line)
+{
+	struct submit_write *w = xcalloc(1, sizeof *w);
+	uv_buf_t buf = uv_buf_init(line, (unsigned)strlen(line));
+	int rc;
+
+	w->line = line;
+	w->req.data = s;
+	rc = uv_write(&w->req, (uv_stream_t *)&s->pipe, &buf, 1, submit_written);
+	if (rc < 0) {
+		fprintf(stderr, "airlock: cannot send the request: %s\n", uv_strerror(rc));
+		free(line);
+		free(w);
+		submit_finish(s, SUBMIT_EXIT_FAILURE);
+	}
+}
+
+/* Writes all of BUF to FD (our stdout or stderr); a closed reader is ignored. */
+static void submit_write_all(int fd, const unsigned char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		if (w <= 0)
+			return;
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Handles one event line from the server. */
+static void submit_line(void *arg, const char *line, size_t len, bool too_long)
+{
+	struct submit *s = arg;
+	struct protocol_event ev;
+	char *cause = NULL;
+
+	if (s->finished)
+		return;
+	if (too_long) {
+		fprintf(stderr, "airlock: the server sent a line over %d bytes\n",
+		        PROTOCOL_MAX_LINE);
+		submit_finish(s, SUBMIT_EXIT_FAILURE);
+		return;
+	}
+	if (len == 0)
+		return;
+	if (protocol_event_parse(line, len, &ev, &cause) != 0) {
+		fprintf(stderr, "airlock: bad event from the server: %s\n", cause);
+		free(cause);
+		submit_finish(s, SUBMIT_EXIT_FAILURE);
+		return;
+	}
+	/* Events of the cancel request, or of no request, only matter if errors. */
+	if (ev.id == NULL || strcmp(ev.id, SUBMIT_ID) != 0) {
+		if (ev.kind == PROTOCOL_EVENT_ERROR) {
+			fprintf(stderr, "airlock: %s\n", ev.message);
+			if (ev.id == NULL)
+				submit_finish(s, SUBMIT_EXIT_FAILURE);
+		}
+		protocol_event_free(&ev);
+		return;
+	}
+	switch (ev.kind) {
+	case PROTOCOL_EVENT_QUEUED:
+		if (s->tty)
+			fputs("airlock: waiting for approval in the airlock window...\n", stderr);
+		break;
+	case PROTOCOL_EVENT_DECISION:
+		if (ev.decision == PROTOCOL_DENIED) {
+			fputs("airlock: denied\n", stderr);
+			submit_finish(s, SUBMIT_EXIT_DENIED);
+		}
+		break;
+	case PROTOCOL_EVENT_OUTPUT:
+		submit_write_all(ev.stream == PROTOCOL_STDERR ? STDERR_FILENO : STDOUT_FILENO,
+		                 ev.data, ev.len);
+		break;
+	case PROTOCOL_EVENT_EXIT:
+		submit_finish(s, ev.code >= 0 && ev.code <= 255 ? ev.code : SUBMIT_EXIT_FAILURE);
+		break;
+	case PROTOCOL_EVENT_ERROR:
+		fprintf(stderr, "airlock: %s\n", ev.message);
+		submit_finish(s, SUBMIT_EXIT_FAILURE);
+		break;
+	}
+	protocol_event_free(&ev);
+}
+
+/* Gives libuv a buffer to read into. */
+static void submit_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	buf->base = xmalloc(suggested);
+	buf->len = suggested;
+}
+
+/* Feeds what the server sent to the splitter; the end of the stream ends us. */
+static void submit_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+	struct submit *s = stream->data;
+
+	if (n > 0)
+		protocol_splitter_feed(&s->split, buf->base, (size_t)n, submit_line, s);
+	free(buf->base);
+	if (n < 0 && !s->finished) {
+		protocol_splitter_finish(&s->split, submit_line, s);
+		if (!s->finished) {
+			fprintf(stderr, "airlock: the connection to airlock closed before the "
+			                "request finished\n");
+			submit_finish(s, SUBMIT_EXIT_FAILURE);
+		}
+	}
+}
+
+/* Ctrl-C: the first asks the server to cancel; the second gives up. */
+static void submit_sigint(uv_signal_t *h, int signum)
+{
+	struct submit *s = h->data;
+	struct protocol_request cancel = {
+	    .op = PROTOCOL_CANCEL, .id = SUBMIT_CANCEL_ID, .target = SUBMIT_ID};
+
+	(void)signum;
+	if (++s->interrupts == 1) {
+		fputs("airlock: interrupted: cancelling (Ctrl-C again to give up)\n", stderr);
+		submit_send(s, protocol_request_format(&cancel));
+		return;
+	}
+	submit_finish(s, SUBMIT_EXIT_INTERRUPTED);
+}
+
+/* Builds the request line of ARGS; NULL after a message. */
+static char *submit_request(const struct submit_args *args)
+{
+	struct protocol_request r = {.id = SUBMIT_ID};
+	char *cwd = getcwd(NULL, 0), *line = NULL;
+
+	if (cwd == NULL) {
+		fprintf(stderr, "airlock: cannot tell the current directory: %s\n",
+		        strerror(errno));
+		return NULL;
+	}
+	r.cwd = cwd;
+	if (args->patch_file != NULL) {
+		r.op = PROTOCOL_APPLY_PATCH;
+		r.patch = submit_read_file(args->patch_file);
+		if (r.patch != NULL)
+			line = protocol_request_format(&r);
+		free(r.patch);
+	} else {
+		r.op = PROTOCOL_EXEC;
+		r.command = args->command;
+		r.n_command = args->n_command;
+		r.permissions = args->escalate ? PROTOCOL_REQUIRE_ESCALATED : PROTOCOL_USE_DEFAULT;
+		r.justification = (char *)args->justification;
+		r.prefix_rule = args->prefix_rule;
+		r.n_prefix_rule = args->n_prefix_rule;
+		line = protocol_request_format(&r);
+	}
+	free(cwd);
+	if (line != NULL && strlen(line) - 1 > PROTOCOL_MAX_LINE) {
+		fprintf(stderr, "airlock: the request is over %d bytes as JSON\n",
+		        PROTOCOL_MAX_LINE);
+		free(line);
+		line = NULL;
+	}
+	return line;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+	struct submit_args args;
+	struct submit s;
+	char *line;
+	int fd, rc;
+
+	rc = submit_parse_args(argc, argv, &args);
+	if (rc != 0) {
+		free(args.prefix_rule);
+		return rc < 0 ? 0 : rc;
+	}
+	line = submit_request(&args);
+	free(args.prefix_rule);
+	if (line == NULL)
+		return args.patch_file != NULL ? SUBMIT_EXIT_USAGE : SUBMIT_EXIT_FAILURE;
+	fd = submit_find(args.socket);
+	if (fd < 0) {
+		free(line);
+		return SUBMIT_EXIT_FAILURE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	memset(&s, 0, sizeof s);
+	s.tty = isatty(STDERR_FILENO);
+	protocol_splitter_init(&s.split, PROTOCOL_MAX_LINE);
+	uv_loop_init(&s.loop);
+	uv_pipe_init(&s.loop, &s.pipe, 0);
+	s.pipe.data = &s;
+	rc = uv_pipe_open(&s.pipe, fd);
+	uv_signal_init(&s.loop, &s.sigint);
+	s.sigint.data = &s;
+	if (rc < 0) {
+		fprintf(stderr, "airlock: cannot use the socket: %s\n", uv_strerror(rc));
+		close(fd);
+		free(line);
+		submit_finish(&s, SUBMIT_EXIT_FAILURE);
+	} else {
+		uv_signal_start(&s.sigint, submit_sigint, SIGINT);
+		uv_read_start((uv_stream_t *)&s.pipe, submit_alloc, submit_read);
+		submit_send(&s, line);
+	}
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&s.loop);
+	protocol_splitter_free(&s.split);
+	fflush(stdout);
+	return s.status;
+}
