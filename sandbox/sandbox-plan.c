@@ -304,12 +304,13 @@ static int sandbox_plan_parent_access(const struct policy_resolved *res, size_t 
 	return j < 0 ? -1 : (int)res->entries[j].access;
 }
 
-/* True when PATH exists in a shape that can be bound (directory, file, device). */
+/* True when PATH exists in a shape that can be bound (directory, file, device, symlink). */
 static bool sandbox_plan_bindable(const struct sandbox_facts *facts, const char *path)
 {
 	enum sandbox_kind k = sandbox_facts_kind(facts, path);
 
-	return k == SANDBOX_DIR || k == SANDBOX_FILE || k == SANDBOX_OTHER;
+	/* A symlink is bound through (bubblewrap follows the source), e.g. /bin -> usr/bin. */
+	return k == SANDBOX_DIR || k == SANDBOX_FILE || k == SANDBOX_OTHER || k == SANDBOX_SYMLINK;
 }
 
 /* The file-system part of a restricted policy (SPEC 3, step 2). */
@@ -401,7 +402,7 @@ static int sandbox_plan_none(const struct sandbox_plan_in *in, const struct sand
 			return -ELOOP;
 		case SANDBOX_MISSING:
 			/* Only a writable parent could create it: keep the name taken. */
-			if (sandbox__writable_root(res, facts, e->path) != NULL) {
+			if (above == POLICY_ACCESS_WRITE) {
 				sandbox_plan_empty_dir(plan, e->path, "0000");
 				sandbox_plan_cleanup(plan, e->path);
 			}

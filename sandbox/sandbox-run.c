@@ -51,7 +51,9 @@ void sandbox_die(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "airlock: %s\n", msg);
 	free(msg);
-	exit(SANDBOX_EXIT_SETUP);
+	/* At once: no exit handlers (the helper's state is abandoned, not leaked on purpose). */
+	fflush(NULL);
+	_exit(SANDBOX_EXIT_SETUP);
 }
 
 /* Forwards a terminating signal to bubblewrap, which takes the sandbox down with it. */

@@ -1,0 +1,604 @@
+/*
+ * Tests that run the real airlock-sandbox helper (AIRLOCK_SANDBOX_EXE, or the
+ * build tree's) around small commands, as root and as an unprivileged user:
+ * file-system confinement, protected paths, none paths, leftovers on the
+ * host, the seccomp filter on every ABI (through tests/sandbox-probe),
+ * capabilities and namespaces, the exit codes of malformed input and of a
+ * host without user namespaces, and the Landlock path. Each test makes its
+ * own workspace under the test's directory; what the host cannot do is
+ * skipped loudly.
+ */
+#include "test.h"
+
+#include "core/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WW "{\"type\":\"workspace-write\"}"
+#define RO "{\"type\":\"read-only\"}"
+#define T  30 /* seconds a helper run may take */
+
+/* The helper under test; caller frees. */
+static char *sbx_exe(void)
+{
+	const char *e = getenv("AIRLOCK_SANDBOX_EXE");
+
+	return e != NULL ? xstrdup(e) : test_buildpath("airlock-sandbox");
+}
+
+/* The probe program; caller frees. */
+static char *sbx_probe(void)
+{
+	return test_buildpath("tests/sandbox-probe");
+}
+
+/* A fresh workspace directory NAME under the test's directory, owned by UID. */
+static char *sbx_ws(const char *name, uid_t uid)
+{
+	char *ws = xasprintf("%s/%s", test_tmpdir(), name);
+
+	mkdir(ws, 0755);
+	if (uid != (uid_t)-1 && chown(ws, uid, uid) != 0) {
+		/* the test's assertions will show it */
+	}
+	return ws;
+}
+
+/*
+ * Runs the helper with legacy POLICY (or, when FS is not NULL, the split FS
+ * policy with network "restricted"), cwd WS, extra helper flags EXTRA
+ * (NULL-terminated, may be NULL) and the command CMD, as UID.
+ */
+static int sbx_run(struct test_run *r, uid_t uid, const char *ws, const char *policy,
+                   const char *fs, char *const *extra, char *const *cmd)
+{
+	char *exe = sbx_exe();
+	char *argv[64];
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = exe;
+	argv[n++] = "--sandbox-policy-cwd";
+	argv[n++] = (char *)ws;
+	if (fs != NULL) {
+		argv[n++] = "--file-system-sandbox-policy";
+		argv[n++] = (char *)fs;
+		argv[n++] = "--network-sandbox-policy";
+		argv[n++] = "\"restricted\"";
+	} else {
+		argv[n++] = "--sandbox-policy";
+		argv[n++] = (char *)policy;
+	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 40; i++)
+		argv[n++] = extra[i];
+	argv[n++] = "--";
+	for (size_t i = 0; cmd[i] != NULL && n < 62; i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	rc = test_run(r, argv, NULL, ws, NULL, uid, T);
+	free(exe);
+	return rc;
+}
+
+/* Runs `sh -c SCRIPT` in the sandbox; returns the exit status (output in *r). */
+static int sbx_sh(struct test_run *r, uid_t uid, const char *ws, const char *policy,
+                  const char *script)
+{
+	char *cmd[] = {"sh", "-c", (char *)script, NULL};
+
+	if (sbx_run(r, uid, ws, policy, NULL, NULL, cmd) != 0)
+		return -1;
+	return r->status;
+}
+
+/* Runs the probe with ARG1 [ARG2] under POLICY; returns its exit status. */
+static int sbx_probe_run(uid_t uid, const char *ws, const char *policy, const char *a1,
+                         const char *a2)
+{
+	struct test_run r;
+	char *probe = sbx_probe();
+	char *cmd[] = {probe, (char *)a1, (char *)a2, NULL};
+	int status;
+
+	if (sbx_run(&r, uid, ws, policy, NULL, NULL, cmd) != 0) {
+		free(probe);
+		return -1;
+	}
+	status = r.status;
+	if (status != 0)
+		fprintf(stderr, "  probe %s %s: %s%s", a1, a2 ? a2 : "", r.out, r.err);
+	test_run_free(&r);
+	free(probe);
+	return status;
+}
+
+/* The names in DIR, sorted, one per line; caller frees. */
+static char *sbx_listing(const char *dir)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	char *s = xstrdup("");
+
+	for (int i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s\n", s, names[i]->d_name);
+		free(s);
+		s = t;
+		free(names[i]);
+	}
+	free(names);
+	return s;
+}
+
+/* Defines test_sandbox_NAME_root and test_sandbox_NAME_user around NAME_as(uid). */
+#define BOTH(name)                                                                                 \
+	static int name##_as(uid_t uid);                                                           \
+	TEST(sandbox_##name##_root)                                                                \
+	{                                                                                          \
+		return name##_as((uid_t)-1);                                                       \
+	}                                                                                          \
+	TEST(sandbox_##name##_user)                                                                \
+	{                                                                                          \
+		long u = test_unprivileged_uid();                                                  \
+		if (u < 0)                                                                         \
+			SKIP("no unprivileged user on this host (the runner is not root)");        \
+		return name##_as((uid_t)u);                                                        \
+	}                                                                                          \
+	static int name##_as(uid_t uid)
+
+BOTH(write_cwd_not_etc)
+{
+	char *ws = sbx_ws("ws", uid), *f = xasprintf("%s/made", ws);
+	struct stat st;
+
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "write", f), 0);
+	ASSERT_EQ(stat(f, &st), 0);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "write", "/etc/airlock-sandbox-test"), EROFS);
+	ASSERT_EQ(stat("/etc/airlock-sandbox-test", &st), -1);
+	free(f);
+	free(ws);
+	return 0;
+}
+
+BOTH(tmp_writable_unless_excluded)
+{
+	char *ws = sbx_ws("ws", uid), *f = xasprintf("/tmp/airlock-sbx-%d", (int)getpid());
+	struct stat st;
+
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "write", f), 0);
+	ASSERT_EQ(stat(f, &st), 0);
+	unlink(f);
+	ASSERT_EQ(sbx_probe_run(uid, ws,
+	                        "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true}",
+	                        "write", f),
+	          EROFS);
+	ASSERT_EQ(stat(f, &st), -1);
+	free(f);
+	free(ws);
+	return 0;
+}
+
+BOTH(read_only_writes_nothing)
+{
+	char *ws = sbx_ws("ws", uid), *f = xasprintf("%s/x", ws), *before, *after, *tmp_before;
+	struct test_run r;
+
+	before = sbx_listing(ws);
+	tmp_before = sbx_listing("/tmp");
+	ASSERT_EQ(sbx_probe_run(uid, ws, RO, "write", f), EROFS);
+	ASSERT_EQ(sbx_probe_run(uid, ws, RO, "write", "/tmp/airlock-ro-test"), EROFS);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, RO, "mkdir d || touch y || echo z > z; exit 0"), 0);
+	test_run_free(&r);
+	after = sbx_listing(ws);
+	ASSERT_STR_EQ(after, before);
+	free(after);
+	after = sbx_listing("/tmp");
+	ASSERT_NOT_CONTAINS(after, "airlock-ro-test");
+	free(after);
+	free(tmp_before);
+	free(before);
+	free(f);
+	free(ws);
+	return 0;
+}
+
+BOTH(git_commit_works_config_hooks_read_only)
+{
+	char *ws = sbx_ws("repo", uid);
+	char *init[] = {"sh", "-c",
+	                "git init -q . && git config user.name t && git config user.email t@e && "
+	                "echo a > f && git add f && git commit -qm one",
+	                NULL};
+	struct test_run r;
+	struct stat st;
+
+	ASSERT_EQ(test_run(&r, init, NULL, ws, NULL, uid, T), 0);
+	if (r.status != 0)
+		fprintf(stderr, "git setup: %s%s\n", r.out, r.err);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "echo b >> f && git add f && git commit -qm two && echo COMMITTED; "
+	                 "echo '[core]' >> .git/config && echo CONFIG-WRITTEN; "
+	                 "touch .git/hooks/pre-commit && echo HOOK-WRITTEN; "
+	                 "rm -rf .git/hooks && echo HOOKS-REMOVED; "
+	                 "mv .git/config .git/config.old && echo CONFIG-MOVED; exit 0"),
+	          0);
+	ASSERT_CONTAINS(r.out, "COMMITTED");
+	ASSERT_NOT_CONTAINS(r.out, "CONFIG-WRITTEN");
+	ASSERT_NOT_CONTAINS(r.out, "HOOK-WRITTEN");
+	ASSERT_NOT_CONTAINS(r.out, "HOOKS-REMOVED");
+	ASSERT_NOT_CONTAINS(r.out, "CONFIG-MOVED");
+	ASSERT_CONTAINS(r.err, "Read-only file system");
+	test_run_free(&r);
+	char *hook = xasprintf("%s/.git/hooks/pre-commit", ws);
+	ASSERT_EQ(stat(hook, &st), -1);
+	free(hook);
+	char *log[] = {"git", "log", "--oneline", NULL};
+	ASSERT_EQ(test_run(&r, log, NULL, ws, NULL, uid, T), 0);
+	ASSERT_CONTAINS(r.out, "two");
+	test_run_free(&r);
+	free(ws);
+	return 0;
+}
+
+BOTH(agent_dirs_read_only)
+{
+	static const char *const dirs[] = {".airlock", ".codex", ".agents", ".claude", ".vscode"};
+	char *ws = sbx_ws("ws", uid);
+	struct test_run r;
+
+	for (size_t i = 0; i < 5; i++) {
+		char *d = xasprintf("%s/%s", ws, dirs[i]);
+		mkdir(d, 0755);
+		ASSERT_EQ(
+		    chown(d, uid == (uid_t)-1 ? getuid() : uid, uid == (uid_t)-1 ? getgid() : uid),
+		    0);
+		free(d);
+	}
+	char *envrc = xasprintf("%s/.envrc", ws);
+	ASSERT_EQ(test_write_file(envrc, "export A=1\n"), 0);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "for d in .airlock .codex .agents .claude .vscode; do touch $d/x && echo "
+	                 "WROTE-$d; rm -rf $d && echo REMOVED-$d; done; echo B >> .envrc && echo "
+	                 "WROTE-envrc; rm -f .envrc && echo REMOVED-envrc; touch ok && echo WS-OK"),
+	          0);
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	ASSERT_NOT_CONTAINS(r.out, "REMOVED");
+	ASSERT_CONTAINS(r.out, "WS-OK");
+	test_run_free(&r);
+	char *text = test_read_file(envrc, NULL);
+	ASSERT_STR_EQ(text, "export A=1\n");
+	free(text);
+	free(envrc);
+	free(ws);
+	return 0;
+}
+
+BOTH(symlinked_protected_path_refused)
+{
+	char *ws = sbx_ws("ws", uid);
+	char *cmd = xasprintf("mkdir -p %s/.git/hooks %s/evil && rm -rf %s/.git/hooks && ln -s "
+	                      "%s/evil %s/.git/hooks",
+	                      ws, ws, ws, ws, ws);
+	char *setup[] = {"sh", "-c", cmd, NULL};
+	struct test_run r;
+	struct stat st;
+
+	ASSERT_EQ(test_run(&r, setup, NULL, ws, NULL, uid, T), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	int st_rc = sbx_sh(&r, uid, ws, WW, "touch .git/hooks/pre-commit; touch ran");
+	if (st_rc != 125)
+		fprintf(stderr, "out: %s\nerr: %s\n", r.out, r.err);
+	ASSERT_EQ(st_rc, 125);
+	ASSERT_CONTAINS(r.err, "airlock: ");
+	ASSERT_CONTAINS(r.err, "/.git/hooks is a symbolic link inside the writable root");
+	test_run_free(&r);
+	char *p = xasprintf("%s/evil/pre-commit", ws), *ran = xasprintf("%s/ran", ws);
+	ASSERT_EQ(stat(p, &st), -1);
+	ASSERT_EQ(stat(ran, &st), -1);
+	free(p);
+	free(ran);
+	free(cmd);
+	free(ws);
+	return 0;
+}
+
+BOTH(missing_protected_paths_cannot_be_created_nothing_left)
+{
+	char *ws = sbx_ws("ws", uid), *before = sbx_listing(ws), *tmp_before = sbx_listing("/tmp");
+	struct test_run r;
+
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, ws, WW,
+	           "mkdir .vscode && echo MADE-vscode; mkdir -p .claude/x && echo MADE-claude; "
+	           "echo x > .envrc && test -s .envrc && echo MADE-envrc; git init -q . && echo "
+	           "MADE-git; mkdir .agents/y && echo MADE-agents; touch fine && echo WS-OK"),
+	    0);
+	ASSERT_NOT_CONTAINS(r.out, "MADE");
+	ASSERT_CONTAINS(r.out, "WS-OK");
+	test_run_free(&r);
+	char *after = sbx_listing(ws), *want = xasprintf("%sfine\n", before);
+	ASSERT_STR_EQ(after, want);
+	free(after);
+	after = sbx_listing("/tmp");
+	for (size_t i = 0; i < 7; i++) {
+		static const char *const names[] = {".airlock\n", ".codex\n",  ".agents\n",
+		                                    ".claude\n",  ".vscode\n", ".envrc\n",
+		                                    ".git\n"};
+		if (strstr(tmp_before, names[i]) == NULL)
+			ASSERT_NOT_CONTAINS(after, names[i]);
+	}
+	free(after);
+	free(want);
+	free(before);
+	free(tmp_before);
+	free(ws);
+	return 0;
+}
+
+BOTH(none_paths_unreadable)
+{
+	char *ws = sbx_ws("ws", uid), *secret = xasprintf("%s/secret", ws);
+	char *key = xasprintf("%s/key", ws), *inner = xasprintf("%s/secret/id", ws);
+	char *fs = xasprintf(
+	    "{\"kind\":\"restricted\",\"entries\":["
+	    "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"root\"}},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"current_working_directory\"}},"
+	    "\"access\":\"write\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"%s\"},\"access\":\"none\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"%s\"},\"access\":\"none\"}]}",
+	    secret, key);
+	char *cmd[] = {
+	    "sh", "-c",
+	    "cat secret/id && echo READ-ID; ls secret && echo LISTED; touch secret/n && "
+	    "echo WROTE; printf '[%s]' \"$(cat key)\"; echo x > key && echo KEY-WRITTEN; "
+	    "exit 0",
+	    NULL};
+	struct test_run r;
+
+	mkdir(secret, 0755);
+	ASSERT_EQ(test_write_file(inner, "TOPSECRET\n"), 0);
+	ASSERT_EQ(test_write_file(key, "KEYDATA\n"), 0);
+	ASSERT_EQ(sbx_run(&r, uid, ws, NULL, fs, NULL, cmd), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_NOT_CONTAINS(r.out, "TOPSECRET");
+	ASSERT_NOT_CONTAINS(r.out, "READ-ID");
+	ASSERT_NOT_CONTAINS(r.out, "LISTED");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	ASSERT_NOT_CONTAINS(r.out, "KEYDATA");
+	ASSERT_CONTAINS(r.out, "[]");
+	test_run_free(&r);
+	char *text = test_read_file(key, NULL);
+	ASSERT_STR_EQ(text, "KEYDATA\n");
+	free(text);
+	free(fs);
+	free(inner);
+	free(key);
+	free(secret);
+	free(ws);
+	return 0;
+}
+
+BOTH(sockets_only_unix)
+{
+	char *ws = sbx_ws("ws", uid);
+	static const char *const denied[] = {"inet", "inet6", "netlink", "packet", "vsock"};
+
+	for (size_t i = 0; i < 5; i++)
+		ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", denied[i]), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", "unix"), 0);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socketpair", NULL), 0);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "sendto-addr", NULL), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "connect-unix", "/dev/log"), EPERM);
+	free(ws);
+	return 0;
+}
+
+BOTH(ptrace_io_uring_vm_denied)
+{
+	char *ws = sbx_ws("ws", uid);
+
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "ptrace", NULL), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "io_uring_setup", NULL), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "process_vm_readv", NULL), EPERM);
+	free(ws);
+	return 0;
+}
+
+BOTH(other_abis_cannot_bypass)
+{
+	char *ws = sbx_ws("ws", uid), *probe = sbx_probe();
+	char *direct[] = {probe, "int80-getpid", NULL};
+	struct test_run r;
+
+	/* x32: the kernel may lack it (ENOSYS) or the filter denies it; never a socket. */
+	int x32 = sbx_probe_run(uid, ws, WW, "x32-socket", NULL);
+	ASSERT_NE(x32, 0);
+	ASSERT(x32 == EPERM || x32 == ENOSYS || x32 == 128 + 31);
+	ASSERT_EQ(test_run(&r, direct, NULL, ws, NULL, uid, T), 0);
+	int can32 = r.status == 0;
+	test_run_free(&r);
+	if (!can32) {
+		free(probe);
+		free(ws);
+		SKIP("this kernel has no 32-bit syscall entry (int 0x80): x32 checked, i386 not");
+	}
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "int80-socketcall", NULL), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "int80-socket", NULL), EPERM);
+	/* The 32-bit entry itself still works inside (getpid), so the denials are the filter's. */
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "int80-getpid", NULL), 0);
+	free(probe);
+	free(ws);
+	return 0;
+}
+
+BOTH(no_privileges_own_pid_ns_minimal_dev)
+{
+	char *ws = sbx_ws("ws", uid);
+	struct test_run r;
+
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, ws, WW,
+	           "grep -E '^(NoNewPrivs|CapEff|CapPrm|CapBnd|CapInh|CapAmb):' "
+	           "/proc/self/status; echo pid=$$; ls /proc | grep -c '^[0-9]'; ls /dev | tr "
+	           "'\\n' ' '; echo; env | grep ^AIRLOCK_ | sort"),
+	    0);
+	ASSERT_CONTAINS(r.out, "NoNewPrivs:\t1");
+	ASSERT_CONTAINS(r.out, "CapEff:\t0000000000000000");
+	ASSERT_CONTAINS(r.out, "CapPrm:\t0000000000000000");
+	ASSERT_CONTAINS(r.out, "CapBnd:\t0000000000000000");
+	ASSERT_CONTAINS(r.out, "CapAmb:\t0000000000000000");
+	ASSERT_CONTAINS(r.out, "pid=2\n");
+	ASSERT_CONTAINS(r.out, "null ");
+	ASSERT_CONTAINS(r.out, "urandom ");
+	ASSERT_NOT_CONTAINS(r.out, "kmsg");
+	ASSERT_NOT_CONTAINS(r.out, "mem ");
+	ASSERT_NOT_CONTAINS(r.out, "sda");
+	ASSERT_CONTAINS(r.out, "\nAIRLOCK_SANDBOX=1\n");
+	ASSERT_CONTAINS(r.out, "\nAIRLOCK_SANDBOX_NETWORK_DISABLED=1\n");
+	ASSERT_NOT_CONTAINS(r.out, "AIRLOCK_SANDBOX__INNER");
+	test_run_free(&r);
+	free(ws);
+	return 0;
+}
+
+BOTH(malformed_policy_exits_2_runs_nothing)
+{
+	char *ws = sbx_ws("ws", uid), *ran = xasprintf("%s/ran", ws);
+	struct test_run r;
+	struct stat st;
+
+	ASSERT_EQ(sbx_sh(&r, uid, ws, "{\"type\":\"workspace-write\",", "touch ran"), 2);
+	ASSERT_CONTAINS(r.err, "airlock: --sandbox-policy: invalid JSON at line 1");
+	test_run_free(&r);
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, ws, "{\"type\":\"workspace-write\",\"writable_root\":[]}", "touch ran"),
+	    2);
+	ASSERT_CONTAINS(r.err, "unknown field \"writable_root\"");
+	test_run_free(&r);
+	ASSERT_EQ(stat(ran, &st), -1);
+	free(ran);
+	free(ws);
+	return 0;
+}
+
+BOTH(no_user_namespace_exits_125_says_what_to_do)
+{
+	char *ws = sbx_ws("ws", uid), *exe = sbx_exe(), *ran = xasprintf("%s/ran", ws);
+	/* A real kernel limit: inside a new user namespace, allow no further ones. */
+	char *script = xasprintf("echo 0 > /proc/sys/user/max_user_namespaces || exit 77; exec %s "
+	                         "--sandbox-policy-cwd %s --sandbox-policy '" WW "' -- touch %s",
+	                         exe, ws, ran);
+	char *argv[] = {"unshare", "--user", "--map-root-user", "sh", "-c", script, NULL};
+	struct test_run r;
+	struct stat st;
+
+	ASSERT_EQ(test_run(&r, argv, NULL, ws, NULL, uid, T), 0);
+	if (r.status == 77 || strstr(r.err, "unshare failed") != NULL) {
+		test_run_free(&r);
+		SKIP("cannot make a user namespace to lower max_user_namespaces in");
+	}
+	ASSERT_EQ(r.status, 125);
+	ASSERT_CONTAINS(r.err, "airlock: cannot create the sandbox's user namespace");
+	ASSERT_CONTAINS(r.err, "user.max_user_namespaces");
+	ASSERT_CONTAINS(r.err, "kernel.unprivileged_userns_clone");
+	/* One line. */
+	ASSERT_EQ(strchr(r.err, '\n') - r.err + 1, (long)r.errlen);
+	ASSERT_EQ(stat(ran, &st), -1);
+	test_run_free(&r);
+	free(script);
+	free(ran);
+	free(exe);
+	free(ws);
+	return 0;
+}
+
+TEST(sandbox_inner_stage_refused_outside)
+{
+	char *exe = sbx_exe();
+	char *argv[] = {exe,
+	                "--apply-seccomp-then-exec",
+	                "--network-sandbox-policy",
+	                "restricted",
+	                "--",
+	                "sh",
+	                "-c",
+	                "echo RAN",
+	                NULL};
+	struct stat st;
+	struct test_run r;
+	char *forged;
+
+	ASSERT_EQ(test_run(&r, argv, NULL, NULL, NULL, (uid_t)-1, T), 0);
+	ASSERT_EQ(r.status, 125);
+	ASSERT_NOT_CONTAINS(r.out, "RAN");
+	ASSERT_CONTAINS(r.err, "refusing to run outside");
+	test_run_free(&r);
+	/* A forged marker naming our own user namespace is refused too. */
+	ASSERT_EQ(stat("/proc/self/ns/user", &st), 0);
+	forged = xasprintf("AIRLOCK_SANDBOX__INNER=%llu:2", (unsigned long long)st.st_ino);
+	char *env[] = {forged, NULL};
+	ASSERT_EQ(test_run(&r, argv, NULL, NULL, env, (uid_t)-1, T), 0);
+	ASSERT_EQ(r.status, 125);
+	ASSERT_NOT_CONTAINS(r.out, "RAN");
+	ASSERT_CONTAINS(r.err, "not inside the sandbox");
+	test_run_free(&r);
+	free(forged);
+	free(exe);
+	return 0;
+}
+
+TEST(sandbox_stdio_and_exit_status_pass_through)
+{
+	char *ws = sbx_ws("ws", (uid_t)-1);
+	struct test_run r;
+
+	ASSERT_EQ(sbx_sh(&r, (uid_t)-1, ws, WW, "echo out; echo err >&2; exit 7"), 7);
+	ASSERT_STR_EQ(r.out, "out\n");
+	ASSERT_STR_EQ(r.err, "err\n");
+	test_run_free(&r);
+	ASSERT_EQ(sbx_sh(&r, (uid_t)-1, ws, WW, "kill -TERM $$"), 128 + 15);
+	test_run_free(&r);
+	char *cmd[] = {"no-such-command-airlock", NULL};
+	ASSERT_EQ(sbx_run(&r, (uid_t)-1, ws, WW, NULL, NULL, cmd), 0);
+	ASSERT_EQ(r.status, 127);
+	ASSERT_CONTAINS(r.err, "no-such-command-airlock");
+	test_run_free(&r);
+	free(ws);
+	return 0;
+}
+
+BOTH(landlock_fallback)
+{
+	char *ws = sbx_ws("ws", uid), *f = xasprintf("%s/x", ws);
+	char *extra[] = {"--use-legacy-landlock", NULL};
+	char *probe = sbx_probe();
+	char *cmd[] = {probe, "write", f, NULL};
+	char *sock[] = {probe, "socket", "inet", NULL};
+	struct test_run r;
+
+	ASSERT_EQ(sbx_run(&r, uid, ws, RO, NULL, extra, cmd), 0);
+	if (r.status == 125 && strstr(r.err, "no usable Landlock") != NULL) {
+		test_run_free(&r);
+		SKIP("this kernel has no Landlock (the helper said so and exited 125)");
+	}
+	ASSERT_EQ(r.status, EACCES);
+	test_run_free(&r);
+	ASSERT_EQ(sbx_run(&r, uid, ws, RO, NULL, extra, sock), 0);
+	ASSERT_EQ(r.status, EPERM);
+	test_run_free(&r);
+	/* What Landlock cannot express fails closed. */
+	ASSERT_EQ(sbx_run(&r, uid, ws, WW, NULL, extra, cmd), 0);
+	ASSERT_EQ(r.status, 125);
+	ASSERT_CONTAINS(r.err, "airlock: --use-legacy-landlock cannot keep the protected paths");
+	test_run_free(&r);
+	free(probe);
+	free(f);
+	free(ws);
+	return 0;
+}
