@@ -602,3 +602,38 @@ BOTH(landlock_fallback)
 	free(ws);
 	return 0;
 }
+
+BOTH(proc_mount_refused_retries_without_proc)
+{
+	char *ws = sbx_ws("ws", uid), *exe = sbx_exe(), *before = sbx_listing(ws);
+	/* A real kernel refusal: in a user namespace whose /proc is not fully visible (a
+	 * tmpfs over /proc/acpi, as container runtimes do), a new proc cannot be mounted. */
+	char *script = xasprintf("mount -t tmpfs none /proc/acpi || exit 77; exec %s "
+	                         "--sandbox-policy-cwd %s --sandbox-policy '" WW "' -- sh -c 'echo "
+	                         "RAN-$AIRLOCK_SANDBOX'",
+	                         exe, ws);
+	char *argv[] = {"unshare",      "--user", "--map-root-user",
+	                "--mount",      "--pid",  "--fork",
+	                "--mount-proc", "sh",     "-c",
+	                script,         NULL};
+	struct test_run r;
+
+	ASSERT_EQ(test_run(&r, argv, NULL, ws, NULL, uid, T), 0);
+	if (r.status == 77 || strstr(r.err, "unshare failed") != NULL) {
+		test_run_free(&r);
+		SKIP("cannot build a namespace with a partly covered /proc here (no /proc/acpi?)");
+	}
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "RAN-1\n");
+	ASSERT_CONTAINS(r.err, "airlock: bubblewrap cannot mount /proc here (Can't mount proc");
+	ASSERT_CONTAINS(r.err, "running again without --proc /proc\n");
+	test_run_free(&r);
+	char *after = sbx_listing(ws);
+	ASSERT_STR_EQ(after, before);
+	free(after);
+	free(before);
+	free(script);
+	free(exe);
+	free(ws);
+	return 0;
+}
