@@ -95,6 +95,11 @@ UNIT(submit_patch_sends_the_file, 20)
 UNIT(submit_ctrl_c_sends_cancel, 20)
 UNIT(submit_usage_errors_exit_2, 30)
 UNIT(submit_finds_the_newest_live_socket, 30)
+UNIT(agent_server_serves_requests, 30)
+UNIT(agent_server_survives_disconnects, 30)
+UNIT(agent_server_twenty_clients_at_once, 30)
+UNIT(agent_server_refuses_other_users, 30)
+UNIT(agent_server_paths_and_stale_sockets, 30)
 
 /* network proxy (core/proxy*, issue 5) */
 UNIT(proxy_domain_patterns, 5)

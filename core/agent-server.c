@@ -1,0 +1,470 @@
+/*
+ * The agent socket's server. The listening socket is made by hand (socket,
+ * bind under a tight umask, chmod 0600, listen) in a directory checked to be
+ * ours and private, then handed to libuv with uv_pipe_open. Each accepted
+ * connection is checked with SO_PEERCRED and becomes a struct
+ * agent_server_client on a list, named by an increasing number that is
+ * never reused, so a late answer to a client that has gone finds nothing
+ * instead of freed memory.
+ *
+ * Reading: libuv's buffers go through the protocol splitter (at most 1 MB
+ * kept per client); each line is parsed, and either dispatched to the
+ * owner's callback or answered with an error event here. Writing: each event
+ * line is one uv_write; a client whose unread queue passes
+ * AGENT_SERVER_MAX_QUEUE is dropped rather than let memory grow. Handles are
+ * freed in their close callbacks; the server itself once its last handle
+ * has closed.
+ */
+#include "agent-server.h"
+
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct agent_server_client {
+	uv_pipe_t pipe;
+	struct agent_server *server;
+	uint64_t id;
+	struct protocol_splitter split;
+	struct agent_server_client *next;
+	bool closing;
+};
+
+struct agent_server {
+	uv_loop_t *loop;
+	uv_pipe_t listener;
+	char *path;
+	const struct agent_server_ops *ops;
+	void *data;
+	struct agent_server_client *clients;
+	size_t n_clients;
+	uint64_t next_id;
+	unsigned open_handles; /* the listener and every client not yet closed */
+	bool stopping;
+};
+
+/* One event line being written. */
+struct agent_server_write {
+	uv_write_t req;
+	char *line;
+};
+
+char *agent_server_default_path(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (xdg != NULL && xdg[0] == '/')
+		return xasprintf("%s/airlock/%ld.sock", xdg, (long)getpid());
+	return xasprintf("/tmp/airlock-%ld/%ld.sock", (long)getuid(), (long)getpid());
+}
+
+/* Frees S once its last handle has closed. */
+static void agent_server_maybe_free(struct agent_server *s)
+{
+	if (s->stopping && s->open_handles == 0) {
+		free(s->path);
+		free(s);
+	}
+}
+
+/* The close callback of a client: unlinks it and frees it. */
+static void agent_server_client_closed(uv_handle_t *h)
+{
+	struct agent_server_client *c = h->data;
+	struct agent_server *s = c->server;
+
+	for (struct agent_server_client **p = &s->clients; *p != NULL; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	s->n_clients--;
+	s->open_handles--;
+	protocol_splitter_free(&c->split);
+	free(c);
+	agent_server_maybe_free(s);
+}
+
+/* After a shutdown has flushed what was queued: closes the connection. */
+static void agent_server_shut(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	if (!uv_is_closing((uv_handle_t *)req->handle))
+		uv_close((uv_handle_t *)req->handle, agent_server_client_closed);
+	free(req);
+}
+
+/*
+ * Closes client C, telling the owner unless the server is stopping or TELL
+ * is false. With FLUSH, the events already queued are written first.
+ */
+static void agent_server_close(struct agent_server_client *c, bool flush, bool tell)
+{
+	struct agent_server *s = c->server;
+	uv_shutdown_t *req;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	req = flush ? xcalloc(1, sizeof *req) : NULL;
+	if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->pipe, agent_server_shut) != 0) {
+		free(req);
+		uv_close((uv_handle_t *)&c->pipe, agent_server_client_closed);
+	}
+	if (tell && !s->stopping && s->ops->on_disconnect != NULL)
+		s->ops->on_disconnect(s->data, c->id);
+}
+
+/* Closes client C at once, telling the owner. */
+static void agent_server_close_client(struct agent_server_client *c)
+{
+	agent_server_close(c, false, true);
+}
+
+/* The client called ID, or NULL when it is gone or going. */
+static struct agent_server_client *agent_server_find(struct agent_server *s, uint64_t id)
+{
+	for (struct agent_server_client *c = s->clients; c != NULL; c = c->next)
+		if (c->id == id)
+			return c->closing ? NULL : c;
+	return NULL;
+}
+
+/* Frees a finished write. */
+static void agent_server_written(uv_write_t *req, int status)
+{
+	struct agent_server_write *w = (struct agent_server_write *)req;
+
+	(void)status; /* a failed write shows up as a read error and closes */
+	free(w->line);
+	free(w);
+}
+
+/* Queues LINE (taken over) on client C. */
+static void agent_server_write(struct agent_server_client *c, char *line)
+{
+	struct agent_server_write *w;
+	uv_buf_t buf;
+
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > AGENT_SERVER_MAX_QUEUE) {
+		free(line);
+		agent_server_close_client(c);
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->line = line;
+	buf = uv_buf_init(line, (unsigned)strlen(line));
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, agent_server_written) < 0) {
+		free(line);
+		free(w);
+		agent_server_close_client(c);
+	}
+}
+
+int agent_server_send(struct agent_server *s, uint64_t client, char *line)
+{
+	struct agent_server_client *c = agent_server_find(s, client);
+
+	if (c == NULL) {
+		free(line);
+		return -ENOTCONN;
+	}
+	agent_server_write(c, line);
+	return 0;
+}
+
+void agent_server_drop(struct agent_server *s, uint64_t client)
+{
+	struct agent_server_client *c = agent_server_find(s, client);
+
+	if (c != NULL)
+		agent_server_close(c, true, true);
+}
+
+const char *agent_server_path(const struct agent_server *s)
+{
+	return s->path;
+}
+
+size_t agent_server_clients(const struct agent_server *s)
+{
+	return s->n_clients;
+}
+
+/* Whether LINE holds only white space. */
+static bool agent_server_blank(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return false;
+	return true;
+}
+
+/* Handles one line from client ARG. */
+static void agent_server_line(void *arg, const char *line, size_t len, bool too_long)
+{
+	struct agent_server_client *c = arg;
+	struct agent_server *s = c->server;
+	struct protocol_request req;
+	char *cause = NULL;
+	void (*cb)(void *, uint64_t, const struct protocol_request *) = NULL;
+
+	if (c->closing)
+		return;
+	if (too_long) {
+		char *msg = xasprintf("line too long (over %d bytes)", PROTOCOL_MAX_LINE);
+
+		agent_server_write(c, protocol_event_error(NULL, msg));
+		free(msg);
+		return;
+	}
+	if (agent_server_blank(line, len))
+		return;
+	if (protocol_parse(line, len, &req, &cause) != 0) {
+		agent_server_write(c, protocol_event_error(req.id, cause));
+		free(cause);
+		protocol_request_free(&req);
+		return;
+	}
+	switch (req.op) {
+	case PROTOCOL_EXEC:
+		cb = s->ops->on_exec;
+		break;
+	case PROTOCOL_APPLY_PATCH:
+		cb = s->ops->on_patch;
+		break;
+	case PROTOCOL_CANCEL:
+		cb = s->ops->on_cancel;
+		break;
+	}
+	if (cb != NULL)
+		cb(s->data, c->id, &req);
+	else
+		agent_server_write(c,
+		                   protocol_event_error(req.id, "this op is not supported here"));
+	protocol_request_free(&req);
+}
+
+/* Gives libuv a buffer to read into. */
+static void agent_server_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	buf->base = xmalloc(suggested);
+	buf->len = suggested;
+}
+
+/* Feeds a client's bytes to its splitter; the end of the stream closes it. */
+static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+	struct agent_server_client *c = stream->data;
+
+	if (n > 0)
+		protocol_splitter_feed(&c->split, buf->base, (size_t)n, agent_server_line, c);
+	free(buf->base);
+	if (n < 0) {
+		/*
+		 * The end of the client's stream means it is going away: a last
+		 * line without its newline still counts, what is queued is
+		 * flushed, and its requests are cancelled (on_disconnect).
+		 */
+		if (n == UV_EOF && !c->closing)
+			protocol_splitter_finish(&c->split, agent_server_line, c);
+		agent_server_close(c, n == UV_EOF, true);
+	}
+}
+
+/* Frees a handle closed before it became a client. */
+static void agent_server_free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Accepts a connection: same uid only, and not too many. */
+static void agent_server_connection(uv_stream_t *listener, int status)
+{
+	struct agent_server *s = listener->data;
+	struct agent_server_client *c;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	uv_os_fd_t fd;
+
+	if (status < 0)
+		return;
+	c = xcalloc(1, sizeof *c);
+	uv_pipe_init(s->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
+	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid()) {
+		uv_close((uv_handle_t *)&c->pipe, agent_server_free_handle);
+		return;
+	}
+	c->server = s;
+	c->id = ++s->next_id;
+	protocol_splitter_init(&c->split, PROTOCOL_MAX_LINE);
+	c->next = s->clients;
+	s->clients = c;
+	s->n_clients++;
+	s->open_handles++;
+	if (s->n_clients > AGENT_SERVER_MAX_CLIENTS) {
+		char *msg =
+		    xasprintf("too many connections (at most %d)", AGENT_SERVER_MAX_CLIENTS);
+
+		agent_server_write(c, protocol_event_error(NULL, msg));
+		free(msg);
+		agent_server_close(c, true, false); /* the owner never heard of it */
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->pipe, agent_server_alloc, agent_server_read);
+}
+
+/* Makes (or checks) the private directory of PATH. */
+static int agent_server_dir(const char *path, char **cause)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+	int rc = 0;
+
+	if (slash == NULL || slash == dir) {
+		*cause = xasprintf("%s: the socket must be in a directory of its own", path);
+		free(dir);
+		return -EINVAL;
+	}
+	*slash = '\0';
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		rc = -errno;
+		*cause = xasprintf("%s: cannot create: %s", dir, strerror(errno));
+	} else if (lstat(dir, &st) != 0) {
+		rc = -errno;
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+	} else if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+		rc = -EPERM;
+		*cause =
+		    xasprintf("%s: not a directory of this user; refusing to listen there", dir);
+	} else if ((st.st_mode & 077) != 0 && chmod(dir, 0700) != 0) {
+		rc = -errno;
+		*cause = xasprintf("%s: cannot make it private (0700): %s", dir, strerror(errno));
+	}
+	free(dir);
+	return rc;
+}
+
+/* Removes a stale socket at PATH (nobody listens); refuses anything else. */
+static int agent_server_stale(const char *path, char **cause)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		*cause = xasprintf("%s: exists and is not a socket", path);
+		return -EEXIST;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		close(fd);
+		*cause = xasprintf("%s: another airlock is listening there", path);
+		return -EADDRINUSE;
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return 0;
+}
+
+int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_server_ops *ops,
+                       void *data, struct agent_server **out, char **cause)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct agent_server *s;
+	char *p = path != NULL ? xstrdup(path) : agent_server_default_path();
+	mode_t old;
+	int fd, rc;
+
+	*out = NULL;
+	if (strlen(p) >= sizeof sa.sun_path) {
+		*cause = xasprintf("%s: too long for a Unix socket path", p);
+		free(p);
+		return -ENAMETOOLONG;
+	}
+	rc = agent_server_dir(p, cause);
+	if (rc == 0)
+		rc = agent_server_stale(p, cause);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	memcpy(sa.sun_path, p, strlen(p) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		rc = -errno;
+		*cause = xasprintf("%s: socket: %s", p, strerror(errno));
+		free(p);
+		return rc;
+	}
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (rc != 0 || chmod(p, 0600) != 0 || listen(fd, SOMAXCONN) != 0) {
+		rc = -errno;
+		*cause = xasprintf("%s: cannot listen: %s", p, strerror(errno));
+		close(fd);
+		unlink(p);
+		free(p);
+		return rc;
+	}
+	s = xcalloc(1, sizeof *s);
+	s->loop = loop;
+	s->path = p;
+	s->ops = ops;
+	s->data = data;
+	uv_pipe_init(loop, &s->listener, 0);
+	s->listener.data = s;
+	s->open_handles = 1;
+	rc = uv_pipe_open(&s->listener, fd);
+	if (rc < 0)
+		close(fd);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, agent_server_connection);
+	if (rc < 0) {
+		*cause = xasprintf("%s: cannot listen: %s", p, uv_strerror(rc));
+		unlink(p);
+		agent_server_stop(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The close callback of the listener. */
+static void agent_server_listener_closed(uv_handle_t *h)
+{
+	struct agent_server *s = h->data;
+
+	s->open_handles--;
+	agent_server_maybe_free(s);
+}
+
+void agent_server_stop(struct agent_server *s)
+{
+	if (s == NULL || s->stopping)
+		return;
+	s->stopping = true;
+	unlink(s->path);
+	for (struct agent_server_client *c = s->clients; c != NULL; c = c->next)
+		agent_server_close_client(c);
+	uv_close((uv_handle_t *)&s->listener, agent_server_listener_closed);
+}

@@ -1,0 +1,79 @@
+/*
+ * The agent socket's server (SPEC section 8): listens on a Unix socket on a
+ * libuv loop, accepts only peers of our own uid, cuts each connection's
+ * bytes into lines, parses them with the protocol module and hands each
+ * request to the owner (the TUI) through a table of callbacks. Malformed
+ * lines are answered here with an error event; the connection carries on.
+ *
+ * Clients are named by a number, not a pointer: the owner may answer long
+ * after the request (a prompt waits for a human), when the client may have
+ * gone; agent_server_send() to a client that is gone does nothing and says
+ * so. on_disconnect tells the owner to cancel that client's requests.
+ */
+#ifndef AIRLOCK_AGENT_SERVER_H
+#define AIRLOCK_AGENT_SERVER_H
+
+#include "protocol.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+/* Connections served at once; more are told so and closed. */
+#define AGENT_SERVER_MAX_CLIENTS 64
+/* Bytes queued for a client that does not read before it is dropped. */
+#define AGENT_SERVER_MAX_QUEUE (16u * 1024 * 1024)
+
+struct agent_server;
+
+/*
+ * What the owner implements. REQ is only valid during the call (copy what
+ * you keep). Every callback may be NULL: the request is then answered with
+ * an error event saying the op is not supported here.
+ */
+struct agent_server_ops {
+	void (*on_exec)(void *data, uint64_t client, const struct protocol_request *req);
+	void (*on_patch)(void *data, uint64_t client, const struct protocol_request *req);
+	void (*on_cancel)(void *data, uint64_t client, const struct protocol_request *req);
+	void (*on_disconnect)(void *data, uint64_t client);
+};
+
+/*
+ * The default socket path: $XDG_RUNTIME_DIR/airlock/<pid>.sock, or
+ * /tmp/airlock-<uid>/<pid>.sock when XDG_RUNTIME_DIR is unset. Caller frees.
+ */
+char *agent_server_default_path(void);
+
+/*
+ * Starts listening at PATH (NULL: the default path) on LOOP. The directory
+ * is made 0700 if missing, and must be a directory of ours, not a symbolic
+ * link, with no access for others; a stale socket at PATH is replaced; the
+ * socket is made 0600. Returns 0 with *OUT, or a negative errno with *CAUSE
+ * ("DIR: ...", "PATH: ...").
+ */
+int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_server_ops *ops,
+                       void *data, struct agent_server **out, char **cause);
+
+/* The socket's path (for the status bar and AIRLOCK_SOCKET). */
+const char *agent_server_path(const struct agent_server *s);
+
+/* How many clients are connected now. */
+size_t agent_server_clients(const struct agent_server *s);
+
+/*
+ * Sends LINE (an event line from protocol_event_*, taken over and freed) to
+ * CLIENT. Returns 0, or -ENOTCONN when the client is gone (the line is
+ * dropped).
+ */
+int agent_server_send(struct agent_server *s, uint64_t client, char *line);
+
+/* Closes CLIENT's connection (on_disconnect follows). */
+void agent_server_drop(struct agent_server *s, uint64_t client);
+
+/*
+ * Stops listening, closes every connection (no on_disconnect calls) and
+ * removes the socket file. S is freed once libuv has closed its handles:
+ * run the loop afterwards.
+ */
+void agent_server_stop(struct agent_server *s);
+
+#endif

@@ -1,0 +1,537 @@
+/*
+ * Tests of the agent socket's server (core/agent-server.h) over real Unix
+ * sockets. The server runs in a forked child on its own libuv loop, with a
+ * small scripted owner: `echo ARGS` answers queued, approved, the words as
+ * output and exit 0; `wait` parks the request until a cancel; `count`
+ * reports how many disconnects the owner has seen; patches get an error
+ * naming their cwd. The test process is the clients, with plain blocking
+ * sockets and deadlines.
+ */
+#include "test.h"
+
+#include "../core/agent-server.h"
+#include "../core/xmalloc.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How long a client waits for each line. */
+#define TEST_AGENT_TIMEOUT_MS 5000
+
+/* The scripted owner's state (in the server child). */
+struct test_agent_owner {
+	struct agent_server *server;
+	int disconnects;
+	uint64_t waiting_client; /* the parked `wait` request, if any */
+	char *waiting_id;
+};
+
+/* Answers an exec request per the script above. */
+static void test_agent_exec(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct test_agent_owner *o = data;
+	struct agent_server *s = o->server;
+
+	if (strcmp(req->command[0], "wait") == 0) {
+		o->waiting_client = client;
+		free(o->waiting_id);
+		o->waiting_id = xstrdup(req->id);
+		agent_server_send(s, client, protocol_event_queued(req->id));
+		return;
+	}
+	if (strcmp(req->command[0], "count") == 0) {
+		char *n = xasprintf("%d", o->disconnects);
+
+		agent_server_send(s, client,
+		                  protocol_event_output(req->id, PROTOCOL_STDOUT, n, strlen(n)));
+		agent_server_send(s, client, protocol_event_exit(req->id, 0, false));
+		free(n);
+		return;
+	}
+	char *text = xstrdup("");
+	for (size_t i = 1; i < req->n_command; i++) {
+		char *next = xasprintf("%s%s%s", text, i > 1 ? " " : "", req->command[i]);
+
+		free(text);
+		text = next;
+	}
+	agent_server_send(s, client, protocol_event_queued(req->id));
+	agent_server_send(s, client, protocol_event_decision(req->id, PROTOCOL_APPROVED));
+	agent_server_send(s, client,
+	                  protocol_event_output(req->id, PROTOCOL_STDOUT, text, strlen(text)));
+	agent_server_send(s, client, protocol_event_exit(req->id, 0, true));
+	free(text);
+}
+
+/* Answers a patch with an error naming its cwd. */
+static void test_agent_patch(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct test_agent_owner *o = data;
+	char *msg = xasprintf("patch in %s", req->cwd);
+
+	agent_server_send(o->server, client, protocol_event_error(req->id, msg));
+	free(msg);
+}
+
+/* Ends the parked request when its own client cancels it. */
+static void test_agent_cancel(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct test_agent_owner *o = data;
+
+	if (o->waiting_id != NULL && o->waiting_client == client &&
+	    strcmp(o->waiting_id, req->target) == 0) {
+		agent_server_send(o->server, client, protocol_event_exit(req->target, 130, true));
+		free(o->waiting_id);
+		o->waiting_id = NULL;
+		return;
+	}
+	agent_server_send(o->server, client, protocol_event_error(req->id, "no such request"));
+}
+
+/* Counts disconnects; forgets a parked request of that client. */
+static void test_agent_disconnect(void *data, uint64_t client)
+{
+	struct test_agent_owner *o = data;
+
+	o->disconnects++;
+	if (o->waiting_id != NULL && o->waiting_client == client) {
+		/* Sending to a client that is gone is refused, not a crash. */
+		if (agent_server_send(o->server, client,
+		                      protocol_event_exit(o->waiting_id, 1, true)) != -ENOTCONN)
+			abort();
+		free(o->waiting_id);
+		o->waiting_id = NULL;
+	}
+}
+
+static const struct agent_server_ops test_agent_ops = {
+    .on_exec = test_agent_exec,
+    .on_patch = test_agent_patch,
+    .on_cancel = test_agent_cancel,
+    .on_disconnect = test_agent_disconnect,
+};
+
+/* Starts the server at PATH in a child; returns its pid once it listens. */
+static pid_t test_agent_start(const char *path)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct test_agent_owner o = {0};
+		uv_loop_t loop;
+		char *cause = NULL;
+
+		uv_loop_init(&loop);
+		if (agent_server_start(&loop, path, &test_agent_ops, &o, &o.server, &cause) != 0) {
+			fprintf(stderr, "agent_server_start: %s\n", cause);
+			_exit(1);
+		}
+		uv_run(&loop, UV_RUN_DEFAULT);
+		_exit(0);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return pid;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* Stops the server child. */
+static void test_agent_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Connects to PATH; returns the fd or -1. */
+static int test_agent_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sa.sun_path, path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends all of S (LEN bytes). */
+static int test_agent_send(int fd, const char *s, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, s, len);
+
+		if (w <= 0)
+			return -1;
+		s += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Sends the string S. */
+static int test_agent_puts(int fd, const char *s)
+{
+	return test_agent_send(fd, s, strlen(s));
+}
+
+/* Reads one line (without "\n"); NULL on EOF or after the deadline. */
+static char *test_agent_line(int fd)
+{
+	size_t len = 0, cap = 256;
+	char *buf = xmalloc(cap);
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char ch;
+
+		if (poll(&p, 1, TEST_AGENT_TIMEOUT_MS) != 1 || read(fd, &ch, 1) != 1) {
+			free(buf);
+			return NULL;
+		}
+		if (ch == '\n')
+			break;
+		if (len + 2 > cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		buf[len++] = ch;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Reads one line and compares it with WANT; returns 0 when equal. */
+static int test_agent_expect(int fd, const char *want)
+{
+	char *got = test_agent_line(fd);
+
+	ASSERT_STR_EQ(got, want);
+	free(got);
+	return 0;
+}
+
+TEST(agent_server_serves_requests)
+{
+	char *dir = xasprintf("%s/run/airlock", test_tmpdir());
+	char *path = xasprintf("%s/1.sock", dir), *run = xasprintf("%s/run", test_tmpdir());
+	struct stat st;
+	pid_t pid;
+	int fd;
+
+	ASSERT_EQ(mkdir(run, 0755), 0);
+	pid = test_agent_start(path);
+	ASSERT(pid > 0);
+	ASSERT_EQ(stat(dir, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0700);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"a\",\"op\":\"exec\",\"command\":[\"echo\",\"hi\","
+	                              "\"there\"],\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"a\",\"event\":\"queued\"}"), 0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"a\",\"event\":\"decision\",\"decision\":"
+	                                "\"approved\"}"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"a\",\"event\":\"output\",\"stream\":\"stdout\","
+	                                "\"data\":\"aGkgdGhlcmU=\"}"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"a\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":true}"),
+	          0);
+	/* Malformed lines get an error event and the connection carries on. */
+	ASSERT_EQ(test_agent_puts(fd, "hello\n"), 0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":null,\"event\":\"error\",\"message\":\"not JSON: "
+	                                "syntax error at byte 0\"}"),
+	          0);
+	ASSERT_EQ(test_agent_puts(fd, "\n  \r\n{\"id\":\"b\",\"op\":\"exec\"}\n"), 0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"b\",\"event\":\"error\",\"message\":\"missing "
+	                                "field \\\"command\\\"\"}"),
+	          0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"\xff\"}\n"), 0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":null,\"event\":\"error\",\"message\":\"invalid "
+	                                "UTF-8 at byte 7\"}"),
+	          0);
+	/* A line over 1 MB, sent in pieces: one error, then business as usual. */
+	char *big = xmalloc(PROTOCOL_MAX_LINE + 100);
+	memset(big, 'x', PROTOCOL_MAX_LINE + 100);
+	ASSERT_EQ(test_agent_send(fd, big, PROTOCOL_MAX_LINE / 2), 0);
+	ASSERT_EQ(test_agent_send(fd, big, PROTOCOL_MAX_LINE / 2 + 100), 0);
+	ASSERT_EQ(test_agent_puts(fd, "\n"), 0);
+	free(big);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":null,\"event\":\"error\",\"message\":\"line too "
+	                                "long (over 1048576 bytes)\"}"),
+	          0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"p\",\"op\":\"apply_patch\",\"cwd\":\"/ws\","
+	                              "\"patch\":\"x\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"p\",\"event\":\"error\",\"message\":\"patch in "
+	                                "/ws\"}"),
+	          0);
+	/* A parked request, cancelled. */
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"w\",\"op\":\"exec\",\"command\":[\"wait\"],"
+	                              "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"w\",\"event\":\"queued\"}"), 0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"c\",\"op\":\"cancel\",\"target\":\"w\"}\n"), 0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"w\",\"event\":\"exit\",\"code\":130,"
+	                                "\"sandboxed\":true}"),
+	          0);
+	close(fd);
+	test_agent_stop(pid);
+	free(dir);
+	free(path);
+	free(run);
+	return 0;
+}
+
+TEST(agent_server_survives_disconnects)
+{
+	char *path = xasprintf("%s/d/1.sock", test_tmpdir());
+	pid_t pid = test_agent_start(path);
+	int fd, fd2;
+	char *line;
+
+	ASSERT(pid > 0);
+	/* Half a line, then gone. */
+	fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"1\",\"op\":\"ex"), 0);
+	close(fd);
+	/* A parked request whose client goes away. */
+	fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"w\",\"op\":\"exec\",\"command\":[\"wait\"],"
+	                              "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"w\",\"event\":\"queued\"}"), 0);
+	close(fd);
+	/* Requests sent, then the client leaves without reading. */
+	fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+	for (int i = 0; i < 50; i++)
+		ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"e\",\"op\":\"exec\",\"command\":[\"echo\","
+		                              "\"x\"],\"cwd\":\"/\"}\n"),
+		          0);
+	close(fd);
+	/* The server still answers, and saw three disconnects. */
+	for (int tries = 0; tries < 100; tries++) {
+		fd2 = test_agent_connect(path);
+		ASSERT(fd2 >= 0);
+		ASSERT_EQ(test_agent_puts(fd2,
+		                          "{\"id\":\"n\",\"op\":\"exec\",\"command\":[\"count\"],"
+		                          "\"cwd\":\"/\"}\n"),
+		          0);
+		line = test_agent_line(fd2);
+		ASSERT(line != NULL);
+		bool three = strstr(line, "\"data\":\"Mw==\"") != NULL; /* "3" */
+		free(line);
+		close(fd2);
+		if (three)
+			break;
+		usleep(20000);
+		ASSERT(tries < 99);
+	}
+	test_agent_stop(pid);
+	free(path);
+	return 0;
+}
+
+TEST(agent_server_twenty_clients_at_once)
+{
+	char *path = xasprintf("%s/t/1.sock", test_tmpdir());
+	pid_t pid = test_agent_start(path);
+	int fds[20];
+
+	ASSERT(pid > 0);
+	for (int i = 0; i < 20; i++) {
+		fds[i] = test_agent_connect(path);
+		ASSERT(fds[i] >= 0);
+	}
+	/* Every client sends before any reads, half of them in two pieces. */
+	for (int i = 0; i < 20; i++) {
+		char *req = xasprintf("{\"id\":\"r%d\",\"op\":\"exec\",\"command\":[\"echo\","
+		                      "\"client\",\"%d\"],\"cwd\":\"/\"}\n",
+		                      i, i);
+		size_t half = i % 2 ? strlen(req) / 2 : strlen(req);
+
+		ASSERT_EQ(test_agent_send(fds[i], req, half), 0);
+		if (half < strlen(req))
+			ASSERT_EQ(test_agent_puts(fds[i], req + half), 0);
+		free(req);
+	}
+	for (int i = 19; i >= 0; i--) {
+		char *text = xasprintf("client %d", i);
+		char *b64 = protocol_base64_encode(text, strlen(text));
+		char *want = xasprintf("{\"id\":\"r%d\",\"event\":\"output\",\"stream\":\"stdout\","
+		                       "\"data\":\"%s\"}",
+		                       i, b64);
+		char *q = xasprintf("{\"id\":\"r%d\",\"event\":\"queued\"}", i);
+
+		ASSERT_EQ(test_agent_expect(fds[i], q), 0);
+		char *d = test_agent_line(fds[i]);
+		ASSERT_CONTAINS(d, "\"approved\"");
+		free(d);
+		ASSERT_EQ(test_agent_expect(fds[i], want), 0);
+		char *e = test_agent_line(fds[i]);
+		ASSERT_CONTAINS(e, "\"event\":\"exit\"");
+		free(e);
+		close(fds[i]);
+		free(text);
+		free(b64);
+		free(want);
+		free(q);
+	}
+	test_agent_stop(pid);
+	free(path);
+	return 0;
+}
+
+TEST(agent_server_refuses_other_users)
+{
+	long uid = test_unprivileged_uid();
+	char *base = xasprintf("%s/u", test_tmpdir()), *path = xasprintf("%s/1.sock", base);
+	pid_t pid, child;
+	int status;
+
+	if (uid < 0)
+		SKIP("no unprivileged user to connect as");
+	pid = test_agent_start(path);
+	ASSERT(pid > 0);
+	/* Open the file modes wide: SO_PEERCRED must still refuse the stranger. */
+	ASSERT_EQ(chmod(base, 0755), 0);
+	ASSERT_EQ(chmod(path, 0666), 0);
+	fflush(NULL);
+	child = fork();
+	if (child == 0) {
+		struct passwd *pw = getpwuid((uid_t)uid);
+
+		if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+		    setuid((uid_t)uid) != 0)
+			_exit(3);
+		int fd = test_agent_connect(path);
+		if (fd < 0)
+			_exit(4);
+		test_agent_puts(fd, "{\"id\":\"x\",\"op\":\"exec\",\"command\":[\"echo\"],"
+		                    "\"cwd\":\"/\"}\n");
+		char *line = test_agent_line(fd);
+		/* Closed without a word. */
+		_exit(line == NULL ? 0 : 5);
+	}
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	ASSERT(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+	/* We (same uid) are still served. */
+	int fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"y\",\"op\":\"exec\",\"command\":[\"echo\"],"
+	                              "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"y\",\"event\":\"queued\"}"), 0);
+	close(fd);
+	test_agent_stop(pid);
+	free(base);
+	free(path);
+	return 0;
+}
+
+TEST(agent_server_paths_and_stale_sockets)
+{
+	char *dir = xasprintf("%s/s", test_tmpdir()), *path = xasprintf("%s/1.sock", dir);
+	char *cause = NULL, *p;
+	struct agent_server *s;
+	uv_loop_t loop;
+	pid_t pid;
+	int fd;
+
+	setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
+	p = agent_server_default_path();
+	char *want = xasprintf("/run/user/7/airlock/%ld.sock", (long)getpid());
+	ASSERT_STR_EQ(p, want);
+	free(p);
+	free(want);
+	unsetenv("XDG_RUNTIME_DIR");
+	p = agent_server_default_path();
+	want = xasprintf("/tmp/airlock-%ld/%ld.sock", (long)getuid(), (long)getpid());
+	ASSERT_STR_EQ(p, want);
+	free(p);
+	free(want);
+
+	/* A stale socket (nobody listening) is replaced. */
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, path);
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	close(fd);
+	pid = test_agent_start(path);
+	ASSERT(pid > 0);
+	fd = -1;
+	for (int i = 0; i < 100 && fd < 0; i++) {
+		fd = test_agent_connect(path);
+		if (fd < 0)
+			usleep(10000);
+	}
+	ASSERT(fd >= 0);
+	close(fd);
+	/* A live one is not taken over. */
+	uv_loop_init(&loop);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), -EADDRINUSE);
+	want = xasprintf("%s: another airlock is listening there", path);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	test_agent_stop(pid);
+	/* A directory of someone else's, or a regular file in the way, are refused. */
+	p = xasprintf("%s/file", test_tmpdir());
+	ASSERT_EQ(test_write_file(p, "x"), 0);
+	char *in_file = xasprintf("%s/1.sock", p);
+	ASSERT(agent_server_start(&loop, in_file, &test_agent_ops, NULL, &s, &cause) < 0);
+	free(cause);
+	free(in_file);
+	ASSERT_EQ(unlink(path), 0);
+	ASSERT_EQ(test_write_file(path, "not a socket"), 0);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), -EEXIST);
+	want = xasprintf("%s: exists and is not a socket", path);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	ASSERT_EQ(unlink(path), 0);
+	/* Start and stop in-process: the socket file goes, the loop ends. */
+	ASSERT_EQ(chmod(dir, 0755), 0);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), 0);
+	struct stat st;
+	ASSERT_EQ(stat(dir, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0700);
+	ASSERT_STR_EQ(agent_server_path(s), path);
+	ASSERT_EQ(agent_server_clients(s), 0);
+	agent_server_stop(s);
+	ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ASSERT_EQ(uv_loop_close(&loop), 0);
+	ASSERT_EQ(access(path, F_OK), -1);
+	free(p);
+	free(dir);
+	free(path);
+	return 0;
+}
