@@ -157,6 +157,7 @@ struct proxy_session_decider *proxy_session_decider_new(struct approval_queue *q
 	out->decide = proxy_session__decide;
 	out->cancel = proxy_session__cancel;
 	out->data = d;
+	out->per_request = true; /* the queue merges them into one prompt */
 	return d;
 }
 

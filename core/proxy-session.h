@@ -7,9 +7,9 @@
  * protocol, port)), so config denied_domains, deny rules, session blocks,
  * allow rules, session allows, allowed_domains and prompts are all the
  * approval queue's; under approval policy `never` (exec) what would prompt
- * is refused, with the queue's reason in the refusal. The proxy itself
- * already merges concurrent requests for one destination into one query,
- * and the queue merges queries for one key into one prompt.
+ * is refused, with the queue's reason in the refusal. The proxy hands the
+ * queue one query per request (per_request), and the queue merges those of
+ * one key into one prompt, whose audit line then counts every request.
  *
  * For callers that do not run a libuv loop while the command runs (exec
  * spawns and waits), proxy_session_thread_start() runs the proxy and a
@@ -24,7 +24,7 @@
 #include <uv.h>
 
 /* How many "NAME=value" strings proxy_env_build() returns (without the NULL). */
-#define PROXY_ENV_COUNT 23
+#define PROXY_ENV_COUNT 22
 
 /*
  * The environment for a command whose network goes through the proxy

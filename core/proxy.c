@@ -129,7 +129,7 @@ void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto pro
 	conn->proto = proto;
 	conn->port = port;
 	conn->state = PROXY__DECIDE;
-	for (q = proxy->queries; q != NULL; q = q->next)
+	for (q = proxy->decider.per_request ? NULL : proxy->queries; q != NULL; q = q->next)
 		if (q->dest.proto == proto && q->dest.port == port && strcmp(q->host, host) == 0)
 			break;
 	if (q == NULL) {

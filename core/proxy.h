@@ -14,9 +14,10 @@
  * with protocol `http` for absolute-form requests, `https` for CONNECT and
  * `socks5` for SOCKS. Before anything is forwarded the proxy asks its decider
  * (a table of function pointers plus data) through a query. Queries are
- * deduplicated here: while one query for a destination is pending, further
- * requests for the same destination wait on it (no new query), and its one
- * answer releases or refuses all of them. Nothing is sent upstream before the
+ * deduplicated here (unless the decider asks for one query per request):
+ * while one query for a destination is pending, further requests for the
+ * same destination wait on it (no new query), and its one answer releases
+ * or refuses all of them. Nothing is sent upstream before the
  * answer. An allowed request is connected (names resolved with
  * uv_getaddrinfo); a refused one gets `403 Forbidden` with an
  * `x-airlock-error` header (HTTP/CONNECT) or reply 0x02 "connection not
@@ -73,6 +74,13 @@ struct proxy_decider {
 	void (*decide)(void *data, struct proxy_query *query);
 	void (*cancel)(void *data, struct proxy_query *query);
 	void *data;
+	/*
+	 * true: one query per request, never shared here (for a decider that
+	 * merges requests itself, like the approval queue, whose audit line
+	 * then counts every request a prompt answered); false: requests for a
+	 * destination with a pending query wait on it.
+	 */
+	bool per_request;
 };
 
 /* The destination QUERY is about (valid until it is answered or cancelled). */

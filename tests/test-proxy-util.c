@@ -7,6 +7,7 @@
  * timeout, so nothing here can hang a test past its deadline.
  */
 #include "test-proxy-util.h"
+#include "test.h"
 
 #include "../core/xmalloc.h"
 
@@ -275,6 +276,42 @@ struct tconn {
 	int fd;
 };
 
+/* A response with the file the request line (EOL bytes at LINE) names under ROOT. */
+static char *tserver_file_response(const char *root, const char *line, size_t eol, bool close_after,
+                                   size_t *resplen)
+{
+	char method[16], path[1024], *file, *data, *resp;
+	size_t len = 0;
+
+	*resplen = 0;
+
+	if (eol >= sizeof path || sscanf(line, "%15s %1023s", method, path) != 2 ||
+	    strstr(path, "..") != NULL || path[0] != '/')
+		return xstrdup("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+	path[strcspn(path, "?")] = '\0';
+	file = xasprintf("%s%s", root, path);
+	data = test_read_file(file, &len);
+	free(file);
+	if (data == NULL)
+		return xasprintf("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n%s\r\n",
+		                 close_after ? "Connection: close\r\n" : "");
+	resp = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+	                 "Content-Length: %zu\r\n%s\r\n",
+	                 len, close_after ? "Connection: close\r\n" : "");
+	if (strcmp(method, "HEAD") != 0) {
+		size_t hl = strlen(resp);
+
+		resp = xrealloc(resp, hl + len + 1);
+		memcpy(resp + hl, data, len);
+		resp[hl + len] = '\0';
+		*resplen = hl + len; /* binary bodies: the length travels separately */
+	}
+	free(data);
+	if (*resplen == 0)
+		*resplen = strlen(resp);
+	return resp;
+}
+
 /* Serves HTTP requests on one connection until EOF. */
 static void *tserver_http_conn(void *arg)
 {
@@ -282,7 +319,7 @@ static void *tserver_http_conn(void *arg)
 	struct tbuf b = {.fd = c->fd};
 
 	for (;;) {
-		size_t headlen = tbuf_head(&b), used = 0, eol;
+		size_t headlen = tbuf_head(&b), used = 0, eol, resplen;
 		char *body, *resp, conn_hdr[64] = "", host[256] = "", pconn[64] = "none";
 		bool close_after;
 
@@ -297,7 +334,9 @@ static void *tserver_http_conn(void *arg)
 		theader(b.p, headlen, "proxy-connection", pconn, sizeof pconn);
 		close_after = strcasecmp(conn_hdr, "close") == 0;
 		atomic_fetch_add(&c->s->requests, 1);
-		{
+		if (c->s->root != NULL) {
+			resp = tserver_file_response(c->s->root, b.p, eol, close_after, &resplen);
+		} else {
 			char *text = xasprintf("line=%.*s\nhost=%s\nproxy-connection=%s\nbody=%s\n",
 			                       (int)eol, b.p, host, pconn, body);
 
@@ -306,9 +345,10 @@ static void *tserver_http_conn(void *arg)
 			                 strlen(text), close_after ? "Connection: close\r\n" : "",
 			                 text);
 			free(text);
+			resplen = strlen(resp);
 		}
 		free(body);
-		if (send_all(c->fd, resp, strlen(resp)) < 0) {
+		if (send_all(c->fd, resp, resplen) < 0) {
 			free(resp);
 			break;
 		}
@@ -372,13 +412,14 @@ static void *tserver_accept(void *arg)
 }
 
 /* Binds 127.0.0.1:0 and starts the accept thread. */
-static int tserver_start(struct tserver *s, bool http)
+static int tserver_start(struct tserver *s, bool http, const char *root)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof sin;
 
 	memset(s, 0, sizeof *s);
 	s->http = http;
+	s->root = root != NULL ? xstrdup(root) : NULL;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
@@ -393,13 +434,19 @@ static int tserver_start(struct tserver *s, bool http)
 /* Starts the HTTP server. */
 int tserver_http_start(struct tserver *s)
 {
-	return tserver_start(s, true);
+	return tserver_start(s, true, NULL);
+}
+
+/* Starts the files server. */
+int tserver_files_start(struct tserver *s, const char *root)
+{
+	return tserver_start(s, true, root);
 }
 
 /* Starts the echo server. */
 int tserver_echo_start(struct tserver *s)
 {
-	return tserver_start(s, false);
+	return tserver_start(s, false, NULL);
 }
 
 /* Stops the accept thread. */
@@ -408,6 +455,8 @@ void tserver_stop(struct tserver *s)
 	shutdown(s->fd, SHUT_RDWR);
 	pthread_join(s->thread, NULL);
 	close(s->fd);
+	free(s->root);
+	s->root = NULL;
 }
 
 /* ---- the proxy on its loop thread ------------------------------------------ */

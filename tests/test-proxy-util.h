@@ -23,10 +23,13 @@ struct tserver {
 	atomic_int requests;    /* HTTP requests served / echo connections */
 	atomic_int connections; /* accepted */
 	bool http;
+	char *root; /* files server: serves GET/HEAD of files under it (owned) */
 };
 
 /* Starts the echo-everything HTTP server. Returns 0 or -errno. */
 int tserver_http_start(struct tserver *s);
+/* Starts an HTTP server of the files under ROOT (404 for anything else). */
+int tserver_files_start(struct tserver *s, const char *root);
 /* Starts the TCP echo server. */
 int tserver_echo_start(struct tserver *s);
 /* Stops accepting (connection threads end with their clients). */

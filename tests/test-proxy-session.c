@@ -1,0 +1,829 @@
+/*
+ * Tests of the session proxy (core/proxy-session*) with the real approval
+ * queue, and of proxy routing through the sandbox helper with real clients
+ * inside (curl, python3 urllib, git). A "human" on the loop thread answers
+ * every prompt with the answer the test scripted (or none), and counts the
+ * prompts it saw, so each test states exactly how many prompts it expects.
+ * The destinations are servers on 127.0.0.1 started by the test; inside the
+ * sandbox NO_PROXY is emptied so that they count as remote hosts reached
+ * through the proxy (with the real NO_PROXY, 127.0.0.1 goes direct, which is
+ * what the host-port test uses).
+ */
+#include "test.h"
+#include "test-proxy-util.h"
+
+#include "../core/approval.h"
+#include "../core/audit.h"
+#include "../core/proxy-session.h"
+#include "../core/rules.h"
+#include "../core/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A session proxy on a loop thread with a scripted human. */
+struct tsess {
+	uv_loop_t loop;
+	uv_timer_t tick;
+	pthread_t thread;
+	struct approval_queue *queue;
+	struct proxy_session *session;
+	struct rules *rules;
+	struct audit *audit;
+	char *home;
+	int http_port, socks_port;
+	pthread_mutex_t mu;
+	/* under mu */
+	int autoanswer; /* -1: leave prompts pending; else an enum approval_answer */
+	int prompts;    /* distinct prompts seen */
+	size_t pending, waiters;
+	struct proxy_stats stats;
+	bool stop;
+	/* loop thread only */
+	uint64_t last_id;
+	bool stopped;
+};
+
+/* Every 2 ms: publish, answer the current prompt as scripted, or stop. */
+static void tsess_tick(uv_timer_t *timer)
+{
+	struct tsess *t = timer->data;
+	const struct approval_prompt *p;
+	uint64_t answer_id = 0;
+	int answer = -1;
+	bool stop;
+
+	pthread_mutex_lock(&t->mu);
+	p = approval_current(t->queue);
+	t->pending = approval_pending(t->queue);
+	t->waiters = p != NULL ? p->n_waiters : 0;
+	if (t->session != NULL)
+		proxy_get_stats(proxy_session_proxy(t->session), &t->stats);
+	if (p != NULL && p->id != t->last_id) {
+		t->last_id = p->id;
+		t->prompts++;
+	}
+	if (p != NULL && t->autoanswer >= 0) {
+		answer_id = p->id;
+		answer = t->autoanswer;
+	}
+	stop = t->stop && !t->stopped;
+	pthread_mutex_unlock(&t->mu);
+	if (answer_id != 0)
+		approval_answer(t->queue, answer_id, (enum approval_answer)answer);
+	if (stop) {
+		t->stopped = true;
+		uv_timer_stop(timer);
+		uv_close((uv_handle_t *)&t->tick, NULL);
+		proxy_session_close(t->session, NULL, NULL);
+		t->session = NULL;
+	}
+}
+
+/* The loop thread. */
+static void *tsess_main(void *arg)
+{
+	struct tsess *t = arg;
+
+	uv_run(&t->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+/* Starts a session with APPROVAL and config domain lists; rules from HOME/rules. */
+static int tsess_start(struct tsess *t, enum decide_approval approval, const char *const *allowed,
+                       size_t n_allowed, const char *const *denied, size_t n_denied)
+{
+	char *cause = NULL, *log;
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	pthread_mutex_init(&t->mu, NULL);
+	t->autoanswer = -1;
+	t->home = xasprintf("%s/home", test_tmpdir());
+	mkdir(t->home, 0700);
+	t->rules = rules_new();
+	if (rules_load_all(t->rules, t->home, NULL, &cause) != 0) {
+		fprintf(stderr, "rules: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	log = xasprintf("%s/audit.jsonl", t->home);
+	t->audit = audit_open(log, &cause);
+	free(log);
+	if (t->audit == NULL) {
+		fprintf(stderr, "audit: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	struct approval_config cfg = {
+	    .approval = approval,
+	    .rules = t->rules,
+	    .home = t->home,
+	    .audit = t->audit,
+	    .allowed_domains = allowed,
+	    .n_allowed_domains = n_allowed,
+	    .denied_domains = denied,
+	    .n_denied_domains = n_denied,
+	};
+	t->queue = approval_queue_new(&cfg);
+	uv_loop_init(&t->loop);
+	rc = proxy_session_start(&t->loop, t->queue, &t->session);
+	if (rc < 0)
+		return rc;
+	t->http_port = proxy_session_http_port(t->session);
+	t->socks_port = proxy_session_socks_port(t->session);
+	uv_timer_init(&t->loop, &t->tick);
+	t->tick.data = t;
+	uv_timer_start(&t->tick, tsess_tick, 2, 2);
+	return pthread_create(&t->thread, NULL, tsess_main, t) == 0 ? 0 : -1;
+}
+
+/* Stops the session and frees everything; returns uv_loop_close's result. */
+static int tsess_stop(struct tsess *t)
+{
+	int rc;
+
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	rc = uv_loop_close(&t->loop);
+	approval_queue_free(t->queue);
+	rules_free(t->rules);
+	audit_close(t->audit);
+	free(t->home);
+	return rc;
+}
+
+/* Sets how the scripted human answers from now on. */
+static void tsess_auto(struct tsess *t, int answer)
+{
+	pthread_mutex_lock(&t->mu);
+	t->autoanswer = answer;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Returns the number of prompts seen so far. */
+static int tsess_prompts(struct tsess *t)
+{
+	int n;
+
+	usleep(10000); /* let the tick publish the latest state */
+	pthread_mutex_lock(&t->mu);
+	n = t->prompts;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+/* Returns the number of prompts pending now. */
+static size_t tsess_pending(struct tsess *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->mu);
+	n = t->pending;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+/* Waits until the current prompt has N waiters; returns what it saw. */
+static size_t tsess_wait_waiters(struct tsess *t, size_t n, int ms)
+{
+	size_t seen = 0;
+
+	for (int i = 0; i < ms; i++) {
+		pthread_mutex_lock(&t->mu);
+		seen = t->waiters;
+		pthread_mutex_unlock(&t->mu);
+		if (seen >= n)
+			break;
+		usleep(1000);
+	}
+	return seen;
+}
+
+/* One GET through the session's HTTP port on a new connection; returns the status. */
+static int tsess_get(struct tsess *t, const char *host, int port, char **resp)
+{
+	int fd = tcp_connect_local(t->http_port), status = 0;
+	char *req = xasprintf("GET http://%s:%d/ HTTP/1.1\r\nHost: %s\r\n\r\n", host, port, host);
+	char *r;
+
+	send_all(fd, req, strlen(req));
+	free(req);
+	r = read_http_response(fd, &status);
+	close(fd);
+	if (resp != NULL)
+		*resp = r;
+	else
+		free(r);
+	return status;
+}
+
+/* How many lines of the session's audit log contain every one of the NULL-terminated WORDS. */
+static int audit_lines(const char *const *words)
+{
+	char *path = xasprintf("%s/home/audit.jsonl", test_tmpdir()), *text, *line, *save = NULL;
+	int n = 0;
+
+	text = test_read_file(path, NULL);
+	free(path);
+	if (text == NULL)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		bool all = true;
+
+		for (const char *const *w = words; *w != NULL; w++)
+			all = all && strstr(line, *w) != NULL;
+		n += all;
+	}
+	free(text);
+	return n;
+}
+
+TEST(proxy_env_lists_every_variable)
+{
+	static const char *const http_vars[] = {
+	    "HTTP_PROXY",
+	    "HTTPS_PROXY",
+	    "http_proxy",
+	    "https_proxy",
+	    "FTP_PROXY",
+	    "ftp_proxy",
+	    "YARN_HTTP_PROXY",
+	    "YARN_HTTPS_PROXY",
+	    "npm_config_http_proxy",
+	    "npm_config_https_proxy",
+	    "npm_config_proxy",
+	    "PIP_PROXY",
+	    "BUNDLE_HTTP_PROXY",
+	    "BUNDLE_HTTPS_PROXY",
+	    "DOCKER_HTTP_PROXY",
+	    "DOCKER_HTTPS_PROXY",
+	    "WS_PROXY",
+	    "WSS_PROXY",
+	};
+	char **env = proxy_env_build(3128, 1080);
+	size_t n = 0;
+
+	while (env[n] != NULL)
+		n++;
+	ASSERT_EQ(n, PROXY_ENV_COUNT);
+	for (size_t i = 0; i < sizeof http_vars / sizeof http_vars[0]; i++) {
+		char *want = xasprintf("%s=http://127.0.0.1:3128", http_vars[i]);
+		bool found = false;
+
+		for (size_t k = 0; k < n; k++)
+			found = found || strcmp(env[k], want) == 0;
+		if (!found)
+			fprintf(stderr, "missing %s\n", want);
+		ASSERT(found);
+		free(want);
+	}
+	bool all = false, all_lc = false, np = false, np_lc = false;
+	for (size_t k = 0; k < n; k++) {
+		all = all || strcmp(env[k], "ALL_PROXY=socks5h://127.0.0.1:1080") == 0;
+		all_lc = all_lc || strcmp(env[k], "all_proxy=socks5h://127.0.0.1:1080") == 0;
+		np = np || strcmp(env[k], "NO_PROXY=localhost,127.0.0.1,::1") == 0;
+		np_lc = np_lc || strcmp(env[k], "no_proxy=localhost,127.0.0.1,::1") == 0;
+	}
+	ASSERT(all && all_lc && np && np_lc);
+	proxy_env_free(env);
+	return 0;
+}
+
+TEST(proxy_session_once_session_deny_block)
+{
+	struct tserver srv;
+	struct tsess t;
+	char *resp = NULL;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	/* Once: allowed, and the next connection asks again. */
+	tsess_auto(&t, APPROVAL_ONCE);
+	ASSERT_EQ(tsess_get(&t, "127.0.0.1", srv.port, NULL), 200);
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	/* Session: asked once more, then never again. */
+	tsess_auto(&t, APPROVAL_SESSION);
+	ASSERT_EQ(tsess_get(&t, "127.0.0.1", srv.port, NULL), 200);
+	ASSERT_EQ(tsess_prompts(&t), 2);
+	tsess_auto(&t, -1);
+	ASSERT_EQ(tsess_get(&t, "127.0.0.1", srv.port, NULL), 200);
+	ASSERT_EQ(tsess_get(&t, "127.0.0.1", srv.port, NULL), 200);
+	ASSERT_EQ(tsess_prompts(&t), 2);
+	/* Deny: 403 naming the host; asked again next time. */
+	tsess_auto(&t, APPROVAL_DENY);
+	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, &resp), 403);
+	ASSERT_CONTAINS(resp, "x-airlock-error: localhost:");
+	free(resp);
+	ASSERT_EQ(tsess_prompts(&t), 3);
+	/* Deny and block: then refused without a prompt, on any port and protocol. */
+	tsess_auto(&t, APPROVAL_DENY_BLOCK);
+	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, NULL), 403);
+	ASSERT_EQ(tsess_prompts(&t), 4);
+	tsess_auto(&t, -1);
+	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, &resp), 403);
+	ASSERT_CONTAINS(resp, "blocked for this session");
+	free(resp);
+	ASSERT_EQ(tsess_get(&t, "localhost", srv.port + 1 > 65535 ? 1 : srv.port + 1, NULL), 403);
+	ASSERT_EQ(tsess_prompts(&t), 4);
+	/* Only the four allowed requests reached the server. */
+	ASSERT_EQ(atomic_load(&srv.requests), 4);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	/* Audit: answered prompts and cached decisions are lines of their own. */
+	{
+		const char *prompted_session[] = {"\"kind\":\"network\"", "\"scope\":\"session\"",
+		                                  "\"decision\":\"allow\"", "\"prompted\":true",
+		                                  NULL};
+		const char *cached[] = {"\"by\":\"session\"", "\"prompted\":false", NULL};
+		ASSERT_EQ(audit_lines(prompted_session), 1);
+		ASSERT(audit_lines(cached) >= 4);
+	}
+	tserver_stop(&srv);
+	return 0;
+}
+
+TEST(proxy_session_concurrent_requests_one_prompt)
+{
+	enum { N = 50 };
+	struct tserver srv;
+	struct tsess t;
+	int fds[N];
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	for (int i = 0; i < N; i++) {
+		char *req = xasprintf("GET http://127.0.0.1:%d/c%d HTTP/1.1\r\n\r\n", srv.port, i);
+
+		fds[i] = tcp_connect_local(t.http_port);
+		ASSERT(fds[i] >= 0);
+		ASSERT_EQ(send_all(fds[i], req, strlen(req)), 0);
+		free(req);
+	}
+	ASSERT_EQ(tsess_wait_waiters(&t, N, 5000), N);
+	ASSERT_EQ(tsess_pending(&t), 1); /* one prompt for all fifty */
+	ASSERT_EQ(atomic_load(&srv.connections), 0);
+	tsess_auto(&t, APPROVAL_ONCE);
+	for (int i = 0; i < N; i++) {
+		int status;
+		char want[32], *resp = read_http_response(fds[i], &status);
+
+		ASSERT_EQ(status, 200);
+		snprintf(want, sizeof want, "line=GET /c%d ", i);
+		ASSERT_CONTAINS(resp, want);
+		free(resp);
+		close(fds[i]);
+	}
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	ASSERT_EQ(atomic_load(&srv.requests), N);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	{
+		const char *one[] = {"\"kind\":\"network\"", "\"prompted\":true", "\"requests\":50",
+		                     NULL};
+		ASSERT_EQ(audit_lines(one), 1);
+	}
+	tserver_stop(&srv);
+	return 0;
+}
+
+TEST(proxy_session_denied_domains_beat_allows)
+{
+	static const char *const allowed[] = {"*.localhost", "localhost"};
+	/* Exact form: the approval queue matches config domains itself (exact and "*.x"). */
+	static const char *const denied[] = {"localhost"};
+	struct tserver srv;
+	struct tsess t;
+	char *rules_dir, *rules_file, *resp = NULL;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	/* An allow rule for the host too. */
+	rules_dir = xasprintf("%s/home", test_tmpdir());
+	mkdir(rules_dir, 0700);
+	free(rules_dir);
+	rules_dir = xasprintf("%s/home/rules", test_tmpdir());
+	mkdir(rules_dir, 0700);
+	rules_file = xasprintf("%s/default.rules", rules_dir);
+	ASSERT_EQ(test_write_file(rules_file, "network_rule(host=\"localhost\", protocol=\"http\", "
+	                                      "decision=\"allow\")\n"),
+	          0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, allowed, 2, denied, 1), 0);
+	tsess_auto(&t, APPROVAL_SESSION); /* would allow for the session, if it were asked */
+	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, &resp), 403);
+	ASSERT_CONTAINS(resp, "denied_domains");
+	free(resp);
+	ASSERT_EQ(tsess_prompts(&t), 0);
+	/* Another host: allowed once for the session by the human, then cached. */
+	ASSERT_EQ(tsess_get(&t, "127.0.0.1", srv.port, NULL), 200);
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	ASSERT_EQ(atomic_load(&srv.requests), 1);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	free(rules_file);
+	free(rules_dir);
+	tserver_stop(&srv);
+	return 0;
+}
+
+TEST(proxy_session_never_refuses_without_prompt)
+{
+	struct tserver srv;
+	struct tsess t;
+	char *resp = NULL;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_NEVER, NULL, 0, NULL, 0), 0);
+	ASSERT_EQ(tsess_get(&t, "127.0.0.1", srv.port, &resp), 403);
+	ASSERT_CONTAINS(resp, "x-airlock-error: 127.0.0.1:");
+	ASSERT_CONTAINS(resp, "never");
+	free(resp);
+	ASSERT_EQ(tsess_prompts(&t), 0);
+	ASSERT_EQ(atomic_load(&srv.connections), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&srv);
+	return 0;
+}
+
+TEST(proxy_session_thread_for_exec)
+{
+	static const char *const allowed[] = {"localhost"};
+	struct approval_config cfg = {
+	    .approval = DECIDE_APPROVAL_NEVER,
+	    .allowed_domains = allowed,
+	    .n_allowed_domains = 1,
+	    .home = test_tmpdir(),
+	};
+	struct proxy_session_thread *pt = NULL;
+	struct tserver srv;
+	char **env;
+	int fd, status;
+	char *req, *resp;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(proxy_session_thread_start(&cfg, &pt), 0);
+	env = proxy_session_thread_env(pt);
+	ASSERT_CONTAINS(env[0], "_PROXY=http://127.0.0.1:");
+	proxy_env_free(env);
+	/* allowed_domains passes; anything else is refused (never prompts). */
+	fd = tcp_connect_local(proxy_session_thread_http_port(pt));
+	req = xasprintf("GET http://localhost:%d/ok HTTP/1.1\r\n\r\n", srv.port);
+	send_all(fd, req, strlen(req));
+	free(req);
+	resp = read_http_response(fd, &status);
+	ASSERT_EQ(status, 200);
+	free(resp);
+	close(fd);
+	fd = tcp_connect_local(proxy_session_thread_http_port(pt));
+	req = xasprintf("GET http://127.0.0.1:%d/no HTTP/1.1\r\n\r\n", srv.port);
+	send_all(fd, req, strlen(req));
+	free(req);
+	resp = read_http_response(fd, &status);
+	ASSERT_EQ(status, 403);
+	free(resp);
+	close(fd);
+	proxy_session_thread_stop(pt);
+	tserver_stop(&srv);
+	return 0;
+}
+
+/* ---- through the sandbox helper --------------------------------------------- */
+
+/* The helper's path. */
+static char *sandbox_helper(void)
+{
+	const char *e = getenv("AIRLOCK_SANDBOX_EXE");
+
+	return e != NULL ? xstrdup(e) : test_buildpath("airlock-sandbox");
+}
+
+/*
+ * Runs SCRIPT with sh in the sandbox (network proxy, file system: root read,
+ * the test directory write) with the session's proxy environment (NO_PROXY
+ * emptied unless KEEP_NO_PROXY) plus EXTRA_ENV. HOST_PORT > 0 adds --host-port.
+ */
+static int sandbox_sh(struct tsess *t, const char *script, bool keep_no_proxy,
+                      const char *extra_env, int host_port, struct test_run *r)
+{
+	char *helper = sandbox_helper();
+	char *fs =
+	    xasprintf("{\"kind\":\"restricted\",\"entries\":["
+	              "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"root\"}},"
+	              "\"access\":\"read\"},"
+	              "{\"path\":{\"type\":\"path\",\"path\":\"%s\"},\"access\":\"write\"}]}",
+	              test_tmpdir());
+	char port[16];
+	char *argv[16];
+	char *env[PROXY_ENV_COUNT + 4];
+	char **penv = t != NULL ? proxy_env_build(t->http_port, t->socks_port) : NULL;
+	size_t a = 0, e = 0;
+	int rc;
+
+	argv[a++] = helper;
+	argv[a++] = "--sandbox-policy-cwd";
+	argv[a++] = (char *)test_tmpdir();
+	argv[a++] = "--file-system-sandbox-policy";
+	argv[a++] = fs;
+	argv[a++] = "--network-sandbox-policy";
+	argv[a++] = "\"proxy\"";
+	if (host_port > 0) {
+		snprintf(port, sizeof port, "%d", host_port);
+		argv[a++] = "--host-port";
+		argv[a++] = port;
+	}
+	argv[a++] = "--";
+	argv[a++] = "sh";
+	argv[a++] = "-c";
+	argv[a++] = (char *)script;
+	argv[a] = NULL;
+	for (size_t i = 0; penv != NULL && penv[i] != NULL; i++) {
+		if (!keep_no_proxy && strncasecmp(penv[i], "no_proxy=", 9) == 0)
+			penv[i][9] = '\0';
+		env[e++] = penv[i];
+	}
+	if (extra_env != NULL)
+		env[e++] = (char *)extra_env;
+	env[e++] = "HOME=/nonexistent-home"; /* no user config for git, curl, pip */
+	env[e] = NULL;
+	rc = test_run(r, argv, NULL, test_tmpdir(), env, (uid_t)-1, 60);
+	proxy_env_free(penv);
+	free(fs);
+	free(helper);
+	return rc;
+}
+
+/* Skips when the sandbox cannot run here at all (no user namespaces, no bwrap). */
+static int sandbox_usable(void)
+{
+	struct test_run r;
+	char *helper = sandbox_helper();
+	char *argv[] = {helper,
+	                "--sandbox-policy-cwd",
+	                (char *)test_tmpdir(),
+	                "--sandbox-policy",
+	                "{\"type\":\"read-only\"}",
+	                "--",
+	                "true",
+	                NULL};
+	int ok = test_run(&r, argv, NULL, NULL, NULL, (uid_t)-1, 30) == 0 && r.status == 0;
+
+	if (!ok)
+		fprintf(stderr, "sandbox helper: status %d: %s\n", r.status, r.err);
+	test_run_free(&r);
+	free(helper);
+	return ok;
+}
+
+TEST(proxy_sandbox_curl_once_session_deny)
+{
+	struct tserver srv, other;
+	struct tsess t;
+	struct test_run r;
+	char *script;
+
+	if (access("/usr/bin/curl", X_OK) != 0)
+		SKIP("curl is not installed");
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tserver_http_start(&other), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	script = xasprintf("curl -sS -m 20 http://127.0.0.1:%d/inside", srv.port);
+	/* Once. */
+	tsess_auto(&t, APPROVAL_ONCE);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "line=GET /inside HTTP/1.1");
+	test_run_free(&r);
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	/* Session, then no prompt (a prompt would stay unanswered and curl time out). */
+	tsess_auto(&t, APPROVAL_SESSION);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	tsess_auto(&t, -1);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "line=GET /inside HTTP/1.1");
+	test_run_free(&r);
+	ASSERT_EQ(tsess_prompts(&t), 2);
+	free(script);
+	/* Deny: curl sees 403 and the reason; the other server sees nothing. */
+	tsess_auto(&t, APPROVAL_DENY);
+	script = xasprintf("curl -sS -m 20 -D - -o /dev/null http://localhost:%d/", other.port);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_CONTAINS(r.out, "HTTP/1.1 403 Forbidden");
+	ASSERT_CONTAINS(r.out, "x-airlock-error: localhost:");
+	test_run_free(&r);
+	free(script);
+	ASSERT_EQ(atomic_load(&other.connections), 0);
+	/* python3 urllib through the same proxy variables (session-approved destination). */
+	tsess_auto(&t, -1);
+	script =
+	    xasprintf("/usr/bin/python3 -c 'import urllib.request as u; "
+	              "print(u.urlopen(\"http://127.0.0.1:%d/py\", timeout=20).read().decode())'",
+	              srv.port);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	if (r.status == 127)
+		fprintf(stderr, "python3 missing inside: %s\n", r.err);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "line=GET /py HTTP/1.1");
+	test_run_free(&r);
+	free(script);
+	ASSERT_EQ(tsess_prompts(&t), 3);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&srv);
+	tserver_stop(&other);
+	return 0;
+}
+
+TEST(proxy_sandbox_always_writes_rule_for_next_session)
+{
+	struct tserver srv;
+	struct tsess t;
+	struct test_run r;
+	char *script, *rules_file, *text;
+
+	if (access("/usr/bin/curl", X_OK) != 0)
+		SKIP("curl is not installed");
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	script = xasprintf("curl -sS -m 20 --socks5-hostname \"${ALL_PROXY#socks5h://}\" "
+	                   "http://localhost:%d/always",
+	                   srv.port);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	tsess_auto(&t, APPROVAL_RULE);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "line=GET /always HTTP/1.1");
+	test_run_free(&r);
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	rules_file = xasprintf("%s/home/rules/default.rules", test_tmpdir());
+	text = test_read_file(rules_file, NULL);
+	ASSERT_CONTAINS(text, "network_rule(");
+	ASSERT_CONTAINS(text, "\"localhost\"");
+	free(text);
+	free(rules_file);
+	/* A new session loads the rule: no prompt. */
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	tsess_auto(&t, -1);
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	ASSERT_EQ(tsess_prompts(&t), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	free(script);
+	tserver_stop(&srv);
+	return 0;
+}
+
+TEST(proxy_sandbox_git_clone_over_http)
+{
+	struct tserver files;
+	struct tsess t;
+	struct test_run r;
+	char *script, *root;
+
+	if (access("/usr/bin/git", X_OK) != 0)
+		SKIP("git is not installed");
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	/* A bare repository served by a dumb HTTP server. */
+	root = xasprintf("%s/srv", test_tmpdir());
+	script =
+	    xasprintf("set -e; mkdir -p %s && cd %s && git init -q -b main src && cd src && "
+	              "echo hello > file.txt && git add file.txt && "
+	              "git -c user.name=t -c user.email=t@t commit -q -m one && cd .. && "
+	              "git clone -q --bare src repo.git && cd repo.git && git update-server-info",
+	              root, root);
+	{
+		char *argv[] = {"sh", "-c", script, NULL};
+		char *env[] = {"HOME=/nonexistent-home", "GIT_CONFIG_NOSYSTEM=1", NULL};
+		ASSERT_EQ(test_run(&r, argv, NULL, NULL, env, (uid_t)-1, 30), 0);
+		if (r.status != 0)
+			fprintf(stderr, "%s", r.err);
+		ASSERT_EQ(r.status, 0);
+		test_run_free(&r);
+	}
+	free(script);
+	ASSERT_EQ(tserver_files_start(&files, root), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	tsess_auto(&t, APPROVAL_SESSION);
+	script =
+	    xasprintf("git clone -q http://127.0.0.1:%d/repo.git %s/clone && cat %s/clone/file.txt",
+	              files.port, test_tmpdir(), test_tmpdir());
+	ASSERT_EQ(sandbox_sh(&t, script, false, "GIT_CONFIG_NOSYSTEM=1", 0, &r), 0);
+	if (r.status != 0)
+		fprintf(stderr, "%s", r.err);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "hello\n");
+	test_run_free(&r);
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	ASSERT(atomic_load(&files.requests) >= 2);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	free(script);
+	free(root);
+	tserver_stop(&files);
+	return 0;
+}
+
+TEST(proxy_sandbox_fails_closed_without_proxy)
+{
+	struct test_run r;
+
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	/* No proxy variable at all. */
+	ASSERT_EQ(sandbox_sh(NULL, "echo ran", false, NULL, 0, &r), 0);
+	ASSERT_EQ(r.status, 125);
+	ASSERT_NOT_CONTAINS(r.out, "ran");
+	ASSERT_CONTAINS(r.err, "airlock: network mode \"proxy\" needs airlock's proxy");
+	test_run_free(&r);
+	/* Only a proxy that is not on the loopback interface: unusable, same. */
+	ASSERT_EQ(
+	    sandbox_sh(NULL, "echo ran", false, "HTTPS_PROXY=http://proxy.example.com:3128", 0, &r),
+	    0);
+	ASSERT_EQ(r.status, 125);
+	ASSERT_NOT_CONTAINS(r.out, "ran");
+	test_run_free(&r);
+	return 0;
+}
+
+TEST(proxy_sandbox_direct_egress_and_sockets)
+{
+	struct tserver srv;
+	struct tsess t;
+	struct test_run r;
+	char *script;
+
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	if (access("/usr/bin/python3", X_OK) != 0)
+		SKIP("python3 is not installed");
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	script = xasprintf(
+	    "/usr/bin/python3 - <<'EOF'\n"
+	    "import socket, errno\n"
+	    "def try_connect(addr):\n"
+	    "    s = socket.socket()\n"
+	    "    try:\n"
+	    "        s.connect(addr); return 'connected'\n"
+	    "    except OSError as e: return errno.errorcode[e.errno]\n"
+	    "print('host-server', try_connect(('127.0.0.1', %d)))\n"
+	    "print('remote', try_connect(('192.0.2.1', 80)))\n"
+	    "try:\n"
+	    "    socket.socket(socket.AF_UNIX); print('unix', 'allowed')\n"
+	    "except OSError as e: print('unix', errno.errorcode[e.errno])\n"
+	    "a, b = socket.socketpair(); a.send(b'x'); print('socketpair', b.recv(1).decode())\n"
+	    "EOF\n",
+	    srv.port);
+	ASSERT_EQ(sandbox_sh(&t, script, true, NULL, 0, &r), 0);
+	if (r.status != 0)
+		fprintf(stderr, "%s", r.err);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "host-server ECONNREFUSED\n");
+	ASSERT_CONTAINS(r.out, "remote ENETUNREACH\n");
+	ASSERT_CONTAINS(r.out, "unix EPERM\n");
+	ASSERT_CONTAINS(r.out, "socketpair x\n");
+	test_run_free(&r);
+	free(script);
+	ASSERT_EQ(atomic_load(&srv.connections), 0);
+	ASSERT_EQ(tsess_prompts(&t), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&srv);
+	return 0;
+}
+
+TEST(proxy_sandbox_host_port_is_bridged)
+{
+	struct tserver srv, other;
+	struct tsess t;
+	struct test_run r;
+	char *script;
+
+	if (access("/usr/bin/curl", X_OK) != 0)
+		SKIP("curl is not installed");
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tserver_http_start(&other), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	/* NO_PROXY keeps 127.0.0.1 direct: the bridged port answers, another does not. */
+	script = xasprintf("curl -sS -m 10 http://127.0.0.1:%d/dev-server; echo; "
+	                   "curl -sS -m 10 http://127.0.0.1:%d/other; echo rc=$?",
+	                   srv.port, other.port);
+	ASSERT_EQ(sandbox_sh(&t, script, true, NULL, srv.port, &r), 0);
+	ASSERT_CONTAINS(r.out, "line=GET /dev-server HTTP/1.1");
+	ASSERT_CONTAINS(r.out, "rc=7");
+	test_run_free(&r);
+	free(script);
+	ASSERT_EQ(atomic_load(&other.connections), 0);
+	ASSERT_EQ(tsess_prompts(&t), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&srv);
+	tserver_stop(&other);
+	return 0;
+}
