@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -297,7 +298,7 @@ static bool decide__contains(const char *hay, size_t len, const char *needle)
 /* Whether a sandboxed run looks denied by the sandbox. */
 bool decide_looks_denied(int exit_status, int term_signal, const char *output, size_t len)
 {
-	if (term_signal == 31 /* SIGSYS */)
+	if (term_signal == SIGSYS)
 		return true;
 	if (exit_status == 0 && term_signal == 0)
 		return false;

@@ -1,0 +1,492 @@
+/*
+ * Tests of the approval queue: decisions without a prompt (rules, caches,
+ * config, policy), shared prompts for equal keys, every answer's effect,
+ * cancel, deny-all, change notifications, and the audit lines they write
+ * (one per answered prompt, one per request passed without a prompt).
+ */
+#include "test.h"
+
+#include "../core/approval.h"
+#include "../core/xmalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+/* What one requester saw. */
+struct approval_test__rec {
+	int calls;
+	int frees;
+	bool allowed;
+	bool sandboxed;
+	bool prompted;
+	enum audit_by by;
+	enum audit_scope scope;
+	char rule[256];
+};
+
+/* Records a result. */
+static void approval_test__cb(const struct approval_result *res, void *data)
+{
+	struct approval_test__rec *r = data;
+
+	r->calls++;
+	r->allowed = res->allowed;
+	r->sandboxed = res->sandboxed;
+	r->prompted = res->prompted;
+	r->by = res->by;
+	r->scope = res->scope;
+	snprintf(r->rule, sizeof r->rule, "%s", res->rule != NULL ? res->rule : "");
+}
+
+/* Counts frees. */
+static void approval_test__free(void *data)
+{
+	((struct approval_test__rec *)data)->frees++;
+}
+
+/* Counts change notifications. */
+static void approval_test__changed(void *data)
+{
+	(*(int *)data)++;
+}
+
+/* How many lines the audit log at PATH has, and whether it contains NEEDLE. */
+static int approval_test__lines(const char *path)
+{
+	char *text = test_read_file(path, NULL);
+	int n = 0;
+
+	for (char *p = text; p != NULL && *p != '\0'; p++)
+		n += *p == '\n';
+	free(text);
+	return n;
+}
+
+/* The fixture: a home with rules, an audit log, a queue under POLICY. */
+struct approval_test__env {
+	char *home;
+	char *log;
+	struct rules *rules;
+	struct audit *audit;
+	struct approval_queue *q;
+	int changed;
+};
+
+/* Sets up ENV with RULES_TEXT in HOME/rules/team.rules. */
+static int approval_test__setup(struct approval_test__env *env, enum decide_approval policy,
+                                const char *rules_text)
+{
+	static const char *const allowed[] = {"*.Allowed.org"};
+	static const char *const denied[] = {"denied.org"};
+	struct approval_config cfg = {.approval = policy};
+	char *dir, *file, *cause = NULL;
+
+	static int serial;
+
+	memset(env, 0, sizeof *env);
+	env->home = xasprintf("%s/home%d", test_tmpdir(), serial++);
+	env->log = xasprintf("%s/audit.jsonl", env->home);
+	dir = xasprintf("%s/rules", env->home);
+	file = xasprintf("%s/team.rules", dir);
+	ASSERT_EQ(mkdir(env->home, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(test_write_file(file, rules_text), 0);
+	env->rules = rules_new();
+	ASSERT_EQ(rules_load_all(env->rules, env->home, NULL, &cause), 0);
+	env->audit = audit_open(env->log, &cause);
+	ASSERT(env->audit != NULL);
+	cfg.rules = env->rules;
+	cfg.home = env->home;
+	cfg.audit = env->audit;
+	cfg.allowed_domains = allowed;
+	cfg.n_allowed_domains = 1;
+	cfg.denied_domains = denied;
+	cfg.n_denied_domains = 1;
+	env->q = approval_queue_new(&cfg);
+	approval_queue_set_changed(env->q, approval_test__changed, &env->changed);
+	free(dir);
+	free(file);
+	return 0;
+}
+
+/* Frees ENV. */
+static void approval_test__teardown(struct approval_test__env *env)
+{
+	approval_queue_free(env->q);
+	audit_close(env->audit);
+	rules_free(env->rules);
+	free(env->home);
+	free(env->log);
+}
+
+static const char approval_test__rules[] =
+    "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
+    "prefix_rule(pattern=[\"docker\"], decision=\"forbidden\")\n"
+    "network_rule(host=\"ok.io\", decision=\"allow\")\n"
+    "network_rule(host=\"bad.io\", decision=\"deny\")\n"
+    "network_rule(host=\"ask.io\", decision=\"prompt\")\n";
+
+TEST(approval_exec_without_prompt)
+{
+	struct approval_test__env env;
+	struct approval_test__rec a = {0}, b = {0}, c = {0}, d = {0};
+	char *make[] = {"make", "-j4", NULL};
+	char *docker[] = {"docker", "ps", NULL};
+	char *ls[] = {"ls", NULL};
+	char *npm[] = {"npm", "install", NULL};
+	struct approval_request req = {
+	    .kind = APPROVAL_EXEC, .cwd = "/ws", .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE};
+
+	if (approval_test__setup(&env, DECIDE_APPROVAL_ON_REQUEST, approval_test__rules) != 0)
+		return 1;
+	req.argv = make, req.argc = 2;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &a), 0);
+	ASSERT(a.calls == 1 && a.frees == 1 && a.allowed && !a.sandboxed && !a.prompted);
+	ASSERT_EQ(a.by, AUDIT_BY_RULE);
+	ASSERT_EQ(a.scope, AUDIT_SCOPE_RULE);
+	ASSERT_CONTAINS(a.rule, "team.rules:1");
+	req.argv = docker;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &b), 0);
+	ASSERT(b.calls == 1 && !b.allowed && b.by == AUDIT_BY_RULE);
+	ASSERT_CONTAINS(b.rule, "team.rules:2");
+	req.argv = ls, req.argc = 1;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &c), 0);
+	ASSERT(c.allowed && c.sandboxed && c.by == AUDIT_BY_POLICY);
+	/* on-request: an ordinary command runs sandboxed without asking. */
+	req.argv = npm, req.argc = 2;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &d), 0);
+	ASSERT(d.allowed && d.sandboxed);
+	ASSERT_EQ(approval_pending(env.q), 0);
+	ASSERT_EQ(env.changed, 0);
+	ASSERT_EQ(approval_test__lines(env.log), 4);
+	approval_test__teardown(&env);
+	return 0;
+}
+
+TEST(approval_exec_shared_prompt_and_session_answer)
+{
+	struct approval_test__env env;
+	struct approval_test__rec a = {0}, b = {0}, c = {0}, d = {0};
+	char *npm[] = {"npm", "install", NULL};
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = npm,
+	                               .argc = 2,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE};
+	const struct approval_prompt *p;
+	uint64_t w1, w2, w3;
+	char *log;
+
+	if (approval_test__setup(&env, DECIDE_APPROVAL_UNTRUSTED, approval_test__rules) != 0)
+		return 1;
+	w1 = approval_request(env.q, &req, approval_test__cb, approval_test__free, &a);
+	w2 = approval_request(env.q, &req, approval_test__cb, approval_test__free, &b);
+	ASSERT(w1 > 0 && w2 > 0 && w1 != w2);
+	ASSERT_EQ(approval_pending(env.q), 1);
+	/* Another cwd is another key: a second prompt, behind the first. */
+	req.cwd = "/other";
+	w3 = approval_request(env.q, &req, approval_test__cb, approval_test__free, &c);
+	ASSERT(w3 > 0);
+	ASSERT_EQ(approval_pending(env.q), 2);
+	ASSERT_EQ(env.changed, 3);
+	p = approval_current(env.q);
+	ASSERT(p != NULL);
+	ASSERT_EQ(p->kind, APPROVAL_EXEC);
+	ASSERT_EQ(p->n_waiters, 2);
+	ASSERT_STR_EQ(p->title, "Run outside the sandbox?");
+	ASSERT_STR_EQ(p->subject, "npm install");
+	ASSERT_STR_EQ(p->cwd, "/ws");
+	ASSERT_EQ(p->n_options, 4);
+	ASSERT_EQ(p->options[0].key, 'y');
+	ASSERT_STR_EQ(p->options[0].label, "Yes, run it once");
+	ASSERT_STR_EQ(p->options[1].label,
+	              "Yes, and don't ask again for this command this session");
+	ASSERT_STR_EQ(p->options[2].label,
+	              "Yes, and don't ask again for commands that start with `npm install`");
+	ASSERT_STR_EQ(p->options[3].label, "No, keep it sandboxed");
+	ASSERT_EQ(p->options[3].answer, APPROVAL_DENY);
+	ASSERT(approval_nth(env.q, 1) != NULL);
+	ASSERT_STR_EQ(approval_nth(env.q, 1)->cwd, "/other");
+	ASSERT(approval_nth(env.q, 2) == NULL);
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_DENY_BLOCK), -EINVAL);
+	ASSERT_EQ(approval_answer(env.q, 9999, APPROVAL_ONCE), -ENOENT);
+
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
+	ASSERT(a.calls == 1 && a.frees == 1 && a.allowed && a.prompted && !a.sandboxed);
+	ASSERT(b.calls == 1 && b.frees == 1 && b.allowed && b.by == AUDIT_BY_USER);
+	ASSERT_EQ(b.scope, AUDIT_SCOPE_SESSION);
+	ASSERT_EQ(c.calls, 0);
+	ASSERT_EQ(approval_pending(env.q), 1);
+	/* One audit line for the answered prompt, requests: 2. */
+	log = test_read_file(env.log, NULL);
+	ASSERT_CONTAINS(log, "\"subject\":[\"npm\",\"install\"]");
+	ASSERT_CONTAINS(log, "\"by\":\"user\",\"prompted\":true,\"scope\":\"session\"");
+	ASSERT_CONTAINS(log, "\"requests\":2");
+	free(log);
+	ASSERT_EQ(approval_test__lines(env.log), 1);
+
+	/* The cache now passes the same command in /ws without a prompt. */
+	req.cwd = "/ws";
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &d), 0);
+	ASSERT(d.allowed && !d.prompted && d.by == AUDIT_BY_SESSION && !d.sandboxed);
+	ASSERT(approval_session_exec_allowed(env.q, 2, npm, "/ws", DECIDE_SANDBOX_WORKSPACE_WRITE));
+	ASSERT(!approval_session_exec_allowed(env.q, 2, npm, "/ws", DECIDE_SANDBOX_READ_ONLY));
+	ASSERT_EQ(approval_test__lines(env.log), 2);
+	/* Freeing the queue denies what still waits, without audit lines. */
+	approval_test__teardown(&env);
+	ASSERT(c.calls == 1 && c.frees == 1 && !c.allowed);
+	return 0;
+}
+
+TEST(approval_rule_answer_amends_rules_at_once)
+{
+	struct approval_test__env env;
+	struct approval_test__rec a = {0}, b = {0}, c = {0};
+	char *push[] = {"cargo", "publish", "--dry-run", NULL};
+	char *push2[] = {"cargo", "publish", NULL};
+	char *prefix[] = {"cargo", "publish", NULL};
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = push,
+	                               .argc = 3,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                               .escalate = true,
+	                               .justification = "publish the crate",
+	                               .prefix_rule = prefix};
+	const struct approval_prompt *p;
+	char *text, *path;
+
+	if (approval_test__setup(&env, DECIDE_APPROVAL_ON_REQUEST, approval_test__rules) != 0)
+		return 1;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &a) > 0);
+	/* A different command covered by the same prefix waits too. */
+	req.argv = push2, req.argc = 2;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &b) > 0);
+	ASSERT_EQ(approval_pending(env.q), 2);
+	p = approval_current(env.q);
+	ASSERT_CONTAINS(p->reason, "publish the crate");
+	ASSERT_EQ(p->prefix_len, 2);
+	ASSERT_STR_EQ(p->options[2].label,
+	              "Yes, and don't ask again for commands that start with `cargo publish`");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_RULE), 0);
+	ASSERT(a.allowed && a.scope == AUDIT_SCOPE_RULE && a.prompted);
+	/* The second prompt is resolved by the new rule, without a prompt. */
+	ASSERT(b.calls == 1 && b.allowed && !b.prompted && b.by == AUDIT_BY_RULE);
+	ASSERT_CONTAINS(b.rule, "default.rules:1");
+	ASSERT_EQ(approval_pending(env.q), 0);
+	path = xasprintf("%s/rules/default.rules", env.home);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text, "prefix_rule(pattern=[\"cargo\", \"publish\"], decision=\"allow\")\n");
+	free(text);
+	/* And later requests are allowed by the rule, outside the sandbox. */
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &c), 0);
+	ASSERT(c.allowed && !c.sandboxed && c.by == AUDIT_BY_RULE);
+	ASSERT_EQ(approval_test__lines(env.log), 3);
+	free(path);
+	approval_test__teardown(&env);
+	return 0;
+}
+
+TEST(approval_retry_after_denial_and_policy_never)
+{
+	struct approval_test__env env;
+	struct approval_test__rec a = {0}, b = {0}, c = {0};
+	char *npm[] = {"npm", "install", NULL};
+	char *make[] = {"make", NULL};
+	char *interp[] = {"python3", "-c", "1", NULL};
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = npm,
+	                               .argc = 2,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                               .retry = true};
+	const struct approval_prompt *p;
+
+	if (approval_test__setup(&env, DECIDE_APPROVAL_ON_FAILURE, approval_test__rules) != 0)
+		return 1;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &a) > 0);
+	p = approval_current(env.q);
+	ASSERT_CONTAINS(p->reason, "looks denied");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_ONCE), 0);
+	ASSERT(a.allowed && !a.sandboxed && a.scope == AUDIT_SCOPE_ONCE);
+	/* A retry of a command an allow rule runs outside the sandbox: no prompt. */
+	req.argv = make, req.argc = 1;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &b), 0);
+	ASSERT(b.allowed && !b.sandboxed);
+	/* An interpreter gets no `p` option. */
+	req.argv = interp, req.argc = 3;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &c) > 0);
+	p = approval_current(env.q);
+	ASSERT_EQ(p->n_options, 3);
+	ASSERT(p->prefix == NULL);
+	approval_deny_all(env.q);
+	ASSERT(c.calls == 1 && !c.allowed && c.prompted);
+	approval_test__teardown(&env);
+
+	/* never: what would prompt is refused at once. */
+	if (approval_test__setup(&env, DECIDE_APPROVAL_NEVER, approval_test__rules) != 0)
+		return 1;
+	memset(&a, 0, sizeof a);
+	req.argv = npm, req.argc = 2;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &a), 0);
+	ASSERT(a.calls == 1 && !a.allowed && a.by == AUDIT_BY_POLICY);
+	ASSERT_EQ(approval_pending(env.q), 0);
+	approval_test__teardown(&env);
+	return 0;
+}
+
+TEST(approval_network_checks_and_answers)
+{
+	struct approval_test__env env;
+	struct approval_test__rec r[10];
+	struct approval_request req = {.kind = APPROVAL_NETWORK, .protocol = "https", .port = 443};
+	const struct approval_prompt *p;
+	char *text, *path;
+	uint64_t w;
+
+	memset(r, 0, sizeof r);
+	if (approval_test__setup(&env, DECIDE_APPROVAL_ON_FAILURE, approval_test__rules) != 0)
+		return 1;
+	req.host = "OK.io";
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[0]), 0);
+	ASSERT(r[0].allowed && r[0].by == AUDIT_BY_RULE);
+	req.host = "bad.io";
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[1]), 0);
+	ASSERT(!r[1].allowed && r[1].by == AUDIT_BY_RULE);
+	req.host = "x.allowed.org";
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[2]), 0);
+	ASSERT(r[2].allowed && r[2].by == AUDIT_BY_CONFIG);
+	req.host = "denied.org";
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[3]), 0);
+	ASSERT(!r[3].allowed && r[3].by == AUDIT_BY_CONFIG);
+
+	/* Two requests for one destination, any case: one prompt. */
+	req.host = "Site.com";
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &r[4]) > 0);
+	req.host = "site.COM";
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &r[5]) > 0);
+	/* Another port: another prompt. */
+	req.port = 8443;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &r[6]) > 0);
+	ASSERT_EQ(approval_pending(env.q), 2);
+	p = approval_current(env.q);
+	ASSERT_STR_EQ(p->subject, "site.com:443 (https)");
+	ASSERT_EQ(p->n_options, 5);
+	ASSERT_STR_EQ(p->options[1].label, "Yes, allow site.com for this session");
+	ASSERT_STR_EQ(p->options[2].label, "Yes, always allow site.com");
+	ASSERT_STR_EQ(p->options[3].label, "No, and block site.com for this session");
+	ASSERT_EQ(p->options[3].key, 'd');
+	ASSERT_STR_EQ(p->options[4].label, "No");
+	/* Deny and block: both waiters denied, the other port too, without a prompt. */
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_DENY_BLOCK), 0);
+	ASSERT(r[4].calls == 1 && !r[4].allowed && r[4].prompted);
+	ASSERT(r[5].calls == 1 && !r[5].allowed && r[5].frees == 1);
+	ASSERT(r[6].calls == 1 && !r[6].allowed && !r[6].prompted && r[6].by == AUDIT_BY_SESSION);
+	ASSERT_EQ(approval_pending(env.q), 0);
+	req.port = 80;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[7]), 0);
+	ASSERT(!r[7].allowed);
+
+	/* A prompt rule prompts; "always allow" writes a network rule... */
+	req.host = "ask.io";
+	req.port = 443;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[8]) > 0);
+	p = approval_current(env.q);
+	ASSERT_CONTAINS(p->reason, "team.rules:5");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_RULE), 0);
+	ASSERT(r[8].allowed && r[8].scope == AUDIT_SCOPE_RULE);
+	path = xasprintf("%s/rules/default.rules", env.home);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text,
+	              "network_rule(host=\"ask.io\", protocol=\"https\", decision=\"allow\")\n");
+	free(text);
+	/* ...but the team's prompt rule is stricter and still asks. */
+	w = approval_request(env.q, &req, approval_test__cb, NULL, &r[9]);
+	ASSERT(w > 0);
+	ASSERT_EQ(approval_cancel(env.q, w), 0);
+	/* For a host no rule names, "always allow" passes it from then on. */
+	req.host = "fresh.io";
+	memset(r, 0, sizeof r);
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[0]) > 0);
+	p = approval_current(env.q);
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_RULE), 0);
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[1]), 0);
+	ASSERT(r[1].allowed && r[1].by == AUDIT_BY_RULE);
+	ASSERT_CONTAINS(r[1].rule, "default.rules:2");
+	/* The session allow cache is per (host, protocol, port). */
+	req.host = "s.io";
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[2]) > 0);
+	p = approval_current(env.q);
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[3]), 0);
+	ASSERT(r[3].allowed && r[3].by == AUDIT_BY_SESSION);
+	req.port = 8080;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[4]) > 0);
+	free(path);
+	approval_test__teardown(&env);
+	return 0;
+}
+
+TEST(approval_patch_policies_and_cancel)
+{
+	struct approval_test__env env;
+	struct approval_test__rec r[6];
+	char *two[] = {"/ws/b.c", "/ws/a.c", NULL};
+	char *one[] = {"/ws/a.c", NULL};
+	char *three[] = {"/ws/a.c", "/ws/b.c", "/ws/c.c", NULL};
+	struct approval_request req = {
+	    .kind = APPROVAL_PATCH, .paths = two, .n_paths = 2, .diff = "--- a\n+++ b\n"};
+	const struct approval_prompt *p;
+	uint64_t w;
+
+	memset(r, 0, sizeof r);
+	if (approval_test__setup(&env, DECIDE_APPROVAL_UNTRUSTED, approval_test__rules) != 0)
+		return 1;
+	w = approval_request(env.q, &req, approval_test__cb, approval_test__free, &r[0]);
+	ASSERT(w > 0);
+	/* Cancel: its free callback runs, not its callback; the prompt goes. */
+	ASSERT_EQ(approval_cancel(env.q, w), 0);
+	ASSERT(r[0].calls == 0 && r[0].frees == 1);
+	ASSERT_EQ(approval_pending(env.q), 0);
+	ASSERT_EQ(approval_cancel(env.q, w), -ENOENT);
+
+	ASSERT(approval_request(env.q, &req, approval_test__cb, approval_test__free, &r[1]) > 0);
+	p = approval_current(env.q);
+	ASSERT_STR_EQ(p->title, "Apply file changes?");
+	ASSERT_STR_EQ(p->diff, "--- a\n+++ b\n");
+	ASSERT_EQ(p->n_options, 3);
+	ASSERT_STR_EQ(p->options[1].label, "Yes, and don't ask again for these files this session");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
+	ASSERT(r[1].allowed);
+	ASSERT(approval_session_path_allowed(env.q, "/ws/a.c"));
+	/* A subset passes; a set with one new path prompts. */
+	req.paths = one, req.n_paths = 1;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[2]), 0);
+	ASSERT(r[2].allowed && r[2].by == AUDIT_BY_SESSION);
+	req.paths = three, req.n_paths = 3;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[3]) > 0);
+	approval_deny_all(env.q);
+	ASSERT(r[3].calls == 1 && !r[3].allowed);
+	approval_test__teardown(&env);
+
+	/* on-request: only outside the roots prompts; never: outside is refused. */
+	if (approval_test__setup(&env, DECIDE_APPROVAL_ON_REQUEST, approval_test__rules) != 0)
+		return 1;
+	req.outside_roots = false;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[4]), 0);
+	ASSERT(r[4].allowed && r[4].by == AUDIT_BY_POLICY);
+	req.outside_roots = true;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[5]) > 0);
+	approval_test__teardown(&env);
+	if (approval_test__setup(&env, DECIDE_APPROVAL_NEVER, approval_test__rules) != 0)
+		return 1;
+	memset(r, 0, sizeof r);
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[0]), 0);
+	ASSERT(!r[0].allowed);
+	req.outside_roots = false;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[1]), 0);
+	ASSERT(r[1].allowed);
+	approval_test__teardown(&env);
+	return 0;
+}

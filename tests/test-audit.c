@@ -1,0 +1,166 @@
+/*
+ * Tests of the audit log: every line is one JSON object with the fields of
+ * SPEC section 9, appended (never rewritten), and the default path follows
+ * AIRLOCK_HOME / XDG_STATE_HOME / HOME.
+ */
+#include "test.h"
+
+#include "../core/audit.h"
+#include "../core/xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+/* The Nth line (0-based) of TEXT parsed as JSON, or NULL. */
+static cJSON *audit_test__line(const char *text, int n)
+{
+	const char *p = text;
+
+	while (n-- > 0 && p != NULL) {
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	if (p == NULL || *p == '\0')
+		return NULL;
+	{
+		const char *end = strchr(p, '\n');
+		char *line = xstrndup(p, end != NULL ? (size_t)(end - p) : strlen(p));
+		cJSON *o = cJSON_Parse(line);
+
+		free(line);
+		return o;
+	}
+}
+
+/* The string field NAME of O, or NULL. */
+static const char *audit_test__str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+TEST(audit_lines_have_the_spec_fields)
+{
+	char *path = xasprintf("%s/state/airlock/audit.jsonl", test_tmpdir());
+	char *argv[] = {"git", "push", "origin", NULL};
+	char *paths[] = {"/ws/a.c", "/ws/b.c", NULL};
+	struct audit *a;
+	char *text, *cause = NULL;
+	cJSON *o;
+	struct audit_decision exec = {.kind = AUDIT_EXEC,
+	                              .words = argv,
+	                              .n_words = 3,
+	                              .allow = true,
+	                              .by = AUDIT_BY_USER,
+	                              .prompted = true,
+	                              .scope = AUDIT_SCOPE_SESSION,
+	                              .sandboxed = false,
+	                              .requests = 3};
+	struct audit_decision net = {.kind = AUDIT_NETWORK,
+	                             .host = "example.com",
+	                             .port = 443,
+	                             .protocol = "https",
+	                             .allow = false,
+	                             .by = AUDIT_BY_RULE,
+	                             .rule = "/h/rules/default.rules:4",
+	                             .scope = AUDIT_SCOPE_RULE};
+	struct audit_decision patch = {.kind = AUDIT_PATCH,
+	                               .words = paths,
+	                               .n_words = 2,
+	                               .allow = true,
+	                               .by = AUDIT_BY_SESSION,
+	                               .scope = AUDIT_SCOPE_SESSION};
+
+	a = audit_open(path, &cause);
+	ASSERT(a != NULL);
+	ASSERT_STR_EQ(audit_path(a), path);
+	ASSERT_EQ(audit_decision(a, &exec), 0);
+	ASSERT_EQ(audit_decision(a, &net), 0);
+	ASSERT_EQ(audit_decision(a, &patch), 0);
+	ASSERT_EQ(audit_exit(a, 3, argv, 1, 1234, true), 0);
+	audit_close(a);
+	/* Reopening appends. */
+	a = audit_open(path, &cause);
+	ASSERT(a != NULL);
+	ASSERT_EQ(audit_exit(a, 1, argv, 0, 5, false), 0);
+	audit_close(a);
+	ASSERT_EQ(audit_decision(NULL, &exec), 0);
+
+	text = test_read_file(path, NULL);
+	ASSERT(text != NULL);
+
+	o = audit_test__line(text, 0);
+	ASSERT(o != NULL);
+	ASSERT_EQ(strlen(audit_test__str(o, "ts")), strlen("2026-01-01T00:00:00.000Z"));
+	ASSERT(audit_test__str(o, "ts")[10] == 'T');
+	ASSERT(audit_test__str(o, "ts")[23] == 'Z');
+	ASSERT_STR_EQ(audit_test__str(o, "kind"), "exec");
+	ASSERT(cJSON_IsArray(cJSON_GetObjectItem(o, "subject")));
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(o, "subject")), 3);
+	ASSERT_STR_EQ(audit_test__str(o, "decision"), "allow");
+	ASSERT_STR_EQ(audit_test__str(o, "by"), "user");
+	ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(o, "prompted")));
+	ASSERT_STR_EQ(audit_test__str(o, "scope"), "session");
+	ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(o, "sandboxed")));
+	ASSERT_EQ(cJSON_GetObjectItem(o, "requests")->valueint, 3);
+	ASSERT(cJSON_GetObjectItem(o, "rule") == NULL);
+	cJSON_Delete(o);
+
+	o = audit_test__line(text, 1);
+	ASSERT(o != NULL);
+	ASSERT_STR_EQ(audit_test__str(o, "kind"), "network");
+	ASSERT_STR_EQ(audit_test__str(o, "subject"), "example.com:443");
+	ASSERT_STR_EQ(audit_test__str(o, "decision"), "deny");
+	ASSERT_STR_EQ(audit_test__str(o, "rule"), "/h/rules/default.rules:4");
+	ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(o, "prompted")));
+	ASSERT(cJSON_GetObjectItem(o, "sandboxed") == NULL);
+	ASSERT_EQ(cJSON_GetObjectItem(o, "requests")->valueint, 1);
+	cJSON_Delete(o);
+
+	o = audit_test__line(text, 2);
+	ASSERT(o != NULL);
+	ASSERT_STR_EQ(audit_test__str(o, "kind"), "patch");
+	ASSERT_STR_EQ(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "subject"), 1)->valuestring,
+	              "/ws/b.c");
+	cJSON_Delete(o);
+
+	o = audit_test__line(text, 3);
+	ASSERT(o != NULL);
+	ASSERT_STR_EQ(audit_test__str(o, "kind"), "exit");
+	ASSERT_EQ(cJSON_GetObjectItem(o, "code")->valueint, 1);
+	ASSERT_EQ(cJSON_GetObjectItem(o, "duration_ms")->valueint, 1234);
+	ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(o, "sandboxed")));
+	cJSON_Delete(o);
+
+	o = audit_test__line(text, 4);
+	ASSERT(o != NULL);
+	cJSON_Delete(o);
+	ASSERT(audit_test__line(text, 5) == NULL);
+	free(text);
+	free(path);
+	return 0;
+}
+
+TEST(audit_default_path_follows_the_environment)
+{
+	char *p;
+
+	setenv("AIRLOCK_HOME", "/h", 1);
+	setenv("XDG_STATE_HOME", "/s", 1);
+	p = audit_default_path();
+	ASSERT_STR_EQ(p, "/h/audit.jsonl");
+	free(p);
+	unsetenv("AIRLOCK_HOME");
+	p = audit_default_path();
+	ASSERT_STR_EQ(p, "/s/airlock/audit.jsonl");
+	free(p);
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/u", 1);
+	p = audit_default_path();
+	ASSERT_STR_EQ(p, "/home/u/.local/state/airlock/audit.jsonl");
+	free(p);
+	ASSERT(audit_open("/proc/airlock-no/audit.jsonl", NULL) == NULL);
+	return 0;
+}

@@ -1,0 +1,341 @@
+/*
+ * Tests of the decision function: the corpus in tests/data/decisions.tsv
+ * (every command under the four approval policies), the `p` prefix, the
+ * matched-rules report, sandbox modes, and the on-failure denial detector.
+ */
+#include "test.h"
+
+#include "../core/decide.h"
+#include "../core/safe-commands.h"
+#include "../core/xmalloc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+/* Loads tests/data/decisions.rules, or NULL. */
+static struct rules *decide_test__rules(void)
+{
+	char *path = test_srcpath("tests/data/decisions.rules");
+	struct rules *r = rules_new();
+	char *cause = NULL;
+
+	if (rules_load_file(r, path, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		rules_free(r);
+		r = NULL;
+	}
+	free(path);
+	return r;
+}
+
+/* The corpus word for a result. */
+static const char *decide_test__word(const struct decide_result *res)
+{
+	switch (res->decision) {
+	case DECIDE_ALLOW:
+		return res->sandboxed ? "sbx" : "run";
+	case DECIDE_PROMPT:
+		return "ask";
+	case DECIDE_FORBIDDEN:
+		return "no";
+	}
+	return "?";
+}
+
+TEST(decide_corpus_under_every_policy)
+{
+	static const enum decide_approval policies[] = {
+	    DECIDE_APPROVAL_UNTRUSTED, DECIDE_APPROVAL_ON_FAILURE, DECIDE_APPROVAL_ON_REQUEST,
+	    DECIDE_APPROVAL_NEVER};
+	char *path = test_srcpath("tests/data/decisions.tsv");
+	char *text = test_read_file(path, NULL);
+	struct rules *rules = decide_test__rules();
+	int lineno = 0, cases = 0, failures = 0;
+
+	ASSERT(text != NULL);
+	ASSERT(rules != NULL);
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char *exp, *flags, *cmd, **argv;
+		char got[64] = "";
+		size_t argc;
+
+		lineno++;
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		exp = line;
+		flags = strchr(exp, '\t');
+		ASSERT(flags != NULL);
+		*flags++ = '\0';
+		cmd = strchr(flags, '\t');
+		ASSERT(cmd != NULL);
+		*cmd++ = '\0';
+		/* "\n" in the file stands for a newline inside the command. */
+		for (char *p = cmd; (p = strstr(p, "\\n")) != NULL;) {
+			*p = '\n';
+			memmove(p + 1, p + 2, strlen(p + 2) + 1);
+		}
+		ASSERT_EQ(shell_split_words(cmd, &argv, &argc), 0);
+		for (size_t i = 0; i < 4; i++) {
+			struct decide_input in = {.argc = argc,
+			                          .argv = argv,
+			                          .cwd = "/ws",
+			                          .approval = policies[i],
+			                          .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+			                          .escalate = strcmp(flags, "esc") == 0,
+			                          .rules = rules};
+			struct decide_result res;
+
+			decide_command(&in, &res);
+			if (i > 0)
+				strcat(got, "/");
+			strcat(got, decide_test__word(&res));
+			ASSERT(res.reason != NULL && res.reason[0] != '\0');
+			decide_result_free(&res);
+		}
+		cases++;
+		if (strcmp(got, exp) != 0) {
+			fprintf(stderr, "decisions.tsv:%d: %s [%s]: expected %s, got %s\n", lineno,
+			        cmd, flags, exp, got);
+			failures++;
+		}
+		shell_split_words_free(argv);
+	}
+	fprintf(stderr, "%d commands x 4 policies judged\n", cases);
+	ASSERT_EQ(failures, 0);
+	ASSERT(cases >= 150);
+	rules_free(rules);
+	free(text);
+	free(path);
+	return 0;
+}
+
+TEST(decide_reports_rules_commands_and_prefix)
+{
+	struct rules *rules = decide_test__rules();
+	char *argv[] = {"bash", "-lc", "git push origin && npm test", NULL};
+	struct decide_input in = {.argc = 3,
+	                          .argv = argv,
+	                          .cwd = "/ws",
+	                          .approval = DECIDE_APPROVAL_ON_REQUEST,
+	                          .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                          .rules = rules};
+	struct decide_result res;
+
+	ASSERT(rules != NULL);
+	decide_command(&in, &res);
+	ASSERT_EQ(res.decision, DECIDE_PROMPT);
+	ASSERT_EQ(res.split.n, 2);
+	ASSERT_STR_EQ(res.split.cmds[0].argv[2], "origin");
+	ASSERT_STR_EQ(res.split.cmds[1].argv[1], "test");
+	ASSERT_EQ(res.matches.n, 2);
+	ASSERT_EQ(res.matches.v[0]->line, 2);
+	ASSERT_STR_EQ(res.matches.v[0]->pattern_text, "[\"git\", \"push\"]");
+	ASSERT_EQ(res.matches.v[1]->line, 3);
+	ASSERT_STR_EQ(res.matches.v[1]->pattern_text, "[\"npm\", [\"test\", \"run\"]]");
+	ASSERT_CONTAINS(res.reason, "talks to the remote");
+	ASSERT_CONTAINS(res.matches.v[0]->file, "decisions.rules");
+	ASSERT(res.prefix == NULL); /* two commands: no `p` */
+	decide_result_free(&res);
+
+	/* One command, no rule: the prefix is program + first non-option word. */
+	{
+		char *a2[] = {"npm", "install", "--save", "left-pad", NULL};
+
+		in.argv = a2;
+		in.argc = 4;
+		in.approval = DECIDE_APPROVAL_UNTRUSTED;
+		decide_command(&in, &res);
+		ASSERT_EQ(res.decision, DECIDE_PROMPT);
+		ASSERT_EQ(res.prefix_len, 2);
+		ASSERT_STR_EQ(res.prefix[0], "npm");
+		ASSERT_STR_EQ(res.prefix[1], "install");
+		decide_result_free(&res);
+	}
+	/* A rule matched: no prefix. */
+	{
+		char *a3[] = {"git", "push", NULL};
+
+		in.argv = a3;
+		in.argc = 2;
+		decide_command(&in, &res);
+		ASSERT(res.prefix == NULL);
+		ASSERT(res.rule != NULL);
+		ASSERT_EQ(res.rule->line, 2);
+		decide_result_free(&res);
+	}
+	rules_free(rules);
+	return 0;
+}
+
+TEST(decide_prefix_never_a_bare_interpreter)
+{
+	static const struct {
+		const char *cmd;
+		const char *prefix; /* words joined by one space, or NULL for none */
+	} cases[] = {
+	    {.cmd = "git push origin main", .prefix = "git push"},
+	    {.cmd = "npm install", .prefix = "npm install"},
+	    {.cmd = "make -j4", .prefix = "make"},
+	    {.cmd = "ls -la", .prefix = "ls"},
+	    {.cmd = "cargo", .prefix = "cargo"},
+	    {.cmd = "python manage.py migrate", .prefix = "python manage.py"},
+	    {.cmd = "python", .prefix = NULL},
+	    {.cmd = "python3 -c 'print(1)'", .prefix = NULL},
+	    {.cmd = "python3.11 -m pip", .prefix = NULL},
+	    {.cmd = "bash -c ls", .prefix = NULL},
+	    {.cmd = "sh", .prefix = NULL},
+	    {.cmd = "node -e 1", .prefix = NULL},
+	    {.cmd = "perl -pe s/a/b/", .prefix = NULL},
+	    {.cmd = "ruby -e 1", .prefix = NULL},
+	    {.cmd = "env FOO=1 make", .prefix = NULL},
+	    {.cmd = "sudo apt install x", .prefix = NULL},
+	    {.cmd = "xargs ls", .prefix = NULL},
+	    {.cmd = "rm -rf build", .prefix = NULL},
+	    {.cmd = "echo 'a\nb'", .prefix = NULL},
+	    {.cmd = "printf 'a\nb'", .prefix = NULL},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char **argv, **prefix;
+		size_t argc, n;
+		char got[256] = "";
+
+		ASSERT_EQ(shell_split_words(cases[i].cmd, &argv, &argc), 0);
+		prefix = decide_prefix(argc, argv, &n);
+		for (size_t j = 0; prefix != NULL && j < n; j++) {
+			if (j > 0)
+				strcat(got, " ");
+			strcat(got, prefix[j]);
+		}
+		if (cases[i].prefix == NULL && prefix != NULL) {
+			fprintf(stderr, "%s: expected no prefix, got \"%s\"\n", cases[i].cmd, got);
+			return 1;
+		}
+		if (cases[i].prefix != NULL)
+			ASSERT_STR_EQ(got, cases[i].prefix);
+		shell_split_words_free(prefix);
+		shell_split_words_free(argv);
+	}
+	return 0;
+}
+
+TEST(decide_sandbox_modes_and_names)
+{
+	char *argv[] = {"npm", "install", NULL};
+	struct decide_input in = {.argc = 2,
+	                          .argv = argv,
+	                          .cwd = "/ws",
+	                          .approval = DECIDE_APPROVAL_ON_FAILURE,
+	                          .sandbox = DECIDE_SANDBOX_DANGER_FULL_ACCESS};
+	struct decide_result res;
+	enum decide_approval a;
+	enum decide_sandbox s;
+
+	decide_command(&in, &res);
+	ASSERT_EQ(res.decision, DECIDE_ALLOW);
+	ASSERT_EQ(res.sandboxed, 0);
+	decide_result_free(&res);
+	in.sandbox = DECIDE_SANDBOX_READ_ONLY;
+	decide_command(&in, &res);
+	ASSERT_EQ(res.decision, DECIDE_ALLOW);
+	ASSERT_EQ(res.sandboxed, 1);
+	decide_result_free(&res);
+	/* No rules at all and an empty command. */
+	in.argc = 0;
+	decide_command(&in, &res);
+	ASSERT_EQ(res.decision, DECIDE_FORBIDDEN);
+	decide_result_free(&res);
+
+	ASSERT_EQ(decide_approval_parse("on-request", &a), 0);
+	ASSERT_EQ(a, DECIDE_APPROVAL_ON_REQUEST);
+	ASSERT_EQ(decide_approval_parse("sometimes", &a), -EINVAL);
+	ASSERT_EQ(decide_sandbox_parse("read-only", &s), 0);
+	ASSERT_EQ(s, DECIDE_SANDBOX_READ_ONLY);
+	ASSERT_EQ(decide_sandbox_parse("none", &s), -EINVAL);
+	ASSERT_STR_EQ(decide_approval_name(DECIDE_APPROVAL_NEVER), "never");
+	ASSERT_STR_EQ(decide_sandbox_name(DECIDE_SANDBOX_WORKSPACE_WRITE), "workspace-write");
+	ASSERT_STR_EQ(decide_decision_name(DECIDE_FORBIDDEN), "forbidden");
+	return 0;
+}
+
+TEST(decide_looks_denied_detects_sandbox_denials)
+{
+	static const struct {
+		int status;
+		int sig;
+		const char *out;
+		bool denied;
+	} cases[] = {
+	    {.status = 1,
+	     .out = "touch: cannot touch '/etc/x': Permission denied\n",
+	     .denied = true},
+	    {.status = 1, .out = "mkdir: Read-only file system", .denied = true},
+	    {.status = 2, .out = "OPERATION NOT PERMITTED", .denied = true},
+	    {.status = 6, .out = "curl: (7) Network is unreachable", .denied = true},
+	    {.status = 0, .out = "Permission denied (but it worked)", .denied = false},
+	    {.status = 1, .out = "error: tests failed", .denied = false},
+	    {.status = 1, .out = "", .denied = false},
+	    {.status = 128 + SIGSYS, .sig = SIGSYS, .out = "", .denied = true},
+	    {.status = 128 + SIGKILL, .sig = SIGKILL, .out = "killed", .denied = false},
+	    {.status = 1, .out = "permission\ndenied", .denied = false},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		bool got = decide_looks_denied(cases[i].status, cases[i].sig, cases[i].out,
+		                               strlen(cases[i].out));
+
+		if (got != cases[i].denied) {
+			fprintf(stderr, "case %zu (%s): expected %d\n", i, cases[i].out,
+			        cases[i].denied);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+TEST(decide_safe_and_dangerous_tables)
+{
+	static const struct {
+		const char *cmd;
+		bool safe;
+		bool dangerous;
+	} cases[] = {
+	    {.cmd = "cat x", .safe = true},
+	    {.cmd = "/usr/bin/git log -p", .safe = true},
+	    {.cmd = "git log --output=x", .safe = false},
+	    {.cmd = "git", .safe = false},
+	    {.cmd = "git branch -vv", .safe = true},
+	    {.cmd = "git branch --delete x", .safe = false},
+	    {.cmd = "sed -n 10p", .safe = true},
+	    {.cmd = "sed -n 1,2,3p x", .safe = false},
+	    {.cmd = "sed -n p x", .safe = false},
+	    {.cmd = "sed -n 5pw x", .safe = false},
+	    {.cmd = "find . -fprint0 x", .safe = false},
+	    {.cmd = "rm -rf x", .dangerous = true},
+	    {.cmd = "rm -r x", .dangerous = false},
+	    {.cmd = "rm -- -f", .dangerous = false},
+	    {.cmd = "sudo -E rm --force x", .dangerous = true},
+	    {.cmd = "echo rm -rf x", .safe = true, .dangerous = false},
+	    {.cmd = "git rm -f x", .dangerous = false},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char **argv;
+		size_t argc;
+
+		ASSERT_EQ(shell_split_words(cases[i].cmd, &argv, &argc), 0);
+		if (safe_commands_is_known_safe(argc, argv) != cases[i].safe ||
+		    safe_commands_is_dangerous(argc, argv) != cases[i].dangerous) {
+			fprintf(stderr, "%s: expected safe=%d dangerous=%d\n", cases[i].cmd,
+			        cases[i].safe, cases[i].dangerous);
+			return 1;
+		}
+		shell_split_words_free(argv);
+	}
+	ASSERT(safe_commands_is_interpreter("/usr/bin/python3"));
+	ASSERT(safe_commands_is_wrapper("sudo"));
+	ASSERT(!safe_commands_is_wrapper("git"));
+	return 0;
+}

@@ -1,0 +1,558 @@
+/*
+ * Tests of the rules files: the shared fixtures (valid ones load, invalid
+ * ones fail at the exact FILE:LINE:COL their first line names), a table of
+ * malformed inputs with their positions, matching, load order, and the
+ * amendments: atomic appends (also from two processes at once), no
+ * duplicates, a missing final newline fixed, and removal that keeps every
+ * other byte.
+ */
+#include "test.h"
+
+#include "../core/rules.h"
+#include "../core/shell-split.h"
+#include "../core/xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Loads TEXT as "t.rules"; returns the rc, *CAUSE set on error. */
+static int rules_test__load(struct rules *r, const char *text, char **cause)
+{
+	return rules_load_buffer(r, "t.rules", text, strlen(text), cause);
+}
+
+/* True when the words of CMD match some prefix rule of R with decision D. */
+static int rules_test__decision(const struct rules *r, const char *cmd)
+{
+	struct rules_matches m = {0};
+	char **argv;
+	size_t argc;
+	int d = -1;
+
+	if (shell_split_words(cmd, &argv, &argc) != 0)
+		return -2;
+	rules_match_command(r, argc, argv, &m);
+	if (m.n > 0)
+		d = (int)rules_matches_strictest(&m);
+	rules_matches_free(&m);
+	shell_split_words_free(argv);
+	return d;
+}
+
+TEST(rules_fixture_valid_team_loads)
+{
+	char *path = test_sharedpath("fixtures/rules/valid-team.rules");
+	struct rules *r = rules_new();
+	char *cause = NULL;
+	const struct rules_rule *net;
+
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	ASSERT(cause == NULL);
+	ASSERT_EQ(rules_count(r), 7);
+	ASSERT_EQ(rules_get(r, 0)->kind, RULES_KIND_PREFIX);
+	ASSERT_EQ(rules_get(r, 0)->line, 2);
+	ASSERT_EQ(rules_get(r, 0)->decision, RULES_PROMPT);
+	ASSERT_STR_EQ(rules_get(r, 0)->justification, "talks to the remote");
+	ASSERT_STR_EQ(rules_get(r, 0)->pattern_text, "[\"git\", [\"push\", \"fetch\", \"pull\"]]");
+	ASSERT_STR_EQ(rules_get(r, 1)->text,
+	              "prefix_rule(pattern=[\"npm\", \"test\"], decision=\"allow\")");
+	ASSERT_EQ(rules_get(r, 1)->line, 10);
+	ASSERT_EQ(rules_get(r, 3)->decision, RULES_FORBIDDEN);
+	ASSERT_STR_EQ(rules_get(r, 3)->pattern_text, "[\"rm\", \"-rf\", \"/\"]");
+	ASSERT_EQ(rules_get(r, 5)->kind, RULES_KIND_NETWORK);
+	ASSERT_STR_EQ(rules_get(r, 5)->host, "registry.npmjs.org");
+	ASSERT_STR_EQ(rules_get(r, 5)->protocol, "https");
+	ASSERT_STR_EQ(rules_get(r, 0)->file, path);
+
+	ASSERT_EQ(rules_test__decision(r, "git push origin main"), RULES_PROMPT);
+	ASSERT_EQ(rules_test__decision(r, "git fetch"), RULES_PROMPT);
+	ASSERT_EQ(rules_test__decision(r, "git status"), -1);
+	ASSERT_EQ(rules_test__decision(r, "git"), -1);
+	ASSERT_EQ(rules_test__decision(r, "npm test -- --watch"), RULES_ALLOW);
+	ASSERT_EQ(rules_test__decision(r, "npm install"), -1);
+	ASSERT_EQ(rules_test__decision(r, "rm -rf /"), RULES_FORBIDDEN);
+	ASSERT_EQ(rules_test__decision(r, "rm -rf /tmp"), -1);
+	ASSERT_EQ(rules_test__decision(r, "docker run x"), RULES_FORBIDDEN);
+	ASSERT_EQ(rules_test__decision(r, "make"), RULES_ALLOW);
+
+	net = rules_match_network(r, "Registry.NPMjs.org", "https");
+	ASSERT(net != NULL);
+	ASSERT_EQ(net->decision, RULES_ALLOW);
+	ASSERT(rules_match_network(r, "registry.npmjs.org", "http") == NULL);
+	net = rules_match_network(r, "example.com", "http");
+	ASSERT(net != NULL);
+	ASSERT_EQ(net->decision, RULES_FORBIDDEN);
+	ASSERT_STR_EQ(rules_decision_name(net->kind, net->decision), "deny");
+	ASSERT(rules_match_network(r, "sub.example.com", "http") == NULL);
+	rules_free(r);
+	free(path);
+	return 0;
+}
+
+TEST(rules_fixtures_invalid_report_exact_position)
+{
+	char *dir = test_sharedpath("fixtures/rules");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int seen = 0;
+
+	ASSERT(d != NULL);
+	while ((e = readdir(d)) != NULL) {
+		char *path, *text, *cause = NULL, *want;
+		struct rules *r;
+		unsigned line, col;
+
+		if (strncmp(e->d_name, "invalid-", 8) != 0)
+			continue;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		text = test_read_file(path, NULL);
+		ASSERT(text != NULL);
+		ASSERT_EQ(sscanf(text, "# error at %u:%u", &line, &col), 2);
+		r = rules_new();
+		ASSERT_EQ(rules_load_file(r, path, &cause), -EINVAL);
+		ASSERT_EQ(rules_count(r), 0); /* nothing of a broken file is used */
+		want = xasprintf("%s:%u:%u: ", path, line, col);
+		if (cause == NULL || strncmp(cause, want, strlen(want)) != 0) {
+			fprintf(stderr, "%s: expected \"%s...\", got \"%s\"\n", e->d_name, want,
+			        cause ? cause : "(null)");
+			return 1;
+		}
+		fprintf(stderr, "%s\n", cause);
+		seen++;
+		free(want);
+		free(cause);
+		free(text);
+		free(path);
+		rules_free(r);
+	}
+	closedir(d);
+	free(dir);
+	ASSERT(seen >= 4);
+	return 0;
+}
+
+TEST(rules_malformed_positions_table)
+{
+	static const struct {
+		const char *text;
+		const char *where; /* "LINE:COL" */
+		const char *msg;   /* part of the message */
+	} cases[] = {
+	    {"prefix_rule(pattern=[\"ls\"], decision=\"maybe\")", "1:38", "decision must be"},
+	    {"prefix_rule(pattern=[\"ls\"]", "1:27",
+	     "end of input inside the call opened on line 1"},
+	    {"prefix_rule(\n  pattern=[\"ls\",\n", "3:1", "end of input"},
+	    {"\n\nfoo()", "3:1", "unknown function 'foo'"},
+	    {"prefix_rule(pattern=\"ls\")", "1:21", "pattern must be a list"},
+	    {"prefix_rule(pattern=[])", "1:21", "pattern must not be empty"},
+	    {"prefix_rule(pattern=[\"a\", []])", "1:27", "alternatives must not be empty"},
+	    {"prefix_rule(pattern=[\"a\", [[\"b\"]]])", "1:28", "alternatives must be strings"},
+	    {"prefix_rule(decision=\"allow\")", "1:1", "prefix_rule needs pattern="},
+	    {"prefix_rule(pattern=[\"a\"], pattern=[\"b\"])", "1:28", "given twice"},
+	    {"prefix_rule(pattern=[\"a\"], colour=\"red\")", "1:28", "no argument 'colour'"},
+	    {"prefix_rule([\"a\"])", "1:13", "keyword argument"},
+	    {"prefix_rule(pattern [\"a\"])", "1:21", "expected '='"},
+	    {"prefix_rule pattern", "1:13", "expected '('"},
+	    {"prefix_rule(pattern=[\"a\" \"b\"])", "1:26", "expected ',' or ']'"},
+	    {"prefix_rule(pattern=[\"a\"] decision=\"allow\")", "1:27", "expected ',' or ')'"},
+	    {"prefix_rule(pattern=[\"a\"], decision=allow)", "1:37", "expected a string or a list"},
+	    {"prefix_rule(pattern=[\"a\"], decision=[\"allow\"])", "1:37",
+	     "decision must be a string"},
+	    {"prefix_rule(pattern=[\"a\"], justification=[])", "1:42",
+	     "justification must be a string"},
+	    {"prefix_rule(pattern=[\"a\\q\"])", "1:24", "unknown escape"},
+	    {"prefix_rule(pattern=[\"a\\x4\"])", "1:24", "bad escape"},
+	    {"prefix_rule(pattern=[\"a\\0\"])", "1:24", "bad escape"},
+	    {"prefix_rule(pattern=[\"ab\n\"])", "1:22", "string not closed"},
+	    {"prefix_rule(pattern=['ab)", "1:22", "string not closed"},
+	    {"prefix_rule(pattern=[\"a\"]) @", "1:28", "unexpected character '@'"},
+	    {"prefix_rule(pattern=[\"a\"], decision=\"allow\"))", "1:45", "expected a rule"},
+	    {"prefix_rule(pattern=[1])", "1:22", "unexpected character '1'"},
+	    {"prefix_rule(pattern=[\"git\"], match=[\"ls\"])", "1:37",
+	     "match example \"ls\" does not match"},
+	    {"prefix_rule(pattern=[\"git\"], not_match=[\"git x\"])", "1:41", "not_match example"},
+	    {"prefix_rule(pattern=[\"git\"], match=\"git\")", "1:36", "must be a list of examples"},
+	    {"prefix_rule(pattern=[\"git\"], match=[\"'git\"])", "1:37", "unclosed quote"},
+	    {"prefix_rule(pattern=[\"git\"], match=[\"\"])", "1:37", "example is empty"},
+	    {"prefix_rule(pattern=[\"git\"], match=[[\"git\", [\"x\"]]])", "1:45",
+	     "example words must be strings"},
+	    {"network_rule(host=\"x.org\")", "1:1", "network_rule needs decision="},
+	    {"network_rule(decision=\"allow\")", "1:1", "network_rule needs host="},
+	    {"network_rule(host=\"x.org\", decision=\"forbidden\")", "1:37",
+	     "\"allow\", \"prompt\" or \"deny\""},
+	    {"network_rule(host=\"x.org\", protocol=\"ftp\", decision=\"deny\")", "1:37",
+	     "protocol must be"},
+	    {"network_rule(host=\"a b\", decision=\"deny\")", "1:19", "not a host name"},
+	    {"network_rule(host=\"\", decision=\"deny\")", "1:19", "must not be empty"},
+	    {"network_rule(host=\"x.org\", pattern=[\"a\"], decision=\"deny\")", "1:28",
+	     "no argument 'pattern'"},
+	    {"prefix_rule(pattern=[\"ok\"])\n# fine\nprefix_rule(pattern=[\"x\"], "
+	     "decision=\"nope\")",
+	     "3:37", "decision"},
+	    {"prefix_rule(pattern=[[[[[[[[[[\"a\"]]]]]]]]]])", "1:29", "nested too deeply"},
+	    {"\tprefix_rule(pattern=[\"a\"], decision=\"x\")", "1:38", "decision"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct rules *r = rules_new();
+		char *cause = NULL, *want = xasprintf("t.rules:%s: ", cases[i].where);
+
+		if (rules_test__load(r, cases[i].text, &cause) != -EINVAL || cause == NULL ||
+		    strncmp(cause, want, strlen(want)) != 0 ||
+		    strstr(cause, cases[i].msg) == NULL) {
+			fprintf(stderr, "case %zu `%s`:\n  expected %s...%s\n  got      %s\n", i,
+			        cases[i].text, want, cases[i].msg, cause ? cause : "(loaded)");
+			return 1;
+		}
+		ASSERT_EQ(rules_count(r), 0);
+		free(cause);
+		free(want);
+		rules_free(r);
+	}
+	return 0;
+}
+
+TEST(rules_syntax_accepted)
+{
+	static const char text[] =
+	    "# comment line\n"
+	    "prefix_rule(pattern=['a', \"b\"],)  # trailing comma, both quotes\n"
+	    "prefix_rule(\n\tpattern\n=\n[\n'c'\n,\n]\n,\n)\n"
+	    "prefix_rule(pattern=[\"q\\\"\\\\\\n\\t\\x41\\u00e9\\101\"]) "
+	    "prefix_rule(pattern=[\"two\"])\n"
+	    "prefix_rule(pattern=[\"m\"], match=[\"m\", ['m', 'x y'], \"m 'a b'\"], "
+	    "not_match=[\"n\"])\n"
+	    "network_rule(host=\"*.Example.ORG\", decision=\"prompt\")\r\n"
+	    "network_rule(host='api.x.io', protocol='HTTPS', decision='deny', "
+	    "justification='no')\n";
+	struct rules *r = rules_new();
+	char *cause = NULL;
+	const struct rules_rule *net;
+
+	if (rules_test__load(r, text, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);
+		return 1;
+	}
+	ASSERT_EQ(rules_count(r), 7);
+	ASSERT_EQ(rules_get(r, 0)->decision, RULES_ALLOW); /* Codex's default */
+	ASSERT_EQ(rules_get(r, 1)->line, 3);
+	ASSERT_STR_EQ(rules_get(r, 1)->pattern[0].alts[0], "c");
+	ASSERT_STR_EQ(rules_get(r, 2)->pattern[0].alts[0], "q\"\\\n\tA\xc3\xa9"
+	                                                   "A");
+	ASSERT_EQ(rules_get(r, 3)->line, 12);
+	ASSERT_EQ(rules_get(r, 3)->col, 50);
+	ASSERT_STR_EQ(rules_get(r, 5)->host, "*.example.org");
+	net = rules_match_network(r, "www.example.org", "https");
+	ASSERT(net != NULL && net->decision == RULES_PROMPT);
+	ASSERT(rules_match_network(r, "example.org", NULL) == NULL);
+	ASSERT(rules_match_network(r, "badexample.org", NULL) == NULL);
+	net = rules_match_network(r, "API.x.io", "https");
+	ASSERT(net != NULL && net->decision == RULES_FORBIDDEN);
+	ASSERT(rules_match_network(r, "api.x.io", "http") == NULL);
+	rules_free(r);
+	return 0;
+}
+
+TEST(rules_match_prefix_strictest_wins)
+{
+	static const char text[] =
+	    "prefix_rule(pattern=[\"git\"], decision=\"allow\")\n"
+	    "prefix_rule(pattern=[\"git\", [\"push\", \"fetch\"]], decision=\"prompt\")\n"
+	    "prefix_rule(pattern=[\"git\", \"push\", \"--force\"], decision=\"forbidden\")\n"
+	    "prefix_rule(pattern=[[\"python\", \"python3\"], \"-m\", \"pytest\"])\n"
+	    "prefix_rule(pattern=[[\"x\", \"x\"], \"y\"], decision=\"prompt\")\n";
+	static const struct {
+		const char *cmd;
+		int decision;
+		size_t matches;
+	} cases[] = {
+	    {"git status", RULES_ALLOW, 1},
+	    {"git", RULES_ALLOW, 1},
+	    {"git push", RULES_PROMPT, 2},
+	    {"git fetch origin", RULES_PROMPT, 2},
+	    {"git push --force origin", RULES_FORBIDDEN, 3},
+	    {"git push origin --force", RULES_PROMPT, 2},
+	    {"gitk", -1, 0},
+	    {"python3 -m pytest -x", RULES_ALLOW, 1},
+	    {"python -m pytest", RULES_ALLOW, 1},
+	    {"python -m pip", -1, 0},
+	    {"x y", RULES_PROMPT, 1},
+	    {"", -1, 0},
+	};
+	struct rules *r = rules_new();
+
+	ASSERT_EQ(rules_test__load(r, text, NULL), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct rules_matches m = {0};
+		char **argv;
+		size_t argc;
+
+		ASSERT_EQ(shell_split_words(cases[i].cmd, &argv, &argc), 0);
+		rules_match_command(r, argc, argv, &m);
+		if (m.n != cases[i].matches ||
+		    (m.n > 0 && (int)rules_matches_strictest(&m) != cases[i].decision)) {
+			fprintf(stderr, "`%s`: %zu matches\n", cases[i].cmd, m.n);
+			return 1;
+		}
+		/* Matches come in load order. */
+		for (size_t j = 1; j < m.n; j++)
+			ASSERT(m.v[j - 1]->line < m.v[j]->line);
+		rules_matches_free(&m);
+		shell_split_words_free(argv);
+	}
+	rules_free(r);
+	return 0;
+}
+
+TEST(rules_load_dirs_in_name_order)
+{
+	const char *tmp = test_tmpdir();
+	char *home = xasprintf("%s/home", tmp), *ws = xasprintf("%s/ws", tmp);
+	char *p;
+	struct rules *r = rules_new();
+	char *cause = NULL;
+
+	p = xasprintf("%s/rules", home);
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/.airlock", ws);
+	ASSERT_EQ(mkdir(ws, 0700), 0);
+	ASSERT_EQ(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/.airlock/rules", ws);
+	ASSERT_EQ(mkdir(p, 0700), 0);
+	free(p);
+#define W(path, text)                                                                              \
+	do {                                                                                       \
+		char *f__ = xasprintf path;                                                        \
+		ASSERT_EQ(test_write_file(f__, text), 0);                                          \
+		free(f__);                                                                         \
+	} while (0)
+	W(("%s/rules/b.rules", home), "prefix_rule(pattern=[\"b\"])\n");
+	W(("%s/rules/a.rules", home), "prefix_rule(pattern=[\"a\"])\n");
+	W(("%s/rules/c.txt", home), "not rules at all\n");
+	W(("%s/rules/.hidden.rules", home), "broken(\n");
+	W(("%s/.airlock/rules/0.rules", ws), "prefix_rule(pattern=[\"w\"])\n");
+	ASSERT_EQ(rules_load_all(r, home, ws, &cause), 0);
+	ASSERT_EQ(rules_count(r), 3);
+	ASSERT_STR_EQ(rules_get(r, 0)->pattern[0].alts[0], "a");
+	ASSERT_STR_EQ(rules_get(r, 1)->pattern[0].alts[0], "b");
+	ASSERT_STR_EQ(rules_get(r, 2)->pattern[0].alts[0], "w");
+	ASSERT_CONTAINS(rules_get(r, 2)->file, "/ws/.airlock/rules/0.rules");
+	rules_free(r);
+
+	/* A broken workspace file stops loading with its position. */
+	W(("%s/.airlock/rules/1.rules", ws), "prefix_rule(pattern=[\"x\"], decision=\"yes\")\n");
+	r = rules_new();
+	ASSERT_EQ(rules_load_all(r, home, ws, &cause), -EINVAL);
+	ASSERT_CONTAINS(cause, "/ws/.airlock/rules/1.rules:1:37: ");
+	free(cause);
+	rules_free(r);
+	/* Missing directories are no rules, not an error. */
+	r = rules_new();
+	ASSERT_EQ(rules_load_all(r, "/nonexistent/home", "/nonexistent/ws", NULL), 0);
+	ASSERT_EQ(rules_count(r), 0);
+	rules_free(r);
+#undef W
+	free(home);
+	free(ws);
+	return 0;
+}
+
+TEST(rules_amend_appends_exactly_once)
+{
+	const char *home = test_tmpdir();
+	char *path = xasprintf("%s/rules/default.rules", home);
+	char *words[] = {"git", "push", NULL};
+	char *words2[] = {"it's \"quoted\"", "new\nline", NULL};
+	struct rules *r = rules_new();
+	char *text, *cause = NULL;
+	struct rules *again;
+
+	/* No file, no directory yet. */
+	ASSERT_EQ(rules_amend_prefix(r, home, 2, words, RULES_ALLOW, &cause), 0);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text, "prefix_rule(pattern=[\"git\", \"push\"], decision=\"allow\")\n");
+	free(text);
+	ASSERT_EQ(rules_count(r), 1);
+	ASSERT_EQ(rules_get(r, 0)->line, 1);
+	ASSERT_STR_EQ(rules_get(r, 0)->file, path);
+	ASSERT_EQ(rules_test__decision(r, "git push origin"), RULES_ALLOW);
+
+	/* The same rule again: the file does not change. */
+	ASSERT_EQ(rules_amend_prefix(r, home, 2, words, RULES_ALLOW, &cause), 0);
+	ASSERT_EQ(rules_count(r), 1);
+
+	/* Existing bytes are kept exactly, a missing final newline is added. */
+	ASSERT_EQ(test_write_file(path, "# mine\r\n\tprefix_rule(pattern=[\"ls\"])  # keep"), 0);
+	ASSERT_EQ(rules_amend_network(r, home, "Registry.npmjs.org", "https", RULES_ALLOW, &cause),
+	          0);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text, "# mine\r\n\tprefix_rule(pattern=[\"ls\"])  # keep\n"
+	                    "network_rule(host=\"Registry.npmjs.org\", protocol=\"https\", "
+	                    "decision=\"allow\")\n");
+	free(text);
+	ASSERT_EQ(rules_count(r), 2);
+	ASSERT_EQ(rules_get(r, 1)->line, 3);
+	ASSERT(rules_match_network(r, "registry.npmjs.org", "https") != NULL);
+
+	/* Odd words are quoted so the file still loads and means the same. */
+	ASSERT_EQ(rules_amend_prefix(r, home, 2, words2, RULES_PROMPT, &cause), 0);
+	again = rules_new();
+	ASSERT_EQ(rules_load_file(again, path, &cause), 0);
+	ASSERT_EQ(rules_count(again), 3);
+	ASSERT_STR_EQ(rules_get(again, 2)->pattern[0].alts[0], "it's \"quoted\"");
+	ASSERT_STR_EQ(rules_get(again, 2)->pattern[1].alts[0], "new\nline");
+	ASSERT_EQ(rules_get(again, 2)->decision, RULES_PROMPT);
+	ASSERT_EQ(rules_get(r, 2)->start, rules_get(again, 2)->start);
+	rules_free(again);
+
+	/* No temporary files are left behind. */
+	{
+		char *dir = xasprintf("%s/rules", home);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+
+		ASSERT(d != NULL);
+		while ((e = readdir(d)) != NULL)
+			ASSERT(strstr(e->d_name, ".tmp.") == NULL);
+		closedir(d);
+		free(dir);
+	}
+	ASSERT_EQ(rules_append_line(path, "two\nlines", &cause), -EINVAL);
+	free(cause);
+	rules_free(r);
+	free(path);
+	return 0;
+}
+
+TEST(rules_amend_concurrent_processes_lose_nothing)
+{
+	const char *home = test_tmpdir();
+	char *path = xasprintf("%s/rules/default.rules", home);
+	enum { PER_CHILD = 200 };
+	pid_t pids[2];
+	struct rules *r;
+	char *text, *cause = NULL;
+	size_t lines = 0;
+
+	for (int c = 0; c < 2; c++) {
+		pids[c] = fork();
+		ASSERT(pids[c] >= 0);
+		if (pids[c] == 0) {
+			for (int i = 0; i < PER_CHILD; i++) {
+				char w[32];
+				char *words[] = {"cmd", w, NULL};
+
+				snprintf(w, sizeof w, "c%d-%d", c, i);
+				if (rules_amend_prefix(NULL, home, 2, words, RULES_ALLOW, NULL) !=
+				    0)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < 2; c++) {
+		int st;
+
+		ASSERT_EQ(waitpid(pids[c], &st, 0), pids[c]);
+		ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	text = test_read_file(path, NULL);
+	ASSERT(text != NULL);
+	for (char *p = text; *p != '\0'; p++)
+		lines += *p == '\n';
+	ASSERT_EQ(lines, 2 * PER_CHILD);
+	r = rules_new();
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	ASSERT_EQ(rules_count(r), 2 * PER_CHILD);
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < PER_CHILD; i += 37) {
+			char cmd[64];
+
+			snprintf(cmd, sizeof cmd, "cmd c%d-%d", c, i);
+			ASSERT_EQ(rules_test__decision(r, cmd), RULES_ALLOW);
+		}
+	rules_free(r);
+	free(text);
+	free(path);
+	return 0;
+}
+
+TEST(rules_remove_keeps_every_other_byte)
+{
+	const char *tmp = test_tmpdir();
+	char *path = xasprintf("%s/x.rules", tmp);
+	static const char before[] =
+	    "# header\n"
+	    "prefix_rule(pattern=[\"a\"])\n"
+	    "prefix_rule(\n    pattern=[\"b\"],\n    decision=\"prompt\",\n)  # about b\n"
+	    "prefix_rule(pattern=[\"c\"]) prefix_rule(pattern=[\"d\"])\n"
+	    "network_rule(host=\"h.io\", decision=\"deny\")";
+	struct rules *r = rules_new();
+	char *text, *cause = NULL;
+
+	ASSERT_EQ(test_write_file(path, before), 0);
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	ASSERT_EQ(rules_count(r), 5);
+	/* A multi-line rule and its trailing comment go with their lines. */
+	ASSERT_EQ(rules_remove(rules_get(r, 1), &cause), 0);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text, "# header\n"
+	                    "prefix_rule(pattern=[\"a\"])\n"
+	                    "prefix_rule(pattern=[\"c\"]) prefix_rule(pattern=[\"d\"])\n"
+	                    "network_rule(host=\"h.io\", decision=\"deny\")");
+	free(text);
+	/* The set is stale now: a removal by old offsets is refused. */
+	ASSERT_EQ(rules_remove(rules_get(r, 2), &cause), -ESTALE);
+	free(cause);
+	rules_free(r);
+
+	r = rules_new();
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	/* A rule sharing its line with another: only its own bytes go. */
+	ASSERT_EQ(rules_remove(rules_get(r, 1), &cause), 0);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text, "# header\n"
+	                    "prefix_rule(pattern=[\"a\"])\n"
+	                    " prefix_rule(pattern=[\"d\"])\n"
+	                    "network_rule(host=\"h.io\", decision=\"deny\")");
+	free(text);
+	rules_free(r);
+
+	r = rules_new();
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	/* The last line, without a final newline. */
+	ASSERT_EQ(rules_remove(rules_get(r, 2), &cause), 0);
+	text = test_read_file(path, NULL);
+	ASSERT_STR_EQ(text, "# header\n"
+	                    "prefix_rule(pattern=[\"a\"])\n"
+	                    " prefix_rule(pattern=[\"d\"])\n");
+	free(text);
+	rules_free(r);
+	free(path);
+	return 0;
+}
+
+TEST(rules_quote_and_format)
+{
+	char *q = rules_quote("a\"b\\c\nd\te\x01");
+	char *words[] = {"git", "say \"hi\"", NULL};
+	char *line;
+
+	ASSERT_STR_EQ(q, "\"a\\\"b\\\\c\\nd\\te\\x01\"");
+	free(q);
+	line = rules_format_prefix(2, words, RULES_FORBIDDEN);
+	ASSERT_STR_EQ(line,
+	              "prefix_rule(pattern=[\"git\", \"say \\\"hi\\\"\"], decision=\"forbidden\")");
+	free(line);
+	line = rules_format_network("h.io", NULL, RULES_FORBIDDEN);
+	ASSERT_STR_EQ(line, "network_rule(host=\"h.io\", decision=\"deny\")");
+	free(line);
+	return 0;
+}
