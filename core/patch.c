@@ -186,6 +186,30 @@ static int patch_check_last_hunk(struct patch_parser *ps, struct patch_file *f)
 	return 0;
 }
 
+/*
+ * Whether hunk header L is a unified diff's "@@ -A,B +C,D @@" (line numbers
+ * that apply_patch does not use): such a header counts as a bare "@@".
+ */
+static bool patch_is_range(const struct patch_parse_line *l)
+{
+	size_t i = 3, n = patch_rtrim_len(l);
+	int part = 0;
+
+	for (char sign = '-'; part < 2; part++, sign = '+') {
+		size_t digits = 0;
+
+		if (i >= n || l->s[i++] != sign)
+			return false;
+		while (i < n && ((l->s[i] >= '0' && l->s[i] <= '9') || l->s[i] == ',')) {
+			i++;
+			digits++;
+		}
+		if (digits == 0 || i >= n || l->s[i++] != ' ')
+			return false;
+	}
+	return i + 2 == n && l->s[i] == '@' && l->s[i + 1] == '@';
+}
+
 /* Parses the optional "Move to" and the hunks of an updated file into F. */
 static int patch_parse_update(struct patch_parser *ps, struct patch_file *f)
 {
@@ -209,7 +233,7 @@ static int patch_parse_update(struct patch_parser *ps, struct patch_file *f)
 			rc = patch_check_last_hunk(ps, f);
 			if (rc < 0)
 				return rc;
-			if (l->len > 3 && patch_rtrim_len(l) > 3)
+			if (l->len > 3 && patch_rtrim_len(l) > 3 && !patch_is_range(l))
 				context = xstrndup(l->s + 3, l->len - 3);
 			h = patch_hunk_new(f, context, PATCH_LINENO(ps));
 			continue;

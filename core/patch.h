@@ -20,7 +20,9 @@
  *   @@                                   a hunk; "@@ TEXT" first finds the
  *                                        line TEXT and looks for the hunk
  *                                        after it. The first hunk of a file
- *                                        may omit its "@@".
+ *                                        may omit its "@@". A unified
+ *                                        diff's "@@ -1,2 +1,3 @@" counts
+ *                                        as a bare "@@" (no numbers used).
  *    TEXT / -TEXT / +TEXT                context, removed, added line; an
  *                                        empty line is an empty context line
  *   *** End of File                      the hunk must match at the end
