@@ -102,8 +102,8 @@ static void draw__status(struct tui *t, const struct rect *r)
 {
 	const struct cli_options *o = t->opts;
 	size_t pending = t->approvals ? approval_pending(t->approvals) : 0;
-	char *s = xasprintf(" airlock \xe2\x94\x82 sandbox %s \xe2\x94\x82 network %s \xe2\x94\x82 "
-	                    "approval %s \xe2\x94\x82 prompts %zu \xe2\x94\x82 socket %s",
+	char *s = xasprintf(" sandbox %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s \xe2\x94\x82 "
+	                    "prompts %zu \xe2\x94\x82 socket %s",
 	                    o->sandbox, o->network, o->approval, pending,
 	                    t->socket_path ? t->socket_path : "-");
 

@@ -140,36 +140,34 @@ int launch_start(struct pane *p, bool sandboxed)
 	return 0;
 }
 
-/* The one line that records a decision in its pane. */
-static char *launch__decision_line(const struct approval_result *res)
+/* The one line that records a decision in its pane (RETRY: after a denial). */
+static char *launch__decision_line(const struct approval_result *res, bool retry)
 {
-	const char *what;
+	const char *what, *effect;
 
+	effect = !res->allowed    ? (retry ? "it stays sandboxed" : "not run")
+	         : res->sandboxed ? "runs in the sandbox"
+	                          : "runs outside the sandbox";
 	if (res->prompted) {
 		switch (res->answer) {
 		case APPROVAL_ONCE:
-			what = "approved once";
+			what = "you approved it once";
 			break;
 		case APPROVAL_SESSION:
-			what = "approved for this session";
+			what = "you approved it for this session";
 			break;
 		case APPROVAL_RULE:
-			what = "approved, and a rule was added";
+			what = "you approved it and added a prefix rule";
 			break;
 		default:
-			what = "denied";
+			what = "you denied it";
 			break;
 		}
-		return xasprintf("airlock: %s by you: %s", what,
-		                 !res->allowed    ? "not run outside the sandbox"
-		                 : res->sandboxed ? "runs in the sandbox"
-		                                  : "runs outside the sandbox");
+		return xasprintf("airlock: %s: %s", what, effect);
 	}
 	return xasprintf("airlock: %s by %s%s%s: %s", res->allowed ? "allowed" : "denied",
 	                 audit_by_name(res->by), res->rule ? " " : "", res->rule ? res->rule : "",
-	                 !res->allowed    ? (res->reason ? res->reason : "not run")
-	                 : res->sandboxed ? "runs in the sandbox"
-	                                  : "runs outside the sandbox");
+	                 !res->allowed && res->reason ? res->reason : effect);
 }
 
 /* The queue decided about a pane's command. */
@@ -182,7 +180,7 @@ static void launch__decided(const struct approval_result *res, void *data)
 	if (p == NULL)
 		return;
 	p->waiter = 0;
-	line = launch__decision_line(res);
+	line = launch__decision_line(res, r->retry);
 	pane_note(p, line);
 	free(line);
 	r->t->dirty = true;

@@ -163,6 +163,38 @@ struct layout_lines {
 	int n, cap;
 };
 
+/*
+ * A copy of S safe to show: tabs become spaces (to the next multiple of
+ * four), other control characters '?', newlines kept when KEEP_NL.
+ */
+static char *layout__clean(const char *s, bool keep_nl)
+{
+	size_t n = strlen(s), k = 0;
+	char *out = xmalloc(n * 4 + 1);
+	int col = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\t') {
+			do
+				out[k++] = ' ';
+			while (++col % 4 != 0);
+		} else if (c == '\n' && keep_nl) {
+			out[k++] = '\n';
+			col = 0;
+		} else if (c < 0x20 || c == 0x7f) {
+			out[k++] = '?';
+			col++;
+		} else {
+			out[k++] = (char)c;
+			if ((c & 0xc0) != 0x80)
+				col++;
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
 /* Appends a copy of S's first LEN bytes. */
 static void layout__lines_add(struct layout_lines *l, const char *s, size_t len)
 {
@@ -185,8 +217,10 @@ static void layout__lines_free(struct layout_lines *l)
  * word is longer than a line; newlines break lines; INDENT spaces start
  * every continuation line.
  */
-static void layout__wrap(struct layout_lines *l, const char *s, int width, int indent)
+static void layout__wrap(struct layout_lines *l, const char *text, int width, int indent)
 {
+	char *clean = layout__clean(text, true);
+	const char *s = clean;
 	size_t n = strlen(s), i = 0;
 
 	if (width < 1)
@@ -227,6 +261,7 @@ static void layout__wrap(struct layout_lines *l, const char *s, int width, int i
 		if (i >= n)
 			break;
 	}
+	free(clean);
 }
 
 /* The role of one diff line, from its first character. */
@@ -304,12 +339,16 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 		while (*s) {
 			const char *nl = strchr(s, '\n');
 			size_t len = nl ? (size_t)(nl - s) : strlen(s);
-			layout__lines_add(&subject, s, len);
+			char *raw = xstrndup(s, len);
+			char *clean = layout__clean(raw, false);
+			layout__lines_add(&subject, clean, strlen(clean));
+			free(clean);
+			free(raw);
 			s += len + (nl ? 1 : 0);
 		}
 		diff_total = subject.n;
 	} else if (v->subject != NULL) {
-		char *cmd = xasprintf("$ %s", v->subject);
+		char *cmd = xasprintf("%s%s", v->command ? "$ " : "", v->subject);
 		layout__wrap(&subject, cmd, iw, 2);
 		free(cmd);
 	}

@@ -37,6 +37,11 @@ static void pane__cell_from_vterm(const VTermScreenCell *vc, struct pane_cell *o
 {
 	out->ch = vc->chars[0];
 	out->width = (uint8_t)(vc->width < 0 ? 0 : vc->width);
+	if (vc->chars[0] == (uint32_t)-1) {
+		/* libvterm marks the right half of a wide character so. */
+		out->ch = 0;
+		out->width = 0;
+	}
 	out->fg = pane__color(&vc->fg, true);
 	out->bg = pane__color(&vc->bg, false);
 	out->attrs = (uint8_t)((vc->attrs.bold ? PANE_ATTR_BOLD : 0) |

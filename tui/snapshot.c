@@ -99,7 +99,7 @@ char *snapshot_screen(void)
 
 	for (int y = 0; y < rows; y++) {
 		size_t tlen = 0, tkeep = 0;
-		int slen = 0, skeep = 0;
+		int slen = 0, skeep = 0, skip = 0;
 		for (int x = 0; x < cols; x++) {
 			cchar_t cc;
 			wchar_t wch[CCHARW_MAX + 1];
@@ -127,11 +127,14 @@ char *snapshot_screen(void)
 			if (sc != '.')
 				skeep = slen;
 			/* A wide character's right half has no text of its own. */
-			int w = wch[0] != L'\0' ? wcwidth(wch[0]) : 1;
-			if (x > 0 && wch[0] == L'\0')
+			if (skip > 0) {
+				skip--;
 				continue;
+			}
 			if (wch[0] == L'\0')
 				wch[0] = L' ';
+			int w = wcwidth(wch[0]);
+			skip = w > 1 ? w - 1 : 0;
 			int n = wctomb(mb, wch[0]);
 			if (n <= 0) {
 				mb[0] = '?';
@@ -141,7 +144,6 @@ char *snapshot_screen(void)
 			tlen += (size_t)n;
 			if (wch[0] != L' ')
 				tkeep = tlen;
-			(void)w;
 		}
 		snapshot__add(&text, rowbuf, tkeep);
 		snapshot__str(&text, "\n");

@@ -258,6 +258,7 @@ struct pane *tui_add_pane(struct tui *t, const char *command, size_t argc, char 
 	}
 	p = pane_new(t, t->next_id++, command, argc, argv, 1, 1);
 	p->start_ms = p->end_ms = tui_now(t);
+	p->sandboxed = true; /* until a decision says otherwise */
 	t->panes[t->n_panes++] = p;
 	t->current = t->n_panes - 1;
 	tui__relayout(t);
@@ -333,6 +334,7 @@ bool tui_modal_view(struct tui *t, struct modal_view *v)
 	v->reason = pr->reason;
 	v->subject = pr->subject;
 	v->diff = pr->diff;
+	v->command = pr->kind == APPROVAL_EXEC;
 	v->n_options = pr->n_options;
 	for (size_t i = 0; i < pr->n_options; i++) {
 		v->options[i].key = pr->options[i].key;

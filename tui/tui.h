@@ -174,6 +174,7 @@ struct modal_view {
 	const char *reason;
 	const char *subject;
 	const char *diff; /* or NULL */
+	bool command;     /* the subject is a command line (shown after `$ `) */
 	struct {
 		char key;
 		const char *label;

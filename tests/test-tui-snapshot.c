@@ -1,0 +1,596 @@
+/*
+ * Snapshot tests of the TUI: the real model and drawing code render into an
+ * off-screen curses screen (newterm on /dev/null, xterm-256color, UTF-8,
+ * a fixed size), driven by scripted keys and scripted command output fed
+ * straight into panes, with a pinned clock and a fake spawner (nothing
+ * really runs). The screen is read back cell by cell (snapshot_screen) and
+ * compared byte for byte with snapshots/tui-*.txt; UPDATE_SNAPSHOTS=1
+ * rewrites them. The user's config is never read: AIRLOCK_HOME, HOME and
+ * the XDG directories point into the test's own directory.
+ */
+#include "test.h"
+
+#include "core/approval.h"
+#include "core/xmalloc.h"
+#include "tui/tui.h"
+
+#include <curses.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SNAP_T0 1000000
+
+struct snap {
+	SCREEN *scr;
+	FILE *out, *in;
+	uv_loop_t loop;
+	struct cli_options opts;
+	struct tui *t;
+	uint64_t now;
+	int spawned;
+	bool last_sandboxed;
+	char last_argv0[256];
+};
+
+/* The pinned clock. */
+static uint64_t snap__clock(void *data)
+{
+	return ((struct snap *)data)->now;
+}
+
+/* Starts nothing: records what would have run and marks the pane running. */
+static int snap__spawn(struct pane *p, char *const argv[], void *data)
+{
+	struct snap *s = data;
+
+	s->spawned++;
+	s->last_sandboxed = p->sandboxed;
+	snprintf(s->last_argv0, sizeof s->last_argv0, "%s", argv[0]);
+	return 0;
+}
+
+/* Opens a COLS x ROWS off-screen TUI with approval policy APPROVAL. */
+static int snap_open(struct snap *s, int cols, int rows, const char *approval)
+{
+	char num[16];
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *cause = NULL;
+
+	memset(s, 0, sizeof *s);
+	mkdir(home, 0700);
+	setenv("TZ", "UTC", 1);
+	setenv("AIRLOCK_HOME", home, 1);
+	setenv("HOME", test_tmpdir(), 1);
+	setenv("AIRLOCK_SANDBOX_EXE", "/bin/true", 1);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_STATE_HOME");
+	unsetenv("XDG_RUNTIME_DIR");
+	unsetenv("NO_COLOR");
+	setlocale(LC_ALL, "C.UTF-8");
+	snprintf(num, sizeof num, "%d", rows);
+	setenv("LINES", num, 1);
+	snprintf(num, sizeof num, "%d", cols);
+	setenv("COLUMNS", num, 1);
+
+	s->opts.mode = CLI_MODE_TUI;
+	s->opts.sandbox = "workspace-write";
+	s->opts.approval = approval;
+	s->opts.network = "ask";
+	s->opts.cwd = xstrdup(test_tmpdir());
+	s->opts.home = home;
+	s->now = SNAP_T0;
+
+	s->out = fopen("/dev/null", "w");
+	s->in = fopen("/dev/null", "r");
+	s->scr = newterm("xterm-256color", s->out, s->in);
+	if (s->scr == NULL)
+		return -1;
+	set_term(s->scr);
+	resizeterm(rows, cols);
+	uv_loop_init(&s->loop);
+	s->t = tui_new(&s->opts, &s->loop, snap__clock, s, &cause);
+	if (s->t == NULL) {
+		fprintf(stderr, "tui_new: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	s->t->spawn = snap__spawn;
+	s->t->spawn_data = s;
+	draw_init(true);
+	tui_resize(s->t, cols, rows);
+	return 0;
+}
+
+/* Draws and compares the screen with snapshots/NAME. */
+static int snap_check(struct snap *s, const char *name)
+{
+	draw_screen(s->t);
+	char *text = snapshot_screen();
+	int r = test_snapshot(name, text);
+	free(text);
+	return r;
+}
+
+/* The screen's text as a snapshot would hold it (for ASSERT_CONTAINS). */
+static char *snap_text(struct snap *s)
+{
+	draw_screen(s->t);
+	return snapshot_screen();
+}
+
+/* Tears everything down. */
+static void snap_close(struct snap *s)
+{
+	tui_free(s->t);
+	uv_run(&s->loop, UV_RUN_NOWAIT);
+	uv_loop_close(&s->loop);
+	endwin();
+	delscreen(s->scr);
+	fclose(s->out);
+	fclose(s->in);
+	free(s->opts.cwd);
+	free(s->opts.home);
+}
+
+/* Types TEXT, one key per byte. */
+static void snap_type(struct snap *s, const char *text)
+{
+	for (const char *c = text; *c; c++)
+		tui_key(s->t, (wint_t)(unsigned char)*c, false);
+}
+
+/* A pane that is already running COMMAND (as if launched), sandboxed or not. */
+static struct pane *snap_pane(struct snap *s, const char *command, bool sandboxed)
+{
+	char *argv[] = {"bash", "-lc", (char *)command, NULL};
+	struct pane *p = tui_add_pane(s->t, command, 3, argv);
+
+	p->state = PANE_RUNNING;
+	p->sandboxed = sandboxed;
+	p->start_ms = s->now;
+	return p;
+}
+
+/* Feeds TEXT as the pane's command output. */
+static void snap_feed(struct pane *p, const char *text)
+{
+	pane_feed(p, text, strlen(text));
+}
+
+TEST(tui_snapshot_empty_start_screen)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	ASSERT_EQ(snap_check(&s, "tui-empty-80x24.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_one_pane_streaming)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_pane(&s, "./build.sh", true);
+	snap_feed(p, "compiling core\r\ncompiling tui\r\n");
+	snap_feed(p, "[#####     ]  50%\r[##########] 100%\r\nlinking airlock\r\n");
+	s.now += 1234;
+	ASSERT_EQ(snap_check(&s, "tui-stream-80x24.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_three_panes_tiled)
+{
+	struct snap s;
+	struct pane *a, *b, *c;
+
+	ASSERT_EQ(snap_open(&s, 120, 40, "on-failure"), 0);
+	a = snap_pane(&s, "ls", true);
+	snap_feed(a, "Makefile.am\r\nREADME.md\r\ncore\r\ntui\r\n");
+	s.now += 300;
+	launch_exited(a, 0, 0);
+	b = snap_pane(&s, "false", false);
+	s.now += 100;
+	launch_exited(b, 1, 0);
+	c = snap_pane(&s, "tail -f log", true);
+	snap_feed(c, "12:00:01 started\r\n12:00:02 listening on :8080\r\n");
+	s.now += 2500;
+	ASSERT_EQ(snap_check(&s, "tui-tiled-120x40.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_maximised_pane_with_scrollback)
+{
+	struct snap s;
+	struct pane *p;
+	char line[64];
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	snap_pane(&s, "echo other", true);
+	p = snap_pane(&s, "seq 1 300", true);
+	for (int i = 1; i <= 300; i++) {
+		snprintf(line, sizeof line, "%d\r\n", i);
+		snap_feed(p, line);
+	}
+	tui_key(s.t, KEY_F(2), true);
+	ASSERT(s.t->maximised);
+	tui_key(s.t, KEY_PPAGE, true);
+	tui_key(s.t, KEY_PPAGE, true);
+	ASSERT_EQ(p->scroll, 40);
+	ASSERT_EQ(snap_check(&s, "tui-maximised-scrollback-80x24.txt"), 0);
+	/* PgDn all the way back to the live screen. */
+	tui_key(s.t, KEY_NPAGE, true);
+	tui_key(s.t, KEY_NPAGE, true);
+	tui_key(s.t, KEY_NPAGE, true);
+	ASSERT_EQ(p->scroll, 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_colored_output)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_pane(&s, "ls --color", true);
+	snap_feed(p, "\033[1;34mdir\033[0m  \033[32mscript.sh\033[0m  \033[31;1merror\033[0m  "
+	             "\033[7mreverse\033[0m  \033[4munder\033[0m\r\n");
+	snap_feed(p, "\033[38;5;208morange256\033[0m \033[48;5;22mgreen-bg\033[0m "
+	             "\033[38;2;255;0;0mrgb-red\033[0m \033[93mbright-yellow\033[0m\r\n");
+	snap_feed(p, "wide: \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e ok\r\n");
+	ASSERT_EQ(snap_check(&s, "tui-colors-80x24.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_help)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	snap_type(&s, "?");
+	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_HELP);
+	ASSERT_EQ(snap_check(&s, "tui-help-80x24.txt"), 0);
+	/* Any key closes it; F1 opens it too. */
+	snap_type(&s, "x");
+	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_NONE);
+	tui_key(s.t, KEY_F(1), true);
+	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_HELP);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_exec_modal)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "untrusted"), 0);
+	snap_type(&s, "make install\r");
+	ASSERT_EQ(s.t->n_panes, 1);
+	ASSERT_EQ(s.t->panes[0]->state, PANE_WAITING);
+	ASSERT_EQ(approval_pending(s.t->approvals), 1);
+	ASSERT_EQ(s.spawned, 0);
+	ASSERT_EQ(snap_check(&s, "tui-exec-modal-80x24.txt"), 0);
+	/* Arrows and j/k move the selection; it wraps. */
+	tui_key(s.t, KEY_DOWN, true);
+	snap_type(&s, "j");
+	ASSERT_EQ(s.t->modal_selected, 2);
+	snap_type(&s, "kk");
+	tui_key(s.t, KEY_UP, true);
+	ASSERT_EQ(s.t->modal_selected, 3);
+	snap_close(&s);
+	return 0;
+}
+
+/* Runs a command that the sandbox denies, under on-failure: the retry modal. */
+static struct pane *snap_denied_run(struct snap *s, const char *line)
+{
+	struct pane *p;
+	char *msg;
+
+	snap_type(s, line);
+	snap_type(s, "\r");
+	p = s->t->panes[s->t->n_panes - 1];
+	if (p->state != PANE_RUNNING)
+		return NULL;
+	msg = xasprintf("touch: cannot touch '/etc/airlock-e2e': Read-only file system\r\n");
+	snap_feed(p, msg);
+	free(msg);
+	s->now += 42;
+	launch_exited(p, 1, 0);
+	return p;
+}
+
+TEST(tui_snapshot_retry_after_denial_modal)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
+	ASSERT(p != NULL);
+	ASSERT_EQ(s.spawned, 1);
+	ASSERT(s.last_sandboxed);
+	ASSERT_STR_EQ(s.last_argv0, "/bin/true"); /* the sandbox helper wraps it */
+	ASSERT_EQ(p->state, PANE_WAITING);
+	ASSERT_EQ(snap_check(&s, "tui-retry-modal-80x24.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+/* Answers the retry prompt with KEYS; checks the pane, snapshots NAME. */
+static int snap_decision(const char *keys, bool keycode_enter, const char *name,
+                         enum pane_state want, bool want_sandboxed)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
+	ASSERT(p != NULL);
+	snap_type(&s, keys);
+	if (keycode_enter)
+		tui_key(s.t, KEY_ENTER, true);
+	ASSERT_EQ(approval_pending(s.t->approvals), 0);
+	ASSERT_EQ(p->state, want);
+	ASSERT_EQ(p->sandboxed, want_sandboxed);
+	s.now += 7;
+	ASSERT_EQ(snap_check(&s, name), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_decision_once)
+{
+	return snap_decision("y", false, "tui-decision-once-80x24.txt", PANE_RUNNING, false);
+}
+
+TEST(tui_snapshot_decision_session)
+{
+	/* Digit 2 chooses the second option at once. */
+	return snap_decision("2", false, "tui-decision-session-80x24.txt", PANE_RUNNING, false);
+}
+
+TEST(tui_snapshot_decision_rule)
+{
+	struct snap s;
+	struct pane *p;
+	char *rules;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
+	ASSERT(p != NULL);
+	/* Move to the prefix option and confirm with enter. */
+	snap_type(&s, "jj\r");
+	ASSERT_EQ(p->state, PANE_RUNNING);
+	ASSERT(!p->sandboxed);
+	char *rules_path = xasprintf("%s/rules/default.rules", s.opts.home);
+	rules = test_read_file(rules_path, NULL);
+	free(rules_path);
+	ASSERT(rules != NULL);
+	ASSERT_CONTAINS(rules, "touch");
+	free(rules);
+	ASSERT_EQ(snap_check(&s, "tui-decision-rule-80x24.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_decision_deny)
+{
+	/* Esc is the last, denying option. */
+	return snap_decision("\033", false, "tui-decision-deny-80x24.txt", PANE_DENIED, true);
+}
+
+TEST(tui_snapshot_modal_with_a_very_long_command)
+{
+	struct snap s;
+	const char *line =
+	    "for f in alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+	    "omicron pi rho sigma tau upsilon phi chi psi omega; do cp -r /srv/data/$f "
+	    "/srv/backup/$f-$(date +%s) && echo copied $f; done; echo finally done with a very "
+	    "long command line that must wrap or be cut";
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "untrusted"), 0);
+	snap_type(&s, line);
+	snap_type(&s, "\r");
+	ASSERT_EQ(snap_check(&s, "tui-modal-long-command-80x24.txt"), 0);
+	snap_close(&s);
+
+	ASSERT_EQ(snap_open(&s, 40, 12, "untrusted"), 0);
+	snap_type(&s, line);
+	snap_type(&s, "\r");
+	ASSERT_EQ(snap_check(&s, "tui-modal-long-command-40x12.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_two_queued_prompts)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "untrusted"), 0);
+	snap_type(&s, "make install\r");
+	/* While a modal is up keys go to it: the next prompts come from elsewhere. */
+	launch_line(s.t, "npm publish");
+	ASSERT_EQ(approval_pending(s.t->approvals), 2);
+	ASSERT_EQ(snap_check(&s, "tui-two-prompts-80x24.txt"), 0);
+	/* First in, first out: answering shows the second. */
+	snap_type(&s, "n");
+	ASSERT_EQ(approval_pending(s.t->approvals), 1);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "$ bash -lc 'npm publish'");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_modal_ctrl_c_denies_every_prompt)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "untrusted"), 0);
+	snap_type(&s, "make install\r");
+	launch_line(s.t, "npm publish");
+	launch_line(s.t, "cargo publish");
+	ASSERT_EQ(approval_pending(s.t->approvals), 3);
+	tui_key(s.t, 0x03, false);
+	ASSERT_EQ(approval_pending(s.t->approvals), 0);
+	/* Every one is denied, none runs. */
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(s.t->panes[i]->state, PANE_DENIED);
+	ASSERT_EQ(s.spawned, 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_small_screen)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 40, 12, "on-failure"), 0);
+	p = snap_pane(&s, "seq 1 100", true);
+	for (int i = 1; i <= 100; i++) {
+		char line[16];
+		snprintf(line, sizeof line, "%d\r\n", i);
+		snap_feed(p, line);
+	}
+	ASSERT_EQ(snap_check(&s, "tui-small-40x12.txt"), 0);
+	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
+	ASSERT(p != NULL);
+	ASSERT_EQ(snap_check(&s, "tui-small-modal-40x12.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_resize_with_a_modal_open)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 120, 40, "on-failure"), 0);
+	ASSERT(snap_denied_run(&s, "touch /etc/airlock-e2e") != NULL);
+	resizeterm(12, 40);
+	tui_resize(s.t, 40, 12);
+	ASSERT_EQ(snap_check(&s, "tui-resized-modal-40x12.txt"), 0);
+	resizeterm(24, 80);
+	tui_resize(s.t, 80, 24);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "enter to confirm \xc2\xb7 esc to deny");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+/* Records a network or patch answer. */
+static void snap__answer(const struct approval_result *res, void *data)
+{
+	*(int *)data = res->allowed ? 1 : 2;
+}
+
+TEST(tui_snapshot_network_and_patch_modals)
+{
+	struct snap s;
+	int net = 0, patch = 0;
+	char *paths[] = {"/ws/src/main.c", NULL};
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	struct approval_request nreq = {
+	    .kind = APPROVAL_NETWORK,
+	    .host = "registry.npmjs.org",
+	    .protocol = "https",
+	    .port = 443,
+	};
+	ASSERT(approval_request(s.t->approvals, &nreq, snap__answer, NULL, &net) > 0);
+	ASSERT_EQ(snap_check(&s, "tui-network-modal-80x24.txt"), 0);
+	snap_type(&s, "d");
+	ASSERT_EQ(net, 2);
+
+	struct approval_request preq = {
+	    .kind = APPROVAL_PATCH,
+	    .n_paths = 1,
+	    .paths = paths,
+	    .diff = "*** Update File: src/main.c\n@@ int main(void)\n-\treturn 1;\n+\treturn 0;\n"
+	            " }\n",
+	};
+	ASSERT(approval_request(s.t->approvals, &preq, snap__answer, NULL, &patch) > 0);
+	ASSERT_EQ(snap_check(&s, "tui-patch-modal-80x24.txt"), 0);
+	snap_type(&s, "1");
+	ASSERT_EQ(patch, 1);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_draws_at_every_size_down_to_1x1)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	struct pane *p = snap_pane(&s, "seq 1 50", true);
+	for (int i = 0; i < 50; i++)
+		snap_feed(p, "0123456789 0123456789 0123456789\r\n");
+	snap_pane(&s, "b", true);
+	ASSERT(snap_denied_run(&s, "touch /etc/airlock-e2e") != NULL);
+	for (int cols = 1; cols <= 50; cols += 1) {
+		for (int rows = 1; rows <= 14; rows++) {
+			resizeterm(rows, cols);
+			tui_resize(s.t, cols, rows);
+			draw_screen(s.t);
+			tui_key(s.t, KEY_F(2), true);
+			draw_screen(s.t);
+		}
+	}
+	/* Back to a usable size, the modal is whole. */
+	resizeterm(12, 40);
+	tui_resize(s.t, 40, 12);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "enter to confirm");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_focus_and_keys_reach_the_pane)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	snap_pane(&s, "a", true);
+	snap_pane(&s, "b", true);
+	ASSERT(s.t->focus_input);
+	tui_key(s.t, '\t', false);
+	ASSERT(!s.t->focus_input);
+	ASSERT_EQ(s.t->current, 0);
+	tui_key(s.t, '\t', false);
+	ASSERT_EQ(s.t->current, 1);
+	tui_key(s.t, KEY_BTAB, true);
+	ASSERT_EQ(s.t->current, 0);
+	tui_key(s.t, KEY_BTAB, true);
+	ASSERT(s.t->focus_input);
+	/* Ctrl-W does not close a running pane. */
+	tui_key(s.t, KEY_BTAB, true);
+	tui_key(s.t, 0x17, false);
+	ASSERT_EQ(s.t->n_panes, 2);
+	s.now += 10;
+	launch_exited(s.t->panes[1], 0, 0);
+	tui_key(s.t, 0x17, false);
+	ASSERT_EQ(s.t->n_panes, 1);
+	/* Ctrl-Q with a running command asks first; n keeps airlock running. */
+	tui_key(s.t, 0x11, false);
+	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_QUIT);
+	ASSERT_EQ(snap_check(&s, "tui-quit-modal-80x24.txt"), 0);
+	snap_type(&s, "n");
+	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_NONE);
+	ASSERT(!s.t->quit);
+	tui_key(s.t, 0x11, false);
+	snap_type(&s, "y");
+	ASSERT(s.t->quit);
+	snap_close(&s);
+	return 0;
+}
