@@ -32,6 +32,7 @@ enum sandbox_args_flag {
 	ARG_GIT_PROTECTION,
 	ARG_INNER,
 	ARG_FS_RESTRICTED,
+	ARG_PRINT,
 };
 
 static const struct sandbox_args_def {
@@ -53,6 +54,7 @@ static const struct sandbox_args_def {
     [ARG_GIT_PROTECTION] = {"--git-protection", true},
     [ARG_INNER] = {"--apply-seccomp-then-exec", false},
     [ARG_FS_RESTRICTED] = {"--fs-restricted", false},
+    [ARG_PRINT] = {"--print-bwrap-args", false},
 };
 
 #define SANDBOX_ARGS_N (sizeof sandbox_args_defs / sizeof sandbox_args_defs[0])
@@ -281,6 +283,9 @@ int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cau
 			break;
 		case ARG_FS_RESTRICTED:
 			o->inner_fs_restricted = true;
+			break;
+		case ARG_PRINT:
+			o->print_plan = true;
 			break;
 		}
 	}

@@ -4,7 +4,8 @@
  * stage leaves a marker in the environment (its own user namespace and the
  * descriptor of the caller's stderr), and the inner stage checks both that
  * the marker is there and that it is in a different user namespace from the
- * one that wrote it. Then NO_NEW_PRIVS, the seccomp filter, the
+ * one that wrote it. Then NO_NEW_PRIVS, the seccomp filter (compiled by
+ * the outer stage, read from the descriptor the marker names), the
  * environment the command sees, and execvp. Every failure exits 125.
  */
 #include "sandbox/sandbox.h"
@@ -29,15 +30,19 @@ void sandbox_inner_setenv(enum policy_net net)
 		unsetenv("AIRLOCK_SANDBOX_NETWORK_DISABLED");
 }
 
-/* Checks the outer stage's marker; restores the caller's stderr. Dies when outside. */
-static void sandbox_inner_check(void)
+/*
+ * Checks the outer stage's marker ("USERNS-INODE:STDERR-FD:BPF-FD"), restores
+ * the caller's stderr, and returns the descriptor the seccomp filter comes
+ * on. Dies when outside the sandbox.
+ */
+static int sandbox_inner_check(void)
 {
 	const char *marker = getenv(SANDBOX_INNER_ENV);
 	unsigned long long outer_ns;
-	int fd = -1, n = 0;
+	int fd = -1, bpf = -1, n = 0;
 	struct stat st;
 
-	if (marker == NULL || sscanf(marker, "%llu:%d%n", &outer_ns, &fd, &n) != 2 ||
+	if (marker == NULL || sscanf(marker, "%llu:%d:%d%n", &outer_ns, &fd, &bpf, &n) != 3 ||
 	    marker[n] != '\0')
 		sandbox_die(
 		    "--apply-seccomp-then-exec is the helper's inner stage: it runs only "
@@ -60,16 +65,19 @@ static void sandbox_inner_check(void)
 		    "pid 1 or 2 of a new pid namespace (refusing to run)");
 	}
 	unsetenv(SANDBOX_INNER_ENV);
+	return bpf;
 }
 
 void sandbox_inner_exec(const struct sandbox_opts *opts)
 {
 	char *cause = NULL;
 
-	sandbox_inner_check();
+	int bpf = sandbox_inner_check();
+
 	proxy_route_inner_setup(); /* network proxy: before seccomp, which denies AF_UNIX */
-	if (sandbox_seccomp_apply(opts->policy.net, opts->inner_fs_restricted, &cause) < 0)
-		sandbox_die("%s", cause);
+	if (bpf < 0 || sandbox_seccomp_load_fd(bpf, &cause) < 0)
+		sandbox_die("%s", cause != NULL ? cause : "no seccomp filter from the outer stage");
+	close(bpf);
 	sandbox_inner_setenv(opts->policy.net);
 	execvp(opts->command[0], opts->command);
 	fprintf(stderr, "airlock: %s: %s\n", opts->command[0], strerror(errno));

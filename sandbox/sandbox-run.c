@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,14 +66,14 @@ static void sandbox_run_forward(int sig)
 
 /* In the child: stderr to the pipe, the marker for the inner stage, then bubblewrap. */
 static void __attribute__((noreturn))
-sandbox_run_child(const struct sandbox_plan *plan, int errw, int real_err)
+sandbox_run_child(const struct sandbox_plan *plan, int errw, int real_err, int bpf)
 {
 	struct stat st;
 	char *marker, **argv;
 
 	if (stat("/proc/self/ns/user", &st) != 0)
 		st.st_ino = 0;
-	marker = xasprintf("%llu:%d", (unsigned long long)st.st_ino, real_err);
+	marker = xasprintf("%llu:%d:%d", (unsigned long long)st.st_ino, real_err, bpf);
 	setenv(SANDBOX_INNER_ENV, marker, 1);
 	free(marker);
 	if (dup2(errw, 2) < 0)
@@ -116,10 +117,59 @@ static void sandbox_run_line(struct sandbox_run_result *r, const char *line, siz
 	}
 }
 
-/* Runs bubblewrap with PLAN once; fills R. */
-static void sandbox_run_once(const struct sandbox_plan *plan, struct sandbox_run_result *r)
+/*
+ * Compiles the filter for NET and sends it down PIPE. libseccomp writes into
+ * a memfd (it hides a write error's errno), which is then copied here, so a
+ * pipe whose reader is gone (bubblewrap failed early) is told apart: that is
+ * not an error of ours, bubblewrap's own message says why.
+ */
+static int sandbox_run_send_filter(enum policy_net net, bool fs_restricted, int pipe, char **cause)
 {
-	int fds[2], real_err, status;
+	int mfd = memfd_create("airlock-seccomp", MFD_CLOEXEC), rc = 0;
+	char buf[4096];
+	ssize_t n;
+
+	if (mfd < 0) {
+		*cause = xasprintf("memfd_create: %s", strerror(errno));
+		return -errno;
+	}
+	if ((rc = sandbox_seccomp_export(net, fs_restricted, mfd, cause)) < 0) {
+		close(mfd);
+		return rc;
+	}
+	for (off_t off = 0; rc == 0 && (n = pread(mfd, buf, sizeof buf, off)) > 0; off += n) {
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(pipe, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				if (errno != EPIPE) {
+					rc = -errno;
+					*cause = xasprintf("writing the seccomp filter: %s",
+					                   strerror(errno));
+				}
+				n = 0;
+				break;
+			}
+			done += w;
+		}
+		if (n == 0)
+			break;
+	}
+	close(mfd);
+	return rc;
+}
+
+/*
+ * Runs bubblewrap with PLAN once; fills R. While bubblewrap sets up, this
+ * process compiles the seccomp filter for NET into a pipe the inner stage
+ * reads (see sandbox-seccomp.c).
+ */
+static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net net,
+                             bool fs_restricted, struct sandbox_run_result *r)
+{
+	int fds[2], bpf[2], real_err, status;
+	char *cause = NULL;
 	char buf[4096], line[4096];
 	size_t linelen = 0;
 	ssize_t n;
@@ -131,17 +181,32 @@ static void sandbox_run_once(const struct sandbox_plan *plan, struct sandbox_run
 	real_err = fcntl(2, F_DUPFD, 3); /* no CLOEXEC: the inner stage gets it */
 	if (real_err < 0)
 		sandbox_die("dup of stderr: %s", strerror(errno));
+	/* The filter's pipe: the read end is inherited by the inner stage. */
+	if (pipe2(bpf, O_CLOEXEC) != 0 || fcntl(bpf[0], F_SETFD, 0) != 0)
+		sandbox_die("pipe: %s", strerror(errno));
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
 		sandbox_die("fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* No exec before bwrap_main: close by hand what CLOEXEC would have. */
 		close(fds[0]);
-		sandbox_run_child(plan, fds[1], real_err);
+		close(bpf[1]);
+		sandbox_run_child(plan, fds[1], real_err, bpf[0]);
 	}
 	sandbox_run_child_pid = pid;
 	close(fds[1]);
 	close(real_err);
+	close(bpf[0]);
+	/* Here only (the child is forked already): bubblewrap may be gone before the filter
+	 * is written, which is not an error of ours; its own message tells why. */
+	signal(SIGPIPE, SIG_IGN);
+	if (sandbox_run_send_filter(net, fs_restricted, bpf[1], &cause) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		sandbox_die("%s", cause);
+	}
+	close(bpf[1]);
 	for (;;) {
 		n = read(fds[0], buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
@@ -241,12 +306,21 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 		sandbox_die("%s", cause);
 	proxy_route_outer_plan(route, &plan);
+	if (opts->print_plan) {
+		for (size_t i = 0; i < plan.argc; i++)
+			printf("%s\n", plan.argv[i]);
+		sandbox_plan_free(&plan);
+		sandbox_facts_free(&facts);
+		policy_resolved_free(&res);
+		free(r);
+		return 0;
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
-	sandbox_run_once(&plan, r);
+	sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	if (r->status != 0 && !in.no_proc && sandbox_run_proc_failed(r->err)) {
 		const char *why = strstr(r->err, "Can't mount proc");
 		fprintf(stderr,
@@ -259,7 +333,7 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 		if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 			sandbox_die("%s", cause);
 		proxy_route_outer_plan(route, &plan);
-		sandbox_run_once(&plan, r);
+		sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	}
 	proxy_route_outer_stop(route);
 	sandbox_run_cleanup(&plan);

@@ -3,6 +3,11 @@
  * libseccomp for every x86 ABI the kernel may run: x86_64, x32 and 32-bit
  * x86. Anything else (a foreign ABI) kills the process.
  *
+ * The outer stage compiles the filter while bubblewrap sets up the
+ * namespaces (sandbox_seccomp_export into a pipe); the inner stage only reads
+ * the BPF and loads it (sandbox_seccomp_load_fd), so libseccomp's work stays
+ * off the start-up path. The Landlock path builds and loads in one step.
+ *
  * The filter allows by default and denies, with EPERM, a list of syscalls
  * that depends on the network policy. On 32-bit x86 the socket calls may
  * also come through the multiplexer socketcall(2), whose arguments sit
@@ -23,14 +28,19 @@
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
 #endif
 
-#define SANDBOX_AF_MAX 64 /* families above this are denied wholesale in proxy mode */
+#define SANDBOX_BPF_MAX (64 * 1024) /* bytes of BPF the inner stage accepts */
+#define SANDBOX_AF_MAX  64          /* families above this are denied wholesale in proxy mode */
 
 static const uint32_t sandbox_seccomp_arches[] = {SCMP_ARCH_X86_64, SCMP_ARCH_X32, SCMP_ARCH_X86};
 
@@ -159,6 +169,8 @@ int sandbox_seccomp_build(enum policy_net net, bool fs_restricted, void **out, c
 			*cause = xasprintf("seccomp: bad-ABI action: %s", strerror(-rc));
 			break;
 		}
+		/* A binary tree of syscall numbers: fewer BPF steps on every syscall. */
+		seccomp_attr_set(s.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 		sandbox_seccomp_rules(&s, arch, net, fs_restricted);
 		if (s.rc < 0) {
 			rc = s.rc;
@@ -198,5 +210,49 @@ int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause)
 	if ((rc = seccomp_load(ctx)) < 0)
 		*cause = xasprintf("seccomp_load: %s", strerror(-rc));
 	seccomp_release(ctx);
+	return rc;
+}
+
+int sandbox_seccomp_export(enum policy_net net, bool fs_restricted, int fd, char **cause)
+{
+	void *ctx;
+	int rc;
+
+	if ((rc = sandbox_seccomp_build(net, fs_restricted, &ctx, cause)) < 0)
+		return rc;
+	if ((rc = seccomp_export_bpf(ctx, fd)) < 0)
+		*cause = xasprintf("seccomp_export_bpf: %s", strerror(-rc));
+	seccomp_release(ctx);
+	return rc;
+}
+
+int sandbox_seccomp_load_fd(int fd, char **cause)
+{
+	struct sock_filter *insns = xmalloc(SANDBOX_BPF_MAX);
+	struct sock_fprog prog;
+	size_t len = 0;
+	ssize_t n;
+	int rc = 0;
+
+	while (len < SANDBOX_BPF_MAX &&
+	       ((n = read(fd, (char *)insns + len, SANDBOX_BPF_MAX - len)) > 0 ||
+	        (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	if (len == 0 || len == SANDBOX_BPF_MAX || len % sizeof *insns != 0) {
+		*cause =
+		    xasprintf("no usable seccomp filter from the outer stage (%zu bytes)", len);
+		free(insns);
+		return -EINVAL;
+	}
+	prog.len = (unsigned short)(len / sizeof *insns);
+	prog.filter = insns;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		rc = -errno;
+		*cause = xasprintf("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+	} else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+		rc = -errno;
+		*cause = xasprintf("seccomp(SECCOMP_SET_MODE_FILTER): %s", strerror(errno));
+	}
+	free(insns);
 	return rc;
 }

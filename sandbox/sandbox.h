@@ -49,6 +49,7 @@ struct sandbox_opts {
 	char *hide[SANDBOX_MAX_LIST]; /* --hide: an empty tmpfs inside */
 	size_t n_hide;
 	enum sandbox_git_protection git;
+	bool print_plan; /* --print-bwrap-args: print the plan, one argument a line; run nothing */
 	/* Inner stage (--apply-seccomp-then-exec). */
 	bool inner;
 	bool inner_fs_restricted; /* --fs-restricted: the file system is restricted */
@@ -179,6 +180,10 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe);
 void sandbox_inner_exec(const struct sandbox_opts *opts) __attribute__((noreturn));
 /* Builds (does not load) the filter for NET: a scmp_filter_ctx in *out; 0 or -errno. */
 int sandbox_seccomp_build(enum policy_net net, bool fs_restricted, void **out, char **cause);
+/* Builds the filter for NET and writes it as raw BPF to FD; 0 or -errno. */
+int sandbox_seccomp_export(enum policy_net net, bool fs_restricted, int fd, char **cause);
+/* Reads raw BPF from FD (to EOF), sets NO_NEW_PRIVS and loads it; 0 or -errno. */
+int sandbox_seccomp_load_fd(int fd, char **cause);
 /* Installs NO_NEW_PRIVS and the seccomp filter for NET; returns 0 or -errno. */
 int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause);
 /* The --use-legacy-landlock path: Landlock + seccomp, then exec. Never returns. */

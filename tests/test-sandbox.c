@@ -541,7 +541,7 @@ TEST(sandbox_inner_stage_refused_outside)
 	test_run_free(&r);
 	/* A forged marker naming our own user namespace is refused too. */
 	ASSERT_EQ(stat("/proc/self/ns/user", &st), 0);
-	forged = xasprintf("AIRLOCK_SANDBOX__INNER=%llu:2", (unsigned long long)st.st_ino);
+	forged = xasprintf("AIRLOCK_SANDBOX__INNER=%llu:2:-1", (unsigned long long)st.st_ino);
 	char *env[] = {forged, NULL};
 	ASSERT_EQ(test_run(&r, argv, NULL, NULL, env, (uid_t)-1, T), 0);
 	ASSERT_EQ(r.status, 125);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Sandbox start-up and throughput (targets: start-up <= 1.3x raw bwrap,
+# pipe throughput <= 1.02x bare).
+#
+# 1. `airlock-sandbox ... -- true` against raw `bwrap` with the very same
+#    mounts (the helper's own plan, printed by --print-bwrap-args, with the
+#    inner stage replaced by `true`), and `$AIRLOCK exec -- true` when it
+#    works; paired and interleaved in one run (N rounds, default 200) so
+#    that drift hits all sides alike; prints medians and the median of the
+#    per-round ratios.
+# 2. `head -c SIZE /dev/zero | cat` inside the sandbox against bare
+#    (SIZE default 4G), interleaved, 3 rounds each, median ratio.
+#
+# Env: AIRLOCK_SANDBOX_EXE (required), AIRLOCK (optional), BWRAP (default:
+# bwrap in PATH), BENCH_N, BENCH_PIPE_SIZE. Use a build without sanitizers
+# for meaningful numbers (./configure without --enable-asan).
+set -euo pipefail
+
+helper=${AIRLOCK_SANDBOX_EXE:?set AIRLOCK_SANDBOX_EXE}
+bwrap=${BWRAP:-$(command -v bwrap || true)}
+n=${BENCH_N:-200}
+size=${BENCH_PIPE_SIZE:-4G}
+if [ -z "$bwrap" ]; then
+	echo "sandbox-exec: no bwrap in PATH to compare with (apt-get install bubblewrap)"
+	exit 77
+fi
+ws=$(mktemp -d)
+trap 'rm -rf "$ws"' EXIT
+policy='{"type":"workspace-write"}'
+helper_cmd=("$helper" --sandbox-policy-cwd "$ws" --sandbox-policy "$policy" --)
+if ! "${helper_cmd[@]}" true; then
+	echo "sandbox-exec: the helper cannot run here"
+	exit 77
+fi
+mapfile -t plan < <("$helper" --sandbox-policy-cwd "$ws" --sandbox-policy "$policy" --print-bwrap-args -- true)
+raw=("$bwrap")
+for arg in "${plan[@]}"; do
+	[ "$arg" = "--" ] && break
+	raw+=("$arg")
+done
+raw+=(-- true)
+airlock_cmd=()
+if [ -n "${AIRLOCK:-}" ] && [ -x "$AIRLOCK" ] && (cd "$ws" && "$AIRLOCK" exec -- true) >/dev/null 2>&1; then
+	airlock_cmd=("$AIRLOCK" exec --)
+fi
+
+python3 - "$n" "$ws" "${#raw[@]}" "${raw[@]}" "${#helper_cmd[@]}" "${helper_cmd[@]}" \
+	"${#airlock_cmd[@]}" "${airlock_cmd[@]}" <<'PY'
+import os, sys, time, statistics
+n = int(sys.argv[1]); ws = sys.argv[2]; rest = sys.argv[3:]
+def take(rest):
+    k = int(rest[0]); return rest[1:1 + k], rest[1 + k:]
+raw, rest = take(rest)
+helper, rest = take(rest)
+airlock, rest = take(rest)
+helper = helper + ["true"]
+if airlock:
+    airlock = airlock + ["true"]
+devnull = os.open(os.devnull, os.O_RDWR)
+def run(argv):
+    t = time.perf_counter()
+    pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+        (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1)])
+    _, status = os.waitpid(pid, 0)
+    dt = time.perf_counter() - t
+    if status != 0:
+        sys.exit("sandbox-exec: %s exited %d" % (argv[0], status))
+    return dt
+os.chdir(ws)
+sides = {"bwrap": raw, "helper": helper}
+if airlock:
+    sides["airlock exec"] = airlock
+times = {k: [] for k in sides}
+for i in range(n):
+    order = list(sides) if i % 2 == 0 else list(reversed(list(sides)))
+    for k in order:
+        times[k].append(run(sides[k]))
+for k in sides:
+    print("  %-13s median %.2f ms  (p10 %.2f, p90 %.2f, N=%d)" % (
+        k, statistics.median(times[k]) * 1e3,
+        statistics.quantiles(times[k], n=10)[0] * 1e3,
+        statistics.quantiles(times[k], n=10)[-1] * 1e3, n))
+for k in sides:
+    if k == "bwrap":
+        continue
+    ratios = [a / b for a, b in zip(times[k], times["bwrap"])]
+    r = statistics.median(ratios)
+    print("  start-up ratio %s / raw bwrap: %.3f (target <= 1.3) %s" % (
+        k, r, "OK" if r <= 1.3 else "OVER"))
+if not airlock:
+    print("  (airlock exec not measured: $AIRLOCK unset or `airlock exec -- true` does not run)")
+PY
+
+pipe="head -c $size /dev/zero | cat >/dev/null"
+bare=() inside=()
+for i in 1 2 3; do
+	for side in bare inside; do
+		t0=$(date +%s%N)
+		if [ $side = bare ]; then
+			sh -c "$pipe"
+		else
+			"${helper_cmd[@]}" sh -c "$pipe"
+		fi
+		t1=$(date +%s%N)
+		if [ $side = bare ]; then bare+=($((t1 - t0))); else inside+=($((t1 - t0))); fi
+	done
+done
+python3 - "$size" "${bare[@]}" "${inside[@]}" <<'PY'
+import sys, statistics
+size = sys.argv[1]; v = [int(x) for x in sys.argv[2:]]
+bare, inside = v[:3], v[3:]
+ratios = [i / b for i, b in zip(inside, bare)]
+r = statistics.median(ratios)
+print("  pipe %s: bare median %.3f s, inside median %.3f s, ratio %.3f (target <= 1.02) %s" % (
+    size, statistics.median(bare) / 1e9, statistics.median(inside) / 1e9, r,
+    "OK" if r <= 1.02 else "OVER"))
+PY
