@@ -201,3 +201,8 @@ UNIT(tui_snapshot_resize_with_a_modal_open, 10)
 UNIT(tui_snapshot_network_and_patch_modals, 10)
 UNIT(tui_draws_at_every_size_down_to_1x1, 60)
 UNIT(tui_focus_and_keys_reach_the_pane, 10)
+
+/* the real TUI in tmux (tests/e2e, issue 4) */
+SCRIPT(tui_e2e_denied_touch, "tests/e2e/tui-denied-touch.sh", 90)
+SCRIPT(tui_e2e_seq_flood, "tests/e2e/tui-seq-flood.sh", 120)
+SCRIPT(tui_e2e_resize, "tests/e2e/tui-resize.sh", 90)
