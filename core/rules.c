@@ -44,9 +44,17 @@
 
 /* ---- the rule set ---------------------------------------------------------- */
 
-/* One bucket of the first-word index. */
+/*
+ * A prefix rule of two or more words is listed under (first word, second
+ * word) for each pair of their alternatives, unless there are more pairs
+ * than this: then, like one-word rules, under its first word(s) alone.
+ */
+#define RULES_MAX_PAIRS 64
+
+/* One bucket of the index: the key is one word, or two joined by a NUL. */
 struct rules__slot {
 	char *key; /* NULL: empty slot */
+	size_t keylen;
 	uint32_t hash;
 	struct rules_rule **v;
 	size_t n;
@@ -66,16 +74,29 @@ struct rules {
 	size_t n_net;
 };
 
-/* FNV-1a over a NUL-terminated word. */
-static uint32_t rules__hash(const char *s)
+/* FNV-1a over LEN bytes. */
+static uint32_t rules__hash(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u;
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 16777619u;
 	}
 	return h;
+}
+
+/* The index key of one word A, or of the pair A, B (B may be NULL). Caller frees. */
+static char *rules__key(const char *a, const char *b, size_t *len)
+{
+	size_t la = strlen(a), lb = b != NULL ? strlen(b) : 0;
+	char *k = xmalloc(la + lb + 2);
+
+	memcpy(k, a, la + 1);
+	if (b != NULL)
+		memcpy(k + la + 1, b, lb + 1);
+	*len = b != NULL ? la + 1 + lb : la;
+	return k;
 }
 
 /* Makes an empty rule set. */
@@ -124,14 +145,16 @@ void rules_free(struct rules *r)
 }
 
 /* Finds the slot of KEY (or the empty slot where it would go). */
-static struct rules__slot *rules__find(const struct rules *r, const char *key, uint32_t h)
+static struct rules__slot *rules__find(const struct rules *r, const char *key, size_t len,
+                                       uint32_t h)
 {
 	size_t mask = r->n_slots - 1;
 
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct rules__slot *s = &r->slots[i];
 
-		if (s->key == NULL || (s->hash == h && strcmp(s->key, key) == 0))
+		if (s->key == NULL ||
+		    (s->hash == h && s->keylen == len && memcmp(s->key, key, len) == 0))
 			return s;
 	}
 }
@@ -148,22 +171,27 @@ static void rules__grow(struct rules *r)
 	r->slots = xcalloc(r->n_slots, sizeof *r->slots);
 	for (size_t i = 0; i < n_old; i++)
 		if (old[i].key != NULL)
-			*rules__find(r, old[i].key, old[i].hash) = old[i];
+			*rules__find(r, old[i].key, old[i].keylen, old[i].hash) = old[i];
 	free(old);
 }
 
-/* Lists RULE under the word KEY. */
-static void rules__index(struct rules *r, const char *key, struct rules_rule *rule)
+/* Lists RULE under the key of word A (and B, if not NULL). */
+static void rules__index(struct rules *r, const char *a, const char *b, struct rules_rule *rule)
 {
-	uint32_t h = rules__hash(key);
+	size_t len;
+	char *key = rules__key(a, b, &len);
+	uint32_t h = rules__hash(key, len);
 	struct rules__slot *s;
 
 	rules__grow(r);
-	s = rules__find(r, key, h);
+	s = rules__find(r, key, len, h);
 	if (s->key == NULL) {
-		s->key = xstrdup(key);
+		s->key = key;
+		s->keylen = len;
 		s->hash = h;
 		r->n_used++;
+	} else {
+		free(key);
 	}
 	if (s->n > 0 && s->v[s->n - 1] == rule)
 		return;
@@ -181,20 +209,23 @@ static void rules__add(struct rules *r, struct rules_rule *rule)
 		r->cap = r->cap ? r->cap * 2 : 16;
 		r->v = xreallocarray(r->v, r->cap, sizeof *r->v);
 	}
+	rule->index = r->n;
 	r->v[r->n++] = rule;
 	if (rule->kind == RULES_KIND_NETWORK) {
 		r->net = xreallocarray(r->net, r->n_net + 1, sizeof *r->net);
 		r->net[r->n_net++] = rule;
 		return;
 	}
-	for (size_t i = 0; i < rule->pattern[0].n_alts; i++) {
-		int seen = 0;
-
-		for (size_t j = 0; j < i; j++)
-			seen |= strcmp(rule->pattern[0].alts[i], rule->pattern[0].alts[j]) == 0;
-		if (!seen)
-			rules__index(r, rule->pattern[0].alts[i], rule);
+	/* A rule's keys go in one after another, so rules__index drops repeats. */
+	if (rule->pattern_len == 1 ||
+	    rule->pattern[0].n_alts * rule->pattern[1].n_alts > RULES_MAX_PAIRS) {
+		for (size_t i = 0; i < rule->pattern[0].n_alts; i++)
+			rules__index(r, rule->pattern[0].alts[i], NULL, rule);
+		return;
 	}
+	for (size_t i = 0; i < rule->pattern[0].n_alts; i++)
+		for (size_t j = 0; j < rule->pattern[1].n_alts; j++)
+			rules__index(r, rule->pattern[0].alts[i], rule->pattern[1].alts[j], rule);
 }
 
 /* The set's own copy of the file name FILE. */
@@ -254,16 +285,32 @@ static void rules__matches_add(struct rules_matches *m, const struct rules_rule 
 void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
                          struct rules_matches *m)
 {
-	struct rules__slot *s;
+	const struct rules__slot *one, *two = NULL;
+	size_t len, i = 0, j = 0;
+	char *key;
 
 	if (r == NULL || r->n_slots == 0 || argc == 0)
 		return;
-	s = rules__find(r, argv[0], rules__hash(argv[0]));
-	if (s->key == NULL)
-		return;
-	for (size_t i = 0; i < s->n; i++)
-		if (rules_rule_matches(s->v[i], argc, argv))
-			rules__matches_add(m, s->v[i]);
+	len = strlen(argv[0]);
+	one = rules__find(r, argv[0], len, rules__hash(argv[0], len));
+	if (argc >= 2) {
+		key = rules__key(argv[0], argv[1], &len);
+		two = rules__find(r, key, len, rules__hash(key, len));
+		free(key);
+	}
+	/* Merge the two lists (each in load order) into load order. */
+	while ((one->key != NULL && i < one->n) ||
+	       (two != NULL && two->key != NULL && j < two->n)) {
+		const struct rules_rule *rule;
+
+		if (two == NULL || two->key == NULL || j >= two->n ||
+		    (one->key != NULL && i < one->n && one->v[i]->index < two->v[j]->index))
+			rule = one->v[i++];
+		else
+			rule = two->v[j++];
+		if (rules_rule_matches(rule, argc, argv))
+			rules__matches_add(m, rule);
+	}
 }
 
 /* The strictest decision in M. */

@@ -64,6 +64,7 @@ struct rules_rule {
 	/* where the call sits in its file: bytes [start, end) (for `rules remove`) */
 	size_t start;
 	size_t end;
+	size_t index; /* its place in the set's load order (rules_get(r, index) == rule) */
 };
 
 /* Every rule that matched, in load order (pointers into the rule set). */

@@ -556,3 +556,41 @@ TEST(rules_quote_and_format)
 	free(line);
 	return 0;
 }
+
+TEST(rules_index_pairs_and_fallback_keep_load_order)
+{
+	struct rules *r = rules_new();
+	char *text = xstrdup("");
+	char *argv[] = {"a5", "b7", "c", NULL};
+	struct rules_matches m = {0};
+
+	/* Interleave one-word rules, pair-indexed rules and a 9x9 (fallback) rule. */
+	for (int i = 0; i < 3; i++) {
+		char *t =
+		    xasprintf("%sprefix_rule(pattern=[\"a5\"])\n"
+		              "prefix_rule(pattern=[\"a5\", \"b7\"])\n"
+		              "prefix_rule(pattern=[[\"a1\",\"a2\",\"a3\",\"a4\",\"a5\",\"a6\","
+		              "\"a7\",\"a8\",\"a9\"], [\"b1\",\"b2\",\"b3\",\"b4\",\"b5\",\"b6\","
+		              "\"b7\",\"b8\",\"b9\"], \"c\"])\n"
+		              "prefix_rule(pattern=[[\"a5\", \"a5\"], [\"b7\", \"b7\"], \"c\"])\n"
+		              "prefix_rule(pattern=[\"a5\", \"b8\"])\n",
+		              text);
+
+		free(text);
+		text = t;
+	}
+	ASSERT_EQ(rules_test__load(r, text, NULL), 0);
+	ASSERT_EQ(rules_count(r), 15);
+	rules_match_command(r, 3, argv, &m);
+	ASSERT_EQ(m.n, 12);
+	for (size_t i = 0; i < m.n; i++) {
+		ASSERT_EQ(rules_get(r, m.v[i]->index), m.v[i]);
+		ASSERT(m.v[i]->line % 5 != 0); /* never the a5 b8 rule */
+		if (i > 0)
+			ASSERT(m.v[i - 1]->index < m.v[i]->index);
+	}
+	rules_matches_free(&m);
+	free(text);
+	rules_free(r);
+	return 0;
+}
