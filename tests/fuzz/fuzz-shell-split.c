@@ -2,8 +2,10 @@
  * libFuzzer target for the shell splitter. Any script is either split or
  * refused; a split command's words, joined back with quoting, must split
  * into the very same words, and so must the words of any input that
- * shell_split_words accepts.
+ * shell_split_words accepts. The same script, as `bash -lc SCRIPT`, then
+ * goes through the whole decision under every approval policy.
  */
+#include "core/decide.h"
 #include "core/shell-split.h"
 #include "core/xmalloc.h"
 
@@ -55,6 +57,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (split.n == 0 || !split.wrapper)
 		abort();
 	shell_split_free(&split);
+	for (int a = DECIDE_APPROVAL_UNTRUSTED; a <= DECIDE_APPROVAL_NEVER; a++) {
+		struct decide_input in = {.argc = 3,
+		                          .argv = argv,
+		                          .cwd = "/ws",
+		                          .approval = (enum decide_approval)a,
+		                          .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE};
+		struct decide_result res;
+
+		decide_command(&in, &res);
+		if (res.reason == NULL || res.split.n == 0 ||
+		    (a == DECIDE_APPROVAL_NEVER && res.decision == DECIDE_PROMPT))
+			abort();
+		decide_result_free(&res);
+	}
 	free(s);
 	return 0;
 }
