@@ -100,6 +100,7 @@ UNIT(agent_server_survives_disconnects, 30)
 UNIT(agent_server_twenty_clients_at_once, 30)
 UNIT(agent_server_refuses_other_users, 30)
 UNIT(agent_server_paths_and_stale_sockets, 30)
+UNIT(agent_server_with_submit_end_to_end, 30)
 
 /* network proxy (core/proxy*, issue 5) */
 UNIT(proxy_domain_patterns, 5)

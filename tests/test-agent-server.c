@@ -11,6 +11,7 @@
 
 #include "../core/agent-server.h"
 #include "../core/xmalloc.h"
+#include "../tui/cli.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -533,5 +534,35 @@ TEST(agent_server_paths_and_stale_sockets)
 	free(p);
 	free(dir);
 	free(path);
+	return 0;
+}
+
+TEST(agent_server_with_submit_end_to_end)
+{
+	char *path = xasprintf("%s/e/1.sock", test_tmpdir());
+	char *out = xasprintf("%s/out", test_tmpdir());
+	char *argv[] = {"submit", "--socket", path, "--", "echo", "from", "submit", NULL};
+	pid_t pid = test_agent_start(path), client;
+	int status;
+
+	ASSERT(pid > 0);
+	fflush(NULL);
+	client = fork();
+	if (client == 0) {
+		FILE *f = freopen(out, "w", stdout);
+
+		if (f == NULL)
+			_exit(99);
+		_exit(cmd_submit(7, argv));
+	}
+	ASSERT_EQ(waitpid(client, &status, 0), client);
+	ASSERT(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+	char *text = test_read_file(out, NULL);
+	ASSERT_STR_EQ(text, "from submit");
+	free(text);
+	test_agent_stop(pid);
+	free(path);
+	free(out);
 	return 0;
 }
