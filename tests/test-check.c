@@ -75,6 +75,7 @@ struct check_test__args {
 	const char *home;
 	const char *cwd;
 	const char *approval;
+	const char *sandbox_policy; /* or NULL */
 	char **argv;
 	int argc;
 };
@@ -89,6 +90,7 @@ static int check_test__cmd_check(void *arg)
 	                           .network = "off",
 	                           .cwd = (char *)a->cwd,
 	                           .home = (char *)a->home,
+	                           .sandbox_policy = (char *)a->sandbox_policy,
 	                           .argv = a->argv,
 	                           .argc = a->argc};
 
@@ -112,6 +114,10 @@ static int check_test__check(struct test_run *r, const struct check_test__args *
 	argv[n++] = (char *)a->cwd;
 	argv[n++] = "-a";
 	argv[n++] = (char *)a->approval;
+	if (a->sandbox_policy != NULL) {
+		argv[n++] = "--sandbox-policy";
+		argv[n++] = (char *)a->sandbox_policy;
+	}
 	argv[n++] = "--";
 	for (int i = 0; i < a->argc && n < 31; i++)
 		argv[n++] = a->argv[i];
@@ -192,6 +198,24 @@ TEST(check_prints_one_json_object)
 		ASSERT_CONTAINS(r.out, "\"decision\":\"allow\",\"sandboxed\":true");
 		ASSERT_CONTAINS(r.out, "\"matched_rules\":[]");
 		ASSERT_CONTAINS(r.out, "\"commands\":[[\"cat\",\"README\"]]");
+		test_run_free(&r);
+	}
+	/* A full-access policy: allowed without the sandbox; a bad one is exit 2. */
+	{
+		char *npm[] = {"npm", "install", NULL};
+
+		a.argv = npm;
+		a.approval = "on-failure";
+		a.sandbox_policy = "{\"type\":\"danger-full-access\"}";
+		ASSERT_EQ(check_test__check(&r, &a, binary), 0);
+		ASSERT_EQ(r.status, 0);
+		ASSERT_CONTAINS(r.out, "\"decision\":\"allow\",\"sandboxed\":false");
+		ASSERT_CONTAINS(r.out, "\"prefix\":[\"npm\",\"install\"]");
+		test_run_free(&r);
+		a.sandbox_policy = "{\"type\":\"nope\"}";
+		ASSERT_EQ(check_test__check(&r, &a, binary), 0);
+		ASSERT_EQ(r.status, 2);
+		ASSERT_EQ(r.outlen, 0);
 		test_run_free(&r);
 	}
 	free(home);

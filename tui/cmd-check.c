@@ -4,11 +4,14 @@
  * reason, plus `prefix` (the `p` prefix a prompt would offer, or null).
  * Rules come from HOME/rules then <cwd>/.airlock/rules; a malformed file is
  * exit status 2 with its FILE:LINE:COL on stderr, and nothing is printed on
- * stdout (a broken file never yields an answer).
+ * stdout (a broken file never yields an answer). A --sandbox-policy
+ * counts as danger-full-access when its file system is unrestricted, else
+ * workspace-write when it writes anywhere, else read-only.
  */
 #include "tui/cli.h"
 
 #include "core/decide.h"
+#include "core/policy.h"
 #include "core/rules.h"
 
 #include <cjson/cJSON.h>
@@ -52,6 +55,29 @@ static cJSON *cmd_check__json(const struct decide_result *res)
 	return o;
 }
 
+/* The sandbox mode a --sandbox-policy JSON amounts to; 0 or 2 (printed). */
+static int cmd_check__policy_mode(const char *json, enum decide_sandbox *mode)
+{
+	struct policy_split split;
+	char *cause = NULL;
+
+	if (policy_parse(json, &split, &cause) != 0) {
+		fprintf(stderr, "airlock: --sandbox-policy: %s\n",
+		        cause != NULL ? cause : "invalid");
+		free(cause);
+		return 2;
+	}
+	*mode = DECIDE_SANDBOX_READ_ONLY;
+	if (split.fs.kind != POLICY_FS_RESTRICTED)
+		*mode = DECIDE_SANDBOX_DANGER_FULL_ACCESS;
+	else
+		for (size_t i = 0; i < split.fs.n_entries; i++)
+			if (split.fs.entries[i].access == POLICY_ACCESS_WRITE)
+				*mode = DECIDE_SANDBOX_WORKSPACE_WRITE;
+	policy_split_free(&split);
+	return 0;
+}
+
 /* Runs `airlock check`. */
 int cmd_check(const struct cli_options *opts)
 {
@@ -73,6 +99,9 @@ int cmd_check(const struct cli_options *opts)
 		fprintf(stderr, "airlock: check: bad approval policy or sandbox mode\n");
 		return 2;
 	}
+	if (opts->sandbox_policy != NULL &&
+	    cmd_check__policy_mode(opts->sandbox_policy, &in.sandbox))
+		return 2;
 	rules = rules_new();
 	if (rules_load_all(rules, opts->home, opts->cwd, &cause) != 0) {
 		fprintf(stderr, "airlock: %s\n", cause != NULL ? cause : "cannot load the rules");
