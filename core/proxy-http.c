@@ -779,17 +779,17 @@ static bool proxy_http__relay_body(struct proxy__conn *conn, char *buf, size_t l
 
 	if (n < 0) {
 		if (owned)
-			free(buf);
+			proxy__buf_free(conn->proxy, buf);
 		proxy__conn_close(conn);
 		return false;
 	}
 	if (owned && (size_t)n == len) {
-		proxy__write_client(conn, buf, len);
+		proxy__write_client_buf(conn, buf, len);
 	} else {
 		if (n > 0)
 			proxy__write_client_copy(conn, buf, (size_t)n);
 		if (owned)
-			free(buf);
+			proxy__buf_free(conn->proxy, buf);
 	}
 	if ((size_t)n < len && conn->peer != NULL)
 		conn->peer->reusable = false; /* bytes beyond the response */
@@ -821,7 +821,7 @@ void proxy_http__peer_read(struct proxy__conn *conn, ssize_t nread, char *buf)
 		return;
 	}
 	if (!conn->resp_pending) {
-		free(buf);
+		proxy__buf_free(conn->proxy, buf);
 		if (conn->peer != NULL)
 			conn->peer->reusable = false;
 		return;
@@ -837,7 +837,7 @@ void proxy_http__peer_read(struct proxy__conn *conn, ssize_t nread, char *buf)
 	}
 	memcpy(conn->up + conn->uplen, buf, (size_t)nread);
 	conn->uplen += (size_t)nread;
-	free(buf);
+	proxy__buf_free(conn->proxy, buf);
 	while (conn->resp_pending && !conn->resp_in_body && !conn->closing) {
 		size_t headlen = proxy_http__head_end(conn->up, conn->uplen);
 		int status;

@@ -18,6 +18,8 @@
 
 /* The size of each read buffer handed from one side to the other. */
 #define PROXY__READ_SIZE (64 * 1024)
+/* Read buffers kept for reuse (fresh ones would be page-faulted in each time). */
+#define PROXY__POOL 64
 
 struct proxy__conn;
 
@@ -41,6 +43,8 @@ struct proxy {
 	struct proxy__conn *conns; /* doubly linked through next/prev */
 	struct proxy_query *queries;
 	struct proxy_stats stats;
+	char *pool[PROXY__POOL]; /* free read buffers */
+	size_t n_pool;
 	bool closing;
 	void (*close_cb)(void *);
 	void *close_arg;
@@ -161,6 +165,10 @@ void proxy__conn_close(struct proxy__conn *conn);
 void proxy__conn_finish(struct proxy__conn *conn);
 /* Writes LEN bytes of BUF (taken: freed after the write) to the client. */
 void proxy__write_client(struct proxy__conn *conn, char *buf, size_t len);
+/* Writes LEN bytes of the read buffer BUF (taken, back to the pool after) to the client. */
+void proxy__write_client_buf(struct proxy__conn *conn, char *buf, size_t len);
+/* Returns a read buffer to the pool. */
+void proxy__buf_free(struct proxy *proxy, char *buf);
 /* Writes a copy of LEN bytes of DATA to the client. */
 void proxy__write_client_copy(struct proxy__conn *conn, const void *data, size_t len);
 /* Writes LEN bytes of BUF (taken) to the upstream peer. */

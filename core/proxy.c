@@ -36,6 +36,7 @@ struct proxy__write {
 	struct proxy__conn *conn;
 	char *buf;
 	bool to_client;
+	bool pooled; /* BUF is a read buffer: back to the pool */
 };
 
 static void proxy__maybe_free(struct proxy *proxy);
@@ -259,7 +260,10 @@ static void proxy__written(uv_write_t *req, int status)
 
 	if (w->to_client)
 		conn->client_writes--;
-	free(w->buf);
+	if (w->pooled)
+		proxy__buf_free(conn->proxy, w->buf);
+	else
+		free(w->buf);
 	free(w);
 	if (conn->closing)
 		return;
@@ -273,24 +277,31 @@ static void proxy__written(uv_write_t *req, int status)
 
 /* Queues BUF (taken) on STREAM for CONN. */
 static void proxy__write(struct proxy__conn *conn, uv_stream_t *stream, char *buf, size_t len,
-                         bool to_client)
+                         bool to_client, bool pooled)
 {
 	struct proxy__write *w;
 	uv_buf_t b;
 	int rc;
 
 	if (conn->closing || len == 0) {
-		free(buf);
+		if (pooled)
+			proxy__buf_free(conn->proxy, buf);
+		else
+			free(buf);
 		return;
 	}
 	w = xcalloc(1, sizeof *w);
 	w->conn = conn;
 	w->buf = buf;
 	w->to_client = to_client;
+	w->pooled = pooled;
 	b = uv_buf_init(buf, (unsigned)len);
 	rc = uv_write(&w->req, stream, &b, 1, proxy__written);
 	if (rc < 0) {
-		free(buf);
+		if (pooled)
+			proxy__buf_free(conn->proxy, buf);
+		else
+			free(buf);
 		free(w);
 		proxy__conn_close(conn);
 		return;
@@ -302,7 +313,22 @@ static void proxy__write(struct proxy__conn *conn, uv_stream_t *stream, char *bu
 /* Writes BUF (taken) to the client. */
 void proxy__write_client(struct proxy__conn *conn, char *buf, size_t len)
 {
-	proxy__write(conn, (uv_stream_t *)&conn->client, buf, len, true);
+	proxy__write(conn, (uv_stream_t *)&conn->client, buf, len, true, false);
+}
+
+/* Writes the read buffer BUF (taken) to the client. */
+void proxy__write_client_buf(struct proxy__conn *conn, char *buf, size_t len)
+{
+	proxy__write(conn, (uv_stream_t *)&conn->client, buf, len, true, true);
+}
+
+/* Keeps BUF for the next read, or frees it when the pool is full. */
+void proxy__buf_free(struct proxy *proxy, char *buf)
+{
+	if (proxy->n_pool < PROXY__POOL)
+		proxy->pool[proxy->n_pool++] = buf;
+	else
+		free(buf);
 }
 
 /* Writes a copy of DATA to the client. */
@@ -321,7 +347,17 @@ void proxy__write_peer(struct proxy__conn *conn, char *buf, size_t len)
 		free(buf);
 		return;
 	}
-	proxy__write(conn, (uv_stream_t *)&conn->peer->tcp, buf, len, false);
+	proxy__write(conn, (uv_stream_t *)&conn->peer->tcp, buf, len, false, false);
+}
+
+/* Writes the read buffer BUF (taken) to the upstream peer. */
+static void proxy__write_peer_buf(struct proxy__conn *conn, char *buf, size_t len)
+{
+	if (conn->peer == NULL) {
+		proxy__buf_free(conn->proxy, buf);
+		return;
+	}
+	proxy__write(conn, (uv_stream_t *)&conn->peer->tcp, buf, len, false, true);
 }
 
 /* Drops the first N bytes of the client input. */
@@ -335,13 +371,29 @@ void proxy__consume(struct proxy__conn *conn, size_t n)
 	conn->inlen -= n;
 }
 
-/* Allocation callback for every read: one 64 KiB buffer, owned by the reader. */
-static void proxy__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Takes a read buffer from PROXY's pool, or a fresh one. */
+static void proxy__buf_get(struct proxy *proxy, uv_buf_t *buf)
 {
-	(void)h;
-	(void)suggested;
-	buf->base = xmalloc(PROXY__READ_SIZE);
+	buf->base = proxy->n_pool > 0 ? proxy->pool[--proxy->n_pool] : xmalloc(PROXY__READ_SIZE);
 	buf->len = PROXY__READ_SIZE;
+}
+
+/* Allocation callback of client reads. */
+static void proxy__alloc_client(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct proxy__conn *conn = h->data;
+
+	(void)suggested;
+	proxy__buf_get(conn->proxy, buf);
+}
+
+/* Allocation callback of upstream reads. */
+static void proxy__alloc_peer(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct proxy__peer *peer = h->data;
+
+	(void)suggested;
+	proxy__buf_get(peer->conn->proxy, buf);
 }
 
 /* Half-closes STREAM once its queued writes are out; the request frees itself. */
@@ -366,11 +418,11 @@ static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 	struct proxy__conn *conn = s->data;
 
 	if (conn->closing || nread == 0) {
-		free(buf->base);
+		proxy__buf_free(conn->proxy, buf->base);
 		return;
 	}
 	if (nread < 0) {
-		free(buf->base);
+		proxy__buf_free(conn->proxy, buf->base);
 		conn->client_eof = true;
 		if (nread != UV_EOF) {
 			proxy__conn_close(conn);
@@ -396,7 +448,7 @@ static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 		return;
 	}
 	if (conn->state == PROXY__TUNNEL && conn->inlen == 0) {
-		proxy__write_peer(conn, buf->base, (size_t)nread);
+		proxy__write_peer_buf(conn, buf->base, (size_t)nread);
 		proxy__update_reading(conn);
 		return;
 	}
@@ -406,7 +458,7 @@ static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 	}
 	memcpy(conn->in + conn->inlen, buf->base, (size_t)nread);
 	conn->inlen += (size_t)nread;
-	free(buf->base);
+	proxy__buf_free(conn->proxy, buf->base);
 	if (conn->kind == PROXY__SNIFF) {
 		if ((unsigned char)conn->in[0] == 0x05) {
 			conn->kind = PROXY__SOCKS;
@@ -438,12 +490,12 @@ static void proxy__peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct proxy__conn *conn = peer->conn;
 
 	if (conn->closing || conn->peer != peer || nread == 0) {
-		free(buf->base);
+		proxy__buf_free(conn->proxy, buf->base);
 		return;
 	}
 	if (conn->state != PROXY__TUNNEL) {
 		if (nread < 0) {
-			free(buf->base);
+			proxy__buf_free(conn->proxy, buf->base);
 			peer->eof = true;
 			proxy_http__peer_read(conn, nread, NULL);
 		} else {
@@ -452,7 +504,7 @@ static void proxy__peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (nread < 0) {
-		free(buf->base);
+		proxy__buf_free(conn->proxy, buf->base);
 		peer->eof = true;
 		if (nread != UV_EOF) {
 			proxy__conn_finish(conn);
@@ -465,7 +517,7 @@ static void proxy__peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		proxy__update_reading(conn);
 		return;
 	}
-	proxy__write_client(conn, buf->base, (size_t)nread);
+	proxy__write_client_buf(conn, buf->base, (size_t)nread);
 	proxy__update_reading(conn);
 }
 
@@ -509,7 +561,7 @@ void proxy__update_reading(struct proxy__conn *conn)
 	want = proxy__want_client(conn);
 	if (want != conn->reading_client) {
 		if (want)
-			uv_read_start((uv_stream_t *)&conn->client, proxy__alloc,
+			uv_read_start((uv_stream_t *)&conn->client, proxy__alloc_client,
 			              proxy__client_read);
 		else
 			uv_read_stop((uv_stream_t *)&conn->client);
@@ -518,7 +570,7 @@ void proxy__update_reading(struct proxy__conn *conn)
 	want = proxy__want_peer(conn);
 	if (want != conn->reading_peer) {
 		if (want)
-			uv_read_start((uv_stream_t *)&conn->peer->tcp, proxy__alloc,
+			uv_read_start((uv_stream_t *)&conn->peer->tcp, proxy__alloc_peer,
 			              proxy__peer_read);
 		else
 			uv_read_stop((uv_stream_t *)&conn->peer->tcp);
@@ -777,6 +829,8 @@ static void proxy__maybe_free(struct proxy *proxy)
 		return;
 	cb = proxy->close_cb;
 	arg = proxy->close_arg;
+	while (proxy->n_pool > 0)
+		free(proxy->pool[--proxy->n_pool]);
 	free(proxy);
 	if (cb != NULL)
 		cb(arg);

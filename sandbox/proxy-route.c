@@ -4,9 +4,10 @@
  *
  * Both bridges are the same small program: a poll loop over listening
  * sockets; each accepted connection gets a connection to its target and
- * two relay threads (one per direction) that copy with blocking read/write
- * in 64 KiB steps, so a slow reader naturally stops the writer
- * (backpressure by the kernel's socket buffers). At EOF a relay half-closes
+ * two relay threads (one per direction) that move bytes with blocking
+ * splice(2) through a pipe (read/write in 64 KiB steps where splice is not
+ * supported), so a slow reader naturally stops the writer (backpressure by
+ * the kernel's socket and pipe buffers). At EOF a relay half-closes
  * its target (shutdown SHUT_WR); the second relay to finish closes both
  * sockets. A bridge is a process of its own, forked before any thread
  * exists: the outer one before bubblewrap runs, the inner one before
@@ -66,6 +67,8 @@ static const char *const proxy_route_vars[] = {
 
 /* The relay buffer of one direction of one connection. */
 #define PROXY_ROUTE_BUF (64 * 1024)
+/* The pipe between the two splices of one direction. */
+#define PROXY_ROUTE_PIPE (1024 * 1024)
 /* Stack of a relay thread: the buffer plus a margin. */
 #define PROXY_ROUTE_STACK (256 * 1024)
 
@@ -209,29 +212,79 @@ static bool proxy_route_write_all(int fd, const char *buf, size_t len)
 	return true;
 }
 
+/*
+ * Moves one direction with splice(2) through a pipe (no copy through user
+ * memory). Returns 1 at EOF, -1 on error, 0 when splice is not supported
+ * for these descriptors before anything moved (the caller copies instead).
+ */
+static int proxy_route_splice(int from, int to)
+{
+	int p[2], rc = 1;
+	bool moved = false;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	fcntl(p[1], F_SETPIPE_SZ, PROXY_ROUTE_PIPE);
+	for (;;) {
+		ssize_t n = splice(from, NULL, p[1], NULL, PROXY_ROUTE_PIPE, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && !moved && (errno == EINVAL || errno == ENOSYS)) {
+			rc = 0;
+			break;
+		}
+		if (n <= 0) {
+			rc = n == 0 ? 1 : -1;
+			break;
+		}
+		moved = true;
+		while (n > 0) {
+			ssize_t m = splice(p[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE);
+
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0) {
+				rc = -1;
+				goto out;
+			}
+			n -= m;
+		}
+	}
+out:
+	close(p[0]);
+	close(p[1]);
+	return rc;
+}
+
 /* Copies one direction until EOF or error; the last relay closes the pair. */
 static void *proxy_route_relay_main(void *arg)
 {
 	struct proxy_route_relay *r = arg;
 	struct proxy_route_pair *pair = r->pair;
-	char *buf = xmalloc(PROXY_ROUTE_BUF);
-	bool ok = true;
+	int rc = proxy_route_splice(r->from, r->to);
+	bool ok = rc > 0;
 
-	for (;;) {
-		ssize_t n = read(r->from, buf, PROXY_ROUTE_BUF);
+	if (rc == 0) {
+		char *buf = xmalloc(PROXY_ROUTE_BUF);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ok = n == 0;
-			break;
+		ok = true;
+		for (;;) {
+			ssize_t n = read(r->from, buf, PROXY_ROUTE_BUF);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				ok = n == 0;
+				break;
+			}
+			if (!proxy_route_write_all(r->to, buf, (size_t)n)) {
+				ok = false;
+				break;
+			}
 		}
-		if (!proxy_route_write_all(r->to, buf, (size_t)n)) {
-			ok = false;
-			break;
-		}
+		free(buf);
 	}
-	free(buf);
 	if (ok) {
 		shutdown(r->to, SHUT_WR);
 	} else {
