@@ -1,31 +1,224 @@
 /*
- * `airlock exec`: one command in the sandbox, with this terminal's stdio,
- * no TUI and no prompts. airlock checks what it can before running anything
- * (a usage error or a malformed policy exits 2), then replaces itself with
- * the sandbox helper, so the command's exit status is airlock's with no
- * process in between.
+ * `airlock exec`: one command, this terminal's stdio, no TUI, no prompts.
+ *
+ * Everything that can be checked is checked before anything runs: options
+ * (exit 2), the policy (exit 2), the rules files (exit 2 with FILE:LINE:COL),
+ * the audit log (a log that cannot be written refuses the run: 125). Then
+ * the decision (SPEC section 4 with the approval policy, `never` by default):
+ * forbidden, or anything that would need a prompt, is denied with 126; the
+ * rest runs, in the sandbox helper unless an allow rule covers every part.
+ * The decision is in the audit log before the command starts, and its exit
+ * after it ends. The child runs under a libuv loop so that signals sent to
+ * airlock reach it and its status becomes ours (128+N for signal N).
  */
 #include "tui/cli.h"
 
+#include "core/audit.h"
+#include "core/decide.h"
 #include "core/policy.h"
+#include "core/rules.h"
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 /* Exit statuses of SPEC section 1. */
+#define EXEC_NOT_FOUND      127
 #define EXEC_DENIED         126
 #define EXEC_SANDBOX_FAILED 125
 #define EXEC_USAGE          2
 
+/* Signals airlock passes on to the command while it waits for it. */
+static const int exec__forwarded[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+#define EXEC__N_FORWARDED (sizeof exec__forwarded / sizeof exec__forwarded[0])
+
+/* One run: the child and the handles that wait for it. */
+struct exec__run {
+	uv_loop_t loop;
+	uv_process_t process;
+	uv_signal_t signals[EXEC__N_FORWARDED];
+	int status;
+	uint64_t started_ms;
+};
+
+/* The sandbox mode that a --sandbox-policy amounts to, for the decision. */
+static enum decide_sandbox exec__policy_mode(const struct policy_split *split)
+{
+	if (split->fs.kind != POLICY_FS_RESTRICTED)
+		return DECIDE_SANDBOX_DANGER_FULL_ACCESS;
+	for (size_t i = 0; i < split->fs.n_entries; i++)
+		if (split->fs.entries[i].access == POLICY_ACCESS_WRITE)
+			return DECIDE_SANDBOX_WORKSPACE_WRITE;
+	return DECIDE_SANDBOX_READ_ONLY;
+}
+
+/* Records the child's status and stops waiting. */
+static void exec__on_exit(uv_process_t *p, int64_t exit_status, int term_signal)
+{
+	struct exec__run *run = p->data;
+
+	run->status = term_signal != 0 ? 128 + term_signal : (int)exit_status;
+	uv_close((uv_handle_t *)p, NULL);
+	for (size_t i = 0; i < EXEC__N_FORWARDED; i++)
+		uv_close((uv_handle_t *)&run->signals[i], NULL);
+}
+
+/* Passes a signal airlock received on to the command. */
+static void exec__on_signal(uv_signal_t *s, int signum)
+{
+	struct exec__run *run = s->data;
+
+	uv_process_kill(&run->process, signum);
+}
+
+/* Runs ARGV (argv[0] looked up in PATH) to its end; returns its status. */
+static int exec__spawn(char *const argv[], const char *cwd)
+{
+	struct exec__run run = {.status = EXEC_SANDBOX_FAILED};
+	uv_stdio_container_t stdio[3];
+	uv_process_options_t po = {0};
+	int rc;
+
+	rc = uv_loop_init(&run.loop);
+	if (rc != 0) {
+		fprintf(stderr, "airlock: cannot start an event loop: %s\n", uv_strerror(rc));
+		return EXEC_SANDBOX_FAILED;
+	}
+	for (int i = 0; i < 3; i++) {
+		stdio[i].flags = UV_INHERIT_FD;
+		stdio[i].data.fd = i;
+	}
+	po.file = argv[0];
+	po.args = (char **)argv;
+	po.cwd = cwd;
+	po.stdio = stdio;
+	po.stdio_count = 3;
+	po.exit_cb = exec__on_exit;
+	run.process.data = &run;
+	run.started_ms = uv_now(&run.loop);
+	fflush(NULL);
+	rc = uv_spawn(&run.loop, &run.process, &po);
+	if (rc != 0) {
+		fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], uv_strerror(rc));
+		uv_close((uv_handle_t *)&run.process, NULL);
+		uv_run(&run.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&run.loop);
+		return rc == UV_ENOENT ? EXEC_NOT_FOUND : EXEC_SANDBOX_FAILED;
+	}
+	for (size_t i = 0; i < EXEC__N_FORWARDED; i++) {
+		uv_signal_init(&run.loop, &run.signals[i]);
+		run.signals[i].data = &run;
+		uv_signal_start(&run.signals[i], exec__on_signal, exec__forwarded[i]);
+	}
+	uv_run(&run.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&run.loop);
+	return run.status;
+}
+
+/* Which audit "by" a decision that RES reached without a prompt goes under. */
+static enum audit_by exec__by(const struct decide_result *res)
+{
+	return res->rule != NULL ? AUDIT_BY_RULE : AUDIT_BY_POLICY;
+}
+
+/* The "FILE:LINE" of the deciding rule, or NULL; caller frees. */
+static char *exec__rule_ref(const struct decide_result *res)
+{
+	return res->rule != NULL ? xasprintf("%s:%u", res->rule->file, res->rule->line) : NULL;
+}
+
+/* Decides about and runs OPTS's command with the sandbox helper HELPER. */
+static int exec__decide_and_run(const struct cli_options *opts, enum decide_sandbox mode,
+                                const char *helper, struct rules *rules, struct audit *audit)
+{
+	struct decide_input in = {
+	    .argc = (size_t)opts->argc,
+	    .argv = opts->argv,
+	    .cwd = opts->cwd,
+	    .sandbox = mode,
+	    .rules = rules,
+	};
+	struct decide_result res;
+	int status;
+
+	if (decide_approval_parse(opts->approval, &in.approval) != 0)
+		return EXEC_USAGE;
+	decide_command(&in, &res);
+	char *ref = exec__rule_ref(&res);
+	struct audit_decision line = {
+	    .kind = AUDIT_EXEC,
+	    .words = opts->argv,
+	    .n_words = (size_t)opts->argc,
+	    .allow = res.decision == DECIDE_ALLOW,
+	    .by = exec__by(&res),
+	    .rule = ref,
+	    .scope = AUDIT_SCOPE_ONCE,
+	    .sandboxed = res.decision == DECIDE_ALLOW && res.sandboxed,
+	    .requests = 1,
+	};
+	int rc = audit_decision(audit, &line);
+	free(ref);
+	if (rc != 0) {
+		fprintf(stderr, "airlock: cannot write the audit log %s: %s; nothing was run\n",
+		        audit_path(audit), strerror(-rc));
+		decide_result_free(&res);
+		return EXEC_SANDBOX_FAILED;
+	}
+	if (res.decision != DECIDE_ALLOW) {
+		/* A forbidden rule forbids; anything else here is what would have prompted. */
+		if (res.rule != NULL && res.rule->decision == RULES_FORBIDDEN)
+			fprintf(stderr, "airlock: forbidden by %s:%u: %s\n", res.rule->file,
+				res.rule->line, res.reason);
+		else
+			fprintf(stderr,
+				"airlock: denied: %s (exec never prompts: approve it in the TUI, "
+				"or add a rule)\n",
+				res.reason);
+		decide_result_free(&res);
+		return EXEC_DENIED;
+	}
+
+	bool sandboxed = res.sandboxed;
+	decide_result_free(&res);
+	uint64_t t0 = uv_hrtime();
+	if (sandboxed) {
+		char *policy = opts->sandbox_policy != NULL
+		                   ? xstrdup(opts->sandbox_policy)
+		                   : sandbox_command_policy(opts->sandbox, opts->writable_roots,
+		                                            opts->n_writable_roots,
+		                                            strcmp(opts->network, "on") == 0);
+		struct sandbox_command sc = {
+		    .helper = helper,
+		    .cwd = opts->cwd,
+		    .policy_json = policy,
+		    .home = opts->home,
+		    .argv = opts->argv,
+		};
+		char **argv = sandbox_command_argv(&sc);
+		status = exec__spawn(argv, opts->cwd);
+		sandbox_command_argv_free(argv);
+		free(policy);
+	} else {
+		status = exec__spawn(opts->argv, opts->cwd);
+	}
+	audit_exit(audit, (size_t)opts->argc, opts->argv, status, (uv_hrtime() - t0) / 1000000,
+	           sandboxed);
+	return status;
+}
+
 int cmd_exec(const struct cli_options *opts)
 {
-	char *tried = NULL, *policy, *helper;
-	char **argv;
+	enum decide_sandbox mode;
+	struct rules *rules;
+	struct audit *audit;
+	char *tried = NULL, *helper, *cause = NULL, *log_path;
+	int status;
 
 	if (opts->argc == 0) {
 		fprintf(stderr,
@@ -38,15 +231,24 @@ int cmd_exec(const struct cli_options *opts)
 		    "airlock: exec -n ask is not available in this build: use -n off or -n on\n");
 		return EXEC_USAGE;
 	}
+	if (decide_sandbox_parse(opts->sandbox, &mode) != 0)
+		return EXEC_USAGE;
 	if (opts->sandbox_policy != NULL) {
 		struct policy_split split;
-		char *cause = NULL;
 		if (policy_parse(opts->sandbox_policy, &split, &cause) != 0) {
 			fprintf(stderr, "airlock: --sandbox-policy: %s\n", cause);
 			free(cause);
 			return EXEC_USAGE;
 		}
+		mode = exec__policy_mode(&split);
 		policy_split_free(&split);
+	}
+	rules = rules_new();
+	if (rules_load_all(rules, opts->home, opts->cwd, &cause) != 0) {
+		fprintf(stderr, "airlock: %s\n", cause);
+		free(cause);
+		rules_free(rules);
+		return EXEC_USAGE;
 	}
 	helper = sandbox_command_helper(&tried);
 	if (helper == NULL) {
@@ -55,27 +257,25 @@ int cmd_exec(const struct cli_options *opts)
 		        "reinstall airlock or set AIRLOCK_SANDBOX_EXE\n",
 		        tried);
 		free(tried);
+		rules_free(rules);
 		return EXEC_SANDBOX_FAILED;
 	}
 	free(tried);
-	policy =
-	    opts->sandbox_policy != NULL
-	        ? xstrdup(opts->sandbox_policy)
-	        : sandbox_command_policy(opts->sandbox, opts->writable_roots,
-	                                 opts->n_writable_roots, strcmp(opts->network, "on") == 0);
-	struct sandbox_command sc = {
-	    .helper = helper,
-	    .cwd = opts->cwd,
-	    .policy_json = policy,
-	    .home = opts->home,
-	    .argv = opts->argv,
-	};
-	argv = sandbox_command_argv(&sc);
-	fflush(NULL);
-	execv(helper, argv);
-	fprintf(stderr, "airlock: cannot run the sandbox helper %s: %s\n", helper, strerror(errno));
-	sandbox_command_argv_free(argv);
-	free(policy);
+	log_path = audit_default_path();
+	audit = log_path != NULL ? audit_open(log_path, &cause) : NULL;
+	if (audit == NULL) {
+		fprintf(stderr, "airlock: cannot open the audit log %s: %s; nothing was run\n",
+		        log_path != NULL ? log_path : "(no HOME)", cause != NULL ? cause : "");
+		free(cause);
+		free(log_path);
+		free(helper);
+		rules_free(rules);
+		return EXEC_SANDBOX_FAILED;
+	}
+	free(log_path);
+	status = exec__decide_and_run(opts, mode, helper, rules, audit);
+	audit_close(audit);
 	free(helper);
-	return EXEC_SANDBOX_FAILED;
+	rules_free(rules);
+	return status;
 }

@@ -1,0 +1,255 @@
+/*
+ * `airlock exec` end to end: the real binary, the real helper, the real
+ * sandbox. Exit statuses (the command's own, 128+N, 126, 125, 2), what runs
+ * sandboxed and what a rule lets run outside, and the audit lines written
+ * before and after.
+ */
+#include "test.h"
+
+#include "core/xmalloc.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Runs `airlock exec ARGS...` with a private AIRLOCK_HOME under the test's directory. */
+static int exec__run(struct test_run *r, const char *const *args)
+{
+	char *bin = test_buildpath("airlock");
+	char *home = xasprintf("AIRLOCK_HOME=%s/home", test_tmpdir());
+	char *env[] = {home, NULL};
+	char *argv[40];
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = bin;
+	argv[n++] = "exec";
+	for (size_t i = 0; args[i] != NULL && n < 39; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	rc = test_run(r, argv, NULL, NULL, env, (uid_t)-1, 30);
+	free(home);
+	free(bin);
+	return rc;
+}
+
+/* Writes TEXT as the rules file home/rules/NAME. */
+static int exec__rules(const char *name, const char *text)
+{
+	char *dir = xasprintf("%s/home/rules", test_tmpdir());
+	char *path = xasprintf("%s/%s", dir, name);
+	char *home = xasprintf("%s/home", test_tmpdir());
+	int rc;
+
+	mkdir(home, 0700);
+	mkdir(dir, 0700);
+	rc = test_write_file(path, text);
+	free(home);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/* The audit log's text, or an empty string. */
+static char *exec__audit(void)
+{
+	char *path = xasprintf("%s/home/audit.jsonl", test_tmpdir());
+	char *text = test_read_file(path, NULL);
+
+	free(path);
+	return text != NULL ? text : xstrdup("");
+}
+
+TEST(exec_runs_sandboxed_with_the_commands_status)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
+						 "echo out; echo err >&2; echo $AIRLOCK_SANDBOX; "
+						 "exit 7",
+						 NULL}),
+		  0);
+	ASSERT_EQ(r.status, 7);
+	ASSERT_STR_EQ(r.out, "out\n1\n");
+	ASSERT_STR_EQ(r.err, "err\n");
+	test_run_free(&r);
+
+	char *audit = exec__audit();
+	ASSERT_CONTAINS(audit, "\"kind\":\"exec\"");
+	ASSERT_CONTAINS(audit, "\"decision\":\"allow\"");
+	ASSERT_CONTAINS(audit, "\"sandboxed\":true");
+	ASSERT_CONTAINS(audit, "\"kind\":\"exit\"");
+	ASSERT_CONTAINS(audit, "\"code\":7");
+	free(audit);
+	return 0;
+}
+
+TEST(exec_writes_the_workspace_not_etc)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
+						 "echo hi > made && touch /etc/airlock-exec-test", NULL}),
+		  0);
+	ASSERT_EQ(r.status, 1);
+	ASSERT_CONTAINS(r.err, "Read-only file system");
+	test_run_free(&r);
+	char *made = xasprintf("%s/made", test_tmpdir());
+	char *text = test_read_file(made, NULL);
+	ASSERT_STR_EQ(text, "hi\n");
+	free(text);
+	free(made);
+	ASSERT(access("/etc/airlock-exec-test", F_OK) != 0);
+	return 0;
+}
+
+TEST(exec_signal_becomes_128_plus_n)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c", "kill -TERM $$", NULL}), 0);
+	ASSERT_EQ(r.status, 128 + 15);
+	test_run_free(&r);
+	return 0;
+}
+
+TEST(exec_forbidden_rule_is_126_and_runs_nothing)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__rules("team.rules",
+			      "prefix_rule(pattern=[\"touch\"], decision=\"forbidden\", "
+			      "justification=\"no touching\")\n"),
+		  0);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "touch", "ran", NULL}), 0);
+	ASSERT_EQ(r.status, 126);
+	ASSERT_CONTAINS(r.err, "airlock: forbidden by ");
+	ASSERT_CONTAINS(r.err, "team.rules:1: ");
+	test_run_free(&r);
+	char *ran = xasprintf("%s/ran", test_tmpdir());
+	ASSERT(access(ran, F_OK) != 0);
+	free(ran);
+	char *audit = exec__audit();
+	ASSERT_CONTAINS(audit, "\"decision\":\"deny\"");
+	ASSERT_CONTAINS(audit, "\"by\":\"rule\"");
+	ASSERT_CONTAINS(audit, "team.rules:1");
+	ASSERT_NOT_CONTAINS(audit, "\"kind\":\"exit\"");
+	free(audit);
+	return 0;
+}
+
+TEST(exec_never_refuses_what_would_prompt)
+{
+	struct test_run r;
+
+	/* rm -f is dangerous: it prompts under every policy but never, where it is refused. */
+	ASSERT_EQ(test_write_file("victim", "x"), 0);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "rm", "-f", "victim", NULL}), 0);
+	ASSERT_EQ(r.status, 126);
+	ASSERT_CONTAINS(r.err, "airlock: denied: ");
+	test_run_free(&r);
+	ASSERT_EQ(access("victim", F_OK), 0);
+	/* A prompt rule is refused the same way. */
+	ASSERT_EQ(exec__rules("p.rules", "prefix_rule(pattern=[\"echo\"], decision=\"prompt\")\n"),
+		  0);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "echo", "hi", NULL}), 0);
+	ASSERT_EQ(r.status, 126);
+	ASSERT_STR_EQ(r.out, "");
+	test_run_free(&r);
+	return 0;
+}
+
+TEST(exec_allow_rule_runs_outside_the_sandbox)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__rules("a.rules", "prefix_rule(pattern=[\"sh\"], decision=\"allow\")\n"), 0);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
+						 "echo sandbox=${AIRLOCK_SANDBOX:-no}", NULL}),
+		  0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "sandbox=no\n");
+	test_run_free(&r);
+	char *audit = exec__audit();
+	ASSERT_CONTAINS(audit, "\"by\":\"rule\"");
+	ASSERT_CONTAINS(audit, "\"sandboxed\":false");
+	free(audit);
+	return 0;
+}
+
+TEST(exec_broken_rules_file_exits_2_with_position)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__rules("bad.rules", "prefix_rule(pattern=[\"ls\"], decision=\"maybe\")\n"),
+		  0);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "touch", "ran", NULL}), 0);
+	ASSERT_EQ(r.status, 2);
+	ASSERT_CONTAINS(r.err, "bad.rules:1:38: ");
+	test_run_free(&r);
+	ASSERT(access("ran", F_OK) != 0);
+	return 0;
+}
+
+TEST(exec_shared_policy_fixtures)
+{
+	/* Every valid fixture runs `true`; every invalid one exits 2 and runs nothing. */
+	static const char *const valid[] = {"valid-read-only.json", "valid-workspace-write.json",
+					    "valid-danger-full-access.json",
+					    "valid-read-only-restricted.json"};
+	static const char *const invalid[] = {"invalid-relative-root.json", "invalid-truncated.json",
+					      "invalid-unknown-field.json",
+					      "invalid-unknown-type.json"};
+	mkdir("/tmp/airlock-fixture-extra", 0755);
+	for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+		char *rel = xasprintf("fixtures/policies/%s", valid[i]);
+		char *path = test_sharedpath(rel);
+		char *json = test_read_file(path, NULL);
+		struct test_run r;
+		ASSERT(json != NULL);
+		ASSERT_EQ(exec__run(&r, (const char *[]){"--sandbox-policy", json, "--", "true", NULL}),
+			  0);
+		if (r.status != 0)
+			fprintf(stderr, "%s: %s", valid[i], r.err);
+		ASSERT_EQ(r.status, 0);
+		test_run_free(&r);
+		free(json);
+		free(path);
+		free(rel);
+	}
+	for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+		char *rel = xasprintf("fixtures/policies/%s", invalid[i]);
+		char *path = test_sharedpath(rel);
+		char *json = test_read_file(path, NULL);
+		struct test_run r;
+		ASSERT(json != NULL);
+		ASSERT_EQ(exec__run(&r, (const char *[]){"--sandbox-policy", json, "--", "touch",
+							 "ran", NULL}),
+			  0);
+		ASSERT_EQ(r.status, 2);
+		ASSERT_CONTAINS(r.err, "airlock: --sandbox-policy: ");
+		test_run_free(&r);
+		ASSERT(access("ran", F_OK) != 0);
+		free(json);
+		free(path);
+		free(rel);
+	}
+	return 0;
+}
+
+TEST(exec_missing_helper_is_125)
+{
+	struct test_run r;
+	char *bin = test_buildpath("airlock");
+	char *argv[] = {bin, "exec", "--", "true", NULL};
+	char *home = xasprintf("AIRLOCK_HOME=%s", test_tmpdir());
+	char *env[] = {"AIRLOCK_SANDBOX_EXE=/nonexistent/airlock-sandbox", home, NULL};
+
+	ASSERT_EQ(test_run(&r, argv, NULL, NULL, env, (uid_t)-1, 20), 0);
+	free(home);
+	ASSERT_EQ(r.status, 125);
+	ASSERT_CONTAINS(r.err, "airlock: cannot find the sandbox helper");
+	test_run_free(&r);
+	free(bin);
+	return 0;
+}
