@@ -617,7 +617,12 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	    (dr.decision == DECIDE_ALLOW && (!dr.sandboxed || !req->retry))) {
 		res.allowed = dr.decision == DECIDE_ALLOW;
 		res.sandboxed = dr.sandboxed;
-		if (dr.rule != NULL && (dr.decision == DECIDE_FORBIDDEN || !dr.sandboxed)) {
+		/* By a rule only when the rule itself decided (not policy never on a prompt rule).
+		 */
+		if (dr.rule != NULL &&
+		    dr.rule->decision ==
+		        (dr.decision == DECIDE_FORBIDDEN ? RULES_FORBIDDEN : RULES_ALLOW) &&
+		    (dr.decision == DECIDE_FORBIDDEN || !dr.sandboxed)) {
 			res.by = AUDIT_BY_RULE;
 			res.scope = AUDIT_SCOPE_RULE;
 		} else {
@@ -976,7 +981,8 @@ int approval_answer(struct approval_queue *q, uint64_t id, enum approval_answer 
 			rc = rules_amend_prefix(q->cfg.rules, q->home, pr->prefix_len, pr->prefix,
 			                        RULES_ALLOW, &cause);
 		else
-			rc = rules_amend_network(q->cfg.rules, q->home, pr->host, pr->protocol,
+			rc = rules_amend_network(q->cfg.rules, q->home, pr->host,
+			                         pr->protocol[0] != '\0' ? pr->protocol : NULL,
 			                         RULES_ALLOW, &cause);
 		if (rc != 0) {
 			res.scope = AUDIT_SCOPE_ONCE;

@@ -1651,11 +1651,16 @@ int rules_append_line(const char *path, const char *line, char **cause)
 static int rules__amend(struct rules *r, const char *home, const char *line, char **cause)
 {
 	char *path = xasprintf("%s/rules/default.rules", home);
+	struct rules *check = rules_new();
 	unsigned lineno = 0;
 	size_t off = 0;
 	int rc;
 
-	rc = rules__append(path, line, &lineno, &off, cause);
+	/* Never append a line that would break the file. */
+	rc = rules__parse(check, path, line, strlen(line), 1, 0, cause);
+	rules_free(check);
+	if (rc == 0)
+		rc = rules__append(path, line, &lineno, &off, cause);
 	if (rc == 0 && r != NULL)
 		rc = rules__parse(r, path, line, strlen(line), lineno, off, cause);
 	free(path);

@@ -324,13 +324,25 @@ TEST(approval_retry_after_denial_and_policy_never)
 	ASSERT(c.calls == 1 && !c.allowed && c.prompted);
 	approval_test__teardown(&env);
 
-	/* never: what would prompt is refused at once. */
-	if (approval_test__setup(&env, DECIDE_APPROVAL_NEVER, approval_test__rules) != 0)
+	/* never: what would prompt is refused at once, by policy (also under a prompt rule). */
+	if (approval_test__setup(
+	        &env, DECIDE_APPROVAL_NEVER,
+	        "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\")\n") != 0)
 		return 1;
 	memset(&a, 0, sizeof a);
 	req.argv = npm, req.argc = 2;
 	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &a), 0);
 	ASSERT(a.calls == 1 && !a.allowed && a.by == AUDIT_BY_POLICY);
+	{
+		char *push[] = {"git", "push", NULL};
+
+		memset(&b, 0, sizeof b);
+		req.argv = push;
+		req.retry = false;
+		ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &b), 0);
+		ASSERT(b.calls == 1 && !b.allowed && b.by == AUDIT_BY_POLICY);
+		ASSERT_STR_EQ(b.rule, "");
+	}
 	ASSERT_EQ(approval_pending(env.q), 0);
 	approval_test__teardown(&env);
 	return 0;
@@ -414,6 +426,19 @@ TEST(approval_network_checks_and_answers)
 	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[1]), 0);
 	ASSERT(r[1].allowed && r[1].by == AUDIT_BY_RULE);
 	ASSERT_CONTAINS(r[1].rule, "default.rules:2");
+	/* Without a protocol, "always allow" writes a rule for every protocol. */
+	{
+		struct approval_request any = {
+		    .kind = APPROVAL_NETWORK, .host = "any.io", .port = 22};
+
+		ASSERT(approval_request(env.q, &any, approval_test__cb, NULL, &r[5]) > 0);
+		p = approval_current(env.q);
+		ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_RULE), 0);
+		ASSERT(r[5].allowed && r[5].scope == AUDIT_SCOPE_RULE);
+		any.protocol = "socks5";
+		ASSERT_EQ(approval_request(env.q, &any, approval_test__cb, NULL, &r[6]), 0);
+		ASSERT(r[6].allowed && r[6].by == AUDIT_BY_RULE);
+	}
 	/* The session allow cache is per (host, protocol, port). */
 	req.host = "s.io";
 	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &r[2]) > 0);

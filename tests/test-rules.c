@@ -426,6 +426,21 @@ TEST(rules_amend_appends_exactly_once)
 	}
 	ASSERT_EQ(rules_append_line(path, "two\nlines", &cause), -EINVAL);
 	free(cause);
+	/* A rule that would not load is never appended: the file stays as it was. */
+	text = test_read_file(path, NULL);
+	ASSERT_EQ(rules_amend_network(r, home, "x.io", "ftp", RULES_ALLOW, &cause), -EINVAL);
+	ASSERT_CONTAINS(cause, "protocol must be");
+	free(cause);
+	ASSERT_EQ(rules_amend_network(r, home, "two words", NULL, RULES_ALLOW, &cause), -EINVAL);
+	free(cause);
+	{
+		char *now = test_read_file(path, NULL);
+
+		ASSERT_STR_EQ(now, text);
+		free(now);
+	}
+	free(text);
+	ASSERT_EQ(rules_count(r), 3);
 	rules_free(r);
 	free(path);
 	return 0;
