@@ -20,6 +20,9 @@ struct main__command {
 
 static const struct main__command main__commands[] = {
     {.name = "exec", .mode = CLI_MODE_EXEC, .run = cmd_exec},
+    {.name = "check", .mode = CLI_MODE_CHECK, .run = cmd_check},
+    {.name = "submit", .run_argv = cmd_submit},
+    {.name = "rules", .run_argv = cmd_rules},
 };
 
 /* Parses the common options for MODE, then runs RUN with them. */
