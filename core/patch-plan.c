@@ -613,6 +613,23 @@ static void patch_plan_whole(struct patch_plan_op *op, const char *buf, size_t l
 	patch_plan_lines_free(&l);
 }
 
+/*
+ * Whether PATH (as written, already checked) names a symbolic link itself:
+ * deleting or moving it would act on its target, not on the link.
+ */
+static bool patch_plan_is_link(const char *realcwd, const char *path)
+{
+	int escapes;
+	char *norm = patch__normalize(path, &escapes);
+	char *full = xasprintf("%s%s", strcmp(realcwd, "/") == 0 ? "" : realcwd, norm);
+	struct stat st;
+	bool link = lstat(full, &st) == 0 && S_ISLNK(st.st_mode);
+
+	free(norm);
+	free(full);
+	return link;
+}
+
 /* Plans one file operation F into OP. */
 static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct patch_file *f,
                            struct patch_plan_op *op, char **cause)
@@ -665,6 +682,12 @@ static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct pat
 		patch_plan_whole(op, op->new, op->new_len, '+', &op->new_noeol);
 		return 0;
 	case PATCH_DELETE:
+		if (patch_plan_is_link(plan->realcwd, f->path)) {
+			*cause = xasprintf("%s: a symbolic link: not deleted (a patch changes "
+			                   "regular files only)",
+			                   op->path);
+			return -EINVAL;
+		}
 		rc = patch_plan_read(rootfd, op->rel, op->path, false, op, cause);
 		if (rc < 0)
 			return rc;
@@ -677,6 +700,13 @@ static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct pat
 		if (memchr(op->old, '\0', op->old_len) != NULL) {
 			*cause = xasprintf("%s: binary file (contains a NUL byte), not patched",
 			                   op->path);
+			return -EINVAL;
+		}
+		if (op->move_rel != NULL && patch_plan_is_link(plan->realcwd, f->path)) {
+			*cause =
+			    xasprintf("%s: a symbolic link: not moved (a patch changes regular "
+			              "files only)",
+			              op->path);
 			return -EINVAL;
 		}
 		if (op->move_rel != NULL) {

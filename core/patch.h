@@ -42,6 +42,9 @@
  * leading out), and protected paths (SPEC section 3: .git/config, .git/hooks,
  * the same under .git/modules/NAME and .git/worktrees/NAME, and .airlock,
  * .codex, .agents, .claude, .vscode, .envrc), in any directory of the tree.
+ * Updating or adding through a symbolic link inside cwd writes its target;
+ * deleting or moving a symbolic link itself is refused (it would act on the
+ * target, or turn the link into a file).
  * A path may appear once per patch (a move target counts). "Add File" over an
  * existing file replaces it (as Codex does); "Move to" onto an existing file
  * is refused.
@@ -152,6 +155,8 @@ struct patch_plan;
  * patch_plan_free), or a negative errno with *CAUSE, first line one of the
  * patch_check_path() messages, or:
  *   PATH: touched more than once in this patch
+ *   PATH: a symbolic link: not deleted (a patch changes regular files only)
+ *   PATH: a symbolic link: not moved (a patch changes regular files only)
  *   PATH: cannot read: STRERROR            (Update/Delete of a missing file...)
  *   PATH: not a regular file
  *   PATH: binary file (contains a NUL byte), not patched
