@@ -708,6 +708,7 @@ void proxy_http__connected(struct proxy__conn *conn, int status)
 			conn->inlen = 0;
 		}
 		proxy__update_reading(conn);
+		proxy__tunnel_ready(conn);
 		return;
 	}
 	head = conn->req.upstream_head;

@@ -43,7 +43,9 @@ struct proxy {
 	struct proxy__conn *conns; /* doubly linked through next/prev */
 	struct proxy_query *queries;
 	struct proxy_stats stats;
-	char *pool[PROXY__POOL]; /* free read buffers */
+	struct proxy_splice *splice; /* tunnels handed to splice threads */
+	bool no_splice;              /* AIRLOCK_PROXY_NO_SPLICE: keep tunnels on the loop */
+	char *pool[PROXY__POOL];     /* free read buffers */
 	size_t n_pool;
 	bool closing;
 	void (*close_cb)(void *);
@@ -119,6 +121,8 @@ struct proxy__conn {
 	bool finishing; /* close once every write to the client is flushed */
 	bool client_eof;
 	int client_writes; /* writes to the client not yet completed */
+	int peer_writes;   /* writes to the peer not yet completed */
+	bool handoff;      /* a tunnel: give it to splice threads once flushed */
 	enum proxy__kind kind;
 	enum proxy__state state;
 	bool reading_client;
@@ -186,6 +190,19 @@ void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto pro
 void proxy__connect(struct proxy__conn *conn);
 /* Counts one malformed request or failed connection. */
 void proxy__count_error(struct proxy__conn *conn);
+
+/* Marks CONN an established tunnel: handed to splice threads once its replies are flushed. */
+void proxy__tunnel_ready(struct proxy__conn *conn);
+
+/* ---- proxy-splice.c: tunnels off the loop ------------------------------------ */
+
+struct proxy_splice;
+/* Makes the registry of splice tunnels. */
+struct proxy_splice *proxy_splice__new(void);
+/* Starts two threads relaying blocking sockets A and B (taken on success). 0 or -errno. */
+int proxy_splice__start(struct proxy_splice *reg, int a, int b);
+/* Shuts every tunnel down; the registry goes when its last thread ends. */
+void proxy_splice__close(struct proxy_splice *reg);
 
 /* ---- proxy-http.c ------------------------------------------------------------ */
 

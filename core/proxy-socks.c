@@ -225,4 +225,5 @@ void proxy_socks__connected(struct proxy__conn *conn, int status)
 		conn->inlen = 0;
 	}
 	proxy__update_reading(conn);
+	proxy__tunnel_ready(conn);
 }

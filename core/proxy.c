@@ -25,10 +25,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One write in flight: the request, and the buffer it owns. */
 struct proxy__write {
@@ -252,6 +254,59 @@ void proxy__conn_finish(struct proxy__conn *conn)
 	proxy__maybe_finished(conn);
 }
 
+/* Gives CONN's two sockets to splice threads and closes its handles; stays on the loop on failure.
+ */
+static void proxy__handoff(struct proxy__conn *conn)
+{
+	uv_os_fd_t fa, fb;
+	int a, b;
+
+	if (uv_fileno((uv_handle_t *)&conn->client, &fa) < 0 ||
+	    uv_fileno((uv_handle_t *)&conn->peer->tcp, &fb) < 0)
+		return;
+	a = fcntl(fa, F_DUPFD_CLOEXEC, 3);
+	b = a < 0 ? -1 : fcntl(fb, F_DUPFD_CLOEXEC, 3);
+	if (b < 0) {
+		if (a >= 0)
+			close(a);
+		return;
+	}
+	uv_read_stop((uv_stream_t *)&conn->client);
+	uv_read_stop((uv_stream_t *)&conn->peer->tcp);
+	conn->reading_client = conn->reading_peer = false;
+	/* The descriptions are shared with the handles, which close right after. */
+	fcntl(a, F_SETFL, fcntl(a, F_GETFL) & ~O_NONBLOCK);
+	fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK);
+	if (proxy_splice__start(conn->proxy->splice, a, b) < 0) {
+		fcntl(a, F_SETFL, fcntl(a, F_GETFL) | O_NONBLOCK);
+		close(a);
+		close(b);
+		proxy__update_reading(conn);
+		return;
+	}
+	proxy__conn_close(conn);
+}
+
+/* Hands CONN's tunnel over once nothing is queued on either side. */
+static void proxy__try_handoff(struct proxy__conn *conn)
+{
+	if (!conn->handoff || conn->closing || conn->finishing || conn->state != PROXY__TUNNEL ||
+	    conn->client_writes > 0 || conn->peer_writes > 0 || conn->inlen > 0 ||
+	    conn->peer == NULL || !conn->peer->connected)
+		return;
+	conn->handoff = false;
+	proxy__handoff(conn);
+}
+
+/* Marks CONN's tunnel for the splice threads (unless disabled). */
+void proxy__tunnel_ready(struct proxy__conn *conn)
+{
+	if (conn->proxy->no_splice)
+		return;
+	conn->handoff = true;
+	proxy__try_handoff(conn);
+}
+
 /* Write callback: frees the buffer and resumes reading when the queue drained. */
 static void proxy__written(uv_write_t *req, int status)
 {
@@ -260,6 +315,8 @@ static void proxy__written(uv_write_t *req, int status)
 
 	if (w->to_client)
 		conn->client_writes--;
+	else
+		conn->peer_writes--;
 	if (w->pooled)
 		proxy__buf_free(conn->proxy, w->buf);
 	else
@@ -273,6 +330,7 @@ static void proxy__written(uv_write_t *req, int status)
 	}
 	proxy__update_reading(conn);
 	proxy__maybe_finished(conn);
+	proxy__try_handoff(conn);
 }
 
 /* Queues BUF (taken) on STREAM for CONN. */
@@ -308,6 +366,8 @@ static void proxy__write(struct proxy__conn *conn, uv_stream_t *stream, char *bu
 	}
 	if (to_client)
 		conn->client_writes++;
+	else
+		conn->peer_writes++;
 }
 
 /* Writes BUF (taken) to the client. */
@@ -758,6 +818,8 @@ struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider)
 
 	proxy->loop = loop;
 	proxy->decider = *decider;
+	proxy->splice = proxy_splice__new();
+	proxy->no_splice = getenv("AIRLOCK_PROXY_NO_SPLICE") != NULL;
 	return proxy;
 }
 
@@ -859,6 +921,8 @@ void proxy_close(struct proxy *proxy, void (*cb)(void *arg), void *arg)
 	proxy->close_arg = arg;
 	for (conn = proxy->conns; conn != NULL; conn = conn->next)
 		proxy__conn_close(conn);
+	proxy_splice__close(proxy->splice);
+	proxy->splice = NULL;
 	while ((q = proxy->queries) != NULL) {
 		proxy->queries = q->next;
 		if (proxy->decider.cancel != NULL)

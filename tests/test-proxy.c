@@ -307,7 +307,8 @@ TEST(proxy_deny_gets_403_and_nothing_slips)
 	return 0;
 }
 
-TEST(proxy_connect_tunnel_echo)
+/* CONNECT to an echo server: early bytes, 8 MiB each way at once, half-close. */
+static int connect_tunnel_echo(void)
 {
 	struct tserver echo;
 	struct tproxy t;
@@ -362,6 +363,20 @@ TEST(proxy_connect_tunnel_echo)
 	ASSERT_EQ(tproxy_stop(&t), 0);
 	tserver_stop(&echo);
 	return 0;
+}
+
+TEST(proxy_connect_tunnel_echo)
+{
+	/* Established tunnels move to splice threads (the default). */
+	unsetenv("AIRLOCK_PROXY_NO_SPLICE");
+	return connect_tunnel_echo();
+}
+
+TEST(proxy_connect_tunnel_echo_on_loop)
+{
+	/* The same tunnel relayed by the loop itself, with its backpressure. */
+	setenv("AIRLOCK_PROXY_NO_SPLICE", "1", 1);
+	return connect_tunnel_echo();
 }
 
 TEST(proxy_socks5_curl_and_codes)
