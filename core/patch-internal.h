@@ -6,6 +6,8 @@
 #ifndef AIRLOCK_PATCH_INTERNAL_H
 #define AIRLOCK_PATCH_INTERNAL_H
 
+#include "patch.h"
+
 #include <stdbool.h>
 
 /* Most components a path of a patch may have; deeper paths are refused. */
@@ -17,8 +19,11 @@
  */
 char *patch__normalize(const char *path, int *escapes);
 
-/* Whether the relative path REL is protected (SPEC section 3), at any depth. */
-bool patch__protected(const char *rel);
+/*
+ * Whether the relative path REL (under canonical REALCWD) is protected: the
+ * names of SPEC section 3 at any depth, and what OPTS (may be NULL) adds.
+ */
+bool patch__protected(const char *realcwd, const char *rel, const struct patch_options *opts);
 
 /*
  * Checks PATH (relative, as written in a patch) against canonical directory
@@ -26,7 +31,8 @@ bool patch__protected(const char *rel);
  * symbolic link resolved (no "." or "..", no leading "/"; caller frees).
  * Returns 0, or -EPERM with *CAUSE (the messages of patch_check_path).
  */
-int patch__resolve(const char *realcwd, const char *path, char **rel, char **cause);
+int patch__resolve(const char *realcwd, const char *path, const struct patch_options *opts,
+                   char **rel, char **cause);
 
 /* qsort comparison of two char * by strcmp. */
 int patch__strcmp_ptr(const void *a, const void *b);

@@ -631,19 +631,19 @@ static bool patch_plan_is_link(const char *realcwd, const char *path)
 }
 
 /* Plans one file operation F into OP. */
-static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct patch_file *f,
-                           struct patch_plan_op *op, char **cause)
+static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct patch_options *opts,
+                           const struct patch_file *f, struct patch_plan_op *op, char **cause)
 {
 	int rc;
 
 	op->kind = f->kind;
 	op->path = xstrdup(f->path);
-	rc = patch__resolve(plan->realcwd, f->path, &op->rel, cause);
+	rc = patch__resolve(plan->realcwd, f->path, opts, &op->rel, cause);
 	if (rc < 0)
 		return rc;
 	if (f->move_to != NULL) {
 		op->move_path = xstrdup(f->move_to);
-		rc = patch__resolve(plan->realcwd, f->move_to, &op->move_rel, cause);
+		rc = patch__resolve(plan->realcwd, f->move_to, opts, &op->move_rel, cause);
 		if (rc < 0)
 			return rc;
 		if (strcmp(op->move_rel, op->rel) == 0) {
@@ -732,7 +732,8 @@ static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct pat
 	return -EINVAL;
 }
 
-int patch_plan_new(const struct patch *p, const char *cwd, struct patch_plan **out, char **cause)
+int patch_plan_new(const struct patch *p, const char *cwd, const struct patch_options *opts,
+                   struct patch_plan **out, char **cause)
 {
 	struct patch_plan *plan = xcalloc(1, sizeof *plan);
 	int rootfd, rc = 0;
@@ -754,7 +755,7 @@ int patch_plan_new(const struct patch *p, const char *cwd, struct patch_plan **o
 	}
 	plan->ops = xcalloc(p->n_files + 1, sizeof *plan->ops);
 	for (size_t i = 0; i < p->n_files && rc == 0; i++) {
-		rc = patch_plan_file(plan, rootfd, &p->files[i], &plan->ops[i], cause);
+		rc = patch_plan_file(plan, rootfd, opts, &p->files[i], &plan->ops[i], cause);
 		plan->n_ops = i + 1;
 	}
 	close(rootfd);

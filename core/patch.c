@@ -523,8 +523,46 @@ static const char *const patch_protected_names[] = {
     ".airlock", ".codex", ".agents", ".claude", ".vscode", ".envrc",
 };
 
-bool patch__protected(const char *rel)
+/* Whether REL equals the normalised path P or lies below it. */
+static bool patch_under(const char *rel, const char *p)
 {
+	size_t n = strlen(p);
+
+	return n > 0 && strncmp(rel, p, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
+}
+
+/* Whether REL is protected by OPTS (config protected_paths, git_protection). */
+static bool patch_protected_by(const char *realcwd, const char *rel,
+                               const struct patch_options *opts)
+{
+	int escapes;
+	char *norm_rel = patch__normalize(rel, &escapes);
+	char *abs = xasprintf("%s%s", strcmp(realcwd, "/") == 0 ? "" : realcwd, norm_rel);
+	bool hit = false;
+
+	for (size_t i = 0; i < opts->n_protected_paths && !hit; i++) {
+		const char *p = opts->protected_paths[i];
+		char *norm = patch__normalize(p, &escapes);
+
+		if (p[0] == '/')
+			hit = norm[0] == '\0' || patch_under(abs, norm);
+		else
+			hit = escapes == 0 && patch_under(norm_rel, norm);
+		free(norm);
+	}
+	if (opts->git_protection_full)
+		hit = hit || strstr(norm_rel, "/.git/") != NULL ||
+		      (strlen(norm_rel) >= 5 &&
+		       strcmp(norm_rel + strlen(norm_rel) - 5, "/.git") == 0);
+	free(abs);
+	free(norm_rel);
+	return hit;
+}
+
+bool patch__protected(const char *realcwd, const char *rel, const struct patch_options *opts)
+{
+	if (opts != NULL && patch_protected_by(realcwd, rel, opts))
+		return true;
 	/* Split REL ("/a/b" or "a/b") into components. */
 	const char *comps[PATCH_MAX_DEPTH];
 	size_t lens[PATCH_MAX_DEPTH], n = 0;
@@ -694,7 +732,8 @@ static char *patch_real(const char *realcwd, const char *norm)
 	return cur;
 }
 
-int patch__resolve(const char *realcwd, const char *path, char **rel, char **cause)
+int patch__resolve(const char *realcwd, const char *path, const struct patch_options *opts,
+                   char **rel, char **cause)
 {
 	char *norm, *real, *relpath;
 	int escapes;
@@ -711,7 +750,7 @@ int patch__resolve(const char *realcwd, const char *path, char **rel, char **cau
 		free(norm);
 		return -EPERM;
 	}
-	if (patch__protected(norm)) {
+	if (patch__protected(realcwd, norm, opts)) {
 		*cause = xasprintf("%s: protected path, never written by a patch", path);
 		free(norm);
 		return -EPERM;
@@ -727,7 +766,7 @@ int patch__resolve(const char *realcwd, const char *path, char **rel, char **cau
 	rootlen = strcmp(realcwd, "/") == 0 ? 1 : strlen(realcwd) + 1;
 	relpath = xstrdup(real + rootlen);
 	free(real);
-	if (patch__protected(relpath)) {
+	if (patch__protected(realcwd, relpath, opts)) {
 		*cause = xasprintf("%s: protected path, never written by a patch", path);
 		free(relpath);
 		return -EPERM;
@@ -736,7 +775,8 @@ int patch__resolve(const char *realcwd, const char *path, char **rel, char **cau
 	return 0;
 }
 
-int patch_check_path(const char *cwd, const char *path, char **cause)
+int patch_check_path(const char *cwd, const char *path, const struct patch_options *opts,
+                     char **cause)
 {
 	char *realcwd = realpath(cwd, NULL), *rel;
 	int rc;
@@ -746,13 +786,14 @@ int patch_check_path(const char *cwd, const char *path, char **cause)
 		*cause = xasprintf("%s: cannot open: %s", cwd, strerror(errno));
 		return rc;
 	}
-	rc = patch__resolve(realcwd, path, &rel, cause);
+	rc = patch__resolve(realcwd, path, opts, &rel, cause);
 	free(rel);
 	free(realcwd);
 	return rc;
 }
 
-int patch_apply(const char *text, size_t len, const char *cwd, char **cause)
+int patch_apply(const char *text, size_t len, const char *cwd, const struct patch_options *opts,
+                char **cause)
 {
 	struct patch *p;
 	struct patch_plan *plan;
@@ -761,7 +802,7 @@ int patch_apply(const char *text, size_t len, const char *cwd, char **cause)
 	rc = patch_parse(text, len, &p, cause);
 	if (rc < 0)
 		return rc;
-	rc = patch_plan_new(p, cwd, &plan, cause);
+	rc = patch_plan_new(p, cwd, opts, &plan, cause);
 	patch_free(p);
 	if (rc < 0)
 		return rc;
@@ -770,7 +811,8 @@ int patch_apply(const char *text, size_t len, const char *cwd, char **cause)
 	return rc;
 }
 
-char *patch_diff(const char *text, size_t len, const char *cwd, char **cause)
+char *patch_diff(const char *text, size_t len, const char *cwd, const struct patch_options *opts,
+                 char **cause)
 {
 	struct patch *p;
 	struct patch_plan *plan;
@@ -778,7 +820,7 @@ char *patch_diff(const char *text, size_t len, const char *cwd, char **cause)
 
 	if (patch_parse(text, len, &p, cause) < 0)
 		return NULL;
-	if (patch_plan_new(p, cwd, &plan, cause) < 0) {
+	if (patch_plan_new(p, cwd, opts, &plan, cause) < 0) {
 		patch_free(p);
 		return NULL;
 	}

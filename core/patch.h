@@ -41,7 +41,8 @@
  * prompt: absolute paths, paths that leave cwd ("..", or a symbolic link
  * leading out), and protected paths (SPEC section 3: .git/config, .git/hooks,
  * the same under .git/modules/NAME and .git/worktrees/NAME, and .airlock,
- * .codex, .agents, .claude, .vscode, .envrc), in any directory of the tree.
+ * .codex, .agents, .claude, .vscode, .envrc), in any directory of the tree,
+ * plus what config.json adds (struct patch_options).
  * Updating or adding through a symbolic link inside cwd writes its target;
  * deleting or moving a symbolic link itself is refused (it would act on the
  * target, or turn the link into a file).
@@ -110,6 +111,18 @@ struct patch {
 };
 
 /*
+ * What config.json adds to the protected paths (SPEC sections 3 and 9);
+ * NULL wherever a `const struct patch_options *` is taken means none.
+ */
+struct patch_options {
+	/* config protected_paths: relative ones are under cwd, absolute ones
+	 * as given; each is protected with everything below it */
+	char *const *protected_paths;
+	size_t n_protected_paths;
+	bool git_protection_full; /* config git_protection "full": all of .git */
+};
+
+/*
  * Parses TEXT (LEN bytes) into *OUT (free with patch_free). Returns 0, or
  * -EINVAL with *CAUSE set (caller frees), first line one of:
  *   line 1: the first line must be "*** Begin Patch"
@@ -145,7 +158,8 @@ void patch_paths_free(char **paths);
  *   PATH: protected path, never written by a patch
  *   PATH: a symbolic link leads out of the working directory
  */
-int patch_check_path(const char *cwd, const char *path, char **cause);
+int patch_check_path(const char *cwd, const char *path, const struct patch_options *opts,
+                     char **cause);
 
 struct patch_plan;
 
@@ -169,7 +183,8 @@ struct patch_plan;
  * The two "could not find the lines" messages are followed by the lines
  * searched for, one per line, each indented by four spaces.
  */
-int patch_plan_new(const struct patch *p, const char *cwd, struct patch_plan **out, char **cause);
+int patch_plan_new(const struct patch *p, const char *cwd, const struct patch_options *opts,
+                   struct patch_plan **out, char **cause);
 void patch_plan_free(struct patch_plan *plan);
 
 /*
@@ -192,12 +207,14 @@ int patch_plan_commit(struct patch_plan *plan, char **cause);
  * Parses, plans and commits TEXT in CWD. Returns 0 or a negative errno with
  * *CAUSE from one of the steps above.
  */
-int patch_apply(const char *text, size_t len, const char *cwd, char **cause);
+int patch_apply(const char *text, size_t len, const char *cwd, const struct patch_options *opts,
+                char **cause);
 
 /*
  * Parses, plans and renders TEXT against CWD as a unified diff; NULL with
  * *CAUSE on failure. Caller frees.
  */
-char *patch_diff(const char *text, size_t len, const char *cwd, char **cause);
+char *patch_diff(const char *text, size_t len, const char *cwd, const struct patch_options *opts,
+                 char **cause);
 
 #endif

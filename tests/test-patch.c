@@ -249,7 +249,7 @@ static int test_patch_case(const char *corpus, const char *name, const char *wor
 		free(joined);
 	}
 	if (expect_diff != NULL) {
-		diff = patch_diff(text, len, tree, &cause);
+		diff = patch_diff(text, len, tree, NULL, &cause);
 		if (diff == NULL || strcmp(diff, expect_diff) != 0) {
 			fprintf(stderr, "%s: diff:\n  got:\n%s\n  expected:\n%s\n", name,
 			        diff ? diff : cause, expect_diff);
@@ -260,7 +260,7 @@ static int test_patch_case(const char *corpus, const char *name, const char *wor
 		cause = NULL;
 	}
 
-	rc = patch_apply(text, len, tree, &cause);
+	rc = patch_apply(text, len, tree, NULL, &cause);
 	if (expect_error != NULL) {
 		test_patch_chomp(expect_error);
 		if (rc == 0 || cause == NULL || strcmp(cause, expect_error) != 0) {
@@ -487,7 +487,7 @@ TEST(patch_check_path_refuses_protected_and_escapes)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *cause = NULL;
-		int rc = patch_check_path(dir, cases[i].path, &cause);
+		int rc = patch_check_path(dir, cases[i].path, NULL, &cause);
 
 		if (cases[i].error == NULL) {
 			if (rc != 0)
@@ -525,14 +525,14 @@ TEST(patch_check_path_follows_links)
 	ASSERT_EQ(symlink("/nonexistent/x", p), 0);
 	free(p);
 
-	ASSERT_EQ(patch_check_path(ws, "in/new.txt", &cause), 0);
-	ASSERT_EQ(patch_check_path(ws, "out/x", &cause), -EPERM);
+	ASSERT_EQ(patch_check_path(ws, "in/new.txt", NULL, &cause), 0);
+	ASSERT_EQ(patch_check_path(ws, "out/x", NULL, &cause), -EPERM);
 	ASSERT_STR_EQ(cause, "out/x: a symbolic link leads out of the working directory");
 	free(cause);
-	ASSERT_EQ(patch_check_path(ws, "cfg", &cause), -EPERM);
+	ASSERT_EQ(patch_check_path(ws, "cfg", NULL, &cause), -EPERM);
 	ASSERT_STR_EQ(cause, "cfg: protected path, never written by a patch");
 	free(cause);
-	ASSERT_EQ(patch_check_path(ws, "dangling", &cause), -EPERM);
+	ASSERT_EQ(patch_check_path(ws, "dangling", NULL, &cause), -EPERM);
 	ASSERT_STR_EQ(cause, "dangling: a symbolic link leads out of the working directory");
 	free(cause);
 	free(ws);
@@ -587,7 +587,7 @@ TEST(patch_commit_is_all_or_nothing)
 		int rc;
 
 		patch__fail_step = step;
-		rc = patch_apply(text, strlen(text), ws, &cause);
+		rc = patch_apply(text, strlen(text), ws, NULL, &cause);
 		if (rc == 0) {
 			patch__fail_step = 0;
 			break;
@@ -631,7 +631,7 @@ TEST(patch_commit_keeps_the_mode)
 	f = xasprintf("%s/run.sh", ws);
 	ASSERT_EQ(test_write_file(f, "#!/bin/sh\necho 1\n"), 0);
 	ASSERT_EQ(chmod(f, 0750), 0);
-	ASSERT_EQ(patch_apply(text, strlen(text), ws, &cause), 0);
+	ASSERT_EQ(patch_apply(text, strlen(text), ws, NULL, &cause), 0);
 	ASSERT_EQ(stat(f, &st), 0);
 	ASSERT_EQ(st.st_mode & 07777, 0750);
 	char *content = test_read_file(f, NULL);
@@ -651,7 +651,7 @@ TEST(patch_plan_changes_nothing)
 	ASSERT_EQ(mkdir(ws, 0755), 0);
 	f = xasprintf("%s/a", ws);
 	ASSERT_EQ(test_write_file(f, "x\n"), 0);
-	diff = patch_diff(text, strlen(text), ws, &cause);
+	diff = patch_diff(text, strlen(text), ws, NULL, &cause);
 	ASSERT_STR_EQ(diff, "--- a/a\n+++ b/a\n@@ -1,1 +1,1 @@\n-x\n+y\n"
 	                    "--- /dev/null\n+++ b/b/c\n@@ -0,0 +1,1 @@\n+z\n");
 	char *tree = test_patch_tree(ws);
@@ -659,6 +659,59 @@ TEST(patch_plan_changes_nothing)
 	free(tree);
 	free(diff);
 	free(f);
+	free(ws);
+	return 0;
+}
+
+TEST(patch_options_add_protected_paths)
+{
+	char *ws = xasprintf("%s/ws", test_tmpdir());
+	char *abs = xasprintf("%s/ws/abs-secret", test_tmpdir());
+	char *list[] = {"secrets", "conf/keys.txt", abs};
+	struct patch_options opts = {.protected_paths = list, .n_protected_paths = 3};
+	struct patch_options full = {.git_protection_full = true};
+	static const struct {
+		const char *path;
+		bool refused;
+	} cases[] = {
+	    {"secrets", true},         {"secrets/a/b", true},  {"./secrets/../secrets/x", true},
+	    {"secretsx", false},       {"sub/secrets", false}, {"conf/keys.txt", true},
+	    {"conf/other.txt", false}, {"abs-secret/x", true}, {"abs-secretx", false},
+	};
+	char *cause = NULL;
+
+	ASSERT_EQ(mkdir(ws, 0755), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = patch_check_path(ws, cases[i].path, &opts, &cause);
+
+		if (cases[i].refused) {
+			if (rc == 0)
+				fprintf(stderr, "%s passed\n", cases[i].path);
+			ASSERT_EQ(rc, -EPERM);
+			ASSERT_CONTAINS(cause, ": protected path, never written by a patch");
+			free(cause);
+		} else {
+			ASSERT_EQ(rc, 0);
+		}
+	}
+	/* git_protection "full": all of .git, at any depth; not .github or .gitignore. */
+	ASSERT_EQ(patch_check_path(ws, ".git/HEAD", NULL, &cause), 0);
+	ASSERT_EQ(patch_check_path(ws, ".git/HEAD", &full, &cause), -EPERM);
+	ASSERT_STR_EQ(cause, ".git/HEAD: protected path, never written by a patch");
+	free(cause);
+	ASSERT_EQ(patch_check_path(ws, "sub/.git/objects/x", &full, &cause), -EPERM);
+	free(cause);
+	ASSERT_EQ(patch_check_path(ws, ".gitignore", &full, &cause), 0);
+	ASSERT_EQ(patch_check_path(ws, ".github/x", &full, &cause), 0);
+	/* The same refusal through patch_apply, with nothing written. */
+	const char *text = "*** Begin Patch\n*** Add File: secrets/new\n+x\n*** End Patch\n";
+	ASSERT_EQ(patch_apply(text, strlen(text), ws, &opts, &cause), -EPERM);
+	ASSERT_STR_EQ(cause, "secrets/new: protected path, never written by a patch");
+	free(cause);
+	char *tree = test_patch_tree(ws);
+	ASSERT_STR_EQ(tree, "");
+	free(tree);
+	free(abs);
 	free(ws);
 	return 0;
 }

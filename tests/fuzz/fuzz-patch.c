@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (paths[n] != NULL)
 		abort();
 	patch_paths_free(paths);
-	if (patch_plan_new(p, fuzz__tree, &plan, &cause) == 0) {
+	if (patch_plan_new(p, fuzz__tree, NULL, &plan, &cause) == 0) {
 		char *diff = patch_plan_diff(plan);
 
 		if (diff == NULL)
