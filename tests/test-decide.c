@@ -153,6 +153,26 @@ TEST(decide_reports_rules_commands_and_prefix)
 		ASSERT_STR_EQ(res.prefix[1], "install");
 		decide_result_free(&res);
 	}
+	/* A shell script of one plain command offers that command's prefix... */
+	{
+		char *a4[] = {"bash", "-lc", "npm install left-pad", NULL};
+		char *a5[] = {"bash", "-lc", "npm install > log", NULL};
+
+		in.argv = a4;
+		in.argc = 3;
+		decide_command(&in, &res);
+		ASSERT_EQ(res.split.n, 1);
+		ASSERT_EQ(res.prefix_len, 2);
+		ASSERT_STR_EQ(res.prefix[0], "npm");
+		ASSERT_STR_EQ(res.prefix[1], "install");
+		decide_result_free(&res);
+		/* ...an opaque one offers none. */
+		in.argv = a5;
+		decide_command(&in, &res);
+		ASSERT(res.split.opaque);
+		ASSERT(res.prefix == NULL);
+		decide_result_free(&res);
+	}
 	/* A rule matched: no prefix. */
 	{
 		char *a3[] = {"git", "push", NULL};
