@@ -161,6 +161,7 @@ static double bench__scenario(const char *name, size_t n_rules, size_t programs,
 	return t0;
 }
 
+/* Runs both scenarios; fails when the median decision time is over the limit. */
 int main(int argc, char **argv)
 {
 	size_t n_rules = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
