@@ -1202,7 +1202,7 @@ static int rules__parse(struct rules *r, const char *file, const char *text, siz
 {
 	struct rules__parser p = {.file = file, .s = text, .len = len, .line = first_line};
 	struct rules_rule **parsed = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int rc;
 
 	rc = rules__next(&p);
@@ -1211,7 +1211,10 @@ static int rules__parse(struct rules *r, const char *file, const char *text, siz
 
 		rc = rules__call(&p, &rule);
 		if (rule != NULL) {
-			parsed = xreallocarray(parsed, n + 1, sizeof *parsed);
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				parsed = xreallocarray(parsed, cap, sizeof *parsed);
+			}
 			parsed[n++] = rule;
 		}
 	}
