@@ -39,6 +39,25 @@ for arg in "${plan[@]}"; do
 	raw+=("$arg")
 done
 raw+=(-- true)
+# Raw bwrap leaves the mount points it creates for covered paths on the host
+# (the helper removes its own): note which are missing now, remove them after.
+covers=()
+for ((i = 0; i + 1 < ${#raw[@]}; i++)); do
+	case ${raw[i]} in
+	--tmpfs | --remount-ro) dest=${raw[i + 1]} ;;
+	--ro-bind) [ "${raw[i + 1]}" = /dev/null ] && dest=${raw[i + 2]} || continue ;;
+	*) continue ;;
+	esac
+	[ "$dest" != / ] && [ ! -e "$dest" ] && covers+=("$dest")
+done
+cleanup() {
+	for ((i = ${#covers[@]} - 1; i >= 0; i--)); do
+		p=${covers[i]}
+		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; elif [ -f "$p" ] && [ ! -s "$p" ]; then rm -f "$p"; fi
+	done
+	rm -rf "$ws"
+}
+trap cleanup EXIT
 airlock_cmd=()
 if [ -n "${AIRLOCK:-}" ] && [ -x "$AIRLOCK" ] && (cd "$ws" && "$AIRLOCK" exec -- true) >/dev/null 2>&1; then
 	airlock_cmd=("$AIRLOCK" exec --)

@@ -71,6 +71,11 @@ sandbox_run_child(const struct sandbox_plan *plan, int errw, int real_err, int b
 	struct stat st;
 	char *marker, **argv;
 
+	/* The parent's forwarding handlers are not bubblewrap's: back to the defaults. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
 	if (stat("/proc/self/ns/user", &st) != 0)
 		st.st_ino = 0;
 	marker = xasprintf("%llu:%d:%d", (unsigned long long)st.st_ino, real_err, bpf);

@@ -13,6 +13,9 @@
 #include "core/xmalloc.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -633,6 +636,42 @@ BOTH(proc_mount_refused_retries_without_proc)
 	free(after);
 	free(before);
 	free(script);
+	free(exe);
+	free(ws);
+	return 0;
+}
+
+TEST(sandbox_sigterm_takes_the_sandbox_down)
+{
+	char *ws = sbx_ws("ws", (uid_t)-1), *exe = sbx_exe(), *late = xasprintf("%s/late", ws);
+	char *before = sbx_listing(ws);
+	char *argv[] = {exe,  "--sandbox-policy-cwd", ws,  "--sandbox-policy", WW, "--", "sh",
+	                "-c", "sleep 2; touch late",  NULL};
+	struct stat st;
+	int status;
+	pid_t pid = fork();
+
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		if (chdir(ws) != 0)
+			_exit(127);
+		execv(exe, argv);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	ASSERT_EQ(kill(pid, SIGTERM), 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+	usleep(2500 * 1000);
+	ASSERT_EQ(stat(late, &st), -1);
+	char *after = sbx_listing(ws);
+	ASSERT_STR_EQ(after, before);
+	free(after);
+	free(before);
+	free(late);
 	free(exe);
 	free(ws);
 	return 0;
