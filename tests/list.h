@@ -68,6 +68,8 @@ UNIT(sandbox_stdio_and_exit_status_pass_through, 40)
 UNIT(sandbox_proc_mount_refused_retries_without_proc_root, 40)
 UNIT(sandbox_proc_mount_refused_retries_without_proc_user, 40)
 UNIT(sandbox_sigterm_takes_the_sandbox_down, 20)
+UNIT(sandbox_home_read_only_socket_dir_hidden_root, 30)
+UNIT(sandbox_home_read_only_socket_dir_hidden_user, 30)
 
 /* apply_patch, agent protocol, submit, agent server (issue 6) */
 UNIT(patch_parse_builds_the_model, 5)

@@ -676,3 +676,44 @@ TEST(sandbox_sigterm_takes_the_sandbox_down)
 	free(ws);
 	return 0;
 }
+
+BOTH(home_read_only_socket_dir_hidden)
+{
+	char *ws = sbx_ws("ws", uid), *home = xasprintf("%s/home", ws);
+	char *agent = sbx_ws("agent", uid), *sock = xasprintf("%s/agent/sock", test_tmpdir());
+	char *cfg = xasprintf("%s/config.json", home);
+	char *extra[] = {"--protect-home", home, "--hide", agent, NULL};
+	char *cmd[] = {
+	    "sh",
+	    "-c",
+	    "echo '{}' > home/config.json && echo HOME-WRITTEN; touch home/rules && echo "
+	    "RULES-MADE; cat home/config.json; ls -A \"$1\" | wc -l; cat \"$1/sock\" && echo "
+	    "SOCK-SEEN; touch ok && echo WS-OK",
+	    "sh",
+	    agent,
+	    NULL};
+	struct test_run r;
+
+	mkdir(home, 0755);
+	ASSERT_EQ(chown(home, uid == (uid_t)-1 ? getuid() : uid, uid == (uid_t)-1 ? getgid() : uid),
+	          0);
+	ASSERT_EQ(test_write_file(cfg, "{\"sandbox\":\"read-only\"}\n"), 0);
+	ASSERT_EQ(test_write_file(sock, "socket-ish\n"), 0);
+	ASSERT_EQ(sbx_run(&r, uid, ws, WW, NULL, extra, cmd), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_NOT_CONTAINS(r.out, "HOME-WRITTEN");
+	ASSERT_NOT_CONTAINS(r.out, "RULES-MADE");
+	ASSERT_CONTAINS(r.out, "{\"sandbox\":\"read-only\"}\n0\n");
+	ASSERT_NOT_CONTAINS(r.out, "SOCK-SEEN");
+	ASSERT_CONTAINS(r.out, "WS-OK");
+	test_run_free(&r);
+	char *text = test_read_file(cfg, NULL);
+	ASSERT_STR_EQ(text, "{\"sandbox\":\"read-only\"}\n");
+	free(text);
+	free(cfg);
+	free(sock);
+	free(agent);
+	free(home);
+	free(ws);
+	return 0;
+}
