@@ -16,6 +16,13 @@
 
 #include <sys/types.h>
 
+/*
+ * The connection error of a name (not localhost) that resolved only to
+ * loopback or unspecified addresses: refused, so that an approved name
+ * cannot lead to this machine's own services (DNS rebinding).
+ */
+#define PROXY__ELOOPBACK (-100000)
+
 /* The size of each read buffer handed from one side to the other. */
 #define PROXY__READ_SIZE (64 * 1024)
 /* Read buffers kept for reuse (fresh ones would be page-faulted in each time). */

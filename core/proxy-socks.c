@@ -169,6 +169,8 @@ void proxy_socks__decided(struct proxy__conn *conn, bool allow, const char *reas
 /* Maps a connection error to a SOCKS reply code. */
 static unsigned char proxy_socks__code(int status)
 {
+	if (status == PROXY__ELOOPBACK)
+		return SOCKS_NOT_ALLOWED;
 	if (status <= -3000 && status > -3100)
 		return SOCKS_HOST_UNREACH; /* name resolution */
 	switch (status) {

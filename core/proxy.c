@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,23 @@ struct proxy__write {
 };
 
 static void proxy__maybe_free(struct proxy *proxy);
+static bool proxy__loopback_name(const char *host);
+static bool proxy__loopback_addr(const struct sockaddr *sa);
+
+/* Whether HOST is this machine by name or loopback literal. */
+static bool proxy__is_self(const char *host)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+
+	if (proxy__loopback_name(host))
+		return true;
+	if (uv_ip4_addr(host, 0, &sin) == 0)
+		return proxy__loopback_addr((struct sockaddr *)&sin);
+	if (uv_ip6_addr(host, 0, &sin6) == 0)
+		return proxy__loopback_addr((struct sockaddr *)&sin6);
+	return false;
+}
 
 /* Returns the protocol's name as used in keys, prompts and the audit log. */
 const char *proxy_proto_name(enum proxy_proto proto)
@@ -132,6 +150,14 @@ void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto pro
 	conn->proto = proto;
 	conn->port = port;
 	conn->state = PROXY__DECIDE;
+	if ((port == proxy->http_port || port == proxy->socks_port) && proxy__is_self(host)) {
+		proxy->stats.refused++;
+		if (conn->kind == PROXY__SOCKS)
+			proxy_socks__decided(conn, false, "the proxy does not connect to itself");
+		else
+			proxy_http__decided(conn, false, "the proxy does not connect to itself");
+		return;
+	}
 	for (q = proxy->decider.per_request ? NULL : proxy->queries; q != NULL; q = q->next)
 		if (q->dest.proto == proto && q->dest.port == port && strcmp(q->host, host) == 0)
 			break;
@@ -698,6 +724,34 @@ static int proxy__attempt(struct proxy__conn *conn, const struct sockaddr *addr)
 	return rc;
 }
 
+/* Whether HOST names this machine's loopback on purpose: localhost or *.localhost. */
+static bool proxy__loopback_name(const char *host)
+{
+	size_t n = strlen(host);
+
+	return strcmp(host, "localhost") == 0 ||
+	       (n > 10 && strcmp(host + n - 10, ".localhost") == 0);
+}
+
+/* Whether SA is a loopback or unspecified address (IPv4, IPv6 or IPv4-mapped). */
+static bool proxy__loopback_addr(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+
+		return (a >> 24) == 127 || a == 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			return a6->s6_addr[12] == 127 || (a6->s6_addr[12] | a6->s6_addr[13] |
+			                                  a6->s6_addr[14] | a6->s6_addr[15]) == 0;
+		return IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_UNSPECIFIED(a6);
+	}
+	return false;
+}
+
 /* Tries the next resolved address, or reports the last failure. */
 static void proxy__try_next(struct proxy__conn *conn)
 {
@@ -708,6 +762,11 @@ static void proxy__try_next(struct proxy__conn *conn)
 		conn->ai_next = ai->ai_next;
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
+		if (!proxy__loopback_name(conn->host) && proxy__loopback_addr(ai->ai_addr)) {
+			/* A name that is not localhost must not lead to this machine. */
+			conn->connect_err = PROXY__ELOOPBACK;
+			continue;
+		}
 		rc = proxy__attempt(conn, ai->ai_addr);
 		if (rc == 0)
 			return;

@@ -11,6 +11,8 @@
 #include "../core/proxy-private.h"
 #include "../core/xmalloc.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -643,6 +645,92 @@ TEST(proxy_close_cancels_pending_queries)
 	free(out);
 	close(fd);
 	ASSERT_EQ(atomic_load(&srv.connections), 0);
+	tserver_stop(&srv);
+	return 0;
+}
+
+/* A name of this machine (other than localhost) that resolves only to loopback, or NULL. */
+static const char *loopback_alias(char *buf, size_t len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	bool only_loopback = true;
+
+	if (gethostname(buf, len) != 0 || strcmp(buf, "localhost") == 0)
+		return NULL;
+	if (getaddrinfo(buf, "80", &hints, &res) != 0)
+		return NULL;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			only_loopback &=
+			    (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) ==
+			    127;
+		else if (ai->ai_family == AF_INET6)
+			only_loopback &=
+			    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+	}
+	freeaddrinfo(res);
+	return only_loopback ? buf : NULL;
+}
+
+TEST(proxy_refuses_itself_and_names_leading_to_loopback)
+{
+	struct tserver srv;
+	struct tproxy t;
+	char name[256], *resp;
+	const char *alias;
+	int fd, status;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tproxy_start(&t, TDEC_ALLOW), 0);
+	/* The proxy's own ports: refused without asking. */
+	fd = tcp_connect_local(t.http_port);
+	resp = get_via(fd, "127.0.0.1", t.http_port, "/", &status);
+	ASSERT_EQ(status, 403);
+	ASSERT_CONTAINS(resp, "the proxy does not connect to itself");
+	free(resp);
+	close(fd);
+	ASSERT_EQ(tproxy_calls(&t), 0);
+	/* localhost by name is loopback on purpose: allowed. */
+	fd = tcp_connect_local(t.http_port);
+	resp = get_via(fd, "localhost", srv.port, "/ok", &status);
+	ASSERT_EQ(status, 200);
+	free(resp);
+	close(fd);
+	alias = loopback_alias(name, sizeof name);
+	if (alias == NULL) {
+		tproxy_stop(&t);
+		tserver_stop(&srv);
+		SKIP("no other name of this host resolves to loopback; the rest cannot be checked");
+	}
+	/* Another name that resolves to loopback: approved, yet refused (rebinding). */
+	fd = tcp_connect_local(t.http_port);
+	resp = get_via(fd, alias, srv.port, "/rebind", &status);
+	ASSERT_EQ(status, 403);
+	ASSERT_CONTAINS(resp, "resolves to this machine's loopback");
+	free(resp);
+	close(fd);
+	fd = tcp_connect_local(t.socks_port);
+	{
+		unsigned char greet[] = {5, 1, 0}, reply[10], req[300];
+		size_t n = strlen(alias), k = 0;
+		req[k++] = 5;
+		req[k++] = 1;
+		req[k++] = 0;
+		req[k++] = 3;
+		req[k++] = (unsigned char)n;
+		memcpy(req + k, alias, n);
+		k += n;
+		req[k++] = (unsigned char)(srv.port >> 8);
+		req[k++] = (unsigned char)srv.port;
+		ASSERT_EQ(send_all(fd, greet, 3), 0);
+		ASSERT_EQ(recv_all(fd, reply, 2), 0);
+		ASSERT_EQ(send_all(fd, req, k), 0);
+		ASSERT_EQ(recv_all(fd, reply, 10), 0);
+		ASSERT_EQ(reply[1], 0x02);
+	}
+	close(fd);
+	ASSERT_EQ(atomic_load(&srv.requests), 1);
+	ASSERT_EQ(tproxy_stop(&t), 0);
 	tserver_stop(&srv);
 	return 0;
 }
