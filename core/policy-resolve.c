@@ -43,6 +43,7 @@ static int policy__resolved_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+/* Turns special paths into concrete ones, merges equal paths and sorts the entries. */
 int policy_resolve(const struct policy_split *split, const char *cwd, const char *tmpdir,
                    struct policy_resolved *out, char **cause)
 {
@@ -109,6 +110,7 @@ static size_t policy__prefix_len(const char *prefix, const char *path)
 	return n;
 }
 
+/* Finds the access of the most specific entry above PATH. */
 enum policy_access policy_resolved_access(const struct policy_resolved *res, const char *path)
 {
 	size_t best = 0;
@@ -126,6 +128,7 @@ enum policy_access policy_resolved_access(const struct policy_resolved *res, con
 	return access;
 }
 
+/* Frees what a resolved policy owns and zeroes it. */
 void policy_resolved_free(struct policy_resolved *res)
 {
 	for (size_t i = 0; i < res->n_entries; i++)

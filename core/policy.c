@@ -163,6 +163,7 @@ static int policy__get_bool(const cJSON *obj, const char *name, const char *wher
 	return 0;
 }
 
+/* Normalises an absolute path lexically (see policy.h). */
 char *policy_path_normalize(const char *path)
 {
 	size_t len = strlen(path);
@@ -325,6 +326,7 @@ static int policy__legacy_from_tree(const cJSON *root, struct policy_legacy *out
 	return policy__get_bool(root, "exclude_slash_tmp", "", &out->exclude_slash_tmp, cause);
 }
 
+/* Parses legacy policy JSON into OUT; on error OUT is empty and *cause says why. */
 int policy_legacy_parse(const char *json, struct policy_legacy *out, char **cause)
 {
 	cJSON *root = policy__parse_json(json, cause);
@@ -469,6 +471,7 @@ static int policy__fs_from_tree(const cJSON *root, struct policy_fs *out, char *
 	return 0;
 }
 
+/* Parses a file-system split policy; on error OUT is empty and *cause says why. */
 int policy_fs_parse(const char *json, struct policy_fs *out, char **cause)
 {
 	cJSON *root = policy__parse_json(json, cause);
@@ -484,6 +487,7 @@ int policy_fs_parse(const char *json, struct policy_fs *out, char **cause)
 	return rc;
 }
 
+/* Parses a network policy given as a JSON string or a bare word. */
 int policy_net_parse(const char *json, enum policy_net *out, char **cause)
 {
 	const char *word = json;
@@ -515,6 +519,7 @@ int policy_net_parse(const char *json, enum policy_net *out, char **cause)
 	return 0;
 }
 
+/* Parses either policy shape into a split policy, telling them apart by "kind" and "type". */
 int policy_parse(const char *json, struct policy_split *out, char **cause)
 {
 	cJSON *root = policy__parse_json(json, cause);
@@ -540,6 +545,7 @@ int policy_parse(const char *json, struct policy_split *out, char **cause)
 	return rc;
 }
 
+/* Reads and parses a policy file, prefixing any cause with the file name. */
 int policy_load_file(const char *file, struct policy_split *out, char **cause)
 {
 	FILE *f = fopen(file, "re");
@@ -571,6 +577,7 @@ int policy_load_file(const char *file, struct policy_split *out, char **cause)
 	return rc;
 }
 
+/* Converts a legacy policy to split entries as SPEC section 2 says. */
 void policy_legacy_to_split(const struct policy_legacy *legacy, struct policy_split *out)
 {
 	size_t cap = 8 + legacy->access.n_readable_roots + legacy->n_writable_roots, n = 0;
@@ -617,6 +624,7 @@ void policy_legacy_to_split(const struct policy_legacy *legacy, struct policy_sp
 	out->fs.n_entries = n;
 }
 
+/* Compares two split policies entry by entry, in order. */
 bool policy_split_equal(const struct policy_split *a, const struct policy_split *b)
 {
 	if (a->net != b->net || a->fs.kind != b->fs.kind || a->fs.n_entries != b->fs.n_entries)
@@ -631,6 +639,7 @@ bool policy_split_equal(const struct policy_split *a, const struct policy_split 
 	return true;
 }
 
+/* Prints a file-system policy as compact JSON that policy_fs_parse reads back. */
 char *policy_fs_to_json(const struct policy_fs *fs)
 {
 	cJSON *root = cJSON_CreateObject(), *entries;
@@ -665,26 +674,31 @@ char *policy_fs_to_json(const struct policy_fs *fs)
 	return out;
 }
 
+/* Prints a network policy as a JSON string. */
 char *policy_net_to_json(enum policy_net net)
 {
 	return xasprintf("\"%s\"", policy__net_names[net]);
 }
 
+/* Names an access value as the JSON spells it. */
 const char *policy_access_name(enum policy_access access)
 {
 	return policy__access_names[access];
 }
 
+/* Names a network policy as the JSON spells it. */
 const char *policy_net_name(enum policy_net net)
 {
 	return policy__net_names[net];
 }
 
+/* Names a special path kind as the JSON spells it. */
 const char *policy_special_name(enum policy_special special)
 {
 	return policy__special_names[special];
 }
 
+/* Names a legacy policy type as the JSON spells it. */
 const char *policy_type_name(enum policy_type type)
 {
 	return policy__type_names[type];
@@ -698,6 +712,7 @@ static void policy__free_strings(char **v, size_t n)
 	free(v);
 }
 
+/* Frees what a legacy policy owns and zeroes it. */
 void policy_legacy_free(struct policy_legacy *legacy)
 {
 	policy__free_strings(legacy->access.readable_roots, legacy->access.n_readable_roots);
@@ -705,6 +720,7 @@ void policy_legacy_free(struct policy_legacy *legacy)
 	memset(legacy, 0, sizeof *legacy);
 }
 
+/* Frees what a file-system policy owns and zeroes it. */
 void policy_fs_free(struct policy_fs *fs)
 {
 	for (size_t i = 0; i < fs->n_entries; i++)
@@ -713,6 +729,7 @@ void policy_fs_free(struct policy_fs *fs)
 	memset(fs, 0, sizeof *fs);
 }
 
+/* Frees what a split policy owns and zeroes it. */
 void policy_split_free(struct policy_split *split)
 {
 	policy_fs_free(&split->fs);

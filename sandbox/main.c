@@ -13,6 +13,17 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char sandbox_usage[] =
+    "usage: airlock-sandbox --sandbox-policy-cwd DIR [--command-cwd DIR]\n"
+    "         (--sandbox-policy JSON | --file-system-sandbox-policy JSON\n"
+    "          --network-sandbox-policy JSON) [--use-legacy-landlock]\n"
+    "         [--proxy-route-spec JSON] [--no-proc] [--host-port N]...\n"
+    "         [--protected-path P]... [--git-protection safe|full]\n"
+    "         [--protect-home DIR]... [--hide DIR]... [--print-bwrap-args] -- CMD ARG...\n"
+    "Runs CMD in a bubblewrap + seccomp sandbox (airlock's helper; see airlock(1)).\n"
+    "Exit: CMD's status (128+N if killed by signal N); 125 when the sandbox cannot be\n"
+    "set up; 2 on a bad flag or malformed policy (nothing runs).\n";
+
 /* Parses the argv and hands over to the stage it asks for. */
 int main(int argc, char **argv)
 {
@@ -26,6 +37,10 @@ int main(int argc, char **argv)
 		free(cause);
 		sandbox_args_free(&opts);
 		return SANDBOX_EXIT_USAGE;
+	}
+	if (opts.help) {
+		fputs(sandbox_usage, stdout);
+		return 0;
 	}
 	if (opts.inner)
 		sandbox_inner_exec(&opts);

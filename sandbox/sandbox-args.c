@@ -177,12 +177,17 @@ static int sandbox_args_policies(struct sandbox_opts *o, const char *legacy, con
 	return 0;
 }
 
+/* Walks argv once against the flag table, then checks what needs all flags. */
 int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cause)
 {
 	const char *legacy = NULL, *fs = NULL, *net = NULL;
 	int i, rc = 0;
 
 	memset(o, 0, sizeof *o);
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		o->help = true;
+		return 0;
+	}
 	for (i = 1; i < argc && rc == 0; i++) {
 		const char *arg = argv[i], *value = NULL, *eq;
 		size_t len;
@@ -304,6 +309,7 @@ int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cau
 	return sandbox_args_policies(o, legacy, fs, net, cause);
 }
 
+/* Frees what the options own and zeroes them. */
 void sandbox_args_free(struct sandbox_opts *o)
 {
 	free(o->policy_cwd);

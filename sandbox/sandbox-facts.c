@@ -35,6 +35,7 @@ static struct sandbox_fact *sandbox_facts_find(const struct sandbox_facts *f, co
 	return NULL;
 }
 
+/* Records one fact, replacing an older one for the same path. */
 void sandbox_facts_set(struct sandbox_facts *f, const char *path, enum sandbox_kind kind,
                        const char *gitdir)
 {
@@ -52,8 +53,48 @@ void sandbox_facts_set(struct sandbox_facts *f, const char *path, enum sandbox_k
 	}
 	e->kind = kind;
 	e->gitdir = gitdir != NULL ? xstrdup(gitdir) : NULL;
+	e->readonly = false;
 }
 
+/* Marks a recorded directory as not creatable-in. */
+void sandbox_facts_set_readonly(struct sandbox_facts *f, const char *path)
+{
+	struct sandbox_fact *e = sandbox_facts_find(f, path);
+
+	if (e != NULL)
+		e->readonly = true;
+}
+
+/* Looks up whether entries can be created in a directory. */
+bool sandbox_facts_creatable(const struct sandbox_facts *f, const char *path)
+{
+	const struct sandbox_fact *e = sandbox_facts_find(f, path);
+
+	return e != NULL && e->kind == SANDBOX_DIR && !e->readonly;
+}
+
+/*
+ * True when this user may create entries in the directory of ST by its mode
+ * bits alone: inside the sandbox no capability overrides them (bubblewrap's
+ * own, in its user namespace, cover only this user's files).
+ */
+static bool sandbox_facts_mode_writable(const struct stat *st)
+{
+	gid_t groups[SANDBOX_MAX_LIST];
+	int n;
+
+	if (st->st_uid == geteuid())
+		return (st->st_mode & S_IWUSR) != 0;
+	if (st->st_gid == getegid())
+		return (st->st_mode & S_IWGRP) != 0;
+	n = getgroups(SANDBOX_MAX_LIST, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == st->st_gid)
+			return (st->st_mode & S_IWGRP) != 0;
+	return (st->st_mode & S_IWOTH) != 0;
+}
+
+/* Looks up what a path is; unknown paths are missing. */
 enum sandbox_kind sandbox_facts_kind(const struct sandbox_facts *f, const char *path)
 {
 	const struct sandbox_fact *e = sandbox_facts_find(f, path);
@@ -61,6 +102,7 @@ enum sandbox_kind sandbox_facts_kind(const struct sandbox_facts *f, const char *
 	return e != NULL ? e->kind : SANDBOX_MISSING;
 }
 
+/* Looks up the gitdir recorded for a `.git` file. */
 const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path)
 {
 	const struct sandbox_fact *e = sandbox_facts_find(f, path);
@@ -68,6 +110,7 @@ const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path
 	return e != NULL ? e->gitdir : NULL;
 }
 
+/* Frees the fact table and zeroes it. */
 void sandbox_facts_free(struct sandbox_facts *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
@@ -137,6 +180,8 @@ static enum sandbox_kind sandbox_facts_record(struct sandbox_facts *f, const cha
 	if (kind == SANDBOX_FILE && base != NULL && strcmp(base, "/.git") == 0)
 		gitdir = sandbox_facts_read_gitdir(path);
 	sandbox_facts_set(f, path, kind, gitdir);
+	if (kind == SANDBOX_DIR && !sandbox_facts_mode_writable(&st))
+		sandbox_facts_set_readonly(f, path);
 	free(gitdir);
 	return kind;
 }
@@ -187,6 +232,9 @@ static void sandbox_facts_record_gitdir(struct sandbox_facts *f, const char *g, 
 
 	if (depth > SANDBOX_GIT_DEPTH_MAX || sandbox_facts_record(f, g) != SANDBOX_DIR)
 		return;
+	p = sandbox__join(g, "HEAD");
+	sandbox_facts_record(f, p);
+	free(p);
 	p = xasprintf("%s/modules", g);
 	sandbox_facts_record_children(f, p);
 	for (size_t i = 0; i < f->n; i++) {
@@ -215,6 +263,7 @@ static int sandbox_facts_target(void *ctx, const char *path, bool dir, const cha
 	return 0;
 }
 
+/* Looks at the host for everything the plan of IN will ask about. */
 void sandbox_facts_gather(struct sandbox_facts *f, const struct sandbox_plan_in *in)
 {
 	const struct policy_resolved *res = in->res;

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Sets the variables that tell a command it runs sandboxed. */
 void sandbox_inner_setenv(enum policy_net net)
 {
 	setenv("AIRLOCK_SANDBOX", "1", 1);
@@ -68,6 +69,7 @@ static int sandbox_inner_check(void)
 	return bpf;
 }
 
+/* Runs the inner stage: marker check, filter, environment, exec. */
 void sandbox_inner_exec(const struct sandbox_opts *opts)
 {
 	char *cause = NULL;

@@ -95,6 +95,7 @@ static void sandbox_landlock_check(const struct policy_resolved *res)
 	}
 }
 
+/* Confines this process with Landlock and seccomp, then execs the command. */
 void sandbox_landlock_exec(const struct sandbox_opts *opts)
 {
 	struct policy_resolved res;

@@ -32,6 +32,7 @@ const struct sandbox_protected_name sandbox_protected_names[] = {
 const size_t sandbox_n_protected_names =
     sizeof sandbox_protected_names / sizeof sandbox_protected_names[0];
 
+/* Compares by whole path components. */
 bool sandbox__is_under(const char *dir, const char *path)
 {
 	size_t n = strlen(dir);
@@ -41,6 +42,7 @@ bool sandbox__is_under(const char *dir, const char *path)
 	return strncmp(dir, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+/* Compares the parent part of PATH with DIR. */
 bool sandbox__is_child(const char *dir, const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -50,6 +52,7 @@ bool sandbox__is_child(const char *dir, const char *path)
 	       slash[1] != '\0';
 }
 
+/* Joins a directory and a name into a new path. */
 char *sandbox__join(const char *dir, const char *name)
 {
 	return xasprintf("%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
@@ -74,6 +77,7 @@ static int sandbox_plan_owner(const struct policy_resolved *res, const char *pat
 	return best;
 }
 
+/* Finds the writable root that owns PATH, if any. */
 const char *sandbox__writable_root(const struct policy_resolved *res,
                                    const struct sandbox_facts *facts, const char *path)
 {
@@ -128,6 +132,16 @@ static int sandbox_plan_git_items(const struct sandbox_plan_in *in,
 	return rc;
 }
 
+/* True when the directory G looks like a git directory (it has HEAD). */
+static bool sandbox_plan_is_repo(const struct sandbox_facts *facts, const char *g)
+{
+	char *head = sandbox__join(g, "HEAD");
+	bool repo = sandbox_facts_kind(facts, head) != SANDBOX_MISSING;
+
+	free(head);
+	return repo;
+}
+
 /* Emits the protected targets under writable root W. */
 static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
                                      const struct sandbox_facts *facts, const char *w,
@@ -152,9 +166,12 @@ static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
 				        sandbox__writable_root(in->res, facts, gitdir));
 			else if (rc == 0 && gitdir != NULL)
 				rc = sandbox_plan_git_items(in, facts, gitdir, 0, fn, ctx);
-		} else if (k == SANDBOX_DIR && in->git == SANDBOX_GIT_SAFE) {
+		} else if (k == SANDBOX_DIR && in->git == SANDBOX_GIT_SAFE &&
+		           sandbox_plan_is_repo(facts, dotgit)) {
 			rc = sandbox_plan_git_items(in, facts, dotgit, 0, fn, ctx);
 		} else {
+			/* A .git directory without HEAD is no repository to git (say, a mount
+			 * point another sandbox left behind): kept read-only whole. */
 			/* Full protection, or no repository yet: .git stays read-only/uncreatable.
 			 */
 			rc = fn(ctx, dotgit, true, w);
@@ -171,6 +188,7 @@ static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
 	return rc;
 }
 
+/* Walks every writable root and option for the paths to keep read-only. */
 int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
                                int (*fn)(void *ctx, const char *path, bool dir, const char *root),
                                void *ctx)
@@ -272,6 +290,15 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, con
 			break;
 		}
 		if (k == SANDBOX_MISSING) {
+			/* Only where this user could create it (the parent's mode bits): else
+			 * the command cannot either, and bubblewrap could not make the mount
+			 * point. */
+			char *slash = strrchr(p, '/');
+			*slash = '\0';
+			bool creatable = sandbox_facts_creatable(st->facts, *p ? p : "/");
+			*slash = '/';
+			if (!creatable)
+				break;
 			if (c == '\0' && !dir)
 				sandbox_plan_op(st->plan, "--ro-bind", "/dev/null", p);
 			else
@@ -433,6 +460,7 @@ static void sandbox_plan_hide(const struct sandbox_plan_in *in, const struct san
 	}
 }
 
+/* Builds the bubblewrap argv: session, file system, namespaces, inner stage. */
 int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
                        struct sandbox_plan *plan, char **cause)
 {
@@ -492,6 +520,7 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	return 0;
 }
 
+/* Frees the plan and zeroes it. */
 void sandbox_plan_free(struct sandbox_plan *plan)
 {
 	for (size_t i = 0; i < plan->argc; i++)

@@ -42,6 +42,7 @@ void __lsan_disable(void) __attribute__((weak));
 
 static volatile sig_atomic_t sandbox_run_child_pid;
 
+/* Prints one `airlock: ...` line and exits 125 at once. */
 void sandbox_die(const char *fmt, ...)
 {
 	va_list ap;
@@ -280,6 +281,7 @@ static void __attribute__((noreturn)) sandbox_run_fail(const char *err)
 	sandbox_die("the sandbox could not be set up: %s", msg);
 }
 
+/* Plans, runs bubblewrap (retrying once without /proc if needed), cleans up. */
 int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 {
 	struct policy_resolved res;

@@ -142,6 +142,7 @@ static void sandbox_seccomp_rules(struct sandbox_seccomp *s, uint32_t arch, enum
 			sandbox_seccomp_deny_socketcall(s, arch, net_socketcalls[i]);
 }
 
+/* Builds one filter per ABI and merges them into one context. */
 int sandbox_seccomp_build(enum policy_net net, bool fs_restricted, void **out, char **cause)
 {
 	scmp_filter_ctx all = NULL;
@@ -195,6 +196,7 @@ int sandbox_seccomp_build(enum policy_net net, bool fs_restricted, void **out, c
 	return 0;
 }
 
+/* Builds and loads the filter in this process, after NO_NEW_PRIVS. */
 int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause)
 {
 	void *ctx;
@@ -213,6 +215,7 @@ int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause)
 	return rc;
 }
 
+/* Builds the filter and writes its BPF program to a descriptor. */
 int sandbox_seccomp_export(enum policy_net net, bool fs_restricted, int fd, char **cause)
 {
 	void *ctx;
@@ -226,6 +229,7 @@ int sandbox_seccomp_export(enum policy_net net, bool fs_restricted, int fd, char
 	return rc;
 }
 
+/* Loads a BPF program written by sandbox_seccomp_export. */
 int sandbox_seccomp_load_fd(int fd, char **cause)
 {
 	struct sock_filter *insns = xmalloc(SANDBOX_BPF_MAX);

@@ -49,6 +49,7 @@ struct sandbox_opts {
 	char *hide[SANDBOX_MAX_LIST]; /* --hide: an empty tmpfs inside */
 	size_t n_hide;
 	enum sandbox_git_protection git;
+	bool help;       /* -h/--help alone */
 	bool print_plan; /* --print-bwrap-args: print the plan, one argument a line; run nothing */
 	/* Inner stage (--apply-seccomp-then-exec). */
 	bool inner;
@@ -76,7 +77,8 @@ enum sandbox_kind {
 struct sandbox_fact {
 	char *path;
 	enum sandbox_kind kind;
-	char *gitdir; /* a `.git` file's "gitdir:" target, absolute; else NULL */
+	char *gitdir;  /* a `.git` file's "gitdir:" target, absolute; else NULL */
+	bool readonly; /* a directory this user cannot create entries in (mode bits) */
 };
 
 /* What the plan may ask about the host's file system: a table of lstat results. */
@@ -90,6 +92,10 @@ void sandbox_facts_set(struct sandbox_facts *f, const char *path, enum sandbox_k
                        const char *gitdir);
 /* What PATH is; a path never recorded counts as missing. */
 enum sandbox_kind sandbox_facts_kind(const struct sandbox_facts *f, const char *path);
+/* Marks the directory PATH as one this user cannot create entries in. */
+void sandbox_facts_set_readonly(struct sandbox_facts *f, const char *path);
+/* True when PATH is a directory this user can create entries in (no capabilities). */
+bool sandbox_facts_creatable(const struct sandbox_facts *f, const char *path);
 /* The gitdir recorded for PATH, or NULL. */
 const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path);
 void sandbox_facts_free(struct sandbox_facts *f);

@@ -20,7 +20,10 @@
 
 static char *const plan_cmd[] = {"true", NULL};
 
-/* A fact table from "KIND PATH" lines: d(ir), f(ile), l(ink), g(it file: "g PATH GITDIR"). */
+/*
+ * A fact table from "KIND PATH" lines: d(ir), r (a directory this user cannot
+ * create entries in), f(ile), l(ink), g(it file: "g PATH GITDIR").
+ */
 static void facts_from(struct sandbox_facts *f, const char *const *lines)
 {
 	memset(f, 0, sizeof *f);
@@ -32,10 +35,12 @@ static void facts_from(struct sandbox_facts *f, const char *const *lines)
 			*gitdir++ = '\0';
 		}
 		sandbox_facts_set(f, path,
-		                  kind == 'd'   ? SANDBOX_DIR
-		                  : kind == 'l' ? SANDBOX_SYMLINK
-		                                : SANDBOX_FILE,
+		                  kind == 'd' || kind == 'r' ? SANDBOX_DIR
+		                  : kind == 'l'              ? SANDBOX_SYMLINK
+		                                             : SANDBOX_FILE,
 		                  gitdir);
+		if (kind == 'r')
+			sandbox_facts_set_readonly(f, path);
 		free(path);
 	}
 }
@@ -169,6 +174,7 @@ TEST(sandbox_plan_workspace_write_git_repo)
 	                                    "d /ws",
 	                                    "f " EXE,
 	                                    "d /ws/.git",
+	                                    "f /ws/.git/HEAD",
 	                                    "f /ws/.git/config",
 	                                    "d /ws/.git/hooks",
 	                                    "d /ws/.git/modules",
@@ -216,6 +222,7 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	                                    "g /ws/.git /repo/.git/worktrees/ws",
 	                                    "d /repo",
 	                                    "d /repo/.git",
+	                                    "f /repo/.git/HEAD",
 	                                    "d /repo/.git/worktrees",
 	                                    "d /repo/.git/worktrees/ws",
 	                                    "f /repo/.git/worktrees/ws/config",
@@ -267,7 +274,7 @@ TEST(sandbox_plan_git_file_and_full_protection)
 
 	/* git_protection full: all of a .git directory read-only. */
 	static const char *const facts2[] = {
-	    "d /", "d /ws", "f " EXE, "d /ws/.git", "d /ws/.git/hooks", NULL};
+	    "d /", "d /ws", "f " EXE, "d /ws/.git", "f /ws/.git/HEAD", "d /ws/.git/hooks", NULL};
 	c.policy = "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true}";
 	c.facts = facts2;
 	c.git = SANDBOX_GIT_FULL;
@@ -323,6 +330,7 @@ TEST(sandbox_plan_none_paths_and_nesting)
 	                                    "d /ws/docs/out",
 	                                    "d /home",
 	                                    "d /ws/.git",
+	                                    "f /ws/.git/HEAD",
 	                                    "f /ws/.git/config",
 	                                    "d /ws/.git/hooks",
 	                                    NULL};
@@ -386,8 +394,14 @@ TEST(sandbox_plan_none_paths_and_nesting)
 
 TEST(sandbox_plan_symlinked_protected_path_refused)
 {
-	static const char *const facts[] = {
-	    "d /", "d /ws", "f " EXE, "d /ws/.git", "f /ws/.git/config", "l /ws/.git/hooks", NULL};
+	static const char *const facts[] = {"d /",
+	                                    "d /ws",
+	                                    "f " EXE,
+	                                    "d /ws/.git",
+	                                    "f /ws/.git/HEAD",
+	                                    "f /ws/.git/config",
+	                                    "l /ws/.git/hooks",
+	                                    NULL};
 	static const char *const facts2[] = {"d /", "d /ws", "f " EXE, "l /ws/.vscode", NULL};
 	struct plan_case c = {.policy = "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true}",
 	                      .facts = facts};
@@ -411,6 +425,7 @@ TEST(sandbox_plan_options_home_hide_protected_no_proc)
 	                                    "d /ws",
 	                                    "f " EXE,
 	                                    "d /ws/.git",
+	                                    "f /ws/.git/HEAD",
 	                                    "f /ws/.git/config",
 	                                    "d /ws/.git/hooks",
 	                                    "d /ws/.airlock",
@@ -657,6 +672,36 @@ TEST(sandbox_seccomp_filter_covers_every_abi)
 	ASSERT_NOT_CONTAINS(t, "\"ptrace\"");
 	ASSERT_CONTAINS(t, "\"io_uring_setup\"");
 	ASSERT_CONTAINS(t, "if ($a0 == 40)");
+	free(t);
+	return 0;
+}
+
+TEST(sandbox_plan_not_a_repo_and_uncreatable_dirs)
+{
+	static const char *const facts[] = {"d /",           "d /ws",
+	                                    "f " EXE,        "d /ws/.git",
+	                                    "r /ws/locked",  "d /ws/.airlock",
+	                                    "d /ws/.codex",  "d /ws/.agents",
+	                                    "d /ws/.claude", "d /ws/.vscode",
+	                                    "f /ws/.envrc",  "r /ro",
+	                                    "r /ro/.git",    NULL};
+	static char *const prot[] = {"locked/sub", "new/sub"};
+	struct plan_case c = {.policy = "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true,"
+	                                "\"writable_roots\":[\"/ro\"]}",
+	                      .facts = facts,
+	                      .protected_paths = prot,
+	                      .n_protected_paths = 2};
+	char *t = plan_case_run(&c);
+
+	/* /ws/.git has no HEAD: not a repository, kept read-only whole. /ws/locked/sub cannot
+	 * be created by this user: nothing to cover. /ws/new is covered (and cleaned up).
+	 * /ro is writable by policy but not by its mode: nothing can be created in it. */
+	ASSERT_STR_EQ(t, "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /ro /ro "
+	                 "--bind /ws /ws --ro-bind /ro/.git /ro/.git --ro-bind /ws/.airlock "
+	                 "/ws/.airlock --ro-bind /ws/.codex /ws/.codex --ro-bind /ws/.agents "
+	                 "/ws/.agents --ro-bind /ws/.claude /ws/.claude --ro-bind /ws/.vscode "
+	                 "/ws/.vscode --ro-bind /ws/.envrc /ws/.envrc --ro-bind /ws/.git /ws/.git "
+	                 "--tmpfs /ws/new --remount-ro /ws/new " NS_TAIL " | cleanup: /ws/new");
 	free(t);
 	return 0;
 }

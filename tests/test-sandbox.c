@@ -284,7 +284,7 @@ BOTH(agent_dirs_read_only)
 BOTH(symlinked_protected_path_refused)
 {
 	char *ws = sbx_ws("ws", uid);
-	char *cmd = xasprintf("mkdir -p %s/.git/hooks %s/evil && rm -rf %s/.git/hooks && ln -s "
+	char *cmd = xasprintf("git init -q %s && mkdir %s/evil && rm -rf %s/.git/hooks && ln -s "
 	                      "%s/evil %s/.git/hooks",
 	                      ws, ws, ws, ws, ws);
 	char *setup[] = {"sh", "-c", cmd, NULL};
