@@ -440,7 +440,7 @@ static int bench_exec_ask(const char *helper, char **cmd)
 	int status;
 	pid_t pid;
 
-	if (proxy_session_thread_start(&cfg, &t) < 0) {
+	if (proxy_session_thread_start(&cfg, stderr, &t) < 0) {
 		fprintf(stderr, "proxy-bench: cannot start the proxy\n");
 		return 125;
 	}

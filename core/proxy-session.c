@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,7 @@ struct proxy_session__rec {
 struct proxy_session_decider {
 	struct approval_queue *queue;
 	struct proxy_session__rec *recs;
+	FILE *refusals; /* where refusals are told, or NULL */
 };
 
 /* The queue's answer: release or refuse the proxy's waiters. */
@@ -87,8 +89,17 @@ static void proxy_session__answered(const struct approval_result *res, void *dat
 	struct proxy_query *q = rec->query;
 
 	rec->query = NULL;
-	if (q != NULL)
-		proxy_query_answer(q, res->allowed, res->reason);
+	if (q == NULL)
+		return;
+	if (!res->allowed && rec->d->refusals != NULL) {
+		const struct proxy_dest *dest = proxy_query_dest(q);
+
+		fprintf(rec->d->refusals, "airlock: network access to %s:%u (%s) denied: %s\n",
+		        dest->host, dest->port, proxy_proto_name(dest->proto),
+		        res->reason != NULL ? res->reason : "not allowed");
+		fflush(rec->d->refusals);
+	}
+	proxy_query_answer(q, res->allowed, res->reason);
 }
 
 /* The queue is done with a record. */
@@ -296,7 +307,8 @@ static void *proxy_session__main(void *arg)
 }
 
 /* Starts the proxy on a private loop in a thread. */
-int proxy_session_thread_start(const struct approval_config *cfg, struct proxy_session_thread **out)
+int proxy_session_thread_start(const struct approval_config *cfg, FILE *refusals,
+                               struct proxy_session_thread **out)
 {
 	struct proxy_session_thread *t = xcalloc(1, sizeof *t);
 	int rc;
@@ -311,6 +323,8 @@ int proxy_session_thread_start(const struct approval_config *cfg, struct proxy_s
 	if (rc == 0) {
 		t->stop.data = t;
 		rc = proxy_session_start(&t->loop, t->queue, &t->session);
+		if (rc == 0)
+			t->session->decider->refusals = refusals;
 		if (rc < 0)
 			uv_close((uv_handle_t *)&t->stop, proxy_session__async_closed);
 	}

@@ -21,6 +21,7 @@
 #include "approval.h"
 #include "proxy.h"
 
+#include <stdio.h>
 #include <uv.h>
 
 /* How many "NAME=value" strings proxy_env_build() returns (without the NULL). */
@@ -71,7 +72,11 @@ void proxy_session_close(struct proxy_session *s, void (*cb)(void *arg), void *a
  * CFG->approval is DECIDE_APPROVAL_NEVER: nothing prompts.
  */
 struct proxy_session_thread;
-int proxy_session_thread_start(const struct approval_config *cfg,
+/*
+ * REFUSALS (e.g. stderr, or NULL) gets one line per refused destination:
+ * `airlock: network access to HOST:PORT (PROTOCOL) denied: REASON`.
+ */
+int proxy_session_thread_start(const struct approval_config *cfg, FILE *refusals,
                                struct proxy_session_thread **out);
 /* The environment for the command; caller frees with proxy_env_free. */
 char **proxy_session_thread_env(const struct proxy_session_thread *t);

@@ -461,7 +461,11 @@ TEST(proxy_session_thread_for_exec)
 	char *req, *resp;
 
 	ASSERT_EQ(tserver_http_start(&srv), 0);
-	ASSERT_EQ(proxy_session_thread_start(&cfg, &pt), 0);
+	FILE *refusals = tmpfile();
+	char told[512] = "";
+
+	ASSERT(refusals != NULL);
+	ASSERT_EQ(proxy_session_thread_start(&cfg, refusals, &pt), 0);
 	env = proxy_session_thread_env(pt);
 	ASSERT_CONTAINS(env[0], "_PROXY=http://127.0.0.1:");
 	proxy_env_free(env);
@@ -483,6 +487,12 @@ TEST(proxy_session_thread_for_exec)
 	free(resp);
 	close(fd);
 	proxy_session_thread_stop(pt);
+	/* The refusal was told, naming the host. */
+	rewind(refusals);
+	ASSERT(fgets(told, sizeof told, refusals) != NULL);
+	ASSERT_CONTAINS(told, "airlock: network access to 127.0.0.1:");
+	ASSERT_CONTAINS(told, "(http) denied: ");
+	fclose(refusals);
 	tserver_stop(&srv);
 	return 0;
 }
