@@ -546,6 +546,16 @@ static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 	conn->inlen += (size_t)nread;
 	proxy__buf_free(conn->proxy, buf->base);
 	if (conn->kind == PROXY__SNIFF) {
+		if ((unsigned char)conn->in[0] == 0x04) {
+			/* SOCKS4: "request rejected or failed", and goodbye. */
+			static const unsigned char reject[8] = {0, 0x5b, 0, 0, 0, 0, 0, 0};
+
+			conn->kind = PROXY__SOCKS;
+			proxy__count_error(conn);
+			proxy__write_client_copy(conn, reject, sizeof reject);
+			proxy__conn_finish(conn);
+			return;
+		}
 		if ((unsigned char)conn->in[0] == 0x05) {
 			conn->kind = PROXY__SOCKS;
 			conn->state = PROXY__GREET;

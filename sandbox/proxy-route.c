@@ -12,7 +12,10 @@
  * sockets. A bridge is a process of its own, forked before any thread
  * exists: the outer one before bubblewrap runs, the inner one before
  * seccomp and exec, so the command never holds an AF_UNIX socket and never
- * runs with the bridge's threads.
+ * runs with the bridge's threads. The inner bridge is the one process in
+ * the sandbox without the seccomp filter, so it is made non-dumpable: the
+ * command (same uid, no capabilities) cannot open its memory or its
+ * descriptors through /proc to borrow its AF_UNIX rights.
  */
 #include "sandbox/proxy-route.h"
 
@@ -521,6 +524,7 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
+		prctl(PR_SET_DUMPABLE, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			proxy_route_outer_term(SIGTERM);
@@ -686,6 +690,12 @@ void proxy_route_inner_setup(void)
 	if (pid < 0)
 		sandbox_die("proxy routing: fork: %s", strerror(errno));
 	if (pid == 0) {
+		/*
+		 * Not dumpable: the command (same uid, no capabilities) cannot
+		 * reach this unfiltered process through /proc/PID/mem or fd/.
+		 */
+		prctl(PR_SET_DUMPABLE, 0);
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(0);

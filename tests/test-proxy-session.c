@@ -788,6 +788,16 @@ TEST(proxy_sandbox_direct_egress_and_sockets)
 	    "    socket.socket(socket.AF_UNIX); print('unix', 'allowed')\n"
 	    "except OSError as e: print('unix', errno.errorcode[e.errno])\n"
 	    "a, b = socket.socketpair(); a.send(b'x'); print('socketpair', b.recv(1).decode())\n"
+	    "import os\n"
+	    "bridges = [p for p in os.listdir('/proc') if p.isdigit() and p != '1' and\n"
+	    "           open('/proc/%%s/comm' %% p).read().strip() == 'airlock-sandbox']\n"
+	    "print('bridges', len(bridges))\n"
+	    "for p in bridges:\n"
+	    "    for what in ('mem',):\n"
+	    "        try:\n"
+	    "            (open if what == 'mem' else os.listdir)('/proc/%%s/%%s' %% (p, what))\n"
+	    "            print('bridge', what, 'open')\n"
+	    "        except PermissionError: print('bridge', what, 'denied')\n"
 	    "EOF\n",
 	    srv.port);
 	ASSERT_EQ(sandbox_sh(&t, script, true, NULL, 0, &r), 0);
@@ -798,6 +808,13 @@ TEST(proxy_sandbox_direct_egress_and_sockets)
 	ASSERT_CONTAINS(r.out, "remote ENETUNREACH\n");
 	ASSERT_CONTAINS(r.out, "unix EPERM\n");
 	ASSERT_CONTAINS(r.out, "socketpair x\n");
+	/*
+	 * The inner bridge (no seccomp filter) is out of the command's reach
+	 * (pid 1 is bubblewrap's init, not ours).
+	 */
+	ASSERT_CONTAINS(r.out, "bridges 1\n");
+	ASSERT_CONTAINS(r.out, "bridge mem denied\n");
+	ASSERT_NOT_CONTAINS(r.out, " open\n");
 	test_run_free(&r);
 	free(script);
 	ASSERT_EQ(atomic_load(&srv.connections), 0);

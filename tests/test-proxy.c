@@ -593,6 +593,10 @@ TEST(proxy_malformed_input_gets_errors_and_proxy_keeps_serving)
 		out = raw_exchange(t.socks_port, atyp, sizeof atyp);
 		ASSERT_EQ((unsigned char)out[3], 8);
 		free(out);
+		unsigned char socks4[] = {4, 1, 0, 80, 127, 0, 0, 1, 0};
+		out = raw_exchange(t.socks_port, socks4, sizeof socks4);
+		ASSERT_EQ((unsigned char)out[1], 0x5b);
+		free(out);
 		unsigned char badname[] = {5, 1, 0, 5, 1, 0, 3, 3, 'a', '/', 'b', 0, 80};
 		out = raw_exchange(t.socks_port, badname, sizeof badname);
 		ASSERT_EQ((unsigned char)out[3], 4);
