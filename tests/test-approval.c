@@ -515,3 +515,125 @@ TEST(approval_patch_policies_and_cancel)
 	approval_test__teardown(&env);
 	return 0;
 }
+
+/* A requester of the random test: how often each callback ran. */
+struct approval_test__slot {
+	int calls;
+	int frees;
+	uint64_t waiter; /* while queued */
+	bool done;
+	bool cancelled;
+};
+
+/* Counts a random requester's callback. */
+static void approval_test__slot_cb(const struct approval_result *res, void *data)
+{
+	struct approval_test__slot *s = data;
+
+	(void)res;
+	s->calls++;
+}
+
+/* Counts a random requester's free, which ends it. */
+static void approval_test__slot_free(void *data)
+{
+	struct approval_test__slot *s = data;
+
+	s->frees++;
+	s->done = true;
+}
+
+TEST(approval_random_operations_keep_invariants)
+{
+	enum { N = 3000 };
+	static struct approval_test__slot slots[N];
+	static const char *const hosts[] = {"a.io", "B.io", "c.io", "ok.io", "bad.io", "ask.io"};
+	static char *cmds[][3] = {{"npm", "install", NULL}, {"cargo", "test", NULL},
+	                          {"make", NULL, NULL},     {"rm", "-rf", NULL},
+	                          {"ls", NULL, NULL},       {"python3", "x.py", NULL}};
+	static char *paths[][2] = {{"/ws/a", NULL}, {"/ws/b", NULL}, {"/ws/c", NULL}};
+	struct approval_test__env env;
+	uint64_t seed = 42;
+	size_t lines_before, prompts_answered = 0;
+
+	if (approval_test__setup(&env, DECIDE_APPROVAL_UNTRUSTED, approval_test__rules) != 0)
+		return 1;
+	memset(slots, 0, sizeof slots);
+	for (int i = 0; i < N; i++) {
+		unsigned op;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		op = (unsigned)(seed >> 33);
+		if (op % 10 < 6) {
+			struct approval_request req = {.cwd = "/ws",
+			                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE};
+			uint64_t w;
+
+			switch (op % 3) {
+			case 0:
+				req.kind = APPROVAL_EXEC;
+				req.argv = cmds[(op >> 4) % 6];
+				req.argc = req.argv[1] == NULL ? 1 : 2;
+				req.retry = (op >> 8) % 4 == 0;
+				break;
+			case 1:
+				req.kind = APPROVAL_NETWORK;
+				req.host = hosts[(op >> 4) % 6];
+				req.protocol = (op >> 8) % 2 ? "https" : "http";
+				req.port = (op >> 9) % 2 ? 443 : 80;
+				break;
+			default:
+				req.kind = APPROVAL_PATCH;
+				req.paths = paths[(op >> 4) % 3];
+				req.n_paths = 1;
+				break;
+			}
+			w = approval_request(env.q, &req, approval_test__slot_cb,
+			                     approval_test__slot_free, &slots[i]);
+			if (w == 0)
+				ASSERT(slots[i].done && slots[i].calls == 1);
+			else
+				slots[i].waiter = w;
+		} else if (op % 10 < 8 && approval_current(env.q) != NULL) {
+			const struct approval_prompt *p = approval_current(env.q);
+			const struct approval_option *o = &p->options[(op >> 4) % p->n_options];
+
+			ASSERT_EQ(approval_answer(env.q, p->id, o->answer), 0);
+			prompts_answered++;
+		} else if (op % 10 == 8) {
+			int j = (int)((op >> 4) % (unsigned)(i + 1));
+
+			if (slots[j].waiter != 0 && !slots[j].done) {
+				ASSERT_EQ(approval_cancel(env.q, slots[j].waiter), 0);
+				slots[j].cancelled = true;
+			} else if (slots[j].waiter != 0) {
+				ASSERT_EQ(approval_cancel(env.q, slots[j].waiter), -ENOENT);
+			}
+		} else if (op % 50 == 9) {
+			approval_deny_all(env.q);
+			ASSERT_EQ(approval_pending(env.q), 0);
+		}
+		/* The FIFO's prompts and their waiters are consistent. */
+		{
+			size_t n = 0;
+
+			while (approval_nth(env.q, n) != NULL) {
+				ASSERT(approval_nth(env.q, n)->n_waiters > 0);
+				n++;
+			}
+			ASSERT_EQ(n, approval_pending(env.q));
+		}
+	}
+	lines_before = (size_t)approval_test__lines(env.log);
+	ASSERT(prompts_answered > 0);
+	approval_test__teardown(&env);
+	/* Every requester ended exactly once: a callback and a free, or (cancelled) a free. */
+	for (int i = 0; i < N; i++) {
+		if (slots[i].calls == 0 && slots[i].frees == 0)
+			continue; /* not a request */
+		ASSERT_EQ(slots[i].frees, 1);
+		ASSERT_EQ(slots[i].calls, slots[i].cancelled ? 0 : 1);
+	}
+	ASSERT(lines_before > 0);
+	return 0;
+}
