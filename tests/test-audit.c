@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The Nth line (0-based) of TEXT parsed as JSON, or NULL. */
 static cJSON *audit_test__line(const char *text, int n)
@@ -162,5 +164,55 @@ TEST(audit_default_path_follows_the_environment)
 	ASSERT_STR_EQ(p, "/home/u/.local/state/airlock/audit.jsonl");
 	free(p);
 	ASSERT(audit_open("/proc/airlock-no/audit.jsonl", NULL) == NULL);
+	return 0;
+}
+
+TEST(audit_two_processes_never_interleave)
+{
+	char *path = xasprintf("%s/audit.jsonl", test_tmpdir());
+	char *text;
+	int lines = 0;
+	pid_t pids[2];
+
+	for (int c = 0; c < 2; c++) {
+		pids[c] = fork();
+		ASSERT(pids[c] >= 0);
+		if (pids[c] == 0) {
+			struct audit *a = audit_open(path, NULL);
+			char word[600];
+
+			/* Long subjects, so a torn write would show. */
+			memset(word, 'a' + c, sizeof word - 1);
+			word[sizeof word - 1] = '\0';
+			for (int i = 0; i < 300; i++) {
+				char *argv[] = {word, word, NULL};
+
+				if (a == NULL || audit_exit(a, 2, argv, i, 1, true) != 0)
+					_exit(1);
+			}
+			audit_close(a);
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < 2; c++) {
+		int st;
+
+		ASSERT_EQ(waitpid(pids[c], &st, 0), pids[c]);
+		ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	text = test_read_file(path, NULL);
+	ASSERT(text != NULL);
+	for (int i = 0;; i++) {
+		cJSON *o = audit_test__line(text, i);
+
+		if (o == NULL)
+			break;
+		ASSERT_STR_EQ(audit_test__str(o, "kind"), "exit");
+		lines++;
+		cJSON_Delete(o);
+	}
+	ASSERT_EQ(lines, 600);
+	free(text);
+	free(path);
 	return 0;
 }
