@@ -3,7 +3,7 @@
 # that machine drift hits both sides alike:
 #
 # 1. throughput of a CONNECT tunnel through the proxy vs a direct loopback
-#    connection (BENCH_PROXY_MIB MiB per round, default 256; 9 rounds);
+#    connection (BENCH_PROXY_MIB MiB per round, default 256; 15 rounds);
 #    target >= 0.8x;
 # 2. the same with the client inside the sandbox (network proxy), so the
 #    bytes also cross both bridges of proxy routing;
@@ -30,8 +30,8 @@ mib=${BENCH_PROXY_MIB:-256}
 bwrap=${BWRAP:-$(command -v bwrap || true)}
 
 make -s -C "$builddir" bench/proxy-bench >/dev/null
-echo "-- 1. CONNECT tunnel throughput vs direct ($tool throughput $mib 9)"
-"$tool" throughput "$mib" 9 | sed 's/^/  /'
+echo "-- 1. CONNECT tunnel throughput vs direct ($tool throughput $mib 15)"
+"$tool" throughput "$mib" 15 | sed 's/^/  /'
 
 ws=$(mktemp -d)
 trap 'rm -rf "$ws"' EXIT
@@ -41,8 +41,8 @@ if ! "$helper" --sandbox-policy-cwd "$ws" --sandbox-policy '{"type":"read-only"}
 	"$tool" latency 2000 | sed 's/^/  /'
 	exit 0
 fi
-echo "-- 2. through the sandbox's bridges and the proxy vs direct ($tool bridge-throughput $mib 9 HELPER)"
-"$tool" bridge-throughput "$mib" 9 "$helper" | sed 's/^/  /'
+echo "-- 2. through the sandbox's bridges and the proxy vs direct ($tool bridge-throughput $mib 15 HELPER)"
+"$tool" bridge-throughput "$mib" 15 "$helper" | sed 's/^/  /'
 
 echo "-- 3. added latency of a new approved connection ($tool latency 2000)"
 "$tool" latency 2000 | sed 's/^/  /'
