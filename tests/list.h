@@ -183,6 +183,7 @@ UNIT(job_delivers_all_output_before_exit, 10)
 /* the TUI's model: panes, layout, input (tui/, issue 4) */
 UNIT(pane_renders_like_a_terminal, 5)
 UNIT(pane_keeps_10000_lines_of_scrollback, 10)
+UNIT(pane_flood_fast_path_matches_the_emulator, 60)
 UNIT(pane_resize_keeps_the_text, 5)
 UNIT(pane_title_format, 5)
 UNIT(layout_tiles_and_maximises, 5)

@@ -95,6 +95,85 @@ TEST(pane_keeps_10000_lines_of_scrollback)
 	return 0;
 }
 
+/* Whether panes A and B hold the same scrollback, screen and cursor. */
+static int model__same(const struct pane *a, const struct pane *b)
+{
+	ASSERT_EQ(a->sb_len, b->sb_len);
+	ASSERT_EQ(a->cursor.row, b->cursor.row);
+	ASSERT_EQ(a->cursor.col, b->cursor.col);
+	for (int row = -(int)a->sb_len; row < a->rows; row++) {
+		for (int col = 0; col < a->cols; col++) {
+			struct pane_cell ca, cb;
+			/* View rows above 0 read the scrollback. */
+			((struct pane *)a)->scroll = row < 0 ? -row : 0;
+			((struct pane *)b)->scroll = row < 0 ? -row : 0;
+			pane_view_cell(a, row < 0 ? 0 : row, col, &ca);
+			pane_view_cell(b, row < 0 ? 0 : row, col, &cb);
+			if (ca.ch == ' ')
+				ca.ch = 0;
+			if (cb.ch == ' ')
+				cb.ch = 0;
+			if (ca.ch != cb.ch || ca.attrs != cb.attrs || ca.fg != cb.fg) {
+				fprintf(stderr, "row %d col %d: %u != %u\n", row, col, ca.ch,
+				        cb.ch);
+				return 1;
+			}
+		}
+	}
+	((struct pane *)a)->scroll = ((struct pane *)b)->scroll = 0;
+	return 0;
+}
+
+TEST(pane_flood_fast_path_matches_the_emulator)
+{
+	/* A fast pane and one held on libvterm's own path (as after an escape). */
+	struct pane *fast = pane_new(NULL, 1, "x", 0, NULL, 7, 13);
+	struct pane *slow = pane_new(NULL, 2, "x", 0, NULL, 7, 13);
+	unsigned seed = 12345;
+	char *text = xmalloc(200000);
+	size_t len = 0;
+
+	slow->saw_esc = true;
+	for (int i = 0; len < 190000; i++) {
+		seed = seed * 1103515245 + 12345;
+		int n = (int)((seed >> 16) % 40);
+		if (i % 17 == 0)
+			n = 0;
+		if (i % 23 == 0)
+			n = 13; /* exactly one row: the pending wrap */
+		if (i % 29 == 0)
+			n = 26;
+		for (int k = 0; k < n; k++)
+			text[len++] = (char)('a' + (i + k) % 26);
+		if (i % 401 == 0) {
+			text[len++] = '\n'; /* a bare line feed */
+		} else {
+			text[len++] = '\r';
+			text[len++] = '\n';
+		}
+	}
+	for (size_t off = 0; off < len;) {
+		seed = seed * 1103515245 + 12345;
+		size_t chunk = 1 + (seed >> 16) % 3000;
+		if (chunk > len - off)
+			chunk = len - off;
+		pane_feed(fast, text + off, chunk);
+		pane_feed(slow, text + off, chunk);
+		off += chunk;
+		if (model__same(fast, slow) != 0) {
+			fprintf(stderr, "differ after %zu bytes\n", off);
+			return 1;
+		}
+	}
+	ASSERT_EQ(fast->sb_len, PANE_SCROLLBACK_LINES);
+	ASSERT(fast->flood_chunks > 20);
+	ASSERT_EQ(slow->flood_chunks, 0);
+	free(text);
+	pane_free(fast);
+	pane_free(slow);
+	return 0;
+}
+
 TEST(pane_resize_keeps_the_text)
 {
 	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);

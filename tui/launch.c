@@ -40,7 +40,8 @@ static void launch__on_output(struct job *job, const char *buf, size_t len, void
 	struct pane *p = data;
 
 	(void)job;
-	pane_feed(p, buf, len);
+	pane_queue(p, buf, len);
+	p->tui->pending = true;
 	tui_pane_changed(p->tui, p);
 }
 
@@ -50,6 +51,7 @@ void launch_exited(struct pane *p, int status, int signal)
 	struct tui *t = p->tui;
 	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
 
+	pane_flush(p);
 	p->state = PANE_EXITED;
 	p->status = status;
 	p->end_ms = tui_now(t);

@@ -58,23 +58,14 @@ static bool pane__cell_blank(const struct pane_cell *c)
 	       !(c->attrs & (PANE_ATTR_REVERSE | PANE_ATTR_UNDERLINE));
 }
 
-/* libvterm pushes a line off the top: keep it in the ring. */
-static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
+/* A new newest line of N cells in the scrollback ring (the oldest goes when full). */
+static struct pane_line *pane__sb_add(struct pane *p, int n)
 {
-	struct pane *p = user;
-	struct pane_cell tmp;
-	int n = cols;
 	size_t slot;
 	struct pane_line *line;
 
-	while (n > 0) {
-		pane__cell_from_vterm(&cells[n - 1], &tmp);
-		if (!pane__cell_blank(&tmp))
-			break;
-		n--;
-	}
 	if (p->sb_len == PANE_SCROLLBACK_LINES) {
-		/* Full: the oldest line goes; reuse its slot. */
+		/* Full: the oldest line goes; reuse its slot (and its memory if big enough). */
 		slot = p->sb_head;
 		p->sb_head = (p->sb_head + 1) % PANE_SCROLLBACK_LINES;
 		line = p->sb[slot];
@@ -90,13 +81,44 @@ static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
 	if (line == NULL)
 		line = xmalloc(sizeof *line + (size_t)n * sizeof line->cells[0]);
 	line->ncells = n;
-	for (int i = 0; i < n; i++)
-		pane__cell_from_vterm(&cells[i], &line->cells[i]);
 	p->sb[slot] = line;
 	/* A view scrolled back stays on the same lines while output flows. */
 	if (p->scroll > 0 && p->scroll < (int)p->sb_len)
 		p->scroll++;
+	return line;
+}
+
+/* libvterm pushes a line off the top: keep it in the ring. */
+static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
+{
+	struct pane *p = user;
+	struct pane_cell tmp;
+	struct pane_line *line;
+	int n = cols;
+
+	while (n > 0) {
+		pane__cell_from_vterm(&cells[n - 1], &tmp);
+		if (!pane__cell_blank(&tmp))
+			break;
+		n--;
+	}
+	line = pane__sb_add(p, n);
+	for (int i = 0; i < n; i++)
+		pane__cell_from_vterm(&cells[i], &line->cells[i]);
 	return 1;
+}
+
+/* Keeps N plain ASCII characters as one scrollback line (the fast path). */
+static void pane__sb_push_text(struct pane *p, const char *s, int n)
+{
+	struct pane_line *line;
+
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	line = pane__sb_add(p, n);
+	for (int i = 0; i < n; i++)
+		line->cells[i] =
+		    (struct pane_cell){.ch = (uint32_t)(unsigned char)s[i], .width = 1};
 }
 
 /* libvterm wants a line back (the pane grew): hand out the newest. */
@@ -223,6 +245,7 @@ void pane_free(struct pane *p)
 	free(p->argv);
 	free(p->command);
 	free(p->tail);
+	free(p->pending);
 	free(p);
 }
 
@@ -251,12 +274,165 @@ void pane_tail_reset(struct pane *p)
 	p->tail_len = 0;
 }
 
-/* Command output: through the emulator; sandboxed runs keep a tail. */
-void pane_feed(struct pane *p, const char *buf, size_t len)
+/*
+ * Whether BUF is plain: printable ASCII lines ended by "\r\n" (a bare line
+ * feed only where the column is 0 anyway), from a pane that never received
+ * an escape (so the pen is the default one and no scroll region or other
+ * mode is set).
+ */
+static bool pane__plain(struct pane *p, const char *buf, size_t len)
+{
+	if (p->saw_esc || memchr(buf, 0x1b, len) != NULL) {
+		p->saw_esc = true;
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c >= 0x20 && c < 0x7f)
+			continue;
+		if (c == '\r' && i + 1 < len && buf[i + 1] == '\n')
+			continue;
+		/* A bare line feed keeps the column: plain only where that is 0. */
+		if (c == '\n' && i > 0 && (buf[i - 1] == '\r' || buf[i - 1] == '\n'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* The number of screen rows a line of N characters takes in COLS columns. */
+static int pane__rows_of(size_t n, int cols)
+{
+	return n == 0 ? 1 : (int)((n + (size_t)cols - 1) / (size_t)cols);
+}
+
+/*
+ * The fast path for a flood of plain lines: libvterm scrolls its whole
+ * screen for every line (a copy of every cell), which costs more than the
+ * terminal it stands for. When the chunk scrolls more than a screenful,
+ * the screen's rows and the chunk's first rows go straight to the
+ * scrollback, and only the rows that stay visible go through libvterm, on
+ * a cleared screen: the result is the same cells, lines and cursor.
+ */
+static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
+{
+	const char *end = buf + len, *first_nl;
+	int keep = p->rows - 1, visual = 0;
+	VTermPos pos;
+
+	if (keep < 1 || len < 256 || !pane__plain(p, buf, len))
+		return false;
+	/* The line under way ends through libvterm; the fast path starts after it. */
+	first_nl = memchr(buf, '\n', len);
+	if (first_nl == NULL)
+		return false;
+	vterm_input_write(p->vt, buf, (size_t)(first_nl + 1 - buf));
+	buf = first_nl + 1;
+	len = (size_t)(end - buf);
+	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
+	if (pos.row != p->rows - 1 || pos.col != 0 || !vterm_screen_is_eol(p->vs, pos)) {
+		vterm_input_write(p->vt, buf, len);
+		return true;
+	}
+	for (const char *s = buf; s < end;) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		if (nl == NULL)
+			break;
+		size_t n = (size_t)(nl - s) - (nl > s && nl[-1] == '\r');
+		visual += pane__rows_of(n, p->cols);
+		s = nl + 1;
+	}
+	if (visual <= p->rows) {
+		vterm_input_write(p->vt, buf, len);
+		return true;
+	}
+
+	/* The screen's rows above the cursor scroll off first, as they are. */
+	for (int row = 0; row < p->rows - 1; row++) {
+		VTermScreenCell *line = xcalloc((size_t)p->cols, sizeof *line);
+		for (int col = 0; col < p->cols; col++) {
+			VTermPos at = {.row = row, .col = col};
+			vterm_screen_get_cell(p->vs, at, &line[col]);
+		}
+		pane__sb_pushline(p->cols, line, p);
+		free(line);
+	}
+	/* The chunk's rows that will not stay on screen go to the scrollback. */
+	int skip = visual - keep;
+	const char *s = buf;
+	while (skip > 0) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = (size_t)(nl - s) - (nl > s && nl[-1] == '\r');
+		int r = pane__rows_of(n, p->cols);
+		int take = r <= skip ? r : skip;
+		for (int i = 0; i < take; i++) {
+			size_t off = (size_t)i * (size_t)p->cols;
+			size_t piece = n > off ? n - off : 0;
+			if (piece > (size_t)p->cols)
+				piece = (size_t)p->cols;
+			pane__sb_push_text(p, s + off, (int)piece);
+		}
+		skip -= take;
+		if (take < r) {
+			/* The rest of this line stays: it starts on a fresh row. */
+			s += (size_t)take * (size_t)p->cols;
+			break;
+		}
+		s = nl + 1;
+	}
+	/* The rest, on a cleared screen from its top-left corner. */
+	vterm_input_write(p->vt, "\033[H\033[2J", 7);
+	vterm_input_write(p->vt, s, (size_t)(end - s));
+	p->flood_chunks++;
+	return true;
+}
+
+/* Through the emulator, by the fast path when it applies. */
+static void pane__emulate(struct pane *p, const char *buf, size_t len)
+{
+	if (!pane__feed_flood(p, buf, len))
+		vterm_input_write(p->vt, buf, len);
+}
+
+/* Feeds the queued output. */
+bool pane_flush(struct pane *p)
+{
+	if (p->pending_len == 0)
+		return false;
+	pane__emulate(p, p->pending, p->pending_len);
+	p->pending_len = 0;
+	return true;
+}
+
+/* Queues command output until the next frame; sandboxed runs keep a tail. */
+void pane_queue(struct pane *p, const char *buf, size_t len)
 {
 	if (p->sandboxed)
 		pane__keep_tail(p, buf, len);
-	vterm_input_write(p->vt, buf, len);
+	if (p->pending_len + len > PANE_PENDING_MAX) {
+		pane_flush(p);
+		if (len > PANE_PENDING_MAX) {
+			pane__emulate(p, buf, len);
+			return;
+		}
+	}
+	if (p->pending_len + len > p->pending_cap) {
+		p->pending_cap = p->pending_cap ? p->pending_cap : 65536;
+		while (p->pending_cap < p->pending_len + len)
+			p->pending_cap *= 2;
+		p->pending = xrealloc(p->pending, p->pending_cap);
+	}
+	memcpy(p->pending + p->pending_len, buf, len);
+	p->pending_len += len;
+}
+
+/* Command output, through the emulator at once (queued output first). */
+void pane_feed(struct pane *p, const char *buf, size_t len)
+{
+	pane_flush(p);
+	if (p->sandboxed)
+		pane__keep_tail(p, buf, len);
+	pane__emulate(p, buf, len);
 }
 
 /* Writes an airlock line into the pane, on a line of its own, in yellow. */
@@ -265,6 +441,7 @@ void pane_note(struct pane *p, const char *text)
 	VTermPos pos;
 	char *s;
 
+	pane_flush(p);
 	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
 	s = xasprintf("%s\033[0;1;33m%s\033[0m\r\n", pos.col > 0 ? "\r\n" : "", text);
 	vterm_input_write(p->vt, s, strlen(s));
@@ -278,6 +455,7 @@ void pane_resize(struct pane *p, int rows, int cols)
 	cols = cols > 0 ? cols : 1;
 	if (rows == p->rows && cols == p->cols)
 		return;
+	pane_flush(p);
 	p->rows = rows;
 	p->cols = cols;
 	vterm_set_size(p->vt, rows, cols);

@@ -686,12 +686,20 @@ static void tui__atexit(void)
 /* The frame that was too soon is due now. */
 static void tui__on_frame(uv_timer_t *h);
 
+/* Feeds every pane's queued output. */
+void tui_flush(struct tui *t)
+{
+	for (int i = 0; i < t->n_panes; i++)
+		pane_flush(t->panes[i]);
+	t->pending = false;
+}
+
 /* Draws when dirty and a frame is due; otherwise arms the frame timer. */
 static void tui__frame(struct tui *t)
 {
 	uint64_t now, gap = 1000 / TUI_FPS;
 
-	if (!t->dirty || t->quit)
+	if ((!t->dirty && !t->pending) || t->quit)
 		return;
 	uv_update_time(t->loop);
 	now = uv_now(t->loop);
@@ -702,6 +710,9 @@ static void tui__frame(struct tui *t)
 		return;
 	}
 	t->last_frame_ms = now;
+	tui_flush(t);
+	if (!t->dirty)
+		return;
 	t->dirty = false;
 	draw_screen(t);
 }

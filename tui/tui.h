@@ -27,7 +27,8 @@ struct job;
 #define TUI_FPS               60
 #define TUI_MAX_PANES         64
 #define PANE_SCROLLBACK_LINES 10000
-#define PANE_OUTPUT_TAIL      65536 /* bytes kept for the on-failure check */
+#define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
+#define PANE_PENDING_MAX      (1 << 20) /* output queued between two frames */
 #define INPUT_HISTORY_MAX     1000
 #define INPUT_MAX_CHARS       4096
 
@@ -107,6 +108,10 @@ struct pane {
 	char *tail;      /* the last PANE_OUTPUT_TAIL bytes of output (sandboxed runs) */
 	size_t tail_len;
 	bool retried;
+	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
+	char *pending; /* output not yet through the emulator (see pane_queue) */
+	size_t pending_len, pending_cap;
+	unsigned long flood_chunks; /* chunks that took the fast path */
 };
 
 struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, char *const argv[],
@@ -114,6 +119,14 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 void pane_free(struct pane *p);
 /* Feeds command output through the terminal emulator. */
 void pane_feed(struct pane *p, const char *buf, size_t len);
+/*
+ * Queues command output; pane_flush() feeds it through the emulator, once
+ * per frame, so a flood is handled in big chunks (see the fast path in
+ * pane.c). More than PANE_PENDING_MAX bytes are fed at once.
+ */
+void pane_queue(struct pane *p, const char *buf, size_t len);
+/* Feeds what pane_queue() kept; returns whether there was anything. */
+bool pane_flush(struct pane *p);
 /* Writes one airlock line (a decision, a note) into the pane, in colour. */
 void pane_note(struct pane *p, const char *text);
 void pane_resize(struct pane *p, int rows, int cols);
@@ -252,6 +265,7 @@ struct tui {
 	char *notice; /* a one-line message in the input row until the next key */
 
 	struct layout layout; /* of the last relayout */
+	bool pending;         /* some pane has queued output */
 	bool dirty;
 	bool quit;
 	bool color;
@@ -282,6 +296,8 @@ void tui_free(struct tui *t);
 void tui_resize(struct tui *t, int cols, int rows);
 /* One key, as wget_wch gives it (KEYCODE: a KEY_* constant). */
 void tui_key(struct tui *t, wint_t ch, bool keycode);
+/* Feeds every pane's queued output through its emulator. */
+void tui_flush(struct tui *t);
 /* Marks the screen for drawing at the next loop turn. */
 void tui_dirty(struct tui *t);
 uint64_t tui_now(const struct tui *t);
