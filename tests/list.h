@@ -133,6 +133,7 @@ UNIT(proxy_sandbox_git_clone_over_http, 90)
 UNIT(proxy_sandbox_fails_closed_without_proxy, 30)
 UNIT(proxy_sandbox_direct_egress_and_sockets, 60)
 UNIT(proxy_sandbox_host_port_is_bridged, 60)
+UNIT(proxy_sandbox_rewrites_a_port_it_cannot_bind, 60)
 
 
 /* rules, shell splitting, decisions, approvals, audit, check (core/decide, issue 3) */

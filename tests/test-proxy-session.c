@@ -854,3 +854,45 @@ TEST(proxy_sandbox_host_port_is_bridged)
 	tserver_stop(&other);
 	return 0;
 }
+
+TEST(proxy_sandbox_rewrites_a_port_it_cannot_bind)
+{
+	struct tserver proxy;
+	struct test_run r;
+	char *env;
+	int port = 0;
+
+	if (access("/usr/bin/curl", X_OK) != 0)
+		SKIP("curl is not installed");
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	/* A "proxy" on a privileged port (root only): unbindable inside the sandbox. */
+	for (int p = 1023; p > 900 && port == 0; p--)
+		if (tserver_http_start_on(&proxy, p) == 0)
+			port = p;
+		else
+			close(proxy.fd);
+	if (port == 0)
+		SKIP("cannot bind a port below 1024 here (not root?)");
+	env = xasprintf("HTTP_PROXY=http://user@localhost:%d/", port);
+	ASSERT_EQ(sandbox_sh(NULL,
+	                     "echo \"$HTTP_PROXY\"; curl -sS -m 10 --noproxy '' "
+	                     "-x \"$HTTP_PROXY\" http://example.test/through",
+	                     false, env, 0, &r),
+	          0);
+	if (r.status != 0)
+		fprintf(stderr, "%s", r.err);
+	ASSERT_EQ(r.status, 0);
+	/* Rewritten to 127.0.0.1 and a port of the sandbox's own, user and path kept. */
+	ASSERT_CONTAINS(r.out, "http://user@127.0.0.1:");
+	{
+		char *was = xasprintf("127.0.0.1:%d/", port);
+		ASSERT_NOT_CONTAINS(r.out, was);
+		free(was);
+	}
+	ASSERT_CONTAINS(r.out, "line=GET http://example.test/through HTTP/1.1");
+	test_run_free(&r);
+	free(env);
+	tserver_stop(&proxy);
+	return 0;
+}

@@ -412,9 +412,9 @@ static void *tserver_accept(void *arg)
 }
 
 /* Binds 127.0.0.1:0 and starts the accept thread. */
-static int tserver_start(struct tserver *s, bool http, const char *root)
+static int tserver_start(struct tserver *s, bool http, const char *root, int port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	socklen_t len = sizeof sin;
 
 	memset(s, 0, sizeof *s);
@@ -434,19 +434,25 @@ static int tserver_start(struct tserver *s, bool http, const char *root)
 /* Starts the HTTP server. */
 int tserver_http_start(struct tserver *s)
 {
-	return tserver_start(s, true, NULL);
+	return tserver_start(s, true, NULL, 0);
+}
+
+/* Starts the HTTP server on 127.0.0.1:PORT. */
+int tserver_http_start_on(struct tserver *s, int port)
+{
+	return tserver_start(s, true, NULL, port);
 }
 
 /* Starts the files server. */
 int tserver_files_start(struct tserver *s, const char *root)
 {
-	return tserver_start(s, true, root);
+	return tserver_start(s, true, root, 0);
 }
 
 /* Starts the echo server. */
 int tserver_echo_start(struct tserver *s)
 {
-	return tserver_start(s, false, NULL);
+	return tserver_start(s, false, NULL, 0);
 }
 
 /* Stops the accept thread. */

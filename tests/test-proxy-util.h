@@ -28,6 +28,8 @@ struct tserver {
 
 /* Starts the echo-everything HTTP server. Returns 0 or -errno. */
 int tserver_http_start(struct tserver *s);
+/* Starts the same server on 127.0.0.1:PORT. */
+int tserver_http_start_on(struct tserver *s, int port);
 /* Starts an HTTP server of the files under ROOT (404 for anything else). */
 int tserver_files_start(struct tserver *s, const char *root);
 /* Starts the TCP echo server. */
