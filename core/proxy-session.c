@@ -11,6 +11,7 @@
  */
 #include "proxy-session.h"
 
+#include "policy.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -66,6 +67,19 @@ void proxy_env_free(char **env)
 	for (char **e = env; *e != NULL; e++)
 		free(*e);
 	free(env);
+}
+
+/* Splits POLICY_JSON and serialises its file-system half. */
+char *proxy_session_fs_policy(const char *policy_json, char **cause)
+{
+	struct policy_split split;
+	char *json;
+
+	if (policy_parse(policy_json, &split, cause) != 0)
+		return NULL;
+	json = policy_fs_to_json(&split.fs);
+	policy_split_free(&split);
+	return json;
 }
 
 /* One query handed to the approval queue. */

@@ -40,6 +40,14 @@
 char **proxy_env_build(int http_port, int socks_port);
 void proxy_env_free(char **env);
 
+/*
+ * The file-system half of POLICY_JSON (a legacy or split policy, as
+ * --sandbox-policy takes it) as split-policy JSON, for the helper's
+ * --file-system-sandbox-policy next to --network-sandbox-policy "proxy".
+ * Returns it (caller frees), or NULL with *CAUSE set (caller frees).
+ */
+char *proxy_session_fs_policy(const char *policy_json, char **cause);
+
 /* A decider that asks QUEUE (borrowed; must outlive the proxy). */
 struct proxy_session_decider;
 struct proxy_session_decider *proxy_session_decider_new(struct approval_queue *queue,

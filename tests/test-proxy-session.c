@@ -294,6 +294,22 @@ TEST(proxy_env_lists_every_variable)
 	return 0;
 }
 
+TEST(proxy_session_fs_policy_splits)
+{
+	char *cause = NULL;
+	char *fs = proxy_session_fs_policy(
+	    "{\"type\":\"workspace-write\",\"network_access\":false}", &cause);
+
+	ASSERT(fs != NULL);
+	ASSERT_CONTAINS(fs, "\"kind\":\"restricted\"");
+	ASSERT_CONTAINS(fs, "current_working_directory");
+	free(fs);
+	ASSERT(proxy_session_fs_policy("{\"type\":\"nope\"}", &cause) == NULL);
+	ASSERT(cause != NULL);
+	free(cause);
+	return 0;
+}
+
 TEST(proxy_session_once_session_deny_block)
 {
 	struct tserver srv;
