@@ -388,9 +388,13 @@ static int patch_plan_hunks(struct patch_plan_op *op, const struct patch_file *f
 		patch_plan_lines_free(&old);
 		return rc;
 	}
-	/* Build the new lines and the diff in one walk. */
-	out = xcalloc(old.n + 1, sizeof *out);
-	size_t cap = old.n + 1;
+	/* Build the new lines and the diff in one walk; at most every old line
+	 * plus every added one. */
+	size_t most = old.n;
+	for (size_t k = 0; k < f->n_hunks; k++)
+		for (size_t j = 0; j < r[k].n_lines; j++)
+			most += r[k].h->lines[j].kind == '+';
+	out = xcalloc(most + 1, sizeof *out);
 	for (size_t k = 0; k <= f->n_hunks; k++) {
 		size_t until = k < f->n_hunks ? r[k].pos : old.n;
 
@@ -403,10 +407,6 @@ static int patch_plan_hunks(struct patch_plan_op *op, const struct patch_file *f
 		for (size_t j = 0; j < r[k].n_lines; j++) {
 			const struct patch_line *l = &r[k].h->lines[j];
 
-			if (n_out + 1 >= cap) {
-				cap *= 2;
-				out = xreallocarray(out, cap, sizeof *out);
-			}
 			if (l->kind == ' ') {
 				patch_plan_entry(op, ' ', old.v[o]);
 				out[n_out++] = old.v[o++];
