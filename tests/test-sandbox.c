@@ -13,6 +13,7 @@
 #include "core/xmalloc.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -136,11 +137,28 @@ static char *sbx_listing(const char *dir)
 	return s;
 }
 
-/* Defines test_sandbox_NAME_root and test_sandbox_NAME_user around NAME_as(uid). */
+/* True when UID can create a user namespace here (else the helper cannot run at all). */
+static bool sbx_userns_usable(uid_t uid)
+{
+	char *argv[] = {"unshare", "--user", "true", NULL};
+	struct test_run r;
+	bool ok = test_run(&r, argv, NULL, "/", NULL, uid, T) == 0 && r.status == 0;
+
+	test_run_free(&r);
+	return ok;
+}
+
+/*
+ * Defines test_sandbox_NAME_root and test_sandbox_NAME_user around
+ * NAME_as(uid); both skip, loudly, on a host where that user cannot create a
+ * user namespace.
+ */
 #define BOTH(name)                                                                                 \
 	static int name##_as(uid_t uid);                                                           \
 	TEST(sandbox_##name##_root)                                                                \
 	{                                                                                          \
+		if (!sbx_userns_usable((uid_t)-1))                                                 \
+			SKIP("this host cannot create user namespaces (`unshare --user` fails)");  \
 		return name##_as((uid_t)-1);                                                       \
 	}                                                                                          \
 	TEST(sandbox_##name##_user)                                                                \
@@ -148,6 +166,9 @@ static char *sbx_listing(const char *dir)
 		long u = test_unprivileged_uid();                                                  \
 		if (u < 0)                                                                         \
 			SKIP("no unprivileged user on this host (the runner is not root)");        \
+		if (!sbx_userns_usable((uid_t)u))                                                  \
+			SKIP("unprivileged users cannot create user namespaces here (enable "      \
+			     "them to test this)");                                                \
 		return name##_as((uid_t)u);                                                        \
 	}                                                                                          \
 	static int name##_as(uid_t uid)
