@@ -26,8 +26,9 @@
 #endif
 
 /* Device files a command needs to write even under a read-only root. */
-static const char *const sandbox_landlock_devices[] = {"/dev/null", "/dev/zero", "/dev/full",
-                                                       "/dev/tty",  "/dev/pts",  "/dev/ptmx"};
+static const char *const sandbox_landlock_devices[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+                                                       "/dev/random", "/dev/urandom", "/dev/tty",
+                                                       "/dev/pts",    "/dev/ptmx"};
 
 /* The file-system rights Landlock ABI version ABI knows. */
 static __u64 sandbox_landlock_all(int abi)

@@ -616,6 +616,20 @@ BOTH(landlock_fallback)
 	ASSERT_EQ(sbx_run(&r, uid, ws, RO, NULL, extra, sock), 0);
 	ASSERT_EQ(r.status, EPERM);
 	test_run_free(&r);
+	/* Restricted reading: the workspace and the platform, nothing else. */
+	char *outside = xasprintf("%s/outside", test_tmpdir());
+	ASSERT_EQ(test_write_file(outside, "secret\n"), 0);
+	/* (The probe lives in the build tree, unreadable here: cat from /usr instead.) */
+	char *rd[] = {"cat", outside, NULL};
+	ASSERT_EQ(sbx_run(&r, uid, ws,
+	                  "{\"type\":\"read-only\",\"access\":{\"type\":\"restricted\"}}", NULL,
+	                  extra, rd),
+	          0);
+	ASSERT_EQ(r.status, 1);
+	ASSERT_CONTAINS(r.err, "Permission denied");
+	ASSERT_NOT_CONTAINS(r.out, "secret");
+	test_run_free(&r);
+	free(outside);
 	/* What Landlock cannot express fails closed. */
 	ASSERT_EQ(sbx_run(&r, uid, ws, WW, NULL, extra, cmd), 0);
 	ASSERT_EQ(r.status, 125);
