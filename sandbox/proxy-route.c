@@ -454,6 +454,7 @@ static void proxy_route_add(struct proxy_route *route, int port, int family)
 	route->n++;
 }
 
+/* Finds the endpoints, binds their Unix sockets and starts the outer bridge. */
 struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 {
 	struct proxy_route_listener ls[PROXY_ROUTE_MAX];
@@ -545,6 +546,7 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 	return route;
 }
 
+/* Inserts the read-only bind of the socket directory before the plan's "--". */
 void proxy_route_outer_plan(const struct proxy_route *route, struct sandbox_plan *plan)
 {
 	size_t at = plan->argc;
@@ -569,6 +571,7 @@ void proxy_route_outer_plan(const struct proxy_route *route, struct sandbox_plan
 	plan->argv[plan->argc] = NULL;
 }
 
+/* Stops the outer bridge and removes what the route made. */
 void proxy_route_outer_stop(struct proxy_route *route)
 {
 	if (route == NULL)
@@ -649,6 +652,7 @@ static void proxy_route_rewrite_env(const int *ports, const int *local, size_t n
 	}
 }
 
+/* Sets up the listeners, the inner bridge and the variables inside the sandbox. */
 void proxy_route_inner_setup(void)
 {
 	struct proxy_route_listener ls[PROXY_ROUTE_MAX];
