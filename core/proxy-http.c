@@ -444,6 +444,12 @@ int proxy_http__parse_request(const char *head, size_t len, struct proxy__http_r
 	}
 	http10 = version[7] == '0';
 	tn = (size_t)(sp2 - target);
+	for (size_t i = 0; i < tn; i++) {
+		if ((unsigned char)target[i] <= 0x20 || (unsigned char)target[i] == 0x7f) {
+			*err = "control character in the request target";
+			return 400;
+		}
+	}
 	req->method = xstrndup(head, (size_t)(sp1 - head));
 	req->connect = strcmp(req->method, "CONNECT") == 0;
 	req->head_method = strcmp(req->method, "HEAD") == 0;

@@ -108,6 +108,7 @@ TEST(proxy_http_request_parsing)
 	    "GET http://h/ HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
 	    "G(T http://h/ HTTP/1.1\r\n\r\n",
 	    "GETHTTP/1.1\r\n\r\n",
+	    "GET http://h/a\tb HTTP/1.1\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err = NULL;
