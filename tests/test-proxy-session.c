@@ -855,12 +855,24 @@ TEST(proxy_sandbox_host_port_is_bridged)
 	ASSERT_EQ(tserver_http_start(&other), 0);
 	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
 	/* NO_PROXY keeps 127.0.0.1 direct: the bridged port answers, another does not. */
-	script = xasprintf("curl -sS -m 10 http://127.0.0.1:%d/dev-server; echo; "
-	                   "curl -sS -m 10 http://127.0.0.1:%d/other; echo rc=$?",
-	                   srv.port, other.port);
+	script =
+	    xasprintf("curl -sS -m 10 http://127.0.0.1:%d/dev-server; echo; "
+	              "curl -sS -m 10 http://127.0.0.1:%d/other; echo rc=$?; "
+	              "grep -o '/tmp/airlock-route-[A-Za-z0-9]*' /proc/self/mountinfo | head -1",
+	              srv.port, other.port);
 	ASSERT_EQ(sandbox_sh(&t, script, true, NULL, srv.port, &r), 0);
 	ASSERT_CONTAINS(r.out, "line=GET /dev-server HTTP/1.1");
 	ASSERT_CONTAINS(r.out, "rc=7");
+	/* The route's directory was there inside, and is gone after the run. */
+	{
+		const char *dir = strstr(r.out, "/tmp/airlock-route-");
+		char path[64];
+		struct stat st;
+
+		ASSERT(dir != NULL);
+		snprintf(path, sizeof path, "%.*s", (int)strcspn(dir, "\n"), dir);
+		ASSERT(stat(path, &st) != 0);
+	}
 	test_run_free(&r);
 	free(script);
 	ASSERT_EQ(atomic_load(&other.connections), 0);
