@@ -54,7 +54,7 @@ struct job {
 
 	uint64_t start_ns, end_ns;
 	int status, signal;
-	bool reaped, eof, reported, freed;
+	bool reaped, eof, reported, freed, paused;
 	char *buf;
 };
 
@@ -341,6 +341,23 @@ int job_kill(struct job *job)
 	if (job->reaped)
 		return -ESRCH;
 	return killpg(job->pid, SIGKILL) == 0 ? 0 : -errno;
+}
+
+/* Stops watching the terminal for a while. */
+void job_pause(struct job *job)
+{
+	job->paused = true;
+	job__stop_poll(job);
+}
+
+/* Watches the terminal again. */
+void job_resume(struct job *job)
+{
+	if (!job->paused)
+		return;
+	job->paused = false;
+	if (!job->eof && !job->freed)
+		uv_poll_start(&job->poll, UV_READABLE, job__on_readable);
 }
 
 /* Whether the exit is still to come. */

@@ -54,6 +54,13 @@ int job_interrupt(struct job *job);
 /* Sends SIGKILL to the command's process group. */
 int job_kill(struct job *job);
 
+/*
+ * Stops reading the command's output (backpressure: the command blocks once
+ * the terminal's buffer is full) until job_resume().
+ */
+void job_pause(struct job *job);
+void job_resume(struct job *job);
+
 /* Whether the command still runs (its exit has not been reported). */
 int job_running(const struct job *job);
 

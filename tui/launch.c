@@ -39,8 +39,10 @@ static void launch__on_output(struct job *job, const char *buf, size_t len, void
 {
 	struct pane *p = data;
 
-	(void)job;
-	pane_queue(p, buf, len);
+	if (pane_queue(p, buf, len) && !p->paused) {
+		job_pause(job);
+		p->paused = true;
+	}
 	p->tui->pending = true;
 	tui_pane_changed(p->tui, p);
 }

@@ -404,18 +404,36 @@ bool pane_flush(struct pane *p)
 	return true;
 }
 
-/* Queues command output until the next frame; sandboxed runs keep a tail. */
-void pane_queue(struct pane *p, const char *buf, size_t len)
+/* Feeds queued output in slices until the time budget is spent. */
+size_t pane_flush_for(struct pane *p, uint64_t budget_ns)
+{
+	uint64_t start = uv_hrtime();
+	size_t done = 0;
+
+	while (done < p->pending_len && uv_hrtime() - start < budget_ns) {
+		size_t n = p->pending_len - done;
+		if (n > 65536) {
+			/* End the slice after a line so the next one starts a line. */
+			const char *nl = memrchr(p->pending + done, '\n', 65536);
+			n = nl != NULL ? (size_t)(nl - (p->pending + done)) + 1 : 65536;
+		}
+		pane__emulate(p, p->pending + done, n);
+		done += n;
+	}
+	memmove(p->pending, p->pending + done, p->pending_len - done);
+	p->pending_len -= done;
+	return p->pending_len;
+}
+
+/*
+ * Queues command output until the next frame; sandboxed runs keep a tail.
+ * Returns true when the queue is over PANE_PENDING_MAX (the caller stops
+ * reading the command until it drains).
+ */
+bool pane_queue(struct pane *p, const char *buf, size_t len)
 {
 	if (p->sandboxed)
 		pane__keep_tail(p, buf, len);
-	if (p->pending_len + len > PANE_PENDING_MAX) {
-		pane_flush(p);
-		if (len > PANE_PENDING_MAX) {
-			pane__emulate(p, buf, len);
-			return;
-		}
-	}
 	if (p->pending_len + len > p->pending_cap) {
 		p->pending_cap = p->pending_cap ? p->pending_cap : 65536;
 		while (p->pending_cap < p->pending_len + len)
@@ -424,6 +442,7 @@ void pane_queue(struct pane *p, const char *buf, size_t len)
 	}
 	memcpy(p->pending + p->pending_len, buf, len);
 	p->pending_len += len;
+	return p->pending_len > PANE_PENDING_MAX;
 }
 
 /* Command output, through the emulator at once (queued output first). */

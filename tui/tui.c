@@ -686,12 +686,31 @@ static void tui__atexit(void)
 /* The frame that was too soon is due now. */
 static void tui__on_frame(uv_timer_t *h);
 
-/* Feeds every pane's queued output. */
+/*
+ * Feeds the panes' queued output within one frame's time budget, shared by
+ * the panes that have some; resumes reading a paused job once its queue
+ * has drained to half. What is left waits for the next frame.
+ */
 void tui_flush(struct tui *t)
 {
+	int busy = 0;
+
 	for (int i = 0; i < t->n_panes; i++)
-		pane_flush(t->panes[i]);
+		busy += t->panes[i]->pending_len > 0;
 	t->pending = false;
+	for (int i = 0; i < t->n_panes && busy > 0; i++) {
+		struct pane *p = t->panes[i];
+		if (p->pending_len == 0)
+			continue;
+		if (pane_flush_for(p, TUI_FLUSH_BUDGET_NS / (uint64_t)busy) > 0)
+			t->pending = true;
+		if (p->paused && p->pending_len < PANE_PENDING_MAX / 2) {
+			p->paused = false;
+			if (p->job != NULL)
+				job_resume(p->job);
+		}
+		t->dirty = true;
+	}
 }
 
 /* Draws when dirty and a frame is due; otherwise arms the frame timer. */
@@ -703,13 +722,14 @@ static void tui__frame(struct tui *t)
 		return;
 	uv_update_time(t->loop);
 	now = uv_now(t->loop);
-	if (t->last_frame_ms != 0 && now - t->last_frame_ms < gap) {
+	if (t->last_frame_ms != 0 && now - t->last_frame_ms < gap && !t->urgent) {
 		if (!uv_is_active((uv_handle_t *)&t->frame_timer))
 			uv_timer_start(&t->frame_timer, tui__on_frame,
 			               gap - (now - t->last_frame_ms), 0);
 		return;
 	}
 	t->last_frame_ms = now;
+	t->urgent = false;
 	tui_flush(t);
 	if (!t->dirty)
 		return;
@@ -751,6 +771,8 @@ static void tui__on_stdin(uv_poll_t *h, int status, int events)
 	}
 	while (!t->quit && (r = wget_wch(stdscr, &ch)) != ERR)
 		tui_key(t, ch, r == KEY_CODE_YES);
+	/* What a person typed is drawn at once, whatever the frame cap. */
+	t->urgent = true;
 }
 
 /* The terminal was resized. */

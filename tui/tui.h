@@ -25,6 +25,7 @@ struct job;
 
 /* Hard limits, named. */
 #define TUI_FPS               60
+#define TUI_FLUSH_BUDGET_NS   (6 * 1000 * 1000) /* emulation per frame, all panes */
 #define TUI_MAX_PANES         64
 #define PANE_SCROLLBACK_LINES 10000
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
@@ -109,6 +110,7 @@ struct pane {
 	size_t tail_len;
 	bool retried;
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
+	bool paused;   /* its job is not read until the queue drains */
 	char *pending; /* output not yet through the emulator (see pane_queue) */
 	size_t pending_len, pending_cap;
 	unsigned long flood_chunks; /* chunks that took the fast path */
@@ -124,9 +126,11 @@ void pane_feed(struct pane *p, const char *buf, size_t len);
  * per frame, so a flood is handled in big chunks (see the fast path in
  * pane.c). More than PANE_PENDING_MAX bytes are fed at once.
  */
-void pane_queue(struct pane *p, const char *buf, size_t len);
+bool pane_queue(struct pane *p, const char *buf, size_t len);
 /* Feeds what pane_queue() kept; returns whether there was anything. */
 bool pane_flush(struct pane *p);
+/* Feeds queued output for about BUDGET_NS nanoseconds; returns the bytes left. */
+size_t pane_flush_for(struct pane *p, uint64_t budget_ns);
 /* Writes one airlock line (a decision, a note) into the pane, in colour. */
 void pane_note(struct pane *p, const char *text);
 void pane_resize(struct pane *p, int rows, int cols);
@@ -266,6 +270,7 @@ struct tui {
 
 	struct layout layout; /* of the last relayout */
 	bool pending;         /* some pane has queued output */
+	bool urgent;          /* draw the next frame without waiting (a key came) */
 	bool dirty;
 	bool quit;
 	bool color;
