@@ -10,8 +10,9 @@
  * bubblewrap are streamed, except its fatal "bwrap: ..." lines, which the
  * helper turns into one `airlock: ...` line and exit status 125 (with what to
  * do when user namespaces are off), or into one retry without --proc /proc
- * when /proc cannot be mounted. After the run the mount points bubblewrap
- * had to create on the host are removed, so nothing is left behind.
+ * when /proc cannot be mounted. The mount points of missing protected paths
+ * are made, shared and removed by sandbox-covers.c, so nothing is left
+ * behind, even with other sandboxes running in the same place.
  */
 #include "sandbox/sandbox.h"
 #include "sandbox/proxy-route.h"
@@ -32,7 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SANDBOX_ERR_MAX 8192 /* bubblewrap error text kept for diagnosis */
+#define SANDBOX_ERR_MAX       8192 /* bubblewrap error text kept for diagnosis */
+#define SANDBOX_PLAN_ATTEMPTS 3    /* re-plans when covers vanish under us */
 
 #ifndef SYSTEM_BWRAP
 int bwrap_main(int argc, char **argv);
@@ -237,21 +239,6 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Removes the mount points bubblewrap created on the host, when still empty. */
-static void sandbox_run_cleanup(const struct sandbox_plan *plan)
-{
-	for (size_t i = plan->n_cleanup; i-- > 0;) {
-		const char *p = plan->cleanup[i];
-		struct stat st;
-		if (lstat(p, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			rmdir(p); /* fails, and keeps it, unless empty */
-		else if (S_ISREG(st.st_mode) && st.st_size == 0)
-			unlink(p);
-	}
-}
-
 /* True when bubblewrap's text says it could not mount /proc for a reason worth a retry. */
 static bool sandbox_run_proc_failed(const char *err)
 {
@@ -309,10 +296,22 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	    .command = opts->command,
 	};
 	struct proxy_route *route = proxy_route_outer_start(opts); /* network proxy: bridges */
-	sandbox_facts_gather(&facts, &in);
-	if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
-		sandbox_die("%s", cause);
-	proxy_route_outer_plan(route, &plan);
+	struct sandbox_covers covers = {0};
+	for (int attempt = 0;; attempt++) {
+		sandbox_facts_gather(&facts, &in);
+		if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
+			sandbox_die("%s", cause);
+		proxy_route_outer_plan(route, &plan);
+		if (opts->print_plan || sandbox_covers_acquire(&covers, &plan) == 0)
+			break;
+		/* Another sandbox removed a cover this plan relies on: look again. */
+		sandbox_covers_release(&covers);
+		if (attempt == SANDBOX_PLAN_ATTEMPTS)
+			sandbox_die("the protected paths keep changing under the sandbox (another "
+			            "airlock removing them?); try again");
+		sandbox_plan_free(&plan);
+		sandbox_facts_free(&facts);
+	}
 	if (opts->print_plan) {
 		for (size_t i = 0; i < plan.argc; i++)
 			printf("%s\n", plan.argv[i]);
@@ -334,16 +333,15 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 		        "airlock: bubblewrap cannot mount /proc here (%.*s); running again "
 		        "without --proc /proc\n",
 		        (int)strcspn(why, "\n"), why);
-		sandbox_run_cleanup(&plan);
 		sandbox_plan_free(&plan);
-		in.no_proc = true;
+		in.no_proc = true; /* same paths: the covers and their locks stay */
 		if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 			sandbox_die("%s", cause);
 		proxy_route_outer_plan(route, &plan);
 		sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	}
 	proxy_route_outer_stop(route);
-	sandbox_run_cleanup(&plan);
+	sandbox_covers_release(&covers);
 	sandbox_plan_free(&plan);
 	sandbox_facts_free(&facts);
 	policy_resolved_free(&res);

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define SANDBOX_EXIT_USAGE 2   /* bad flag or malformed policy: nothing ran */
 #define SANDBOX_EXIT_SETUP 125 /* the sandbox could not be set up */
@@ -174,6 +175,30 @@ const char *sandbox__writable_root(const struct policy_resolved *res,
 int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
                                int (*fn)(void *ctx, const char *path, bool dir, const char *root),
                                void *ctx);
+
+/* ---- covers: the mount points of missing protected paths (sandbox-covers.c) -- */
+
+struct sandbox_cover {
+	char *path;
+	int fd; /* holds a shared flock while the sandbox runs */
+	dev_t dev;
+	ino_t ino;
+	bool dir;
+};
+
+struct sandbox_covers {
+	struct sandbox_cover *v;
+	size_t n;
+};
+
+/*
+ * Makes PLAN's mount points (mode 0444 covers) and takes a shared lock on
+ * every cover PLAN uses. Returns 0, or -EAGAIN when a cover vanished between
+ * planning and locking (release, gather and plan again).
+ */
+int sandbox_covers_acquire(struct sandbox_covers *c, const struct sandbox_plan *plan);
+/* Removes the covers no other sandbox holds, and unlocks all. */
+void sandbox_covers_release(struct sandbox_covers *c);
 
 /* ---- acting ------------------------------------------------------------------ */
 

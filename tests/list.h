@@ -71,6 +71,8 @@ UNIT(sandbox_proc_mount_refused_retries_without_proc_user, 40)
 UNIT(sandbox_sigterm_takes_the_sandbox_down, 20)
 UNIT(sandbox_home_read_only_socket_dir_hidden_root, 30)
 UNIT(sandbox_home_read_only_socket_dir_hidden_user, 30)
+UNIT(sandbox_concurrent_sandboxes_share_covers_root, 30)
+UNIT(sandbox_concurrent_sandboxes_share_covers_user, 30)
 
 /* apply_patch, agent protocol, submit, agent server (issue 6) */
 UNIT(patch_parse_builds_the_model, 5)

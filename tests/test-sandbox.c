@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -749,6 +750,59 @@ BOTH(home_read_only_socket_dir_hidden)
 	free(sock);
 	free(agent);
 	free(home);
+	free(ws);
+	return 0;
+}
+
+/* Starts the helper in WS as UID in the background, running SCRIPT; returns its pid. */
+static pid_t sbx_spawn(uid_t uid, const char *ws, const char *script)
+{
+	char *exe = sbx_exe();
+	char *argv[] = {
+	    exe,  "--sandbox-policy-cwd", (char *)ws, "--sandbox-policy", WW, "--", "sh",
+	    "-c", (char *)script,         NULL};
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		if (chdir(ws) != 0 || (uid != (uid_t)-1 && (setgroups(0, NULL) != 0 ||
+		                                            setgid(uid) != 0 || setuid(uid) != 0)))
+			_exit(127);
+		execv(exe, argv);
+		_exit(127);
+	}
+	free(exe);
+	return pid;
+}
+
+BOTH(concurrent_sandboxes_share_covers)
+{
+	char *ws = sbx_ws("ws", uid), *before = sbx_listing(ws);
+	struct test_run r;
+	int status;
+
+	/* A starts first and makes the covers; B starts while A runs and finds them; A ends
+	 * first and must not take them away from B. */
+	pid_t a = sbx_spawn(uid, ws, "sleep 1");
+	ASSERT(a > 0);
+	usleep(300 * 1000);
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, ws, WW,
+	           "sleep 2; mkdir .vscode/x && echo MADE-vscode; mkdir .claude/y && echo "
+	           "MADE-claude; echo x > .envrc && test -s .envrc && echo MADE-envrc; git init "
+	           "-q . && echo MADE-git; echo DONE"),
+	    0);
+	ASSERT_EQ(waitpid(a, &status, 0), a);
+	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_NOT_CONTAINS(r.out, "MADE");
+	test_run_free(&r);
+	char *after = sbx_listing(ws);
+	ASSERT_STR_EQ(after, before);
+	free(after);
+	free(before);
 	free(ws);
 	return 0;
 }
