@@ -594,3 +594,98 @@ TEST(tui_focus_and_keys_reach_the_pane)
 	snap_close(&s);
 	return 0;
 }
+
+/* What an observer of a launch saw. */
+struct snap_obs {
+	int queued, decided, done, freed;
+	bool allowed, denied, sandboxed;
+	int status;
+};
+
+static void snap_obs__queued(void *data)
+{
+	((struct snap_obs *)data)->queued++;
+}
+
+static void snap_obs__decided(const struct approval_result *res, void *data)
+{
+	struct snap_obs *o = data;
+
+	o->decided++;
+	o->allowed = res->allowed;
+}
+
+static void snap_obs__done(int status, bool sandboxed, bool denied, void *data)
+{
+	struct snap_obs *o = data;
+
+	o->done++;
+	o->status = status;
+	o->sandboxed = sandboxed;
+	o->denied = denied;
+}
+
+static void snap_obs__free(void *data)
+{
+	((struct snap_obs *)data)->freed++;
+}
+
+TEST(tui_launch_request_reports_to_its_observer)
+{
+	struct snap s;
+	struct snap_obs o = {0}, c = {0};
+	char *argv[] = {"make", "install", NULL};
+	char *prefix[] = {"make", "install", NULL};
+	struct launch_observer obs = {
+	    .queued = snap_obs__queued,
+	    .decided = snap_obs__decided,
+	    .done = snap_obs__done,
+	    .free = snap_obs__free,
+	    .data = &o,
+	};
+	struct launch_request req = {
+	    .argc = 2,
+	    .argv = argv,
+	    .escalate = true,
+	    .justification = "install the fixed build system-wide",
+	    .prefix_rule = prefix,
+	    .observer = &obs,
+	};
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-request"), 0);
+	struct pane *p = launch_request(s.t, &req);
+	ASSERT(p != NULL);
+	ASSERT_EQ(o.queued, 1);
+	ASSERT_EQ(o.decided, 0);
+	ASSERT_EQ(snap_check(&s, "tui-agent-modal-80x24.txt"), 0);
+	snap_type(&s, "y");
+	ASSERT_EQ(o.decided, 1);
+	ASSERT(o.allowed);
+	ASSERT_EQ(s.spawned, 1);
+	ASSERT(!s.last_sandboxed);
+	ASSERT_STR_EQ(s.last_argv0, "make");
+	ASSERT_EQ(o.done, 0);
+	s.now += 500;
+	launch_exited(p, 0, 0);
+	ASSERT_EQ(o.done, 1);
+	ASSERT_EQ(o.status, 0);
+	ASSERT(!o.denied);
+	ASSERT_EQ(o.freed, 1);
+
+	/* A request withdrawn while its prompt waits: denied, prompt gone. */
+	obs.data = &c;
+	ASSERT(launch_request(s.t, &req) != NULL);
+	ASSERT_EQ(c.queued, 1);
+	ASSERT_EQ(approval_pending(s.t->approvals), 1);
+	launch_cancel(s.t, s.t->panes[s.t->n_panes - 1]->id);
+	ASSERT_EQ(approval_pending(s.t->approvals), 0);
+	ASSERT_EQ(c.done, 1);
+	ASSERT(c.denied);
+	ASSERT_EQ(c.status, 126);
+	ASSERT_EQ(c.freed, 1);
+	ASSERT_EQ(s.t->panes[s.t->n_panes - 1]->state, PANE_DENIED);
+	snap_close(&s);
+	ASSERT_EQ(o.freed, 1);
+	ASSERT_EQ(c.freed, 1);
+	return 0;
+}

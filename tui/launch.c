@@ -34,11 +34,43 @@ struct launch_req {
 
 static void launch__decide(struct pane *p, bool retry);
 
+/* Tells P's observer, once, how the command ended. */
+static void launch__done(struct pane *p, int status, bool denied)
+{
+	if (p->obs_done)
+		return;
+	p->obs_done = true;
+	if (p->obs.done != NULL)
+		p->obs.done(status, p->sandboxed, denied, p->obs.data);
+	if (p->obs.free != NULL)
+		p->obs.free(p->obs.data);
+	memset(&p->obs, 0, sizeof p->obs);
+}
+
+/* Lets go of P's observer without telling it anything more. */
+void launch_drop(struct pane *p)
+{
+	if (!p->obs_done && p->obs.free != NULL)
+		p->obs.free(p->obs.data);
+	p->obs_done = true;
+	memset(&p->obs, 0, sizeof p->obs);
+	free(p->cwd);
+	free(p->justification);
+	if (p->prefix_rule != NULL)
+		for (size_t i = 0; p->prefix_rule[i] != NULL; i++)
+			free(p->prefix_rule[i]);
+	free(p->prefix_rule);
+	p->cwd = p->justification = NULL;
+	p->prefix_rule = NULL;
+}
+
 /* Bytes from a pane's command. */
 static void launch__on_output(struct job *job, const char *buf, size_t len, void *data)
 {
 	struct pane *p = data;
 
+	if (p->obs.output != NULL)
+		p->obs.output(buf, len, p->obs.data);
 	if (pane_queue(p, buf, len) && !p->paused) {
 		job_pause(job);
 		p->paused = true;
@@ -63,6 +95,8 @@ void launch_exited(struct pane *p, int status, int signal)
 	if (p->sandboxed && !p->retried && approval == DECIDE_APPROVAL_ON_FAILURE &&
 	    decide_looks_denied(status, signal, p->tail, p->tail_len))
 		launch__decide(p, true);
+	else
+		launch__done(p, status, false);
 }
 
 /* The job of a pane ended. */
@@ -97,11 +131,12 @@ int launch_start(struct pane *p, bool sandboxed)
 			p->sandboxed = true;
 			p->end_ms = tui_now(t);
 			t->dirty = true;
+			launch__done(p, 125, false);
 			return -ENOENT;
 		}
 		struct sandbox_command sc = {
 		    .helper = t->sandbox_helper,
-		    .cwd = t->opts->cwd,
+		    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
 		    .policy_json = t->sandbox_policy,
 		    .home = t->opts->home,
 		    .argv = p->argv,
@@ -115,7 +150,7 @@ int launch_start(struct pane *p, bool sandboxed)
 	env[n_env] = NULL;
 	struct job_options jo = {
 	    .argv = argv != NULL ? argv : p->argv,
-	    .cwd = t->opts->cwd,
+	    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
 	    .env = env,
 	    .rows = p->rows,
 	    .cols = p->cols,
@@ -137,6 +172,7 @@ int launch_start(struct pane *p, bool sandboxed)
 		p->state = PANE_EXITED;
 		p->status = 125;
 		t->dirty = true;
+		launch__done(p, 125, false);
 		return err;
 	}
 	p->state = PANE_RUNNING;
@@ -184,6 +220,8 @@ static void launch__decided(const struct approval_result *res, void *data)
 	if (p == NULL)
 		return;
 	p->waiter = 0;
+	if (p->obs.decided != NULL)
+		p->obs.decided(res, p->obs.data);
 	line = launch__decision_line(res, r->retry);
 	pane_note(p, line);
 	free(line);
@@ -195,6 +233,8 @@ static void launch__decided(const struct approval_result *res, void *data)
 		}
 		p->state = PANE_DENIED;
 		p->end_ms = r->retry ? p->end_ms : p->start_ms;
+		/* A refused retry leaves the sandboxed run's status. */
+		launch__done(p, r->retry ? p->status : 126, !r->retry);
 		return;
 	}
 	if (r->retry)
@@ -216,15 +256,20 @@ static void launch__decide(struct pane *p, bool retry)
 	    .kind = APPROVAL_EXEC,
 	    .argc = p->argc,
 	    .argv = p->argv,
-	    .cwd = t->opts->cwd,
+	    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
 	    .sandbox = sandbox,
+	    .escalate = !retry && p->escalate,
 	    .retry = retry,
-	    .justification = retry ? "The sandbox denied this command." : NULL,
+	    .justification = retry ? "The sandbox denied this command." : p->justification,
+	    .prefix_rule = retry ? NULL : p->prefix_rule,
 	};
 	p->state = PANE_WAITING;
 	id = approval_request(t->approvals, &req, launch__decided, free, r);
-	if (id > 0 && p->state == PANE_WAITING)
+	if (id > 0 && p->state == PANE_WAITING) {
 		p->waiter = id;
+		if (p->obs.queued != NULL)
+			p->obs.queued(p->obs.data);
+	}
 	t->dirty = true;
 }
 
@@ -249,12 +294,11 @@ static bool launch__needs_quotes(const char *word)
 	return false;
 }
 
-/* Runs ARGV as given (airlock -- CMD ARG...). */
-void launch_argv(struct tui *t, size_t argc, char *const argv[])
+/* ARGV as one shell-quoted line, for the title. Caller frees. */
+static char *launch__shown(size_t argc, char *const argv[])
 {
 	size_t cap = 1;
 	char *shown, *w;
-	struct pane *p;
 
 	for (size_t i = 0; i < argc; i++)
 		cap += strlen(argv[i]) * 4 + 3;
@@ -277,8 +321,68 @@ void launch_argv(struct tui *t, size_t argc, char *const argv[])
 		*w++ = '\'';
 	}
 	*w = '\0';
-	p = tui_add_pane(t, shown, argc, argv);
+	return shown;
+}
+
+/* Runs ARGV as given (airlock -- CMD ARG...). */
+void launch_argv(struct tui *t, size_t argc, char *const argv[])
+{
+	struct launch_request req = {.argc = argc, .argv = argv};
+
+	launch_request(t, &req);
+}
+
+/* Runs an agent's (or anyone's) request in a new pane (see tui.h). */
+struct pane *launch_request(struct tui *t, const struct launch_request *req)
+{
+	char *shown = launch__shown(req->argc, req->argv);
+	struct pane *p = tui_add_pane(t, shown, req->argc, req->argv);
+	size_t n = 0;
+
 	free(shown);
-	if (p != NULL)
-		launch__decide(p, false);
+	if (p == NULL) {
+		if (req->observer != NULL) {
+			if (req->observer->done != NULL)
+				req->observer->done(126, false, true, req->observer->data);
+			if (req->observer->free != NULL)
+				req->observer->free(req->observer->data);
+		}
+		return NULL;
+	}
+	p->cwd = req->cwd != NULL ? xstrdup(req->cwd) : NULL;
+	p->escalate = req->escalate;
+	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
+	if (req->prefix_rule != NULL) {
+		while (req->prefix_rule[n] != NULL)
+			n++;
+		p->prefix_rule = xcalloc(n + 1, sizeof *p->prefix_rule);
+		for (size_t i = 0; i < n; i++)
+			p->prefix_rule[i] = xstrdup(req->prefix_rule[i]);
+	}
+	if (req->observer != NULL)
+		p->obs = *req->observer;
+	else
+		p->obs_done = true;
+	launch__decide(p, false);
+	return p;
+}
+
+/* Withdraws pane ID's command (see tui.h). */
+void launch_cancel(struct tui *t, int id)
+{
+	struct pane *p = tui_pane_by_id(t, id);
+
+	if (p == NULL)
+		return;
+	if (p->state == PANE_WAITING && p->waiter != 0) {
+		approval_cancel(t->approvals, p->waiter);
+		p->waiter = 0;
+		p->state = PANE_DENIED;
+		p->end_ms = tui_now(t);
+		pane_note(p, "airlock: cancelled by the requester");
+		launch__done(p, 126, true);
+		t->dirty = true;
+	} else if (p->state == PANE_RUNNING && p->job != NULL) {
+		job_interrupt(p->job);
+	}
 }

@@ -217,8 +217,10 @@ void tui_free(struct tui *t)
 	approval_queue_free(t->approvals);
 	t->approvals = NULL;
 	tui_kill_all(t);
-	for (int i = 0; i < t->n_panes; i++)
+	for (int i = 0; i < t->n_panes; i++) {
+		launch_drop(t->panes[i]);
 		pane_free(t->panes[i]);
+	}
 	rules_free(t->rules);
 	audit_close(t->audit);
 	input_free(&t->input);
@@ -498,6 +500,7 @@ static void tui__key_close(struct tui *t)
 
 	if (p == NULL || p->state == PANE_RUNNING || p->state == PANE_WAITING)
 		return;
+	launch_drop(p);
 	pane_free(p);
 	memmove(&t->panes[t->current], &t->panes[t->current + 1],
 	        (size_t)(t->n_panes - t->current - 1) * sizeof t->panes[0]);

@@ -83,6 +83,32 @@ enum pane_state {
 
 struct tui;
 
+/*
+ * Someone who follows one launched command (the agent socket): told when a
+ * prompt is waiting, of each decision, of every byte of output, and once,
+ * at the end, how it went (DENIED: it never ran, STATUS 126). FREE(DATA)
+ * runs after DONE, or when the TUI goes away first. Every member may be NULL.
+ */
+struct launch_observer {
+	void (*queued)(void *data);
+	void (*decided)(const struct approval_result *res, void *data);
+	void (*output)(const char *buf, size_t len, void *data);
+	void (*done)(int status, bool sandboxed, bool denied, void *data);
+	void (*free)(void *data);
+	void *data;
+};
+
+/* A command to run in a new pane, as an agent asks for it. Everything is copied. */
+struct launch_request {
+	size_t argc;
+	char *const *argv;
+	const char *cwd;           /* NULL: the workspace */
+	bool escalate;             /* asks to run outside the sandbox */
+	const char *justification; /* shown in the prompt, or NULL */
+	char *const *prefix_rule;  /* the proposed `p` prefix (NULL-terminated), or NULL */
+	const struct launch_observer *observer; /* or NULL */
+};
+
 struct pane {
 	struct tui *tui;
 	int id;
@@ -109,6 +135,13 @@ struct pane {
 	char *tail;      /* the last PANE_OUTPUT_TAIL bytes of output (sandboxed runs) */
 	size_t tail_len;
 	bool retried;
+	/* how it was asked for (launch_request) */
+	char *cwd; /* NULL: the workspace */
+	bool escalate;
+	char *justification;
+	char **prefix_rule;
+	struct launch_observer obs;
+	bool obs_done;
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
 	bool paused;   /* its job is not read until the queue drains */
 	char *pending; /* output not yet through the emulator (see pane_queue) */
@@ -327,6 +360,12 @@ void tui_kill_all(struct tui *t);
 void launch_line(struct tui *t, const char *line);
 /* Runs ARGV as given in a new pane. */
 void launch_argv(struct tui *t, size_t argc, char *const argv[]);
+/* Runs REQ in a new pane through the decision, as launch_argv does; NULL when full. */
+struct pane *launch_request(struct tui *t, const struct launch_request *req);
+/* Withdraws pane ID's command: a waiting prompt is cancelled, a running command interrupted. */
+void launch_cancel(struct tui *t, int id);
+/* Lets go of what P's launch holds (its observer is freed, never called again). */
+void launch_drop(struct pane *p);
 /* Starts P's command now, SANDBOXED or not (no decision). Returns 0 or -errno. */
 int launch_start(struct pane *p, bool sandboxed);
 /* P's command ended with STATUS (SIGNAL when killed): record it, maybe ask to retry. */
