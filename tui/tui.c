@@ -814,6 +814,7 @@ static void tui__close(uv_handle_t *h)
 int tui_main(const struct cli_options *opts)
 {
 	uv_loop_t *loop = uv_default_loop();
+	struct agent_link *link = NULL;
 	char *cause = NULL;
 	struct tui *t;
 	SCREEN *scr;
@@ -866,6 +867,13 @@ int tui_main(const struct cli_options *opts)
 	uv_prepare_start(&t->prepare, tui__on_prepare);
 	uv_timer_start(&t->tick_timer, tui__on_tick, 100, 100);
 
+	link = agent_link_start(t, NULL, &cause);
+	if (link == NULL) {
+		free(t->notice);
+		t->notice = xasprintf("no agent socket: %s", cause ? cause : "cannot listen");
+		free(cause);
+		cause = NULL;
+	}
 	if (opts->argc > 0)
 		launch_argv(t, (size_t)opts->argc, opts->argv);
 	t->dirty = true;
@@ -884,7 +892,9 @@ int tui_main(const struct cli_options *opts)
 	tui__close((uv_handle_t *)&t->tick_timer);
 	endwin();
 	tui__active = NULL;
+	agent_link_stop(link);
 	tui_free(t);
+	agent_link_free(link);
 	/* Let the closed handles (the jobs' too) finish. */
 	uv_run(loop, UV_RUN_DEFAULT);
 	delscreen(scr);

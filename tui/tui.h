@@ -371,6 +371,20 @@ int launch_start(struct pane *p, bool sandboxed);
 /* P's command ended with STATUS (SIGNAL when killed): record it, maybe ask to retry. */
 void launch_exited(struct pane *p, int status, int signal);
 
+/* ---- the agent socket (agent-link.c) ---- */
+
+struct agent_link;
+/*
+ * Listens on the agent socket at PATH (NULL: the default) and serves its
+ * requests through T (panes, prompts, patches); shows the path in the status
+ * bar. Returns NULL with *CAUSE when it cannot listen.
+ */
+struct agent_link *agent_link_start(struct tui *t, const char *path, char **cause);
+/* Stops listening (requests under way are no longer reported). */
+void agent_link_stop(struct agent_link *l);
+/* Frees the link; call after tui_free(). */
+void agent_link_free(struct agent_link *l);
+
 /* ---- drawing (draw.c: the only curses output) ---- */
 
 /* Sets up colours once after initscr/newterm. */

@@ -1,0 +1,44 @@
+# The agent socket end to end: `airlock submit` against the running TUI.
+# A plain command streams back with its status; an escalation waits for the
+# human (n: 126); a patch shows its diff in the modal and y applies it.
+. "$(dirname "$0")/tui-lib.sh"
+
+export XDG_RUNTIME_DIR="$e2e_dir/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+start 100 30 -n off
+wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+submit() {
+	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
+}
+
+out=$(submit -- sh -c 'echo hello from the agent; exit 3')
+rc=$?
+[ "$rc" = 3 ] || fail "submit exited $rc, not 3"
+case $out in *"hello from the agent"*) ;; *) fail "submit printed: $out" ;; esac
+wait_for "exit 3"
+
+submit --escalate --justification "needs /etc" -- touch /etc/airlock-e2e-agent-$$ \
+	>"$e2e_dir/esc.out" 2>&1 &
+esc=$!
+wait_for "needs /etc"
+wait_for "Run outside the sandbox?"
+t send-keys -t e2e n
+wait "$esc"
+rc=$?
+[ "$rc" = 126 ] || fail "a denied escalation exited $rc, not 126"
+[ ! -e /etc/airlock-e2e-agent-$$ ] || fail "the denied command ran"
+
+printf '*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\n' >"$e2e_dir/p.patch"
+submit --patch "$e2e_dir/p.patch" >"$e2e_dir/patch.out" 2>&1 &
+pat=$!
+wait_for "Apply file changes?"
+wait_for "+hi there"
+t send-keys -t e2e y
+wait "$pat"
+rc=$?
+[ "$rc" = 0 ] || fail "an approved patch exited $rc"
+[ "$(cat "$e2e_dir/ws/hello.txt")" = "hi there" ] || fail "the patch was not applied"
+
+t send-keys -t e2e C-q
+wait_for "AIRLOCK-EXITED 0"
+exit 0

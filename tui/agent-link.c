@@ -1,0 +1,354 @@
+/*
+ * The agent link: the TUI's side of the agent socket (SPEC section 8). The
+ * server (core/agent-server) parses requests and hands them here; this file
+ * turns them into what a typed command gets, and reports back as events.
+ *
+ *  - exec: a new pane through launch_request(), whose observer sends
+ *    `queued`, `decision`, `output` and, at the end, `exit` (or nothing more
+ *    after a `decision` of denied);
+ *  - apply_patch: parsed and planned at once (errors are `error` events),
+ *    then the approval queue decides with the plan's diff in the prompt; an
+ *    approved plan is committed (all or nothing) and ends with `exit` 0;
+ *  - cancel: withdraws a waiting prompt or interrupts the command;
+ *  - a client that goes away has its requests cancelled likewise.
+ *
+ * Requests are named by (client, id); a request stays in the link's list
+ * until its end was sent, so a cancel can find it. Nothing here blocks.
+ */
+#include "tui/tui.h"
+
+#include "core/agent-server.h"
+#include "core/config.h"
+#include "core/patch.h"
+#include "core/protocol.h"
+#include "core/xmalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct agent_link_req {
+	struct agent_link *link;
+	uint64_t client;
+	char *id;
+	int pane_id;             /* exec */
+	uint64_t waiter;         /* patch: the approval waiter */
+	struct patch_plan *plan; /* patch */
+	bool decision_sent;
+	struct agent_link_req *next;
+};
+
+struct agent_link {
+	struct tui *t;
+	struct agent_server *server;
+	struct agent_link_req *reqs;
+	struct config cfg; /* protected paths for patches */
+};
+
+/* Sends LINE (taken over) to R's client. */
+static void agent_link__send(struct agent_link_req *r, char *line)
+{
+	if (r->link->server != NULL)
+		agent_server_send(r->link->server, r->client, line);
+	else
+		free(line);
+}
+
+/* Unlinks and frees R. */
+static void agent_link__forget(struct agent_link_req *r)
+{
+	struct agent_link_req **pp = &r->link->reqs;
+
+	while (*pp != NULL && *pp != r)
+		pp = &(*pp)->next;
+	if (*pp == r)
+		*pp = r->next;
+	if (r->plan != NULL)
+		patch_plan_free(r->plan);
+	free(r->id);
+	free(r);
+}
+
+/* A new request record for CLIENT's ID. */
+static struct agent_link_req *agent_link__req(struct agent_link *l, uint64_t client, const char *id)
+{
+	struct agent_link_req *r = xcalloc(1, sizeof *r);
+
+	r->link = l;
+	r->client = client;
+	r->id = xstrdup(id);
+	r->next = l->reqs;
+	l->reqs = r;
+	return r;
+}
+
+/* The protocol's name for a decision. */
+static enum protocol_decision agent_link__decision(const struct approval_result *res)
+{
+	if (!res->allowed)
+		return PROTOCOL_DENIED;
+	if (res->prompted && res->answer == APPROVAL_SESSION)
+		return PROTOCOL_APPROVED_FOR_SESSION;
+	if (res->prompted && res->answer == APPROVAL_RULE)
+		return PROTOCOL_APPROVED_RULE;
+	return PROTOCOL_APPROVED;
+}
+
+/* exec: a prompt waits. */
+static void agent_link__queued(void *data)
+{
+	struct agent_link_req *r = data;
+
+	agent_link__send(r, protocol_event_queued(r->id));
+}
+
+/* exec: decided (once, or twice with an on-failure retry). */
+static void agent_link__decided(const struct approval_result *res, void *data)
+{
+	struct agent_link_req *r = data;
+
+	agent_link__send(r, protocol_event_decision(r->id, agent_link__decision(res)));
+	r->decision_sent = !res->allowed;
+}
+
+/* exec: output, as it comes. */
+static void agent_link__output(const char *buf, size_t len, void *data)
+{
+	struct agent_link_req *r = data;
+
+	agent_link__send(r, protocol_event_output(r->id, PROTOCOL_STDOUT, buf, len));
+}
+
+/* exec: the end. */
+static void agent_link__done(int status, bool sandboxed, bool denied, void *data)
+{
+	struct agent_link_req *r = data;
+
+	if (denied) {
+		if (!r->decision_sent)
+			agent_link__send(r, protocol_event_decision(r->id, PROTOCOL_DENIED));
+		return;
+	}
+	agent_link__send(r, protocol_event_exit(r->id, status, sandboxed));
+}
+
+/* exec: the pane lets go. */
+static void agent_link__free(void *data)
+{
+	agent_link__forget(data);
+}
+
+/* An exec request: a pane of its own. */
+static void agent_link__on_exec(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct agent_link *l = data;
+	struct agent_link_req *r = agent_link__req(l, client, req->id);
+	struct launch_observer obs = {
+	    .queued = agent_link__queued,
+	    .decided = agent_link__decided,
+	    .output = agent_link__output,
+	    .done = agent_link__done,
+	    .free = agent_link__free,
+	    .data = r,
+	};
+	struct launch_request lr = {
+	    .argc = req->n_command,
+	    .argv = req->command,
+	    .cwd = req->cwd,
+	    .escalate = req->permissions == PROTOCOL_REQUIRE_ESCALATED,
+	    .justification = req->justification,
+	    .prefix_rule = req->prefix_rule,
+	    .observer = &obs,
+	};
+	struct pane *p = launch_request(l->t, &lr);
+
+	/* R may be gone already (decided and done at once). */
+	if (p != NULL)
+		for (struct agent_link_req *k = l->reqs; k != NULL; k = k->next)
+			if (k == r)
+				r->pane_id = p->id;
+	tui_dirty(l->t);
+}
+
+/* Whether PATH is under one of the writable roots (the workspace, /tmp, -w). */
+static bool agent_link__inside_roots(const struct cli_options *o, const char *cwd, const char *path)
+{
+	const char *roots[3] = {o->cwd, cwd, "/tmp"};
+
+	for (size_t i = 0; i < 3 + o->n_writable_roots; i++) {
+		const char *root = i < 3 ? roots[i] : o->writable_roots[i - 3];
+		size_t n = strlen(root);
+		if (n > 1 && root[n - 1] == '/')
+			n--;
+		if (strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* patch: the queue decided. */
+static void agent_link__patch_decided(const struct approval_result *res, void *data)
+{
+	struct agent_link_req *r = data;
+	char *cause = NULL;
+
+	r->waiter = 0;
+	agent_link__send(r, protocol_event_decision(r->id, agent_link__decision(res)));
+	if (!res->allowed)
+		return;
+	if (patch_plan_commit(r->plan, &cause) != 0) {
+		agent_link__send(r, protocol_event_error(r->id, cause ? cause : "cannot apply"));
+		free(cause);
+		return;
+	}
+	agent_link__send(r, protocol_event_exit(r->id, 0, false));
+}
+
+/* patch: the queue lets go. */
+static void agent_link__patch_free(void *data)
+{
+	agent_link__forget(data);
+}
+
+/* An apply_patch request: plan it now, ask, commit later. */
+static void agent_link__on_patch(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct agent_link *l = data;
+	struct patch_options po = {
+	    .protected_paths = l->cfg.protected_paths,
+	    .n_protected_paths = l->cfg.n_protected_paths,
+	    .git_protection_full = l->cfg.git_protection_full,
+	};
+	struct patch *patch = NULL;
+	struct patch_plan *plan = NULL;
+	char *cause = NULL;
+	size_t n_paths = 0;
+	int err;
+
+	err = patch_parse(req->patch, strlen(req->patch), &patch, &cause);
+	if (err == 0)
+		err = patch_plan_new(patch, req->cwd, &po, &plan, &cause);
+	if (err != 0) {
+		char *line = protocol_event_error(req->id, cause ? cause : "malformed patch");
+		agent_server_send(l->server, client, line);
+		free(cause);
+		patch_free(patch);
+		return;
+	}
+	char **paths = patch_paths(patch, req->cwd, &n_paths);
+	bool outside = false;
+	for (size_t i = 0; i < n_paths; i++)
+		outside |= !agent_link__inside_roots(l->t->opts, req->cwd, paths[i]);
+	char *diff = patch_plan_diff(plan);
+	struct agent_link_req *r = agent_link__req(l, client, req->id);
+	r->plan = plan;
+	struct approval_request ar = {
+	    .kind = APPROVAL_PATCH,
+	    .n_paths = n_paths,
+	    .paths = paths,
+	    .outside_roots = outside,
+	    .diff = diff,
+	};
+	uint64_t id = approval_request(l->t->approvals, &ar, agent_link__patch_decided,
+	                               agent_link__patch_free, r);
+	if (id > 0) {
+		r->waiter = id;
+		agent_server_send(l->server, client, protocol_event_queued(req->id));
+	}
+	free(diff);
+	patch_paths_free(paths);
+	patch_free(patch);
+	tui_dirty(l->t);
+}
+
+/* Withdraws R: its prompt, or its command. */
+static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r)
+{
+	if (r->plan != NULL) {
+		if (r->waiter != 0) {
+			uint64_t w = r->waiter;
+			/* approval_cancel runs the free callback: R goes. */
+			approval_cancel(l->t->approvals, w);
+		}
+		return;
+	}
+	if (r->pane_id != 0)
+		launch_cancel(l->t, r->pane_id);
+}
+
+/* A cancel request. */
+static void agent_link__on_cancel(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct agent_link *l = data;
+
+	for (struct agent_link_req *r = l->reqs; r != NULL; r = r->next) {
+		if (r->client == client && strcmp(r->id, req->target) == 0) {
+			agent_link__cancel(l, r);
+			return;
+		}
+	}
+	agent_server_send(l->server, client,
+	                  protocol_event_error(req->id, "no such request to cancel"));
+}
+
+/* A client went away: its requests are withdrawn. */
+static void agent_link__on_disconnect(void *data, uint64_t client)
+{
+	struct agent_link *l = data;
+	struct agent_link_req *r = l->reqs;
+
+	while (r != NULL) {
+		struct agent_link_req *next = r->next;
+		if (r->client == client)
+			agent_link__cancel(l, r);
+		r = next;
+	}
+}
+
+static const struct agent_server_ops agent_link__ops = {
+    .on_exec = agent_link__on_exec,
+    .on_patch = agent_link__on_patch,
+    .on_cancel = agent_link__on_cancel,
+    .on_disconnect = agent_link__on_disconnect,
+};
+
+/* Opens the agent socket for T (see tui.h). */
+struct agent_link *agent_link_start(struct tui *t, const char *path, char **cause)
+{
+	struct agent_link *l = xcalloc(1, sizeof *l);
+	char *err = NULL;
+
+	l->t = t;
+	if (t->opts->home != NULL && config_load(&l->cfg, t->opts->home, &err) != 0) {
+		free(err);
+		memset(&l->cfg, 0, sizeof l->cfg);
+	}
+	if (agent_server_start(t->loop, path, &agent_link__ops, l, &l->server, cause) != 0) {
+		config_free(&l->cfg);
+		free(l);
+		return NULL;
+	}
+	tui_set_socket_path(t, agent_server_path(l->server));
+	return l;
+}
+
+/* Closes the socket: what is still under way is no longer reported. */
+void agent_link_stop(struct agent_link *l)
+{
+	if (l == NULL || l->server == NULL)
+		return;
+	agent_server_stop(l->server);
+	l->server = NULL;
+}
+
+/* Frees the link, after the TUI (whose panes and prompts let go of its requests). */
+void agent_link_free(struct agent_link *l)
+{
+	if (l == NULL)
+		return;
+	agent_link_stop(l);
+	while (l->reqs != NULL)
+		agent_link__forget(l->reqs);
+	config_free(&l->cfg);
+	free(l);
+}
