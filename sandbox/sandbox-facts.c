@@ -190,7 +190,13 @@ static enum sandbox_kind sandbox_facts_record(struct sandbox_facts *f, const cha
 static void sandbox_facts_record_chain(struct sandbox_facts *f, const char *root, const char *path)
 {
 	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
-	char *p = xstrdup(path);
+	char *p;
+
+	if (strlen(path) <= rl + 1) {
+		sandbox_facts_record(f, path); /* the root itself */
+		return;
+	}
+	p = xstrdup(path);
 
 	for (char *s = p + rl + 1;; s++) {
 		if (*s == '/' || *s == '\0') {

@@ -273,6 +273,13 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, con
 		if (sandbox__is_under(st->done[i], target))
 			return 0;
 	rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (strlen(target) <= rl + 1) {
+		/* The writable root itself (or "/"): all of it read-only. */
+		sandbox_plan_op(st->plan, "--ro-bind", target, target);
+		st->done = xreallocarray(st->done, st->n_done + 1, sizeof *st->done);
+		st->done[st->n_done++] = xstrdup(target);
+		return 0;
+	}
 	p = xstrdup(target);
 	for (char *s = p + rl + 1;; s++) {
 		if (*s != '/' && *s != '\0')

@@ -31,6 +31,7 @@ UNIT(sandbox_plan_symlinked_protected_path_refused, 5)
 UNIT(sandbox_plan_options_home_hide_protected_no_proc, 5)
 UNIT(sandbox_plan_unrestricted, 5)
 UNIT(sandbox_plan_not_a_repo_and_uncreatable_dirs, 5)
+UNIT(sandbox_plan_protecting_a_whole_writable_root, 5)
 UNIT(sandbox_args_contract, 5)
 UNIT(sandbox_seccomp_filter_covers_every_abi, 10)
 /* sandbox helper: the real binary, as root and as an unprivileged user */

@@ -705,3 +705,33 @@ TEST(sandbox_plan_not_a_repo_and_uncreatable_dirs)
 	free(t);
 	return 0;
 }
+
+TEST(sandbox_plan_protecting_a_whole_writable_root)
+{
+	static const char *const facts[] = {"d /",
+	                                    "d /ws",
+	                                    "f " EXE,
+	                                    "d /ws/.airlock",
+	                                    "d /ws/.codex",
+	                                    "d /ws/.agents",
+	                                    "d /ws/.claude",
+	                                    "d /ws/.vscode",
+	                                    "f /ws/.envrc",
+	                                    "d /ws/.git",
+	                                    "f /ws/.git/HEAD",
+	                                    "d /ws/.git/hooks",
+	                                    "f /ws/.git/config",
+	                                    NULL};
+	static char *const home[] = {"/ws"};
+	struct plan_case c = {.policy = "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true}",
+	                      .facts = facts,
+	                      .protect_home = home,
+	                      .n_protect_home = 1};
+	char *t = plan_case_run(&c);
+
+	/* The airlock home is the workspace itself: all of it read-only, after its parts. */
+	ASSERT_CONTAINS(t,
+	                "--ro-bind /ws/.git/hooks /ws/.git/hooks --ro-bind /ws /ws --unshare-user");
+	free(t);
+	return 0;
+}
