@@ -231,6 +231,12 @@ int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct pr
 	return 0;
 }
 
+/* Sets where refused destinations are told, one line each (NULL: nowhere). */
+void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals)
+{
+	s->decider->refusals = refusals;
+}
+
 /* Returns the HTTP port. */
 int proxy_session_http_port(const struct proxy_session *s)
 {

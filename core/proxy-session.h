@@ -63,6 +63,11 @@ struct proxy_session;
  * negative errno (what was opened closes as LOOP runs).
  */
 int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct proxy_session **out);
+/*
+ * REFUSALS (e.g. stderr, or NULL) gets one line per refused destination:
+ * `airlock: network access to HOST:PORT (PROTOCOL) denied: REASON`.
+ */
+void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals);
 int proxy_session_http_port(const struct proxy_session *s);
 int proxy_session_socks_port(const struct proxy_session *s);
 /* The proxy itself (for proxy_get_stats). */

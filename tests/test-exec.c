@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include "core/xmalloc.h"
+#include "test-proxy-util.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -65,10 +66,10 @@ TEST(exec_runs_sandboxed_with_the_commands_status)
 	struct test_run r;
 
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
-						 "echo out; echo err >&2; echo $AIRLOCK_SANDBOX; "
-						 "exit 7",
-						 NULL}),
-		  0);
+	                                         "echo out; echo err >&2; echo $AIRLOCK_SANDBOX; "
+	                                         "exit 7",
+	                                         NULL}),
+	          0);
 	ASSERT_EQ(r.status, 7);
 	ASSERT_STR_EQ(r.out, "out\n1\n");
 	ASSERT_STR_EQ(r.err, "err\n");
@@ -88,9 +89,10 @@ TEST(exec_writes_the_workspace_not_etc)
 {
 	struct test_run r;
 
-	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
-						 "echo hi > made && touch /etc/airlock-exec-test", NULL}),
-		  0);
+	ASSERT_EQ(
+	    exec__run(&r, (const char *[]){"--", "sh", "-c",
+	                                   "echo hi > made && touch /etc/airlock-exec-test", NULL}),
+	    0);
 	ASSERT_EQ(r.status, 1);
 	ASSERT_CONTAINS(r.err, "Read-only file system");
 	test_run_free(&r);
@@ -118,9 +120,9 @@ TEST(exec_forbidden_rule_is_126_and_runs_nothing)
 	struct test_run r;
 
 	ASSERT_EQ(exec__rules("team.rules",
-			      "prefix_rule(pattern=[\"touch\"], decision=\"forbidden\", "
-			      "justification=\"no touching\")\n"),
-		  0);
+	                      "prefix_rule(pattern=[\"touch\"], decision=\"forbidden\", "
+	                      "justification=\"no touching\")\n"),
+	          0);
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "touch", "ran", NULL}), 0);
 	ASSERT_EQ(r.status, 126);
 	ASSERT_CONTAINS(r.err, "airlock: forbidden by ");
@@ -151,7 +153,7 @@ TEST(exec_never_refuses_what_would_prompt)
 	ASSERT_EQ(access("victim", F_OK), 0);
 	/* A prompt rule is refused the same way. */
 	ASSERT_EQ(exec__rules("p.rules", "prefix_rule(pattern=[\"echo\"], decision=\"prompt\")\n"),
-		  0);
+	          0);
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "echo", "hi", NULL}), 0);
 	ASSERT_EQ(r.status, 126);
 	ASSERT_STR_EQ(r.out, "");
@@ -165,8 +167,8 @@ TEST(exec_allow_rule_runs_outside_the_sandbox)
 
 	ASSERT_EQ(exec__rules("a.rules", "prefix_rule(pattern=[\"sh\"], decision=\"allow\")\n"), 0);
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
-						 "echo sandbox=${AIRLOCK_SANDBOX:-no}", NULL}),
-		  0);
+	                                         "echo sandbox=${AIRLOCK_SANDBOX:-no}", NULL}),
+	          0);
 	ASSERT_EQ(r.status, 0);
 	ASSERT_STR_EQ(r.out, "sandbox=no\n");
 	test_run_free(&r);
@@ -182,7 +184,7 @@ TEST(exec_broken_rules_file_exits_2_with_position)
 	struct test_run r;
 
 	ASSERT_EQ(exec__rules("bad.rules", "prefix_rule(pattern=[\"ls\"], decision=\"maybe\")\n"),
-		  0);
+	          0);
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "touch", "ran", NULL}), 0);
 	ASSERT_EQ(r.status, 2);
 	ASSERT_CONTAINS(r.err, "bad.rules:1:38: ");
@@ -195,11 +197,11 @@ TEST(exec_shared_policy_fixtures)
 {
 	/* Every valid fixture runs `true`; every invalid one exits 2 and runs nothing. */
 	static const char *const valid[] = {"valid-read-only.json", "valid-workspace-write.json",
-					    "valid-danger-full-access.json",
-					    "valid-read-only-restricted.json"};
-	static const char *const invalid[] = {"invalid-relative-root.json", "invalid-truncated.json",
-					      "invalid-unknown-field.json",
-					      "invalid-unknown-type.json"};
+	                                    "valid-danger-full-access.json",
+	                                    "valid-read-only-restricted.json"};
+	static const char *const invalid[] = {
+	    "invalid-relative-root.json", "invalid-truncated.json", "invalid-unknown-field.json",
+	    "invalid-unknown-type.json"};
 	mkdir("/tmp/airlock-fixture-extra", 0755);
 	for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
 		char *rel = xasprintf("fixtures/policies/%s", valid[i]);
@@ -207,8 +209,9 @@ TEST(exec_shared_policy_fixtures)
 		char *json = test_read_file(path, NULL);
 		struct test_run r;
 		ASSERT(json != NULL);
-		ASSERT_EQ(exec__run(&r, (const char *[]){"--sandbox-policy", json, "--", "true", NULL}),
-			  0);
+		ASSERT_EQ(
+		    exec__run(&r, (const char *[]){"--sandbox-policy", json, "--", "true", NULL}),
+		    0);
 		if (r.status != 0)
 			fprintf(stderr, "%s: %s", valid[i], r.err);
 		ASSERT_EQ(r.status, 0);
@@ -224,8 +227,8 @@ TEST(exec_shared_policy_fixtures)
 		struct test_run r;
 		ASSERT(json != NULL);
 		ASSERT_EQ(exec__run(&r, (const char *[]){"--sandbox-policy", json, "--", "touch",
-							 "ran", NULL}),
-			  0);
+		                                         "ran", NULL}),
+		          0);
 		ASSERT_EQ(r.status, 2);
 		ASSERT_CONTAINS(r.err, "airlock: --sandbox-policy: ");
 		test_run_free(&r);
@@ -251,5 +254,88 @@ TEST(exec_missing_helper_is_125)
 	ASSERT_CONTAINS(r.err, "airlock: cannot find the sandbox helper");
 	test_run_free(&r);
 	free(bin);
+	return 0;
+}
+
+/* Writes config.json into the private home. */
+static int exec__config(const char *json)
+{
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *path = xasprintf("%s/config.json", home);
+	int rc;
+
+	mkdir(home, 0700);
+	rc = test_write_file(path, json);
+	free(path);
+	free(home);
+	return rc;
+}
+
+TEST(exec_network_ask_allows_only_what_config_and_rules_allow)
+{
+	struct tserver srv;
+	struct test_run r;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	char *url = xasprintf("http://127.0.0.1:%d/hello", srv.port);
+	const char *const curl[] = {"-n", "ask",       "--", "curl",         "-s", "--noproxy", "",
+	                            "-o", "/dev/null", "-w", "%{http_code}", url,  NULL};
+
+	/* Nothing allows it: 403 from the proxy, one line on stderr, the server never asked. */
+	ASSERT_EQ(exec__run(&r, curl), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "403");
+	ASSERT_CONTAINS(r.err, "airlock: network access to 127.0.0.1:");
+	ASSERT_CONTAINS(r.err, "(http) denied: ");
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 0);
+
+	/* allowed_domains lets it through. */
+	ASSERT_EQ(exec__config("{\"network\":{\"allowed_domains\":[\"127.0.0.1\"]}}"), 0);
+	ASSERT_EQ(exec__run(&r, curl), 0);
+	ASSERT_STR_EQ(r.out, "200");
+	ASSERT_STR_EQ(r.err, "");
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 1);
+
+	/* A deny rule beats allowed_domains. */
+	ASSERT_EQ(exec__rules("net.rules", "network_rule(host=\"127.0.0.1\", decision=\"deny\")\n"),
+	          0);
+	ASSERT_EQ(exec__run(&r, curl), 0);
+	ASSERT_STR_EQ(r.out, "403");
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 1);
+
+	char *audit = exec__audit();
+	ASSERT_CONTAINS(audit, "\"kind\":\"network\"");
+	ASSERT_CONTAINS(audit, "\"by\":\"config\"");
+	ASSERT_CONTAINS(audit, "\"by\":\"rule\"");
+	free(audit);
+	tserver_stop(&srv);
+	free(url);
+	return 0;
+}
+
+TEST(exec_network_off_and_ask_block_direct_connections)
+{
+	struct tserver srv;
+	struct test_run r;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(exec__config("{\"network\":{\"allowed_domains\":[\"127.0.0.1\"]}}"), 0);
+	char *url = xasprintf("http://127.0.0.1:%d/", srv.port);
+	/* --noproxy '*': curl connects directly, which must fail in both modes. */
+	ASSERT_EQ(exec__run(&r, (const char *const[]){"-n", "ask", "--", "curl", "-s", "--noproxy",
+	                                              "*", url, NULL}),
+	          0);
+	ASSERT_EQ(r.status, 7);
+	test_run_free(&r);
+	ASSERT_EQ(exec__run(&r, (const char *const[]){"-n", "off", "--", "curl", "-s", url, NULL}),
+	          0);
+	ASSERT_NE(r.status, 0);
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 0);
+	tserver_stop(&srv);
+	free(url);
 	return 0;
 }

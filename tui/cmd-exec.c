@@ -9,13 +9,19 @@
  * rest runs, in the sandbox helper unless an allow rule covers every part.
  * The decision is in the audit log before the command starts, and its exit
  * after it ends. The child runs under a libuv loop so that signals sent to
- * airlock reach it and its status becomes ours (128+N for signal N).
+ * airlock reach it and its status becomes ours (128+N for signal N). With
+ * `-n ask` the same loop serves the network proxy while the command runs;
+ * its approval queue has policy `never`, so only rules and config.json's
+ * domain lists decide, and each refusal is one line on stderr.
  */
 #include "tui/cli.h"
 
+#include "core/approval.h"
 #include "core/audit.h"
+#include "core/config.h"
 #include "core/decide.h"
 #include "core/policy.h"
+#include "core/proxy-session.h"
 #include "core/rules.h"
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
@@ -44,7 +50,7 @@ struct exec__run {
 	uv_process_t process;
 	uv_signal_t signals[EXEC__N_FORWARDED];
 	int status;
-	uint64_t started_ms;
+	struct proxy_session *proxy; /* -n ask: closed when the child exits */
 };
 
 /* The sandbox mode that a --sandbox-policy amounts to, for the decision. */
@@ -67,6 +73,10 @@ static void exec__on_exit(uv_process_t *p, int64_t exit_status, int term_signal)
 	uv_close((uv_handle_t *)p, NULL);
 	for (size_t i = 0; i < EXEC__N_FORWARDED; i++)
 		uv_close((uv_handle_t *)&run->signals[i], NULL);
+	if (run->proxy != NULL) {
+		proxy_session_close(run->proxy, NULL, NULL);
+		run->proxy = NULL;
+	}
 }
 
 /* Passes a signal airlock received on to the command. */
@@ -77,19 +87,14 @@ static void exec__on_signal(uv_signal_t *s, int signum)
 	uv_process_kill(&run->process, signum);
 }
 
-/* Runs ARGV (argv[0] looked up in PATH) to its end; returns its status. */
-static int exec__spawn(char *const argv[], const char *cwd)
+/* Runs ARGV (argv[0] looked up in PATH) on RUN's loop to its end; returns its status. */
+static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd)
 {
-	struct exec__run run = {.status = EXEC_SANDBOX_FAILED};
 	uv_stdio_container_t stdio[3];
 	uv_process_options_t po = {0};
 	int rc;
 
-	rc = uv_loop_init(&run.loop);
-	if (rc != 0) {
-		fprintf(stderr, "airlock: cannot start an event loop: %s\n", uv_strerror(rc));
-		return EXEC_SANDBOX_FAILED;
-	}
+	run->status = EXEC_SANDBOX_FAILED;
 	for (int i = 0; i < 3; i++) {
 		stdio[i].flags = UV_INHERIT_FD;
 		stdio[i].data.fd = i;
@@ -100,25 +105,76 @@ static int exec__spawn(char *const argv[], const char *cwd)
 	po.stdio = stdio;
 	po.stdio_count = 3;
 	po.exit_cb = exec__on_exit;
-	run.process.data = &run;
-	run.started_ms = uv_now(&run.loop);
+	run->process.data = run;
 	fflush(NULL);
-	rc = uv_spawn(&run.loop, &run.process, &po);
+	rc = uv_spawn(&run->loop, &run->process, &po);
 	if (rc != 0) {
 		fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], uv_strerror(rc));
-		uv_close((uv_handle_t *)&run.process, NULL);
-		uv_run(&run.loop, UV_RUN_DEFAULT);
-		uv_loop_close(&run.loop);
+		uv_close((uv_handle_t *)&run->process, NULL);
+		if (run->proxy != NULL)
+			proxy_session_close(run->proxy, NULL, NULL);
+		run->proxy = NULL;
+		uv_run(&run->loop, UV_RUN_DEFAULT);
 		return rc == UV_ENOENT ? EXEC_NOT_FOUND : EXEC_SANDBOX_FAILED;
 	}
 	for (size_t i = 0; i < EXEC__N_FORWARDED; i++) {
-		uv_signal_init(&run.loop, &run.signals[i]);
-		run.signals[i].data = &run;
-		uv_signal_start(&run.signals[i], exec__on_signal, exec__forwarded[i]);
+		uv_signal_init(&run->loop, &run->signals[i]);
+		run->signals[i].data = run;
+		uv_signal_start(&run->signals[i], exec__on_signal, exec__forwarded[i]);
 	}
-	uv_run(&run.loop, UV_RUN_DEFAULT);
-	uv_loop_close(&run.loop);
-	return run.status;
+	uv_run(&run->loop, UV_RUN_DEFAULT);
+	return run->status;
+}
+
+/*
+ * -n ask: starts the proxy on RUN's loop with a `never` approval queue made
+ * from RULES, AUDIT and config.json, exports its variables, and points SC at
+ * the proxy network policy. Returns 0, or an exit status after saying why.
+ */
+static int exec__start_proxy(struct exec__run *run, const struct cli_options *opts,
+                             struct rules *rules, struct audit *audit, struct config *cfg,
+                             struct approval_queue **queue, char **fs_json,
+                             struct sandbox_command *sc)
+{
+	char *cause = NULL;
+	int rc;
+
+	if (config_load(cfg, opts->home, &cause) != 0 ||
+	    (*fs_json = proxy_session_fs_policy(sc->policy_json, &cause)) == NULL) {
+		fprintf(stderr, "airlock: %s\n", cause);
+		free(cause);
+		return EXEC_USAGE;
+	}
+	struct approval_config acfg = {
+	    .approval = DECIDE_APPROVAL_NEVER,
+	    .rules = rules,
+	    .home = opts->home,
+	    .audit = audit,
+	    .allowed_domains = (const char *const *)cfg->allowed_domains,
+	    .n_allowed_domains = cfg->n_allowed_domains,
+	    .denied_domains = (const char *const *)cfg->denied_domains,
+	    .n_denied_domains = cfg->n_denied_domains,
+	};
+	*queue = approval_queue_new(&acfg);
+	rc = proxy_session_start(&run->loop, *queue, &run->proxy);
+	if (rc < 0) {
+		fprintf(stderr, "airlock: cannot start the network proxy: %s\n", strerror(-rc));
+		return EXEC_SANDBOX_FAILED;
+	}
+	proxy_session_set_refusals(run->proxy, stderr);
+	char **env = proxy_session_env(run->proxy);
+	for (char **e = env; *e != NULL; e++) {
+		char *eq = strchr(*e, '=');
+		*eq = '\0';
+		setenv(*e, eq + 1, 1);
+	}
+	proxy_env_free(env);
+	sc->policy_json = NULL;
+	sc->fs_policy_json = *fs_json;
+	sc->net_policy = "\"proxy\"";
+	sc->host_ports = cfg->host_loopback_ports;
+	sc->n_host_ports = cfg->n_host_loopback_ports;
+	return 0;
 }
 
 /* Which audit "by" a decision that RES reached without a prompt goes under. */
@@ -174,18 +230,27 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		/* A forbidden rule forbids; anything else here is what would have prompted. */
 		if (res.rule != NULL && res.rule->decision == RULES_FORBIDDEN)
 			fprintf(stderr, "airlock: forbidden by %s:%u: %s\n", res.rule->file,
-				res.rule->line, res.reason);
+			        res.rule->line, res.reason);
 		else
 			fprintf(stderr,
-				"airlock: denied: %s (exec never prompts: approve it in the TUI, "
-				"or add a rule)\n",
-				res.reason);
+			        "airlock: denied: %s (exec never prompts: approve it in the TUI, "
+			        "or add a rule)\n",
+			        res.reason);
 		decide_result_free(&res);
 		return EXEC_DENIED;
 	}
 
 	bool sandboxed = res.sandboxed;
 	decide_result_free(&res);
+	struct exec__run run = {0};
+	struct approval_queue *queue = NULL;
+	struct config cfg = {0};
+	char *fs_json = NULL;
+	rc = uv_loop_init(&run.loop);
+	if (rc != 0) {
+		fprintf(stderr, "airlock: cannot start an event loop: %s\n", uv_strerror(rc));
+		return EXEC_SANDBOX_FAILED;
+	}
 	uint64_t t0 = uv_hrtime();
 	if (sandboxed) {
 		char *policy = opts->sandbox_policy != NULL
@@ -200,13 +265,27 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		    .home = opts->home,
 		    .argv = opts->argv,
 		};
-		char **argv = sandbox_command_argv(&sc);
-		status = exec__spawn(argv, opts->cwd);
-		sandbox_command_argv_free(argv);
+		status = 0;
+		if (strcmp(opts->network, "ask") == 0)
+			status = exec__start_proxy(&run, opts, rules, audit, &cfg, &queue, &fs_json,
+			                           &sc);
+		if (status == 0) {
+			char **argv = sandbox_command_argv(&sc);
+			status = exec__spawn(&run, argv, opts->cwd);
+			sandbox_command_argv_free(argv);
+		}
 		free(policy);
 	} else {
-		status = exec__spawn(opts->argv, opts->cwd);
+		status = exec__spawn(&run, opts->argv, opts->cwd);
 	}
+	if (run.proxy != NULL)
+		proxy_session_close(run.proxy, NULL, NULL);
+	uv_run(&run.loop, UV_RUN_DEFAULT);
+	if (queue != NULL)
+		approval_queue_free(queue);
+	uv_loop_close(&run.loop);
+	free(fs_json);
+	config_free(&cfg);
 	audit_exit(audit, (size_t)opts->argc, opts->argv, status, (uv_hrtime() - t0) / 1000000,
 	           sandboxed);
 	return status;
@@ -223,12 +302,6 @@ int cmd_exec(const struct cli_options *opts)
 	if (opts->argc == 0) {
 		fprintf(stderr,
 		        "airlock: exec needs a command: airlock exec [OPTIONS] -- CMD ARG...\n");
-		return EXEC_USAGE;
-	}
-	if (strcmp(opts->network, "ask") == 0) {
-		fprintf(
-		    stderr,
-		    "airlock: exec -n ask is not available in this build: use -n off or -n on\n");
 		return EXEC_USAGE;
 	}
 	if (decide_sandbox_parse(opts->sandbox, &mode) != 0)

@@ -4,7 +4,6 @@
  * runs it; anything else is the TUI's own command line.
  */
 #include "tui/cli.h"
-#include "tui/usage.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -40,14 +39,6 @@ static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_op
 	return rc;
 }
 
-/* The TUI, until it exists as its own module, prints the help. */
-static int main__tui(const struct cli_options *opts)
-{
-	(void)opts;
-	usage_print(stdout, CLI_MODE_TUI);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
@@ -61,5 +52,5 @@ int main(int argc, char **argv)
 			return main__with_options(c->mode, c->run, argc - 1, argv + 1);
 		}
 	}
-	return main__with_options(CLI_MODE_TUI, main__tui, argc, argv);
+	return main__with_options(CLI_MODE_TUI, tui_main, argc, argv);
 }
