@@ -134,14 +134,28 @@ int launch_start(struct pane *p, bool sandboxed)
 			launch__done(p, 125, false);
 			return -ENOENT;
 		}
+		/* The agent socket's directory is hidden inside (SPEC 3). */
+		char *sockdir = t->socket_path != NULL ? xstrdup(t->socket_path) : NULL;
+		char *slash = sockdir != NULL ? strrchr(sockdir, '/') : NULL;
+		char *hidden[1] = {sockdir};
+		if (slash != NULL && slash != sockdir)
+			*slash = '\0';
 		struct sandbox_command sc = {
 		    .helper = t->sandbox_helper,
 		    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
 		    .policy_json = t->sandbox_policy,
+		    .protected_paths = t->cfg.protected_paths,
+		    .n_protected_paths = t->cfg.n_protected_paths,
+		    .git_protection_full = t->cfg.git_protection_full,
 		    .home = t->opts->home,
+		    .hidden = hidden,
+		    .n_hidden = slash != NULL && slash != sockdir ? 1 : 0,
+		    .host_ports = t->cfg.host_loopback_ports,
+		    .n_host_ports = t->cfg.n_host_loopback_ports,
 		    .argv = p->argv,
 		};
 		argv = sandbox_command_argv(&sc);
+		free(sockdir);
 	}
 	env[n_env++] = "TERM=xterm-256color";
 	char *sock = t->socket_path ? xasprintf("AIRLOCK_SOCKET=%s", t->socket_path) : NULL;

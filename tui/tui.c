@@ -124,7 +124,6 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
                     void *clock_data, char **cause)
 {
 	struct tui *t = xcalloc(1, sizeof *t);
-	struct config cfg;
 	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
 	char *tried = NULL, *err = NULL;
 
@@ -158,23 +157,21 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 		free(audit_path);
 	}
 	decide_approval_parse(opts->approval, &approval);
-	memset(&cfg, 0, sizeof cfg);
-	if (opts->home != NULL && config_load(&cfg, opts->home, &err) != 0) {
+	if (opts->home != NULL && config_load(&t->cfg, opts->home, &err) != 0) {
 		free(err);
-		memset(&cfg, 0, sizeof cfg);
+		memset(&t->cfg, 0, sizeof t->cfg);
 	}
 	struct approval_config acfg = {
 	    .approval = approval,
 	    .rules = t->rules,
 	    .home = opts->home,
 	    .audit = t->audit,
-	    .allowed_domains = (const char *const *)cfg.allowed_domains,
-	    .n_allowed_domains = cfg.n_allowed_domains,
-	    .denied_domains = (const char *const *)cfg.denied_domains,
-	    .n_denied_domains = cfg.n_denied_domains,
+	    .allowed_domains = (const char *const *)t->cfg.allowed_domains,
+	    .n_allowed_domains = t->cfg.n_allowed_domains,
+	    .denied_domains = (const char *const *)t->cfg.denied_domains,
+	    .n_denied_domains = t->cfg.n_denied_domains,
 	};
 	t->approvals = approval_queue_new(&acfg);
-	config_free(&cfg);
 	approval_queue_set_changed(t->approvals, tui__approvals_changed, t);
 
 	t->sandbox_helper = sandbox_command_helper(&tried);
@@ -223,6 +220,7 @@ void tui_free(struct tui *t)
 	}
 	rules_free(t->rules);
 	audit_close(t->audit);
+	config_free(&t->cfg);
 	input_free(&t->input);
 	free(t->socket_path);
 	free(t->notice);

@@ -19,6 +19,7 @@
 #include <wchar.h>
 
 #include "core/approval.h"
+#include "core/config.h"
 #include "tui/cli.h"
 
 struct job;
@@ -295,6 +296,7 @@ struct tui {
 	uint64_t modal_prompt; /* id of the prompt the selection belongs to */
 	int modal_selected, modal_scroll;
 
+	struct config cfg; /* config.json: protected paths, host ports, domains */
 	struct approval_queue *approvals;
 	struct rules *rules;
 	struct audit *audit;

@@ -17,6 +17,10 @@ rc=$?
 case $out in *"hello from the agent"*) ;; *) fail "submit printed: $out" ;; esac
 wait_for "exit 3"
 
+# Inside the sandbox the socket's directory is hidden: no way back to airlock.
+out=$(submit -- sh -c 'echo "entries: $(ls -A "$(dirname "$AIRLOCK_SOCKET")" 2>/dev/null | wc -l)"')
+case $out in *"entries: 0"*) ;; *) fail "the socket's directory is visible inside: $out" ;; esac
+
 submit --escalate --justification "needs /etc" -- touch /etc/airlock-e2e-agent-$$ \
 	>"$e2e_dir/esc.out" 2>&1 &
 esc=$!
