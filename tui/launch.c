@@ -21,6 +21,9 @@
 #include "core/xmalloc.h"
 
 #include <errno.h>
+
+/* Room for the proxy's variables (proxy-session.h says 22). */
+#define PROXY_ENV_MAX 32
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +122,7 @@ int launch_start(struct pane *p, bool sandboxed)
 {
 	struct tui *t = p->tui;
 	char **argv = NULL;
-	char *env[3];
+	char *env[3 + PROXY_ENV_MAX];
 	int n_env = 0, err;
 
 	if (sandboxed) {
@@ -143,7 +146,9 @@ int launch_start(struct pane *p, bool sandboxed)
 		struct sandbox_command sc = {
 		    .helper = t->sandbox_helper,
 		    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
-		    .policy_json = t->sandbox_policy,
+		    .policy_json = t->proxy_fs_policy != NULL ? NULL : t->sandbox_policy,
+		    .fs_policy_json = t->proxy_fs_policy,
+		    .net_policy = t->proxy_fs_policy != NULL ? "\"proxy\"" : NULL,
 		    .protected_paths = t->cfg.protected_paths,
 		    .n_protected_paths = t->cfg.n_protected_paths,
 		    .git_protection_full = t->cfg.git_protection_full,
@@ -161,6 +166,10 @@ int launch_start(struct pane *p, bool sandboxed)
 	char *sock = t->socket_path ? xasprintf("AIRLOCK_SOCKET=%s", t->socket_path) : NULL;
 	if (sock != NULL)
 		env[n_env++] = sock;
+	/* Only sandboxed commands go through the proxy (outside it, the network is open). */
+	for (size_t i = 0;
+	     sandboxed && t->proxy_env != NULL && t->proxy_env[i] != NULL && i < PROXY_ENV_MAX; i++)
+		env[n_env++] = t->proxy_env[i];
 	env[n_env] = NULL;
 	struct job_options jo = {
 	    .argv = argv != NULL ? argv : p->argv,

@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/decide.h"
 #include "core/job.h"
+#include "core/proxy-session.h"
 #include "core/rules.h"
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
@@ -221,6 +222,9 @@ void tui_free(struct tui *t)
 	rules_free(t->rules);
 	audit_close(t->audit);
 	config_free(&t->cfg);
+	free(t->proxy_fs_policy);
+	if (t->proxy_env != NULL)
+		proxy_env_free(t->proxy_env);
 	input_free(&t->input);
 	free(t->socket_path);
 	free(t->notice);
@@ -808,6 +812,41 @@ static void tui__close(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
+/*
+ * -n ask: the session's network proxy, deciding through the approval queue
+ * (network prompts are modals like the others); sandboxed commands then get
+ * the proxy network policy and its environment. When it cannot start,
+ * commands run with no network at all (closed, not open) and a notice says so.
+ */
+static void tui__start_proxy(struct tui *t)
+{
+	char *cause = NULL;
+	int rc;
+
+	if (strcmp(t->opts->network, "ask") != 0 ||
+	    strcmp(t->opts->sandbox, "danger-full-access") == 0)
+		return;
+	t->proxy_fs_policy = proxy_session_fs_policy(t->sandbox_policy, &cause);
+	if (t->proxy_fs_policy == NULL) {
+		free(t->notice);
+		t->notice = xasprintf("no network proxy (%s): commands have no network", cause);
+		free(cause);
+		return;
+	}
+	rc = proxy_session_start(t->loop, t->approvals, &t->proxy);
+	if (rc < 0) {
+		t->proxy = NULL;
+		free(t->proxy_fs_policy);
+		t->proxy_fs_policy = NULL;
+		free(t->notice);
+		t->notice =
+		    xasprintf("no network proxy (%s): commands have no network", strerror(-rc));
+		return;
+	}
+	proxy_session_set_refusals(t->proxy, NULL);
+	t->proxy_env = proxy_session_env(t->proxy);
+}
+
 /* The TUI: runs until Ctrl-Q or a signal; returns the exit status. */
 int tui_main(const struct cli_options *opts)
 {
@@ -872,6 +911,7 @@ int tui_main(const struct cli_options *opts)
 		free(cause);
 		cause = NULL;
 	}
+	tui__start_proxy(t);
 	if (opts->argc > 0)
 		launch_argv(t, (size_t)opts->argc, opts->argv);
 	t->dirty = true;
@@ -891,6 +931,13 @@ int tui_main(const struct cli_options *opts)
 	endwin();
 	tui__active = NULL;
 	agent_link_stop(link);
+	tui_kill_all(t);
+	if (t->proxy != NULL) {
+		/* The proxy closes before the approval queue it asks goes. */
+		proxy_session_close(t->proxy, NULL, NULL);
+		t->proxy = NULL;
+		uv_run(loop, UV_RUN_DEFAULT);
+	}
 	tui_free(t);
 	agent_link_free(link);
 	/* Let the closed handles (the jobs' too) finish. */
