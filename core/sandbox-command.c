@@ -2,7 +2,10 @@
  * Building the airlock-sandbox command line. The order of flags mirrors the
  * helper's usage line, so a command printed in a log reads the same as the
  * documentation; the command itself always comes after `--`, so nothing in
- * it can be taken for a flag.
+ * it can be taken for a flag. airlock's own programs (this executable and
+ * the helper) are always protected paths: a build tree inside the workspace
+ * must not let a sandboxed command replace the helper that the next command
+ * runs outside the sandbox.
  */
 #include "sandbox-command.h"
 
@@ -110,6 +113,18 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 	for (size_t i = 0; i < sc->n_protected_paths; i++) {
 		sandbox_command__push(&a, xstrdup("--protected-path"));
 		sandbox_command__push(&a, xstrdup(sc->protected_paths[i]));
+	}
+	char *self = realpath("/proc/self/exe", NULL);
+	char *helper = realpath(sc->helper, NULL);
+	if (self != NULL) {
+		sandbox_command__push(&a, xstrdup("--protected-path"));
+		sandbox_command__push(&a, self);
+	}
+	if (helper != NULL && (self == NULL || strcmp(helper, a.v[a.n - 1]) != 0)) {
+		sandbox_command__push(&a, xstrdup("--protected-path"));
+		sandbox_command__push(&a, helper);
+	} else {
+		free(helper);
 	}
 	if (sc->git_protection_full) {
 		sandbox_command__push(&a, xstrdup("--git-protection"));

@@ -4,7 +4,8 @@
  * stage leaves a marker in the environment (its own user namespace and the
  * descriptor of the caller's stderr), and the inner stage checks both that
  * the marker is there and that it is in a different user namespace from the
- * one that wrote it. Then NO_NEW_PRIVS, the seccomp filter (compiled by
+ * one that wrote it. Then NO_NEW_PRIVS, a Landlock domain that keeps the
+ * command away from the sandbox's init (sandbox-scope.c), the seccomp filter (compiled by
  * the outer stage, read from the descriptor the marker names), the
  * environment the command sees, and execvp. Every failure exits 125.
  */
@@ -77,6 +78,9 @@ void sandbox_inner_exec(const struct sandbox_opts *opts)
 	int bpf = sandbox_inner_check();
 
 	proxy_route_inner_setup(); /* network proxy: before seccomp, which denies AF_UNIX */
+	/* After the bridge starts, so that it too is outside the command's domain. */
+	if (sandbox_scope_enter(&cause) < 0)
+		sandbox_die("%s", cause);
 	if (bpf < 0 || sandbox_seccomp_load_fd(bpf, &cause) < 0)
 		sandbox_die("%s", cause != NULL ? cause : "no seccomp filter from the outer stage");
 	close(bpf);

@@ -507,8 +507,11 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	sandbox_plan_add(plan, "--unshare-ipc");
 	if (res->net != POLICY_NET_ENABLED)
 		sandbox_plan_add(plan, "--unshare-net");
-	if (!in->no_proc)
+	if (!in->no_proc) {
 		sandbox_plan_op(plan, "--proc", NULL, "/proc");
+		if (in->hide_pid1)
+			sandbox_plan_op(plan, "--tmpfs", NULL, "/proc/1");
+	}
 	sandbox_plan_op(plan, "--cap-drop", NULL, "ALL");
 	if (in->command_cwd != NULL)
 		sandbox_plan_op(plan, "--chdir", NULL, in->command_cwd);

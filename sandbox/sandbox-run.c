@@ -286,6 +286,7 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	    .command_cwd = opts->command_cwd,
 	    .exe = exe,
 	    .no_proc = opts->no_proc,
+	    .hide_pid1 = !sandbox_scope_available(),
 	    .git = opts->git,
 	    .protected_paths = opts->protected_paths,
 	    .n_protected_paths = opts->n_protected_paths,

@@ -109,6 +109,7 @@ struct sandbox_plan_in {
 	const char *command_cwd;
 	const char *exe; /* this helper's absolute path, re-run inside */
 	bool no_proc;
+	bool hide_pid1; /* no Landlock here: cover /proc/1 (see sandbox-scope.c) */
 	enum sandbox_git_protection git;
 	char *const *protected_paths;
 	size_t n_protected_paths;
@@ -217,6 +218,18 @@ int sandbox_seccomp_export(enum policy_net net, bool fs_restricted, int fd, char
 int sandbox_seccomp_load_fd(int fd, char **cause);
 /* Installs NO_NEW_PRIVS and the seccomp filter for NET; returns 0 or -errno. */
 int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause);
+/* ---- the command's scope (sandbox-scope.c) --------------------------------- */
+
+/* True when the kernel has Landlock, which sandbox_scope_enter() uses. */
+bool sandbox_scope_available(void);
+/*
+ * Puts this process (and what it execs) where it cannot ptrace or open the
+ * memory of the sandbox's other processes: a Landlock domain that grants
+ * every file-system right. Without Landlock, checks that /proc/1 is hidden.
+ * Returns 0, or -errno with *CAUSE set.
+ */
+int sandbox_scope_enter(char **cause);
+
 /* The --use-legacy-landlock path: Landlock + seccomp, then exec. Never returns. */
 void sandbox_landlock_exec(const struct sandbox_opts *opts) __attribute__((noreturn));
 

@@ -339,3 +339,44 @@ TEST(exec_network_off_and_ask_block_direct_connections)
 	free(url);
 	return 0;
 }
+
+TEST(exec_cannot_replace_airlocks_own_programs)
+{
+	/* A build tree inside the workspace: the helper lives where the command may write. */
+	char *helper = test_buildpath("airlock-sandbox");
+	char *copy = xasprintf("%s/airlock-sandbox", test_tmpdir());
+	char *cp_argv[] = {"cp", helper, copy, NULL};
+	struct test_run r;
+
+	ASSERT_EQ(test_run(&r, cp_argv, NULL, NULL, NULL, (uid_t)-1, 10), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	size_t before = 0, after = 0;
+	free(test_read_file(copy, &before));
+
+	char *bin = test_buildpath("airlock");
+	char *home = xasprintf("AIRLOCK_HOME=%s/home", test_tmpdir());
+	char *exe = xasprintf("AIRLOCK_SANDBOX_EXE=%s", copy);
+	char *env[] = {home, exe, NULL};
+	char *argv[] = {bin,
+	                "exec",
+	                "--",
+	                "sh",
+	                "-c",
+	                "cp /bin/true x && mv -f x airlock-sandbox; unlink airlock-sandbox; "
+	                "touch made",
+	                NULL};
+	ASSERT_EQ(test_run(&r, argv, NULL, NULL, env, (uid_t)-1, 30), 0);
+	ASSERT_CONTAINS(r.err, "airlock-sandbox");
+	test_run_free(&r);
+	/* The workspace stayed writable, the helper did not change. */
+	ASSERT_EQ(access("made", F_OK), 0);
+	free(test_read_file(copy, &after));
+	ASSERT_EQ(after, before);
+	free(exe);
+	free(home);
+	free(bin);
+	free(copy);
+	free(helper);
+	return 0;
+}

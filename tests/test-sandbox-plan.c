@@ -70,6 +70,7 @@ struct plan_case {
 	const char *tmpdir;
 	const char *const *facts;
 	bool no_proc;
+	bool hide_pid1;
 	enum sandbox_git_protection git;
 	char *const *protected_paths;
 	size_t n_protected_paths;
@@ -102,6 +103,7 @@ static char *plan_case_run(const struct plan_case *c)
 	    .command_cwd = "/ws",
 	    .exe = EXE,
 	    .no_proc = c->no_proc,
+	    .hide_pid1 = c->hide_pid1,
 	    .git = c->git,
 	    .protected_paths = c->protected_paths,
 	    .n_protected_paths = c->n_protected_paths,
@@ -148,6 +150,26 @@ TEST(sandbox_plan_read_only)
 	char *t = plan_case_run(&c);
 
 	ASSERT_STR_EQ(t, "--new-session --die-with-parent --ro-bind / / --dev /dev " NS_TAIL);
+	free(t);
+	return 0;
+}
+
+TEST(sandbox_plan_hides_pid1_without_landlock)
+{
+	struct plan_case c = {
+	    .policy = "{\"type\":\"read-only\"}", .facts = facts_basic, .hide_pid1 = true};
+	char *t = plan_case_run(&c);
+
+	/* Right after the new /proc, so the command never sees bubblewrap's init. */
+	ASSERT_STR_EQ(t, "--new-session --die-with-parent --ro-bind / / --dev /dev "
+	                 "--unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc "
+	                 "--tmpfs /proc/1 --cap-drop ALL --chdir /ws -- " EXE
+	                 " --apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
+	                 "--fs-restricted -- true");
+	free(t);
+	c.no_proc = true;
+	t = plan_case_run(&c);
+	ASSERT_NOT_CONTAINS(t, "/proc");
 	free(t);
 	return 0;
 }

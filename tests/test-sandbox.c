@@ -435,6 +435,18 @@ BOTH(ptrace_io_uring_vm_denied)
 	return 0;
 }
 
+/* pid 1 (bubblewrap's init) has no seccomp filter: its memory must be out of reach. */
+BOTH(init_process_memory_out_of_reach)
+{
+	char *ws = sbx_ws("ws", uid);
+	int rc = sbx_probe_run(uid, ws, WW, "pid1-mem", NULL);
+
+	/* Landlock refuses (EACCES); without Landlock /proc/1 is hidden (ENOENT). */
+	ASSERT(rc == EACCES || rc == ENOENT);
+	free(ws);
+	return 0;
+}
+
 BOTH(other_abis_cannot_bypass)
 {
 	char *ws = sbx_ws("ws", uid), *probe = sbx_probe();
