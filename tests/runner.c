@@ -4,6 +4,7 @@
  * afterwards, with a per-test timeout. Output is TAP-like, one line per test,
  * with the failing test's stderr indented below it, and the run ends with the
  * line `N passed, N failed, N skipped`. Arguments filter tests by substring.
+ * Under ASan, a test that leaks memory fails.
  */
 #include "test.h"
 
@@ -32,7 +33,7 @@ struct test_entry {
 };
 
 static const struct test_entry test_entries[] = {
-#define UNIT(n, t) {.name = #n, .fn = test_##n, .timeout_s = (t)},
+#define UNIT(n, t)      {.name = #n, .fn = test_##n, .timeout_s = (t)},
 #define SCRIPT(n, p, t) {.name = #n, .script = (p), .timeout_s = (t)},
 #include "list.h"
 #undef UNIT
@@ -40,6 +41,13 @@ static const struct test_entry test_entries[] = {
 };
 
 extern char *test__tmpdir;
+
+/*
+ * LeakSanitizer's check, present when the runner is built with ASan. A test
+ * ends with _exit, where LeakSanitizer would not look, so the runner asks
+ * for the check itself once the test function has returned.
+ */
+extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 static int runner__rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -140,6 +148,11 @@ static int runner__run(const struct test_entry *t, int index)
 		}
 		int rc = t->fn();
 		fflush(NULL);
+		if (rc == 0 && __lsan_do_recoverable_leak_check != NULL &&
+		    __lsan_do_recoverable_leak_check() != 0) {
+			fprintf(stderr, "the test leaked memory (LeakSanitizer's report above)\n");
+			rc = 1;
+		}
 		_exit(rc);
 	}
 	for (;;) {
