@@ -12,6 +12,7 @@
 #include "proxy-session.h"
 
 #include "policy.h"
+#include "proxy-vars.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -20,39 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The variables that get the HTTP proxy URL. */
-static const char *const proxy_session__http_vars[] = {
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "FTP_PROXY",
-    "ftp_proxy",
-    "YARN_HTTP_PROXY",
-    "YARN_HTTPS_PROXY",
-    "npm_config_http_proxy",
-    "npm_config_https_proxy",
-    "npm_config_proxy",
-    "PIP_PROXY",
-    "BUNDLE_HTTP_PROXY",
-    "BUNDLE_HTTPS_PROXY",
-    "DOCKER_HTTP_PROXY",
-    "DOCKER_HTTPS_PROXY",
-    "WS_PROXY",
-    "WSS_PROXY",
-};
-
 /* Builds the proxy environment for the given ports. */
 char **proxy_env_build(int http_port, int socks_port)
 {
-	size_t nh = sizeof proxy_session__http_vars / sizeof proxy_session__http_vars[0], i = 0;
 	char **env = xcalloc(PROXY_ENV_COUNT + 1, sizeof *env);
+	size_t i = 0;
 
-	for (size_t k = 0; k < nh; k++)
-		env[i++] =
-		    xasprintf("%s=http://127.0.0.1:%d", proxy_session__http_vars[k], http_port);
-	env[i++] = xasprintf("ALL_PROXY=socks5h://127.0.0.1:%d", socks_port);
-	env[i++] = xasprintf("all_proxy=socks5h://127.0.0.1:%d", socks_port);
+	for (size_t k = 0; k < proxy_n_vars; k++) {
+		if (proxy_vars[k].socks)
+			env[i++] =
+			    xasprintf("%s=socks5h://127.0.0.1:%d", proxy_vars[k].name, socks_port);
+		else
+			env[i++] =
+			    xasprintf("%s=http://127.0.0.1:%d", proxy_vars[k].name, http_port);
+	}
 	env[i++] = xstrdup("NO_PROXY=localhost,127.0.0.1,::1");
 	env[i++] = xstrdup("no_proxy=localhost,127.0.0.1,::1");
 	env[i] = NULL;

@@ -15,6 +15,7 @@
  */
 #include "proxy-private.h"
 
+#include "splice-move.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -25,7 +26,6 @@
 #include <unistd.h>
 
 /* The pipe between the two splices of one direction. */
-#define PROXY_SPLICE_PIPE (1024 * 1024)
 /* The copy buffer where splice is refused. */
 #define PROXY_SPLICE_BUF (64 * 1024)
 /* Stack of a tunnel thread. */
@@ -73,46 +73,6 @@ static void proxy_splice__unref_locked(struct proxy_splice *reg)
 	}
 }
 
-/* Moves FROM to TO with splice; 1 at EOF, -1 on error, 0 when unsupported. */
-static int proxy_splice__move(int from, int to)
-{
-	int p[2], rc = 1;
-	bool moved = false;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return 0;
-	fcntl(p[1], F_SETPIPE_SZ, PROXY_SPLICE_PIPE);
-	for (;;) {
-		ssize_t n = splice(from, NULL, p[1], NULL, PROXY_SPLICE_PIPE, SPLICE_F_MOVE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && !moved && (errno == EINVAL || errno == ENOSYS)) {
-			rc = 0;
-			break;
-		}
-		if (n <= 0) {
-			rc = n == 0 ? 1 : -1;
-			break;
-		}
-		moved = true;
-		while (n > 0) {
-			ssize_t m = splice(p[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE);
-
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0) {
-				rc = -1;
-				goto out;
-			}
-			n -= m;
-		}
-	}
-out:
-	close(p[0]);
-	close(p[1]);
-	return rc;
-}
 
 /* Copies FROM to TO with read/write; 1 at EOF, -1 on error. */
 static int proxy_splice__copy(int from, int to)
@@ -152,7 +112,7 @@ static void *proxy_splice__main(void *arg)
 	struct proxy_splice__dir *d = arg;
 	struct proxy_splice__tunnel *t = d->t;
 	struct proxy_splice *reg = t->reg;
-	int rc = proxy_splice__move(d->from, d->to);
+	int rc = splice_move(d->from, d->to);
 
 	if (rc == 0)
 		rc = proxy_splice__copy(d->from, d->to);

@@ -19,6 +19,8 @@
  */
 #include "sandbox/proxy-route.h"
 
+#include "core/proxy-vars.h"
+#include "core/splice-move.h"
 #include "core/xmalloc.h"
 
 #include <arpa/inet.h>
@@ -42,35 +44,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The variables whose loopback endpoints are routed and rewritten. */
-static const char *const proxy_route_vars[] = {
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "FTP_PROXY",
-    "ftp_proxy",
-    "YARN_HTTP_PROXY",
-    "YARN_HTTPS_PROXY",
-    "npm_config_http_proxy",
-    "npm_config_https_proxy",
-    "npm_config_proxy",
-    "PIP_PROXY",
-    "BUNDLE_HTTP_PROXY",
-    "BUNDLE_HTTPS_PROXY",
-    "DOCKER_HTTP_PROXY",
-    "DOCKER_HTTPS_PROXY",
-    "WS_PROXY",
-    "WSS_PROXY",
-};
-#define PROXY_ROUTE_NVARS (sizeof proxy_route_vars / sizeof proxy_route_vars[0])
 
 /* The relay buffer of one direction of one connection. */
 #define PROXY_ROUTE_BUF (64 * 1024)
-/* The pipe between the two splices of one direction. */
-#define PROXY_ROUTE_PIPE (1024 * 1024)
 /* Stack of a relay thread: the buffer plus a margin. */
 #define PROXY_ROUTE_STACK (256 * 1024)
 
@@ -214,57 +190,13 @@ static bool proxy_route_write_all(int fd, const char *buf, size_t len)
 	return true;
 }
 
-/*
- * Moves one direction with splice(2) through a pipe (no copy through user
- * memory). Returns 1 at EOF, -1 on error, 0 when splice is not supported
- * for these descriptors before anything moved (the caller copies instead).
- */
-static int proxy_route_splice(int from, int to)
-{
-	int p[2], rc = 1;
-	bool moved = false;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return 0;
-	fcntl(p[1], F_SETPIPE_SZ, PROXY_ROUTE_PIPE);
-	for (;;) {
-		ssize_t n = splice(from, NULL, p[1], NULL, PROXY_ROUTE_PIPE, SPLICE_F_MOVE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && !moved && (errno == EINVAL || errno == ENOSYS)) {
-			rc = 0;
-			break;
-		}
-		if (n <= 0) {
-			rc = n == 0 ? 1 : -1;
-			break;
-		}
-		moved = true;
-		while (n > 0) {
-			ssize_t m = splice(p[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE);
-
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0) {
-				rc = -1;
-				goto out;
-			}
-			n -= m;
-		}
-	}
-out:
-	close(p[0]);
-	close(p[1]);
-	return rc;
-}
 
 /* Copies one direction until EOF or error; the last relay closes the pair. */
 static void *proxy_route_relay_main(void *arg)
 {
 	struct proxy_route_relay *r = arg;
 	struct proxy_route_pair *pair = r->pair;
-	int rc = proxy_route_splice(r->from, r->to);
+	int rc = splice_move(r->from, r->to);
 	bool ok = rc > 0;
 
 	if (rc == 0) {
@@ -465,9 +397,9 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 	if (opts->policy.net != POLICY_NET_PROXY)
 		return NULL;
 	route = xcalloc(1, sizeof *route);
-	for (size_t i = 0; i < PROXY_ROUTE_NVARS; i++) {
+	for (size_t i = 0; i < proxy_n_vars; i++) {
 		int family = AF_INET,
-		    port = proxy_route_loopback_port(getenv(proxy_route_vars[i]), &family);
+		    port = proxy_route_loopback_port(getenv(proxy_vars[i].name), &family);
 
 		if (port > 0)
 			proxy_route_add(route, port, family);
@@ -635,8 +567,8 @@ static int proxy_route_listen_local(int port, int *fdp)
 /* Rewrites every proxy variable that pointed at routed port PORTS[i] to LOCAL[i]. */
 static void proxy_route_rewrite_env(const int *ports, const int *local, size_t n)
 {
-	for (size_t v = 0; v < PROXY_ROUTE_NVARS; v++) {
-		const char *value = getenv(proxy_route_vars[v]);
+	for (size_t v = 0; v < proxy_n_vars; v++) {
+		const char *value = getenv(proxy_vars[v].name);
 		struct proxy_route_url u;
 
 		if (value == NULL || !proxy_route_parse(value, &u) || !u.loopback)
@@ -646,7 +578,7 @@ static void proxy_route_rewrite_env(const int *ports, const int *local, size_t n
 				continue;
 			char *nv = xasprintf("%.*s127.0.0.1:%d%s", (int)u.host_start, value,
 			                     local[i], value + u.host_end);
-			setenv(proxy_route_vars[v], nv, 1);
+			setenv(proxy_vars[v].name, nv, 1);
 			free(nv);
 			break;
 		}
