@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "json-error.h"
+#include "read-all.h"
 #include "xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -14,7 +15,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* config.json larger than this is refused rather than read. */
@@ -259,7 +259,8 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 int config_load(struct config *cfg, const char *home, char **cause)
 {
 	char *path = xasprintf("%s/config.json", home);
-	struct stat st;
+	char *text;
+	size_t len;
 	int fd, rc;
 
 	memset(cfg, 0, sizeof *cfg);
@@ -271,32 +272,14 @@ int config_load(struct config *cfg, const char *home, char **cause)
 		free(path);
 		return rc;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size > CONFIG_MAX_BYTES) {
-		*cause = xasprintf("%s: %s", path,
-		                   st.st_size > CONFIG_MAX_BYTES ? "larger than 1 MiB"
-		                                                 : strerror(errno));
-		close(fd);
-		free(path);
-		return -EINVAL;
-	}
-	char *text = xmalloc((size_t)st.st_size + 1);
-	size_t off = 0;
-	for (;;) {
-		ssize_t n = read(fd, text + off, (size_t)st.st_size - off);
-		if (n < 0) {
-			rc = -errno;
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			free(text);
-			close(fd);
-			free(path);
-			return rc;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	text[off] = '\0';
+	rc = read_all(fd, CONFIG_MAX_BYTES, &text, &len);
 	close(fd);
+	if (rc < 0) {
+		*cause =
+		    xasprintf("%s: %s", path, rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+		free(path);
+		return rc;
+	}
 	rc = config_parse(cfg, text, path, cause);
 	free(text);
 	free(path);

@@ -19,6 +19,7 @@
 #include "patch.h"
 
 #include "patch-internal.h"
+#include "read-all.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -510,7 +511,7 @@ static int patch_plan_read(int rootfd, const char *rel, const char *shown, bool 
 {
 	const char *base;
 	int dirfd = patch_plan_open_parent(rootfd, rel, NULL, NULL, &base), fd;
-	size_t cap, len = 0;
+	size_t len = 0;
 	char *buf;
 
 	if (dirfd == -ENOENT && may_be_missing)
@@ -545,39 +546,16 @@ static int patch_plan_read(int rootfd, const char *rel, const char *shown, bool 
 		close(fd);
 		return -EFBIG;
 	}
-	cap = (size_t)op->st.st_size + 1;
-	buf = xmalloc(cap);
-	for (;;) {
-		ssize_t r;
-
-		if (len + 1 >= cap) {
-			if (cap > PATCH_MAX_FILE) {
-				*cause = xasprintf("%s: over %u bytes, not patched", shown,
-				                   PATCH_MAX_FILE);
-				free(buf);
-				close(fd);
-				return -EFBIG;
-			}
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int rc = -errno;
-
-			*cause = xasprintf("%s: cannot read: %s", shown, strerror(errno));
-			free(buf);
-			close(fd);
-			return rc;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+	int rc = read_all(fd, PATCH_MAX_FILE, &buf, &len);
+	if (rc < 0) {
+		if (rc == -EFBIG)
+			*cause = xasprintf("%s: over %u bytes, not patched", shown, PATCH_MAX_FILE);
+		else
+			*cause = xasprintf("%s: cannot read: %s", shown, strerror(-rc));
+		close(fd);
+		return rc;
 	}
 	close(fd);
-	buf[len] = '\0';
 	op->old = buf;
 	op->old_len = len;
 	op->existed = true;

@@ -22,6 +22,7 @@
 #include "rules.h"
 
 #include "shell-split.h"
+#include "read-all.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -1252,43 +1253,13 @@ int rules_load_buffer(struct rules *r, const char *file, const char *text, size_
 static int rules__read(const char *path, char **buf, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0, cap = 4096;
-	char *b;
+	int rc;
 
 	if (fd < 0)
 		return -errno;
-	b = xmalloc(cap);
-	for (;;) {
-		ssize_t k;
-
-		if (n + 1 >= cap) {
-			if (cap > RULES_MAX_FILE) {
-				free(b);
-				close(fd);
-				return -EFBIG;
-			}
-			cap *= 2;
-			b = xrealloc(b, cap);
-		}
-		k = read(fd, b + n, cap - n - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = -errno;
-
-			free(b);
-			close(fd);
-			return e;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
+	rc = read_all(fd, RULES_MAX_FILE, buf, len);
 	close(fd);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
+	return rc;
 }
 
 /* Loads one file. */

@@ -15,6 +15,7 @@
 #include "tui/cli.h"
 
 #include "core/protocol.h"
+#include "core/read-all.h"
 #include "core/xmalloc.h"
 
 #include <dirent.h>
@@ -283,45 +284,25 @@ static int submit_find(const char *option)
 static char *submit_read_file(const char *path)
 {
 	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0, cap = 4096;
+	size_t len;
 	char *buf;
+	int rc;
 
 	if (fd < 0) {
 		fprintf(stderr, "airlock: cannot read %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	buf = xmalloc(cap);
-	for (;;) {
-		ssize_t r;
-
-		if (len + 1 >= cap) {
-			if (cap > PROTOCOL_MAX_LINE) {
-				fprintf(stderr,
-				        "airlock: %s: too large for one request (over %d "
-				        "bytes)\n",
-				        path, PROTOCOL_MAX_LINE);
-				free(buf);
-				close(fd);
-				return NULL;
-			}
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "airlock: cannot read %s: %s\n", path, strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	rc = read_all(fd, PROTOCOL_MAX_LINE, &buf, &len);
 	close(fd);
-	buf[len] = '\0';
+	if (rc == -EFBIG) {
+		fprintf(stderr, "airlock: %s: too large for one request (over %d bytes)\n", path,
+		        PROTOCOL_MAX_LINE);
+		return NULL;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "airlock: cannot read %s: %s\n", path, strerror(-rc));
+		return NULL;
+	}
 	if (strlen(buf) != len) {
 		fprintf(stderr, "airlock: %s: a patch cannot hold a NUL byte\n", path);
 		free(buf);
