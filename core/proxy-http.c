@@ -714,17 +714,8 @@ void proxy_http__connected(struct proxy__conn *conn, int status)
 		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
 		conn->peer->reusable = false;
-		conn->state = PROXY__TUNNEL;
 		proxy__write_client_copy(conn, ok, sizeof ok - 1);
-		if (conn->inlen > 0) {
-			char *copy = xmalloc(conn->inlen);
-
-			memcpy(copy, conn->in, conn->inlen);
-			proxy__write_peer(conn, copy, conn->inlen);
-			conn->inlen = 0;
-		}
-		proxy__update_reading(conn);
-		proxy__tunnel_ready(conn);
+		proxy__enter_tunnel(conn);
 		return;
 	}
 	head = conn->req.upstream_head;

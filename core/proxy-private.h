@@ -198,8 +198,11 @@ void proxy__connect(struct proxy__conn *conn);
 /* Counts one malformed request or failed connection. */
 void proxy__count_error(struct proxy__conn *conn);
 
-/* Marks CONN an established tunnel: handed to splice threads once its replies are flushed. */
-void proxy__tunnel_ready(struct proxy__conn *conn);
+/*
+ * Makes CONN an established tunnel (after its reply is queued): early client
+ * bytes go upstream, and it is handed to splice threads once flushed.
+ */
+void proxy__enter_tunnel(struct proxy__conn *conn);
 
 /* ---- proxy-splice.c: tunnels off the loop ------------------------------------ */
 

@@ -218,14 +218,5 @@ void proxy_socks__connected(struct proxy__conn *conn, int status)
 		}
 	}
 	proxy__write_client_copy(conn, reply, n);
-	conn->state = PROXY__TUNNEL;
-	if (conn->inlen > 0) {
-		char *copy = xmalloc(conn->inlen);
-
-		memcpy(copy, conn->in, conn->inlen);
-		proxy__write_peer(conn, copy, conn->inlen);
-		conn->inlen = 0;
-	}
-	proxy__update_reading(conn);
-	proxy__tunnel_ready(conn);
+	proxy__enter_tunnel(conn);
 }

@@ -325,12 +325,27 @@ static void proxy__try_handoff(struct proxy__conn *conn)
 }
 
 /* Marks CONN's tunnel for the splice threads (unless disabled). */
-void proxy__tunnel_ready(struct proxy__conn *conn)
+static void proxy__tunnel_ready(struct proxy__conn *conn)
 {
 	if (conn->proxy->no_splice)
 		return;
 	conn->handoff = true;
 	proxy__try_handoff(conn);
+}
+
+/* Turns CONN into a tunnel: bytes the client sent early go upstream first. */
+void proxy__enter_tunnel(struct proxy__conn *conn)
+{
+	conn->state = PROXY__TUNNEL;
+	if (conn->inlen > 0) {
+		char *copy = xmalloc(conn->inlen);
+
+		memcpy(copy, conn->in, conn->inlen);
+		proxy__write_peer(conn, copy, conn->inlen);
+		conn->inlen = 0;
+	}
+	proxy__update_reading(conn);
+	proxy__tunnel_ready(conn);
 }
 
 /* Write callback: frees the buffer and resumes reading when the queue drained. */
