@@ -15,10 +15,6 @@
  *   proxy-bench latency ROUNDS
  *       time to a first echoed byte on a new connection: direct vs
  *       CONNECT through the proxy to an already approved destination.
- *   proxy-bench exec-ask HELPER -- CMD...
- *       what `airlock exec -n ask` does: start the session proxy on its
- *       thread (policy never), run CMD in the sandbox with network proxy
- *       and the proxy environment, stop the proxy; exits with CMD's status.
  *   proxy-bench client HOST PORT BYTES
  *       (internal) read BYTES from HOST:PORT through $HTTPS_PROXY's CONNECT,
  *       or directly when HTTPS_PROXY is unset; prints the seconds taken.
@@ -428,55 +424,11 @@ static int bench_latency(int rounds)
 	return 0;
 }
 
-/* What `airlock exec -n ask` does around one command. */
-static int bench_exec_ask(const char *helper, char **cmd)
-{
-	struct approval_config cfg = {.approval = DECIDE_APPROVAL_NEVER};
-	struct proxy_session_thread *t;
-	const char *fs = "{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\","
-	                 "\"value\":{\"kind\":\"root\"}},\"access\":\"read\"}]}";
-	char **env;
-	size_t n = 0;
-	int status;
-	pid_t pid;
-
-	if (proxy_session_thread_start(&cfg, stderr, &t) < 0) {
-		fprintf(stderr, "proxy-bench: cannot start the proxy\n");
-		return 125;
-	}
-	env = proxy_session_thread_env(t);
-	while (cmd[n] != NULL)
-		n++;
-	pid = fork();
-	if (pid == 0) {
-		char **argv = xcalloc(n + 9, sizeof *argv);
-		size_t a = 0;
-
-		for (size_t i = 0; env[i] != NULL; i++)
-			putenv(env[i]);
-		argv[a++] = (char *)helper;
-		argv[a++] = "--sandbox-policy-cwd";
-		argv[a++] = "/";
-		argv[a++] = "--file-system-sandbox-policy";
-		argv[a++] = (char *)fs;
-		argv[a++] = "--network-sandbox-policy";
-		argv[a++] = "\"proxy\"";
-		argv[a++] = "--";
-		memcpy(argv + a, cmd, (n + 1) * sizeof *argv);
-		execv(helper, argv);
-		_exit(127);
-	}
-	waitpid(pid, &status, 0);
-	proxy_env_free(env);
-	proxy_session_thread_stop(t);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Prints the usage line and returns 2. */
 static int bench_usage(void)
 {
 	fprintf(stderr, "usage: proxy-bench throughput MIB ROUNDS | bridge-throughput MIB ROUNDS "
-	                "HELPER | latency ROUNDS | exec-ask HELPER -- CMD... | client HOST PORT "
+	                "HELPER | latency ROUNDS | client HOST PORT "
 	                "BYTES\n");
 	return 2;
 }
@@ -501,8 +453,6 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "latency") == 0 && argc == 3)
 		return bench_latency(atoi(argv[2]));
-	if (strcmp(argv[1], "exec-ask") == 0 && argc >= 5 && strcmp(argv[3], "--") == 0)
-		return bench_exec_ask(argv[2], argv + 4);
 	if (strcmp(argv[1], "client") == 0 && argc == 5)
 		return bench_client(argv[2], atoi(argv[3]), (size_t)atoll(argv[4]));
 	return bench_usage();

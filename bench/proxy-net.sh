@@ -10,10 +10,8 @@
 # 3. added latency of a new connection to an already approved destination
 #    (connect + CONNECT + one echoed byte, vs direct connect + echo; 2000
 #    rounds, median of the per-round differences); target < 1 ms;
-# 4. `airlock exec -n ask -- true` (or, while exec does not offer -n ask,
-#    `proxy-bench exec-ask`, which does the same: session proxy on a
-#    thread, the helper with network proxy and the proxy variables) vs raw
-#    bwrap with the same namespaces (the helper's own read-only plan);
+# 4. `airlock exec -n ask -- true` vs raw bwrap with the same namespaces
+#    (the helper's own read-only plan);
 #    BENCH_N rounds (default 100); target <= 2x.
 #
 # Env: AIRLOCK (required: the build tree is found next to it),
@@ -64,13 +62,8 @@ else
 		--unshare-ipc --unshare-net --proc /proc --cap-drop ALL)
 fi
 raw+=(-- true)
-if (cd "$ws" && "$airlock" exec -n ask -- true) >/dev/null 2>&1; then
-	ask=("$airlock" exec -n ask -- true)
-	label="airlock exec -n ask"
-else
-	ask=("$tool" exec-ask "$helper" -- true)
-	label="proxy-bench exec-ask"
-fi
+ask=("$airlock" exec -n ask -- true)
+label="airlock exec -n ask"
 echo "-- 4. $label -- true vs raw bwrap ($n rounds, interleaved)"
 python3 - "$n" "$ws" "$label" "${#raw[@]}" "${raw[@]}" "${#ask[@]}" "${ask[@]}" <<'PY'
 import os, sys, time, statistics

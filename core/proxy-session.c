@@ -1,7 +1,6 @@
 /*
  * The proxy of one session, deciding through the approval queue, plus the
- * environment that points commands at it, plus a threaded variant for
- * callers without a running loop (see proxy-session.h).
+ * environment that points commands at it (see proxy-session.h).
  *
  * The decider keeps one record per query it passed to the queue, so that
  * the proxy's cancel (on close) can withdraw the waiter with
@@ -16,7 +15,6 @@
 #include "xmalloc.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,119 +260,4 @@ void proxy_session_close(struct proxy_session *s, void (*cb)(void *arg), void *a
 	s->close_cb = cb;
 	s->close_arg = arg;
 	proxy_close(s->proxy, proxy_session__closed, s);
-}
-
-/* ---- on a thread of its own ------------------------------------------------ */
-
-struct proxy_session_thread {
-	uv_loop_t loop;
-	uv_async_t stop;
-	struct approval_queue *queue;
-	struct proxy_session *session;
-	int http_port, socks_port;
-	pthread_t thread;
-};
-
-/* Close callback of the stop handle. */
-static void proxy_session__async_closed(uv_handle_t *h)
-{
-	(void)h;
-}
-
-/* The session has closed: close the last handle so the loop ends. */
-static void proxy_session__thread_closed(void *arg)
-{
-	struct proxy_session_thread *t = arg;
-
-	t->session = NULL;
-	uv_close((uv_handle_t *)&t->stop, proxy_session__async_closed);
-}
-
-/* Runs on the loop when the owner asks to stop. */
-static void proxy_session__stop_cb(uv_async_t *a)
-{
-	struct proxy_session_thread *t = a->data;
-
-	if (t->session != NULL)
-		proxy_session_close(t->session, proxy_session__thread_closed, t);
-}
-
-/* The thread: runs the loop until the session is closed. */
-static void *proxy_session__main(void *arg)
-{
-	struct proxy_session_thread *t = arg;
-
-	uv_run(&t->loop, UV_RUN_DEFAULT);
-	return NULL;
-}
-
-/* Starts the proxy on a private loop in a thread. */
-int proxy_session_thread_start(const struct approval_config *cfg, FILE *refusals,
-                               struct proxy_session_thread **out)
-{
-	struct proxy_session_thread *t = xcalloc(1, sizeof *t);
-	int rc;
-
-	rc = uv_loop_init(&t->loop);
-	if (rc < 0) {
-		free(t);
-		return rc;
-	}
-	t->queue = approval_queue_new(cfg);
-	rc = uv_async_init(&t->loop, &t->stop, proxy_session__stop_cb);
-	if (rc == 0) {
-		t->stop.data = t;
-		rc = proxy_session_start(&t->loop, t->queue, &t->session);
-		if (rc == 0)
-			t->session->decider->refusals = refusals;
-		if (rc < 0)
-			uv_close((uv_handle_t *)&t->stop, proxy_session__async_closed);
-	}
-	if (rc < 0) {
-		uv_run(&t->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&t->loop);
-		approval_queue_free(t->queue);
-		free(t);
-		return rc;
-	}
-	t->http_port = proxy_session_http_port(t->session);
-	t->socks_port = proxy_session_socks_port(t->session);
-	if (pthread_create(&t->thread, NULL, proxy_session__main, t) != 0) {
-		proxy_session__stop_cb(&t->stop);
-		uv_run(&t->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&t->loop);
-		approval_queue_free(t->queue);
-		free(t);
-		return -EAGAIN;
-	}
-	*out = t;
-	return 0;
-}
-
-/* Returns the environment for the command. */
-char **proxy_session_thread_env(const struct proxy_session_thread *t)
-{
-	return proxy_env_build(t->http_port, t->socks_port);
-}
-
-/* Returns the HTTP port. */
-int proxy_session_thread_http_port(const struct proxy_session_thread *t)
-{
-	return t->http_port;
-}
-
-/* Returns the SOCKS port. */
-int proxy_session_thread_socks_port(const struct proxy_session_thread *t)
-{
-	return t->socks_port;
-}
-
-/* Stops the loop thread and frees everything. */
-void proxy_session_thread_stop(struct proxy_session_thread *t)
-{
-	uv_async_send(&t->stop);
-	pthread_join(t->thread, NULL);
-	uv_loop_close(&t->loop);
-	approval_queue_free(t->queue);
-	free(t);
 }

@@ -11,9 +11,8 @@
  * queue one query per request (per_request), and the queue merges those of
  * one key into one prompt, whose audit line then counts every request.
  *
- * For callers that do not run a libuv loop while the command runs (exec
- * spawns and waits), proxy_session_thread_start() runs the proxy and a
- * private approval queue on a loop in a thread of its own.
+ * `airlock exec -n ask` runs one on the loop that waits for its command,
+ * with an approval queue of policy `never`: nothing prompts.
  */
 #ifndef AIRLOCK_PROXY_SESSION_H
 #define AIRLOCK_PROXY_SESSION_H
@@ -76,26 +75,5 @@ struct proxy *proxy_session_proxy(const struct proxy_session *s);
 char **proxy_session_env(const struct proxy_session *s);
 /* Closes the proxy; frees S and calls CB(ARG) once every handle is closed. */
 void proxy_session_close(struct proxy_session *s, void (*cb)(void *arg), void *arg);
-
-/*
- * The same on a private loop in its own thread, with its own approval
- * queue made from CFG (copied as approval_queue_new copies it; its rules and
- * audit stay borrowed and are used from that thread until the stop returns,
- * so the caller must not use them meanwhile). For `airlock exec -n ask`,
- * CFG->approval is DECIDE_APPROVAL_NEVER: nothing prompts.
- */
-struct proxy_session_thread;
-/*
- * REFUSALS (e.g. stderr, or NULL) gets one line per refused destination:
- * `airlock: network access to HOST:PORT (PROTOCOL) denied: REASON`.
- */
-int proxy_session_thread_start(const struct approval_config *cfg, FILE *refusals,
-                               struct proxy_session_thread **out);
-/* The environment for the command; caller frees with proxy_env_free. */
-char **proxy_session_thread_env(const struct proxy_session_thread *t);
-int proxy_session_thread_http_port(const struct proxy_session_thread *t);
-int proxy_session_thread_socks_port(const struct proxy_session_thread *t);
-/* Closes the proxy and the queue, ends and joins the thread, frees T. */
-void proxy_session_thread_stop(struct proxy_session_thread *t);
 
 #endif

@@ -461,58 +461,6 @@ TEST(proxy_session_never_refuses_without_prompt)
 	return 0;
 }
 
-TEST(proxy_session_thread_for_exec)
-{
-	static const char *const allowed[] = {"localhost"};
-	struct approval_config cfg = {
-	    .approval = DECIDE_APPROVAL_NEVER,
-	    .allowed_domains = allowed,
-	    .n_allowed_domains = 1,
-	    .home = test_tmpdir(),
-	};
-	struct proxy_session_thread *pt = NULL;
-	struct tserver srv;
-	char **env;
-	int fd, status;
-	char *req, *resp;
-
-	ASSERT_EQ(tserver_http_start(&srv), 0);
-	FILE *refusals = tmpfile();
-	char told[512] = "";
-
-	ASSERT(refusals != NULL);
-	ASSERT_EQ(proxy_session_thread_start(&cfg, refusals, &pt), 0);
-	env = proxy_session_thread_env(pt);
-	ASSERT_CONTAINS(env[0], "_PROXY=http://127.0.0.1:");
-	proxy_env_free(env);
-	/* allowed_domains passes; anything else is refused (never prompts). */
-	fd = tcp_connect_local(proxy_session_thread_http_port(pt));
-	req = xasprintf("GET http://localhost:%d/ok HTTP/1.1\r\n\r\n", srv.port);
-	send_all(fd, req, strlen(req));
-	free(req);
-	resp = read_http_response(fd, &status);
-	ASSERT_EQ(status, 200);
-	free(resp);
-	close(fd);
-	fd = tcp_connect_local(proxy_session_thread_http_port(pt));
-	req = xasprintf("GET http://127.0.0.1:%d/no HTTP/1.1\r\n\r\n", srv.port);
-	send_all(fd, req, strlen(req));
-	free(req);
-	resp = read_http_response(fd, &status);
-	ASSERT_EQ(status, 403);
-	free(resp);
-	close(fd);
-	proxy_session_thread_stop(pt);
-	/* The refusal was told, naming the host. */
-	rewind(refusals);
-	ASSERT(fgets(told, sizeof told, refusals) != NULL);
-	ASSERT_CONTAINS(told, "airlock: network access to 127.0.0.1:");
-	ASSERT_CONTAINS(told, "(http) denied: ");
-	fclose(refusals);
-	tserver_stop(&srv);
-	return 0;
-}
-
 /* ---- through the sandbox helper --------------------------------------------- */
 
 /* The helper's path. */
