@@ -15,6 +15,7 @@
 
 #include "safe-commands.h"
 #include "shell-split.h"
+#include "proxy.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -241,22 +242,11 @@ static char **approval__copy(size_t n, char *const words[])
 	return v;
 }
 
-/* True when DOMAIN (config: "x.org" or "*.x.org") covers the lower-cased HOST. */
-static bool approval__domain_matches(const char *domain, const char *host)
-{
-	if (strncmp(domain, "*.", 2) == 0) {
-		size_t hl = strlen(host), dl = strlen(domain + 1);
-
-		return hl > dl && strcmp(host + hl - dl, domain + 1) == 0;
-	}
-	return strcmp(domain, host) == 0;
-}
-
-/* True when one of DOMAINS covers HOST. */
+/* True when one of DOMAINS covers HOST (the forms of proxy_domain_match). */
 static bool approval__domains_match(char **domains, const char *host)
 {
 	for (; domains != NULL && *domains != NULL; domains++)
-		if (approval__domain_matches(*domains, host))
+		if (proxy_domain_match(*domains, host))
 			return true;
 	return false;
 }

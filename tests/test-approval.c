@@ -78,7 +78,7 @@ static int approval_test__setup(struct approval_test__env *env, enum decide_appr
                                 const char *rules_text)
 {
 	static const char *const allowed[] = {"*.Allowed.org"};
-	static const char *const denied[] = {"denied.org"};
+	static const char *const denied[] = {".denied.org"}; /* the name and its subdomains */
 	struct approval_config cfg = {.approval = policy};
 	char *dir, *file, *cause = NULL;
 
@@ -372,6 +372,10 @@ TEST(approval_network_checks_and_answers)
 	req.host = "denied.org";
 	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[3]), 0);
 	ASSERT(!r[3].allowed && r[3].by == AUDIT_BY_CONFIG);
+	struct approval_test__rec sub = {0};
+	req.host = "cdn.Denied.org";
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &sub), 0);
+	ASSERT(!sub.allowed && sub.by == AUDIT_BY_CONFIG);
 
 	/* Two requests for one destination, any case: one prompt. */
 	req.host = "Site.com";
