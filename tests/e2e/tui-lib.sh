@@ -87,9 +87,7 @@ start() {
 			return 0
 		fi
 		if screen | grep -qF "AIRLOCK-EXITED"; then
-			echo "SKIP: airlock did not start its TUI (does tui/main.c call tui_main?)" >&2
-			screen >&2
-			exit 77
+			fail "airlock exited instead of starting its TUI"
 		fi
 		sleep 0.1
 		i=$((i + 1))
