@@ -35,6 +35,9 @@ UNIT(exec_network_ask_allows_only_what_config_and_rules_allow, 60)
 UNIT(exec_network_off_and_ask_block_direct_connections, 60)
 UNIT(exec_cannot_replace_airlocks_own_programs, 30)
 
+/* text from outside, made printable before it is drawn */
+UNIT(tui_text_printable_neutralises_control_bytes, 5)
+
 /* policy model (core/policy*) */
 UNIT(policy_fixtures_valid_load, 5)
 UNIT(policy_fixtures_invalid_refused, 5)

@@ -86,9 +86,11 @@ static void draw__put(int y, int x, const wchar_t *wch, attr_t attrs, int pair)
 /* Writes UTF-8 TEXT at Y, X within W columns, then fills the rest with spaces. */
 static void draw__text(int y, int x, int w, const char *text, attr_t attrs, int pair)
 {
-	char *fit = layout_text_fit(text, w);
+	char *clean = layout_text_printable(text);
+	char *fit = layout_text_fit(clean, w);
 	int used = layout_text_width(fit);
 
+	free(clean);
 	attr_set(attrs, 0, &pair);
 	mvaddstr(y, x, fit);
 	for (int i = used; i < w; i++)

@@ -165,34 +165,63 @@ struct layout_lines {
 
 /*
  * A copy of S safe to show: tabs become spaces (to the next multiple of
- * four), other control characters '?', newlines kept when KEEP_NL.
+ * four), other control characters '?', C1 controls and bytes that are not
+ * UTF-8 U+FFFD, newlines kept when KEEP_NL. What it returns is measured
+ * and drawn alike, one column per character but for wide ones.
  */
 static char *layout__clean(const char *s, bool keep_nl)
 {
-	size_t n = strlen(s), k = 0;
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+	size_t n = strlen(s), k = 0, i = 0;
 	char *out = xmalloc(n * 4 + 1);
 	int col = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '\t') {
 			do
 				out[k++] = ' ';
 			while (++col % 4 != 0);
-		} else if (c == '\n' && keep_nl) {
+			i++;
+			continue;
+		}
+		if (c == '\n' && keep_nl) {
 			out[k++] = '\n';
 			col = 0;
-		} else if (c < 0x20 || c == 0x7f) {
+			i++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
 			out[k++] = '?';
 			col++;
-		} else {
-			out[k++] = (char)c;
-			if ((c & 0xc0) != 0x80)
-				col++;
+			i++;
+			continue;
 		}
+		mbstate_t st;
+		wchar_t wc;
+		memset(&st, 0, sizeof st);
+		size_t len = mbrtowc(&wc, s + i, n - i, &st);
+		bool bad = len == (size_t)-1 || len == (size_t)-2 || len == 0;
+		if (bad || (wc >= 0x80 && wc < 0xa0)) {
+			memcpy(out + k, replacement, sizeof replacement - 1);
+			k += sizeof replacement - 1;
+			col++;
+			i += bad ? 1 : len;
+			continue;
+		}
+		memcpy(out + k, s + i, len);
+		k += len;
+		col++;
+		i += len;
 	}
 	out[k] = '\0';
 	return out;
+}
+
+/* S made safe to measure and draw on one line (see layout__clean). */
+char *layout_text_printable(const char *s)
+{
+	return layout__clean(s, false);
 }
 
 /* Appends a copy of S's first LEN bytes. */

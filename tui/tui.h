@@ -44,6 +44,14 @@ int layout_text_width(const char *s);
  * fit, ends it with an ellipsis. Caller frees.
  */
 char *layout_text_fit(const char *s, int width);
+/*
+ * S made safe to measure and draw on one line: control characters become
+ * '?' (tabs spaces), C1 controls and bytes that are not UTF-8 U+FFFD, so
+ * that text from a command, a justification or a file can neither move the
+ * cursor nor make the width measured differ from the width drawn. Caller
+ * frees.
+ */
+char *layout_text_printable(const char *s);
 
 /* ---- pane: one command's terminal (pane.c) ---- */
 
