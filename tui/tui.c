@@ -32,6 +32,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,13 +770,24 @@ static void tui__on_stdin(uv_poll_t *h, int status, int events)
 	wint_t ch;
 	int r;
 
-	(void)events;
-	if (status < 0) {
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+	int n = 0;
+
+	if (status < 0 || (events & UV_DISCONNECT)) {
+		/* The terminal went away: stop everything, as on SIGHUP. */
+		tui_kill_all(t);
 		tui__quit_now(t);
 		return;
 	}
-	while (!t->quit && (r = wget_wch(stdscr, &ch)) != ERR)
+	while (!t->quit && (r = wget_wch(stdscr, &ch)) != ERR) {
 		tui_key(t, ch, r == KEY_CODE_YES);
+		n++;
+	}
+	if (n == 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))) {
+		tui_kill_all(t);
+		tui__quit_now(t);
+		return;
+	}
 	/* What a person typed is drawn at once, whatever the frame cap. */
 	t->urgent = true;
 }
@@ -883,6 +895,12 @@ int tui_main(const struct cli_options *opts)
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
+	/*
+	 * No typeahead check during refresh: it polls the terminal, and the
+	 * loop already knows when keys come (a poll on a busy tty can wait on
+	 * the kernel's tty work queue).
+	 */
+	typeahead(-1);
 	draw_init(t->color);
 	tui_resize(t, COLS, LINES);
 
@@ -896,7 +914,7 @@ int tui_main(const struct cli_options *opts)
 	uv_timer_init(loop, &t->tick_timer);
 	t->stdin_poll.data = t->sig_winch.data = t->sig_term.data = t->sig_hup.data =
 	    t->sig_int.data = t->prepare.data = t->frame_timer.data = t->tick_timer.data = t;
-	uv_poll_start(&t->stdin_poll, UV_READABLE, tui__on_stdin);
+	uv_poll_start(&t->stdin_poll, UV_READABLE | UV_DISCONNECT, tui__on_stdin);
 	uv_signal_start(&t->sig_winch, tui__on_winch, SIGWINCH);
 	uv_signal_start(&t->sig_term, tui__on_signal, SIGTERM);
 	uv_signal_start(&t->sig_hup, tui__on_signal, SIGHUP);
