@@ -234,6 +234,7 @@ static void layout__lines_add(struct layout_lines *l, const char *s, size_t len)
 	l->v[l->n++] = xstrndup(s, len);
 }
 
+/* Frees the lines of L. */
 static void layout__lines_free(struct layout_lines *l)
 {
 	for (int i = 0; i < l->n; i++)

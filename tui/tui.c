@@ -743,6 +743,7 @@ static void tui__frame(struct tui *t)
 	draw_screen(t);
 }
 
+/* The frame timer fired: the postponed frame is due. */
 static void tui__on_frame(uv_timer_t *h)
 {
 	tui__frame(h->data);
