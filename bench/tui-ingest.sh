@@ -8,7 +8,8 @@
 # Prints each pair, the medians and the median of the per-round ratios.
 #
 # Env: AIRLOCK, AIRLOCK_SANDBOX_EXE (from `make bench`), BENCH_SEQ_N,
-# BENCH_ROUNDS. Use a build without sanitizers for meaningful numbers.
+# BENCH_ROUNDS, BENCH_AIRLOCK_ARGS (e.g. `-s danger-full-access` to leave the
+# sandbox's start-up out). Use a build without sanitizers for meaningful numbers.
 set -u
 airlock=${AIRLOCK:?set AIRLOCK}
 n=${BENCH_SEQ_N:-2000000}
@@ -50,7 +51,7 @@ PY
 
 plain_cmd="seq 1 $n; sleep 3600"
 airlock_cmd="cd $dir/ws && env AIRLOCK_HOME=$dir/home AIRLOCK_SANDBOX_EXE=${AIRLOCK_SANDBOX_EXE:-} \
-$airlock -n off -- seq 1 $n"
+$airlock -n off ${BENCH_AIRLOCK_ARGS:-} -- seq 1 $n"
 plain=()
 air=()
 ratios=()
