@@ -250,6 +250,8 @@ UNIT(tui_snapshot_network_and_patch_modals, 10)
 UNIT(tui_draws_at_every_size_down_to_1x1, 60)
 UNIT(tui_focus_and_keys_reach_the_pane, 10)
 UNIT(tui_launch_request_reports_to_its_observer, 10)
+UNIT(tui_snapshot_long_patch_scrolls, 10)
+UNIT(tui_snapshot_no_color, 10)
 
 /* the real TUI in tmux (tests/e2e, issue 4) */
 SCRIPT(tui_e2e_denied_touch, "tests/e2e/tui-denied-touch.sh", 90)

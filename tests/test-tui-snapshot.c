@@ -34,6 +34,9 @@ struct snap {
 	char last_argv0[256];
 };
 
+/* The next snap_open() draws as with --no-color. */
+static bool snap__no_color;
+
 /* The pinned clock. */
 static uint64_t snap__clock(void *data)
 {
@@ -80,6 +83,7 @@ static int snap_open(struct snap *s, int cols, int rows, const char *approval)
 	s->opts.network = "ask";
 	s->opts.cwd = xstrdup(test_tmpdir());
 	s->opts.home = home;
+	s->opts.no_color = snap__no_color;
 	s->now = SNAP_T0;
 
 	s->out = fopen("/dev/null", "w");
@@ -98,7 +102,7 @@ static int snap_open(struct snap *s, int cols, int rows, const char *approval)
 	}
 	s->t->spawn = snap__spawn;
 	s->t->spawn_data = s;
-	draw_init(true);
+	draw_init(s->t->color);
 	tui_resize(s->t, cols, rows);
 	return 0;
 }
@@ -687,5 +691,70 @@ TEST(tui_launch_request_reports_to_its_observer)
 	snap_close(&s);
 	ASSERT_EQ(o.freed, 1);
 	ASSERT_EQ(c.freed, 1);
+	return 0;
+}
+
+TEST(tui_snapshot_long_patch_scrolls)
+{
+	struct snap s;
+	int patch = 0;
+	char *paths[] = {"/ws/notes.txt", NULL};
+	char diff[8192];
+	size_t len = (size_t)snprintf(diff, sizeof diff,
+	                              "--- a/notes.txt\n+++ b/notes.txt\n@@ -1,60 +1,60 @@\n");
+
+	for (int i = 1; i <= 60; i++)
+		len += (size_t)snprintf(diff + len, sizeof diff - len, "%cline %d\n",
+		                        i % 3 == 0   ? '+'
+		                        : i % 3 == 1 ? '-'
+		                                     : ' ',
+		                        i);
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	struct approval_request preq = {
+	    .kind = APPROVAL_PATCH,
+	    .n_paths = 1,
+	    .paths = paths,
+	    .diff = diff,
+	};
+	ASSERT(approval_request(s.t->approvals, &preq, snap__answer, NULL, &patch) > 0);
+	ASSERT_EQ(snap_check(&s, "tui-patch-long-80x24.txt"), 0);
+	/* PgDn scrolls the diff, not the panes; the options stay. */
+	tui_key(s.t, KEY_NPAGE, true);
+	tui_key(s.t, KEY_NPAGE, true);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "line 20 ");
+	ASSERT_NOT_CONTAINS(text, "+++ b/notes.txt");
+	ASSERT_CONTAINS(text, "Yes, apply them (y)");
+	free(text);
+	/* All the way down shows the end of the diff. */
+	for (int i = 0; i < 20; i++)
+		tui_key(s.t, KEY_NPAGE, true);
+	text = snap_text(&s);
+	ASSERT_CONTAINS(text, "line 60");
+	free(text);
+	snap_type(&s, "n");
+	ASSERT_EQ(patch, 2);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_no_color)
+{
+	struct snap s;
+	struct pane *p;
+
+	snap__no_color = true; /* as --no-color */
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	ASSERT(!s.t->color);
+	p = snap_pane(&s, "ls --color", true);
+	snap_feed(p, "\033[1;34mdir\033[0m  \033[32mscript.sh\033[0m  \033[7mreverse\033[0m\r\n");
+	s.now += 100;
+	launch_exited(p, 1, 0);
+	char *text = snap_text(&s);
+	ASSERT_NOT_CONTAINS(text, "fg=");
+	ASSERT_CONTAINS(text, "bold reverse");
+	free(text);
+	ASSERT_EQ(snap_check(&s, "tui-no-color-80x24.txt"), 0);
+	snap_close(&s);
 	return 0;
 }

@@ -503,6 +503,13 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 	free(options.v);
 	if (gaps && out->n_lines + 2 <= max_h)
 		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
+	if (diff_total > n_subject) {
+		/* Not the whole diff fits: say how to see the rest. */
+		char *more = xasprintf("%s \xc2\xb7 PgUp/PgDn: lines %d-%d of %d", footer,
+		                       scroll + 1, scroll + n_subject, diff_total);
+		free(footer);
+		footer = more;
+	}
 	if (out->n_lines < max_h) {
 		char *fit = layout_text_fit(footer, iw);
 		layout__push(out, &cap, fit, MODAL_FOOTER);
