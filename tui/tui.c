@@ -31,6 +31,7 @@
 
 #include <curses.h>
 #include <errno.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -870,6 +871,14 @@ int tui_main(const struct cli_options *opts)
 	SCREEN *scr;
 
 	setlocale(LC_ALL, "");
+	/*
+	 * No locale configured at all (LANG, LC_ALL, LC_CTYPE unset, as under
+	 * some service managers): take UTF-8, which every terminal airlock is
+	 * likely to meet speaks, rather than ASCII, which would garble the frames.
+	 */
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0 && getenv("LANG") == NULL &&
+	    getenv("LC_ALL") == NULL && getenv("LC_CTYPE") == NULL)
+		setlocale(LC_CTYPE, "C.UTF-8");
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "airlock: the TUI needs a terminal: use `airlock exec -- CMD` "
 		                "in scripts\n");
