@@ -11,7 +11,7 @@
  * host: every question about the file system goes to struct sandbox_facts.
  *
  * Missing protected paths inside a writable root are covered (an empty
- * read-only tmpfs, or /dev/null for a file) so they cannot be created;
+ * read-only tmpfs; /dev/null for a file inside .git) so they cannot be created;
  * bubblewrap creates the mount point on the host, so the plan lists it for
  * removal after the run. A symlink on the way to a protected path cannot be
  * covered by a mount (mounts follow it), so the plan refuses to run (fails
@@ -259,6 +259,15 @@ struct sandbox_plan_protect {
 	char **cause;
 };
 
+/* True when PATH has a component named .git below its first RL bytes (its root). */
+static bool sandbox_plan_inside_git(const char *path, size_t rl)
+{
+	for (const char *s = strstr(path + rl, "/.git"); s != NULL; s = strstr(s + 1, "/.git"))
+		if (s[5] == '/')
+			return true;
+	return false;
+}
+
 /* Makes one protected target read-only, or covers its first missing component. */
 static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, const char *root)
 {
@@ -306,7 +315,11 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, con
 			*slash = '/';
 			if (!creatable)
 				break;
-			if (c == '\0' && !dir)
+			/* A missing file is covered by an empty read-only directory: git
+			 * ignores those (it refuses to add a device, so a /dev/null cover
+			 * would break `git add -A`). Inside .git, where git reads the file
+			 * (config), an empty file in its place keeps git working. */
+			if (c == '\0' && !dir && sandbox_plan_inside_git(p, rl))
 				sandbox_plan_op(st->plan, "--ro-bind", "/dev/null", p);
 			else
 				sandbox_plan_empty_dir(st->plan, p, NULL);

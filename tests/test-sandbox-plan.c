@@ -136,7 +136,7 @@ static char *plan_case_run(const struct plan_case *c)
 	"--tmpfs " W "/.airlock --remount-ro " W "/.airlock --tmpfs " W "/.codex --remount-ro " W  \
 	"/.codex --tmpfs " W "/.agents --remount-ro " W "/.agents --tmpfs " W                      \
 	"/.claude --remount-ro " W "/.claude --tmpfs " W "/.vscode --remount-ro " W                \
-	"/.vscode --ro-bind /dev/null " W "/.envrc --tmpfs " W "/.git --remount-ro " W "/.git"
+	"/.vscode --tmpfs " W "/.envrc --remount-ro " W "/.envrc --tmpfs " W "/.git --remount-ro " W "/.git"
 #define CLEAN_ALL(W)                                                                               \
 	W "/.airlock " W "/.codex " W "/.agents " W "/.claude " W "/.vscode " W "/.envrc " W "/."  \
 	  "git"
@@ -252,8 +252,8 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	static const char *const dotdirs =
 	    "--tmpfs /ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro "
 	    "/ws/.codex --tmpfs /ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude "
-	    "--remount-ro /ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --ro-bind "
-	    "/dev/null /ws/.envrc";
+	    "--remount-ro /ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs "
+	    "/ws/.envrc --remount-ro /ws/.envrc";
 	struct plan_case c = {.policy = "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true}",
 	                      .facts = facts};
 	char *t = plan_case_run(&c), *want;
@@ -281,14 +281,14 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	    "/ws /ws --tmpfs /repo/.airlock --remount-ro /repo/.airlock --tmpfs /repo/.codex "
 	    "--remount-ro /repo/.codex --tmpfs /repo/.agents --remount-ro /repo/.agents --tmpfs "
 	    "/repo/.claude --remount-ro /repo/.claude --tmpfs /repo/.vscode --remount-ro "
-	    "/repo/.vscode --ro-bind /dev/null /repo/.envrc --ro-bind /dev/null /repo/.git/config "
+	    "/repo/.vscode --tmpfs /repo/.envrc --remount-ro /repo/.envrc --ro-bind /dev/null /repo/.git/config "
 	    "--tmpfs /repo/.git/hooks --remount-ro /repo/.git/hooks "
 	    "--ro-bind /repo/.git/worktrees/ws/config /repo/.git/worktrees/ws/config --tmpfs "
 	    "/repo/.git/worktrees/ws/hooks --remount-ro /repo/.git/worktrees/ws/hooks --tmpfs "
 	    "/ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro /ws/.codex "
 	    "--tmpfs /ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude --remount-ro "
-	    "/ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --ro-bind /dev/null "
-	    "/ws/.envrc --ro-bind /ws/.git /ws/.git " NS_TAIL " | cleanup: /repo/.airlock "
+	    "/ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs /ws/.envrc "
+	    "--remount-ro /ws/.envrc --ro-bind /ws/.git /ws/.git " NS_TAIL " | cleanup: /repo/.airlock "
 	    "/repo/.codex /repo/.agents /repo/.claude /repo/.vscode /repo/.envrc "
 	    "/repo/.git/config /repo/.git/hooks /repo/.git/worktrees/ws/hooks /ws/.airlock "
 	    "/ws/.codex /ws/.agents /ws/.claude /ws/.vscode /ws/.envrc");
@@ -383,7 +383,7 @@ TEST(sandbox_plan_none_paths_and_nesting)
 	    "/ws/docs /ws/docs --bind /ws/docs/out /ws/docs/out --tmpfs /ws/.airlock "
 	    "--remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro /ws/.codex --tmpfs "
 	    "/ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude --remount-ro /ws/.claude "
-	    "--tmpfs /ws/.vscode --remount-ro /ws/.vscode --ro-bind /dev/null /ws/.envrc "
+	    "--tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs /ws/.envrc --remount-ro /ws/.envrc "
 	    "%s " COVER_ALL("/ws/docs/out") " --perms 0000 --tmpfs /ws/gone --remount-ro /ws/gone "
 	                                    "--ro-bind /dev/null /ws/key --perms 0000 --tmpfs "
 	                                    "/ws/secret --remount-ro "

@@ -246,7 +246,10 @@ BOTH(git_commit_works_config_hooks_read_only)
 	ASSERT_EQ(r.status, 0);
 	test_run_free(&r);
 	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
-	                 "echo b >> f && git add f && git commit -qm two && echo COMMITTED; "
+	                 /* -A, as agents do: the covers of missing protected paths
+	                  * (.envrc here) must be nothing git would try to add. */
+	                 "echo b >> f && echo new > g && git add -A && git commit -qm two && "
+	                 "test -z \"$(git status --porcelain)\" && echo COMMITTED; "
 	                 "echo '[core]' >> .git/config && echo CONFIG-WRITTEN; "
 	                 "touch .git/hooks/pre-commit && echo HOOK-WRITTEN; "
 	                 "rm -rf .git/hooks && echo HOOKS-REMOVED; "
