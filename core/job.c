@@ -36,7 +36,7 @@ extern char **environ;
 
 /* How much one loop turn reads from a command before yielding. */
 #define JOB_READ_CHUNK    65536
-#define JOB_READ_PER_TURN (4 * JOB_READ_CHUNK)
+#define JOB_READ_PER_TURN JOB_READ_CHUNK
 /* How long after the reap a terminal still held open by others is drained. */
 #define JOB_EXIT_GRACE_MS 100
 

@@ -78,7 +78,7 @@ static void launch__on_output(struct job *job, const char *buf, size_t len, void
 		job_pause(job);
 		p->paused = true;
 	}
-	p->tui->pending = true;
+	p->tui->pending = true; /* fed in steps by the loop (tui.c) */
 	tui_pane_changed(p->tui, p);
 }
 

@@ -252,17 +252,18 @@ void pane_free(struct pane *p)
 /* Keeps the last PANE_OUTPUT_TAIL bytes for the on-failure check. */
 static void pane__keep_tail(struct pane *p, const char *buf, size_t len)
 {
+	/* Room for two tails: the older half is dropped only when full (amortised copies). */
 	if (p->tail == NULL)
-		p->tail = xmalloc(PANE_OUTPUT_TAIL);
+		p->tail = xmalloc(2 * PANE_OUTPUT_TAIL);
 	if (len >= PANE_OUTPUT_TAIL) {
 		memcpy(p->tail, buf + len - PANE_OUTPUT_TAIL, PANE_OUTPUT_TAIL);
 		p->tail_len = PANE_OUTPUT_TAIL;
 		return;
 	}
-	if (p->tail_len + len > PANE_OUTPUT_TAIL) {
-		size_t drop = p->tail_len + len - PANE_OUTPUT_TAIL;
-		memmove(p->tail, p->tail + drop, p->tail_len - drop);
-		p->tail_len -= drop;
+	if (p->tail_len + len > 2 * PANE_OUTPUT_TAIL) {
+		size_t keep = PANE_OUTPUT_TAIL - len;
+		memmove(p->tail, p->tail + p->tail_len - keep, keep);
+		p->tail_len = keep;
 	}
 	memcpy(p->tail + p->tail_len, buf, len);
 	p->tail_len += len;

@@ -692,13 +692,14 @@ static void tui__atexit(void)
 
 /* The frame that was too soon is due now. */
 static void tui__on_frame(uv_timer_t *h);
+static void tui__on_idle(uv_idle_t *h);
 
 /*
- * Feeds the panes' queued output within one frame's time budget, shared by
- * the panes that have some; resumes reading a paused job once its queue
- * has drained to half. What is left waits for the next frame.
+ * Feeds the panes' queued output for about BUDGET_NS, shared by the panes
+ * that have some; resumes reading a paused job once its queue has drained
+ * to half. What is left waits for the next step.
  */
-void tui_flush(struct tui *t)
+void tui_flush(struct tui *t, uint64_t budget_ns)
 {
 	int busy = 0;
 
@@ -709,7 +710,7 @@ void tui_flush(struct tui *t)
 		struct pane *p = t->panes[i];
 		if (p->pending_len == 0)
 			continue;
-		if (pane_flush_for(p, TUI_FLUSH_BUDGET_NS / (uint64_t)busy) > 0)
+		if (pane_flush_for(p, budget_ns / (uint64_t)busy) > 0)
 			t->pending = true;
 		if (p->paused && p->pending_len < PANE_PENDING_MAX / 2) {
 			p->paused = false;
@@ -720,12 +721,27 @@ void tui_flush(struct tui *t)
 	}
 }
 
-/* Draws when dirty and a frame is due; otherwise arms the frame timer. */
+/*
+ * Once per loop turn: feeds queued output for a short step (so that no turn
+ * holds a key back for long; an idle handle keeps the turns coming while
+ * output waits), then draws when dirty and a frame is due, or arms the frame
+ * timer. A key's frame is drawn at once, before any more output is fed.
+ */
 static void tui__frame(struct tui *t)
 {
 	uint64_t now, gap = 1000 / TUI_FPS;
 
-	if ((!t->dirty && !t->pending) || t->quit)
+	if (t->quit)
+		return;
+	if (t->pending && !t->urgent)
+		tui_flush(t, TUI_FLUSH_STEP_NS);
+	if (t->in_loop) {
+		if (t->pending && !uv_is_active((uv_handle_t *)&t->idle))
+			uv_idle_start(&t->idle, tui__on_idle);
+		else if (!t->pending && uv_is_active((uv_handle_t *)&t->idle))
+			uv_idle_stop(&t->idle);
+	}
+	if (!t->dirty)
 		return;
 	uv_update_time(t->loop);
 	now = uv_now(t->loop);
@@ -737,11 +753,14 @@ static void tui__frame(struct tui *t)
 	}
 	t->last_frame_ms = now;
 	t->urgent = false;
-	tui_flush(t);
-	if (!t->dirty)
-		return;
 	t->dirty = false;
 	draw_screen(t);
+}
+
+/* Output waits: keep the loop turning (the work is done in tui__frame). */
+static void tui__on_idle(uv_idle_t *h)
+{
+	(void)h;
 }
 
 /* The frame timer fired: the postponed frame is due. */
@@ -920,10 +939,12 @@ int tui_main(const struct cli_options *opts)
 	uv_signal_init(loop, &t->sig_hup);
 	uv_signal_init(loop, &t->sig_int);
 	uv_prepare_init(loop, &t->prepare);
+	uv_idle_init(loop, &t->idle);
 	uv_timer_init(loop, &t->frame_timer);
 	uv_timer_init(loop, &t->tick_timer);
 	t->stdin_poll.data = t->sig_winch.data = t->sig_term.data = t->sig_hup.data =
-	    t->sig_int.data = t->prepare.data = t->frame_timer.data = t->tick_timer.data = t;
+	    t->sig_int.data = t->prepare.data = t->frame_timer.data = t->tick_timer.data =
+	        t->idle.data = t;
 	uv_poll_start(&t->stdin_poll, UV_READABLE | UV_DISCONNECT, tui__on_stdin);
 	uv_signal_start(&t->sig_winch, tui__on_winch, SIGWINCH);
 	uv_signal_start(&t->sig_term, tui__on_signal, SIGTERM);
@@ -954,6 +975,7 @@ int tui_main(const struct cli_options *opts)
 	tui__close((uv_handle_t *)&t->sig_hup);
 	tui__close((uv_handle_t *)&t->sig_int);
 	tui__close((uv_handle_t *)&t->prepare);
+	tui__close((uv_handle_t *)&t->idle);
 	tui__close((uv_handle_t *)&t->frame_timer);
 	tui__close((uv_handle_t *)&t->tick_timer);
 	endwin();

@@ -27,7 +27,7 @@ struct proxy_session;
 
 /* Hard limits, named. */
 #define TUI_FPS               60
-#define TUI_FLUSH_BUDGET_NS   (6 * 1000 * 1000) /* emulation per frame, all panes */
+#define TUI_FLUSH_STEP_NS     (1000 * 1000) /* output fed per loop turn, all panes */
 #define TUI_MAX_PANES         64
 #define PANE_SCROLLBACK_LINES 10000
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
@@ -142,7 +142,7 @@ struct pane {
 
 	struct job *job;
 	uint64_t waiter; /* approval waiter id while WAITING */
-	char *tail;      /* the last PANE_OUTPUT_TAIL bytes of output (sandboxed runs) */
+	char *tail;      /* at least the last PANE_OUTPUT_TAIL bytes of output (sandboxed runs) */
 	size_t tail_len;
 	bool retried;
 	/* how it was asked for (launch_request) */
@@ -332,6 +332,7 @@ struct tui {
 	uv_signal_t sig_winch, sig_term, sig_hup, sig_int;
 	uv_prepare_t prepare;
 	uv_timer_t frame_timer, tick_timer;
+	uv_idle_t idle; /* active while output waits to be fed */
 	uint64_t last_frame_ms;
 	bool in_loop;
 };
@@ -348,8 +349,8 @@ void tui_free(struct tui *t);
 void tui_resize(struct tui *t, int cols, int rows);
 /* One key, as wget_wch gives it (KEYCODE: a KEY_* constant). */
 void tui_key(struct tui *t, wint_t ch, bool keycode);
-/* Feeds every pane's queued output through its emulator. */
-void tui_flush(struct tui *t);
+/* Feeds the panes' queued output for about BUDGET_NS nanoseconds in all. */
+void tui_flush(struct tui *t, uint64_t budget_ns);
 /* Marks the screen for drawing at the next loop turn. */
 void tui_dirty(struct tui *t);
 uint64_t tui_now(const struct tui *t);
