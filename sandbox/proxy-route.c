@@ -44,7 +44,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-
 /* The relay buffer of one direction of one connection. */
 #define PROXY_ROUTE_BUF (64 * 1024)
 /* Stack of a relay thread: the buffer plus a margin. */
@@ -189,7 +188,6 @@ static bool proxy_route_write_all(int fd, const char *buf, size_t len)
 	}
 	return true;
 }
-
 
 /* Copies one direction until EOF or error; the last relay closes the pair. */
 static void *proxy_route_relay_main(void *arg)
@@ -454,8 +452,10 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 		proxy_route_cleanup_route = route;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
+		/* An interrupt is the command's (the helper passes it on), not the bridge's. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
 		prctl(PR_SET_DUMPABLE, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
@@ -634,6 +634,9 @@ void proxy_route_inner_setup(void)
 		prctl(PR_SET_DUMPABLE, 0);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* In the command's process group: its interrupts are not the bridge's. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
 		if (getppid() != parent)
 			_exit(0);
 		proxy_route_quiet();

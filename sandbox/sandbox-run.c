@@ -13,6 +13,14 @@
  * when /proc cannot be mounted. The mount points of missing protected paths
  * are made, shared and removed by sandbox-covers.c, so nothing is left
  * behind, even with other sandboxes running in the same place.
+ *
+ * Signals: bubblewrap runs in a process group of its own, so an interrupt
+ * typed at the terminal (or sent by the TUI to the job's group) reaches
+ * this helper and not bubblewrap, which would take the whole sandbox down.
+ * The helper passes SIGINT and SIGQUIT on to the command's process group
+ * inside the sandbox (the new session bubblewrap made), so a REPL sees its
+ * KeyboardInterrupt; SIGTERM and SIGHUP go to bubblewrap and end the
+ * sandbox.
  */
 #include "sandbox/sandbox.h"
 #include "sandbox/proxy-route.h"
@@ -21,8 +29,10 @@
 
 #include "build-config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +53,8 @@ void __lsan_disable(void) __attribute__((weak));
 #endif
 
 static volatile sig_atomic_t sandbox_run_child_pid;
+static volatile sig_atomic_t sandbox_run_interrupt; /* SIGINT/SIGQUIT to pass inward */
+static int sandbox_run_wake = -1; /* write end of the self-pipe that wakes the wait */
 
 /* Prints one `airlock: ...` line and exits 125 at once. */
 void sandbox_die(const char *fmt, ...)
@@ -60,11 +72,88 @@ void sandbox_die(const char *fmt, ...)
 	_exit(SANDBOX_EXIT_SETUP);
 }
 
-/* Forwards a terminating signal to bubblewrap, which takes the sandbox down with it. */
+/*
+ * Forwards a terminating signal to bubblewrap, which takes the sandbox down
+ * with it; an interrupt is noted, and the self-pipe wakes the waiting loop,
+ * which runs sandbox_run_pass_interrupt().
+ */
 static void sandbox_run_forward(int sig)
 {
-	if (sandbox_run_child_pid > 0)
+	if (sig == SIGINT || sig == SIGQUIT) {
+		int saved = errno;
+		sandbox_run_interrupt = sig;
+		if (sandbox_run_wake >= 0 && write(sandbox_run_wake, "i", 1) < 0) {
+			/* full: a wake-up is pending already */
+		}
+		errno = saved;
+	} else if (sandbox_run_child_pid > 0)
 		kill((pid_t)sandbox_run_child_pid, sig);
+}
+
+/* Reads the parent and session of PID from /proc; false when it is gone. */
+static bool sandbox_run_stat(pid_t pid, pid_t *ppid, pid_t *sid)
+{
+	char path[64], buf[512];
+	int fd, ppid_i, pgrp_i, sid_i;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* After the command name in parentheses: state ppid pgrp session. */
+	const char *p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d %d %d", &ppid_i, &pgrp_i, &sid_i) != 3)
+		return false;
+	*ppid = ppid_i;
+	*sid = sid_i;
+	return true;
+}
+
+/* The first child of PARENT (only a session leader when LEADER), or 0. */
+static pid_t sandbox_run_child_of(pid_t parent, bool leader)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	if (d == NULL)
+		return 0;
+	while (found == 0 && (e = readdir(d)) != NULL) {
+		pid_t pid = (pid_t)atoi(e->d_name), ppid, sid;
+		if (pid > 0 && sandbox_run_stat(pid, &ppid, &sid) && ppid == parent &&
+		    (!leader || sid == pid))
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Passes a noted interrupt to the command. bubblewrap's --new-session made
+ * its child, the sandbox's init, leader of a new session and process group,
+ * which the command shares; an init of a pid namespace ignores signals it
+ * has no handler for, so the group's interrupt reaches the command alone.
+ * Before that child exists, bubblewrap gets it, as a terminal would do.
+ */
+static void sandbox_run_pass_interrupt(pid_t bwrap)
+{
+	int sig = sandbox_run_interrupt;
+	pid_t init;
+
+	sandbox_run_interrupt = 0;
+	if (sig == 0)
+		return;
+	init = sandbox_run_child_of(bwrap, true);
+	if (init > 0)
+		kill(-init, sig);
+	else
+		kill(bwrap, sig);
 }
 
 /* In the child: stderr to the pipe, the marker for the inner stage, then bubblewrap. */
@@ -74,6 +163,8 @@ sandbox_run_child(const struct sandbox_plan *plan, int errw, int real_err, int b
 	struct stat st;
 	char *marker, **argv;
 
+	/* Out of the terminal's process group: interrupts come through the helper. */
+	setpgid(0, 0);
 	/* The parent's forwarding handlers are not bubblewrap's: back to the defaults. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -215,7 +306,27 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 		sandbox_die("%s", cause);
 	}
 	close(bpf[1]);
+	int wake[2];
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		sandbox_die("pipe: %s", strerror(errno));
+	sandbox_run_wake = wake[1];
+	if (sandbox_run_interrupt != 0)
+		sandbox_run_pass_interrupt(pid);
 	for (;;) {
+		struct pollfd pfd[2] = {{.fd = fds[0], .events = POLLIN},
+		                        {.fd = wake[0], .events = POLLIN}};
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno != EINTR)
+				sandbox_die("poll: %s", strerror(errno));
+			continue;
+		}
+		if (pfd[1].revents != 0) {
+			while (read(wake[0], buf, sizeof buf) > 0)
+				;
+			sandbox_run_pass_interrupt(pid);
+		}
+		if (pfd[0].revents == 0)
+			continue;
 		n = read(fds[0], buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -229,12 +340,17 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 			}
 		}
 	}
+	sandbox_run_wake = -1;
+	close(wake[0]);
+	close(wake[1]);
 	if (linelen > 0)
 		sandbox_run_line(r, line, linelen);
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
+	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			sandbox_die("waitpid: %s", strerror(errno));
+		sandbox_run_pass_interrupt(pid);
+	}
 	sandbox_run_child_pid = 0;
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

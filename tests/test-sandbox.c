@@ -728,6 +728,35 @@ TEST(sandbox_sigterm_takes_the_sandbox_down)
 	return 0;
 }
 
+static pid_t sbx_spawn(uid_t uid, const char *ws, const char *script);
+
+/* An interrupt is the command's: it reaches it inside, and the sandbox lives on. */
+TEST(sandbox_sigint_reaches_the_command)
+{
+	char *ws = sbx_ws("ws", (uid_t)-1), *mark = xasprintf("%s/interrupted", ws);
+	char *ready = xasprintf("%s/ready", ws);
+	struct stat st;
+	int status;
+	/* The trap runs, then the command goes on and chooses its own status. */
+	pid_t pid = sbx_spawn((uid_t)-1, ws,
+	                      "trap 'touch interrupted' INT; touch ready; "
+	                      "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.2; done; exit 7");
+
+	ASSERT(pid > 0);
+	for (int i = 0; i < 100 && stat(ready, &st) != 0; i++)
+		usleep(20 * 1000);
+	ASSERT_EQ(stat(ready, &st), 0);
+	ASSERT_EQ(kill(pid, SIGINT), 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 7);
+	ASSERT_EQ(stat(mark, &st), 0);
+	free(ready);
+	free(mark);
+	free(ws);
+	return 0;
+}
+
 BOTH(home_read_only_socket_dir_hidden)
 {
 	char *ws = sbx_ws("ws", uid), *home = xasprintf("%s/home", ws);
