@@ -10,8 +10,8 @@
 # 3. added latency of a new connection to an already approved destination
 #    (connect + CONNECT + one echoed byte, vs direct connect + echo; 2000
 #    rounds, median of the per-round differences); target < 1 ms;
-# 4. `airlock exec -n ask -- true` vs raw bwrap with the same namespaces
-#    (the helper's own read-only plan);
+# 4. `airlock exec -s read-only -n ask -- true` vs raw bwrap with the same
+#    namespaces and mounts (the helper's own read-only plan);
 #    BENCH_N rounds (default 100); target <= 2x.
 #
 # Env: AIRLOCK (required: the build tree is found next to it),
@@ -62,8 +62,9 @@ else
 		--unshare-ipc --unshare-net --proc /proc --cap-drop ALL)
 fi
 raw+=(-- true)
-ask=("$airlock" exec -n ask -- true)
-label="airlock exec -n ask"
+# read-only, as the baseline's plan: the same mounts on both sides.
+ask=("$airlock" exec -s read-only -n ask -- true)
+label="airlock exec -s read-only -n ask"
 echo "-- 4. $label -- true vs raw bwrap ($n rounds, interleaved)"
 python3 - "$n" "$ws" "$label" "${#raw[@]}" "${raw[@]}" "${#ask[@]}" "${ask[@]}" <<'PY'
 import os, sys, time, statistics
