@@ -19,9 +19,9 @@ enum cli_mode {
 
 struct cli_options {
 	enum cli_mode mode;
-	const char *sandbox;  /* "read-only", "workspace-write", "danger-full-access" */
-	const char *approval; /* "untrusted", "on-failure", "on-request", "never" */
-	const char *network;  /* "off", "ask", "on" */
+	const char *sandbox;   /* "read-only", "workspace-write", "danger-full-access" */
+	const char *approval;  /* "untrusted", "on-failure", "on-request", "never" */
+	const char *network;   /* "off", "ask", "on" */
 	char **writable_roots; /* absolute, owned */
 	size_t n_writable_roots;
 	char *cwd;            /* absolute, owned: workspace root and working directory */
