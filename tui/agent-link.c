@@ -42,7 +42,6 @@ struct agent_link {
 	struct tui *t;
 	struct agent_server *server;
 	struct agent_link_req *reqs;
-	struct config cfg; /* protected paths for patches */
 };
 
 /* Sends LINE (taken over) to R's client. */
@@ -215,9 +214,9 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 {
 	struct agent_link *l = data;
 	struct patch_options po = {
-	    .protected_paths = l->cfg.protected_paths,
-	    .n_protected_paths = l->cfg.n_protected_paths,
-	    .git_protection_full = l->cfg.git_protection_full,
+	    .protected_paths = l->t->opts->config.protected_paths,
+	    .n_protected_paths = l->t->opts->config.n_protected_paths,
+	    .git_protection_full = l->t->opts->config.git_protection_full,
 	};
 	struct patch *patch = NULL;
 	struct patch_plan *plan = NULL;
@@ -316,15 +315,9 @@ static const struct agent_server_ops agent_link__ops = {
 struct agent_link *agent_link_start(struct tui *t, const char *path, char **cause)
 {
 	struct agent_link *l = xcalloc(1, sizeof *l);
-	char *err = NULL;
 
 	l->t = t;
-	if (t->opts->home != NULL && config_load(&l->cfg, t->opts->home, &err) != 0) {
-		free(err);
-		memset(&l->cfg, 0, sizeof l->cfg);
-	}
 	if (agent_server_start(t->loop, path, &agent_link__ops, l, &l->server, cause) != 0) {
-		config_free(&l->cfg);
 		free(l);
 		return NULL;
 	}
@@ -349,6 +342,5 @@ void agent_link_free(struct agent_link *l)
 	agent_link_stop(l);
 	while (l->reqs != NULL)
 		agent_link__forget(l->reqs);
-	config_free(&l->cfg);
 	free(l);
 }

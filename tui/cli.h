@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/config.h"
+
 /* Which program the options are for: defaults differ (SPEC section 1). */
 enum cli_mode {
 	CLI_MODE_TUI,
@@ -27,6 +29,7 @@ struct cli_options {
 	char *cwd;            /* absolute, owned: workspace root and working directory */
 	char *sandbox_policy; /* --sandbox-policy JSON as given, or NULL; owned */
 	char *home;           /* AIRLOCK_HOME, resolved; owned */
+	struct config config; /* HOME/config.json, read once here; owned */
 	bool no_color;
 	char **argv; /* the command after `--` (not owned: points into main's argv) */
 	int argc;

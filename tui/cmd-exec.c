@@ -132,15 +132,15 @@ static int exec__spawn(struct exec__run *run, char *const argv[], const char *cw
  * the proxy network policy. Returns 0, or an exit status after saying why.
  */
 static int exec__start_proxy(struct exec__run *run, const struct cli_options *opts,
-                             struct rules *rules, struct audit *audit, struct config *cfg,
+                             struct rules *rules, struct audit *audit,
                              struct approval_queue **queue, char **fs_json,
                              struct sandbox_command *sc)
 {
+	const struct config *cfg = &opts->config;
 	char *cause = NULL;
 	int rc;
 
-	if (config_load(cfg, opts->home, &cause) != 0 ||
-	    (*fs_json = proxy_session_fs_policy(sc->policy_json, &cause)) == NULL) {
+	if ((*fs_json = proxy_session_fs_policy(sc->policy_json, &cause)) == NULL) {
 		fprintf(stderr, "airlock: %s\n", cause);
 		free(cause);
 		return EXEC_USAGE;
@@ -244,7 +244,6 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	decide_result_free(&res);
 	struct exec__run run = {0};
 	struct approval_queue *queue = NULL;
-	struct config cfg = {0};
 	char *fs_json = NULL;
 	rc = uv_loop_init(&run.loop);
 	if (rc != 0) {
@@ -267,8 +266,7 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		};
 		status = 0;
 		if (strcmp(opts->network, "ask") == 0)
-			status = exec__start_proxy(&run, opts, rules, audit, &cfg, &queue, &fs_json,
-			                           &sc);
+			status = exec__start_proxy(&run, opts, rules, audit, &queue, &fs_json, &sc);
 		if (status == 0) {
 			char **argv = sandbox_command_argv(&sc);
 			status = exec__spawn(&run, argv, opts->cwd);
@@ -285,7 +283,6 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		approval_queue_free(queue);
 	uv_loop_close(&run.loop);
 	free(fs_json);
-	config_free(&cfg);
 	audit_exit(audit, (size_t)opts->argc, opts->argv, status, (uv_hrtime() - t0) / 1000000,
 	           sandboxed);
 	return status;

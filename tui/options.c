@@ -88,36 +88,33 @@ static int options__add_root(struct cli_options *opts, const char *root)
 	return 0;
 }
 
-/* Takes the defaults of MODE, then those of config.json in OPTS->home. */
+/* Takes the defaults of MODE, then those of config.json in OPTS->home (kept in OPTS). */
 static int options__defaults(struct cli_options *opts, enum cli_mode mode)
 {
-	struct config cfg;
+	struct config *cfg = &opts->config;
 	char *cause = NULL;
 
 	opts->mode = mode;
 	opts->sandbox = "workspace-write";
 	opts->approval = mode == CLI_MODE_TUI ? "on-failure" : "never";
 	opts->network = mode == CLI_MODE_TUI ? "ask" : "off";
-	if (config_load(&cfg, opts->home, &cause) != 0) {
+	if (config_load(cfg, opts->home, &cause) != 0) {
 		fprintf(stderr, "airlock: %s\n", cause);
 		free(cause);
 		return 2;
 	}
 	/* config_load checked every value against the same tables. */
-	if (cfg.sandbox != NULL)
-		opts->sandbox = options__word("sandbox", cfg.sandbox, options__sandbox_modes);
-	if (cfg.approval != NULL)
+	if (cfg->sandbox != NULL)
+		opts->sandbox = options__word("sandbox", cfg->sandbox, options__sandbox_modes);
+	if (cfg->approval != NULL)
 		opts->approval =
-		    options__word("ask_for_approval", cfg.approval, options__approvals);
-	if (cfg.network != NULL)
-		opts->network = options__word("network.mode", cfg.network, options__network_modes);
-	for (size_t i = 0; i < cfg.n_writable_roots; i++) {
-		if (options__add_root(opts, cfg.writable_roots[i]) != 0) {
-			config_free(&cfg);
+		    options__word("ask_for_approval", cfg->approval, options__approvals);
+	if (cfg->network != NULL)
+		opts->network = options__word("network.mode", cfg->network, options__network_modes);
+	for (size_t i = 0; i < cfg->n_writable_roots; i++) {
+		if (options__add_root(opts, cfg->writable_roots[i]) != 0)
 			return 2;
-		}
 	}
-	config_free(&cfg);
 	return 0;
 }
 
@@ -218,5 +215,6 @@ void cli_options_free(struct cli_options *opts)
 	free(opts->cwd);
 	free(opts->sandbox_policy);
 	free(opts->home);
+	config_free(&opts->config);
 	memset(opts, 0, sizeof *opts);
 }

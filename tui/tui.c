@@ -160,19 +160,15 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 		free(audit_path);
 	}
 	decide_approval_parse(opts->approval, &approval);
-	if (opts->home != NULL && config_load(&t->cfg, opts->home, &err) != 0) {
-		free(err);
-		memset(&t->cfg, 0, sizeof t->cfg);
-	}
 	struct approval_config acfg = {
 	    .approval = approval,
 	    .rules = t->rules,
 	    .home = opts->home,
 	    .audit = t->audit,
-	    .allowed_domains = (const char *const *)t->cfg.allowed_domains,
-	    .n_allowed_domains = t->cfg.n_allowed_domains,
-	    .denied_domains = (const char *const *)t->cfg.denied_domains,
-	    .n_denied_domains = t->cfg.n_denied_domains,
+	    .allowed_domains = (const char *const *)t->opts->config.allowed_domains,
+	    .n_allowed_domains = t->opts->config.n_allowed_domains,
+	    .denied_domains = (const char *const *)t->opts->config.denied_domains,
+	    .n_denied_domains = t->opts->config.n_denied_domains,
 	};
 	t->approvals = approval_queue_new(&acfg);
 	approval_queue_set_changed(t->approvals, tui__approvals_changed, t);
@@ -223,7 +219,6 @@ void tui_free(struct tui *t)
 	}
 	rules_free(t->rules);
 	audit_close(t->audit);
-	config_free(&t->cfg);
 	free(t->proxy_fs_policy);
 	if (t->proxy_env != NULL)
 		proxy_env_free(t->proxy_env);

@@ -305,7 +305,6 @@ struct tui {
 	uint64_t modal_prompt; /* id of the prompt the selection belongs to */
 	int modal_selected, modal_scroll;
 
-	struct config cfg;           /* config.json: protected paths, host ports, domains */
 	struct proxy_session *proxy; /* -n ask, or NULL */
 	char *proxy_fs_policy;       /* the file-system half, for the proxy network policy */
 	char **proxy_env;            /* HTTP_PROXY and friends for sandboxed commands */
