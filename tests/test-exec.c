@@ -380,3 +380,26 @@ TEST(exec_cannot_replace_airlocks_own_programs)
 	free(helper);
 	return 0;
 }
+
+TEST(exec_honours_config_protected_paths_and_git_protection)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__config("{\"protected_paths\":[\"secrets\"],\"git_protection\":\"full\"}"), 0);
+	ASSERT_EQ(mkdir("secrets", 0755), 0);
+	ASSERT_EQ(mkdir(".git", 0755), 0);
+	ASSERT_EQ(test_write_file(".git/HEAD", "ref: refs/heads/main\n"), 0);
+	ASSERT_EQ(exec__run(&r, (const char *const[]){"--", "sh", "-c",
+	                                               "touch secrets/x && echo SECRET-WRITTEN; "
+	                                               "touch .git/packed-refs && echo GIT-WRITTEN; "
+	                                               "touch ok && echo WS-OK",
+	                                               NULL}),
+	          0);
+	ASSERT_NOT_CONTAINS(r.out, "SECRET-WRITTEN");
+	ASSERT_NOT_CONTAINS(r.out, "GIT-WRITTEN");
+	ASSERT_CONTAINS(r.out, "WS-OK");
+	test_run_free(&r);
+	ASSERT(access("secrets/x", F_OK) != 0);
+	ASSERT(access(".git/packed-refs", F_OK) != 0);
+	return 0;
+}

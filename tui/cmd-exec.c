@@ -172,8 +172,6 @@ static int exec__start_proxy(struct exec__run *run, const struct cli_options *op
 	sc->policy_json = NULL;
 	sc->fs_policy_json = *fs_json;
 	sc->net_policy = "\"proxy\"";
-	sc->host_ports = cfg->host_loopback_ports;
-	sc->n_host_ports = cfg->n_host_loopback_ports;
 	return 0;
 }
 
@@ -261,7 +259,12 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		    .helper = helper,
 		    .cwd = opts->cwd,
 		    .policy_json = policy,
+		    .protected_paths = opts->config.protected_paths,
+		    .n_protected_paths = opts->config.n_protected_paths,
+		    .git_protection_full = opts->config.git_protection_full,
 		    .home = opts->home,
+		    .host_ports = opts->config.host_loopback_ports,
+		    .n_host_ports = opts->config.n_host_loopback_ports,
 		    .argv = opts->argv,
 		};
 		status = 0;
