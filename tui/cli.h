@@ -44,6 +44,14 @@ struct cli_options {
 int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv);
 void cli_options_free(struct cli_options *opts);
 
+struct sandbox_command;
+/*
+ * Fills what every sandboxed command takes from OPTS into SC: config.json's
+ * protected paths, git protection and host loopback ports, and the airlock
+ * home that stays read-only inside. SC keeps pointers into OPTS.
+ */
+void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command *sc);
+
 /* Subcommands: each returns the process exit status. */
 int cmd_exec(const struct cli_options *opts);
 int cmd_check(const struct cli_options *opts);

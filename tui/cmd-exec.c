@@ -259,14 +259,9 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		    .helper = helper,
 		    .cwd = opts->cwd,
 		    .policy_json = policy,
-		    .protected_paths = opts->config.protected_paths,
-		    .n_protected_paths = opts->config.n_protected_paths,
-		    .git_protection_full = opts->config.git_protection_full,
-		    .home = opts->home,
-		    .host_ports = opts->config.host_loopback_ports,
-		    .n_host_ports = opts->config.n_host_loopback_ports,
 		    .argv = opts->argv,
 		};
+		cli_options_sandbox(opts, &sc);
 		status = 0;
 		if (strcmp(opts->network, "ask") == 0)
 			status = exec__start_proxy(&run, opts, rules, audit, &queue, &fs_json, &sc);

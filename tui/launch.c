@@ -149,16 +149,11 @@ int launch_start(struct pane *p, bool sandboxed)
 		    .policy_json = t->proxy_fs_policy != NULL ? NULL : t->sandbox_policy,
 		    .fs_policy_json = t->proxy_fs_policy,
 		    .net_policy = t->proxy_fs_policy != NULL ? "\"proxy\"" : NULL,
-		    .protected_paths = t->opts->config.protected_paths,
-		    .n_protected_paths = t->opts->config.n_protected_paths,
-		    .git_protection_full = t->opts->config.git_protection_full,
-		    .home = t->opts->home,
 		    .hidden = hidden,
 		    .n_hidden = slash != NULL && slash != sockdir ? 1 : 0,
-		    .host_ports = t->opts->config.host_loopback_ports,
-		    .n_host_ports = t->opts->config.n_host_loopback_ports,
 		    .argv = p->argv,
 		};
+		cli_options_sandbox(t->opts, &sc);
 		argv = sandbox_command_argv(&sc);
 		free(sockdir);
 	}

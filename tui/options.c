@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "core/config.h"
+#include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 #include "tui/usage.h"
 
@@ -205,6 +206,16 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 			return 2;
 	}
 	return 0;
+}
+
+void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command *sc)
+{
+	sc->protected_paths = opts->config.protected_paths;
+	sc->n_protected_paths = opts->config.n_protected_paths;
+	sc->git_protection_full = opts->config.git_protection_full;
+	sc->home = opts->home;
+	sc->host_ports = opts->config.host_loopback_ports;
+	sc->n_host_ports = opts->config.n_host_loopback_ports;
 }
 
 void cli_options_free(struct cli_options *opts)
