@@ -10,6 +10,7 @@
  */
 #include "core/policy.h"
 
+#include "core/json-error.h"
 #include "core/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -129,20 +130,13 @@ static cJSON *policy__parse_json(const char *json, char **cause)
 {
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithOpts(json, &end, true);
-	int line = 1, col = 1;
+	int line, col;
 
 	if (root != NULL)
 		return root;
 	if (end == NULL)
 		end = json + strlen(json);
-	for (const char *p = json; p < end && *p; p++) {
-		if (*p == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
+	json_error_position(json, end, &line, &col);
 	policy__fail(cause, "invalid JSON at line %d, column %d%s", line, col,
 	             *end == '\0' ? " (unexpected end of input)" : "");
 	return NULL;
