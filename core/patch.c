@@ -12,6 +12,7 @@
 #include "patch.h"
 
 #include "patch-internal.h"
+#include "policy.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -523,14 +524,6 @@ static const char *const patch_protected_names[] = {
     ".airlock", ".codex", ".agents", ".claude", ".vscode", ".envrc",
 };
 
-/* Whether REL equals the normalised path P or lies below it. */
-static bool patch_under(const char *rel, const char *p)
-{
-	size_t n = strlen(p);
-
-	return n > 0 && strncmp(rel, p, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
-}
-
 /* Whether REL is protected by OPTS (config protected_paths, git_protection). */
 static bool patch_protected_by(const char *realcwd, const char *rel,
                                const struct patch_options *opts)
@@ -545,9 +538,10 @@ static bool patch_protected_by(const char *realcwd, const char *rel,
 		char *norm = patch__normalize(p, &escapes);
 
 		if (p[0] == '/')
-			hit = norm[0] == '\0' || patch_under(abs, norm);
+			hit = norm[0] == '\0' || policy_path_is_under(norm, abs);
 		else
-			hit = escapes == 0 && patch_under(norm_rel, norm);
+			hit =
+			    escapes == 0 && norm[0] != '\0' && policy_path_is_under(norm, norm_rel);
 		free(norm);
 	}
 	if (opts->git_protection_full)
@@ -604,16 +598,6 @@ bool patch__protected(const char *realcwd, const char *rel, const struct patch_o
 		}
 	}
 	return false;
-}
-
-/* Whether REAL lies inside (or is) directory ROOT, both canonical. */
-static bool patch_inside(const char *root, const char *real)
-{
-	size_t n = strlen(root);
-
-	if (strcmp(root, "/") == 0)
-		return real[0] == '/';
-	return strncmp(root, real, n) == 0 && (real[n] == '\0' || real[n] == '/');
 }
 
 /* Most symbolic links followed while resolving one path (as the kernel's). */
@@ -758,7 +742,7 @@ int patch__resolve(const char *realcwd, const char *path, const struct patch_opt
 	/* The same checks again on where the symbolic links lead. */
 	real = patch_real(realcwd, norm);
 	free(norm);
-	if (real == NULL || !patch_inside(realcwd, real) || strcmp(real, realcwd) == 0) {
+	if (real == NULL || !policy_path_is_under(realcwd, real) || strcmp(real, realcwd) == 0) {
 		*cause = xasprintf("%s: a symbolic link leads out of the working directory", path);
 		free(real);
 		return -EPERM;

@@ -101,13 +101,9 @@ int policy_resolve(const struct policy_split *split, const char *cwd, const char
 /* Length of PREFIX when it names PATH or one of its ancestors, else 0 ("/" counts as 1). */
 static size_t policy__prefix_len(const char *prefix, const char *path)
 {
-	size_t n = strlen(prefix);
-
 	if (strcmp(prefix, "/") == 0)
 		return 1;
-	if (strncmp(prefix, path, n) != 0 || (path[n] != '\0' && path[n] != '/'))
-		return 0;
-	return n;
+	return policy_path_is_under(prefix, path) ? strlen(prefix) : 0;
 }
 
 /* Finds the access of the most specific entry above PATH. */

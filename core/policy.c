@@ -194,6 +194,18 @@ char *policy_path_normalize(const char *path)
 	return out;
 }
 
+/* Compares by whole path components (see policy.h). */
+bool policy_path_is_under(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(dir, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 /* Reads an absolute path string V at WHERE into *out (normalised). */
 static int policy__get_path(const cJSON *v, const char *where, char **out, char **cause)
 {

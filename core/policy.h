@@ -173,6 +173,13 @@ const char *policy_type_name(enum policy_type type);
  */
 char *policy_path_normalize(const char *path);
 
+/*
+ * True when PATH is DIR or lies below it, comparing whole components ("/a"
+ * covers "/a/b", not "/ab"); a trailing slash on DIR is ignored, and "/"
+ * covers every absolute path.
+ */
+bool policy_path_is_under(const char *dir, const char *path);
+
 /* ---- freeing -------------------------------------------------------------- */
 
 void policy_legacy_free(struct policy_legacy *legacy);

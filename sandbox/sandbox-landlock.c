@@ -73,7 +73,7 @@ static void sandbox_landlock_check(const struct policy_resolved *res)
 		const struct policy_resolved_entry *e = &res->entries[i];
 		for (size_t j = 0; j < res->n_entries; j++) {
 			const struct policy_resolved_entry *up = &res->entries[j];
-			if (i == j || !sandbox__is_under(up->path, e->path))
+			if (i == j || !policy_path_is_under(up->path, e->path))
 				continue;
 			if (e->access == POLICY_ACCESS_NONE && up->access != POLICY_ACCESS_NONE)
 				sandbox_die(

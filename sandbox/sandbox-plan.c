@@ -32,16 +32,6 @@ const struct sandbox_protected_name sandbox_protected_names[] = {
 const size_t sandbox_n_protected_names =
     sizeof sandbox_protected_names / sizeof sandbox_protected_names[0];
 
-/* Compares by whole path components. */
-bool sandbox__is_under(const char *dir, const char *path)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return path[0] == '/';
-	return strncmp(dir, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* Compares the parent part of PATH with DIR. */
 bool sandbox__is_child(const char *dir, const char *path)
 {
@@ -67,7 +57,7 @@ static int sandbox_plan_owner(const struct policy_resolved *res, const char *pat
 	for (size_t i = 0; i < res->n_entries; i++) {
 		const char *p = res->entries[i].path;
 		size_t len = strlen(p);
-		if (!sandbox__is_under(p, path) || (strict && strcmp(p, path) == 0))
+		if (!policy_path_is_under(p, path) || (strict && strcmp(p, path) == 0))
 			continue;
 		if (best < 0 || len > best_len) {
 			best = (int)i;
@@ -180,7 +170,7 @@ static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
 	for (size_t i = 0; rc == 0 && i < in->n_protected_paths; i++) {
 		const char *pp = in->protected_paths[i];
 		char *p = pp[0] == '/' ? xstrdup(pp) : sandbox__join(w, pp);
-		if (sandbox__is_under(w, p))
+		if (policy_path_is_under(w, p))
 			rc = fn(ctx, p, true, w);
 		free(p);
 	}
@@ -279,7 +269,7 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, con
 	if (root == NULL)
 		return 0; /* not writable inside: nothing to protect */
 	for (size_t i = 0; i < st->n_done; i++)
-		if (sandbox__is_under(st->done[i], target))
+		if (policy_path_is_under(st->done[i], target))
 			return 0;
 	rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
 	if (strlen(target) <= rl + 1) {

@@ -157,8 +157,6 @@ extern const size_t sandbox_n_protected_names;
 
 /* True when PATH is a direct child of DIR. */
 bool sandbox__is_child(const char *dir, const char *path);
-/* True when PATH is DIR or below it. */
-bool sandbox__is_under(const char *dir, const char *path);
 /* DIR "/" NAME, without a doubled slash; caller frees. */
 char *sandbox__join(const char *dir, const char *name);
 /*

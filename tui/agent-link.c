@@ -20,6 +20,7 @@
 #include "core/agent-server.h"
 #include "core/config.h"
 #include "core/patch.h"
+#include "core/policy.h"
 #include "core/protocol.h"
 #include "core/xmalloc.h"
 
@@ -176,10 +177,7 @@ static bool agent_link__inside_roots(const struct cli_options *o, const char *cw
 
 	for (size_t i = 0; i < 3 + o->n_writable_roots; i++) {
 		const char *root = i < 3 ? roots[i] : o->writable_roots[i - 3];
-		size_t n = strlen(root);
-		if (n > 1 && root[n - 1] == '/')
-			n--;
-		if (strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0'))
+		if (policy_path_is_under(root, path))
 			return true;
 	}
 	return false;
