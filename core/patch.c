@@ -519,11 +519,6 @@ static bool patch_comp_is(const char *c, size_t len, const char *name)
 	return len == strlen(name) && memcmp(c, name, len) == 0;
 }
 
-/* Names protected wherever they appear, as a whole (SPEC section 3). */
-static const char *const patch_protected_names[] = {
-    ".airlock", ".codex", ".agents", ".claude", ".vscode", ".envrc",
-};
-
 /* Whether REL is protected by OPTS (config protected_paths, git_protection). */
 static bool patch_protected_by(const char *realcwd, const char *rel,
                                const struct patch_options *opts)
@@ -577,9 +572,8 @@ bool patch__protected(const char *realcwd, const char *rel, const struct patch_o
 			s++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < sizeof patch_protected_names / sizeof *patch_protected_names;
-		     k++)
-			if (patch_comp_is(comps[i], lens[i], patch_protected_names[k]))
+		for (size_t k = 0; k < policy_n_protected_names; k++)
+			if (patch_comp_is(comps[i], lens[i], policy_protected_names[k].name))
 				return true;
 		if (!patch_comp_is(comps[i], lens[i], ".git"))
 			continue;

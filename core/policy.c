@@ -194,6 +194,13 @@ char *policy_path_normalize(const char *path)
 	return out;
 }
 
+const struct policy_protected_name policy_protected_names[] = {
+    {".airlock", true}, {".codex", true},  {".agents", true},
+    {".claude", true},  {".vscode", true}, {".envrc", false},
+};
+const size_t policy_n_protected_names =
+    sizeof policy_protected_names / sizeof policy_protected_names[0];
+
 /* Compares by whole path components (see policy.h). */
 bool policy_path_is_under(const char *dir, const char *path)
 {

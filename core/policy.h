@@ -108,6 +108,17 @@ struct policy_resolved {
 	enum policy_net net;
 };
 
+/*
+ * The names kept read-only inside every writable root (SPEC section 3), and
+ * refused to patches at any depth: the agents' and editors' settings.
+ */
+struct policy_protected_name {
+	const char *name;
+	bool dir; /* a directory (else a file) */
+};
+extern const struct policy_protected_name policy_protected_names[];
+extern const size_t policy_n_protected_names;
+
 /* The directories `minimal` stands for (those that exist are mounted). */
 extern const char *const policy_minimal_paths[];
 extern const size_t policy_n_minimal_paths;

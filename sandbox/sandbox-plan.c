@@ -25,13 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct sandbox_protected_name sandbox_protected_names[] = {
-    {".airlock", true}, {".codex", true},  {".agents", true},
-    {".claude", true},  {".vscode", true}, {".envrc", false},
-};
-const size_t sandbox_n_protected_names =
-    sizeof sandbox_protected_names / sizeof sandbox_protected_names[0];
-
 /* Compares the parent part of PATH with DIR. */
 bool sandbox__is_child(const char *dir, const char *path)
 {
@@ -142,9 +135,9 @@ static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
 	const char *gitdir = sandbox_facts_gitdir(facts, dotgit);
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < sandbox_n_protected_names; i++) {
-		char *p = sandbox__join(w, sandbox_protected_names[i].name);
-		rc = fn(ctx, p, sandbox_protected_names[i].dir, w);
+	for (size_t i = 0; rc == 0 && i < policy_n_protected_names; i++) {
+		char *p = sandbox__join(w, policy_protected_names[i].name);
+		rc = fn(ctx, p, policy_protected_names[i].dir, w);
 		free(p);
 	}
 	if (rc == 0) {

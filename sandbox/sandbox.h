@@ -145,13 +145,6 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
                        struct sandbox_plan *plan, char **cause);
 void sandbox_plan_free(struct sandbox_plan *plan);
 
-/* The protected names under every writable root, and their shape. */
-struct sandbox_protected_name {
-	const char *name;
-	bool dir; /* covered as an empty read-only directory when missing */
-};
-extern const struct sandbox_protected_name sandbox_protected_names[];
-extern const size_t sandbox_n_protected_names;
 
 /* ---- shared by facts and plan (internal) ------------------------------------ */
 
