@@ -224,6 +224,7 @@ SCRIPT(tui_e2e_seq_flood, "tests/e2e/tui-seq-flood.sh", 120)
 SCRIPT(tui_e2e_resize, "tests/e2e/tui-resize.sh", 90)
 SCRIPT(tui_e2e_agent_socket, "tests/e2e/tui-agent.sh", 120)
 SCRIPT(tui_e2e_agent_sessions, "tests/e2e/tui-agent-sessions.sh", 120)
+SCRIPT(tui_e2e_agent_patch_roots, "tests/e2e/tui-agent-patch-roots.sh", 120)
 SCRIPT(tui_e2e_network_prompt, "tests/e2e/tui-network.sh", 90)
 SCRIPT(tui_e2e_repl_keys_and_interrupt, "tests/e2e/tui-repl.sh", 90)
 

@@ -170,17 +170,34 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	tui_dirty(l->t);
 }
 
-/* Whether PATH is under one of the writable roots (the workspace, /tmp, -w). */
-static bool agent_link__inside_roots(const struct cli_options *o, const char *cwd, const char *path)
+/*
+ * Whether any of the N PATHS lies outside what the session's sandbox policy
+ * lets a command in CWD write: the policy model answers, as the helper
+ * would enforce it. A policy that does not resolve counts every path as
+ * outside (so the patch is asked about).
+ */
+static bool agent_link__outside_roots(const struct tui *t, const char *cwd, char *const *paths,
+                                      size_t n)
 {
-	const char *roots[3] = {o->cwd, cwd, "/tmp"};
+	struct policy_split split;
+	struct policy_resolved res;
+	char *cause = NULL;
+	bool outside = false;
 
-	for (size_t i = 0; i < 3 + o->n_writable_roots; i++) {
-		const char *root = i < 3 ? roots[i] : o->writable_roots[i - 3];
-		if (policy_path_is_under(root, path))
-			return true;
+	if (policy_parse(t->sandbox_policy, &split, &cause) != 0) {
+		free(cause);
+		return true;
 	}
-	return false;
+	if (policy_resolve(&split, cwd, getenv("TMPDIR"), &res, &cause) != 0) {
+		free(cause);
+		policy_split_free(&split);
+		return true;
+	}
+	for (size_t i = 0; i < n && !outside; i++)
+		outside = policy_resolved_access(&res, paths[i]) != POLICY_ACCESS_WRITE;
+	policy_resolved_free(&res);
+	policy_split_free(&split);
+	return outside;
 }
 
 /* patch: the queue decided. */
@@ -233,9 +250,7 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 		return;
 	}
 	char **paths = patch_paths(patch, req->cwd, &n_paths);
-	bool outside = false;
-	for (size_t i = 0; i < n_paths; i++)
-		outside |= !agent_link__inside_roots(l->t->opts, req->cwd, paths[i]);
+	bool outside = agent_link__outside_roots(l->t, req->cwd, paths, n_paths);
 	char *diff = patch_plan_diff(plan);
 	struct agent_link_req *r = agent_link__req(l, client, req->id);
 	r->plan = plan;
