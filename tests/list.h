@@ -35,6 +35,7 @@ UNIT(exec_network_ask_allows_only_what_config_and_rules_allow, 60)
 UNIT(exec_network_off_and_ask_block_direct_connections, 60)
 UNIT(exec_cannot_replace_airlocks_own_programs, 30)
 UNIT(exec_honours_config_protected_paths_and_git_protection, 30)
+UNIT(exec_missing_program_is_127_in_and_out_of_the_sandbox, 30)
 
 /* text from outside, made printable before it is drawn */
 UNIT(tui_text_printable_neutralises_control_bytes, 5)

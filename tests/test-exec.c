@@ -385,15 +385,16 @@ TEST(exec_honours_config_protected_paths_and_git_protection)
 {
 	struct test_run r;
 
-	ASSERT_EQ(exec__config("{\"protected_paths\":[\"secrets\"],\"git_protection\":\"full\"}"), 0);
+	ASSERT_EQ(exec__config("{\"protected_paths\":[\"secrets\"],\"git_protection\":\"full\"}"),
+	          0);
 	ASSERT_EQ(mkdir("secrets", 0755), 0);
 	ASSERT_EQ(mkdir(".git", 0755), 0);
 	ASSERT_EQ(test_write_file(".git/HEAD", "ref: refs/heads/main\n"), 0);
 	ASSERT_EQ(exec__run(&r, (const char *const[]){"--", "sh", "-c",
-	                                               "touch secrets/x && echo SECRET-WRITTEN; "
-	                                               "touch .git/packed-refs && echo GIT-WRITTEN; "
-	                                               "touch ok && echo WS-OK",
-	                                               NULL}),
+	                                              "touch secrets/x && echo SECRET-WRITTEN; "
+	                                              "touch .git/packed-refs && echo GIT-WRITTEN; "
+	                                              "touch ok && echo WS-OK",
+	                                              NULL}),
 	          0);
 	ASSERT_NOT_CONTAINS(r.out, "SECRET-WRITTEN");
 	ASSERT_NOT_CONTAINS(r.out, "GIT-WRITTEN");
@@ -401,5 +402,24 @@ TEST(exec_honours_config_protected_paths_and_git_protection)
 	test_run_free(&r);
 	ASSERT(access("secrets/x", F_OK) != 0);
 	ASSERT(access(".git/packed-refs", F_OK) != 0);
+	return 0;
+}
+
+TEST(exec_missing_program_is_127_in_and_out_of_the_sandbox)
+{
+	struct test_run r;
+
+	ASSERT_EQ(exec__run(&r, (const char *const[]){"--", "/no/such/program", NULL}), 0);
+	ASSERT_EQ(r.status, 127);
+	ASSERT_CONTAINS(r.err, "/no/such/program");
+	test_run_free(&r);
+	/* Outside the sandbox the spawn itself fails, and airlock says so. */
+	ASSERT_EQ(exec__run(&r, (const char *const[]){"-s", "danger-full-access", "--",
+	                                              "/no/such/program", NULL}),
+	          0);
+	ASSERT_EQ(r.status, 127);
+	ASSERT_CONTAINS(r.err, "airlock: cannot run /no/such/program");
+	ASSERT_NOT_CONTAINS(r.err, "LeakSanitizer");
+	test_run_free(&r);
 	return 0;
 }

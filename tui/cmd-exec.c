@@ -87,7 +87,10 @@ static void exec__on_signal(uv_signal_t *s, int signum)
 	uv_process_kill(&run->process, signum);
 }
 
-/* Runs ARGV (argv[0] looked up in PATH) on RUN's loop to its end; returns its status. */
+/*
+ * Runs ARGV (argv[0] looked up in PATH) on RUN's loop to its end; returns its
+ * status. The caller closes what is left (the proxy) and runs the loop out.
+ */
 static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd)
 {
 	uv_stdio_container_t stdio[3];
@@ -110,11 +113,8 @@ static int exec__spawn(struct exec__run *run, char *const argv[], const char *cw
 	rc = uv_spawn(&run->loop, &run->process, &po);
 	if (rc != 0) {
 		fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], uv_strerror(rc));
+		/* A failed spawn's handle is still closed; the caller's loop run finishes it. */
 		uv_close((uv_handle_t *)&run->process, NULL);
-		if (run->proxy != NULL)
-			proxy_session_close(run->proxy, NULL, NULL);
-		run->proxy = NULL;
-		uv_run(&run->loop, UV_RUN_DEFAULT);
 		return rc == UV_ENOENT ? EXEC_NOT_FOUND : EXEC_SANDBOX_FAILED;
 	}
 	for (size_t i = 0; i < EXEC__N_FORWARDED; i++) {
