@@ -2,8 +2,10 @@
  * The audit log. A line is built as a cJSON object, printed unformatted,
  * and written with a single write(2) to a descriptor opened with O_APPEND,
  * so concurrent writers (two airlock processes) never interleave inside a
- * line; then fdatasync makes it durable before the caller acts on the
- * decision. Field order is fixed: ts, kind, subject, then the rest.
+ * line. A decision line is then fdatasync'd, durable before the caller acts
+ * on it; an exit line records what already happened and nothing waits on
+ * it, so it is written but not synced. Field order is fixed: ts, kind,
+ * subject, then the rest.
  */
 #include "audit.h"
 
@@ -144,8 +146,8 @@ static cJSON *audit__words(size_t n, char *const words[])
 	return arr;
 }
 
-/* Writes O as one line, frees it. Returns 0 or -errno. */
-static int audit__write(struct audit *a, cJSON *o)
+/* Writes O as one line, frees it; SYNC: fdatasync it. Returns 0 or -errno. */
+static int audit__write(struct audit *a, cJSON *o, bool sync)
 {
 	char *text = cJSON_PrintUnformatted(o);
 	char *line;
@@ -166,7 +168,7 @@ static int audit__write(struct audit *a, cJSON *o)
 		rc = -errno;
 	else if ((size_t)k != len)
 		rc = -EIO;
-	else if (fdatasync(a->fd) != 0 && errno != EINVAL)
+	else if (sync && fdatasync(a->fd) != 0 && errno != EINVAL)
 		rc = -errno;
 	free(line);
 	return rc;
@@ -199,7 +201,7 @@ int audit_decision(struct audit *a, const struct audit_decision *d)
 	if (d->kind == AUDIT_EXEC)
 		cJSON_AddBoolToObject(o, "sandboxed", d->sandboxed);
 	cJSON_AddNumberToObject(o, "requests", (double)(d->requests > 0 ? d->requests : 1));
-	return audit__write(a, o);
+	return audit__write(a, o, true);
 }
 
 /* Appends an exit line. */
@@ -215,5 +217,5 @@ int audit_exit(struct audit *a, size_t argc, char *const argv[], int code, uint6
 	cJSON_AddNumberToObject(o, "code", code);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)duration_ms);
 	cJSON_AddBoolToObject(o, "sandboxed", sandboxed);
-	return audit__write(a, o);
+	return audit__write(a, o, false);
 }

@@ -4,8 +4,9 @@
  * `$XDG_STATE_HOME/airlock/audit.jsonl` (XDG_STATE_HOME defaulting to
  * ~/.local/state). Each line is built with cJSON and written with ONE
  * write(2) on an O_APPEND descriptor (so lines from several processes never
- * interleave), then fdatasync'd; the write returns before the decision it
- * records takes effect. A failed write is reported (-errno) and callers
+ * interleave); a decision line is fdatasync'd too, and the write returns
+ * before the decision it records takes effect (exit lines are not synced:
+ * nothing waits on them). A failed write is reported (-errno) and callers
  * fail closed (deny).
  */
 #ifndef AIRLOCK_AUDIT_H

@@ -41,7 +41,13 @@ static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_op
 
 int main(int argc, char **argv)
 {
-	setlocale(LC_ALL, "");
+	/*
+	 * Only the character set comes from the environment: it decides how
+	 * commands and screens are decoded. Numbers, messages and the rest
+	 * stay "C", so JSON, audit lines and errors read the same everywhere
+	 * (and start-up does not load a dozen locale files).
+	 */
+	setlocale(LC_CTYPE, "");
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof main__commands / sizeof main__commands[0]; i++) {
 			const struct main__command *c = &main__commands[i];

@@ -884,7 +884,6 @@ int tui_main(const struct cli_options *opts)
 	struct tui *t;
 	SCREEN *scr;
 
-	setlocale(LC_ALL, "");
 	/*
 	 * No locale configured at all (LANG, LC_ALL, LC_CTYPE unset, as under
 	 * some service managers): take UTF-8, which every terminal airlock is
