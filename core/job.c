@@ -37,6 +37,7 @@ extern char **environ;
 /* How much one loop turn reads from a command before yielding. */
 #define JOB_READ_CHUNK    65536
 #define JOB_READ_PER_TURN JOB_READ_CHUNK
+#define JOB_READ_BUDGET_NS (1000 * 1000)
 /* How long after the reap a terminal still held open by others is drained. */
 #define JOB_EXIT_GRACE_MS 100
 
@@ -90,9 +91,17 @@ static void job__maybe_report(struct job *job)
 		job->cb->exit(job, job->status, job->signal, job->data);
 }
 
-/* Reads what the terminal has, at most LIMIT bytes; marks end of file. */
+/*
+ * Reads what the terminal has, at most LIMIT bytes and for at most
+ * JOB_READ_BUDGET_NS; marks end of file. Under a flood each read waits for
+ * the command's next bytes to pass the line discipline (a fraction of a
+ * millisecond for a few KiB), so a byte limit alone would hold keys and
+ * frames back for milliseconds; the time limit bounds that, and the poll
+ * brings the loop back for the rest.
+ */
 static void job__drain(struct job *job, size_t limit)
 {
+	uint64_t start = uv_hrtime();
 	size_t total = 0;
 
 	while (!job->freed && !job->eof && total < limit) {
@@ -101,6 +110,8 @@ static void job__drain(struct job *job, size_t limit)
 			total += (size_t)n;
 			if (job->cb->output != NULL)
 				job->cb->output(job, job->buf, (size_t)n, job->data);
+			if (uv_hrtime() - start >= JOB_READ_BUDGET_NS)
+				return;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
