@@ -716,34 +716,52 @@ void tui_flush(struct tui *t, uint64_t budget_ns)
 	}
 }
 
+/* Bytes queued in all panes, not yet through the emulator. */
+static size_t tui__pending_bytes(const struct tui *t)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < t->n_panes; i++)
+		n += t->panes[i]->pending_len;
+	return n;
+}
+
 /*
- * Once per loop turn: feeds queued output for a short step (so that no turn
- * holds a key back for long; an idle handle keeps the turns coming while
- * output waits), then draws when dirty and a frame is due, or arms the frame
- * timer. A key's frame is drawn at once, before any more output is fed.
+ * Once per loop turn. Queued output is fed when a frame is due, or as soon
+ * as TUI_FLUSH_MIN bytes wait, for a short step at a time (an idle handle
+ * keeps the turns coming while a step is not enough): a flood is fed in
+ * large pieces, whose lines mostly go straight to the scrollback (see
+ * pane__feed_flood), rather than a few KiB at every turn. Then it draws
+ * when dirty and a frame is due, or arms the frame timer, which also
+ * brings back what waits below TUI_FLUSH_MIN. A key's frame is drawn at
+ * once, before any more output is fed.
  */
 static void tui__frame(struct tui *t)
 {
 	uint64_t now, gap = 1000 / TUI_FPS;
+	bool due, feed;
 
 	if (t->quit)
 		return;
-	if (t->pending && !t->urgent)
-		tui_flush(t, TUI_FLUSH_STEP_NS);
-	if (t->in_loop) {
-		if (t->pending && !uv_is_active((uv_handle_t *)&t->idle))
-			uv_idle_start(&t->idle, tui__on_idle);
-		else if (!t->pending && uv_is_active((uv_handle_t *)&t->idle))
-			uv_idle_stop(&t->idle);
-	}
-	if (!t->dirty)
-		return;
 	uv_update_time(t->loop);
 	now = uv_now(t->loop);
-	if (t->last_frame_ms != 0 && now - t->last_frame_ms < gap && !t->urgent) {
+	due = t->last_frame_ms == 0 || now - t->last_frame_ms >= gap || t->urgent;
+	feed = t->pending && !t->urgent && (due || tui__pending_bytes(t) >= TUI_FLUSH_MIN);
+	if (feed)
+		tui_flush(t, TUI_FLUSH_STEP_NS);
+	if (t->in_loop) {
+		bool more = feed && t->pending;
+		if (more && !uv_is_active((uv_handle_t *)&t->idle))
+			uv_idle_start(&t->idle, tui__on_idle);
+		else if (!more && uv_is_active((uv_handle_t *)&t->idle))
+			uv_idle_stop(&t->idle);
+	}
+	if (!t->dirty && !t->pending)
+		return;
+	if (!due || !t->dirty) {
 		if (!uv_is_active((uv_handle_t *)&t->frame_timer))
 			uv_timer_start(&t->frame_timer, tui__on_frame,
-			               gap - (now - t->last_frame_ms), 0);
+			               due ? 1 : gap - (now - t->last_frame_ms), 0);
 		return;
 	}
 	t->last_frame_ms = now;

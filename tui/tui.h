@@ -28,6 +28,7 @@ struct proxy_session;
 /* Hard limits, named. */
 #define TUI_FPS               60
 #define TUI_FLUSH_STEP_NS     (1000 * 1000) /* output fed per loop turn, all panes */
+#define TUI_FLUSH_MIN         (256 * 1024)  /* queued output fed before its frame is due */
 #define TUI_MAX_PANES         64
 #define PANE_SCROLLBACK_LINES 10000
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
