@@ -7,7 +7,9 @@
  *
  *   proxy-bench throughput MIB ROUNDS
  *       read MIB MiB from a local source server, directly vs through a
- *       CONNECT tunnel of the proxy (approved by an allow-all decider).
+ *       CONNECT tunnel of the proxy (approved by an allow-all decider),
+ *       and through a bare relay (accept, connect, splice_move: one more
+ *       loopback TCP hop and nothing else), the ceiling of any proxy.
  *   proxy-bench bridge-throughput MIB ROUNDS HELPER
  *       the same, but the proxied client runs inside the sandbox (network
  *       proxy), so the bytes also cross both bridges of proxy routing;
@@ -21,6 +23,7 @@
  */
 #include "core/proxy-session.h"
 #include "core/proxy.h"
+#include "core/splice-move.h"
 #include "core/xmalloc.h"
 
 #include <arpa/inet.h>
@@ -246,39 +249,95 @@ static int bench_proxy_start(void)
 	return proxy_http_port(p);
 }
 
+/* ---- a bare relay: one more hop, no proxy --------------------------------------- */
+
+struct bench_relay {
+	int fd, target_port;
+};
+
+/* Relays each accepted connection's target to it (the source's direction only). */
+static void *bench_relay_main(void *arg)
+{
+	struct bench_relay *r = arg;
+
+	for (;;) {
+		int c = accept4(r->fd, NULL, NULL, SOCK_CLOEXEC), t;
+
+		if (c < 0)
+			continue;
+		t = bench_connect(r->target_port);
+		if (splice_move(t, c) < 0)
+			perror("proxy-bench: relay");
+		close(t);
+		close(c);
+	}
+	return NULL;
+}
+
+/* Starts a bare relay on 127.0.0.1:0 to TARGET_PORT; returns its port. */
+static int bench_relay_start(int target_port)
+{
+	static struct bench_relay r;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof sin;
+	pthread_t th;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	r.target_port = target_port;
+	r.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (r.fd < 0 || bind(r.fd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(r.fd, 16) < 0 ||
+	    getsockname(r.fd, (struct sockaddr *)&sin, &len) < 0) {
+		perror("proxy-bench: relay");
+		exit(1);
+	}
+	pthread_create(&th, NULL, bench_relay_main, &r);
+	pthread_detach(th);
+	return ntohs(sin.sin_port);
+}
+
 /* ---- measurements ------------------------------------------------------------- */
 
-/* Direct vs CONNECT throughput, in process. */
+/* MiB/s of reading everything from PORT (through a CONNECT tunnel to TUNNEL_TO when > 0). */
+static double bench_read_rate(int port, int tunnel_to)
+{
+	double t0 = bench_now();
+	int fd = bench_connect(port);
+	size_t n;
+
+	if (tunnel_to > 0)
+		bench_connect_tunnel(fd, "127.0.0.1", tunnel_to);
+	n = bench_drain(fd);
+	close(fd);
+	return (double)n / (bench_now() - t0) / 1048576.0;
+}
+
+/* Direct vs CONNECT vs a bare relay, in process. */
 static int bench_throughput(size_t mib, int rounds)
 {
 	struct bench_server src;
-	int pport;
+	int pport, rport;
 	double *d = xcalloc((size_t)rounds, sizeof *d), *p = xcalloc((size_t)rounds, sizeof *p);
+	double *b = xcalloc((size_t)rounds, sizeof *b);
 
 	bench_server_start(&src, mib);
 	pport = bench_proxy_start();
+	rport = bench_relay_start(src.port);
 	for (int i = 0; i < rounds; i++) {
-		double t0 = bench_now();
-		int fd = bench_connect(src.port);
-		size_t n = bench_drain(fd);
-
-		close(fd);
-		d[i] = (double)n / (bench_now() - t0) / 1048576.0;
-		t0 = bench_now();
-		fd = bench_connect(pport);
-		bench_connect_tunnel(fd, "127.0.0.1", src.port);
-		n = bench_drain(fd);
-		close(fd);
-		p[i] = (double)n / (bench_now() - t0) / 1048576.0;
+		d[i] = bench_read_rate(src.port, 0);
+		p[i] = bench_read_rate(pport, src.port);
+		b[i] = bench_read_rate(rport, 0);
 	}
-	double *r = bench_ratios(p, d, rounds);
-	double md = bench_median(d, (size_t)rounds), mp = bench_median(p, (size_t)rounds);
-	printf("size_mib=%zu rounds=%d\ndirect_mib_s=%.0f\nconnect_mib_s=%.0f\n"
-	       "ratio_median_of_pairs=%.2f\n",
-	       mib, rounds, md, mp, bench_median(r, (size_t)rounds));
+	double *r = bench_ratios(p, d, rounds), *rb = bench_ratios(b, d, rounds);
+	printf("size_mib=%zu rounds=%d\ndirect_mib_s=%.0f\nconnect_mib_s=%.0f\nbare_relay_mib_s=%.0f\n"
+	       "ratio_median_of_pairs=%.2f\nbare_relay_ratio_median_of_pairs=%.2f\n",
+	       mib, rounds, bench_median(d, (size_t)rounds), bench_median(p, (size_t)rounds),
+	       bench_median(b, (size_t)rounds), bench_median(r, (size_t)rounds),
+	       bench_median(rb, (size_t)rounds));
 	free(r);
+	free(rb);
 	free(d);
 	free(p);
+	free(b);
 	return 0;
 }
 

@@ -4,7 +4,9 @@
 #
 # 1. throughput of a CONNECT tunnel through the proxy vs a direct loopback
 #    connection (BENCH_PROXY_MIB MiB per round, default 256; 15 rounds);
-#    target >= 0.8x;
+#    target >= 0.8x; a bare relay (accept, connect, splice: one more
+#    loopback hop and no proxy at all) is measured alongside as the ceiling
+#    that any proxy on this machine can reach;
 # 2. the same with the client inside the sandbox (network proxy), so the
 #    bytes also cross both bridges of proxy routing;
 # 3. added latency of a new connection to an already approved destination
