@@ -743,6 +743,8 @@ static void tui__frame(struct tui *t)
 
 	if (t->quit)
 		return;
+	if (t->urgent && !t->dirty)
+		t->urgent = false; /* a key that changed nothing holds nothing back */
 	uv_update_time(t->loop);
 	now = uv_now(t->loop);
 	due = t->last_frame_ms == 0 || now - t->last_frame_ms >= gap || t->urgent;
