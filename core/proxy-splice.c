@@ -6,8 +6,7 @@
  * is copied through user memory and the loop thread is free for requests;
  * backpressure is the kernel's (a full socket or pipe blocks the splice).
  * At EOF a thread half-closes the other socket; the second thread to end
- * closes both. Where splice is refused (EINVAL before anything moved) the
- * thread copies with read/write instead.
+ * closes both. Where splice is refused, splice_move copies with read/send.
  *
  * The registry is shared by the proxy and its threads and freed by whoever
  * lets go of it last: proxy_splice__close() shuts every tunnel down (the
@@ -25,9 +24,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The pipe between the two splices of one direction. */
-/* The copy buffer where splice is refused. */
-#define PROXY_SPLICE_BUF (64 * 1024)
 /* Stack of a tunnel thread. */
 #define PROXY_SPLICE_STACK (256 * 1024)
 
@@ -74,38 +70,6 @@ static void proxy_splice__unref_locked(struct proxy_splice *reg)
 }
 
 
-/* Copies FROM to TO with read/write; 1 at EOF, -1 on error. */
-static int proxy_splice__copy(int from, int to)
-{
-	char *buf = xmalloc(PROXY_SPLICE_BUF);
-	int rc = 1;
-
-	for (;;) {
-		ssize_t n = read(from, buf, PROXY_SPLICE_BUF), off = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n == 0 ? 1 : -1;
-			break;
-		}
-		while (off < n) {
-			ssize_t m = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
-
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0) {
-				rc = -1;
-				goto out;
-			}
-			off += m;
-		}
-	}
-out:
-	free(buf);
-	return rc;
-}
-
 /* One direction's thread. */
 static void *proxy_splice__main(void *arg)
 {
@@ -114,8 +78,6 @@ static void *proxy_splice__main(void *arg)
 	struct proxy_splice *reg = t->reg;
 	int rc = splice_move(d->from, d->to);
 
-	if (rc == 0)
-		rc = proxy_splice__copy(d->from, d->to);
 	if (rc > 0) {
 		shutdown(d->to, SHUT_WR);
 	} else {

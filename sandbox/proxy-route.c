@@ -44,9 +44,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The relay buffer of one direction of one connection. */
-#define PROXY_ROUTE_BUF (64 * 1024)
-/* Stack of a relay thread: the buffer plus a margin. */
+/* Stack of a relay thread. */
 #define PROXY_ROUTE_STACK (256 * 1024)
 
 /* Where the parts of a proxy URL are. */
@@ -173,50 +171,13 @@ struct proxy_route_relay {
 	int from, to;
 };
 
-/* Writes all of BUF to FD; returns false on error. */
-static bool proxy_route_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* Copies one direction until EOF or error; the last relay closes the pair. */
 static void *proxy_route_relay_main(void *arg)
 {
 	struct proxy_route_relay *r = arg;
 	struct proxy_route_pair *pair = r->pair;
-	int rc = splice_move(r->from, r->to);
-	bool ok = rc > 0;
+	bool ok = splice_move(r->from, r->to) > 0;
 
-	if (rc == 0) {
-		char *buf = xmalloc(PROXY_ROUTE_BUF);
-
-		ok = true;
-		for (;;) {
-			ssize_t n = read(r->from, buf, PROXY_ROUTE_BUF);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				ok = n == 0;
-				break;
-			}
-			if (!proxy_route_write_all(r->to, buf, (size_t)n)) {
-				ok = false;
-				break;
-			}
-		}
-		free(buf);
-	}
 	if (ok) {
 		shutdown(r->to, SHUT_WR);
 	} else {
