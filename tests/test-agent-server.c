@@ -14,10 +14,12 @@
 #include "../tui/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -121,11 +123,18 @@ static const struct agent_server_ops test_agent_ops = {
     .on_disconnect = test_agent_disconnect,
 };
 
-/* Starts the server at PATH in a child; returns its pid once it listens. */
+/*
+ * Starts the server at PATH in a child; returns its pid once it listens.
+ * The child says so on a pipe after agent_server_start returned: the socket
+ * file exists from bind(), before listen(), so seeing it is not enough.
+ */
 static pid_t test_agent_start(const char *path)
 {
+	int ready[2];
 	pid_t pid;
 
+	if (pipe2(ready, O_CLOEXEC) != 0)
+		return -1;
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -133,23 +142,30 @@ static pid_t test_agent_start(const char *path)
 		uv_loop_t loop;
 		char *cause = NULL;
 
+		close(ready[0]);
 		uv_loop_init(&loop);
 		if (agent_server_start(&loop, path, &test_agent_ops, &o, &o.server, &cause) != 0) {
 			fprintf(stderr, "agent_server_start: %s\n", cause);
 			_exit(1);
 		}
+		if (write(ready[1], "1", 1) != 1)
+			_exit(1);
+		close(ready[1]);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		_exit(0);
 	}
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
+	close(ready[1]);
+	struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
+	char byte;
+	bool up = pid > 0 && poll(&pfd, 1, 5000) == 1 && read(ready[0], &byte, 1) == 1;
 
-		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			return pid;
-		usleep(10000);
+	close(ready[0]);
+	if (up)
+		return pid;
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 	return -1;
 }
 
