@@ -10,6 +10,7 @@ UNIT(runner_assertions_report_failure, 5)
 UNIT(runner_run_captures_output, 5)
 UNIT(runner_snapshot_compares_bytes, 5)
 UNIT(runner_leak_check_detects_a_leak, 10)
+UNIT(runner_fixtures_match_the_planners_copy, 10)
 
 /* config.json and the command line */
 UNIT(config_full_file_loads, 5)

@@ -205,7 +205,7 @@ TEST(exec_shared_policy_fixtures)
 	mkdir("/tmp/airlock-fixture-extra", 0755);
 	for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
 		char *rel = xasprintf("fixtures/policies/%s", valid[i]);
-		char *path = test_sharedpath(rel);
+		char *path = test_datapath(rel);
 		char *json = test_read_file(path, NULL);
 		struct test_run r;
 		ASSERT(json != NULL);
@@ -222,7 +222,7 @@ TEST(exec_shared_policy_fixtures)
 	}
 	for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
 		char *rel = xasprintf("fixtures/policies/%s", invalid[i]);
-		char *path = test_sharedpath(rel);
+		char *path = test_datapath(rel);
 		char *json = test_read_file(path, NULL);
 		struct test_run r;
 		ASSERT(json != NULL);

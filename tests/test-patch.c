@@ -2,8 +2,8 @@
  * Tests of apply_patch (core/patch.h). Most cases live in the corpus
  * tests/data/patches/NAME/, one directory per case:
  *
- *   patch     the patch text (or `fixture`: the name of a patch in the shared
- *             fixtures, ../shared/fixtures/patches/NAME.patch)
+ *   patch     the patch text (or `fixture`: the name of a patch among the
+ *             interop fixtures, tests/data/fixtures/patches/NAME.patch)
  *   before/   the tree the patch is applied in (absent: empty)
  *   after/    the expected tree when the patch applies (absent: empty)
  *   error     the expected error message, whole; then the tree must still be
@@ -206,10 +206,10 @@ static int test_patch_case(const char *corpus, const char *name, const char *wor
 		ASSERT(fixture != NULL);
 		test_patch_chomp(fixture);
 		rel = xasprintf("fixtures/patches/%s.patch", fixture);
-		path = test_sharedpath(rel);
+		path = test_datapath(rel);
 		text = test_read_file(path, &len);
 		if (text == NULL)
-			fprintf(stderr, "%s: cannot read the shared fixture %s\n", name, path);
+			fprintf(stderr, "%s: cannot read the interop fixture %s\n", name, path);
 		ASSERT(text != NULL);
 		free(fixture);
 		free(rel);

@@ -1,5 +1,5 @@
 /*
- * Tests of the policy model (core/policy.h): every shared fixture loads or is
+ * Tests of the policy model (core/policy.h): every interop fixture loads or is
  * refused with a message naming the problem, legacy policies convert to the
  * split shape as SPEC section 2 says, resolution and precedence pick the most
  * specific path, and serialisation round-trips.
@@ -18,7 +18,7 @@
 static int load_fixture(const char *name, struct policy_split *out, char **cause)
 {
 	char *rel = xasprintf("fixtures/policies/%s", name);
-	char *path = test_sharedpath(rel);
+	char *path = test_datapath(rel);
 	int rc = policy_load_file(path, out, cause);
 
 	free(rel);
@@ -28,7 +28,7 @@ static int load_fixture(const char *name, struct policy_split *out, char **cause
 
 TEST(policy_fixtures_valid_load)
 {
-	char *dir = test_sharedpath("fixtures/policies");
+	char *dir = test_datapath("fixtures/policies");
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int n = 0;
@@ -65,7 +65,7 @@ TEST(policy_fixtures_invalid_refused)
 	    {"invalid-unknown-field.json", "unknown field \"writable_root\""},
 	    {"invalid-unknown-type.json", "unknown policy type \"workspace-read\""},
 	};
-	char *dir = test_sharedpath("fixtures/policies");
+	char *dir = test_datapath("fixtures/policies");
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int n = 0;
@@ -245,7 +245,7 @@ TEST(policy_legacy_converts_to_split)
 
 TEST(policy_split_json_round_trips)
 {
-	char *path = test_sharedpath("fixtures/policies/valid-split-fs.json");
+	char *path = test_datapath("fixtures/policies/valid-split-fs.json");
 	char *text = test_read_file(path, NULL);
 	struct policy_fs fs, again;
 	struct policy_split a = {0}, b = {0};

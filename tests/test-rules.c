@@ -1,5 +1,5 @@
 /*
- * Tests of the rules files: the shared fixtures (valid ones load, invalid
+ * Tests of the rules files: the interop fixtures (valid ones load, invalid
  * ones fail at the exact FILE:LINE:COL their first line names), a table of
  * malformed inputs with their positions, matching, load order, and the
  * amendments: atomic appends (also from two processes at once), no
@@ -45,7 +45,7 @@ static int rules_test__decision(const struct rules *r, const char *cmd)
 
 TEST(rules_fixture_valid_team_loads)
 {
-	char *path = test_sharedpath("fixtures/rules/valid-team.rules");
+	char *path = test_datapath("fixtures/rules/valid-team.rules");
 	struct rules *r = rules_new();
 	char *cause = NULL;
 	const struct rules_rule *net;
@@ -64,7 +64,7 @@ TEST(rules_fixture_valid_team_loads)
 	ASSERT_EQ(rules_get(r, 3)->decision, RULES_FORBIDDEN);
 	ASSERT_STR_EQ(rules_get(r, 3)->pattern_text, "[\"rm\", \"-rf\", \"/\"]");
 	ASSERT_EQ(rules_get(r, 5)->kind, RULES_KIND_NETWORK);
-	ASSERT_STR_EQ(rules_get(r, 5)->host, "registry.npmjs.org");
+	ASSERT_STR_EQ(rules_get(r, 5)->host, "registry.example.com");
 	ASSERT_STR_EQ(rules_get(r, 5)->protocol, "https");
 	ASSERT_STR_EQ(rules_get(r, 0)->file, path);
 
@@ -79,10 +79,10 @@ TEST(rules_fixture_valid_team_loads)
 	ASSERT_EQ(rules_test__decision(r, "docker run x"), RULES_FORBIDDEN);
 	ASSERT_EQ(rules_test__decision(r, "make"), RULES_ALLOW);
 
-	net = rules_match_network(r, "Registry.NPMjs.org", "https");
+	net = rules_match_network(r, "Registry.Example.COM", "https");
 	ASSERT(net != NULL);
 	ASSERT_EQ(net->decision, RULES_ALLOW);
-	ASSERT(rules_match_network(r, "registry.npmjs.org", "http") == NULL);
+	ASSERT(rules_match_network(r, "registry.example.com", "http") == NULL);
 	net = rules_match_network(r, "example.com", "http");
 	ASSERT(net != NULL);
 	ASSERT_EQ(net->decision, RULES_FORBIDDEN);
@@ -95,7 +95,7 @@ TEST(rules_fixture_valid_team_loads)
 
 TEST(rules_fixtures_invalid_report_exact_position)
 {
-	char *dir = test_sharedpath("fixtures/rules");
+	char *dir = test_datapath("fixtures/rules");
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int seen = 0;

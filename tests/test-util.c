@@ -72,11 +72,10 @@ char *test_buildpath(const char *rel)
 	return p;
 }
 
-char *test_sharedpath(const char *rel)
+char *test_datapath(const char *rel)
 {
-	const char *env = getenv("AIRLOCK_SHARED_DIR");
-	char *dir = env != NULL ? xstrdup(env) : test_srcpath("../shared");
-	char *p = xasprintf("%s/%s", dir, rel);
+	char *dir = test__abs(TEST_SRCDIR);
+	char *p = xasprintf("%s/tests/data/%s", dir, rel);
 
 	free(dir);
 	return p;

@@ -88,12 +88,12 @@ int test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The test's own empty directory, removed by the runner afterwards. */
 const char *test_tmpdir(void);
-/* A path inside the source tree (fixtures, snapshots) or ../shared; caller frees. */
+/* A path inside the source tree (snapshots, test data); caller frees. */
 char *test_srcpath(const char *rel);
 /* A path inside the build tree (airlock, airlock-sandbox); caller frees. */
 char *test_buildpath(const char *rel);
-/* A path inside ../shared (fixtures shared with the planners); caller frees. */
-char *test_sharedpath(const char *rel);
+/* A path inside tests/data of the source tree (fixtures, corpora); caller frees. */
+char *test_datapath(const char *rel);
 
 /* What a child process did: its exit status and everything it printed. */
 struct test_run {
