@@ -302,6 +302,7 @@ static void approval__pending_free(struct approval__pending *p)
 	free(pr->reason);
 	free(pr->subject);
 	free(pr->diff);
+	free(pr->origin);
 	for (size_t i = 0; i < pr->n_options; i++)
 		free(pr->options[i].label);
 	shell_split_words_free(pr->argv);
@@ -398,6 +399,7 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	    .scope = res->scope,
 	    .sandboxed = res->sandboxed,
 	    .requests = requests,
+	    .reason = res->typed_reason,
 	};
 
 	return audit_decision(q->cfg.audit, &d);
@@ -511,13 +513,14 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 	pr->kind = req->kind;
 	pr->title = xstrdup(approval__kinds[req->kind].title);
 	pr->reason = reason != NULL ? reason : xstrdup("");
+	pr->origin = xstrdup(req->origin != NULL ? req->origin : "");
+	pr->cwd = xstrdup(req->cwd != NULL ? req->cwd : "");
 	switch (req->kind) {
 	case APPROVAL_EXEC: {
 		char *joined;
 
 		pr->argv = approval__copy(req->argc, req->argv);
 		pr->argc = req->argc;
-		pr->cwd = xstrdup(req->cwd != NULL ? req->cwd : "");
 		pr->sandbox = req->sandbox;
 		pr->prefix = prefix;
 		pr->prefix_len = prefix_len;
@@ -921,9 +924,20 @@ static void approval__recheck(struct approval_queue *q)
 /* Answers prompt ID. */
 int approval_answer(struct approval_queue *q, uint64_t id, enum approval_answer answer)
 {
+	return approval_answer_reason(q, id, answer, NULL);
+}
+
+/* Answers prompt ID with the reason the human typed (or NULL). */
+int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_answer answer,
+                           const char *reason)
+{
 	struct approval__pending *p;
 	struct approval_prompt *pr;
-	struct approval_result res = {.prompted = true, .by = AUDIT_BY_USER, .answer = answer};
+	struct approval_result res = {.prompted = true,
+	                              .by = AUDIT_BY_USER,
+	                              .answer = answer,
+	                              .typed_reason = reason != NULL && reason[0] != '\0' ? reason
+	                                                                                  : NULL};
 	bool offered = false, recheck = false;
 	char *cause = NULL;
 	int rc = 0;

@@ -87,6 +87,8 @@ struct approval_request {
 	char *const *paths; /* absolute */
 	bool outside_roots; /* some path is outside the writable roots */
 	const char *diff;   /* what the prompt shows */
+	/* any kind: who asks, as the prompt names it ("typed at the input, pane 3"), or NULL */
+	const char *origin;
 };
 
 /* What happened to one request. Valid during the callback only. */
@@ -99,6 +101,7 @@ struct approval_result {
 	enum audit_scope scope;
 	const char *rule;   /* "FILE:LINE" of the deciding rule, or NULL */
 	const char *reason; /* one sentence */
+	const char *typed_reason; /* what the human typed when denying, or NULL */
 };
 
 typedef void (*approval_cb)(const struct approval_result *res, void *data);
@@ -123,13 +126,14 @@ struct approval_prompt {
 	char *reason;  /* why / the justification ("" if none) */
 	char *subject; /* the command line, "HOST:PORT (protocol)", or the file list */
 	char *diff;    /* patch: the diff, or NULL */
+	char *origin;  /* who asks (the first requester), "" if unknown */
 	struct approval_option options[APPROVAL_MAX_OPTIONS];
 	size_t n_options; /* the last option always denies (esc) */
 	size_t n_waiters;
 	/* the request (copies) */
 	char **argv; /* exec, NULL-terminated */
 	size_t argc;
-	char *cwd;
+	char *cwd; /* the request's working directory ("" if none was given) */
 	enum decide_sandbox sandbox;
 	char **prefix; /* exec: the `p` prefix, NULL-terminated, or NULL (no `p` option) */
 	size_t prefix_len;
@@ -190,6 +194,12 @@ const struct approval_prompt *approval_nth(const struct approval_queue *q, size_
  * request is still allowed once and -errno is returned after the callbacks.
  */
 int approval_answer(struct approval_queue *q, uint64_t id, enum approval_answer answer);
+/*
+ * As approval_answer(), with the REASON the human typed (may be NULL): it
+ * goes to the audit line and to every waiter (approval_result.typed_reason).
+ */
+int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_answer answer,
+                           const char *reason);
 /* Ctrl-C: denies every pending prompt (one audit line each). */
 void approval_deny_all(struct approval_queue *q);
 

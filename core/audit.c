@@ -201,6 +201,8 @@ int audit_decision(struct audit *a, const struct audit_decision *d)
 	if (d->kind == AUDIT_EXEC)
 		cJSON_AddBoolToObject(o, "sandboxed", d->sandboxed);
 	cJSON_AddNumberToObject(o, "requests", (double)(d->requests > 0 ? d->requests : 1));
+	if (d->reason != NULL)
+		cJSON_AddStringToObject(o, "reason", d->reason);
 	return audit__write(a, o, true);
 }
 

@@ -497,6 +497,8 @@ static cJSON *protocol_event_new(const char *id, enum protocol_event_kind kind)
 	return o;
 }
 
+static char *protocol_clean_utf8(const char *message);
+
 char *protocol_event_queued(const char *id)
 {
 	return protocol_line(protocol_event_new(id, PROTOCOL_EVENT_QUEUED));
@@ -504,9 +506,21 @@ char *protocol_event_queued(const char *id)
 
 char *protocol_event_decision(const char *id, enum protocol_decision decision)
 {
+	return protocol_event_decision_reason(id, decision, NULL);
+}
+
+char *protocol_event_decision_reason(const char *id, enum protocol_decision decision,
+                                     const char *reason)
+{
 	cJSON *o = protocol_event_new(id, PROTOCOL_EVENT_DECISION);
 
 	cJSON_AddStringToObject(o, "decision", protocol_decision_names[decision]);
+	if (reason != NULL) {
+		char *clean = protocol_clean_utf8(reason);
+
+		cJSON_AddStringToObject(o, "reason", clean);
+		free(clean);
+	}
 	return protocol_line(o);
 }
 
@@ -606,6 +620,11 @@ int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev
 		if (k == sizeof protocol_decision_names / sizeof *protocol_decision_names)
 			PROTOCOL_BAD("decision");
 		ev->decision = (enum protocol_decision)k;
+		v = cJSON_GetObjectItemCaseSensitive(json, "reason");
+		if (v != NULL && !cJSON_IsString(v))
+			PROTOCOL_BAD("reason");
+		if (v != NULL)
+			ev->reason = xstrdup(v->valuestring);
 		break;
 	case PROTOCOL_EVENT_OUTPUT:
 		v = cJSON_GetObjectItemCaseSensitive(json, "stream");
@@ -652,6 +671,7 @@ void protocol_event_free(struct protocol_event *ev)
 	free(ev->id);
 	free(ev->data);
 	free(ev->message);
+	free(ev->reason);
 	memset(ev, 0, sizeof *ev);
 }
 

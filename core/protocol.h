@@ -114,6 +114,9 @@ enum protocol_event_kind {
 /* Event lines, newline included; ID may be NULL ("id":null). Caller frees. */
 char *protocol_event_queued(const char *id);
 char *protocol_event_decision(const char *id, enum protocol_decision decision);
+/* A decision with the REASON a human typed or a policy gave (NULL: none, as above). */
+char *protocol_event_decision_reason(const char *id, enum protocol_decision decision,
+                                     const char *reason);
 char *protocol_event_output(const char *id, enum protocol_stream stream, const void *data,
                             size_t len);
 char *protocol_event_exit(const char *id, int code, bool sandboxed);
@@ -130,6 +133,7 @@ struct protocol_event {
 	int code;
 	bool sandboxed;
 	char *message;
+	char *reason; /* decision: its "reason", or NULL */
 };
 
 /*

@@ -6,7 +6,10 @@
  * really runs). The screen is read back cell by cell (snapshot_screen) and
  * compared byte for byte with snapshots/tui-*.txt; UPDATE_SNAPSHOTS=1
  * rewrites them. The user's config is never read: AIRLOCK_HOME, HOME and
- * the XDG directories point into the test's own directory.
+ * the XDG directories point into the test's own directory; the workspace
+ * is a fixed path (/ws, never touched) so that prompts naming it are the
+ * same on every run. A prompt takes answers only once it is armed: tests
+ * move the pinned clock past TUI_ARM_MS (snap_arm) before answering.
  */
 #include "test.h"
 
@@ -81,7 +84,7 @@ static int snap_open(struct snap *s, int cols, int rows, const char *approval)
 	s->opts.sandbox = "workspace-write";
 	s->opts.approval = approval;
 	s->opts.network = "ask";
-	s->opts.cwd = xstrdup(test_tmpdir());
+	s->opts.cwd = xstrdup("/ws");
 	s->opts.home = home;
 	s->opts.no_color = snap__no_color;
 	s->now = SNAP_T0;
@@ -136,6 +139,13 @@ static void snap_close(struct snap *s)
 	fclose(s->in);
 	free(s->opts.cwd);
 	free(s->opts.home);
+}
+
+/* Lets the prompt on screen arm: TUI_ARM_MS pass with no key. */
+static void snap_arm(struct snap *s)
+{
+	draw_screen(s->t); /* it is on screen */
+	s->now += TUI_ARM_MS;
 }
 
 /* Types TEXT, one key per byte. */
@@ -281,14 +291,16 @@ TEST(tui_snapshot_exec_modal)
 	ASSERT_EQ(s.t->panes[0]->state, PANE_WAITING);
 	ASSERT_EQ(approval_pending(s.t->approvals), 1);
 	ASSERT_EQ(s.spawned, 0);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-exec-modal-80x24.txt"), 0);
-	/* Arrows and j/k move the selection; it wraps. */
+	/* The last, denying option is highlighted; arrows and j/k move; it wraps. */
+	ASSERT_EQ(s.t->modal_selected, 3);
 	tui_key(s.t, KEY_DOWN, true);
 	snap_type(&s, "j");
-	ASSERT_EQ(s.t->modal_selected, 2);
+	ASSERT_EQ(s.t->modal_selected, 1);
 	snap_type(&s, "kk");
 	tui_key(s.t, KEY_UP, true);
-	ASSERT_EQ(s.t->modal_selected, 3);
+	ASSERT_EQ(s.t->modal_selected, 2);
 	snap_close(&s);
 	return 0;
 }
@@ -324,6 +336,7 @@ TEST(tui_snapshot_retry_after_denial_modal)
 	ASSERT(s.last_sandboxed);
 	ASSERT_STR_EQ(s.last_argv0, "/bin/true"); /* the sandbox helper wraps it */
 	ASSERT_EQ(p->state, PANE_WAITING);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-retry-modal-80x24.txt"), 0);
 	snap_close(&s);
 	return 0;
@@ -339,6 +352,7 @@ static int snap_decision(const char *keys, bool keycode_enter, const char *name,
 	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
 	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
 	ASSERT(p != NULL);
+	snap_arm(&s);
 	snap_type(&s, keys);
 	if (keycode_enter)
 		tui_key(s.t, KEY_ENTER, true);
@@ -371,8 +385,9 @@ TEST(tui_snapshot_decision_rule)
 	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
 	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
 	ASSERT(p != NULL);
-	/* Move to the prefix option and confirm with enter. */
-	snap_type(&s, "jj\r");
+	/* Move up from the denying option to the prefix option and confirm with enter. */
+	snap_arm(&s);
+	snap_type(&s, "k\r");
 	ASSERT_EQ(p->state, PANE_RUNNING);
 	ASSERT(!p->sandboxed);
 	char *rules_path = xasprintf("%s/rules/default.rules", s.opts.home);
@@ -404,12 +419,14 @@ TEST(tui_snapshot_modal_with_a_very_long_command)
 	ASSERT_EQ(snap_open(&s, 80, 24, "untrusted"), 0);
 	snap_type(&s, line);
 	snap_type(&s, "\r");
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-modal-long-command-80x24.txt"), 0);
 	snap_close(&s);
 
 	ASSERT_EQ(snap_open(&s, 40, 12, "untrusted"), 0);
 	snap_type(&s, line);
 	snap_type(&s, "\r");
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-modal-long-command-40x12.txt"), 0);
 	snap_close(&s);
 	return 0;
@@ -424,6 +441,7 @@ TEST(tui_snapshot_two_queued_prompts)
 	/* While a modal is up keys go to it: the next prompts come from elsewhere. */
 	launch_line(s.t, "npm publish");
 	ASSERT_EQ(approval_pending(s.t->approvals), 2);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-two-prompts-80x24.txt"), 0);
 	/* First in, first out: answering shows the second. */
 	snap_type(&s, "n");
@@ -444,6 +462,7 @@ TEST(tui_modal_ctrl_c_denies_every_prompt)
 	launch_line(s.t, "npm publish");
 	launch_line(s.t, "cargo publish");
 	ASSERT_EQ(approval_pending(s.t->approvals), 3);
+	snap_arm(&s);
 	tui_key(s.t, 0x03, false);
 	ASSERT_EQ(approval_pending(s.t->approvals), 0);
 	/* Every one is denied, none runs. */
@@ -469,6 +488,7 @@ TEST(tui_snapshot_small_screen)
 	ASSERT_EQ(snap_check(&s, "tui-small-40x12.txt"), 0);
 	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
 	ASSERT(p != NULL);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-small-modal-40x12.txt"), 0);
 	snap_close(&s);
 	return 0;
@@ -480,6 +500,7 @@ TEST(tui_snapshot_resize_with_a_modal_open)
 
 	ASSERT_EQ(snap_open(&s, 120, 40, "on-failure"), 0);
 	ASSERT(snap_denied_run(&s, "touch /etc/airlock-e2e") != NULL);
+	snap_arm(&s);
 	resizeterm(12, 40);
 	tui_resize(s.t, 40, 12);
 	ASSERT_EQ(snap_check(&s, "tui-resized-modal-40x12.txt"), 0);
@@ -512,6 +533,7 @@ TEST(tui_snapshot_network_and_patch_modals)
 	    .port = 443,
 	};
 	ASSERT(approval_request(s.t->approvals, &nreq, snap__answer, NULL, &net) > 0);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-network-modal-80x24.txt"), 0);
 	snap_type(&s, "d");
 	ASSERT_EQ(net, 2);
@@ -524,6 +546,7 @@ TEST(tui_snapshot_network_and_patch_modals)
 	            " }\n",
 	};
 	ASSERT(approval_request(s.t->approvals, &preq, snap__answer, NULL, &patch) > 0);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-patch-modal-80x24.txt"), 0);
 	snap_type(&s, "1");
 	ASSERT_EQ(patch, 1);
@@ -541,6 +564,7 @@ TEST(tui_draws_at_every_size_down_to_1x1)
 		snap_feed(p, "0123456789 0123456789 0123456789\r\n");
 	snap_pane(&s, "b", true);
 	ASSERT(snap_denied_run(&s, "touch /etc/airlock-e2e") != NULL);
+	snap_arm(&s);
 	for (int cols = 1; cols <= 50; cols += 1) {
 		for (int rows = 1; rows <= 14; rows++) {
 			resizeterm(rows, cols);
@@ -661,6 +685,7 @@ TEST(tui_launch_request_reports_to_its_observer)
 	ASSERT(p != NULL);
 	ASSERT_EQ(o.queued, 1);
 	ASSERT_EQ(o.decided, 0);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-agent-modal-80x24.txt"), 0);
 	snap_type(&s, "y");
 	ASSERT_EQ(o.decided, 1);
@@ -717,6 +742,7 @@ TEST(tui_snapshot_long_patch_scrolls)
 	    .diff = diff,
 	};
 	ASSERT(approval_request(s.t->approvals, &preq, snap__answer, NULL, &patch) > 0);
+	snap_arm(&s);
 	ASSERT_EQ(snap_check(&s, "tui-patch-long-80x24.txt"), 0);
 	/* PgDn scrolls the diff, not the panes; the options stay. */
 	tui_key(s.t, KEY_NPAGE, true);

@@ -107,7 +107,8 @@ static void agent_link__decided(const struct approval_result *res, void *data)
 {
 	struct agent_link_req *r = data;
 
-	agent_link__send(r, protocol_event_decision(r->id, agent_link__decision(res)));
+	agent_link__send(r, protocol_event_decision_reason(r->id, agent_link__decision(res),
+	                                                   res->typed_reason));
 	r->decision_sent = !res->allowed;
 }
 
@@ -143,6 +144,7 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 {
 	struct agent_link *l = data;
 	struct agent_link_req *r = agent_link__req(l, client, req->id);
+	char *origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct launch_observer obs = {
 	    .queued = agent_link__queued,
 	    .decided = agent_link__decided,
@@ -158,10 +160,12 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	    .escalate = req->permissions == PROTOCOL_REQUIRE_ESCALATED,
 	    .justification = req->justification,
 	    .prefix_rule = req->prefix_rule,
+	    .origin = origin,
 	    .observer = &obs,
 	};
 	struct pane *p = launch_request(l->t, &lr);
 
+	free(origin);
 	/* R may be gone already (decided and done at once). */
 	if (p != NULL)
 		for (struct agent_link_req *k = l->reqs; k != NULL; k = k->next)
@@ -207,7 +211,8 @@ static void agent_link__patch_decided(const struct approval_result *res, void *d
 	char *cause = NULL;
 
 	r->waiter = 0;
-	agent_link__send(r, protocol_event_decision(r->id, agent_link__decision(res)));
+	agent_link__send(r, protocol_event_decision_reason(r->id, agent_link__decision(res),
+	                                                   res->typed_reason));
 	if (!res->allowed)
 		return;
 	if (patch_plan_commit(r->plan, &cause) != 0) {
@@ -254,12 +259,15 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	char *diff = patch_plan_diff(plan);
 	struct agent_link_req *r = agent_link__req(l, client, req->id);
 	r->plan = plan;
+	char *origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct approval_request ar = {
 	    .kind = APPROVAL_PATCH,
+	    .cwd = req->cwd,
 	    .n_paths = n_paths,
 	    .paths = paths,
 	    .outside_roots = outside,
 	    .diff = diff,
+	    .origin = origin,
 	};
 	uint64_t id = approval_request(l->t->approvals, &ar, agent_link__patch_decided,
 	                               agent_link__patch_free, r);
@@ -267,6 +275,7 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 		r->waiter = id;
 		agent_server_send(l->server, client, protocol_event_queued(req->id));
 	}
+	free(origin);
 	free(diff);
 	patch_paths_free(paths);
 	patch_free(patch);

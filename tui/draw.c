@@ -99,11 +99,11 @@ static void draw__text(int y, int x, int w, const char *text, attr_t attrs, int 
 	free(fit);
 }
 
-/* The status bar: modes, prompts waiting, the socket. */
+/* The status bar: modes, prompts waiting (not the one on screen), the socket. */
 static void draw__status(struct tui *t, const struct rect *r)
 {
 	const struct cli_options *o = t->opts;
-	size_t pending = t->approvals ? approval_pending(t->approvals) : 0;
+	size_t pending = tui_prompts_waiting(t);
 	char *s = xasprintf(" sandbox %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s \xe2\x94\x82 "
 	                    "prompts %zu \xe2\x94\x82 socket %s",
 	                    o->sandbox, o->network, o->approval, pending,
@@ -234,8 +234,8 @@ static void draw__box(const struct rect *b, bool border)
 	attr_set(A_NORMAL, 0, NULL);
 }
 
-/* The modal on top of everything. */
-static void draw__modal(struct tui *t, const struct modal_view *v)
+/* The modal on top of everything; *CY, *CX get the reason field's cursor (else *CY = -1). */
+static void draw__modal(struct tui *t, const struct modal_view *v, int *cy, int *cx)
 {
 	struct modal_layout ml;
 
@@ -265,12 +265,24 @@ static void draw__modal(struct tui *t, const struct modal_view *v)
 			a = A_REVERSE | A_BOLD;
 			break;
 		case MODAL_FOOTER:
-			a = A_DIM;
+			/* Bold while arming: the prompt says it takes no answer yet. */
+			a = v->arming ? A_BOLD : A_DIM;
+			break;
+		case MODAL_ORIGIN:
+			pair = draw__pair(COLOR_YELLOW, -1);
+			break;
+		case MODAL_FIELD:
+			a = A_UNDERLINE;
 			break;
 		default:
 			break;
 		}
 		draw__text(ml.inner.y + i, ml.inner.x, ml.inner.w, ml.lines[i].text, a, pair);
+	}
+	*cy = -1;
+	if (ml.field_line >= 0 && ml.field_line < ml.inner.h) {
+		*cy = ml.inner.y + ml.field_line;
+		*cx = ml.inner.x + ml.field_cursor;
 	}
 	layout_modal_free(&ml);
 }
@@ -352,8 +364,7 @@ void draw_screen(struct tui *t)
 		draw__help(t);
 		cy = -1;
 	} else if (tui_modal_view(t, &v)) {
-		draw__modal(t, &v);
-		cy = -1;
+		draw__modal(t, &v, &cy, &cx);
 	}
 	draw__cursor_shown = cy >= 0;
 	draw__cursor_y = cy >= 0 ? cy : 0;

@@ -40,6 +40,7 @@ static void launch__decide(struct pane *p, bool retry);
 /* Tells P's observer, once, how the command ended. */
 static void launch__done(struct pane *p, int status, bool denied)
 {
+	tui_command_ended(p->tui);
 	if (p->obs_done)
 		return;
 	p->obs_done = true;
@@ -58,12 +59,13 @@ void launch_drop(struct pane *p)
 	p->obs_done = true;
 	memset(&p->obs, 0, sizeof p->obs);
 	free(p->cwd);
+	free(p->origin);
 	free(p->justification);
 	if (p->prefix_rule != NULL)
 		for (size_t i = 0; p->prefix_rule[i] != NULL; i++)
 			free(p->prefix_rule[i]);
 	free(p->prefix_rule);
-	p->cwd = p->justification = NULL;
+	p->cwd = p->justification = p->origin = NULL;
 	p->prefix_rule = NULL;
 }
 
@@ -221,6 +223,9 @@ static char *launch__decision_line(const struct approval_result *res, bool retry
 			what = "you denied it";
 			break;
 		}
+		if (res->typed_reason != NULL)
+			return xasprintf("airlock: %s: %s (reason: %s)", what, effect,
+			                 res->typed_reason);
 		return xasprintf("airlock: %s: %s", what, effect);
 	}
 	return xasprintf("airlock: %s by %s%s%s: %s", res->allowed ? "allowed" : "denied",
@@ -267,6 +272,7 @@ static void launch__decide(struct pane *p, bool retry)
 	struct launch_req *r = xmalloc(sizeof *r);
 	enum decide_sandbox sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE;
 	uint64_t id;
+	char *origin = xasprintf("%s, pane %d", p->origin != NULL ? p->origin : "airlock", p->id);
 
 	decide_sandbox_parse(t->opts->sandbox, &sandbox);
 	*r = (struct launch_req){.t = t, .pane_id = p->id, .retry = retry};
@@ -280,9 +286,11 @@ static void launch__decide(struct pane *p, bool retry)
 	    .retry = retry,
 	    .justification = retry ? "The sandbox denied this command." : p->justification,
 	    .prefix_rule = retry ? NULL : p->prefix_rule,
+	    .origin = origin,
 	};
 	p->state = PANE_WAITING;
 	id = approval_request(t->approvals, &req, launch__decided, free, r);
+	free(origin);
 	if (id > 0 && p->state == PANE_WAITING) {
 		p->waiter = id;
 		if (p->obs.queued != NULL)
@@ -297,8 +305,10 @@ void launch_line(struct tui *t, const char *line)
 	char *argv[] = {"bash", "-lc", (char *)line, NULL};
 	struct pane *p = tui_add_pane(t, line, 3, argv);
 
-	if (p != NULL)
+	if (p != NULL) {
+		p->origin = xstrdup("typed at the input");
 		launch__decide(p, false);
+	}
 }
 
 /* Whether WORD needs quotes to read back as one word. */
@@ -368,6 +378,7 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 		return NULL;
 	}
 	p->cwd = req->cwd != NULL ? xstrdup(req->cwd) : NULL;
+	p->origin = xstrdup(req->origin != NULL ? req->origin : "airlock's command line");
 	p->escalate = req->escalate;
 	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
 	if (req->prefix_rule != NULL) {

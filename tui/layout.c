@@ -9,8 +9,10 @@
  *  - a modal: a centred box whose lines are already wrapped or cut to its
  *    inner width, with an ellipsis where text had to go, so the drawing code
  *    only copies lines. When the box cannot hold everything, the footer,
- *    the title and the options keep their lines first; the command (or
- *    diff) gets what is left.
+ *    the title, who asks and where, the options and the reason field keep
+ *    their lines first; the command (or diff) gets what is left. The
+ *    footer says whether the prompt is still arming (and where keys go
+ *    meanwhile), or how to answer.
  *
  * Widths are display columns of UTF-8 text (wcwidth), not bytes.
  */
@@ -18,6 +20,7 @@
 
 #include "core/xmalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -143,6 +146,52 @@ void layout_screen(int cols, int rows, int n, int current, bool maximised, struc
 				out->seps[out->n_seps++] = (struct rect){x + w, y, 1, y2 - y};
 		}
 	}
+}
+
+/*
+ * The tail of S that fits WIDTH columns after LABEL, with an ellipsis
+ * where its head went (a path's last components say the most). Caller frees.
+ */
+static char *layout__fit_tail(const char *label, const char *s, int width)
+{
+	int room = width - layout_text_width(label);
+	size_t n = strlen(s), i = 0;
+	int w;
+
+	if (room <= 1 || layout_text_width(s) <= room) {
+		char *all = xasprintf("%s%s", label, s);
+		char *fit = layout_text_fit(all, width);
+		free(all);
+		return fit;
+	}
+	/* Drop whole characters from the head until the rest and the ellipsis fit. */
+	while (i < n && layout_text_width(s + i) > room - 1)
+		i += layout__char(s + i, n - i, &w);
+	return xasprintf("%s" LAYOUT_ELLIPSIS "%s", label, s + i);
+}
+
+/*
+ * The reason field's line: LABEL, then the part of TEXT around the cursor
+ * (at display column CURSOR) that fits WIDTH; *CX gets the cursor's column.
+ */
+static char *layout__field(const char *label, const char *text, int cursor, int width, int *cx)
+{
+	int lw = layout_text_width(label), room = width - lw - 1, w;
+	const char *shown = text;
+	size_t n = strlen(text);
+
+	if (room < 1)
+		room = 1;
+	while (cursor > room && *shown != '\0') {
+		size_t len = layout__char(shown, n - (size_t)(shown - text), &w);
+		shown += len;
+		cursor -= w;
+	}
+	char *line = xasprintf("%s%s", label, shown);
+	char *fit = layout_text_fit(line, width);
+	free(line);
+	*cx = lw + cursor < width ? lw + cursor : width - 1;
+	return fit;
 }
 
 /* Appends a line to the modal layout (TEXT is owned by it from now on). */
@@ -346,6 +395,7 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 	char *footer;
 
 	memset(out, 0, sizeof *out);
+	out->field_line = -1;
 	if (cols < 1 || rows < 1)
 		return;
 	int w = cols - 4 < LAYOUT_MODAL_MAXW ? cols - 4 : LAYOUT_MODAL_MAXW;
@@ -382,11 +432,44 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 		layout__wrap(&subject, cmd, iw, 2);
 		free(cmd);
 	}
-	if (v->waiting > 0)
-		footer = xasprintf(
-		    "enter to confirm \xc2\xb7 esc to deny \xc2\xb7 %zu more waiting", v->waiting);
-	else
-		footer = xstrdup("enter to confirm \xc2\xb7 esc to deny");
+	if (v->arming)
+		footer = xasprintf("arming" LAYOUT_ELLIPSIS " keys still go to %s",
+		                   v->arming_dest != NULL ? v->arming_dest : "the input line");
+	else if (v->field != NULL)
+		footer = xstrdup("enter to deny with this reason \xc2\xb7 esc to go back");
+	else {
+		char more[48] = "";
+		if (v->waiting > 0)
+			snprintf(more, sizeof more, " \xc2\xb7 %zu more waiting", v->waiting);
+		footer = xasprintf("enter to confirm \xc2\xb7 esc to deny%s%s", more,
+		                   v->tab_hint ? " \xc2\xb7 tab: give a reason" : "");
+	}
+
+	/* Who asks and where: one line each, always shown. */
+	struct layout_lines origin = {0};
+	if (v->origin != NULL) {
+		char *clean = layout__clean(v->origin, false);
+		char *line = xasprintf("from: %s", clean);
+		char *fit = layout_text_fit(line, iw);
+		layout__lines_add(&origin, fit, strlen(fit));
+		free(fit);
+		free(line);
+		free(clean);
+	}
+	if (v->cwd != NULL) {
+		char *clean = layout__clean(v->cwd, false);
+		char *fit = layout__fit_tail("cwd:  ", clean, iw);
+		layout__lines_add(&origin, fit, strlen(fit));
+		free(fit);
+		free(clean);
+	}
+	char *field = NULL;
+	int field_cx = 0;
+	if (v->field != NULL) {
+		char *clean = layout__clean(v->field, false);
+		field = layout__field("reason: ", clean, v->field_cursor, iw, &field_cx);
+		free(clean);
+	}
 
 	/* Options: wrapped when everything fits, one line each otherwise. */
 	char *labels[APPROVAL_MAX_OPTIONS];
@@ -400,7 +483,8 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 		for (int k = before; k < options.n && k < 64; k++)
 			opt_of[k] = (int)i;
 	}
-	int fixed = title.n + 1 + (reason.n ? reason.n + 1 : 0) + 1 + options.n + 1 + 1;
+	int fixed = title.n + origin.n + (field ? 1 : 0) + 1 + (reason.n ? reason.n + 1 : 0) + 1 +
+	            options.n + 1 + 1;
 	int min_subject = subject.n < 3 ? subject.n : 3;
 	if (fixed + min_subject > max_h || options.n > 64) {
 		layout__lines_free(&options);
@@ -427,9 +511,13 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 	if (n_opts > budget)
 		n_opts = budget;
 	budget -= n_opts;
+	int n_field = field != NULL && budget > 0 ? 1 : 0;
+	budget -= n_field;
 	if (n_title > budget)
 		n_title = budget;
 	budget -= n_title;
+	int n_origin = origin.n < budget ? origin.n : budget;
+	budget -= n_origin;
 	/* Blank lines between parts only when there is room. */
 	gaps = budget >= 3 + (n_subject ? 1 : 0) ? 3 : 0;
 	budget -= gaps;
@@ -465,6 +553,7 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 	}
 
 	layout__take(out, &cap, &title, n_title, iw, MODAL_TITLE);
+	layout__take(out, &cap, &origin, n_origin, iw, MODAL_ORIGIN);
 	if (gaps)
 		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
 	if (n_reason > 0) {
@@ -474,7 +563,7 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 		reason = (struct layout_lines){0};
 	}
 	if (n_reason > 0 && n_subject > 0 && gaps &&
-	    out->n_lines + 1 + n_subject + n_opts + 2 <= max_h)
+	    out->n_lines + 1 + n_subject + n_opts + n_field + 2 <= max_h)
 		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
 	if (diff_total > 0) {
 		for (int i = 0; i < subject.n; i++) {
@@ -501,6 +590,13 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 		}
 	}
 	free(options.v);
+	if (n_field > 0) {
+		out->field_line = out->n_lines;
+		out->field_cursor = field_cx;
+		layout__push(out, &cap, field, MODAL_FIELD);
+		field = NULL;
+	}
+	free(field);
 	if (gaps && out->n_lines + 2 <= max_h)
 		layout__push(out, &cap, xstrdup(""), MODAL_BLANK);
 	if (diff_total > n_subject) {
@@ -518,6 +614,8 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 	/* Never more lines than the box holds. */
 	while (out->n_lines > max_h)
 		free(out->lines[--out->n_lines].text);
+	if (out->field_line >= out->n_lines)
+		out->field_line = -1;
 
 	int h = out->n_lines + (out->border ? 2 : 0);
 	if (h > rows)

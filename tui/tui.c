@@ -16,6 +16,17 @@
  * question): a key answers with approval_answer(), and the requester's
  * callback resumes it; nothing waits.
  *
+ * The prompt guard (SPEC 5). A prompt takes no answer until it has been on
+ * screen for TUI_ARM_MS with no key: each key that comes meanwhile starts
+ * the wait again and goes where it would have gone without the prompt (the
+ * input line or the focused pane), so typeahead, however long, is never
+ * an answer; the footer says the prompt is arming and where keys go, and a
+ * timer redraws it once it arms. The highlight starts on the last option,
+ * which always denies, so a stray enter after arming refuses rather than
+ * approves. Tab on a denying option opens a one-line field for a reason,
+ * which goes with the answer to the audit log and the agent. The clock is
+ * t->now_ms, which tests pin.
+ *
  * Every way out restores the terminal: the normal quit, SIGTERM/SIGHUP/
  * SIGINT through libuv, and an atexit handler as the last resort.
  */
@@ -184,6 +195,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	char *hist = opts->home != NULL ? xasprintf("%s/history", opts->home) : NULL;
 	input_init(&t->input, hist);
 	free(hist);
+	input_init(&t->reason, NULL);
 	tui__relayout(t);
 	return t;
 }
@@ -223,6 +235,9 @@ void tui_free(struct tui *t)
 	if (t->proxy_env != NULL)
 		proxy_env_free(t->proxy_env);
 	input_free(&t->input);
+	input_free(&t->reason);
+	free(t->modal_dest);
+	free(t->modal_field);
 	free(t->socket_path);
 	free(t->notice);
 	free(t->sandbox_helper);
@@ -302,11 +317,67 @@ static const struct {
     {.key = 'n', .label = "No"},
 };
 
+/* Clears the deny-reason field. */
+static void tui__reason_clear(struct tui *t)
+{
+	t->reason_open = false;
+	t->reason.len = t->reason.cur = 0;
+	t->reason.buf[0] = L'\0';
+}
+
+/* Forgets the prompt on screen: the next one shown (or this one again) arms anew. */
+static void tui__modal_forget(struct tui *t)
+{
+	t->modal_prompt = 0;
+	tui__reason_clear(t);
+}
+
+/* Whether option I of PR denies (esc's option, or deny-and-block). */
+static bool tui__option_denies(const struct approval_prompt *pr, int i)
+{
+	return i >= 0 && (size_t)i < pr->n_options &&
+	       (pr->options[i].answer == APPROVAL_DENY ||
+	        pr->options[i].answer == APPROVAL_DENY_BLOCK);
+}
+
+/* Where a key goes when no modal takes it, as the arming footer names it. */
+static char *tui__key_dest(struct tui *t)
+{
+	const struct pane *p =
+	    t->current >= 0 && t->current < t->n_panes ? t->panes[t->current] : NULL;
+
+	if (!t->focus_input && p != NULL && p->state == PANE_RUNNING)
+		return xasprintf("pane %d", p->id);
+	return xstrdup("the input line");
+}
+
+/* When the prompt on screen arms, or 0. */
+uint64_t tui_modal_arms_at(struct tui *t)
+{
+	struct modal_view v;
+
+	if (!tui_modal_view(t, &v) || t->overlay == TUI_OVERLAY_QUIT)
+		return 0;
+	return t->modal_since + TUI_ARM_MS;
+}
+
+/* Prompts waiting behind the one on screen. */
+size_t tui_prompts_waiting(struct tui *t)
+{
+	size_t n = t->approvals != NULL ? approval_pending(t->approvals) : 0;
+
+	/* The one on screen is not waiting: it is being asked. */
+	if (n > 0 && t->overlay == TUI_OVERLAY_NONE)
+		n--;
+	return n;
+}
+
 /* The modal on screen as a view. */
 bool tui_modal_view(struct tui *t, struct modal_view *v)
 {
 	static char quit_reason[96];
 	const struct approval_prompt *pr;
+	uint64_t now;
 
 	memset(v, 0, sizeof *v);
 	if (t->overlay == TUI_OVERLAY_QUIT) {
@@ -323,15 +394,31 @@ bool tui_modal_view(struct tui *t, struct modal_view *v)
 		v->selected = t->modal_selected;
 		return true;
 	}
-	pr = t->approvals != NULL ? approval_current(t->approvals) : NULL;
-	if (pr == NULL)
+	if (t->overlay != TUI_OVERLAY_NONE)
 		return false;
+	pr = t->approvals != NULL ? approval_current(t->approvals) : NULL;
+	if (pr == NULL) {
+		if (t->modal_prompt != 0)
+			tui__modal_forget(t);
+		return false;
+	}
+	now = tui_now(t);
 	if (pr->id != t->modal_prompt) {
+		tui__modal_forget(t);
 		t->modal_prompt = pr->id;
-		t->modal_selected = 0;
+		/* The last option denies: a stray enter refuses. */
+		t->modal_selected = pr->n_options > 0 ? (int)pr->n_options - 1 : 0;
 		t->modal_scroll = 0;
+		t->modal_since = now;
+		free(t->modal_dest);
+		t->modal_dest = tui__key_dest(t);
 	}
 	v->title = pr->title;
+	v->origin = pr->origin != NULL && pr->origin[0] != '\0' ? pr->origin : NULL;
+	v->cwd = pr->cwd != NULL && pr->cwd[0] != '\0' ? pr->cwd : NULL;
+	v->arming = now < t->modal_since + TUI_ARM_MS;
+	v->arming_dest = t->modal_dest;
+	v->tab_hint = !v->arming && !t->reason_open && tui__option_denies(pr, t->modal_selected);
 	v->reason = pr->reason;
 	v->subject = pr->subject;
 	v->diff = pr->diff;
@@ -344,6 +431,17 @@ bool tui_modal_view(struct tui *t, struct modal_view *v)
 	v->selected = t->modal_selected;
 	v->scroll = t->modal_scroll;
 	v->waiting = approval_pending(t->approvals) - 1;
+	if (v->arming) {
+		free(t->modal_dest);
+		t->modal_dest = tui__key_dest(t);
+		v->arming_dest = t->modal_dest;
+	}
+	if (t->reason_open) {
+		free(t->modal_field);
+		t->modal_field = input_text(&t->reason);
+		v->field = t->modal_field;
+		v->field_cursor = input_cursor_col(&t->reason);
+	}
 	return true;
 }
 
@@ -356,6 +454,7 @@ static void tui__modal_choose(struct tui *t, size_t i)
 	if (t->overlay == TUI_OVERLAY_QUIT) {
 		t->overlay = TUI_OVERLAY_NONE;
 		t->modal_selected = 0;
+		tui__modal_forget(t);
 		if (i == 0) {
 			tui_kill_all(t);
 			tui__quit_now(t);
@@ -365,8 +464,31 @@ static void tui__modal_choose(struct tui *t, size_t i)
 	pr = approval_current(t->approvals);
 	if (pr == NULL || i >= pr->n_options)
 		return;
-	t->modal_prompt = 0;
-	approval_answer(t->approvals, pr->id, pr->options[i].answer);
+	char *reason = t->reason_open && tui__option_denies(pr, (int)i) ? input_text(&t->reason)
+	                                                                : NULL;
+	tui__modal_forget(t);
+	approval_answer_reason(t->approvals, pr->id, pr->options[i].answer, reason);
+	free(reason);
+}
+
+/* A key while the deny-reason field is open: edit, enter denies with it, esc goes back. */
+static void tui__reason_key(struct tui *t, wint_t ch, bool keycode)
+{
+	char *line = NULL;
+
+	if (!keycode && (ch == 0x1b || ch == 0x03)) {
+		tui__reason_clear(t);
+		return;
+	}
+	if ((!keycode && (ch == '\r' || ch == '\n')) || (keycode && ch == KEY_ENTER)) {
+		tui__modal_choose(t, (size_t)t->modal_selected);
+		return;
+	}
+	/* History and tabs mean nothing here. */
+	if ((keycode && (ch == KEY_UP || ch == KEY_DOWN)) || (!keycode && ch == '\t'))
+		return;
+	input_key(&t->reason, ch, keycode, &line);
+	free(line);
 }
 
 /* A key while a modal is up: choose, move, scroll or deny. */
@@ -375,6 +497,25 @@ static void tui__modal_key(struct tui *t, const struct modal_view *v, wint_t ch,
 	int n = (int)v->n_options;
 
 	t->dirty = true;
+	if (t->reason_open && t->overlay == TUI_OVERLAY_NONE) {
+		tui__reason_key(t, ch, keycode);
+		return;
+	}
+	if (!keycode && ch == 0x11 && t->overlay == TUI_OVERLAY_QUIT) {
+		/* Ctrl-Q again: quit when nothing runs any more, else keep asking. */
+		if (tui_running(t) == 0) {
+			t->overlay = TUI_OVERLAY_NONE;
+			tui__quit_now(t);
+		}
+		return;
+	}
+	if (!keycode && ch == '\t' && t->overlay == TUI_OVERLAY_NONE) {
+		const struct approval_prompt *pr = approval_current(t->approvals);
+
+		if (pr != NULL && tui__option_denies(pr, t->modal_selected))
+			t->reason_open = true;
+		return;
+	}
 	if (keycode) {
 		switch (ch) {
 		case KEY_UP:
@@ -424,6 +565,7 @@ static void tui__modal_key(struct tui *t, const struct modal_view *v, wint_t ch,
 static void tui__key_quit(struct tui *t)
 {
 	if (tui_running(t) > 0) {
+		tui__modal_forget(t);
 		t->overlay = TUI_OVERLAY_QUIT;
 		t->modal_selected = 0;
 		t->dirty = true;
@@ -432,9 +574,20 @@ static void tui__key_quit(struct tui *t)
 	tui__quit_now(t);
 }
 
+/* A command ended: the quit question is moot once nothing runs. */
+void tui_command_ended(struct tui *t)
+{
+	t->dirty = true;
+	if (t->overlay == TUI_OVERLAY_QUIT && tui_running(t) == 0) {
+		t->overlay = TUI_OVERLAY_NONE;
+		tui__quit_now(t);
+	}
+}
+
 /* F1 or ?: the help screen. */
 static void tui__key_help(struct tui *t)
 {
+	tui__modal_forget(t);
 	t->overlay = TUI_OVERLAY_HELP;
 	t->dirty = true;
 }
@@ -600,6 +753,7 @@ static const struct tui_help_line tui__help_extra[] = {
     {.keys = "1-9, y a p d n", .what = "in a prompt: choose an option"},
     {.keys = "j k, arrows", .what = "in a prompt: move; Enter confirms"},
     {.keys = "Esc", .what = "in a prompt: the last, denying option"},
+    {.keys = "Tab", .what = "in a prompt, on a denying option: type a reason"},
     {.keys = "Ctrl-C", .what = "in a prompt: deny every waiting prompt"},
 };
 
@@ -636,12 +790,18 @@ void tui_key(struct tui *t, wint_t ch, bool keycode)
 		return;
 	if (t->overlay == TUI_OVERLAY_HELP) {
 		t->overlay = TUI_OVERLAY_NONE;
+		tui__modal_forget(t); /* a prompt under the help arms once it shows */
 		t->dirty = true;
 		return;
 	}
 	if (tui_modal_view(t, &v)) {
-		tui__modal_key(t, &v, ch, keycode);
-		return;
+		if (!v.arming) {
+			tui__modal_key(t, &v, ch, keycode);
+			return;
+		}
+		/* Arming: the key is typeahead; it goes on, and the wait starts again. */
+		t->modal_since = tui_now(t);
+		t->dirty = true;
 	}
 	for (size_t i = 0; i < sizeof tui__bindings / sizeof tui__bindings[0]; i++) {
 		const struct tui_binding *b = &tui__bindings[i];
@@ -688,6 +848,7 @@ static void tui__atexit(void)
 /* The frame that was too soon is due now. */
 static void tui__on_frame(uv_timer_t *h);
 static void tui__on_idle(uv_idle_t *h);
+static void tui__on_arm(uv_timer_t *h);
 
 /*
  * Feeds the panes' queued output for about BUDGET_NS, shared by the panes
@@ -770,6 +931,20 @@ static void tui__frame(struct tui *t)
 	t->urgent = false;
 	t->dirty = false;
 	draw_screen(t);
+	/* A prompt that is arming is drawn again once it takes answers. */
+	uint64_t arms = t->in_loop ? tui_modal_arms_at(t) : 0;
+	if (arms > now)
+		uv_timer_start(&t->arm_timer, tui__on_arm, arms - now, 0);
+}
+
+/* The prompt on screen takes answers now: its footer changes. */
+static void tui__on_arm(uv_timer_t *h)
+{
+	struct tui *t = h->data;
+
+	t->dirty = true;
+	t->urgent = true;
+	tui__frame(t);
 }
 
 /* Output waits: keep the loop turning (the work is done in tui__frame). */
@@ -956,6 +1131,8 @@ int tui_main(const struct cli_options *opts)
 	uv_idle_init(loop, &t->idle);
 	uv_timer_init(loop, &t->frame_timer);
 	uv_timer_init(loop, &t->tick_timer);
+	uv_timer_init(loop, &t->arm_timer);
+	t->arm_timer.data = t;
 	t->stdin_poll.data = t->sig_winch.data = t->sig_term.data = t->sig_hup.data =
 	    t->sig_int.data = t->prepare.data = t->frame_timer.data = t->tick_timer.data =
 	        t->idle.data = t;
@@ -992,6 +1169,7 @@ int tui_main(const struct cli_options *opts)
 	tui__close((uv_handle_t *)&t->idle);
 	tui__close((uv_handle_t *)&t->frame_timer);
 	tui__close((uv_handle_t *)&t->tick_timer);
+	tui__close((uv_handle_t *)&t->arm_timer);
 	endwin();
 	tui__active = NULL;
 	agent_link_stop(link);

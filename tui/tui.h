@@ -30,6 +30,7 @@ struct proxy_session;
 #define TUI_FLUSH_STEP_NS     (1000 * 1000) /* output fed per loop turn, all panes */
 #define TUI_FLUSH_MIN         (256 * 1024)  /* queued output fed before its frame is due */
 #define TUI_MAX_PANES         64
+#define TUI_ARM_MS            500 /* a prompt takes no answer until this long without a key */
 #define PANE_SCROLLBACK_LINES 10000
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
 #define PANE_PENDING_MAX      (1 << 20) /* output queued between two frames */
@@ -117,6 +118,7 @@ struct launch_request {
 	bool escalate;             /* asks to run outside the sandbox */
 	const char *justification; /* shown in the prompt, or NULL */
 	char *const *prefix_rule;  /* the proposed `p` prefix (NULL-terminated), or NULL */
+	const char *origin;        /* who asks ("agent client 2"); NULL: airlock's command line */
 	const struct launch_observer *observer; /* or NULL */
 };
 
@@ -151,6 +153,7 @@ struct pane {
 	bool escalate;
 	char *justification;
 	char **prefix_rule;
+	char *origin; /* who asked for it ("typed at the input", "agent client 2") */
 	struct launch_observer obs;
 	bool obs_done;
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
@@ -236,6 +239,13 @@ struct modal_view {
 	const char *subject;
 	const char *diff; /* or NULL */
 	bool command;     /* the subject is a command line (shown after `$ `) */
+	const char *origin; /* who asks, or NULL */
+	const char *cwd;    /* the working directory it concerns, or NULL */
+	bool arming;        /* keys do not answer it yet (TUI_ARM_MS) */
+	const char *arming_dest; /* where keys go meanwhile ("the input line", "pane 3") */
+	bool tab_hint;      /* the highlighted option denies: tab gives a reason */
+	const char *field;  /* the deny-reason field's text (UTF-8) while it is open, or NULL */
+	int field_cursor;   /* display column of its cursor */
 	struct {
 		char key;
 		const char *label;
@@ -258,6 +268,8 @@ enum modal_role {
 	MODAL_SELECTED,
 	MODAL_FOOTER,
 	MODAL_BLANK,
+	MODAL_ORIGIN, /* who asks and where */
+	MODAL_FIELD,  /* the deny-reason field */
 };
 
 struct modal_line {
@@ -273,6 +285,8 @@ struct modal_layout {
 	int n_lines;
 	int diff_lines; /* how many diff lines there are in all (for scrolling) */
 	int diff_shown;
+	int field_line;   /* index of the MODAL_FIELD line, or -1 */
+	int field_cursor; /* column of the field's cursor within the inner width */
 };
 
 /* Lays out V in a COLS x ROWS screen: box, wrapped and truncated lines. */
@@ -303,8 +317,13 @@ struct tui {
 	struct input input;
 
 	enum tui_overlay overlay;
-	uint64_t modal_prompt; /* id of the prompt the selection belongs to */
+	uint64_t modal_prompt; /* id of the prompt the selection belongs to; 0: none shown */
 	int modal_selected, modal_scroll;
+	uint64_t modal_since; /* when it was shown, or last got a key while arming */
+	bool reason_open;     /* the deny-reason field is open */
+	struct input reason;  /* its text */
+	char *modal_dest;     /* where arming keys go, as the footer says */
+	char *modal_field;    /* the field's text as the last view gave it */
 
 	struct proxy_session *proxy; /* -n ask, or NULL */
 	char *proxy_fs_policy;       /* the file-system half, for the proxy network policy */
@@ -332,6 +351,7 @@ struct tui {
 	uv_signal_t sig_winch, sig_term, sig_hup, sig_int;
 	uv_prepare_t prepare;
 	uv_timer_t frame_timer, tick_timer;
+	uv_timer_t arm_timer; /* redraws when the prompt on screen arms */
 	uv_idle_t idle; /* active while output waits to be fed */
 	uint64_t last_frame_ms;
 	bool in_loop;
@@ -358,8 +378,19 @@ uint64_t tui_now(const struct tui *t);
 void tui_set_socket_path(struct tui *t, const char *path);
 /* Adds a pane for COMMAND (shown) running ARGV; returns it, or NULL when full. */
 struct pane *tui_add_pane(struct tui *t, const char *command, size_t argc, char *const argv[]);
-/* The modal on screen, if any, as a view (from the approval queue or the quit question). */
+/*
+ * The modal on screen, if any, as a view (from the approval queue or the
+ * quit question). A prompt seen for the first time starts arming here: for
+ * TUI_ARM_MS after that (and after every key that came meanwhile) keys go
+ * where they would without it, and none answers it.
+ */
 bool tui_modal_view(struct tui *t, struct modal_view *v);
+/* When the prompt on screen takes answers (TUI clock), or 0 when none is shown. */
+uint64_t tui_modal_arms_at(struct tui *t);
+/* A command ended, was denied or withdrawn: a quit that waited on commands goes ahead. */
+void tui_command_ended(struct tui *t);
+/* How many prompts wait behind the one on screen (the status bar's count). */
+size_t tui_prompts_waiting(struct tui *t);
 /* The pane with number ID, or NULL. */
 struct pane *tui_pane_by_id(struct tui *t, int id);
 /* Pane P has new output: asks for a frame when it is on screen. */

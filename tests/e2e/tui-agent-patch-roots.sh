@@ -27,6 +27,7 @@ wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
 submit --patch "$e2e_dir/two.patch" >"$e2e_dir/two.out" 2>&1 &
 two=$!
 wait_for "Apply file changes?"
+wait_armed
 t send-keys -t e2e n
 wait "$two"
 rc=$?

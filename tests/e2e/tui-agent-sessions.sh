@@ -20,6 +20,7 @@ if [ "$(id -u)" = 0 ]; then
 		>"$e2e_dir/esc.out" 2>&1 &
 	esc=$!
 	wait_for "writes /etc"
+	wait_armed
 	t send-keys -t e2e y
 	wait "$esc"
 	rc=$?
@@ -38,6 +39,7 @@ printf '*** Begin Patch\n*** Update File: notes.txt\n@@\n-one\n+two\n*** End Pat
 submit --patch "$e2e_dir/p1.patch" >"$e2e_dir/p1.out" 2>&1 &
 p1=$!
 wait_for "Apply file changes?"
+wait_armed
 t send-keys -t e2e a
 wait "$p1" || fail "the first patch failed: $(cat "$e2e_dir/p1.out")"
 [ "$(cat "$e2e_dir/ws/notes.txt")" = two ] || fail "the first patch was not applied"

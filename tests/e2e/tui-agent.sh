@@ -26,6 +26,7 @@ submit --escalate --justification "needs /etc" -- touch /etc/airlock-e2e-agent-$
 esc=$!
 wait_for "needs /etc"
 wait_for "Run outside the sandbox?"
+wait_armed
 t send-keys -t e2e n
 wait "$esc"
 rc=$?
@@ -37,6 +38,7 @@ submit --patch "$e2e_dir/p.patch" >"$e2e_dir/patch.out" 2>&1 &
 pat=$!
 wait_for "Apply file changes?"
 wait_for "+hi there"
+wait_armed
 t send-keys -t e2e y
 wait "$pat"
 rc=$?

@@ -18,6 +18,7 @@ wait_for "· denied ·"
 if [ "$(id -u)" = 0 ]; then
 	t send-keys -t e2e "touch $target" Enter
 	wait_for "Run outside the sandbox?"
+	wait_armed
 	t send-keys -t e2e y
 	wait_for "you approved it once"
 	wait_for "[2] touch $target · exit 0"

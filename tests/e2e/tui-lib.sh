@@ -68,6 +68,12 @@ wait_for_line() {
 	fail "waited ${limit}s for the line: $text"
 }
 
+# wait_armed [SECONDS]: until the prompt on screen takes answers (SPEC 5:
+# keys typed while it arms go to the input line, not to it).
+wait_armed() {
+	wait_for "enter to confirm · esc to deny" "${1:-20}"
+}
+
 # start COLS ROWS [ARGS...]: airlock in a fresh tmux server, in e2e_dir/ws.
 start() {
 	local cols=$1 rows=$2

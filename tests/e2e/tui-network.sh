@@ -9,6 +9,7 @@ t send-keys -t e2e "curl -sS -o /dev/null -w 'code=%{http_code}\n' http://airloc
 wait_for "Allow network access?"
 wait_for "airlock-e2e.example:80 (http)"
 wait_for "No, and block airlock-e2e.example for this session (d)"
+wait_armed
 t send-keys -t e2e n
 wait_for "code=403"
 t send-keys -t e2e C-q
