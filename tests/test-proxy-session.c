@@ -624,7 +624,7 @@ TEST(proxy_sandbox_always_writes_rule_for_next_session)
 		SKIP("the sandbox cannot run on this host");
 	ASSERT_EQ(tserver_http_start(&srv), 0);
 	script = xasprintf("curl -sS -m 20 --socks5-hostname \"${ALL_PROXY#socks5h://}\" "
-	                   "http://localhost:%d/always",
+	                   "http://127.0.0.1:%d/always",
 	                   srv.port);
 	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
 	tsess_auto(&t, APPROVAL_RULE);
@@ -636,8 +636,7 @@ TEST(proxy_sandbox_always_writes_rule_for_next_session)
 	ASSERT_EQ(tsess_stop(&t), 0);
 	rules_file = xasprintf("%s/home/rules/default.rules", test_tmpdir());
 	text = test_read_file(rules_file, NULL);
-	ASSERT_CONTAINS(text, "network_rule(");
-	ASSERT_CONTAINS(text, "\"localhost\"");
+	ASSERT_CONTAINS(text, "network_rule(host=\"127.0.0.1\"");
 	free(text);
 	free(rules_file);
 	/* A new session loads the rule: no prompt. */

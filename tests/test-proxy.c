@@ -387,14 +387,15 @@ TEST(proxy_socks5_curl_and_codes)
 	struct tserver srv;
 	struct tproxy t;
 	struct test_run r;
-	char url[128], proxyarg[64];
+	char url[128], named[128], proxyarg[64];
 	int fd;
 
 	if (access("/usr/bin/curl", X_OK) != 0)
 		SKIP("curl is not installed");
 	ASSERT_EQ(tserver_http_start(&srv), 0);
 	ASSERT_EQ(tproxy_start(&t, TDEC_ALLOW), 0);
-	snprintf(url, sizeof url, "http://localhost:%d/via-socks", srv.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/via-socks", srv.port);
+	snprintf(named, sizeof named, "http://localhost:%d/by-name", srv.port);
 	snprintf(proxyarg, sizeof proxyarg, "127.0.0.1:%d", t.socks_port);
 	{
 		char *argv[] = {"curl",   "-sS", "--max-time", "10", "--socks5-hostname",
@@ -404,19 +405,23 @@ TEST(proxy_socks5_curl_and_codes)
 		ASSERT_CONTAINS(r.out, "line=GET /via-socks HTTP/1.1\n");
 		test_run_free(&r);
 	}
-	/* The name was resolved by the proxy: the decider saw it. */
-	ASSERT_STR_EQ(t.last_host, "localhost");
+	ASSERT_STR_EQ(t.last_host, "127.0.0.1");
 	ASSERT_STR_EQ(t.last_proto, "socks5");
 	ASSERT_EQ(t.last_port, srv.port);
-	/* Refused: curl reports the SOCKS failure; the server saw nothing new. */
+	/* Refused: curl reports the SOCKS failure; the server saw nothing new.
+	 * curl passed the name on (--socks5-hostname) and the decider saw it as
+	 * given, asked before anything was resolved: no /etc/hosts needed. */
 	tproxy_set_mode(&t, TDEC_DENY, "no");
 	{
 		char *argv[] = {"curl",   "-sS", "--max-time", "10", "--socks5-hostname",
-		                proxyarg, url,   NULL};
+		                proxyarg, named, NULL};
 		ASSERT_EQ(test_run(&r, argv, NULL, NULL, NULL, (uid_t)-1, 20), 0);
 		ASSERT_EQ(r.status, 97);
 		test_run_free(&r);
 	}
+	ASSERT_STR_EQ(t.last_host, "localhost");
+	ASSERT_STR_EQ(t.last_proto, "socks5");
+	ASSERT_EQ(t.last_port, srv.port);
 	ASSERT_EQ(atomic_load(&srv.requests), 1);
 	/* Raw: a refusal is reply 0x02 with an IPv4 address. */
 	fd = tcp_connect_local(t.socks_port);
@@ -654,6 +659,17 @@ TEST(proxy_close_cancels_pending_queries)
 	return 0;
 }
 
+/* Whether "localhost" resolves on this host (it needs an entry in /etc/hosts). */
+static bool localhost_resolves(void)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+
+	if (getaddrinfo("localhost", "80", &hints, &res) != 0)
+		return false;
+	freeaddrinfo(res);
+	return true;
+}
+
 /* A name of this machine (other than localhost) that resolves only to loopback, or NULL. */
 static const char *loopback_alias(char *buf, size_t len)
 {
@@ -683,6 +699,7 @@ TEST(proxy_refuses_itself_and_names_leading_to_loopback)
 	struct tproxy t;
 	char name[256], *resp;
 	const char *alias;
+	bool by_name = localhost_resolves();
 	int fd, status;
 
 	ASSERT_EQ(tserver_http_start(&srv), 0);
@@ -695,12 +712,15 @@ TEST(proxy_refuses_itself_and_names_leading_to_loopback)
 	free(resp);
 	close(fd);
 	ASSERT_EQ(tproxy_calls(&t), 0);
-	/* localhost by name is loopback on purpose: allowed. */
-	fd = tcp_connect_local(t.http_port);
-	resp = get_via(fd, "localhost", srv.port, "/ok", &status);
-	ASSERT_EQ(status, 200);
-	free(resp);
-	close(fd);
+	/* localhost by name is loopback on purpose: allowed (where it resolves
+	 * at all: a minimal system's /etc/hosts may not name it). */
+	if (by_name) {
+		fd = tcp_connect_local(t.http_port);
+		resp = get_via(fd, "localhost", srv.port, "/ok", &status);
+		ASSERT_EQ(status, 200);
+		free(resp);
+		close(fd);
+	}
 	alias = loopback_alias(name, sizeof name);
 	if (alias == NULL) {
 		tproxy_stop(&t);
@@ -734,8 +754,11 @@ TEST(proxy_refuses_itself_and_names_leading_to_loopback)
 		ASSERT_EQ(reply[1], 0x02);
 	}
 	close(fd);
-	ASSERT_EQ(atomic_load(&srv.requests), 1);
+	ASSERT_EQ(atomic_load(&srv.requests), by_name ? 1 : 0);
 	ASSERT_EQ(tproxy_stop(&t), 0);
 	tserver_stop(&srv);
+	if (!by_name)
+		SKIP("localhost does not resolve here (no entry in /etc/hosts): the rest passed, "
+		     "but reaching loopback through the name localhost was not checked");
 	return 0;
 }
