@@ -2,7 +2,8 @@
  * Loading config.json. The file is read whole, parsed with cJSON, and
  * walked against a table of known keys; each key has a setter that checks
  * its type and value. Anything unknown, mistyped or out of range is an error
- * that names the file and the key, and nothing from a bad file is used.
+ * that names the file and the key, and nothing from a bad file is used; so
+ * is a key given twice (at any depth), named with its line and column.
  */
 #include "config.h"
 
@@ -232,7 +233,7 @@ static int config__apply(struct config *c, const cJSON *obj, const struct config
 
 int config_parse(struct config *cfg, const char *text, const char *path, char **cause)
 {
-	const char *end = NULL;
+	const char *end = NULL, *at;
 	cJSON *root;
 	char *why = NULL;
 	int rc;
@@ -243,6 +244,15 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 		int line, col;
 		json_error_position(text, cJSON_GetErrorPtr(), &line, &col);
 		*cause = xasprintf("%s:%d:%d: malformed JSON", path, line, col);
+		return -EINVAL;
+	}
+	why = json_duplicate_key(root, text, &at);
+	if (why != NULL) {
+		int line, col;
+		json_error_position(text, at, &line, &col);
+		*cause = xasprintf("%s:%d:%d: duplicate key \"%s\"", path, line, col, why);
+		free(why);
+		cJSON_Delete(root);
 		return -EINVAL;
 	}
 	rc = config__apply(cfg, root, config__top_keys, "", &why);

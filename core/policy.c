@@ -5,7 +5,9 @@
  * table of the fields its shape allows, so an unknown or misspelt field is an
  * error that names it, never silently ignored. Error messages carry a JSON
  * path to the offending value (`access.readable_roots[1]: ...`); a syntax
- * error carries the line and column where cJSON stopped. Paths are stored
+ * error carries the line and column where cJSON stopped, and a key given
+ * twice anywhere in the text is an error with its line and column too (so
+ * no reader can take the other of the two values). Paths are stored
  * lexically normalised so that equal paths compare equal.
  */
 #include "core/policy.h"
@@ -125,21 +127,10 @@ static int policy__check_fields(const cJSON *obj, const char *where, const char 
 	return 0;
 }
 
-/* Parses JSON text into a tree, or fails with the line and column of the error. */
+/* Parses JSON text into a tree, or fails with the line and column of the error or repeated key. */
 static cJSON *policy__parse_json(const char *json, char **cause)
 {
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithOpts(json, &end, true);
-	int line, col;
-
-	if (root != NULL)
-		return root;
-	if (end == NULL)
-		end = json + strlen(json);
-	json_error_position(json, end, &line, &col);
-	policy__fail(cause, "invalid JSON at line %d, column %d%s", line, col,
-	             *end == '\0' ? " (unexpected end of input)" : "");
-	return NULL;
+	return json_parse_strict(json, cause);
 }
 
 /* Reads a boolean member; absent keeps *out. */

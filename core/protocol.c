@@ -5,14 +5,16 @@
  *
  * Parsing checks the cheap things first and in a fixed order, so that every
  * malformed line gets one exact message: length, UTF-8, JSON syntax, object,
- * then the fields. Fields are looked up in one table (name, which ops allow
- * it); one pass over the object's members finds unknown and duplicate names
- * in linear time, so a 1 MB line of tiny members costs no more than its
- * size. cJSON is only the tokenizer; strings containing NUL are refused,
- * since everything downstream is C strings.
+ * a key given twice in any object of the line, then the fields. Fields are
+ * looked up in one table (name, which ops allow it); one pass over the
+ * object's members finds unknown names in linear time, and repeated ones
+ * are found in n log n (json_duplicate_key), so a 1 MB line of tiny members
+ * costs little more than its size. cJSON is only the tokenizer; strings
+ * containing NUL are refused, since everything downstream is C strings.
  */
 #include "protocol.h"
 
+#include "json-error.h"
 #include "xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -173,13 +175,14 @@ static bool protocol_has_nul_escape(const char *s, size_t len)
 }
 
 /*
- * Parses TEXT as one JSON value filling the whole text (white space aside).
- * Returns the value, or NULL with *CAUSE.
+ * Parses TEXT as one JSON object filling the whole text (white space aside),
+ * with no NUL in its strings and no key twice in any of its objects.
+ * Returns the object, or NULL with *CAUSE.
  */
 static cJSON *protocol_json(const char *line, size_t len, char **cause)
 {
-	const char *end = NULL;
-	char *copy;
+	const char *end = NULL, *again;
+	char *copy, *key;
 	cJSON *json;
 	size_t bad;
 
@@ -213,18 +216,24 @@ static cJSON *protocol_json(const char *line, size_t len, char **cause)
 		free(copy);
 		return NULL;
 	}
-	free(copy);
-	if (!cJSON_IsObject(json)) {
+	if (!cJSON_IsObject(json))
 		*cause = xstrdup("not a JSON object");
-		cJSON_Delete(json);
-		return NULL;
-	}
-	if (protocol_has_nul_escape(line, len)) {
+	else if (protocol_has_nul_escape(line, len))
 		*cause = xstrdup("a string holds a NUL character (\\u0000)");
-		cJSON_Delete(json);
-		return NULL;
+	else if ((key = json_duplicate_key(json, copy, &again)) != NULL) {
+		char *where =
+		    xasprintf(" at byte %zu", again != NULL ? (size_t)(again - copy) : len);
+
+		protocol_fail(cause, "duplicate field ", key, where);
+		free(where);
+		free(key);
+	} else {
+		free(copy);
+		return json;
 	}
-	return json;
+	free(copy);
+	cJSON_Delete(json);
+	return NULL;
 }
 
 /* Copies a JSON array of strings; NULL if V is not a non-empty one. */
@@ -263,7 +272,7 @@ static void protocol_strv_free(char **v)
 int protocol_parse(const char *line, size_t len, struct protocol_request *req, char **cause)
 {
 	const cJSON *f[PROTOCOL_N_FIELDS] = {0};
-	const char *duplicate = NULL, *unknown = NULL;
+	const char *unknown = NULL;
 	cJSON *json, *m;
 	int rc = -EINVAL;
 
@@ -271,7 +280,7 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 	json = protocol_json(line, len, cause);
 	if (json == NULL)
 		return -EINVAL;
-	/* One pass: each member's field, unknown and duplicate names. */
+	/* One pass: each member's field and unknown names (protocol_json refused repeats). */
 	cJSON_ArrayForEach(m, json)
 	{
 		int k;
@@ -282,16 +291,9 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 		if (k == PROTOCOL_N_FIELDS) {
 			if (unknown == NULL)
 				unknown = m->string;
-		} else if (f[k] != NULL) {
-			if (duplicate == NULL)
-				duplicate = m->string;
 		} else {
 			f[k] = m;
 		}
-	}
-	if (duplicate != NULL) {
-		rc = protocol_fail(cause, "duplicate field ", duplicate, "");
-		goto out;
 	}
 	if (f[PROTOCOL_F_ID] == NULL) {
 		rc = protocol_fail(cause, "missing field \"id\"", NULL, "");

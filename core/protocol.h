@@ -69,7 +69,8 @@ struct protocol_request {
  *   not JSON: syntax error at byte N
  *   not a JSON object
  *   a string holds a NUL character (\u0000)
- *   duplicate field "F"
+ *   duplicate field "F" at byte N  (F a path such as "command[0].k"; N where
+ *                                    the key is given again)
  *   missing field "F"
  *   field "id" must be a non-empty string
  *   field "op" must be a string
@@ -138,8 +139,8 @@ struct protocol_event {
 
 /*
  * Parses one event LINE into *EV (free with protocol_event_free). Returns 0,
- * or -EINVAL with *CAUSE ("not JSON...", "not a JSON object", "unknown event
- * \"X\"", "event \"K\": bad or missing field \"F\"").
+ * or -EINVAL with *CAUSE ("not JSON...", "not a JSON object", "duplicate
+ * field...", "unknown event \"X\"", "event \"K\": bad or missing field \"F\"").
  */
 int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev, char **cause);
 void protocol_event_free(struct protocol_event *ev);

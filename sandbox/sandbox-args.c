@@ -6,11 +6,15 @@
  * which everything is the command. Checks that need all flags (the split
  * policies come together; given with the legacy one they must agree) run at
  * the end. Any problem is a usage error: the caller exits 2 and runs nothing.
+ * Every JSON value (the policies, --proxy-route-spec) is strict: a key given
+ * twice in it is such a problem, as SPEC section 2 says.
  */
 #include "sandbox/sandbox.h"
 
+#include "core/json-error.h"
 #include "core/xmalloc.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -116,6 +120,22 @@ static int sandbox_args_agree(const struct policy_split *legacy, const struct po
 		return sandbox_args_fail(cause, "--sandbox-policy and --file-system-sandbox-policy/"
 		                                "--network-sandbox-policy disagree");
 	return 0;
+}
+
+/* Checks that FLAG's VALUE is JSON that repeats no key (nothing reads more of it yet). */
+static int sandbox_args_json(const char *flag, const char *value, char **cause)
+{
+	char *inner = NULL;
+	cJSON *json = json_parse_strict(value, &inner);
+	int rc;
+
+	if (json != NULL) {
+		cJSON_Delete(json);
+		return 0;
+	}
+	rc = sandbox_args_fail(cause, "%s: %s", flag, inner);
+	free(inner);
+	return rc;
 }
 
 /* Parses the JSON-valued policy flags once all flags are known. */
@@ -235,6 +255,7 @@ int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cau
 			o->legacy_landlock = true;
 			break;
 		case ARG_PROXY_ROUTE:
+			rc = sandbox_args_json("--proxy-route-spec", value, cause);
 			free(o->proxy_route_spec);
 			o->proxy_route_spec = xstrdup(value);
 			break;

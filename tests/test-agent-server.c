@@ -375,6 +375,50 @@ TEST(agent_server_survives_disconnects)
 	return 0;
 }
 
+TEST(agent_server_repeated_keys_get_an_error_and_carry_on)
+{
+	char *path = xasprintf("%s/k/1.sock", test_tmpdir());
+	pid_t pid = test_agent_start(path);
+	int fd;
+
+	ASSERT(pid > 0);
+	fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+	/* Which "command" would run? Neither: the line is refused. */
+	ASSERT_EQ(test_agent_puts(fd,
+	                          "{\"id\":\"a\",\"op\":\"exec\",\"command\":[\"echo\",\"shown\"],"
+	                          "\"cwd\":\"/\",\"command\":[\"echo\",\"run\"]}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":null,\"event\":\"error\",\"message\":\"duplicate "
+	                                "field \\\"command\\\" at byte 59\"}"),
+	          0);
+	/* Deeper down, inside an array of objects. */
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"b\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":"
+	                              "[{\"k\":1},{\"k\":1,\"k\":2}]}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":null,\"event\":\"error\",\"message\":\"duplicate "
+	                                "field \\\"command[1].k\\\" at byte 58\"}"),
+	          0);
+	/* The same connection still serves. */
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"c\",\"op\":\"exec\",\"command\":[\"echo\",\"ok\"],"
+	                              "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"c\",\"event\":\"queued\"}"), 0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"c\",\"event\":\"decision\",\"decision\":"
+	                                "\"approved\"}"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"c\",\"event\":\"output\",\"stream\":\"stdout\","
+	                                "\"data\":\"b2s=\"}"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"c\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":true}"),
+	          0);
+	close(fd);
+	test_agent_stop(pid);
+	free(path);
+	return 0;
+}
+
 TEST(agent_server_twenty_clients_at_once)
 {
 	char *path = xasprintf("%s/t/1.sock", test_tmpdir());

@@ -1,7 +1,9 @@
 /*
  * The command line as a user meets it: --help and --version, usage errors
  * with exit 2 and one `airlock:` line, config.json defaults and their
- * errors, and the man page documenting every option --help lists.
+ * errors (a key given twice among them, in config.json or a policy; --help
+ * and --version work whatever the file holds), and the man page documenting
+ * every option --help lists.
  */
 #include "test.h"
 
@@ -112,6 +114,76 @@ TEST(cli_bad_config_exits_2)
 	free(want);
 	free(cfg);
 	test_run_free(&r);
+	return 0;
+}
+
+TEST(cli_repeated_keys_exit_2)
+{
+	struct test_run r;
+	struct stat st;
+	char *cfg = xasprintf("%s/config.json", test_tmpdir());
+	char *ran = xasprintf("%s/ran", test_tmpdir());
+	char *want;
+
+	/* A policy that cJSON read as its first "type": it ran unsandboxed. */
+	ASSERT_EQ(
+	    cli__run(&r, NULL,
+	             (const char *[]){"exec", "--sandbox-policy",
+	                              "{\"type\":\"danger-full-access\",\"type\":\"read-only\"}",
+	                              "--", "touch", "ran", NULL}),
+	    0);
+	ASSERT_STR_EQ(r.err,
+	              "airlock: --sandbox-policy: duplicate key \"type\" at line 1, column 30\n");
+	ASSERT_EQ(r.status, 2);
+	test_run_free(&r);
+	ASSERT(stat(ran, &st) != 0);
+
+	/* config.json, at the top level and nested. */
+	ASSERT_EQ(test_write_file(cfg, "{\"sandbox\": \"danger-full-access\",\n"
+	                               " \"sandbox\": \"read-only\"}\n"),
+	          0);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--", "touch", "ran", NULL}), 0);
+	want = xasprintf("airlock: %s:2:2: duplicate key \"sandbox\"\n", cfg);
+	ASSERT_STR_EQ(r.err, want);
+	ASSERT_EQ(r.status, 2);
+	free(want);
+	test_run_free(&r);
+	ASSERT_EQ(test_write_file(cfg, "{\"network\": {\"allowed_domains\": [\"a.test\"],\n"
+	                               "             \"allowed_domains\": [\"*\"]}}\n"),
+	          0);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--", "touch", "ran", NULL}), 0);
+	want = xasprintf("airlock: %s:2:14: duplicate key \"network.allowed_domains\"\n", cfg);
+	ASSERT_STR_EQ(r.err, want);
+	ASSERT_EQ(r.status, 2);
+	free(want);
+	test_run_free(&r);
+	ASSERT(stat(ran, &st) != 0);
+
+	/* --help and --version work whatever config.json holds; anything else stops. */
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"--help", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "Usage: airlock [OPTIONS] [-- CMD ARG...]");
+	ASSERT_STR_EQ(r.err, "");
+	test_run_free(&r);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "-h", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "Usage: airlock exec [OPTIONS] -- CMD ARG...");
+	test_run_free(&r);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"check", "--version", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "airlock " PACKAGE_VERSION "\n");
+	test_run_free(&r);
+	ASSERT_EQ(test_write_file(cfg, "{\"sandbox\": \n"), 0);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--version", NULL}), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "airlock " PACKAGE_VERSION "\n");
+	test_run_free(&r);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--", "--help", NULL}), 0);
+	ASSERT_EQ(r.status, 2);
+	ASSERT_CONTAINS(r.err, "config.json:2:1: malformed JSON");
+	test_run_free(&r);
+	free(ran);
+	free(cfg);
 	return 0;
 }
 

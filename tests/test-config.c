@@ -1,7 +1,7 @@
 /*
  * config.json: defaults load, every key is checked, unknown keys and bad
- * values are errors naming the file and the key, and a missing file is no
- * error at all.
+ * values are errors naming the file and the key, a key given twice is an
+ * error with its line and column, and a missing file is no error at all.
  */
 #include "test.h"
 
@@ -73,6 +73,43 @@ TEST(config_bad_values_are_errors)
 		ASSERT_STR_EQ(cause, config_bad_cases[i].cause);
 		free(cause);
 	}
+	return 0;
+}
+
+TEST(config_repeated_key_is_an_error)
+{
+	static const struct config_bad_case cases[] = {
+	    /* The last one used to win: a second "sandbox" quietly replaced the first. */
+	    {"{\"sandbox\": \"read-only\",\n \"sandbox\": \"danger-full-access\"}\n",
+	     "c.json:2:2: duplicate key \"sandbox\""},
+	    {"{\"network\": {\"mode\": \"off\",\n   \"allowed_domains\": [],\n   \"mode\": "
+	     "\"on\"}}",
+	     "c.json:3:4: duplicate key \"network.mode\""},
+	    {"{\"network\": {\"mode\": \"off\"}, \"network\": {\"mode\": \"on\"}}",
+	     "c.json:1:30: duplicate key \"network\""},
+	    /* Spelt differently, the same name once its escapes are read. */
+	    {"{\"writable_roots\": [],\n\t\"writable_\\u0072oots\": [\"/\"]}",
+	     "c.json:2:2: duplicate key \"writable_roots\""},
+	    /* Repeated where no key is known is still told as a repeat, with its place. */
+	    {"{\"x\": [{\"a\": 1}, {\"b\": 1, \"b\": 2}]}",
+	     "c.json:1:27: duplicate key \"x[1].b\""},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct config c;
+		char *cause = NULL;
+		ASSERT_EQ(config_parse(&c, cases[i].text, "c.json", &cause), -22);
+		ASSERT_STR_EQ(cause, cases[i].cause);
+		free(cause);
+	}
+	/* Case matters: these are two keys, and "Sandbox" is an unknown one. */
+	struct config c;
+	char *cause = NULL;
+	ASSERT_EQ(config_parse(&c, "{\"sandbox\":\"read-only\",\"Sandbox\":\"read-only\"}",
+	                       "c.json", &cause),
+	          -22);
+	ASSERT_STR_EQ(cause, "c.json: unknown key \"Sandbox\"");
+	free(cause);
 	return 0;
 }
 

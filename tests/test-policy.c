@@ -2,17 +2,23 @@
  * Tests of the policy model (core/policy.h): every interop fixture loads or is
  * refused with a message naming the problem, legacy policies convert to the
  * split shape as SPEC section 2 says, resolution and precedence pick the most
- * specific path, and serialisation round-trips.
+ * specific path, and serialisation round-trips. A key given twice, at any
+ * depth, is refused by the parser and by the real helper, which runs nothing.
  */
 #include "test.h"
 
+#include "core/json-error.h"
 #include "core/policy.h"
 #include "core/xmalloc.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 
 #include <dirent.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Parses FIXTURE (a name under fixtures/policies) into OUT; returns policy_load_file's rc. */
 static int load_fixture(const char *name, struct policy_split *out, char **cause)
@@ -393,4 +399,296 @@ TEST(policy_precedence_most_specific_then_none_write_read)
 	policy_resolved_free(&r);
 	policy_split_free(&s);
 	return 0;
+}
+
+TEST(policy_repeated_keys_are_errors)
+{
+	static const struct {
+		const char *json;
+		const char *cause;
+	} cases[] = {
+	    /* cJSON's lookups take the first: this one used to run unsandboxed. */
+	    {"{\"type\":\"danger-full-access\",\"type\":\"read-only\"}",
+	     "duplicate key \"type\" at line 1, column 30"},
+	    {"{\"type\":\"read-only\",\n \"network_access\":false,\n \"network_access\":true}",
+	     "duplicate key \"network_access\" at line 3, column 2"},
+	    /* Names compare after their escapes: "t\u0079pe" is "type". */
+	    {"{\"type\":\"read-only\",\"t\\u0079pe\":\"danger-full-access\"}",
+	     "duplicate key \"type\" at line 1, column 21"},
+	    /* Fields no shape allows, given twice, are told as repeats (found first). */
+	    {"{\"type\":\"read-only\",\"x\":1,\"x\":1}",
+	     "duplicate key \"x\" at line 1, column 27"},
+	    {"{\"type\":\"read-only\",\"access\":{\"type\":\"restricted\",\"readable_roots\":[],"
+	     "\"readable_roots\":[\"/x\"]}}",
+	     "duplicate key \"access.readable_roots\" at line 1, column 71"},
+	    /* Inside an array of objects. */
+	    {"{\"kind\":\"restricted\",\"entries\":[\n"
+	     "  "
+	     "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"root\"}},\"access\":\"read\"},"
+	     "\n"
+	     "  "
+	     "{\"path\":{\"type\":\"path\",\"path\":\"/a\",\"path\":\"/\"},\"access\":\"write\"}]}",
+	     "duplicate key \"entries[1].path.path\" at line 3, column 38"},
+	    {"{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\",\"value\":{"
+	     "\"kind\":\"root\",\"kind\":\"minimal\"}},\"access\":\"read\"}]}",
+	     "duplicate key \"entries[0].path.value.kind\" at line 1, column 82"},
+	    {"{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"path\",\"path\":\"/s\"},"
+	     "\"access\":\"none\",\"access\":\"write\"}]}",
+	     "duplicate key \"entries[0].access\" at line 1, column 85"},
+	    {"{\"kind\":\"unrestricted\",\"kind\":\"restricted\",\"entries\":[]}",
+	     "duplicate key \"kind\" at line 1, column 24"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct policy_split s;
+		char *cause = NULL;
+		ASSERT_EQ(policy_parse(cases[i].json, &s, &cause), -EINVAL);
+		ASSERT_STR_EQ(cause, cases[i].cause);
+		free(cause);
+	}
+
+	/* Each entry point refuses them, not only policy_parse. */
+	struct policy_legacy l;
+	struct policy_fs fs;
+	char *cause = NULL;
+	ASSERT_EQ(policy_legacy_parse(cases[0].json, &l, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, cases[0].cause);
+	free(cause);
+	ASSERT_EQ(policy_fs_parse(cases[5].json, &fs, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, cases[5].cause);
+	free(cause);
+	char *file = xasprintf("%s/p.json", test_tmpdir());
+	struct policy_split s;
+	ASSERT_EQ(test_write_file(file, cases[0].json), 0);
+	ASSERT_EQ(policy_load_file(file, &s, &cause), -EINVAL);
+	char *want = xasprintf("%s: %s", file, cases[0].cause);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	free(file);
+
+	/* Names are compared byte for byte: case and Unicode forms differ. */
+	ASSERT_EQ(policy_parse("{\"type\":\"read-only\",\"Type\":\"x\"}", &s, &cause), -EINVAL);
+	ASSERT_CONTAINS(cause, "unknown field \"Type\"");
+	free(cause);
+	return 0;
+}
+
+/* Parses TEXT and returns json_duplicate_key's path, its offset in *AT (-1: none). */
+static char *dup_of(const char *text, long *at)
+{
+	cJSON *root = cJSON_Parse(text);
+	const char *where = NULL;
+	char *key;
+
+	*at = -2;
+	if (root == NULL)
+		return NULL;
+	key = json_duplicate_key(root, text, &where);
+	*at = where != NULL ? (long)(where - text) : -1;
+	cJSON_Delete(root);
+	return key;
+}
+
+TEST(json_duplicate_key_any_depth_first_in_text)
+{
+	static const struct {
+		const char *text;
+		const char *key; /* NULL: none */
+		long at;
+	} cases[] = {
+	    {"{}", NULL, -1},
+	    {"[]", NULL, -1},
+	    {"\"a\"", NULL, -1},
+	    {"{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":3},{\"b\":4}]}", NULL, -1},
+	    {"{\"a\":1,\"A\":2}", NULL, -1},
+	    /* é precomposed and decomposed: different bytes, different keys. */
+	    {"{\"\xc3\xa9\":1,\"e\xcc\x81\":2}", NULL, -1},
+	    {"{\"a\":1,\"a\":2}", "a", 7},
+	    {"{\"\":1,\"\":2}", "", 6},
+	    {"[{\"x\":[]},{\"y\":{\"z\":1,\"z\":2}}]", "[1].y.z", 22},
+	    {"{\"l\":[[{\"k\":0}],[{\"k\":1,\"k\":2}]]}", "l[1][0].k", 24},
+	    /* The repeat that comes first in the text: inside "b" before the outer "a". */
+	    {"{\"a\":1,\"b\":{\"c\":1,\"c\":2},\"a\":3}", "b.c", 18},
+	    {"{\"a\":1,\"a\":{\"c\":1,\"c\":2}}", "a", 7},
+	    {"{\"a\":{\"c\":1,\"c\":2},\"a\":3}", "a.c", 12},
+	    /* Escapes decoded before comparing; strings with quotes and brackets skipped. */
+	    {"{\"s\":\"}]\\\"{[\",\"\\u0073\":1}", "s", 14},
+	    {"\xef\xbb\xbf {\"a\" : \"x\" ,\n\t\"a\":1}", "a", 18},
+	    /* Control bytes in a name are written \xNN. */
+	    {"{\"\\n\":1,\"\\n\":2}", "\\x0a", 8},
+	    {"{\"a.b\":{\"\\u0000x\":1,\"\\u0000y\":2}}", "a.b.", 20},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long at;
+		char *key = dup_of(cases[i].text, &at);
+		if (cases[i].key == NULL) {
+			ASSERT(key == NULL);
+			ASSERT_EQ(at, -1);
+		} else {
+			ASSERT_STR_EQ(key, cases[i].key);
+			ASSERT_EQ(at, cases[i].at);
+		}
+		free(key);
+	}
+
+	/* A long name is cut in the path, on a character boundary. */
+	char name[201];
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	memcpy(name + 63, "\xc3\xa9", 2); /* across the 64-byte cut */
+	char *text = xasprintf("{\"%s\":1,\"%s\":2}", name, name);
+	long at;
+	char *key = dup_of(text, &at);
+	ASSERT_EQ(strlen(key), 63 + 3);
+	ASSERT_EQ(strncmp(key, name, 63), 0);
+	ASSERT_STR_EQ(key + 63, "...");
+	ASSERT_EQ(at, 206);
+	free(key);
+	free(text);
+
+	/* Without the text there is no position, but still the key. */
+	cJSON *root = cJSON_Parse("{\"q\":[1,{\"r\":1,\"r\":1}]}");
+	const char *where = "unset";
+	key = json_duplicate_key(root, NULL, &where);
+	ASSERT_STR_EQ(key, "q[1].r");
+	ASSERT(where == NULL);
+	free(key);
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* Milliseconds json_duplicate_key takes on TEXT; its path in *KEY. */
+static long dup_timed(const char *text, char **key, const char **where)
+{
+	cJSON *root = cJSON_Parse(text);
+	struct timespec t0, t1;
+
+	*key = NULL;
+	if (root == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*key = json_duplicate_key(root, text, where);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cJSON_Delete(root);
+	return (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+TEST(json_duplicate_key_large_objects_stay_fast)
+{
+	/* 200,000 members: compared pairwise that is 2e10 comparisons, far past the timeout. */
+	enum { N = 200000 };
+	size_t cap = (size_t)N * 24 + 64, len = 0, last;
+	char *text = xmalloc(cap), *key;
+	const char *where;
+
+	text[len++] = '{';
+	for (int i = 0; i < N; i++) /* k0..k199999 in a scrambled order (7919 is prime) */
+		len += (size_t)snprintf(text + len, cap - len, "%s\"k%ld\":%d", i ? "," : "",
+		                        (long)i * 7919 % N, i);
+	last = len;
+	strcpy(text + len, "}");
+	long ms = dup_timed(text, &key, &where);
+	fprintf(stderr, "  no repeat: %ld ms\n", ms);
+	ASSERT(ms >= 0 && ms < 5000);
+	ASSERT(key == NULL);
+
+	snprintf(text + last, cap - last, ",\"k%ld\":0}", 5L * 7919 % N);
+	ms = dup_timed(text, &key, &where);
+	fprintf(stderr, "  one repeat: %ld ms\n", ms);
+	ASSERT(ms >= 0 && ms < 5000);
+	char *want = xasprintf("k%ld", 5L * 7919 % N);
+	ASSERT_STR_EQ(key, want);
+	ASSERT_EQ(where - text, (long)last + 1);
+	free(want);
+	free(key);
+	free(text);
+	return 0;
+}
+
+/* Runs the real helper as UID in WS with FLAGS (NULL-terminated) and `touch WS/ran`. */
+static int helper_run(struct test_run *r, uid_t uid, const char *ws, const char *const *flags)
+{
+	const char *e = getenv("AIRLOCK_SANDBOX_EXE");
+	char *exe = e != NULL ? xstrdup(e) : test_buildpath("airlock-sandbox");
+	char *ran = xasprintf("%s/ran", ws);
+	char *argv[16];
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = exe;
+	argv[n++] = "--sandbox-policy-cwd";
+	argv[n++] = (char *)ws;
+	for (size_t i = 0; flags[i] != NULL && n < 12; i++)
+		argv[n++] = (char *)flags[i];
+	argv[n++] = "--";
+	argv[n++] = "touch";
+	argv[n++] = ran;
+	argv[n] = NULL;
+	rc = test_run(r, argv, NULL, ws, NULL, uid, 30);
+	free(ran);
+	free(exe);
+	return rc;
+}
+
+/* The helper refuses each policy flag with a repeated key, as UID: exit 2, nothing run. */
+static int helper_refuses_as(uid_t uid)
+{
+	static const struct {
+		const char *flags[8];
+		const char *err;
+	} cases[] = {
+	    {{"--sandbox-policy", "{\"type\":\"danger-full-access\",\"type\":\"read-only\"}", NULL},
+	     "airlock: --sandbox-policy: duplicate key \"type\" at line 1, column 30\n"},
+	    {{"--sandbox-policy", "{\"type\":\"read-only\",\"type\":\"danger-full-access\"}", NULL},
+	     "airlock: --sandbox-policy: duplicate key \"type\" at line 1, column 21\n"},
+	    {{"--sandbox-policy={\"type\":\"workspace-write\",\"writable_roots\":[],"
+	      "\"writable_roots\":[\"/\"]}",
+	      NULL},
+	     "airlock: --sandbox-policy: duplicate key \"writable_roots\" at line 1, column 47\n"},
+	    {{"--file-system-sandbox-policy",
+	      "{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\",\"value\":{"
+	      "\"kind\":\"root\"}},\"access\":\"read\",\"access\":\"write\"}]}",
+	      "--network-sandbox-policy", "\"restricted\"", NULL},
+	     "airlock: --file-system-sandbox-policy: duplicate key \"entries[0].access\" at line "
+	     "1, column 100\n"},
+	    {{"--sandbox-policy", "{\"type\":\"read-only\"}", "--proxy-route-spec",
+	      "{\"routes\":[{\"port\":1,\"port\":2}]}", NULL},
+	     "airlock: --proxy-route-spec: duplicate key \"routes[0].port\" at line 1, column "
+	     "22\n"},
+	    {{"--sandbox-policy", "{\"type\":\"read-only\"}", "--proxy-route-spec", "{", NULL},
+	     "airlock: --proxy-route-spec: invalid JSON at line 1, column 2 (unexpected end of "
+	     "input)\n"},
+	};
+	char *ws = xasprintf("%s/ws-%ld", test_tmpdir(), (long)uid);
+	char *ran = xasprintf("%s/ran", ws);
+	struct stat st;
+
+	ASSERT_EQ(mkdir(ws, 0755), 0);
+	if (uid != (uid_t)-1)
+		ASSERT_EQ(chown(ws, uid, uid), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct test_run r;
+		ASSERT_EQ(helper_run(&r, uid, ws, cases[i].flags), 0);
+		ASSERT_STR_EQ(r.err, cases[i].err);
+		ASSERT_EQ(r.status, 2);
+		ASSERT_EQ(stat(ran, &st), -1);
+		test_run_free(&r);
+	}
+	free(ran);
+	free(ws);
+	return 0;
+}
+
+TEST(policy_helper_refuses_repeated_keys)
+{
+	long u = test_unprivileged_uid();
+
+	if (helper_refuses_as((uid_t)-1) != 0)
+		return 1;
+	if (u < 0)
+		SKIP("no unprivileged user on this host (the runner is not root): checked as this "
+		     "user only");
+	return helper_refuses_as((uid_t)u);
 }

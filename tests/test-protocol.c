@@ -1,6 +1,7 @@
 /*
  * Tests of the agent protocol's lines (core/protocol.h): requests parsed
- * with every field, every malformed-line message exactly, events built and
+ * with every field, every malformed-line message exactly (a key given twice
+ * at any depth among them, in requests and events), events built and
  * read back byte for byte, base64 against RFC 4648's vectors, and the line
  * splitter fed byte by byte and with lines over the limit.
  */
@@ -76,7 +77,8 @@ TEST(protocol_parse_error_messages)
 	    {"{\"id\":\"1\"} x", "not JSON: syntax error at byte 11", NULL},
 	    {"[1,2]", "not a JSON object", NULL},
 	    {"\"op\"", "not a JSON object", NULL},
-	    {"{\"id\":\"1\",\"op\":\"exec\",\"id\":\"2\"}", "duplicate field \"id\"", NULL},
+	    {"{\"id\":\"1\",\"op\":\"exec\",\"id\":\"2\"}", "duplicate field \"id\" at byte 22",
+	     NULL},
 	    {"{\"op\":\"exec\"}", "missing field \"id\"", NULL},
 	    {"{\"id\":1,\"op\":\"exec\"}", "field \"id\" must be a non-empty string", NULL},
 	    {"{\"id\":\"\",\"op\":\"exec\"}", "field \"id\" must be a non-empty string", NULL},
@@ -145,6 +147,68 @@ TEST(protocol_parse_error_messages)
 		free(cause);
 		protocol_request_free(&r);
 	}
+	return 0;
+}
+
+TEST(protocol_repeated_keys_at_any_depth)
+{
+	static const struct {
+		const char *line, *error;
+	} cases[] = {
+	    {"{\"id\":\"7\",\"op\":\"cancel\",\"target\":\"1\",\"target\":\"2\"}",
+	     "duplicate field \"target\" at byte 37"},
+	    {"{\"id\":\"7\",\"op\":\"cancel\",\"target\":\"1\",\"t\\u0061rget\":\"2\"}",
+	     "duplicate field \"target\" at byte 37"},
+	    /* Told before the unknown field it also is. */
+	    {"{\"id\":\"7\",\"op\":\"cancel\",\"target\":\"1\",\"zz\":1,\"zz\":2}",
+	     "duplicate field \"zz\" at byte 44"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/"
+	     "\",\"command\":[\"ls\"],\"x\":{\"a\":1,\"a\":2}}",
+	     "duplicate field \"x.a\" at byte 60"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[{\"k\":1,\"k\":2}]}",
+	     "duplicate field \"command[0].k\" at byte 50"},
+	};
+	struct protocol_request r;
+	struct protocol_event ev;
+	char *cause = NULL;
+	const char *line;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ASSERT_EQ(protocol_parse(cases[i].line, strlen(cases[i].line), &r, &cause),
+		          -EINVAL);
+		ASSERT_STR_EQ(cause, cases[i].error);
+		ASSERT(r.id == NULL);
+		free(cause);
+		protocol_request_free(&r);
+	}
+	/* Names differ by case: not a repeat, an unknown field. */
+	line = "{\"id\":\"7\",\"op\":\"cancel\",\"target\":\"1\",\"Target\":\"2\"}";
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "unknown field \"Target\" for op \"cancel\"");
+	free(cause);
+	protocol_request_free(&r);
+
+	/* Events too: `airlock submit` must not read an exit code the server did not mean. */
+	line = "{\"id\":\"1\",\"event\":\"exit\",\"code\":0,\"code\":1,\"sandboxed\":true}";
+	ASSERT_EQ(protocol_event_parse(line, strlen(line), &ev, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "duplicate field \"code\" at byte 34");
+	free(cause);
+	protocol_event_free(&ev);
+	line = "{\"id\":\"1\",\"id\":\"2\",\"event\":\"queued\"}";
+	ASSERT_EQ(protocol_event_parse(line, strlen(line), &ev, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "duplicate field \"id\" at byte 10");
+	free(cause);
+	protocol_event_free(&ev);
+
+	/* The position is within the line even when the line is not NUL-terminated. */
+	char buf[64];
+	line = "{\"id\":\"x\",\"op\":\"cancel\",\"target\":\"1\",\"target\":\"1\"}";
+	memcpy(buf, line, strlen(line));
+	memset(buf + strlen(line), '}', sizeof buf - strlen(line));
+	ASSERT_EQ(protocol_parse(buf, strlen(line), &r, &cause), -EINVAL);
+	ASSERT_STR_EQ(cause, "duplicate field \"target\" at byte 37");
+	free(cause);
+	protocol_request_free(&r);
 	return 0;
 }
 

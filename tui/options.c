@@ -89,21 +89,21 @@ static int options__add_root(struct cli_options *opts, const char *root)
 	return 0;
 }
 
-/* Takes the defaults of MODE, then those of config.json in OPTS->home (kept in OPTS). */
-static int options__defaults(struct cli_options *opts, enum cli_mode mode)
+/*
+ * Takes the defaults of MODE, then those of config.json in OPTS->home (kept
+ * in OPTS). A bad config.json leaves *CAUSE for the caller, who reports it
+ * only after --help and --version had their chance.
+ */
+static int options__defaults(struct cli_options *opts, enum cli_mode mode, char **cause)
 {
 	struct config *cfg = &opts->config;
-	char *cause = NULL;
 
 	opts->mode = mode;
 	opts->sandbox = "workspace-write";
 	opts->approval = mode == CLI_MODE_TUI ? "on-failure" : "never";
 	opts->network = mode == CLI_MODE_TUI ? "ask" : "off";
-	if (config_load(cfg, opts->home, &cause) != 0) {
-		fprintf(stderr, "airlock: %s\n", cause);
-		free(cause);
+	if (config_load(cfg, opts->home, cause) != 0)
 		return 2;
-	}
 	/* config_load checked every value against the same tables. */
 	if (cfg->sandbox != NULL)
 		opts->sandbox = options__word("sandbox", cfg->sandbox, options__sandbox_modes);
@@ -119,7 +119,9 @@ static int options__defaults(struct cli_options *opts, enum cli_mode mode)
 	return 0;
 }
 
-int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv)
+/* Parses the command line; a bad config.json is left in *CONFIG_CAUSE, not reported. */
+static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv,
+                          char **config_cause)
 {
 	const char *home_flag = NULL;
 	int c;
@@ -133,7 +135,7 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 			home_flag = argv[i] + 7;
 	}
 	opts->home = config_home(home_flag);
-	if (options__defaults(opts, mode) != 0)
+	if (options__defaults(opts, mode, config_cause) != 0 && *config_cause == NULL)
 		return 2;
 	opts->no_color = getenv("NO_COLOR") != NULL && *getenv("NO_COLOR") != '\0';
 
@@ -206,6 +208,20 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 			return 2;
 	}
 	return 0;
+}
+
+int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv)
+{
+	char *config_cause = NULL;
+	int rc = options__parse(opts, mode, argc, argv, &config_cause);
+
+	/* --help and --version work whatever config.json holds; a usage error is told first. */
+	if (config_cause != NULL && rc == 0) {
+		fprintf(stderr, "airlock: %s\n", config_cause);
+		rc = 2;
+	}
+	free(config_cause);
+	return rc;
 }
 
 void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command *sc)
