@@ -227,4 +227,58 @@ void sandbox_landlock_exec(const struct sandbox_opts *opts) __attribute__((noret
 /* Sets the environment the command sees (AIRLOCK_SANDBOX=1 etc.). */
 void sandbox_inner_setenv(enum policy_net net);
 
+/* ---- after the run: planted git repositories (sandbox-gitcheck.c) ----------- */
+
+#include <time.h> /* struct timespec */
+
+#define SANDBOX_GITCHECK_MAX_ENTRIES    500000 /* directory entries read per scan */
+#define SANDBOX_GITCHECK_MAX_DEPTH      64     /* directory levels below a root */
+#define SANDBOX_GITCHECK_MAX_INCOMPLETE 16     /* "incomplete" reports per scan */
+#define SANDBOX_GITCHECK_MAX_MOVED      8      /* names moved aside per report */
+
+/* One git dir a command planted or changed, or one place the check could not cover. */
+struct sandbox_gitcheck_report {
+	char *path; /* the git dir, or the `.git` file/symlink; for incomplete: where */
+	char *why;  /* what changed ("new, replaced or written to", "hooks/pre-commit changed",
+	             * "commondir appeared in a protected git dir"), or why incomplete */
+	char *moved[SANDBOX_GITCHECK_MAX_MOVED]; /* new absolute paths (NAME.airlock-moved-S) */
+	size_t n_moved;
+	char *error;     /* a rename that failed (the repository is NOT safe), or NULL */
+	bool incomplete; /* the walk stopped or could not read PATH: not checked there */
+};
+
+struct sandbox_gitcheck_limits {
+	size_t max_entries, max_depth, max_incomplete;
+};
+
+/*
+ * Walks ROOTS (absolute directories) without following symlinks and reports
+ * the git dirs whose `.git` entry (or own directory, for a bare or worktree
+ * git dir), config, config.worktree, commondir, hooks or any hook file has a
+ * ctime at or after SINCE (a CLOCK_REALTIME_COARSE time taken before the
+ * run). Git dirs (or `.git` entries) listed in SKIP are the protected ones:
+ * only a commondir or config.worktree that appeared in them counts. Each
+ * reported git dir has those names renamed to NAME.airlock-moved-<seconds>
+ * (a new `.git` file or symlink is renamed itself); nothing is deleted.
+ * Fills *OUT (free with sandbox_gitcheck_free) and *N_OUT, including
+ * "incomplete" reports when a limit was hit. Returns 0, or -EINVAL for a
+ * relative root.
+ */
+int sandbox_gitcheck_scan(char *const *roots, size_t n_roots, char *const *skip, size_t n_skip,
+                          struct timespec since, struct sandbox_gitcheck_report **out,
+                          size_t *n_out);
+/* The same within LIM (tests and benchmarks). */
+int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *const *skip,
+                                  size_t n_skip, struct timespec since,
+                                  const struct sandbox_gitcheck_limits *lim,
+                                  struct sandbox_gitcheck_report **out, size_t *n_out);
+/*
+ * Prints each report as one "airlock: ..." line on stderr (terminal controls
+ * escaped) and, when JSON_FD >= 0, as one line of JSON on JSON_FD for the
+ * audit log: {"ts","kind":"git","path","reason","moved":[...]} plus "error"
+ * and "incomplete" when set. Returns 0, or -errno when a JSON line failed.
+ */
+int sandbox_gitcheck_print(const struct sandbox_gitcheck_report *r, size_t n, int json_fd);
+void sandbox_gitcheck_free(struct sandbox_gitcheck_report *r, size_t n);
+
 #endif

@@ -1,0 +1,863 @@
+/*
+ * After the run: the git repositories a sandboxed command planted or changed
+ * inside the writable roots (SPEC section 3), made harmless for host git.
+ *
+ * The helper's mounts protect the repository each writable root had before
+ * the run. Everything else a command can leave behind is found here, once it
+ * has ended: a nested repository (a `.git` directory, a `.git` file with
+ * "gitdir:", a `.git` symlink), a bare repository or a linked worktree's git
+ * dir (a directory holding HEAD with objects and refs, or with commondir),
+ * and a commondir or config.worktree that appeared inside a protected git dir
+ * (the mounts cannot cover those names without breaking git). Each such git
+ * dir whose own entry, config, config.worktree, commondir, hooks or any hook
+ * file has a ctime at or after the run's start is reported, and those names
+ * are renamed to NAME.airlock-moved-<unix seconds> inside the same directory
+ * (a `.git` file or symlink is renamed itself): nothing is ever deleted or
+ * overwritten, and host git finds nothing to run. ctime is used because a
+ * command can forge mtime with utimes(2) but not ctime; a rename changes the
+ * ctime of what it moves, so a repository moved into place counts as new.
+ *
+ * The walk goes through directory descriptors (openat + fdopendir + getdents
+ * with d_type), opens every directory with O_NOFOLLOW, never follows or
+ * descends through a symlink, and stats only the few git names, entries of
+ * unknown type, and each directory once (fstat of its own descriptor: its
+ * device, for mounts and loops, and its ctime). It does cross into other
+ * mounts below a root: bubblewrap binds the roots recursively, so a bind or
+ * file system mounted inside a root is as writable inside as the root
+ * itself; kernel file systems (proc, sysfs, cgroup, ...) are skipped, as the
+ * sandbox cannot write them. A directory that is its own ancestor (a bind
+ * mount loop) is not entered twice.
+ *
+ * An object store (a git dir's `objects`) is not read: git keeps only files
+ * in its fan-out and pack directories, so one fstatat of each tells whether
+ * something else hides there (a link count above 2 means a subdirectory;
+ * where the file system does not count them, a ctime since the run's start
+ * means it changed), and only then is it walked like any other directory.
+ * Walks are bounded (entries read, depth); a limit hit, or a changed
+ * directory that cannot be read, yields an "incomplete" report, never a
+ * silent pass.
+ */
+#include "sandbox/sandbox.h"
+
+#include "core/xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GITCHECK_GITDIR_MAX     4096 /* longest `.git` file read */
+#define GITCHECK_RENAME_TRIES   100  /* NAME.airlock-moved-S, then -S-2 ... */
+#define GITCHECK_SUFFIX         ".airlock-moved-"
+
+/* Kernel file systems a sandboxed command cannot write (statfs f_type). */
+static const unsigned long gitcheck_kernel_fs[] = {
+	0x9fa0,     /* proc */
+	0x62656572, /* sysfs */
+	0x1cd1,     /* devpts */
+	0x27e0eb,   /* cgroup */
+	0x63677270, /* cgroup2 */
+	0x64626720, /* debugfs */
+	0x74726163, /* tracefs */
+	0x73636673, /* securityfs */
+	0xcafe4a11, /* bpf */
+	0x6165676c, /* pstore */
+	0x62656570, /* configfs */
+	0x65735543, /* fusectl */
+	0x19800202, /* mqueue */
+	0x42494e4d, /* binfmt_misc */
+	0xf97cff8c, /* selinuxfs */
+	0xde5e81e4, /* efivarfs */
+};
+
+/* The names that make a git dir run code or read another repository's config. */
+static const char *const gitcheck_items[] = {"config", "config.worktree", "commondir", "hooks"};
+#define GITCHECK_N_ITEMS (sizeof gitcheck_items / sizeof gitcheck_items[0])
+
+/* A directory already looked at, by identity. */
+struct gitcheck_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* One directory on the path being walked, for loop detection. */
+struct gitcheck_frame {
+	dev_t dev;
+	ino_t ino;
+	const struct gitcheck_frame *up;
+};
+
+/* The state of one scan. */
+struct gitcheck {
+	struct sandbox_gitcheck_limits lim;
+	struct timespec since;
+	char *const *roots;
+	size_t n_roots;
+	char *const *skip;
+	size_t n_skip;
+	long long stamp; /* the seconds in NAME.airlock-moved-S */
+	size_t entries;  /* directory entries read so far */
+	bool stopped;    /* the entry limit was hit: read nothing more */
+	size_t n_incomplete;
+	struct gitcheck_id *seen; /* git dirs checked */
+	size_t n_seen, cap_seen;
+	struct sandbox_gitcheck_report *v;
+	size_t n, cap;
+};
+
+static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, const char *path,
+                          size_t depth, bool dotgit, const struct gitcheck_frame *up);
+
+/* True when ST's ctime is at or after the run's start. */
+static bool gitcheck_is_new(const struct gitcheck *g, const struct stat *st)
+{
+	return st->st_ctim.tv_sec > g->since.tv_sec ||
+	       (st->st_ctim.tv_sec == g->since.tv_sec && st->st_ctim.tv_nsec >= g->since.tv_nsec);
+}
+
+/* Appends an empty report for PATH; the pointer lives until the next add. */
+static struct sandbox_gitcheck_report *gitcheck_add(struct gitcheck *g, const char *path,
+                                                    const char *why)
+{
+	struct sandbox_gitcheck_report *r;
+
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 8;
+		g->v = xreallocarray(g->v, g->cap, sizeof *g->v);
+	}
+	r = &g->v[g->n++];
+	memset(r, 0, sizeof *r);
+	r->path = xstrdup(path);
+	r->why = xstrdup(why);
+	return r;
+}
+
+/* Records that PATH was not (fully) checked, and why; at most lim.max_incomplete of them. */
+static void gitcheck_incomplete(struct gitcheck *g, const char *path, const char *fmt, ...)
+{
+	struct sandbox_gitcheck_report *r;
+	va_list ap;
+	char *why;
+
+	if (g->n_incomplete >= g->lim.max_incomplete)
+		return;
+	if (++g->n_incomplete == g->lim.max_incomplete) {
+		why = xstrdup("more places were not checked (not listed)");
+	} else {
+		va_start(ap, fmt);
+		why = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	r = gitcheck_add(g, path, why);
+	r->incomplete = true;
+	free(why);
+}
+
+/* Counts one directory entry read under PATH; false (and stops the scan) past the limit. */
+static bool gitcheck_count(struct gitcheck *g, const char *path)
+{
+	if (g->stopped)
+		return false;
+	if (++g->entries <= g->lim.max_entries)
+		return true;
+	g->stopped = true;
+	gitcheck_incomplete(g, path, "stopped after %zu directory entries; the rest was not checked",
+	                    g->lim.max_entries);
+	return false;
+}
+
+/* True when PATH is one of the protected git dirs (or `.git` entries) in the skip list. */
+static bool gitcheck_skipped(const struct gitcheck *g, const char *path)
+{
+	for (size_t i = 0; i < g->n_skip; i++)
+		if (strcmp(g->skip[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* True when the directory ST was checked already as a git dir; else remembers it. */
+static bool gitcheck_seen(struct gitcheck *g, const struct stat *st)
+{
+	for (size_t i = 0; i < g->n_seen; i++)
+		if (g->seen[i].dev == st->st_dev && g->seen[i].ino == st->st_ino)
+			return true;
+	if (g->n_seen == g->cap_seen) {
+		g->cap_seen = g->cap_seen ? g->cap_seen * 2 : 16;
+		g->seen = xreallocarray(g->seen, g->cap_seen, sizeof *g->seen);
+	}
+	g->seen[g->n_seen++] = (struct gitcheck_id){st->st_dev, st->st_ino};
+	return false;
+}
+
+/*
+ * Renames NAME (in the directory DFD, at DIRPATH) to NAME.airlock-moved-S
+ * without following it or replacing anything, and records it in R (or the
+ * failure in R->error).
+ */
+static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r, int dfd,
+                          const char *dirpath, const char *name)
+{
+	int err = 0;
+
+	for (int i = 1; i <= GITCHECK_RENAME_TRIES; i++) {
+		char *to = i == 1 ? xasprintf("%s" GITCHECK_SUFFIX "%lld", name, g->stamp)
+		                  : xasprintf("%s" GITCHECK_SUFFIX "%lld-%d", name, g->stamp, i);
+		int rc = renameat2(dfd, name, dfd, to, RENAME_NOREPLACE);
+		struct stat st;
+
+		if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+			/* No RENAME_NOREPLACE on this file system: check, then rename. */
+			if (fstatat(dfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				errno = EEXIST;
+			else
+				rc = renameat(dfd, name, dfd, to);
+		}
+		err = rc == 0 ? 0 : errno;
+		if (rc == 0 && r->n_moved < SANDBOX_GITCHECK_MAX_MOVED)
+			r->moved[r->n_moved++] = sandbox__join(dirpath, to);
+		free(to);
+		if (err != EEXIST)
+			break;
+	}
+	if (err != 0 && err != ENOENT && r->error == NULL)
+		r->error = xasprintf("could not move %s aside: %s", name, strerror(err));
+}
+
+/* The first hook in the directory HOOKS (of the git dir at PATH) changed since the start, or NULL. */
+static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path)
+{
+	int fd = openat(gfd, "hooks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	char *why = NULL;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL; /* not a directory: its own ctime was looked at */
+	}
+	while (why == NULL && (de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!gitcheck_count(g, path))
+			break;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    gitcheck_is_new(g, &st))
+			why = xasprintf("hooks/%s changed", de->d_name);
+	}
+	closedir(d);
+	return why;
+}
+
+/*
+ * Checks the git dir GFD (at PATH, stat ST) whose entry (the `.git` name or,
+ * for a bare repository, the directory itself) has ENTRY_ST: when it or a
+ * code-running name in it changed since the start, moves those names aside
+ * and reports it. A protected (skipped) git dir only has a commondir or
+ * config.worktree that appeared moved aside.
+ */
+static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, const char *path,
+                            const struct stat *entry_st)
+{
+	bool skipped = gitcheck_skipped(g, path);
+	bool exists[GITCHECK_N_ITEMS], changed[GITCHECK_N_ITEMS];
+	struct sandbox_gitcheck_report *r;
+	char *why = NULL;
+
+	if (gitcheck_seen(g, st))
+		return;
+	for (size_t i = 0; i < GITCHECK_N_ITEMS; i++) {
+		struct stat ist;
+
+		exists[i] = fstatat(gfd, gitcheck_items[i], &ist, AT_SYMLINK_NOFOLLOW) == 0;
+		changed[i] = exists[i] && gitcheck_is_new(g, &ist);
+	}
+	if (skipped) {
+		/* Only the names the mounts cannot cover: config.worktree, commondir. */
+		for (size_t i = 1; i <= 2 && why == NULL; i++)
+			if (changed[i])
+				why = xasprintf("%s appeared in a protected git dir", gitcheck_items[i]);
+		if (why == NULL)
+			return;
+		r = gitcheck_add(g, path, why);
+		for (size_t i = 1; i <= 2; i++)
+			if (changed[i])
+				gitcheck_move(g, r, gfd, path, gitcheck_items[i]);
+		free(why);
+		return;
+	}
+	if (gitcheck_is_new(g, entry_st))
+		why = xstrdup("new, replaced or written to");
+	for (size_t i = 0; i < GITCHECK_N_ITEMS && why == NULL; i++)
+		if (changed[i])
+			why = xasprintf("%s changed", gitcheck_items[i]);
+	if (why == NULL && exists[3])
+		why = gitcheck_hook_changed(g, gfd, path);
+	if (why == NULL)
+		return;
+	r = gitcheck_add(g, path, why);
+	for (size_t i = 0; i < GITCHECK_N_ITEMS; i++)
+		if (exists[i])
+			gitcheck_move(g, r, gfd, path, gitcheck_items[i]);
+	free(why);
+}
+
+/* Reads the "gitdir: P" of the `.git` file NAME in DFD (at DIRPATH); P absolute, or NULL. */
+static char *gitcheck_read_gitdir(int dfd, const char *dirpath)
+{
+	char buf[GITCHECK_GITDIR_MAX + 1], *p, *nl, *joined, *abs;
+	int fd = openat(dfd, ".git", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, GITCHECK_GITDIR_MAX);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (strncmp(buf, "gitdir:", 7) != 0)
+		return NULL;
+	p = buf + 7;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((nl = strpbrk(p, "\r\n")) != NULL)
+		*nl = '\0';
+	if (*p == '\0')
+		return NULL;
+	joined = *p == '/' ? xstrdup(p) : sandbox__join(dirpath, p);
+	abs = policy_path_normalize(joined);
+	free(joined);
+	return abs;
+}
+
+/*
+ * Opens the directory PATH, which lies under ROOT, one component at a time
+ * with O_NOFOLLOW (a symlink anywhere below ROOT refuses); -1 on failure.
+ */
+static int gitcheck_open_beneath(const char *root, const char *path)
+{
+	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *rest = xstrdup(path + rl), *save = NULL;
+
+	for (char *c = strtok_r(rest, "/", &save); c != NULL && fd >= 0;
+	     c = strtok_r(NULL, "/", &save)) {
+		int next = strcmp(c, "..") == 0 ? -1
+		                                 : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		                                                     O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	free(rest);
+	return fd;
+}
+
+/*
+ * The `.git` entry of DFD (at DIRPATH) that is not a directory (stat ST): a
+ * new one is reported and renamed aside (host git would follow it); the git
+ * dir a `.git` file names is checked when it lies inside a writable root.
+ */
+static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpath,
+                                  const struct stat *st)
+{
+	char *entry = sandbox__join(dirpath, ".git");
+	char *target = S_ISREG(st->st_mode) ? gitcheck_read_gitdir(dfd, dirpath) : NULL;
+
+	if (!gitcheck_skipped(g, entry) && gitcheck_is_new(g, st)) {
+		char *why = S_ISLNK(st->st_mode) ? xstrdup("a .git symlink appeared")
+		            : target != NULL     ? xasprintf("a .git file appeared (gitdir: %s)", target)
+		            : S_ISREG(st->st_mode) ? xstrdup("a .git file appeared")
+		                                   : xstrdup("a .git entry appeared");
+		struct sandbox_gitcheck_report *r = gitcheck_add(g, entry, why);
+
+		gitcheck_move(g, r, dfd, dirpath, ".git");
+		free(why);
+	}
+	for (size_t i = 0; target != NULL && i < g->n_roots; i++) {
+		struct stat tst;
+		int tfd;
+
+		if (!policy_path_is_under(g->roots[i], target))
+			continue;
+		tfd = gitcheck_open_beneath(g->roots[i], target);
+		if (tfd >= 0 && fstat(tfd, &tst) == 0)
+			gitcheck_gitdir(g, tfd, &tst, target, &tst);
+		if (tfd >= 0)
+			close(tfd);
+		break;
+	}
+	free(target);
+	free(entry);
+}
+
+/*
+ * Opens the subdirectory NAME of DFD (at PATH, on device PARENT_DEV) without
+ * following a symlink; fills ST. Returns -1 when it is not to be walked (gone,
+ * a symlink, a kernel file system) and reports one that changed but cannot be
+ * read.
+ */
+static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, const char *path,
+                             dev_t parent_dev, struct stat *st)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct statfs sf;
+
+	if (fd < 0) {
+		int err = errno;
+		if (err != ENOENT && err != ENOTDIR && err != ELOOP &&
+		    (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0 || gitcheck_is_new(g, st)))
+			gitcheck_incomplete(g, path, "cannot read it: %s", strerror(err));
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (st->st_dev != parent_dev && fstatfs(fd, &sf) == 0)
+		for (size_t i = 0; i < sizeof gitcheck_kernel_fs / sizeof gitcheck_kernel_fs[0]; i++)
+			if ((unsigned long)sf.f_type == gitcheck_kernel_fs[i]) {
+				close(fd);
+				return -1;
+			}
+	return fd;
+}
+
+/* True when NAME is a fan-out directory of an object store (two hex digits). */
+static bool gitcheck_fanout(const char *name)
+{
+	return isxdigit((unsigned char)name[0]) && isxdigit((unsigned char)name[1]) &&
+	       name[2] == '\0';
+}
+
+/* Enters the subdirectory NAME of DFD (at PATH) at DEPTH, within the limits. */
+static void gitcheck_enter(struct gitcheck *g, int dfd, const struct stat *dst, const char *path,
+                           const char *name, size_t depth, const struct gitcheck_frame *up)
+{
+	char *child = sandbox__join(path, name);
+	struct stat st;
+	int fd;
+
+	if (depth > g->lim.max_depth) {
+		gitcheck_incomplete(g, child, "deeper than %zu levels; not checked", g->lim.max_depth);
+	} else if ((fd = gitcheck_open_dir(g, dfd, name, child, dst->st_dev, &st)) >= 0) {
+		bool loop = false;
+
+		for (const struct gitcheck_frame *f = up; f != NULL && !loop; f = f->up)
+			loop = f->dev == st.st_dev && f->ino == st.st_ino;
+		if (loop)
+			close(fd);
+		else
+			gitcheck_walk(g, fd, &st, child, depth, strcmp(name, ".git") == 0, up);
+	}
+	free(child);
+}
+
+/*
+ * The object store OBJECTS of a git dir (DFD at PATH): its fan-out and pack
+ * directories are walked only when they hold a subdirectory (link count), or,
+ * where the file system does not count those, when they changed.
+ */
+static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst,
+                             const char *path, size_t depth, const struct gitcheck_frame *up)
+{
+	char *opath = sandbox__join(path, "objects");
+	struct stat ost;
+	int fd;
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > g->lim.max_depth) {
+		gitcheck_incomplete(g, opath, "deeper than %zu levels; not checked", g->lim.max_depth);
+		free(opath);
+		return;
+	}
+	fd = gitcheck_open_dir(g, dfd, "objects", opath, dst->st_dev, &ost);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		free(opath);
+		return;
+	}
+	struct gitcheck_frame frame = {ost.st_dev, ost.st_ino, up};
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!gitcheck_count(g, opath))
+			break;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if (gitcheck_fanout(de->d_name) || strcmp(de->d_name, "pack") == 0) {
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISDIR(st.st_mode))
+				continue;
+			if (st.st_nlink == 2 || (st.st_nlink < 2 && !gitcheck_is_new(g, &st)))
+				continue; /* only files, as git keeps it */
+		}
+		gitcheck_enter(g, dirfd(d), &ost, opath, de->d_name, depth + 1, &frame);
+	}
+	closedir(d);
+	free(opath);
+}
+
+/* Remembers a subdirectory name to enter after the listing. */
+static void gitcheck_push(char ***names, size_t *n, size_t *cap, const char *name)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*names = xreallocarray(*names, *cap, sizeof **names);
+	}
+	(*names)[(*n)++] = xstrdup(name);
+}
+
+/*
+ * Walks the directory FD (owned; stat ST, at PATH, DEPTH below its root;
+ * DOTGIT when it is named `.git`): lists it, checks it when it is a git dir
+ * and a `.git` entry that is not a directory, then enters its subdirectories.
+ */
+static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, const char *path,
+                          size_t depth, bool dotgit, const struct gitcheck_frame *up)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	char **subdirs = NULL;
+	size_t n_subdirs = 0, cap_subdirs = 0;
+	bool head = false, objects = false, refs = false, commondir = false, gitname = false;
+	bool have_dotgit = false;
+	struct stat dotgit_st;
+	struct gitcheck_frame frame = {st->st_dev, st->st_ino, up};
+
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		unsigned char type = de->d_type;
+		struct stat est;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (!gitcheck_count(g, path))
+			break;
+		if (type == DT_UNKNOWN || strcmp(name, ".git") == 0) {
+			if (fstatat(fd, name, &est, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISLNK(est.st_mode) ? DT_LNK : DT_REG;
+		}
+		head |= strcmp(name, "HEAD") == 0;
+		objects |= strcmp(name, "objects") == 0;
+		refs |= strcmp(name, "refs") == 0;
+		commondir |= strcmp(name, "commondir") == 0;
+		for (size_t i = 0; i < GITCHECK_N_ITEMS; i++)
+			gitname |= strcmp(name, gitcheck_items[i]) == 0;
+		if (strcmp(name, ".git") == 0 && type != DT_DIR) {
+			have_dotgit = true;
+			dotgit_st = est;
+		}
+		if (type == DT_DIR)
+			gitcheck_push(&subdirs, &n_subdirs, &cap_subdirs, name);
+	}
+	/* A `.git` directory with any git name in it, or a bare or worktree git dir. */
+	bool gitdir = (dotgit && (head || objects || refs || commondir || gitname)) ||
+	              (head && ((objects && refs) || commondir));
+	if (gitdir && !g->stopped)
+		gitcheck_gitdir(g, fd, st, path, st);
+	if (have_dotgit && !g->stopped)
+		gitcheck_dotgit_entry(g, fd, path, &dotgit_st);
+	for (size_t i = 0; i < n_subdirs; i++) {
+		if (!g->stopped && gitdir && strcmp(subdirs[i], "objects") == 0)
+			gitcheck_objects(g, fd, st, path, depth + 1, &frame);
+		else if (!g->stopped)
+			gitcheck_enter(g, fd, st, path, subdirs[i], depth + 1, &frame);
+		free(subdirs[i]);
+	}
+	free(subdirs);
+	closedir(d);
+}
+
+/* Scans with the default limits. */
+int sandbox_gitcheck_scan(char *const *roots, size_t n_roots, char *const *skip, size_t n_skip,
+                          struct timespec since, struct sandbox_gitcheck_report **out,
+                          size_t *n_out)
+{
+	struct sandbox_gitcheck_limits lim = {
+		.max_entries = SANDBOX_GITCHECK_MAX_ENTRIES,
+		.max_depth = SANDBOX_GITCHECK_MAX_DEPTH,
+		.max_incomplete = SANDBOX_GITCHECK_MAX_INCOMPLETE,
+	};
+
+	return sandbox_gitcheck_scan_limited(roots, n_roots, skip, n_skip, since, &lim, out, n_out);
+}
+
+/* True when root I is the same as, or lies under, another root (walked there already). */
+static bool gitcheck_root_covered(char *const *roots, size_t n_roots, size_t i)
+{
+	for (size_t j = 0; j < n_roots; j++) {
+		if (j == i)
+			continue;
+		if (strcmp(roots[j], roots[i]) == 0 ? j < i : policy_path_is_under(roots[j], roots[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Scans ROOTS within LIM; see sandbox.h. */
+int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *const *skip,
+                                  size_t n_skip, struct timespec since,
+                                  const struct sandbox_gitcheck_limits *lim,
+                                  struct sandbox_gitcheck_report **out, size_t *n_out)
+{
+	struct gitcheck g = {
+		.lim = *lim,
+		.since = since,
+		.roots = roots,
+		.n_roots = n_roots,
+		.skip = skip,
+		.n_skip = n_skip,
+		.stamp = (long long)time(NULL),
+	};
+
+	*out = NULL;
+	*n_out = 0;
+	if (g.lim.max_incomplete == 0)
+		g.lim.max_incomplete = 1;
+	for (size_t i = 0; i < n_roots; i++)
+		if (roots[i][0] != '/')
+			return -EINVAL;
+	for (size_t i = 0; i < n_roots && !g.stopped; i++) {
+		struct stat st;
+		int fd;
+
+		if (gitcheck_root_covered(roots, n_roots, i))
+			continue;
+		fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT)
+				gitcheck_incomplete(&g, roots[i], "cannot read it: %s", strerror(errno));
+			continue;
+		}
+		if (fstat(fd, &st) != 0) {
+			close(fd);
+			continue;
+		}
+		const char *base = strrchr(roots[i], '/');
+		gitcheck_walk(&g, fd, &st, roots[i], 0, base != NULL && strcmp(base, "/.git") == 0,
+		              NULL);
+	}
+	free(g.seen);
+	*out = g.v;
+	*n_out = g.n;
+	return 0;
+}
+
+/* S with every byte a terminal could act on (controls, C1, invalid UTF-8, '\') as \xHH. */
+static char *gitcheck_printable(const char *s)
+{
+	size_t len = strlen(s), o = 0;
+	char *out = xmalloc(len * 4 + 1);
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		                         : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2);
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+		if (ok && n == 1)
+			ok = c >= 0x20 && c != 0x7f && c != '\\';
+		if (ok && n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
+			ok = false; /* C1 controls */
+		if (!ok) {
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* S as valid UTF-8: every byte of an invalid sequence becomes U+FFFD. */
+static char *gitcheck_utf8(const char *s)
+{
+	size_t len = strlen(s), o = 0;
+	char *out = xmalloc(len * 3 + 1);
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		                         : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && c < 0xf5;
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+		if (!ok) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Adds KEY: S (made valid UTF-8) to O. */
+static void gitcheck_json_str(cJSON *o, const char *key, const char *s)
+{
+	char *u = gitcheck_utf8(s);
+
+	cJSON_AddStringToObject(o, key, u);
+	free(u);
+}
+
+/* Writes all of BUF to FD; false on failure. */
+static bool gitcheck_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return true;
+}
+
+/* Prints R as one "airlock: ..." line on stderr. */
+static void gitcheck_print_line(const struct sandbox_gitcheck_report *r)
+{
+	char *path = gitcheck_printable(r->path), *why = gitcheck_printable(r->why);
+	char *line;
+
+	if (r->incomplete) {
+		line = xasprintf("airlock: git check incomplete at %s: %s; repositories there may "
+		                 "hold what a sandboxed command planted\n",
+		                 path, why);
+	} else {
+		char *moved = xstrdup("");
+
+		for (size_t i = 0; i < r->n_moved; i++) {
+			const char *base = strrchr(r->moved[i], '/');
+			char *b = gitcheck_printable(base != NULL ? base + 1 : r->moved[i]);
+			char *t = xasprintf("%s%s%s", moved, i ? ", " : "", b);
+			free(b);
+			free(moved);
+			moved = t;
+		}
+		if (r->error != NULL) {
+			char *err = gitcheck_printable(r->error);
+			line = xasprintf("airlock: git repository %s (%s, during the sandboxed run): %s; "
+			                 "do not run git there before checking it%s%s\n",
+			                 path, why, err, r->n_moved ? "; moved aside: " : "", moved);
+			free(err);
+		} else if (r->n_moved > 0) {
+			line = xasprintf("airlock: git repository %s (%s, during the sandboxed run): "
+			                 "moved aside %s\n",
+			                 path, why, moved);
+		} else {
+			line = xasprintf("airlock: git repository %s (%s, during the sandboxed run)\n",
+			                 path, why);
+		}
+		free(moved);
+	}
+	(void)gitcheck_write_all(STDERR_FILENO, line, strlen(line));
+	free(line);
+	free(path);
+	free(why);
+}
+
+/* The audit line of R: {"ts","kind":"git","path","reason","moved",...}; caller frees. */
+static char *gitcheck_json_line(const struct sandbox_gitcheck_report *r)
+{
+	cJSON *o = cJSON_CreateObject(), *moved = cJSON_CreateArray();
+	struct timespec ts;
+	struct tm tm;
+	char buf[64], *text, *line;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	cJSON_AddStringToObject(o, "ts", buf);
+	cJSON_AddStringToObject(o, "kind", "git");
+	gitcheck_json_str(o, "path", r->path);
+	gitcheck_json_str(o, "reason", r->why);
+	for (size_t i = 0; i < r->n_moved; i++) {
+		char *u = gitcheck_utf8(r->moved[i]);
+		cJSON_AddItemToArray(moved, cJSON_CreateString(u));
+		free(u);
+	}
+	cJSON_AddItemToObject(o, "moved", moved);
+	if (r->error != NULL)
+		gitcheck_json_str(o, "error", r->error);
+	if (r->incomplete)
+		cJSON_AddBoolToObject(o, "incomplete", true);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		return NULL;
+	line = xasprintf("%s\n", text);
+	cJSON_free(text);
+	return line;
+}
+
+/* Prints each report on stderr and, when JSON_FD >= 0, as one JSON line on it. */
+int sandbox_gitcheck_print(const struct sandbox_gitcheck_report *r, size_t n, int json_fd)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		gitcheck_print_line(&r[i]);
+		if (json_fd < 0)
+			continue;
+		char *line = gitcheck_json_line(&r[i]);
+		if (line == NULL || !gitcheck_write_all(json_fd, line, strlen(line)))
+			rc = line == NULL ? -ENOMEM : -errno;
+		free(line);
+	}
+	return rc;
+}
+
+/* Frees N reports and the array. */
+void sandbox_gitcheck_free(struct sandbox_gitcheck_report *r, size_t n)
+{
+	for (size_t i = 0; r != NULL && i < n; i++) {
+		free(r[i].path);
+		free(r[i].why);
+		free(r[i].error);
+		for (size_t k = 0; k < r[i].n_moved; k++)
+			free(r[i].moved[k]);
+	}
+	free(r);
+}

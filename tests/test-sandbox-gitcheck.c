@@ -1,0 +1,486 @@
+/*
+ * Tests of the after-the-run git check (sandbox/sandbox-gitcheck.c). No
+ * sandbox is needed: each test builds a workspace under its own directory
+ * with real git, takes the "run started" time, plants or changes things as a
+ * sandboxed command could, then scans and looks at the reports and at what
+ * was moved aside on disk. Things made before the start are made at least
+ * one clock tick earlier (the file system stamps with the coarse clock).
+ */
+#include "test.h"
+
+#include "core/xmalloc.h"
+#include "sandbox/sandbox.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Runs the shell script FMT in the test's directory; returns its status (output on failure). */
+static int gc_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int gc_sh(const char *fmt, ...)
+{
+	char *home = xasprintf("HOME=%s", test_tmpdir());
+	char *env[] = {home, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
+	               "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e", NULL};
+	struct test_run r;
+	va_list ap;
+	char *script;
+	int status;
+
+	va_start(ap, fmt);
+	script = xvasprintf(fmt, ap);
+	va_end(ap);
+	char *argv[] = {"bash", "-ec", script, NULL};
+	if (test_run(&r, argv, NULL, NULL, env, (uid_t)-1, 30) != 0) {
+		free(script);
+		free(home);
+		return -1;
+	}
+	status = r.status;
+	if (status != 0)
+		fprintf(stderr, "script failed (%d): %s\n%s%s", status, script, r.out, r.err);
+	test_run_free(&r);
+	free(script);
+	free(home);
+	return status;
+}
+
+/* The run's start: a coarse time at least one tick after everything made so far. */
+static struct timespec gc_start(void)
+{
+	struct timespec ts, pause = {0, 30 * 1000 * 1000};
+
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	nanosleep(&pause, NULL);
+	return ts;
+}
+
+/* A path under the test's directory; caller frees. */
+static char *gc_path(const char *rel)
+{
+	return xasprintf("%s/%s", test_tmpdir(), rel);
+}
+
+/* The report for PATH (relative to the test's directory), or NULL. */
+static const struct sandbox_gitcheck_report *gc_find(const struct sandbox_gitcheck_report *r,
+                                                     size_t n, const char *rel)
+{
+	char *p = gc_path(rel);
+	const struct sandbox_gitcheck_report *found = NULL;
+
+	for (size_t i = 0; i < n && found == NULL; i++)
+		if (strcmp(r[i].path, p) == 0)
+			found = &r[i];
+	free(p);
+	return found;
+}
+
+/* True when R moved DIR/NAME (DIR relative to the test's directory) aside. */
+static bool gc_moved(const struct sandbox_gitcheck_report *r, const char *dir, const char *name)
+{
+	char *prefix = xasprintf("%s/%s/%s.airlock-moved-", test_tmpdir(), dir, name);
+	bool found = false;
+
+	for (size_t i = 0; r != NULL && i < r->n_moved && !found; i++)
+		found = strncmp(r->moved[i], prefix, strlen(prefix)) == 0;
+	free(prefix);
+	return found;
+}
+
+/* True when REL (relative to the test's directory) exists, without following it. */
+static bool gc_exists(const char *rel)
+{
+	char *p = gc_path(rel);
+	struct stat st;
+	bool yes = lstat(p, &st) == 0;
+
+	free(p);
+	return yes;
+}
+
+/* How many entries of DIR (relative) start with PREFIX. */
+static int gc_count_prefix(const char *rel, const char *prefix)
+{
+	char *p = gc_path(rel);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	int n = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	if (d != NULL)
+		closedir(d);
+	free(p);
+	return n;
+}
+
+/* Scans the roots REL_ROOTS (relative, NULL-terminated) skipping REL_SKIP, within LIM (or defaults). */
+static void gc_scan(const char *const *rel_roots, const char *const *rel_skip, struct timespec since,
+                    const struct sandbox_gitcheck_limits *lim, struct sandbox_gitcheck_report **r,
+                    size_t *n)
+{
+	char *roots[8], *skip[8];
+	size_t nr = 0, ns = 0;
+
+	for (; rel_roots[nr] != NULL; nr++)
+		roots[nr] = gc_path(rel_roots[nr]);
+	for (; rel_skip != NULL && rel_skip[ns] != NULL; ns++)
+		skip[ns] = gc_path(rel_skip[ns]);
+	if (lim != NULL)
+		sandbox_gitcheck_scan_limited(roots, nr, skip, ns, since, lim, r, n);
+	else
+		sandbox_gitcheck_scan(roots, nr, skip, ns, since, r, n);
+	for (size_t i = 0; i < nr; i++)
+		free(roots[i]);
+	for (size_t i = 0; i < ns; i++)
+		free(skip[i]);
+}
+
+/* Prints the reports with stderr and the JSON lines captured; caller frees both. */
+static void gc_print(const struct sandbox_gitcheck_report *r, size_t n, char **err, char **json)
+{
+	char *ep = gc_path("print-stderr"), *jp = gc_path("print-json");
+	int efd = open(ep, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int jfd = open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int saved = dup(STDERR_FILENO);
+
+	fflush(stderr);
+	dup2(efd, STDERR_FILENO);
+	sandbox_gitcheck_print(r, n, jfd);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(efd);
+	close(jfd);
+	*err = test_read_file(ep, NULL);
+	*json = test_read_file(jp, NULL);
+	free(ep);
+	free(jp);
+}
+
+/* Prints every report (for a failing test's log). */
+static void gc_dump(const struct sandbox_gitcheck_report *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "report %zu: %s (%s)%s moved %zu%s%s\n", i, r[i].path, r[i].why,
+		        r[i].incomplete ? " INCOMPLETE" : "", r[i].n_moved, r[i].error ? " error: " : "",
+		        r[i].error ? r[i].error : "");
+}
+
+static const char *const ws_root[] = {"ws", NULL};
+static const char *const ws_skip[] = {"ws/.git", NULL};
+
+/* A new nested repository is reported, its config and hooks moved aside, in the pane and the log. */
+TEST(gitcheck_new_nested_repo_moved_aside)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+	char *err, *json;
+
+	ASSERT_EQ(gc_sh("git init -q ws && echo a > ws/f"), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("git init -q ws/sub && git -C ws add f && echo b > ws/f"), 0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 1);
+	const struct sandbox_gitcheck_report *s = gc_find(r, n, "ws/sub/.git");
+	ASSERT(s != NULL);
+	ASSERT(!s->incomplete);
+	ASSERT(s->error == NULL);
+	ASSERT(gc_moved(s, "ws/sub/.git", "config"));
+	ASSERT(gc_moved(s, "ws/sub/.git", "hooks"));
+	ASSERT(!gc_exists("ws/sub/.git/config"));
+	ASSERT(!gc_exists("ws/sub/.git/hooks"));
+	ASSERT_EQ(gc_count_prefix("ws/sub/.git", "config.airlock-moved-"), 1);
+	ASSERT_EQ(gc_count_prefix("ws/sub/.git", "hooks.airlock-moved-"), 1);
+	/* The protected top-level repository is left alone. */
+	ASSERT(gc_exists("ws/.git/config"));
+	ASSERT(gc_exists("ws/.git/hooks"));
+
+	gc_print(r, n, &err, &json);
+	ASSERT_CONTAINS(err, "airlock: git repository ");
+	ASSERT_CONTAINS(err, "/ws/sub/.git (new, replaced or written to");
+	ASSERT_CONTAINS(err, "config.airlock-moved-");
+	ASSERT(json != NULL && strchr(json, '\n') == json + strlen(json) - 1);
+	cJSON *o = cJSON_Parse(json);
+	ASSERT(o != NULL);
+	ASSERT_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")), "git");
+	ASSERT_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")), s->path);
+	ASSERT(cJSON_GetStringValue(cJSON_GetObjectItem(o, "ts")) != NULL);
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(o, "moved")), (int)s->n_moved);
+	cJSON_Delete(o);
+	free(err);
+	free(json);
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* A nested repository made before the run and left alone is not reported, whatever changed beside it. */
+TEST(gitcheck_old_untouched_nested_repo_not_reported)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("git init -q ws && git init -q ws/sub && git init -q --bare ws/b.git && "
+	                "echo a > ws/sub/f"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo b >> ws/sub/f && mkdir ws/sub/new && touch ws/new ws/.git/index"), 0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 0);
+	ASSERT(gc_exists("ws/sub/.git/config"));
+	ASSERT(gc_exists("ws/b.git/hooks"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* An old nested repository whose hook was edited (mtime forged back) is reported. */
+TEST(gitcheck_old_repo_with_changed_hook_reported)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("git init -q ws && git init -q ws/sub && "
+	                "printf '#!/bin/sh\\n' > ws/sub/.git/hooks/pre-commit"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo 'touch /tmp/pwned' >> ws/sub/.git/hooks/pre-commit && "
+	                "touch -d 2001-01-01 ws/sub/.git/hooks/pre-commit"),
+	          0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 1);
+	ASSERT(r[0].path != NULL);
+	ASSERT_STR_EQ(r[0].why, "hooks/pre-commit changed");
+	ASSERT(gc_moved(&r[0], "ws/sub/.git", "hooks"));
+	ASSERT(gc_moved(&r[0], "ws/sub/.git", "config"));
+	ASSERT(!gc_exists("ws/sub/.git/hooks/pre-commit"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* A new bare repository (and a linked worktree's git dir) is reported. */
+TEST(gitcheck_new_bare_repo_reported)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("mkdir ws"), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("git init -q --bare ws/deep/x.git"), 0);
+	gc_scan(ws_root, NULL, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 1);
+	const struct sandbox_gitcheck_report *b = gc_find(r, n, "ws/deep/x.git");
+	ASSERT(b != NULL);
+	ASSERT(gc_moved(b, "ws/deep/x.git", "config"));
+	ASSERT(gc_moved(b, "ws/deep/x.git", "hooks"));
+	ASSERT(gc_exists("ws/deep/x.git/HEAD"));
+	ASSERT(gc_exists("ws/deep/x.git/objects"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* A new `.git` file is moved aside; its gitdir is checked when inside a root, never outside. */
+TEST(gitcheck_git_file_to_gitdir_inside_root)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+	static const char *const roots[] = {"ws", NULL};
+
+	ASSERT_EQ(gc_sh("mkdir -p ws/store out"), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("git init -q --separate-git-dir ws/store/sub.git ws/sub && "
+	                "git init -q --separate-git-dir out/ext.git ws/other"),
+	          0);
+	gc_scan(roots, NULL, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 3);
+	const struct sandbox_gitcheck_report *f = gc_find(r, n, "ws/sub/.git");
+	ASSERT(f != NULL);
+	ASSERT_CONTAINS(f->why, "a .git file appeared (gitdir: ");
+	ASSERT_CONTAINS(f->why, "/ws/store/sub.git)");
+	ASSERT(gc_moved(f, "ws/sub", ".git"));
+	ASSERT(!gc_exists("ws/sub/.git"));
+	const struct sandbox_gitcheck_report *t = gc_find(r, n, "ws/store/sub.git");
+	ASSERT(t != NULL);
+	ASSERT(gc_moved(t, "ws/store/sub.git", "config"));
+	ASSERT(gc_find(r, n, "ws/other/.git") != NULL);
+	ASSERT(!gc_exists("ws/other/.git"));
+	/* Outside every root: neither reported nor touched. */
+	ASSERT(gc_find(r, n, "out/ext.git") == NULL);
+	ASSERT(gc_exists("out/ext.git/config"));
+	ASSERT(gc_exists("out/ext.git/hooks"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* Protected git dirs are skipped, except for a commondir or config.worktree that appeared. */
+TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("git init -q ws && echo a > ws/f && git -C ws add f && "
+	                "git -C ws commit -qm one"),
+	          0);
+	struct timespec since = gc_start();
+	/* A commit touches the git dir itself; config here stands for a host-side edit. */
+	ASSERT_EQ(gc_sh("echo b > ws/f && git -C ws commit -qam two && "
+	                "git -C ws config user.name someone && "
+	                "echo /tmp/evil > ws/.git/commondir && echo '[core]' > ws/.git/config.worktree"),
+	          0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 1);
+	ASSERT_CONTAINS(r[0].path, "/ws/.git");
+	ASSERT_EQ(r[0].n_moved, 2);
+	ASSERT(gc_moved(&r[0], "ws/.git", "commondir"));
+	ASSERT(gc_moved(&r[0], "ws/.git", "config.worktree"));
+	ASSERT(!gc_exists("ws/.git/commondir"));
+	ASSERT(gc_exists("ws/.git/config"));
+	ASSERT(gc_exists("ws/.git/hooks"));
+
+	/* Without changes there, a second scan reports nothing. */
+	sandbox_gitcheck_free(r, n);
+	ASSERT_EQ(gc_sh("git -C ws commit -q --allow-empty -m three"), 0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 0);
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* Symlink loops and symlinked directories are not entered; a new .git symlink is renamed, not followed. */
+TEST(gitcheck_symlinks_not_followed)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("mkdir -p ws/a ws/sub out"), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("ln -s .. ws/a/up && ln -s loop2 ws/loop1 && ln -s loop1 ws/loop2 && "
+	                "git init -q out/real && ln -s ../../out/real/.git ws/sub/.git && "
+	                "ln -s ../out ws/outlink && git init -q ws/n && rm -rf ws/n/.git/hooks && "
+	                "mkdir out/hooks && ln -s ../../../out/hooks ws/n/.git/hooks"),
+	          0);
+	gc_scan(ws_root, NULL, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 2);
+	const struct sandbox_gitcheck_report *l = gc_find(r, n, "ws/sub/.git");
+	ASSERT(l != NULL);
+	ASSERT_STR_EQ(l->why, "a .git symlink appeared");
+	ASSERT(gc_moved(l, "ws/sub", ".git"));
+	const struct sandbox_gitcheck_report *h = gc_find(r, n, "ws/n/.git");
+	ASSERT(h != NULL);
+	ASSERT(gc_moved(h, "ws/n/.git", "hooks"));
+	/* What the links point to is untouched. */
+	ASSERT(gc_exists("out/real/.git/config"));
+	ASSERT(gc_exists("out/real/.git/hooks"));
+	ASSERT(gc_exists("out/hooks"));
+	ASSERT_EQ(gc_count_prefix("out", "hooks.airlock"), 0);
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* A walk that hits its entry or depth limit says it is incomplete, never passes silently. */
+TEST(gitcheck_walk_limits_report_incomplete)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+	char *err, *json;
+	struct sandbox_gitcheck_limits lim = {.max_entries = 50, .max_depth = 64,
+	                                      .max_incomplete = 16};
+
+	ASSERT_EQ(gc_sh("mkdir -p ws/many && for i in $(seq 100); do touch ws/many/f$i; done"), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("git init -q ws/zz"), 0);
+	gc_scan(ws_root, NULL, since, &lim, &r, &n);
+	gc_dump(r, n);
+	bool incomplete = false;
+	for (size_t i = 0; i < n; i++)
+		incomplete |= r[i].incomplete;
+	ASSERT(incomplete);
+	gc_print(r, n, &err, &json);
+	ASSERT_CONTAINS(err, "airlock: git check incomplete at ");
+	ASSERT_CONTAINS(err, "stopped after 50 directory entries");
+	ASSERT_CONTAINS(json, "\"incomplete\":true");
+	free(err);
+	free(json);
+	sandbox_gitcheck_free(r, n);
+
+	/* Depth: a repository below the limit is not found, and the report says where. */
+	lim = (struct sandbox_gitcheck_limits){.max_entries = 1000, .max_depth = 3,
+	                                       .max_incomplete = 16};
+	ASSERT_EQ(gc_sh("git init -q ws/d1/d2/d3/d4/r"), 0);
+	gc_scan(ws_root, NULL, since, &lim, &r, &n);
+	gc_dump(r, n);
+	const struct sandbox_gitcheck_report *d = gc_find(r, n, "ws/d1/d2/d3/d4");
+	ASSERT(d != NULL);
+	ASSERT(d->incomplete);
+	ASSERT_CONTAINS(d->why, "deeper than 3 levels");
+	ASSERT(gc_exists("ws/d1/d2/d3/d4/r/.git/config"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* What an attacker would try next: moves, hiding places, look-alikes, undoing a move. */
+TEST(gitcheck_attacker_variants)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	/* Before the run: a prepared non-repo, and a repo whose config was moved aside earlier. */
+	ASSERT_EQ(gc_sh("git init -q ws && mkdir -p ws/staging/hooks ws/m && "
+	                "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > ws/staging/config && "
+	                "touch ws/staging/HEAD && git init -q ws/old && "
+	                "mv ws/old/.git/config ws/old/.git/config.airlock-moved-1"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh(
+	                  /* a prepared directory renamed into place */
+	                  "mv ws/staging ws/m/.git && "
+	                  /* a repository hidden in the protected repo's object store, and beside it */
+	                  "mkdir -p ws/.git/objects/ab && git init -q ws/.git/objects/ab/r && "
+	                  "git init -q ws/.git/stash-x/r && "
+	                  /* a bare look-alike whose objects is a symlink */
+	                  "mkdir -p ws/bare/refs && echo 'ref: refs/heads/main' > ws/bare/HEAD && "
+	                  "ln -s ../.git/objects ws/bare/objects && echo '[core]' > ws/bare/config && "
+	                  /* undoing an earlier move */
+	                  "mv ws/old/.git/config.airlock-moved-1 ws/old/.git/config"),
+	          0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	const struct sandbox_gitcheck_report *m = gc_find(r, n, "ws/m/.git");
+	ASSERT(m != NULL);
+	ASSERT(gc_moved(m, "ws/m/.git", "config"));
+	ASSERT(gc_find(r, n, "ws/.git/objects/ab/r/.git") != NULL);
+	ASSERT(gc_find(r, n, "ws/.git/stash-x/r/.git") != NULL);
+	ASSERT(gc_find(r, n, "ws/bare") != NULL);
+	ASSERT(gc_moved(gc_find(r, n, "ws/bare"), "ws/bare", "config"));
+	const struct sandbox_gitcheck_report *o = gc_find(r, n, "ws/old/.git");
+	ASSERT(o != NULL);
+	ASSERT(!gc_exists("ws/old/.git/config"));
+	/* The earlier moved name is taken: nothing is overwritten. */
+	ASSERT(gc_moved(o, "ws/old/.git", "config"));
+	ASSERT_EQ(n, 5);
+	/* A terminal escape in a name is shown escaped in the pane. */
+	sandbox_gitcheck_free(r, n);
+	ASSERT_EQ(gc_sh("git init -q \"ws/$(printf 'e\\033[2Jx')\""), 0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	char *err, *json;
+	gc_print(r, n, &err, &json);
+	ASSERT_CONTAINS(err, "e\\x1b[2Jx/.git");
+	ASSERT_NOT_CONTAINS(err, "\033");
+	free(err);
+	free(json);
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
