@@ -36,6 +36,9 @@ enum sandbox_args_flag {
 	ARG_GIT_PROTECTION,
 	ARG_INNER,
 	ARG_FS_RESTRICTED,
+	ARG_WRITE_ROOT,
+	ARG_NO_LANDLOCK,
+	ARG_HOST_SOCKET,
 	ARG_PRINT,
 };
 
@@ -58,6 +61,9 @@ static const struct sandbox_args_def {
     [ARG_GIT_PROTECTION] = {"--git-protection", true},
     [ARG_INNER] = {"--apply-seccomp-then-exec", false},
     [ARG_FS_RESTRICTED] = {"--fs-restricted", false},
+    [ARG_WRITE_ROOT] = {"--write-root", true},
+    [ARG_NO_LANDLOCK] = {"--no-landlock", false},
+    [ARG_HOST_SOCKET] = {"--host-socket", true},
     [ARG_PRINT] = {"--print-bwrap-args", false},
 };
 
@@ -310,6 +316,17 @@ int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cau
 		case ARG_FS_RESTRICTED:
 			o->inner_fs_restricted = true;
 			break;
+		case ARG_WRITE_ROOT:
+			rc = sandbox_args_push(o->write_roots, &o->n_write_roots, "--write-root",
+			                       value, true, cause);
+			break;
+		case ARG_NO_LANDLOCK:
+			o->no_landlock = true;
+			break;
+		case ARG_HOST_SOCKET:
+			rc = sandbox_args_push(o->host_sockets, &o->n_host_sockets, "--host-socket",
+			                       value, true, cause);
+			break;
 		case ARG_PRINT:
 			o->print_plan = true;
 			break;
@@ -343,5 +360,9 @@ void sandbox_args_free(struct sandbox_opts *o)
 		free(o->protect_home[i]);
 	for (size_t i = 0; i < o->n_hide; i++)
 		free(o->hide[i]);
+	for (size_t i = 0; i < o->n_write_roots; i++)
+		free(o->write_roots[i]);
+	for (size_t i = 0; i < o->n_host_sockets; i++)
+		free(o->host_sockets[i]);
 	memset(o, 0, sizeof *o);
 }

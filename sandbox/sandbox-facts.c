@@ -110,6 +110,139 @@ const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path
 	return e != NULL ? e->gitdir : NULL;
 }
 
+/* Adds a path to a list of the facts, once. */
+void sandbox_facts_list_add(char ***v, size_t *n, const char *path)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], path) == 0)
+			return;
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(path);
+}
+
+/* Records a kernel file system's mount point (once). */
+void sandbox_facts_add_kernel_mount(struct sandbox_facts *f, const char *path)
+{
+	sandbox_facts_list_add(&f->kernel_mounts, &f->n_kernel_mounts, path);
+}
+
+/* Frees a list of paths. */
+static void sandbox_facts_list_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Reads /proc/net/unix (this network namespace's Unix sockets) for the ones
+ * bound to a path that is a socket now, and the host's IPC directories
+ * that exist ($XDG_RUNTIME_DIR, /run/user/UID, tmux's, X11's, screen's).
+ */
+static void sandbox_facts_gather_host_ipc(struct sandbox_facts *f)
+{
+	FILE *fp = fopen("/proc/net/unix", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	struct stat st;
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *dirs[] = {
+	    xdg != NULL && xdg[0] == '/' ? policy_path_normalize(xdg) : NULL,
+	    xasprintf("/run/user/%u", (unsigned)getuid()),
+	    xasprintf("/tmp/tmux-%u", (unsigned)getuid()),
+	    xstrdup("/tmp/.X11-unix"),
+	    xstrdup("/tmp/.ICE-unix"),
+	    xstrdup("/run/screen"),
+	};
+
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		if (dirs[i] != NULL && lstat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+			sandbox_facts_list_add(&f->ipc_dirs, &f->n_ipc_dirs, dirs[i]);
+		free(dirs[i]);
+	}
+	if (fp == NULL)
+		return;
+	while (getline(&line, &cap, fp) > 0) {
+		/* Num RefCount Protocol Flags Type St Inode Path: the path is the 8th field. */
+		char *path = NULL, *save = NULL, *tok = strtok_r(line, " \n", &save);
+		for (int n = 1; tok != NULL && n < 8; n++)
+			tok = strtok_r(NULL, " \n", &save);
+		path = tok;
+		if (path == NULL || path[0] != '/')
+			continue; /* unbound, or abstract (@name) */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			sandbox_facts_list_add(&f->host_sockets, &f->n_host_sockets, path);
+	}
+	free(line);
+	fclose(fp);
+}
+
+/* The file systems whose files are the kernel's settings, not data. */
+bool sandbox_facts_is_kernel_fs(const char *fstype)
+{
+	static const char *const kinds[] = {
+	    "proc",    "sysfs",       "devtmpfs",  "debugfs",  "tracefs",    "securityfs",
+	    "cgroup",  "cgroup2",     "bpf",       "configfs", "pstore",     "efivarfs",
+	    "fusectl", "binfmt_misc", "selinuxfs", "nfsd",     "rpc_pipefs", "hugetlbfs",
+	    "mqueue",  "autofs",      "devpts",    "smackfs",  "apparmorfs",
+	};
+
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (strcmp(fstype, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Decodes a mountinfo path field in place (the kernel writes space, tab,
+ * newline and backslash as \ooo octal escapes).
+ */
+static void sandbox_facts_unescape(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r != '\0'; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Reads /proc/self/mountinfo for the mount points of kernel file systems. */
+static void sandbox_facts_gather_kernel_mounts(struct sandbox_facts *f)
+{
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (fp == NULL)
+		return;
+	while (getline(&line, &cap, fp) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ... */
+		char *fields[5] = {0}, *save = NULL, *tok = strtok_r(line, " ", &save);
+		size_t n = 0;
+		while (tok != NULL && n < 5) {
+			fields[n++] = tok;
+			tok = strtok_r(NULL, " ", &save);
+		}
+		while (tok != NULL && strcmp(tok, "-") != 0)
+			tok = strtok_r(NULL, " ", &save);
+		if (n < 5 || tok == NULL || (tok = strtok_r(NULL, " ", &save)) == NULL)
+			continue;
+		if (!sandbox_facts_is_kernel_fs(tok))
+			continue;
+		sandbox_facts_unescape(fields[4]);
+		sandbox_facts_add_kernel_mount(f, fields[4]);
+	}
+	free(line);
+	fclose(fp);
+}
+
 /* Frees the fact table and zeroes it. */
 void sandbox_facts_free(struct sandbox_facts *f)
 {
@@ -118,6 +251,9 @@ void sandbox_facts_free(struct sandbox_facts *f)
 		free(f->v[i].gitdir);
 	}
 	free(f->v);
+	sandbox_facts_list_free(f->kernel_mounts, f->n_kernel_mounts);
+	sandbox_facts_list_free(f->host_sockets, f->n_host_sockets);
+	sandbox_facts_list_free(f->ipc_dirs, f->n_ipc_dirs);
 	memset(f, 0, sizeof *f);
 }
 
@@ -241,6 +377,9 @@ static void sandbox_facts_record_gitdir(struct sandbox_facts *f, const char *g, 
 	p = sandbox__join(g, "HEAD");
 	sandbox_facts_record(f, p);
 	free(p);
+	p = sandbox__join(g, "commondir");
+	sandbox_facts_record(f, p);
+	free(p);
 	p = xasprintf("%s/modules", g);
 	sandbox_facts_record_children(f, p);
 	for (size_t i = 0; i < f->n; i++) {
@@ -256,12 +395,29 @@ static void sandbox_facts_record_gitdir(struct sandbox_facts *f, const char *g, 
 	free(p);
 }
 
+/* Records a directory W that may be a bare repository: its HEAD, objects, refs (and items). */
+static void sandbox_facts_record_bare(struct sandbox_facts *f, const char *w)
+{
+	static const char *const names[] = {"HEAD", "objects", "refs"};
+
+	for (size_t i = 0; i < 3; i++) {
+		char *p = sandbox__join(w, names[i]);
+		bool there = sandbox_facts_record(f, p) != SANDBOX_MISSING;
+		free(p);
+		if (!there)
+			return;
+	}
+	sandbox_facts_record_gitdir(f, w, 0);
+}
+
 /* Target callback of the gather step: records the target's component chain. */
-static int sandbox_facts_target(void *ctx, const char *path, bool dir, const char *root)
+static int sandbox_facts_target(void *ctx, const char *path, bool dir, enum sandbox_target how,
+                                const char *root)
 {
 	struct sandbox_facts *f = ctx;
 
 	(void)dir;
+	(void)how;
 	if (root != NULL)
 		sandbox_facts_record_chain(f, root, path);
 	else
@@ -281,7 +437,7 @@ void sandbox_facts_gather(struct sandbox_facts *f, const struct sandbox_plan_in 
 	for (size_t i = 0; i < res->n_entries; i++)
 		sandbox_facts_record(f, res->entries[i].path);
 	for (size_t i = 0; i < in->n_hide; i++)
-		sandbox_facts_target(f, in->hide[i], true,
+		sandbox_facts_target(f, in->hide[i], true, SANDBOX_TARGET_RO,
 		                     sandbox__writable_root(res, f, in->hide[i]));
 	/* Git layout first: the protected targets depend on it. */
 	for (size_t i = 0; i < res->n_entries; i++) {
@@ -291,6 +447,8 @@ void sandbox_facts_gather(struct sandbox_facts *f, const struct sandbox_plan_in 
 			continue;
 		char *dotgit = sandbox__join(w, ".git");
 		enum sandbox_kind k = sandbox_facts_record(f, dotgit);
+		if (k == SANDBOX_MISSING)
+			sandbox_facts_record_bare(f, w);
 		if (k == SANDBOX_DIR) {
 			sandbox_facts_record_gitdir(f, dotgit, 0);
 		} else if (k == SANDBOX_FILE && sandbox_facts_gitdir(f, dotgit) != NULL) {
@@ -304,4 +462,7 @@ void sandbox_facts_gather(struct sandbox_facts *f, const struct sandbox_plan_in 
 		free(dotgit);
 	}
 	sandbox__protected_targets(in, f, sandbox_facts_target, f);
+	sandbox_facts_gather_kernel_mounts(f);
+	if (res->net == POLICY_NET_ENABLED && res->kind == POLICY_FS_RESTRICTED)
+		sandbox_facts_gather_host_ipc(f);
 }

@@ -79,7 +79,7 @@ void sandbox_inner_exec(const struct sandbox_opts *opts)
 
 	proxy_route_inner_setup(); /* network proxy: before seccomp, which denies AF_UNIX */
 	/* After the bridge starts, so that it too is outside the command's domain. */
-	if (sandbox_scope_enter(&cause) < 0)
+	if (sandbox_scope_enter(opts, &cause) < 0)
 		sandbox_die("%s", cause);
 	if (bpf < 0 || sandbox_seccomp_load_fd(bpf, &cause) < 0)
 		sandbox_die("%s", cause != NULL ? cause : "no seccomp filter from the outer stage");

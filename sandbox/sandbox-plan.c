@@ -75,43 +75,73 @@ const char *sandbox__writable_root(const struct policy_resolved *res,
 	return res->entries[i].path;
 }
 
-/* Emits the protected items of git directory G (config, hooks; submodules; worktrees). */
+/*
+ * The names inside a git directory that redirect git or make it run code.
+ * `config` and `hooks` are covered when missing (git reads an empty config
+ * and an empty hooks directory as none); `commondir` and `config.worktree`
+ * cannot be (git dies on a `commondir` it cannot read), so a missing one is
+ * left to the check after the run (sandbox-gitcheck.c). A linked
+ * worktree's git directory takes its config and hooks from the common one.
+ */
+static const struct {
+	const char *name;
+	bool dir;
+	enum sandbox_target how, worktree_how;
+} sandbox_plan_git_names[] = {
+    {"config", false, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO_PRESENT},
+    {"config.worktree", false, SANDBOX_TARGET_RO_PRESENT, SANDBOX_TARGET_RO_PRESENT},
+    {"commondir", false, SANDBOX_TARGET_RO_PRESENT, SANDBOX_TARGET_RO_PRESENT},
+    {"hooks", true, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO_PRESENT},
+    {"objects/info/alternates", false, SANDBOX_TARGET_RO_PRESENT, SANDBOX_TARGET_RO_PRESENT},
+};
+
+/* Calls FN for PATH with the writable root it lies under. */
+static int sandbox_plan_emit(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
+                             const char *path, bool dir, enum sandbox_target how,
+                             sandbox_target_fn fn, void *ctx)
+{
+	return fn(ctx, path, dir, how, sandbox__writable_root(in->res, facts, path));
+}
+
+/*
+ * Emits the protected items of git directory G: its redirecting names, then
+ * `modules` and `worktrees` read-only (no new entry can appear in them) with
+ * each existing entry pinned writable and protected the same way, nested.
+ */
 static int sandbox_plan_git_items(const struct sandbox_plan_in *in,
                                   const struct sandbox_facts *facts, const char *g, int depth,
-                                  int (*fn)(void *, const char *, bool, const char *), void *ctx)
+                                  bool worktree, sandbox_target_fn fn, void *ctx)
 {
-	static const struct {
-		const char *name;
-		bool dir;
-	} items[] = {{"config", false}, {"hooks", true}};
+	static const char *const subs[] = {"modules", "worktrees"};
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < 2; i++) {
-		char *p = sandbox__join(g, items[i].name);
-		rc = fn(ctx, p, items[i].dir, sandbox__writable_root(in->res, facts, p));
+	for (size_t i = 0;
+	     rc == 0 && i < sizeof sandbox_plan_git_names / sizeof sandbox_plan_git_names[0]; i++) {
+		char *p = sandbox__join(g, sandbox_plan_git_names[i].name);
+		rc = sandbox_plan_emit(in, facts, p, sandbox_plan_git_names[i].dir,
+		                       worktree ? sandbox_plan_git_names[i].worktree_how
+		                                : sandbox_plan_git_names[i].how,
+		                       fn, ctx);
 		free(p);
 	}
-	if (depth > 4 || sandbox_facts_kind(facts, g) != SANDBOX_DIR)
+	if (depth > 4 || worktree || sandbox_facts_kind(facts, g) != SANDBOX_DIR)
 		return rc;
-	char *modules = sandbox__join(g, "modules"), *worktrees = sandbox__join(g, "worktrees");
-	for (size_t i = 0; rc == 0 && i < facts->n; i++) {
-		const struct sandbox_fact *e = &facts->v[i];
-		if (e->kind != SANDBOX_DIR)
-			continue;
-		if (sandbox__is_child(modules, e->path)) {
-			rc = sandbox_plan_git_items(in, facts, e->path, depth + 1, fn, ctx);
-		} else if (sandbox__is_child(worktrees, e->path)) {
-			/* A worktree's own config and hooks, not nested further. */
-			for (size_t j = 0; rc == 0 && j < 2; j++) {
-				char *p = sandbox__join(e->path, items[j].name);
-				rc = fn(ctx, p, items[j].dir,
-				        sandbox__writable_root(in->res, facts, p));
-				free(p);
-			}
+	for (size_t s = 0; rc == 0 && s < 2; s++) {
+		char *sub = sandbox__join(g, subs[s]);
+		rc = sandbox_plan_emit(in, facts, sub, true, SANDBOX_TARGET_RO, fn, ctx);
+		for (size_t i = 0; rc == 0 && i < facts->n; i++) {
+			const struct sandbox_fact *e = &facts->v[i];
+			if (e->kind != SANDBOX_DIR || !sandbox__is_child(sub, e->path))
+				continue;
+			char *child = xstrdup(e->path); /* FN may grow the table */
+			rc = sandbox_plan_emit(in, facts, child, true, SANDBOX_TARGET_PIN, fn, ctx);
+			if (rc == 0)
+				rc = sandbox_plan_git_items(in, facts, child, depth + 1, s == 1, fn,
+				                            ctx);
+			free(child);
 		}
+		free(sub);
 	}
-	free(modules);
-	free(worktrees);
 	return rc;
 }
 
@@ -125,46 +155,79 @@ static bool sandbox_plan_is_repo(const struct sandbox_facts *facts, const char *
 	return repo;
 }
 
+/* True when the git directory G is a linked worktree's (it has a commondir). */
+static bool sandbox_plan_is_worktree(const struct sandbox_facts *facts, const char *g)
+{
+	char *p = sandbox__join(g, "commondir");
+	bool wt = sandbox_facts_kind(facts, p) == SANDBOX_FILE;
+
+	free(p);
+	return wt;
+}
+
+/* True when the directory W is itself a bare repository (HEAD, objects and refs at its top). */
+static bool sandbox_plan_is_bare(const struct sandbox_facts *facts, const char *w)
+{
+	static const char *const names[] = {"HEAD", "objects", "refs"};
+	bool bare = true;
+
+	for (size_t i = 0; bare && i < 3; i++) {
+		char *p = sandbox__join(w, names[i]);
+		bare = sandbox_facts_kind(facts, p) != SANDBOX_MISSING;
+		free(p);
+	}
+	return bare;
+}
+
 /* Emits the protected targets under writable root W. */
 static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
                                      const struct sandbox_facts *facts, const char *w,
-                                     int (*fn)(void *, const char *, bool, const char *), void *ctx)
+                                     sandbox_target_fn fn, void *ctx)
 {
 	char *dotgit = sandbox__join(w, ".git");
 	enum sandbox_kind k = sandbox_facts_kind(facts, dotgit);
 	const char *gitdir = sandbox_facts_gitdir(facts, dotgit);
+	bool full = in->git == SANDBOX_GIT_FULL;
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < policy_n_protected_names; i++) {
 		char *p = sandbox__join(w, policy_protected_names[i].name);
-		rc = fn(ctx, p, policy_protected_names[i].dir, w);
+		rc = fn(ctx, p, policy_protected_names[i].dir, SANDBOX_TARGET_RO, w);
 		free(p);
 	}
-	if (rc == 0) {
-		if (k == SANDBOX_FILE) {
-			/* The .git file itself, so it cannot be pointed elsewhere. */
-			rc = fn(ctx, dotgit, false, w);
-			if (rc == 0 && gitdir != NULL && in->git == SANDBOX_GIT_FULL)
-				rc = fn(ctx, gitdir, true,
-				        sandbox__writable_root(in->res, facts, gitdir));
-			else if (rc == 0 && gitdir != NULL)
-				rc = sandbox_plan_git_items(in, facts, gitdir, 0, fn, ctx);
-		} else if (k == SANDBOX_DIR && in->git == SANDBOX_GIT_SAFE &&
-		           sandbox_plan_is_repo(facts, dotgit)) {
-			rc = sandbox_plan_git_items(in, facts, dotgit, 0, fn, ctx);
-		} else {
-			/* A .git directory without HEAD is no repository to git (say, a mount
-			 * point another sandbox left behind): kept read-only whole. */
-			/* Full protection, or no repository yet: .git stays read-only/uncreatable.
-			 */
-			rc = fn(ctx, dotgit, true, w);
+	if (rc == 0 && k == SANDBOX_FILE) {
+		/* The .git file itself, so it cannot be pointed elsewhere. */
+		rc = fn(ctx, dotgit, false, SANDBOX_TARGET_RO, w);
+		if (rc == 0 && gitdir != NULL && full)
+			rc = sandbox_plan_emit(in, facts, gitdir, true, SANDBOX_TARGET_RO, fn, ctx);
+		else if (rc == 0 && gitdir != NULL) {
+			rc =
+			    sandbox_plan_emit(in, facts, gitdir, true, SANDBOX_TARGET_PIN, fn, ctx);
+			if (rc == 0)
+				rc = sandbox_plan_git_items(in, facts, gitdir, 0,
+				                            sandbox_plan_is_worktree(facts, gitdir),
+				                            fn, ctx);
 		}
+	} else if (rc == 0 && k == SANDBOX_DIR && !full && sandbox_plan_is_repo(facts, dotgit)) {
+		/* Pinned in place, so it can be neither renamed nor replaced. */
+		rc = fn(ctx, dotgit, true, SANDBOX_TARGET_PIN, w);
+		if (rc == 0)
+			rc = sandbox_plan_git_items(in, facts, dotgit, 0, false, fn, ctx);
+	} else if (rc == 0 && k != SANDBOX_MISSING) {
+		/* Full protection, or a .git directory without HEAD (no repository to git;
+		 * say, a mount point another sandbox left behind): read-only whole. A missing
+		 * .git is left to the check after the run, so `git init` works inside. */
+		rc = fn(ctx, dotgit, true, SANDBOX_TARGET_RO, w);
 	}
+	/* A workspace that is itself a bare repository. */
+	if (rc == 0 && k == SANDBOX_MISSING && sandbox_plan_is_bare(facts, w))
+		rc = full ? fn(ctx, w, true, SANDBOX_TARGET_RO, w)
+		          : sandbox_plan_git_items(in, facts, w, 0, false, fn, ctx);
 	for (size_t i = 0; rc == 0 && i < in->n_protected_paths; i++) {
 		const char *pp = in->protected_paths[i];
 		char *p = pp[0] == '/' ? xstrdup(pp) : sandbox__join(w, pp);
 		if (policy_path_is_under(w, p))
-			rc = fn(ctx, p, true, w);
+			rc = fn(ctx, p, true, SANDBOX_TARGET_RO, w);
 		free(p);
 	}
 	free(dotgit);
@@ -173,8 +236,7 @@ static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
 
 /* Walks every writable root and option for the paths to keep read-only. */
 int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
-                               int (*fn)(void *ctx, const char *path, bool dir, const char *root),
-                               void *ctx)
+                               sandbox_target_fn fn, void *ctx)
 {
 	const struct policy_resolved *res = in->res;
 	int rc = 0;
@@ -188,8 +250,8 @@ int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sa
 		}
 	}
 	for (size_t i = 0; rc == 0 && i < in->n_protect_home; i++)
-		rc = fn(ctx, in->protect_home[i], true,
-		        sandbox__writable_root(res, facts, in->protect_home[i]));
+		rc = sandbox_plan_emit(in, facts, in->protect_home[i], true, SANDBOX_TARGET_RO, fn,
+		                       ctx);
 	return rc;
 }
 
@@ -239,8 +301,27 @@ struct sandbox_plan_protect {
 	const struct sandbox_facts *facts;
 	char **done; /* targets already made read-only; a path below one is skipped */
 	size_t n_done;
+	char **pins; /* pinned (writable) targets: below a done target, they reopen it */
+	size_t n_pins;
 	char **cause;
 };
+
+/* True when TARGET lies in a read-only target already made, with no pin between. */
+static bool sandbox_plan_covered(const struct sandbox_plan_protect *st, const char *target)
+{
+	for (size_t i = 0; i < st->n_done; i++) {
+		bool reopened = false;
+		if (!policy_path_is_under(st->done[i], target))
+			continue;
+		for (size_t j = 0; !reopened && j < st->n_pins; j++)
+			reopened = strcmp(st->pins[j], st->done[i]) != 0 &&
+			           policy_path_is_under(st->done[i], st->pins[j]) &&
+			           policy_path_is_under(st->pins[j], target);
+		if (!reopened)
+			return true;
+	}
+	return false;
+}
 
 /* True when PATH has a component named .git below its first RL bytes (its root). */
 static bool sandbox_plan_inside_git(const char *path, size_t rl)
@@ -251,25 +332,44 @@ static bool sandbox_plan_inside_git(const char *path, size_t rl)
 	return false;
 }
 
-/* Makes one protected target read-only, or covers its first missing component. */
-static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, const char *root)
+/* Covers the missing path P (a file when FILE) so that it cannot be created. */
+static void sandbox_plan_cover(struct sandbox_plan_protect *st, const char *p, bool file, size_t rl)
+{
+	/* A missing file is covered by an empty read-only directory: git ignores those
+	 * (it refuses to add a device, so a /dev/null cover would break `git add -A`).
+	 * Inside .git, where git reads the file (config), an empty file in its place keeps
+	 * git working. */
+	if (file && sandbox_plan_inside_git(p, rl))
+		sandbox_plan_op(st->plan, "--ro-bind", "/dev/null", p);
+	else
+		sandbox_plan_empty_dir(st->plan, p, NULL);
+	sandbox_plan_cleanup(st->plan, p);
+}
+
+/*
+ * Protects one target as HOW says: read-only (or its first missing component
+ * covered), read-only only when present, or pinned in place. A symlink on the
+ * way fails the plan: a mount follows it, so neither could be kept.
+ */
+static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir,
+                                    enum sandbox_target how, const char *root)
 {
 	struct sandbox_plan_protect *st = ctx;
 	size_t rl;
 	char *p;
 	int rc = 0;
+	bool made = false;
 
-	if (root == NULL)
-		return 0; /* not writable inside: nothing to protect */
-	for (size_t i = 0; i < st->n_done; i++)
-		if (policy_path_is_under(st->done[i], target))
-			return 0;
+	/* A pin reopens what a read-only target above it closed (an entry of .git/modules). */
+	if (root == NULL || (how != SANDBOX_TARGET_PIN && sandbox_plan_covered(st, target)))
+		return 0; /* not writable inside, or read-only already */
 	rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
 	if (strlen(target) <= rl + 1) {
-		/* The writable root itself (or "/"): all of it read-only. */
-		sandbox_plan_op(st->plan, "--ro-bind", target, target);
-		st->done = xreallocarray(st->done, st->n_done + 1, sizeof *st->done);
-		st->done[st->n_done++] = xstrdup(target);
+		/* The writable root itself (or "/"): all of it read-only; a root is pinned. */
+		if (how != SANDBOX_TARGET_PIN) {
+			sandbox_plan_op(st->plan, "--ro-bind", target, target);
+			sandbox_facts_list_add(&st->done, &st->n_done, target);
+		}
 		return 0;
 	}
 	p = xstrdup(target);
@@ -296,35 +396,105 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir, con
 			*slash = '\0';
 			bool creatable = sandbox_facts_creatable(st->facts, *p ? p : "/");
 			*slash = '/';
-			if (!creatable)
-				break;
-			/* A missing file is covered by an empty read-only directory: git
-			 * ignores those (it refuses to add a device, so a /dev/null cover
-			 * would break `git add -A`). Inside .git, where git reads the file
-			 * (config), an empty file in its place keeps git working. */
-			if (c == '\0' && !dir && sandbox_plan_inside_git(p, rl))
-				sandbox_plan_op(st->plan, "--ro-bind", "/dev/null", p);
-			else
-				sandbox_plan_empty_dir(st->plan, p, NULL);
-			sandbox_plan_cleanup(st->plan, p);
+			if (creatable && how == SANDBOX_TARGET_RO) {
+				sandbox_plan_cover(st, p, c == '\0' && !dir, rl);
+				made = true;
+			}
 			break;
 		}
 		if (c == '\0') {
-			sandbox_plan_op(st->plan, "--ro-bind", p, p);
+			if (how == SANDBOX_TARGET_PIN) {
+				bool pinned = false;
+				for (size_t i = 0; !pinned && i < st->n_pins; i++)
+					pinned = strcmp(st->pins[i], p) == 0;
+				if (k == SANDBOX_DIR && !pinned) {
+					sandbox_plan_op(st->plan, "--bind", p, p);
+					sandbox_facts_list_add(&st->pins, &st->n_pins, p);
+				}
+			} else {
+				sandbox_plan_op(st->plan, "--ro-bind", p, p);
+				made = true;
+			}
 			break;
 		}
 		if (k != SANDBOX_DIR)
 			break; /* a file on the way: the target cannot exist */
 		*s = c;
 	}
-	if (rc == 0) {
-		st->done = xreallocarray(st->done, st->n_done + 1, sizeof *st->done);
-		st->done[st->n_done++] = p;
-	} else {
-		free(p);
-	}
+	if (made)
+		sandbox_facts_list_add(&st->done, &st->n_done, p);
+	free(p);
 	return rc;
 }
+
+/* Kernel file systems mounted inside a writable root (a sysfs, a proc): read-only. */
+static void sandbox_plan_kernel_mounts(const struct sandbox_plan_in *in,
+                                       const struct sandbox_facts *facts, struct sandbox_plan *plan)
+{
+	for (size_t i = 0; i < facts->n_kernel_mounts; i++) {
+		const char *m = facts->kernel_mounts[i];
+		bool below = false;
+		/* /proc and /dev are the sandbox's own. */
+		if (policy_path_is_under("/proc", m) || policy_path_is_under("/dev", m) ||
+		    sandbox__writable_root(in->res, facts, m) == NULL ||
+		    policy_resolved_access(in->res, m) != POLICY_ACCESS_WRITE)
+			continue;
+		/* A read-only bind is recursive: one at the top of a tree of them is enough. */
+		for (size_t j = 0; !below && j < facts->n_kernel_mounts; j++)
+			below = j != i && policy_path_is_under(facts->kernel_mounts[j], m) &&
+			        strcmp(facts->kernel_mounts[j], m) != 0 &&
+			        !policy_path_is_under("/proc", facts->kernel_mounts[j]) &&
+			        !policy_path_is_under("/dev", facts->kernel_mounts[j]) &&
+			        policy_resolved_access(in->res, facts->kernel_mounts[j]) ==
+			            POLICY_ACCESS_WRITE;
+		if (!below)
+			sandbox_plan_op(plan, "--ro-bind", m, m);
+	}
+}
+
+/* True when PATH is one of the host sockets the user keeps, or holds one. */
+static bool sandbox_plan_keeps(const struct sandbox_plan_in *in, const char *path)
+{
+	for (size_t i = 0; i < in->n_keep_sockets; i++)
+		if (policy_path_is_under(path, in->keep_sockets[i]))
+			return true;
+	return false;
+}
+
+/*
+ * With the network shared and the file system restricted, the host's IPC
+ * stays closed: its IPC directories become empty tmpfs, and every other
+ * Unix socket bound to a path (tmux's, ssh-agent's, D-Bus's, docker's...)
+ * gets /dev/null over it, unless --host-socket keeps it. (Under `restricted`
+ * and `proxy` the filter already denies connect() and AF_UNIX sockets.)
+ */
+static void sandbox_plan_host_ipc(const struct sandbox_plan_in *in,
+                                  const struct sandbox_facts *facts, struct sandbox_plan *plan)
+{
+	for (size_t i = 0; i < facts->n_ipc_dirs; i++)
+		if (!sandbox_plan_keeps(in, facts->ipc_dirs[i]) &&
+		    policy_resolved_access(in->res, facts->ipc_dirs[i]) != POLICY_ACCESS_NONE)
+			sandbox_plan_empty_dir(plan, facts->ipc_dirs[i], "0000");
+	for (size_t i = 0; i < facts->n_host_sockets; i++) {
+		const char *s = facts->host_sockets[i];
+		bool hidden = false;
+		for (size_t j = 0; !hidden && j < facts->n_ipc_dirs; j++)
+			hidden = policy_path_is_under(facts->ipc_dirs[j], s) &&
+			         !sandbox_plan_keeps(in, facts->ipc_dirs[j]);
+		if (!hidden && !sandbox_plan_keeps(in, s) &&
+		    policy_resolved_access(in->res, s) != POLICY_ACCESS_NONE)
+			sandbox_plan_op(plan, "--ro-bind", "/dev/null", s);
+	}
+}
+
+/*
+ * The kernel's writable knobs under the sandbox's /proc, bound read-only:
+ * as root, writing /proc/sys (core_pattern, ...) would change the host.
+ */
+static const char *const sandbox_plan_proc_knobs[] = {
+    "/proc/sys",  "/proc/sysrq-trigger", "/proc/irq",  "/proc/bus",    "/proc/fs",
+    "/proc/acpi", "/proc/scsi",          "/proc/mtrr", "/proc/driver",
+};
 
 /* The access of the entry above entry I (-1: nothing above, i.e. not visible). */
 static int sandbox_plan_parent_access(const struct policy_resolved *res, size_t i)
@@ -488,12 +658,17 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	for (size_t i = 0; i < st.n_done; i++)
 		free(st.done[i]);
 	free(st.done);
+	for (size_t i = 0; i < st.n_pins; i++)
+		free(st.pins[i]);
+	free(st.pins);
 	if (rc == 0 && res->kind == POLICY_FS_RESTRICTED)
 		rc = sandbox_plan_none(in, facts, plan, cause);
 	if (rc < 0) {
 		sandbox_plan_free(plan);
 		return rc;
 	}
+	sandbox_plan_kernel_mounts(in, facts, plan);
+	sandbox_plan_host_ipc(in, facts, plan);
 	sandbox_plan_hide(in, facts, plan);
 	if (in->exe != NULL && policy_resolved_access(res, in->exe) == POLICY_ACCESS_NONE)
 		sandbox_plan_op(plan, "--ro-bind", in->exe, in->exe);
@@ -501,12 +676,20 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	sandbox_plan_add(plan, "--unshare-user");
 	sandbox_plan_add(plan, "--unshare-pid");
 	sandbox_plan_add(plan, "--unshare-ipc");
+	sandbox_plan_add(plan, "--unshare-uts");
 	if (res->net != POLICY_NET_ENABLED)
 		sandbox_plan_add(plan, "--unshare-net");
 	if (!in->no_proc) {
 		sandbox_plan_op(plan, "--proc", NULL, "/proc");
+		for (size_t i = 0;
+		     i < sizeof sandbox_plan_proc_knobs / sizeof *sandbox_plan_proc_knobs; i++)
+			sandbox_plan_op(plan, "--ro-bind-try", sandbox_plan_proc_knobs[i],
+			                sandbox_plan_proc_knobs[i]);
 		if (in->hide_pid1)
 			sandbox_plan_op(plan, "--tmpfs", NULL, "/proc/1");
+	} else {
+		/* No proc of its own: never the host's (every process, every command line). */
+		sandbox_plan_empty_dir(plan, "/proc", "0555");
 	}
 	sandbox_plan_op(plan, "--cap-drop", NULL, "ALL");
 	if (in->command_cwd != NULL)
@@ -520,6 +703,13 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	free(net);
 	if (res->kind == POLICY_FS_RESTRICTED)
 		sandbox_plan_add(plan, "--fs-restricted");
+	if (in->hide_pid1)
+		sandbox_plan_add(plan, "--no-landlock"); /* pid 1 hidden instead of scoped */
+	for (size_t i = 0; in->landlock && res->kind == POLICY_FS_RESTRICTED && i < res->n_entries;
+	     i++)
+		if (res->entries[i].access == POLICY_ACCESS_WRITE &&
+		    sandbox_plan_bindable(facts, res->entries[i].path))
+			sandbox_plan_op(plan, "--write-root", NULL, res->entries[i].path);
 	sandbox_plan_add(plan, "--");
 	for (size_t i = 0; in->command[i] != NULL; i++)
 		sandbox_plan_add(plan, in->command[i]);

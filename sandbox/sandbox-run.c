@@ -402,7 +402,8 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	    .command_cwd = opts->command_cwd,
 	    .exe = exe,
 	    .no_proc = opts->no_proc,
-	    .hide_pid1 = !sandbox_scope_available(),
+	    .hide_pid1 = opts->no_landlock || !sandbox_scope_available(),
+	    .landlock = !opts->no_landlock && sandbox_scope_available(),
 	    .git = opts->git,
 	    .protected_paths = opts->protected_paths,
 	    .n_protected_paths = opts->n_protected_paths,
@@ -410,6 +411,8 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	    .n_protect_home = opts->n_protect_home,
 	    .hide = opts->hide,
 	    .n_hide = opts->n_hide,
+	    .keep_sockets = opts->host_sockets,
+	    .n_keep_sockets = opts->n_host_sockets,
 	    .command = opts->command,
 	};
 	struct proxy_route *route = proxy_route_outer_start(opts); /* network proxy: bridges */

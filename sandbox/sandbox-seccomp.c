@@ -39,8 +39,9 @@
 #define AF_VSOCK 40
 #endif
 
-#define SANDBOX_BPF_MAX (64 * 1024) /* bytes of BPF the inner stage accepts */
-#define SANDBOX_AF_MAX  64          /* families above this are denied wholesale in proxy mode */
+#define SANDBOX_BPF_MAX        (64 * 1024) /* bytes of BPF the inner stage accepts */
+#define SANDBOX_AF_MAX         64  /* families above this are denied wholesale in proxy mode */
+#define SANDBOX_SOCK_TYPE_MASK 0xf /* socket()'s type without SOCK_NONBLOCK/SOCK_CLOEXEC */
 
 static const uint32_t sandbox_seccomp_arches[] = {SCMP_ARCH_X86_64, SCMP_ARCH_X32, SCMP_ARCH_X86};
 
@@ -88,6 +89,36 @@ static void sandbox_seccomp_deny_socketcall(struct sandbox_seccomp *s, uint32_t 
 		sandbox_seccomp_deny(s, arch, "socketcall", &cmp);
 }
 
+/*
+ * Denies AF_UNIX datagram sockets (socket and socketpair, whatever the
+ * SOCK_NONBLOCK/SOCK_CLOEXEC flags). A datagram socket's sendmsg() may
+ * carry a destination address, which the filter cannot read (it sits behind
+ * a pointer): with one, a command could send to a host socket it sees in
+ * the file system (/dev/log, journald's). Stream and seqpacket sockets
+ * refuse an address on a connected socket, and connect() is denied.
+ */
+static void sandbox_seccomp_deny_unix_dgram(struct sandbox_seccomp *s, uint32_t arch)
+{
+	struct scmp_arg_cmp family = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	struct scmp_arg_cmp type = SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE_MASK, SOCK_DGRAM);
+	static const char *const calls[] = {"socket", "socketpair"};
+
+	/* socketcall's type is behind a pointer: socketpair through it is denied outright
+	 * (socket through it already is). */
+	sandbox_seccomp_deny_socketcall(s, arch, SYS_SOCKETPAIR);
+	for (size_t i = 0; i < 2 && s->rc == 0; i++) {
+		int nr = seccomp_syscall_resolve_name(calls[i]);
+		int rc;
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		rc = seccomp_rule_add(s->ctx, SCMP_ACT_ERRNO(EPERM), nr, 2, family, type);
+		if (rc < 0 && rc != -EEXIST) {
+			s->rc = rc;
+			s->what = calls[i];
+		}
+	}
+}
+
 /* The rules for one ARCH under network policy NET. */
 static void sandbox_seccomp_rules(struct sandbox_seccomp *s, uint32_t arch, enum policy_net net,
                                   bool fs_restricted)
@@ -95,6 +126,8 @@ static void sandbox_seccomp_rules(struct sandbox_seccomp *s, uint32_t arch, enum
 	static const char *const always[] = {"ptrace", "process_vm_readv", "process_vm_writev"};
 	static const char *const uring[] = {"io_uring_setup", "io_uring_enter",
 	                                    "io_uring_register"};
+	/* The host's session keyring is shared across namespaces: never reachable. */
+	static const char *const keys[] = {"keyctl", "add_key", "request_key"};
 	static const char *const net_calls[] = {"connect", "bind",     "listen",  "accept",
 	                                        "accept4", "sendmmsg", "recvmmsg"};
 	static const int net_socketcalls[] = {SYS_SOCKET,   SYS_CONNECT, SYS_BIND,   SYS_LISTEN,
@@ -104,6 +137,8 @@ static void sandbox_seccomp_rules(struct sandbox_seccomp *s, uint32_t arch, enum
 
 	for (size_t i = 0; i < 3; i++)
 		sandbox_seccomp_deny_all(s, arch, uring[i]);
+	for (size_t i = 0; i < 3; i++)
+		sandbox_seccomp_deny_all(s, arch, keys[i]);
 	if (net == POLICY_NET_ENABLED) {
 		if (!fs_restricted)
 			return;
@@ -126,12 +161,14 @@ static void sandbox_seccomp_rules(struct sandbox_seccomp *s, uint32_t arch, enum
 		cmp = SCMP_A0(SCMP_CMP_GT, SANDBOX_AF_MAX);
 		sandbox_seccomp_deny(s, arch, "socket", &cmp);
 		sandbox_seccomp_deny_socketcall(s, arch, SYS_SOCKET);
+		sandbox_seccomp_deny_unix_dgram(s, arch);
 		return;
 	}
 	/* restricted */
 	cmp = SCMP_A0(SCMP_CMP_NE, AF_UNIX);
 	sandbox_seccomp_deny(s, arch, "socket", &cmp);
 	sandbox_seccomp_deny(s, arch, "socketpair", &cmp);
+	sandbox_seccomp_deny_unix_dgram(s, arch);
 	for (size_t i = 0; i < sizeof net_calls / sizeof net_calls[0]; i++)
 		sandbox_seccomp_deny_all(s, arch, net_calls[i]);
 	cmp = SCMP_A4(SCMP_CMP_NE, 0);

@@ -54,8 +54,13 @@ struct sandbox_opts {
 	bool print_plan; /* --print-bwrap-args: print the plan, one argument a line; run nothing */
 	/* Inner stage (--apply-seccomp-then-exec). */
 	bool inner;
-	bool inner_fs_restricted; /* --fs-restricted: the file system is restricted */
-	char **command;           /* after "--"; points into argv */
+	bool inner_fs_restricted;            /* --fs-restricted: the file system is restricted */
+	char *write_roots[SANDBOX_MAX_LIST]; /* --write-root: the Landlock write scope */
+	size_t n_write_roots;
+	bool no_landlock; /* --no-landlock: behave as on a kernel without Landlock (tests) */
+	char *host_sockets[SANDBOX_MAX_LIST]; /* --host-socket: host sockets kept visible */
+	size_t n_host_sockets;
+	char **command; /* after "--"; points into argv */
 };
 
 /*
@@ -86,6 +91,15 @@ struct sandbox_fact {
 struct sandbox_facts {
 	struct sandbox_fact *v;
 	size_t n, cap;
+	/* Mount points of kernel file systems (proc, sysfs, devtmpfs, ...), from mountinfo. */
+	char **kernel_mounts;
+	size_t n_kernel_mounts;
+	/* Bound Unix sockets of the host with a path (from /proc/net/unix), when the
+	 * network is shared; and the host's IPC directories that exist. */
+	char **host_sockets;
+	size_t n_host_sockets;
+	char **ipc_dirs;
+	size_t n_ipc_dirs;
 };
 
 /* Records (or replaces) what PATH is; GITDIR may be NULL. */
@@ -97,6 +111,12 @@ enum sandbox_kind sandbox_facts_kind(const struct sandbox_facts *f, const char *
 void sandbox_facts_set_readonly(struct sandbox_facts *f, const char *path);
 /* True when PATH is a directory this user can create entries in (no capabilities). */
 bool sandbox_facts_creatable(const struct sandbox_facts *f, const char *path);
+/* Adds a copy of PATH to the list *V of *N, once. */
+void sandbox_facts_list_add(char ***v, size_t *n, const char *path);
+/* Records PATH as the mount point of a kernel file system (proc, sysfs, ...). */
+void sandbox_facts_add_kernel_mount(struct sandbox_facts *f, const char *path);
+/* True when a file system of type FSTYPE is one of the kernel's (its files are knobs). */
+bool sandbox_facts_is_kernel_fs(const char *fstype);
 /* The gitdir recorded for PATH, or NULL. */
 const char *sandbox_facts_gitdir(const struct sandbox_facts *f, const char *path);
 void sandbox_facts_free(struct sandbox_facts *f);
@@ -110,6 +130,7 @@ struct sandbox_plan_in {
 	const char *exe; /* this helper's absolute path, re-run inside */
 	bool no_proc;
 	bool hide_pid1; /* no Landlock here: cover /proc/1 (see sandbox-scope.c) */
+	bool landlock;  /* the inner stage gets the writable roots for its Landlock write scope */
 	enum sandbox_git_protection git;
 	char *const *protected_paths;
 	size_t n_protected_paths;
@@ -117,6 +138,8 @@ struct sandbox_plan_in {
 	size_t n_protect_home;
 	char *const *hide;
 	size_t n_hide;
+	char *const *keep_sockets; /* --host-socket: host sockets left visible */
+	size_t n_keep_sockets;
 	char *const *command; /* NULL-terminated */
 };
 
@@ -145,7 +168,6 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
                        struct sandbox_plan *plan, char **cause);
 void sandbox_plan_free(struct sandbox_plan *plan);
 
-
 /* ---- shared by facts and plan (internal) ------------------------------------ */
 
 /* True when PATH is a direct child of DIR. */
@@ -158,15 +180,27 @@ char *sandbox__join(const char *dir, const char *name);
  */
 const char *sandbox__writable_root(const struct policy_resolved *res,
                                    const struct sandbox_facts *facts, const char *path);
+/* What the plan does with one protected target. */
+enum sandbox_target {
+	SANDBOX_TARGET_RO,         /* read-only; its first missing component covered */
+	SANDBOX_TARGET_RO_PRESENT, /* read-only when it exists; nothing when missing */
+	SANDBOX_TARGET_PIN,        /* stays writable, bound onto itself: it cannot be
+	                              renamed, removed or replaced (a mount point) */
+};
+
+/* The callback of sandbox__protected_targets. */
+typedef int (*sandbox_target_fn)(void *ctx, const char *path, bool dir, enum sandbox_target how,
+                                 const char *root);
+
 /*
  * Calls FN for every protected target of IN (protected names and git items
  * of every writable root, --protected-path, --protect-home) with the
- * writable root it lies under (or NULL). DIR says the target is covered as a
- * directory when missing. Stops at, and returns, FN's first nonzero result.
+ * writable root it lies under (or NULL), in the order their mounts must be
+ * made. DIR says the target is covered as a directory when missing. Stops
+ * at, and returns, FN's first nonzero result.
  */
 int sandbox__protected_targets(const struct sandbox_plan_in *in, const struct sandbox_facts *facts,
-                               int (*fn)(void *ctx, const char *path, bool dir, const char *root),
-                               void *ctx);
+                               sandbox_target_fn fn, void *ctx);
 
 /* ---- covers: the mount points of missing protected paths (sandbox-covers.c) -- */
 
@@ -214,12 +248,14 @@ int sandbox_seccomp_apply(enum policy_net net, bool fs_restricted, char **cause)
 /* True when the kernel has Landlock, which sandbox_scope_enter() uses. */
 bool sandbox_scope_available(void);
 /*
- * Puts this process (and what it execs) where it cannot ptrace or open the
- * memory of the sandbox's other processes: a Landlock domain that grants
- * every file-system right. Without Landlock, checks that /proc/1 is hidden.
- * Returns 0, or -errno with *CAUSE set.
+ * Puts this process (and what it execs) in its Landlock domain: it cannot
+ * ptrace, open the memory of or signal the sandbox's other processes, and
+ * with a restricted file system (OPTS->inner_fs_restricted) it can write
+ * only beneath OPTS->write_roots and a few device nodes. Without Landlock
+ * (or with --no-landlock), checks that /proc/1 is hidden. Returns 0, or
+ * -errno with *CAUSE set.
  */
-int sandbox_scope_enter(char **cause);
+int sandbox_scope_enter(const struct sandbox_opts *opts, char **cause);
 
 /* The --use-legacy-landlock path: Landlock + seccomp, then exec. Never returns. */
 void sandbox_landlock_exec(const struct sandbox_opts *opts) __attribute__((noreturn));

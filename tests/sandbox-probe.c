@@ -66,8 +66,12 @@ int main(int argc, char **argv)
 	int sv[2];
 
 	if (strcmp(what, "socket") == 0 && argc > 2) {
-		int af = probe_family(argv[2]);
-		int type = af == AF_PACKET ? SOCK_RAW : af == 40 ? SOCK_STREAM : SOCK_DGRAM;
+		int af = strcmp(argv[2], "unix-dgram") == 0 ? AF_UNIX : probe_family(argv[2]);
+		int type = af == AF_PACKET             ? SOCK_RAW
+		           : af == 40 || af == AF_UNIX ? SOCK_STREAM
+		                                       : SOCK_DGRAM;
+		if (strcmp(argv[2], "unix-dgram") == 0)
+			type = SOCK_DGRAM | SOCK_CLOEXEC;
 		return probe_result(socket(af, type, 0));
 	}
 	if (strcmp(what, "socketpair") == 0) {
@@ -83,6 +87,30 @@ int main(int argc, char **argv)
 		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", argc > 2 ? argv[2] : "/dev/log");
 		return probe_result(sendto(fd, "x", 1, 0, (struct sockaddr *)&sun, sizeof sun));
 	}
+	if (strcmp(what, "sendmsg-addr") == 0 && argc > 2) {
+		/* A datagram with a destination, from a socketpair end and from a fresh socket. */
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		struct iovec iov = {.iov_base = "x", .iov_len = 1};
+		struct msghdr mh = {
+		    .msg_name = &sun, .msg_namelen = sizeof sun, .msg_iov = &iov, .msg_iovlen = 1};
+		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", argv[2]);
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0 && sendmsg(sv[0], &mh, 0) >= 0)
+			return probe_result(0);
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (fd < 0)
+			return probe_result(-1);
+		return probe_result(sendmsg(fd, &mh, 0) < 0 ? -1 : 0);
+	}
+	if (strcmp(what, "keyctl") == 0)
+		return probe_result(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */,
+		                            -3 /* KEY_SPEC_SESSION_KEYRING */, 0) < 0
+		                        ? -1
+		                        : 0);
+	if (strcmp(what, "add_key") == 0)
+		return probe_result(syscall(SYS_add_key, "user", "airlock-probe", "x", 1,
+		                            -3 /* KEY_SPEC_SESSION_KEYRING */) < 0
+		                        ? -1
+		                        : 0);
 	if (strcmp(what, "connect-unix") == 0 && argc > 2) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);

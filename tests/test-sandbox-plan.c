@@ -126,8 +126,16 @@ static char *plan_case_run(const struct plan_case *c)
 	return out;
 }
 
+/* The kernel's knobs under the sandbox's /proc, read-only (SPEC 3). */
+#define PROC_KNOBS                                                                                 \
+	"--ro-bind-try /proc/sys /proc/sys --ro-bind-try /proc/sysrq-trigger /proc/sysrq-trigger " \
+	"--ro-bind-try /proc/irq /proc/irq --ro-bind-try /proc/bus /proc/bus --ro-bind-try "       \
+	"/proc/fs /proc/fs --ro-bind-try /proc/acpi /proc/acpi --ro-bind-try /proc/scsi "          \
+	"/proc/scsi --ro-bind-try /proc/mtrr /proc/mtrr --ro-bind-try /proc/driver /proc/driver "
+
 #define NS_TAIL                                                                                    \
-	"--unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc --cap-drop ALL "    \
+	"--unshare-user --unshare-pid --unshare-ipc --unshare-uts --unshare-net --proc "           \
+	"/proc " PROC_KNOBS "--cap-drop ALL "                                                      \
 	"--chdir /ws -- " EXE " --apply-seccomp-then-exec --network-sandbox-policy "               \
 	"\"restricted\" --fs-restricted -- true"
 
@@ -136,10 +144,9 @@ static char *plan_case_run(const struct plan_case *c)
 	"--tmpfs " W "/.airlock --remount-ro " W "/.airlock --tmpfs " W "/.codex --remount-ro " W  \
 	"/.codex --tmpfs " W "/.agents --remount-ro " W "/.agents --tmpfs " W                      \
 	"/.claude --remount-ro " W "/.claude --tmpfs " W "/.vscode --remount-ro " W                \
-	"/.vscode --tmpfs " W "/.envrc --remount-ro " W "/.envrc --tmpfs " W "/.git --remount-ro " W "/.git"
+	"/.vscode --tmpfs " W "/.envrc --remount-ro " W "/.envrc"
 #define CLEAN_ALL(W)                                                                               \
-	W "/.airlock " W "/.codex " W "/.agents " W "/.claude " W "/.vscode " W "/.envrc " W "/."  \
-	  "git"
+	W "/.airlock " W "/.codex " W "/.agents " W "/.claude " W "/.vscode " W "/.envrc"
 
 static const char *const facts_basic[] = {"d /",    "d /ws",  "d /tmp", "d /usr",
                                           "d /etc", "l /bin", "f " EXE, NULL};
@@ -161,15 +168,19 @@ TEST(sandbox_plan_hides_pid1_without_landlock)
 	char *t = plan_case_run(&c);
 
 	/* Right after the new /proc, so the command never sees bubblewrap's init. */
-	ASSERT_STR_EQ(t, "--new-session --die-with-parent --ro-bind / / --dev /dev "
-	                 "--unshare-user --unshare-pid --unshare-ipc --unshare-net --proc /proc "
-	                 "--tmpfs /proc/1 --cap-drop ALL --chdir /ws -- " EXE
-	                 " --apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
-	                 "--fs-restricted -- true");
+	ASSERT_STR_EQ(
+	    t, "--new-session --die-with-parent --ro-bind / / --dev /dev --unshare-user "
+	       "--unshare-pid --unshare-ipc --unshare-uts --unshare-net --proc /proc " PROC_KNOBS
+	       "--tmpfs /proc/1 --cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
+	       "--apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
+	       "--fs-restricted --no-landlock -- true");
 	free(t);
+	/* Without a proc of its own: an empty read-only /proc, never the host's. */
 	c.no_proc = true;
 	t = plan_case_run(&c);
-	ASSERT_NOT_CONTAINS(t, "/proc");
+	ASSERT_NOT_CONTAINS(t, "/proc/1");
+	ASSERT_NOT_CONTAINS(t, "--proc /proc");
+	ASSERT_CONTAINS(t, "--unshare-net --perms 0555 --tmpfs /proc --remount-ro /proc --cap-drop");
 	free(t);
 	return 0;
 }
@@ -220,18 +231,31 @@ TEST(sandbox_plan_workspace_write_git_repo)
 
 	/* /ws/extra is inside /ws (already writable): one bind; its own protected names are
 	 * covered. */
-	ASSERT_STR_EQ(t, "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /ws /ws "
-	                 "--ro-bind /ws/.airlock /ws/.airlock --ro-bind /ws/.codex /ws/.codex "
-	                 "--ro-bind /ws/.agents /ws/.agents --ro-bind /ws/.claude /ws/.claude "
-	                 "--ro-bind /ws/.vscode /ws/.vscode --ro-bind /ws/.envrc /ws/.envrc "
-	                 "--ro-bind /ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks "
-	                 "/ws/.git/hooks --ro-bind /ws/.git/modules/sub/config "
-	                 "/ws/.git/modules/sub/config --ro-bind /ws/.git/modules/sub/hooks "
-	                 "/ws/.git/modules/sub/hooks --ro-bind /dev/null "
-	                 "/ws/.git/worktrees/wt/config --tmpfs /ws/.git/worktrees/wt/hooks "
-	                 "--remount-ro /ws/.git/worktrees/wt/hooks " COVER_ALL(
-	                     "/ws/extra") " " NS_TAIL " | cleanup: /ws/.git/worktrees/wt/config "
-	                                  "/ws/.git/worktrees/wt/hooks " CLEAN_ALL("/ws/extra"));
+	ASSERT_STR_EQ(
+	    t, "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /ws /ws "
+	       "--ro-bind /ws/.airlock /ws/.airlock --ro-bind /ws/.codex /ws/.codex --ro-bind "
+	       "/ws/.agents /ws/.agents --ro-bind /ws/.claude /ws/.claude --ro-bind "
+	       "/ws/.vscode /ws/.vscode --ro-bind /ws/.envrc /ws/.envrc --bind /ws/.git "
+	       "/ws/.git --ro-bind /ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks "
+	       "/ws/.git/hooks --ro-bind /ws/.git/modules /ws/.git/modules --bind "
+	       "/ws/.git/modules/sub /ws/.git/modules/sub --ro-bind "
+	       "/ws/.git/modules/sub/config /ws/.git/modules/sub/config --ro-bind "
+	       "/ws/.git/modules/sub/hooks /ws/.git/modules/sub/hooks --tmpfs "
+	       "/ws/.git/modules/sub/modules --remount-ro /ws/.git/modules/sub/modules --tmpfs "
+	       "/ws/.git/modules/sub/worktrees --remount-ro /ws/.git/modules/sub/worktrees "
+	       "--ro-bind /ws/.git/worktrees /ws/.git/worktrees --bind /ws/.git/worktrees/wt "
+	       "/ws/.git/worktrees/wt --tmpfs /ws/extra/.airlock --remount-ro "
+	       "/ws/extra/.airlock --tmpfs /ws/extra/.codex --remount-ro /ws/extra/.codex "
+	       "--tmpfs /ws/extra/.agents --remount-ro /ws/extra/.agents --tmpfs "
+	       "/ws/extra/.claude --remount-ro /ws/extra/.claude --tmpfs /ws/extra/.vscode "
+	       "--remount-ro /ws/extra/.vscode --tmpfs /ws/extra/.envrc --remount-ro "
+	       "/ws/extra/.envrc --unshare-user --unshare-pid --unshare-ipc --unshare-uts "
+	       "--unshare-net --proc /proc " PROC_KNOBS
+	       "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
+	       "--apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
+	       "--fs-restricted -- true | cleanup: /ws/.git/modules/sub/modules "
+	       "/ws/.git/modules/sub/worktrees /ws/extra/.airlock /ws/extra/.codex "
+	       "/ws/extra/.agents /ws/extra/.claude /ws/extra/.vscode /ws/extra/.envrc");
 	free(t);
 	return 0;
 }
@@ -248,6 +272,7 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	                                    "d /repo/.git/worktrees",
 	                                    "d /repo/.git/worktrees/ws",
 	                                    "f /repo/.git/worktrees/ws/config",
+	                                    "f /repo/.git/worktrees/ws/commondir",
 	                                    NULL};
 	static const char *const dotdirs =
 	    "--tmpfs /ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro "
@@ -276,22 +301,29 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	t = plan_case_run(&c);
 	/* /repo comes first (sorted); the gitdir's items are protected there, and not twice. */
 	ASSERT_STR_EQ(
-	    t,
-	    "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /repo /repo --bind "
-	    "/ws /ws --tmpfs /repo/.airlock --remount-ro /repo/.airlock --tmpfs /repo/.codex "
-	    "--remount-ro /repo/.codex --tmpfs /repo/.agents --remount-ro /repo/.agents --tmpfs "
-	    "/repo/.claude --remount-ro /repo/.claude --tmpfs /repo/.vscode --remount-ro "
-	    "/repo/.vscode --tmpfs /repo/.envrc --remount-ro /repo/.envrc --ro-bind /dev/null /repo/.git/config "
-	    "--tmpfs /repo/.git/hooks --remount-ro /repo/.git/hooks "
-	    "--ro-bind /repo/.git/worktrees/ws/config /repo/.git/worktrees/ws/config --tmpfs "
-	    "/repo/.git/worktrees/ws/hooks --remount-ro /repo/.git/worktrees/ws/hooks --tmpfs "
-	    "/ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro /ws/.codex "
-	    "--tmpfs /ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude --remount-ro "
-	    "/ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs /ws/.envrc "
-	    "--remount-ro /ws/.envrc --ro-bind /ws/.git /ws/.git " NS_TAIL " | cleanup: /repo/.airlock "
-	    "/repo/.codex /repo/.agents /repo/.claude /repo/.vscode /repo/.envrc "
-	    "/repo/.git/config /repo/.git/hooks /repo/.git/worktrees/ws/hooks /ws/.airlock "
-	    "/ws/.codex /ws/.agents /ws/.claude /ws/.vscode /ws/.envrc");
+	    t, "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /repo /repo "
+	       "--bind /ws /ws --tmpfs /repo/.airlock --remount-ro /repo/.airlock --tmpfs "
+	       "/repo/.codex --remount-ro /repo/.codex --tmpfs /repo/.agents --remount-ro "
+	       "/repo/.agents --tmpfs /repo/.claude --remount-ro /repo/.claude --tmpfs "
+	       "/repo/.vscode --remount-ro /repo/.vscode --tmpfs /repo/.envrc --remount-ro "
+	       "/repo/.envrc --bind /repo/.git /repo/.git --ro-bind /dev/null "
+	       "/repo/.git/config --tmpfs /repo/.git/hooks --remount-ro /repo/.git/hooks "
+	       "--tmpfs /repo/.git/modules --remount-ro /repo/.git/modules --ro-bind "
+	       "/repo/.git/worktrees /repo/.git/worktrees --bind /repo/.git/worktrees/ws "
+	       "/repo/.git/worktrees/ws --ro-bind /repo/.git/worktrees/ws/config "
+	       "/repo/.git/worktrees/ws/config --ro-bind /repo/.git/worktrees/ws/commondir "
+	       "/repo/.git/worktrees/ws/commondir --tmpfs /ws/.airlock --remount-ro "
+	       "/ws/.airlock --tmpfs /ws/.codex --remount-ro /ws/.codex --tmpfs /ws/.agents "
+	       "--remount-ro /ws/.agents --tmpfs /ws/.claude --remount-ro /ws/.claude --tmpfs "
+	       "/ws/.vscode --remount-ro /ws/.vscode --tmpfs /ws/.envrc --remount-ro "
+	       "/ws/.envrc --ro-bind /ws/.git /ws/.git --unshare-user --unshare-pid "
+	       "--unshare-ipc --unshare-uts --unshare-net --proc /proc " PROC_KNOBS
+	       "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
+	       "--apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
+	       "--fs-restricted -- true | cleanup: /repo/.airlock /repo/.codex /repo/.agents "
+	       "/repo/.claude /repo/.vscode /repo/.envrc /repo/.git/config /repo/.git/hooks "
+	       "/repo/.git/modules /ws/.airlock /ws/.codex /ws/.agents /ws/.claude /ws/.vscode "
+	       "/ws/.envrc");
 	free(t);
 
 	/* git_protection full: all of a .git directory read-only. */
@@ -327,7 +359,8 @@ TEST(sandbox_plan_restricted_read_tmpfs_root)
 	ASSERT_STR_EQ(t,
 	              "--new-session --die-with-parent --tmpfs / --ro-bind /bin /bin --ro-bind "
 	              "/etc /etc --ro-bind /usr /usr --ro-bind /ws /ws --dev /dev --unshare-user "
-	              "--unshare-pid --unshare-ipc --proc /proc --cap-drop ALL --chdir /ws -- " EXE
+	              "--unshare-pid --unshare-ipc --unshare-uts --proc /proc " PROC_KNOBS
+	              "--cap-drop ALL --chdir /ws -- " EXE
 	              " --apply-seccomp-then-exec --network-sandbox-policy \"enabled\" "
 	              "--fs-restricted -- true");
 	free(t);
@@ -356,8 +389,6 @@ TEST(sandbox_plan_none_paths_and_nesting)
 	                                    "f /ws/.git/config",
 	                                    "d /ws/.git/hooks",
 	                                    NULL};
-	static const char *const protect = "--ro-bind /ws/.git/config /ws/.git/config --ro-bind "
-	                                   "/ws/.git/hooks /ws/.git/hooks";
 	struct plan_case c = {
 	    .policy =
 	        "{\"kind\":\"restricted\",\"entries\":["
@@ -378,24 +409,31 @@ TEST(sandbox_plan_none_paths_and_nesting)
 	/* Read inside write and write inside that come after the writable binds, in path order;
 	 * none dirs are empty 0000 tmpfs, none files /dev/null; a missing none path in a writable
 	 * root is taken (and cleaned up); one under a read-only tree is left alone. */
-	want = xasprintf(
-	    "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /ws /ws --ro-bind "
-	    "/ws/docs /ws/docs --bind /ws/docs/out /ws/docs/out --tmpfs /ws/.airlock "
-	    "--remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro /ws/.codex --tmpfs "
-	    "/ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude --remount-ro /ws/.claude "
-	    "--tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs /ws/.envrc --remount-ro /ws/.envrc "
-	    "%s " COVER_ALL("/ws/docs/out") " --perms 0000 --tmpfs /ws/gone --remount-ro /ws/gone "
-	                                    "--ro-bind /dev/null /ws/key --perms 0000 --tmpfs "
-	                                    "/ws/secret --remount-ro "
-	                                    "/ws/secret --unshare-user --unshare-pid --unshare-ipc "
-	                                    "--unshare-net --proc /proc "
-	                                    "--cap-drop ALL --chdir /ws -- " EXE
-	                                    " --apply-seccomp-then-exec "
-	                                    "--network-sandbox-policy \"proxy\" --fs-restricted -- "
-	                                    "true | cleanup: /ws/.airlock "
-	                                    "/ws/.codex /ws/.agents /ws/.claude /ws/.vscode "
-	                                    "/ws/.envrc " CLEAN_ALL("/ws/docs/out") " /ws/gone",
-	    protect);
+	want = xstrdup(
+	    "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /ws /ws "
+	    "--ro-bind /ws/docs /ws/docs --bind /ws/docs/out /ws/docs/out --tmpfs "
+	    "/ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro "
+	    "/ws/.codex --tmpfs /ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude "
+	    "--remount-ro /ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs "
+	    "/ws/.envrc --remount-ro /ws/.envrc --bind /ws/.git /ws/.git --ro-bind "
+	    "/ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks /ws/.git/hooks "
+	    "--tmpfs /ws/.git/modules --remount-ro /ws/.git/modules --tmpfs "
+	    "/ws/.git/worktrees --remount-ro /ws/.git/worktrees --tmpfs "
+	    "/ws/docs/out/.airlock --remount-ro /ws/docs/out/.airlock --tmpfs "
+	    "/ws/docs/out/.codex --remount-ro /ws/docs/out/.codex --tmpfs "
+	    "/ws/docs/out/.agents --remount-ro /ws/docs/out/.agents --tmpfs "
+	    "/ws/docs/out/.claude --remount-ro /ws/docs/out/.claude --tmpfs "
+	    "/ws/docs/out/.vscode --remount-ro /ws/docs/out/.vscode --tmpfs "
+	    "/ws/docs/out/.envrc --remount-ro /ws/docs/out/.envrc --perms 0000 --tmpfs "
+	    "/ws/gone --remount-ro /ws/gone --ro-bind /dev/null /ws/key --perms 0000 "
+	    "--tmpfs /ws/secret --remount-ro /ws/secret --unshare-user --unshare-pid "
+	    "--unshare-ipc --unshare-uts --unshare-net --proc /proc " PROC_KNOBS
+	    "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
+	    "--apply-seccomp-then-exec --network-sandbox-policy \"proxy\" --fs-restricted -- "
+	    "true | cleanup: /ws/.airlock /ws/.codex /ws/.agents /ws/.claude /ws/.vscode "
+	    "/ws/.envrc /ws/.git/modules /ws/.git/worktrees /ws/docs/out/.airlock "
+	    "/ws/docs/out/.codex /ws/docs/out/.agents /ws/docs/out/.claude "
+	    "/ws/docs/out/.vscode /ws/docs/out/.envrc /ws/gone");
 	ASSERT_STR_EQ(t, want);
 	free(want);
 	free(t);
@@ -477,16 +515,19 @@ TEST(sandbox_plan_options_home_hide_protected_no_proc)
 
 	ASSERT_STR_EQ(
 	    t, "--new-session --die-with-parent --ro-bind / / --dev /dev --bind /ws /ws "
-	       "--ro-bind /ws/.airlock /ws/.airlock --ro-bind /ws/.codex /ws/.codex "
-	       "--ro-bind /ws/.agents /ws/.agents --ro-bind /ws/.claude /ws/.claude "
-	       "--ro-bind /ws/.vscode /ws/.vscode --ro-bind /ws/.envrc /ws/.envrc "
-	       "--ro-bind /ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks "
-	       "/ws/.git/hooks --ro-bind /ws/Makefile /ws/Makefile --tmpfs /ws/ci "
-	       "--remount-ro /ws/ci --ro-bind /ws/home /ws/home --perms 0000 --tmpfs "
-	       "/run/airlock --remount-ro /run/airlock --perms 0000 --tmpfs /ws/sock "
-	       "--remount-ro /ws/sock --unshare-user --unshare-pid --unshare-ipc --cap-drop "
-	       "ALL --chdir /ws -- " EXE " --apply-seccomp-then-exec --network-sandbox-policy "
-	       "\"enabled\" --fs-restricted -- true | cleanup: /ws/ci /ws/sock");
+	       "--ro-bind /ws/.airlock /ws/.airlock --ro-bind /ws/.codex /ws/.codex --ro-bind "
+	       "/ws/.agents /ws/.agents --ro-bind /ws/.claude /ws/.claude --ro-bind "
+	       "/ws/.vscode /ws/.vscode --ro-bind /ws/.envrc /ws/.envrc --bind /ws/.git "
+	       "/ws/.git --ro-bind /ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks "
+	       "/ws/.git/hooks --tmpfs /ws/.git/modules --remount-ro /ws/.git/modules --tmpfs "
+	       "/ws/.git/worktrees --remount-ro /ws/.git/worktrees --ro-bind /ws/Makefile "
+	       "/ws/Makefile --tmpfs /ws/ci --remount-ro /ws/ci --ro-bind /ws/home /ws/home "
+	       "--perms 0000 --tmpfs /run/airlock --remount-ro /run/airlock --perms 0000 "
+	       "--tmpfs /ws/sock --remount-ro /ws/sock --unshare-user --unshare-pid "
+	       "--unshare-ipc --unshare-uts --perms 0555 --tmpfs /proc --remount-ro /proc "
+	       "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
+	       "--apply-seccomp-then-exec --network-sandbox-policy \"enabled\" --fs-restricted "
+	       "-- true | cleanup: /ws/.git/modules /ws/.git/worktrees /ws/ci /ws/sock");
 	free(t);
 	return 0;
 }
@@ -496,10 +537,10 @@ TEST(sandbox_plan_unrestricted)
 	struct plan_case c = {.policy = "{\"type\":\"danger-full-access\"}", .facts = facts_basic};
 	char *t = plan_case_run(&c);
 
-	ASSERT_STR_EQ(t,
-	              "--new-session --die-with-parent --bind / / --dev /dev --unshare-user "
-	              "--unshare-pid --unshare-ipc --proc /proc --cap-drop ALL --chdir /ws -- " EXE
-	              " --apply-seccomp-then-exec --network-sandbox-policy \"enabled\" -- true");
+	ASSERT_STR_EQ(t, "--new-session --die-with-parent --bind / / --dev /dev --unshare-user "
+	                 "--unshare-pid --unshare-ipc --unshare-uts --proc /proc " PROC_KNOBS
+	                 "--cap-drop ALL --chdir /ws -- " EXE
+	                 " --apply-seccomp-then-exec --network-sandbox-policy \"enabled\" -- true");
 	free(t);
 	return 0;
 }
@@ -752,8 +793,7 @@ TEST(sandbox_plan_protecting_a_whole_writable_root)
 	char *t = plan_case_run(&c);
 
 	/* The airlock home is the workspace itself: all of it read-only, after its parts. */
-	ASSERT_CONTAINS(t,
-	                "--ro-bind /ws/.git/hooks /ws/.git/hooks --ro-bind /ws /ws --unshare-user");
+	ASSERT_CONTAINS(t, "--remount-ro /ws/.git/worktrees --ro-bind /ws /ws --unshare-user");
 	free(t);
 	return 0;
 }

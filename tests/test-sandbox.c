@@ -21,6 +21,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define WW "{\"type\":\"workspace-write\"}"
@@ -344,8 +348,8 @@ BOTH(missing_protected_paths_cannot_be_created_nothing_left)
 	ASSERT_EQ(
 	    sbx_sh(&r, uid, ws, WW,
 	           "mkdir .vscode && echo MADE-vscode; mkdir -p .claude/x && echo MADE-claude; "
-	           "echo x > .envrc && test -s .envrc && echo MADE-envrc; git init -q . && echo "
-	           "MADE-git; mkdir .agents/y && echo MADE-agents; touch fine && echo WS-OK"),
+	           "echo x > .envrc && test -s .envrc && echo MADE-envrc; "
+	           "mkdir .agents/y && echo MADE-agents; touch fine && echo WS-OK"),
 	    0);
 	ASSERT_NOT_CONTAINS(r.out, "MADE");
 	ASSERT_CONTAINS(r.out, "WS-OK");
@@ -421,6 +425,9 @@ BOTH(sockets_only_unix)
 		ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", denied[i]), EPERM);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", "unix"), 0);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socketpair", NULL), 0);
+	/* Datagram Unix sockets could carry an address in sendmsg() to a host socket. */
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", "unix-dgram"), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "sendmsg-addr", "/dev/log"), EPERM);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "sendto-addr", NULL), EPERM);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "connect-unix", "/dev/log"), EPERM);
 	free(ws);
@@ -849,12 +856,11 @@ BOTH(concurrent_sandboxes_share_covers)
 	pid_t a = sbx_spawn(uid, ws, "sleep 1");
 	ASSERT(a > 0);
 	usleep(300 * 1000);
-	ASSERT_EQ(
-	    sbx_sh(&r, uid, ws, WW,
-	           "sleep 2; mkdir .vscode/x && echo MADE-vscode; mkdir .claude/y && echo "
-	           "MADE-claude; echo x > .envrc && test -s .envrc && echo MADE-envrc; git init "
-	           "-q . && echo MADE-git; echo DONE"),
-	    0);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "sleep 2; mkdir .vscode/x && echo MADE-vscode; mkdir .claude/y && echo "
+	                 "MADE-claude; echo x > .envrc && test -s .envrc && echo MADE-envrc; mkdir "
+	                 ".agents/z && echo MADE-agents; echo DONE"),
+	          0);
 	ASSERT_EQ(waitpid(a, &status, 0), a);
 	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ASSERT_CONTAINS(r.out, "DONE");
@@ -864,6 +870,275 @@ BOTH(concurrent_sandboxes_share_covers)
 	ASSERT_STR_EQ(after, before);
 	free(after);
 	free(before);
+	free(ws);
+	return 0;
+}
+
+/* ---- containment: what a hostile command tries (issue: close every way out) ---- */
+
+/* The host's domain name, to compare before and after a run. */
+static char *sbx_domainname(void)
+{
+	char *s = test_read_file("/proc/sys/kernel/domainname", NULL);
+
+	if (s == NULL)
+		return xstrdup("");
+	s[strcspn(s, "\n")] = '\0';
+	return s;
+}
+
+BOTH(kernel_settings_and_hostname_out_of_reach)
+{
+	char *ws = sbx_ws("ws", uid), *before = sbx_domainname(), *script;
+	char host[256], host_after[256];
+	struct test_run r;
+
+	ASSERT_EQ(gethostname(host, sizeof host), 0);
+	/* Writes back the value the host has (harmless if it went through), then looks for
+	 * anything writable under /proc that is not a process's own. */
+	script = xasprintf(
+	    "printf %%s '%s' > /proc/sys/kernel/domainname && echo WROTE-sys; "
+	    "hostname airlock-probe && echo WROTE-hostname; "
+	    "echo 0 > /proc/sys/kernel/sysrq 2>/dev/null && echo WROTE-sysrq; "
+	    "find /proc -maxdepth 3 -writable ! -path '/proc/[0-9]*' ! -path '/proc/self*' "
+	    "! -path '/proc/thread-self*' ! -path '/proc/pressure*' 2>/dev/null | sed 's/^/W /'; "
+	    "echo DONE",
+	    before);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW, script), 0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	ASSERT_NOT_CONTAINS(r.out, "W /proc");
+	test_run_free(&r);
+	ASSERT_EQ(gethostname(host_after, sizeof host_after), 0);
+	ASSERT_STR_EQ(host_after, host);
+	free(script);
+	free(before);
+	free(ws);
+	return 0;
+}
+
+BOTH(host_keyring_unreachable)
+{
+	char *ws = sbx_ws("ws", uid);
+
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "keyctl", NULL), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "add_key", NULL), EPERM);
+	free(ws);
+	return 0;
+}
+
+BOTH(no_proc_never_shows_the_hosts)
+{
+	char *ws = sbx_ws("ws", uid);
+	char *extra[] = {"--no-proc", NULL};
+	char *cmd[] = {"sh", "-c", "ls -A /proc | wc -l; echo x > /proc/x && echo WROTE; true",
+	               NULL};
+	struct test_run r;
+
+	ASSERT_EQ(sbx_run(&r, uid, ws, WW, NULL, extra, cmd), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "0\n");
+	test_run_free(&r);
+	free(ws);
+	return 0;
+}
+
+TEST(sandbox_kernel_fs_under_a_writable_root_read_only)
+{
+	char *ws = sbx_ws("ws", (uid_t)-1), *sys = xasprintf("%s/sys", ws);
+	struct test_run r;
+	int rc;
+
+	if (getuid() != 0)
+		SKIP("mounting a sysfs needs root");
+	if (!sbx_userns_usable((uid_t)-1))
+		SKIP("this host cannot create user namespaces (`unshare --user` fails)");
+	ASSERT_EQ(mkdir(sys, 0755), 0);
+	if (mount("sysfs", sys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		SKIP("cannot mount a sysfs here: %s", strerror(errno));
+	/* uevent_helper runs a program as root on every device event: written back as is. */
+	rc =
+	    sbx_sh(&r, (uid_t)-1, ws, WW,
+	           "v=$(cat sys/kernel/uevent_helper); printf %s \"$v\" > sys/kernel/uevent_helper "
+	           "&& echo WROTE; echo DONE");
+	umount2(sys, MNT_DETACH);
+	ASSERT_EQ(rc, 0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	test_run_free(&r);
+	free(sys);
+	free(ws);
+	return 0;
+}
+
+/* A repository in WS made by UID with one commit. */
+static void sbx_git_repo(uid_t uid, const char *ws)
+{
+	struct test_run r;
+	char *cmd[] = {"sh", "-c",
+	               "git init -q . && git config user.email t@t && git config user.name t && "
+	               "echo a > a && git add a && git commit -qm a",
+	               NULL};
+
+	test_run(&r, cmd, NULL, ws, NULL, uid, T);
+	test_run_free(&r);
+}
+
+BOTH(git_metadata_cannot_be_redirected_or_replaced)
+{
+	char *ws = sbx_ws("ws", uid), *p;
+	struct test_run r;
+	struct stat st;
+
+	sbx_git_repo(uid, ws);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "mv .git .git-away && echo MOVED-git; "
+	                 "mkdir -p .git/modules/evil && echo MADE-module; "
+	                 "mkdir -p .git/worktrees/evil && echo MADE-worktree; "
+	                 "echo '[core]' >> .git/config && echo WROTE-config; "
+	                 "touch .git/hooks/pre-commit && echo WROTE-hook; "
+	                 "echo b > b && git add b && git commit -qm b && echo COMMITTED; "
+	                 "git stash list >/dev/null && echo STASH-OK; "
+	                 "git checkout -q -b topic && echo CHECKOUT-OK; echo DONE"),
+	          0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_NOT_CONTAINS(r.out, "MOVED");
+	ASSERT_NOT_CONTAINS(r.out, "MADE");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	ASSERT_CONTAINS(r.out, "COMMITTED");
+	ASSERT_CONTAINS(r.out, "STASH-OK");
+	ASSERT_CONTAINS(r.out, "CHECKOUT-OK");
+	test_run_free(&r);
+	p = xasprintf("%s/.git/HEAD", ws);
+	ASSERT_EQ(stat(p, &st), 0);
+	free(p);
+	/* Nothing of the protection is left on the host. */
+	p = xasprintf("%s/.git/modules", ws);
+	ASSERT_EQ(stat(p, &st), -1);
+	free(p);
+	free(ws);
+	return 0;
+}
+
+BOTH(bare_workspace_hooks_read_only)
+{
+	char *ws = sbx_ws("ws", uid);
+	struct test_run r;
+	char *init[] = {"git", "init", "-q", "--bare", ".", NULL};
+
+	test_run(&r, init, NULL, ws, NULL, uid, T);
+	test_run_free(&r);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "echo x > hooks/post-update && echo WROTE-hook; echo x >> config && echo "
+	                 "WROTE-config; echo DONE"),
+	          0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	test_run_free(&r);
+	free(ws);
+	return 0;
+}
+
+/* Workspace-write with no /tmp or $TMPDIR root: the test's directory is outside the roots. */
+#define WW_NO_TMP                                                                                  \
+	"{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true,\"exclude_tmpdir_env_var\":"     \
+	"true}"
+
+BOTH(landlock_refuses_writes_outside_the_roots)
+{
+	char *ws = sbx_ws("ws", uid), *outside = sbx_ws("outside", uid), *made;
+	char *cmd[] = {"python3", "-c",
+	               "import os\n"
+	               "try:\n"
+	               "    os.close(os.open('planted', os.O_CREAT | os.O_WRONLY, dir_fd=3))\n"
+	               "    print('WROTE')\n"
+	               "except OSError as e:\n"
+	               "    print('refused', e.errno)\n",
+	               NULL};
+	char *no_ll[] = {"--no-landlock", NULL};
+	struct test_run r;
+	struct stat st;
+	int fd;
+
+	if (access("/usr/bin/python3", X_OK) != 0)
+		SKIP("no python3");
+	/* A directory outside every writable root, reached through a descriptor the command
+	 * inherited: the mounts do not stop that (the descriptor is of the host's mount). */
+	fd = open(outside, O_RDONLY | O_DIRECTORY);
+	ASSERT(fd >= 0);
+	if (fd != 3) {
+		ASSERT_EQ(dup2(fd, 3), 3);
+		close(fd);
+	}
+	made = xasprintf("%s/planted", outside);
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* VERSION */) < 2) {
+		close(3);
+		SKIP("this kernel has no Landlock (ABI 2 or later): writes hold by mounts alone");
+	}
+	ASSERT_EQ(sbx_run(&r, uid, ws, WW_NO_TMP, NULL, NULL, cmd), 0);
+	ASSERT_CONTAINS(r.out, "refused 13");
+	test_run_free(&r);
+	ASSERT_EQ(stat(made, &st), -1);
+	/* Without Landlock the write scope is gone: mounts alone (this is what it adds). */
+	ASSERT_EQ(sbx_run(&r, uid, ws, WW_NO_TMP, NULL, no_ll, cmd), 0);
+	ASSERT_CONTAINS(r.out, "WROTE");
+	test_run_free(&r);
+	close(3);
+	free(made);
+	free(outside);
+	free(ws);
+	return 0;
+}
+
+BOTH(host_sockets_hidden_when_the_network_is_shared)
+{
+	char *ws = sbx_ws("ws", uid), *dir = sbx_ws("ipc", uid);
+	char *sock = xasprintf("%s/host.sock", dir), *keep = xasprintf("--host-socket=%s", sock);
+	char *fs =
+	    xasprintf("{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\","
+	              "\"value\":{\"kind\":\"root\"}},\"access\":\"read\"},{\"path\":{"
+	              "\"type\":\"path\",\"path\":\"%s\"},\"access\":\"write\"}]}",
+	              ws);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char *exe = sbx_exe(), *probe = sbx_probe();
+	struct test_run r;
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sock);
+	ASSERT(lfd >= 0);
+	ASSERT_EQ(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ASSERT_EQ(chmod(sock, 0777), 0);
+	ASSERT_EQ(listen(lfd, 8), 0);
+	for (int kept = 0; kept < 2; kept++) {
+		char *argv[] = {exe,
+		                "--sandbox-policy-cwd",
+		                ws,
+		                "--file-system-sandbox-policy",
+		                fs,
+		                "--network-sandbox-policy",
+		                "\"enabled\"",
+		                kept ? keep : "--no-proc",
+		                "--",
+		                probe,
+		                "connect-unix",
+		                sock,
+		                NULL};
+		/* (--no-proc stands in for "no extra flag" in the first run) */
+		ASSERT_EQ(test_run(&r, argv, NULL, ws, NULL, uid, T), 0);
+		if (kept)
+			ASSERT_EQ(r.status, 0);
+		else
+			ASSERT_NE(r.status, 0);
+		test_run_free(&r);
+	}
+	close(lfd);
+	unlink(sock);
+	free(exe);
+	free(probe);
+	free(fs);
+	free(keep);
+	free(sock);
+	free(dir);
 	free(ws);
 	return 0;
 }
