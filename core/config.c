@@ -3,7 +3,8 @@
  * walked against a table of known keys; each key has a setter that checks
  * its type and value. Anything unknown, mistyped or out of range is an error
  * that names the file and the key, and nothing from a bad file is used; so
- * is a key given twice (at any depth), named with its line and column.
+ * is a key given twice (at any depth) or a "\u0000" in a string (which would
+ * cut it short), named with its line and column.
  */
 #include "config.h"
 
@@ -246,11 +247,15 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 		*cause = xasprintf("%s:%d:%d: malformed JSON", path, line, col);
 		return -EINVAL;
 	}
-	why = json_duplicate_key(root, text, &at);
-	if (why != NULL) {
+	if ((at = json_nul_escape(text)) != NULL ||
+	    (why = json_duplicate_key(root, text, &at)) != NULL) {
 		int line, col;
 		json_error_position(text, at, &line, &col);
-		*cause = xasprintf("%s:%d:%d: duplicate key \"%s\"", path, line, col, why);
+		if (why != NULL)
+			*cause = xasprintf("%s:%d:%d: duplicate key \"%s\"", path, line, col, why);
+		else
+			*cause = xasprintf("%s:%d:%d: a string holds a NUL character (\\u0000)",
+			                   path, line, col);
 		free(why);
 		cJSON_Delete(root);
 		return -EINVAL;

@@ -13,6 +13,8 @@
  * the repeat reported is the first one in the text. The walk records the
  * member indices that lead there; a small scanner then follows those indices
  * through the text (which cJSON has already accepted) to the key's quote.
+ * A "\u0000" escape is refused as well: cJSON's strings end there, so two
+ * different names (or paths) would read the same.
  */
 #include "json-error.h"
 
@@ -303,6 +305,20 @@ char *json_duplicate_key(const struct cJSON *root, const char *text, const char 
 	return path;
 }
 
+const char *json_nul_escape(const char *text)
+{
+	/* In valid JSON a backslash only ever starts an escape inside a string. */
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p != '\\')
+			continue;
+		if (strncmp(p + 1, "u0000", 5) == 0)
+			return p;
+		if (*++p == '\0')
+			break;
+	}
+	return NULL;
+}
+
 struct cJSON *json_parse_strict(const char *text, char **cause)
 {
 	const char *end = NULL, *at;
@@ -317,6 +333,15 @@ struct cJSON *json_parse_strict(const char *text, char **cause)
 		if (cause != NULL)
 			*cause = xasprintf("invalid JSON at line %d, column %d%s", line, col,
 			                   *end == '\0' ? " (unexpected end of input)" : "");
+		return NULL;
+	}
+	if ((at = json_nul_escape(text)) != NULL) {
+		json_error_position(text, at, &line, &col);
+		if (cause != NULL)
+			*cause = xasprintf("a string holds a NUL character (\\u0000) at line %d, "
+			                   "column %d",
+			                   line, col);
+		cJSON_Delete(root);
 		return NULL;
 	}
 	key = json_duplicate_key(root, text, &at);

@@ -31,11 +31,19 @@ void json_error_position(const char *text, const char *err, int *line, int *col)
 char *json_duplicate_key(const struct cJSON *root, const char *text, const char **where);
 
 /*
- * Parses TEXT (the whole of it) as JSON that repeats no key. Returns the tree
+ * The first "\u0000" escape in TEXT (JSON cJSON accepted), or NULL. cJSON
+ * ends its C strings there, so "a\u0000b" would read as "a": a name or path
+ * that says one thing to other readers and another to airlock.
+ */
+const char *json_nul_escape(const char *text);
+
+/*
+ * Parses TEXT (the whole of it) as JSON that repeats no key and holds no
+ * NUL character. Returns the tree
  * (free with cJSON_Delete), or NULL and, when CAUSE is not NULL, *CAUSE
  * (caller frees): "invalid JSON at line L, column C" (with " (unexpected end
- * of input)" when the text stopped short) or "duplicate key \"K\" at line L,
- * column C".
+ * of input)" when the text stopped short), "a string holds a NUL character
+ * (\u0000) at line L, column C" or "duplicate key \"K\" at line L, column C".
  */
 struct cJSON *json_parse_strict(const char *text, char **cause);
 

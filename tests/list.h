@@ -227,6 +227,13 @@ UNIT(layout_never_leaves_the_screen, 10)
 UNIT(layout_modal_fits_every_size, 30)
 UNIT(layout_fit_cuts_with_an_ellipsis, 5)
 UNIT(input_history_is_kept_and_persisted, 5)
+/* the prompt guard: arming, typeahead, denying default, reasons (SPEC 5, issue 14) */
+UNIT(tui_prompt_typeahead_goes_to_the_input_line, 10)
+UNIT(tui_prompt_arms_after_500ms_without_a_key, 10)
+UNIT(tui_prompt_stray_enter_denies, 10)
+UNIT(tui_prompt_deny_with_a_reason, 10)
+UNIT(tui_status_counts_only_prompts_waiting, 10)
+UNIT(tui_quit_goes_ahead_once_nothing_runs, 10)
 
 /* TUI snapshots: real drawing code, off-screen curses (tui/, issue 4) */
 UNIT(tui_snapshot_empty_start_screen, 10)
@@ -252,6 +259,8 @@ UNIT(tui_focus_and_keys_reach_the_pane, 10)
 UNIT(tui_launch_request_reports_to_its_observer, 10)
 UNIT(tui_snapshot_long_patch_scrolls, 10)
 UNIT(tui_snapshot_no_color, 10)
+UNIT(tui_snapshot_arming_prompt, 10)
+UNIT(tui_snapshot_prompt_origin_and_reason, 10)
 
 /* the real TUI in tmux (tests/e2e, issue 4) */
 SCRIPT(tui_e2e_denied_touch, "tests/e2e/tui-denied-touch.sh", 90)
@@ -262,6 +271,7 @@ SCRIPT(tui_e2e_agent_sessions, "tests/e2e/tui-agent-sessions.sh", 120)
 SCRIPT(tui_e2e_agent_patch_roots, "tests/e2e/tui-agent-patch-roots.sh", 120)
 SCRIPT(tui_e2e_network_prompt, "tests/e2e/tui-network.sh", 90)
 SCRIPT(tui_e2e_repl_keys_and_interrupt, "tests/e2e/tui-repl.sh", 90)
+SCRIPT(tui_e2e_prompt_typeahead, "tests/e2e/tui-prompt-typeahead.sh", 120)
 
 /* rules, shell splitting, decisions, approvals, audit, check (core/decide, issue 3) */
 UNIT(rules_fixture_valid_team_loads, 5)

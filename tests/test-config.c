@@ -102,9 +102,14 @@ TEST(config_repeated_key_is_an_error)
 		ASSERT_STR_EQ(cause, cases[i].cause);
 		free(cause);
 	}
-	/* Case matters: these are two keys, and "Sandbox" is an unknown one. */
+	/* A NUL would cut a path short: refused where it stands. */
 	struct config c;
 	char *cause = NULL;
+	ASSERT_EQ(config_parse(&c, "{\"writable_roots\": [\"/srv\\u0000x\"]}", "c.json", &cause),
+	          -22);
+	ASSERT_STR_EQ(cause, "c.json:1:26: a string holds a NUL character (\\u0000)");
+	free(cause);
+	/* Case matters: these are two keys, and "Sandbox" is an unknown one. */
 	ASSERT_EQ(config_parse(&c, "{\"sandbox\":\"read-only\",\"Sandbox\":\"read-only\"}",
 	                       "c.json", &cause),
 	          -22);

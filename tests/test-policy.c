@@ -3,7 +3,8 @@
  * refused with a message naming the problem, legacy policies convert to the
  * split shape as SPEC section 2 says, resolution and precedence pick the most
  * specific path, and serialisation round-trips. A key given twice, at any
- * depth, is refused by the parser and by the real helper, which runs nothing.
+ * depth, or a "\u0000" in a string is refused by the parser and by the real
+ * helper, which runs nothing.
  */
 #include "test.h"
 
@@ -474,6 +475,40 @@ TEST(policy_repeated_keys_are_errors)
 	return 0;
 }
 
+TEST(policy_nul_escapes_are_errors)
+{
+	static const struct {
+		const char *json;
+		const char *cause;
+	} cases[] = {
+	    /* cJSON cuts the name at the NUL: airlock read "type", any other reader not. */
+	    {"{\"type\\u0000x\":\"danger-full-access\"}",
+	     "a string holds a NUL character (\\u0000) at line 1, column 7"},
+	    {"{\"type\":\"workspace-write\",\n\"writable_roots\":[\"/tmp\\u0000/../etc\"]}",
+	     "a string holds a NUL character (\\u0000) at line 2, column 24"},
+	    /* Found before the repeat the cut names would make. */
+	    {"{\"type\":\"read-only\",\"a\\u0000\":1,\"a\\u0000\":2}",
+	     "a string holds a NUL character (\\u0000) at line 1, column 23"},
+	};
+	struct policy_split s;
+	char *cause = NULL;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ASSERT_EQ(policy_parse(cases[i].json, &s, &cause), -EINVAL);
+		ASSERT_STR_EQ(cause, cases[i].cause);
+		free(cause);
+	}
+	/* An escaped backslash followed by "u0000" is no NUL. */
+	ASSERT_EQ(
+	    policy_parse("{\"type\":\"workspace-write\",\"writable_roots\":[\"/a\\\\u0000\"]}", &s,
+	                 &cause),
+	    0);
+	ASSERT_STR_EQ(s.fs.entries[s.fs.n_entries - 1].path, "/a\\u0000");
+	policy_split_free(&s);
+	ASSERT(json_nul_escape("\"\\\\\\\\u0000\"") == NULL);
+	return 0;
+}
+
 /* Parses TEXT and returns json_duplicate_key's path, its offset in *AT (-1: none). */
 static char *dup_of(const char *text, long *at)
 {
@@ -632,7 +667,8 @@ static int helper_run(struct test_run *r, uid_t uid, const char *ws, const char 
 	return rc;
 }
 
-/* The helper refuses each policy flag with a repeated key, as UID: exit 2, nothing run. */
+/* The helper refuses each policy flag with a repeated key (or a NUL), as UID: exit 2, nothing run.
+ */
 static int helper_refuses_as(uid_t uid)
 {
 	static const struct {
@@ -657,6 +693,9 @@ static int helper_refuses_as(uid_t uid)
 	      "{\"routes\":[{\"port\":1,\"port\":2}]}", NULL},
 	     "airlock: --proxy-route-spec: duplicate key \"routes[0].port\" at line 1, column "
 	     "22\n"},
+	    {{"--sandbox-policy", "{\"type\\u0000\":\"danger-full-access\"}", NULL},
+	     "airlock: --sandbox-policy: a string holds a NUL character (\\u0000) at line 1, "
+	     "column 7\n"},
 	    {{"--sandbox-policy", "{\"type\":\"read-only\"}", "--proxy-route-spec", "{", NULL},
 	     "airlock: --proxy-route-spec: invalid JSON at line 1, column 2 (unexpected end of "
 	     "input)\n"},
