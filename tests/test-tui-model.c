@@ -1,7 +1,8 @@
 /*
  * Tests of the TUI's model without curses: panes (libvterm, scrollback,
  * titles, keys), the pure layout (screen split and modal boxes at every
- * size), and the input line's history.
+ * size), the input line's history, and the prompt guard (arming,
+ * typeahead, the denying default, reasons) on a pinned clock.
  */
 #include "test.h"
 
@@ -10,8 +11,11 @@
 
 #include <curses.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The text of view row ROW of P, trailing blanks dropped (ASCII only). */
 static char *model__row(const struct pane *p, int row)
@@ -389,5 +393,318 @@ TEST(input_history_is_kept_and_persisted)
 	free(text);
 	input_free(&in);
 	free(path);
+	return 0;
+}
+
+/* ---- the prompt guard (SPEC 5), on the model alone: no curses, a pinned clock ---- */
+
+#define GUARD_T0 5000000
+
+struct guard {
+	uv_loop_t loop;
+	struct cli_options opts;
+	struct tui *t;
+	uint64_t now;
+	int spawned;
+};
+
+/* The pinned clock. */
+static uint64_t guard__clock(void *data)
+{
+	return ((struct guard *)data)->now;
+}
+
+/* Starts nothing: counts what would have run. */
+static int guard__spawn(struct pane *p, char *const argv[], void *data)
+{
+	(void)p;
+	(void)argv;
+	((struct guard *)data)->spawned++;
+	return 0;
+}
+
+/* A TUI model under approval policy APPROVAL, its home in the test's directory. */
+static int guard_open(struct guard *g, const char *approval)
+{
+	char *cause = NULL;
+
+	memset(g, 0, sizeof *g);
+	setlocale(LC_ALL, "C.UTF-8");
+	g->opts.home = xasprintf("%s/home", test_tmpdir());
+	mkdir(g->opts.home, 0700);
+	setenv("AIRLOCK_HOME", g->opts.home, 1);
+	setenv("HOME", test_tmpdir(), 1);
+	setenv("AIRLOCK_SANDBOX_EXE", "/bin/true", 1);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_STATE_HOME");
+	g->opts.mode = CLI_MODE_TUI;
+	g->opts.sandbox = "workspace-write";
+	g->opts.approval = approval;
+	g->opts.network = "off";
+	g->opts.cwd = xstrdup("/ws");
+	g->now = GUARD_T0;
+	uv_loop_init(&g->loop);
+	g->t = tui_new(&g->opts, &g->loop, guard__clock, g, &cause);
+	if (g->t == NULL) {
+		fprintf(stderr, "tui_new: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	g->t->spawn = guard__spawn;
+	g->t->spawn_data = g;
+	return 0;
+}
+
+/* Tears the model down. */
+static void guard_close(struct guard *g)
+{
+	tui_free(g->t);
+	uv_run(&g->loop, UV_RUN_NOWAIT);
+	uv_loop_close(&g->loop);
+	free(g->opts.cwd);
+	free(g->opts.home);
+}
+
+/* Types TEXT at the current time, one key per byte. */
+static void guard_type(struct guard *g, const char *text)
+{
+	for (const char *c = text; *c; c++)
+		tui_key(g->t, (wint_t)(unsigned char)*c, false);
+}
+
+/* The prompt is shown (as a frame would show it): its arming starts now. */
+static void guard_show(struct guard *g)
+{
+	struct modal_view v;
+
+	tui_modal_view(g->t, &v);
+}
+
+/* The input line's text. Caller frees. */
+static char *guard_input(struct guard *g)
+{
+	return input_text(&g->t->input);
+}
+
+TEST(tui_prompt_typeahead_goes_to_the_input_line)
+{
+	struct guard g;
+	char *text;
+
+	ASSERT_EQ(guard_open(&g, "untrusted"), 0);
+	/* An escalation pops up (from elsewhere) while the user types a line. */
+	launch_line(g.t, "make install");
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	guard_show(&g);
+	guard_type(&g, "cat README.md");
+	/* Not one of those keys answered (`a` would approve for the session). */
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	ASSERT_EQ(g.t->panes[0]->state, PANE_WAITING);
+	text = guard_input(&g);
+	ASSERT_STR_EQ(text, "cat README.md");
+	free(text);
+	/* Enter runs the typed line, as meant: a second pane, the prompt still waits. */
+	g.now += 30;
+	guard_type(&g, "\r");
+	ASSERT_EQ(g.t->n_panes, 2);
+	ASSERT_STR_EQ(g.t->panes[1]->command, "cat README.md");
+	ASSERT_EQ(g.spawned, 1);
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	ASSERT_EQ(g.t->panes[0]->state, PANE_WAITING);
+	/* `touch /etc/x` picks no `p`, writes no rule. */
+	guard_type(&g, "touch /etc/x");
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	char *rules = xasprintf("%s/rules/default.rules", g.opts.home);
+	ASSERT(access(rules, F_OK) != 0);
+	free(rules);
+	guard_close(&g);
+	return 0;
+}
+
+TEST(tui_prompt_arms_after_500ms_without_a_key)
+{
+	struct guard g;
+	struct modal_view v;
+	char *text;
+
+	ASSERT_EQ(guard_open(&g, "untrusted"), 0);
+	launch_line(g.t, "make install");
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT(v.arming);
+	ASSERT_STR_EQ(v.arming_dest, "the input line");
+	ASSERT_EQ(tui_modal_arms_at(g.t), (uint64_t)GUARD_T0 + TUI_ARM_MS);
+	/* Keys inside the window do not answer, and each starts the wait again. */
+	g.now = GUARD_T0 + 400;
+	guard_type(&g, "y");
+	ASSERT_EQ(tui_modal_arms_at(g.t), (uint64_t)GUARD_T0 + 400 + TUI_ARM_MS);
+	g.now = GUARD_T0 + 850; /* past the first 500 ms, not 500 ms after the last key */
+	guard_type(&g, "y");
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	g.now += TUI_ARM_MS - 1;
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT(v.arming);
+	g.now += 1;
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT(!v.arming);
+	text = guard_input(&g);
+	ASSERT_STR_EQ(text, "yy");
+	free(text);
+	/* Armed: keys answer it, and no longer reach the input line. */
+	guard_type(&g, "n");
+	ASSERT_EQ(approval_pending(g.t->approvals), 0);
+	ASSERT_EQ(g.t->panes[0]->state, PANE_DENIED);
+	ASSERT_EQ(g.spawned, 0);
+	text = guard_input(&g);
+	ASSERT_STR_EQ(text, "yy");
+	free(text);
+	/* The next prompt arms anew: a key right after an answer is not its answer. */
+	launch_line(g.t, "make clean");
+	guard_type(&g, "y");
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	guard_close(&g);
+	return 0;
+}
+
+TEST(tui_prompt_stray_enter_denies)
+{
+	struct guard g;
+	struct modal_view v;
+
+	ASSERT_EQ(guard_open(&g, "untrusted"), 0);
+	launch_line(g.t, "make install");
+	ASSERT(tui_modal_view(g.t, &v));
+	/* The highlight starts on the last option, which denies. */
+	ASSERT_EQ(v.selected, (int)v.n_options - 1);
+	ASSERT_EQ(v.options[v.selected].key, 'n');
+	g.now += TUI_ARM_MS;
+	guard_type(&g, "\r");
+	ASSERT_EQ(approval_pending(g.t->approvals), 0);
+	ASSERT_EQ(g.t->panes[0]->state, PANE_DENIED);
+	ASSERT_EQ(g.spawned, 0);
+	guard_close(&g);
+	return 0;
+}
+
+/* What an agent's observer saw of the decision. */
+struct guard_obs {
+	int decided;
+	bool allowed;
+	char reason[128];
+};
+
+static void guard__decided(const struct approval_result *res, void *data)
+{
+	struct guard_obs *o = data;
+
+	o->decided++;
+	o->allowed = res->allowed;
+	snprintf(o->reason, sizeof o->reason, "%s", res->typed_reason ? res->typed_reason : "");
+}
+
+TEST(tui_prompt_deny_with_a_reason)
+{
+	struct guard g;
+	struct guard_obs o = {0};
+	struct modal_view v;
+	char *argv[] = {"make", "install", NULL};
+	struct launch_observer obs = {.decided = guard__decided, .data = &o};
+	struct launch_request req = {
+	    .argc = 2,
+	    .argv = argv,
+	    .cwd = "/ws/sub",
+	    .escalate = true,
+	    .justification = "install it",
+	    .origin = "agent client 7",
+	    .observer = &obs,
+	};
+
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	ASSERT(launch_request(g.t, &req) != NULL);
+	/* Who asks and where. */
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT_STR_EQ(v.origin, "agent client 7, pane 1");
+	ASSERT_STR_EQ(v.cwd, "/ws/sub");
+	/* Tab while arming is typeahead: it moves focus, opens nothing. */
+	tui_key(g.t, '\t', false);
+	ASSERT(!g.t->reason_open);
+	g.now += TUI_ARM_MS;
+	/* Tab on an approving option opens nothing. */
+	guard_type(&g, "k\t");
+	ASSERT(!g.t->reason_open);
+	guard_type(&g, "j\t");
+	ASSERT(g.t->reason_open);
+	/* Letters go to the field, not to the options; esc goes back. */
+	guard_type(&g, "ya");
+	ASSERT_EQ(o.decided, 0);
+	guard_type(&g, "\033");
+	ASSERT(!g.t->reason_open);
+	ASSERT_EQ(o.decided, 0);
+	guard_type(&g, "\tuse make -n first\r");
+	ASSERT_EQ(o.decided, 1);
+	ASSERT(!o.allowed);
+	ASSERT_STR_EQ(o.reason, "use make -n first");
+	ASSERT_EQ(g.t->panes[0]->state, PANE_DENIED);
+	/* The audit line carries it. */
+	char *path = xasprintf("%s/audit.jsonl", g.opts.home);
+	char *log = test_read_file(path, NULL);
+	free(path);
+	ASSERT(log != NULL);
+	ASSERT_CONTAINS(log, "\"reason\":\"use make -n first\"");
+	ASSERT_CONTAINS(log, "\"prompted\":true");
+	free(log);
+	guard_close(&g);
+	return 0;
+}
+
+TEST(tui_status_counts_only_prompts_waiting)
+{
+	struct guard g;
+
+	ASSERT_EQ(guard_open(&g, "untrusted"), 0);
+	ASSERT_EQ(tui_prompts_waiting(g.t), 0);
+	launch_line(g.t, "make install");
+	/* The prompt on screen is asked, not waiting. */
+	ASSERT_EQ(tui_prompts_waiting(g.t), 0);
+	launch_line(g.t, "npm publish");
+	ASSERT_EQ(tui_prompts_waiting(g.t), 1);
+	/* Under the help screen none is on screen: both wait. */
+	tui_key(g.t, KEY_F(1), true);
+	ASSERT_EQ(tui_prompts_waiting(g.t), 2);
+	guard_type(&g, "x"); /* closes the help */
+	ASSERT_EQ(tui_prompts_waiting(g.t), 1);
+	guard_close(&g);
+	return 0;
+}
+
+TEST(tui_quit_goes_ahead_once_nothing_runs)
+{
+	struct guard g;
+	struct modal_view v;
+
+	ASSERT_EQ(guard_open(&g, "on-failure"), 0);
+	launch_line(g.t, "sleep 5");
+	ASSERT_EQ(g.t->panes[0]->state, PANE_RUNNING);
+	/* Ctrl-Q with a command running asks ... */
+	tui_key(g.t, 0x11, false);
+	ASSERT_EQ(g.t->overlay, TUI_OVERLAY_QUIT);
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT_STR_EQ(v.reason, "1 command still runs.");
+	ASSERT(!g.t->quit);
+	/* ... and once it ends there is nothing left to ask about: airlock quits. */
+	g.now += 100;
+	launch_exited(g.t->panes[0], 0, 0);
+	ASSERT(g.t->quit);
+	guard_close(&g);
+
+	/* Ctrl-Q in the question quits when nothing runs any more. */
+	ASSERT_EQ(guard_open(&g, "on-failure"), 0);
+	launch_line(g.t, "sleep 5");
+	tui_key(g.t, 0x11, false);
+	tui_key(g.t, 0x11, false);
+	ASSERT(!g.t->quit); /* still running: it keeps asking */
+	g.t->panes[0]->state = PANE_EXITED;
+	tui_key(g.t, 0x11, false);
+	ASSERT(g.t->quit);
+	guard_close(&g);
 	return 0;
 }

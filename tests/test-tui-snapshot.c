@@ -784,3 +784,70 @@ TEST(tui_snapshot_no_color)
 	snap_close(&s);
 	return 0;
 }
+
+TEST(tui_snapshot_arming_prompt)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "untrusted"), 0);
+	snap_type(&s, "make install\r");
+	ASSERT_EQ(approval_pending(s.t->approvals), 1);
+	draw_screen(s.t); /* the prompt is on screen: it arms from now */
+	/* Typed on as it appeared: the keys land in the input line, none answers. */
+	s.now += 120;
+	snap_type(&s, "cat READ");
+	ASSERT_EQ(approval_pending(s.t->approvals), 1);
+	ASSERT_EQ(snap_check(&s, "tui-arming-prompt-80x24.txt"), 0);
+	/* Quiet for TUI_ARM_MS: the usual footer. */
+	s.now += TUI_ARM_MS;
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "enter to confirm \xc2\xb7 esc to deny");
+	ASSERT_NOT_CONTAINS(text, "arming");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_prompt_origin_and_reason)
+{
+	struct snap s;
+	struct snap_obs o = {0};
+	char *argv[] = {"npm", "publish", NULL};
+	struct launch_observer obs = {.decided = snap_obs__decided, .data = &o};
+	struct launch_request req = {
+	    .argc = 2,
+	    .argv = argv,
+	    .cwd = "/ws/packages/web",
+	    .escalate = true,
+	    .justification = "publish the new version",
+	    .origin = "agent client 3",
+	    .observer = &obs,
+	};
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-request"), 0);
+	ASSERT(launch_request(s.t, &req) != NULL);
+	snap_arm(&s);
+	ASSERT_EQ(snap_check(&s, "tui-prompt-origin-80x24.txt"), 0);
+	/* Tab on the denying option: a field for the reason, the cursor in it. */
+	snap_type(&s, "\tbump the version first");
+	ASSERT_EQ(snap_check(&s, "tui-prompt-deny-reason-80x24.txt"), 0);
+	snap_type(&s, "\r");
+	ASSERT_EQ(o.decided, 1);
+	ASSERT(!o.allowed);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "(reason: bump the version first)");
+	free(text);
+	snap_close(&s);
+
+	/* At 40x12 who asks and where keep their lines. */
+	ASSERT_EQ(snap_open(&s, 40, 12, "on-request"), 0);
+	obs.data = &o;
+	ASSERT(launch_request(s.t, &req) != NULL);
+	snap_arm(&s);
+	text = snap_text(&s);
+	ASSERT_CONTAINS(text, "from: agent client 3, pane 1");
+	ASSERT_CONTAINS(text, "cwd:  /ws/packages/web");
+	free(text);
+	snap_close(&s);
+	return 0;
+}

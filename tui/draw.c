@@ -364,7 +364,16 @@ void draw_screen(struct tui *t)
 		draw__help(t);
 		cy = -1;
 	} else if (tui_modal_view(t, &v)) {
-		draw__modal(t, &v, &cy, &cx);
+		int my, mx;
+
+		draw__modal(t, &v, &my, &mx);
+		/* Arming, keys still go where the cursor is; else to the field, if open. */
+		if (my >= 0) {
+			cy = my;
+			cx = mx;
+		} else if (!v.arming) {
+			cy = -1;
+		}
 	}
 	draw__cursor_shown = cy >= 0;
 	draw__cursor_y = cy >= 0 ? cy : 0;

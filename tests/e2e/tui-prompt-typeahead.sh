@@ -1,0 +1,86 @@
+# A stray keystroke never answers a prompt (SPEC 5). Keys typed while an
+# agent's escalation appears, and for as long as the typing goes on, land
+# in the input line and run as the line they are; none of their y, a, p
+# or n answers the prompt. It arms only after 500 ms without a key, and
+# then a stray enter denies (the highlight starts on "No"). Tab on the
+# denying option takes a reason, which the agent gets in its decision
+# event and the audit log records.
+. "$(dirname "$0")/tui-lib.sh"
+
+export XDG_RUNTIME_DIR="$e2e_dir/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+start 100 30 -n off
+wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+submit() {
+	(cd "$e2e_dir/ws" && timeout 60 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
+}
+
+marker="$e2e_dir/escalated-ran"
+line='echo y$((6*7))p-any-yap-any-typeahead'
+# A key every 80 ms; the escalation is asked for after the first few.
+(
+	i=0
+	while [ $i -lt ${#line} ]; do
+		t send-keys -t e2e -l "${line:$i:1}"
+		sleep 0.08
+		i=$((i + 1))
+	done
+	t send-keys -t e2e Enter
+) &
+typer=$!
+sleep 0.3
+submit --escalate --justification "typeahead check" -- sh -c "touch $marker" \
+	>"$e2e_dir/esc.out" 2>&1 &
+esc=$!
+wait "$typer"
+wait_for "typeahead check"
+[ ! -e "$marker" ] || fail "a key typed as the prompt appeared approved the escalation"
+kill -0 "$esc" 2>/dev/null || fail "typeahead answered the prompt: $(cat "$e2e_dir/esc.out")"
+# The typed line ran as a command of its own (6*7 was worked out by its shell).
+wait_for "y42p-any"
+grep -qxF "$line" "$e2e_home/history" || fail "the typed line did not reach the input line"
+wait_armed
+[ ! -e "$marker" ] || fail "the escalation ran"
+# Armed: a stray enter refuses.
+t send-keys -t e2e Enter
+wait "$esc"
+rc=$?
+[ "$rc" = 126 ] || fail "a stray enter gave $rc, not 126 (denied): $(cat "$e2e_dir/esc.out")"
+[ ! -e "$marker" ] || fail "the escalation ran after a stray enter"
+
+# Deny with a reason: the agent's decision event carries it.
+sock=$(ls "$XDG_RUNTIME_DIR"/airlock/*.sock | head -1)
+python3 - "$sock" "$e2e_dir/ws" >"$e2e_dir/events" 2>&1 <<'PY' &
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+s.connect(sys.argv[1])
+req = {"id": "r1", "op": "exec", "command": ["true"], "cwd": sys.argv[2],
+       "sandbox_permissions": "require_escalated", "justification": "reason check"}
+s.sendall((json.dumps(req) + "\n").encode())
+data = b""
+while b'"decision"' not in data:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode("utf-8", "replace"))
+PY
+client=$!
+wait_for "reason check"
+wait_for "from: agent client"
+wait_armed
+t send-keys -t e2e Tab
+wait_for "enter to deny with this reason"
+t send-keys -t e2e -l "no, run it sandboxed"
+t send-keys -t e2e Enter
+wait "$client" || fail "the client: $(cat "$e2e_dir/events")"
+grep -qF '"decision":"denied"' "$e2e_dir/events" || fail "no denial: $(cat "$e2e_dir/events")"
+grep -qF '"reason":"no, run it sandboxed"' "$e2e_dir/events" ||
+	fail "the reason did not reach the agent: $(cat "$e2e_dir/events")"
+grep -qF '"reason":"no, run it sandboxed"' "$e2e_home/audit.jsonl" ||
+	fail "the reason is not in the audit log"
+
+t send-keys -t e2e C-q
+wait_for "AIRLOCK-EXITED 0"
+exit 0
