@@ -137,6 +137,16 @@ TEST(cli_repeated_keys_exit_2)
 	ASSERT_EQ(r.status, 2);
 	test_run_free(&r);
 	ASSERT(stat(ran, &st) != 0);
+	ASSERT_EQ(cli__run(&r, NULL,
+	                   (const char *[]){"check", "--sandbox-policy",
+	                                    "{\"type\":\"read-only\",\"t\\u0079pe\":\"read-only\"}",
+	                                    "--", "ls", NULL}),
+	          0);
+	ASSERT_STR_EQ(r.err,
+	              "airlock: --sandbox-policy: duplicate key \"type\" at line 1, column 21\n");
+	ASSERT_EQ(r.status, 2);
+	ASSERT_STR_EQ(r.out, "");
+	test_run_free(&r);
 
 	/* config.json, at the top level and nested. */
 	ASSERT_EQ(test_write_file(cfg, "{\"sandbox\": \"danger-full-access\",\n"
