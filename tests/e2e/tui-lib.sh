@@ -15,13 +15,14 @@ if [ ! -x "$AIRLOCK" ]; then
 fi
 
 e2e_dir=$(mktemp -d /tmp/airlock-e2e-XXXXXX)
-e2e_sock="airlock-e2e-$$"
+e2e_sock="$e2e_dir/tmux.sock"
 e2e_home="$e2e_dir/home"
 mkdir -p "$e2e_home" "$e2e_dir/ws"
 
-# tmux on our private socket, never the user's config.
+# tmux on our private socket, never the user's config. The socket lives in
+# e2e_dir (not in /tmp/tmux-UID), so nothing of it outlives the test.
 t() {
-	tmux -L "$e2e_sock" -f /dev/null "$@"
+	tmux -S "$e2e_sock" -f /dev/null "$@"
 }
 
 e2e_cleanup() {
@@ -79,12 +80,17 @@ start() {
 	local cols=$1 rows=$2
 	shift 2
 	local args="" a
+	# The agent socket's directory: the test's own (a script may have set it),
+	# never /tmp/airlock-UID, which would outlive the test.
+	local run=${XDG_RUNTIME_DIR:-}
+	case $run in "$e2e_dir"/*) ;; *) run=$e2e_dir/run ;; esac
+	mkdir -p -m 700 "$run"
 	for a in "$@"; do
 		args="$args $(printf '%q' "$a")"
 	done
 	t new-session -d -s e2e -x "$cols" -y "$rows" -c "$e2e_dir/ws" \
 		"env AIRLOCK_HOME=$e2e_home AIRLOCK_SANDBOX_EXE=${AIRLOCK_SANDBOX_EXE:-} \
-		XDG_STATE_HOME=$e2e_dir/state $(printf '%q' "$AIRLOCK")$args; \
+		XDG_STATE_HOME=$e2e_dir/state XDG_RUNTIME_DIR=$run $(printf '%q' "$AIRLOCK")$args; \
 		echo AIRLOCK-EXITED \$?; sleep 60" || fail "tmux new-session"
 	t set-option -t e2e remain-on-exit on >/dev/null
 	local i=0
