@@ -193,16 +193,15 @@ TEST(exec_broken_rules_file_exits_2_with_position)
 	return 0;
 }
 
-TEST(exec_shared_policy_fixtures)
+/* Runs every policy fixture through exec: the valid ones run `true`, the invalid ones exit 2. */
+static int exec__policy_fixtures(void)
 {
-	/* Every valid fixture runs `true`; every invalid one exits 2 and runs nothing. */
 	static const char *const valid[] = {"valid-read-only.json", "valid-workspace-write.json",
 	                                    "valid-danger-full-access.json",
 	                                    "valid-read-only-restricted.json"};
 	static const char *const invalid[] = {
 	    "invalid-relative-root.json", "invalid-truncated.json", "invalid-unknown-field.json",
 	    "invalid-unknown-type.json"};
-	mkdir("/tmp/airlock-fixture-extra", 0755);
 	for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
 		char *rel = xasprintf("fixtures/policies/%s", valid[i]);
 		char *path = test_datapath(rel);
@@ -238,6 +237,22 @@ TEST(exec_shared_policy_fixtures)
 		free(rel);
 	}
 	return 0;
+}
+
+TEST(exec_shared_policy_fixtures)
+{
+	/* The workspace-write fixture names an extra writable root in /tmp: made for
+	 * the run when it is missing, and then removed again, so the host keeps
+	 * nothing of the test. */
+	static const char extra[] = "/tmp/airlock-fixture-extra";
+	bool made = mkdir(extra, 0755) == 0;
+	int rc = exec__policy_fixtures();
+
+	if (made && rmdir(extra) != 0) {
+		fprintf(stderr, "rmdir %s: %s\n", extra, strerror(errno));
+		rc = 1;
+	}
+	return rc;
 }
 
 TEST(exec_missing_helper_is_125)
