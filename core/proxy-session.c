@@ -74,6 +74,8 @@ struct proxy_session_decider {
 	struct approval_queue *queue;
 	struct proxy_session__rec *recs;
 	FILE *refusals; /* where refusals are told, or NULL */
+	char *origin;   /* whose traffic this is, for the prompt (or NULL) */
+	char *cwd;      /* and its working directory (or NULL) */
 };
 
 /* The queue's answer: release or refuse the proxy's waiters. */
@@ -122,6 +124,8 @@ static void proxy_session__decide(void *data, struct proxy_query *query)
 	    .host = dest->host,
 	    .protocol = proxy_proto_name(dest->proto),
 	    .port = dest->port,
+	    .origin = d->origin,
+	    .cwd = d->cwd,
 	};
 	uint64_t id;
 
@@ -182,6 +186,8 @@ void proxy_session_decider_free(struct proxy_session_decider *d)
 			d->recs->prev = NULL;
 		free(rec);
 	}
+	free(d->origin);
+	free(d->cwd);
 	free(d);
 }
 
@@ -215,6 +221,15 @@ int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct pr
 void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals)
 {
 	s->decider->refusals = refusals;
+}
+
+/* Names whose traffic the session carries, for its prompts. */
+void proxy_session_set_origin(struct proxy_session *s, const char *origin, const char *cwd)
+{
+	free(s->decider->origin);
+	free(s->decider->cwd);
+	s->decider->origin = origin != NULL ? xstrdup(origin) : NULL;
+	s->decider->cwd = cwd != NULL ? xstrdup(cwd) : NULL;
 }
 
 /* Returns the HTTP port. */

@@ -67,6 +67,11 @@ int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct pr
  * `airlock: network access to HOST:PORT (PROTOCOL) denied: REASON`.
  */
 void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals);
+/*
+ * Names whose traffic S carries (ORIGIN, e.g. "pane 3: npm install", and
+ * its CWD; copied, NULL for none): its network prompts show them (SPEC 5).
+ */
+void proxy_session_set_origin(struct proxy_session *s, const char *origin, const char *cwd);
 int proxy_session_http_port(const struct proxy_session *s);
 int proxy_session_socks_port(const struct proxy_session *s);
 /* The proxy itself (for proxy_get_stats). */

@@ -531,6 +531,8 @@ TEST(tui_snapshot_network_and_patch_modals)
 	    .host = "registry.npmjs.org",
 	    .protocol = "https",
 	    .port = 443,
+	    .origin = "pane 2: npm install",
+	    .cwd = "/ws/web",
 	};
 	ASSERT(approval_request(s.t->approvals, &nreq, snap__answer, NULL, &net) > 0);
 	snap_arm(&s);

@@ -90,6 +90,7 @@ void launch_exited(struct pane *p, int status, int signal)
 	struct tui *t = p->tui;
 	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
 
+	tui_pane_proxy_close(p); /* its prompts leave with it */
 	pane_flush(p);
 	p->state = PANE_EXITED;
 	p->status = status;
@@ -163,10 +164,13 @@ int launch_start(struct pane *p, bool sandboxed)
 	char *sock = t->socket_path ? xasprintf("AIRLOCK_SOCKET=%s", t->socket_path) : NULL;
 	if (sock != NULL)
 		env[n_env++] = sock;
-	/* Only sandboxed commands go through the proxy (outside it, the network is open). */
-	for (size_t i = 0;
-	     sandboxed && t->proxy_env != NULL && t->proxy_env[i] != NULL && i < PROXY_ENV_MAX; i++)
-		env[n_env++] = t->proxy_env[i];
+	/*
+	 * Only sandboxed commands go through the proxy (outside it, the network
+	 * is open), each through one of its own, so its prompts name the pane.
+	 */
+	char **proxy_env = sandboxed ? tui_pane_proxy_env(t, p) : NULL;
+	for (size_t i = 0; proxy_env != NULL && proxy_env[i] != NULL && i < PROXY_ENV_MAX; i++)
+		env[n_env++] = proxy_env[i];
 	env[n_env] = NULL;
 	struct job_options jo = {
 	    .argv = argv != NULL ? argv : p->argv,

@@ -222,6 +222,9 @@ void tui_free(struct tui *t)
 {
 	if (t == NULL)
 		return;
+	/* Proxies ask the queue: they close before it goes. */
+	for (int i = 0; i < t->n_panes; i++)
+		tui_pane_proxy_close(t->panes[i]);
 	approval_queue_free(t->approvals);
 	t->approvals = NULL;
 	tui_kill_all(t);
@@ -1041,6 +1044,8 @@ static void tui__close(uv_handle_t *h)
  * the proxy network policy and its environment. When it cannot start,
  * commands run with no network at all (closed, not open) and a notice says so.
  */
+static int tui__proxy_new(struct tui *t, struct proxy_session **out);
+
 static void tui__start_proxy(struct tui *t)
 {
 	char *cause = NULL;
@@ -1056,7 +1061,7 @@ static void tui__start_proxy(struct tui *t)
 		free(cause);
 		return;
 	}
-	rc = proxy_session_start(t->loop, t->approvals, &t->proxy);
+	rc = tui__proxy_new(t, &t->proxy);
 	if (rc < 0) {
 		t->proxy = NULL;
 		free(t->proxy_fs_policy);
@@ -1066,8 +1071,51 @@ static void tui__start_proxy(struct tui *t)
 		    xasprintf("no network proxy (%s): commands have no network", strerror(-rc));
 		return;
 	}
-	proxy_session_set_refusals(t->proxy, NULL);
 	t->proxy_env = proxy_session_env(t->proxy);
+}
+
+/*
+ * A proxy on the TUI's loop asking its approval queue, set up as config.json
+ * says. Refusals are told in the panes' own output (the client sees them),
+ * not on the TUI's terminal. Returns 0 or -errno.
+ */
+static int tui__proxy_new(struct tui *t, struct proxy_session **out)
+{
+	int rc = proxy_session_start(t->loop, t->approvals, out);
+
+	if (rc < 0)
+		return rc;
+	proxy_session_set_refusals(*out, NULL);
+	return 0;
+}
+
+/* Pane P's own proxy (see tui.h). */
+char **tui_pane_proxy_env(struct tui *t, struct pane *p)
+{
+	if (t->proxy_fs_policy == NULL)
+		return t->proxy_env;
+	if (p->proxy == NULL) {
+		if (tui__proxy_new(t, &p->proxy) < 0) {
+			p->proxy = NULL;
+			return t->proxy_env;
+		}
+		char *origin = xasprintf("pane %d: %s", p->id, p->command);
+		proxy_session_set_origin(p->proxy, origin, p->cwd != NULL ? p->cwd : t->opts->cwd);
+		free(origin);
+		proxy_env_free(p->proxy_env);
+		p->proxy_env = proxy_session_env(p->proxy);
+	}
+	return p->proxy_env;
+}
+
+/* Closes pane P's proxy (see tui.h). */
+void tui_pane_proxy_close(struct pane *p)
+{
+	if (p->proxy != NULL)
+		proxy_session_close(p->proxy, NULL, NULL);
+	p->proxy = NULL;
+	proxy_env_free(p->proxy_env);
+	p->proxy_env = NULL;
 }
 
 /* The TUI: runs until Ctrl-Q or a signal; returns the exit status. */
@@ -1174,12 +1222,14 @@ int tui_main(const struct cli_options *opts)
 	tui__active = NULL;
 	agent_link_stop(link);
 	tui_kill_all(t);
+	/* The proxies close before the approval queue they ask goes. */
+	for (int i = 0; i < t->n_panes; i++)
+		tui_pane_proxy_close(t->panes[i]);
 	if (t->proxy != NULL) {
-		/* The proxy closes before the approval queue it asks goes. */
 		proxy_session_close(t->proxy, NULL, NULL);
 		t->proxy = NULL;
-		uv_run(loop, UV_RUN_DEFAULT);
 	}
+	uv_run(loop, UV_RUN_DEFAULT);
 	tui_free(t);
 	agent_link_free(link);
 	/* Let the closed handles (the jobs' too) finish. */

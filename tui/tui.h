@@ -156,6 +156,8 @@ struct pane {
 	char *origin; /* who asked for it ("typed at the input", "agent client 2") */
 	struct launch_observer obs;
 	bool obs_done;
+	struct proxy_session *proxy; /* -n ask: the proxy of its sandboxed run, or NULL */
+	char **proxy_env;            /* that proxy's variables */
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
 	bool paused;   /* its job is not read until the queue drains */
 	char *pending; /* output not yet through the emulator (see pane_queue) */
@@ -395,6 +397,15 @@ size_t tui_prompts_waiting(struct tui *t);
 struct pane *tui_pane_by_id(struct tui *t, int id);
 /* Pane P has new output: asks for a frame when it is on screen. */
 void tui_pane_changed(struct tui *t, const struct pane *p);
+/*
+ * -n ask: the proxy variables for pane P's sandboxed run, from a proxy of
+ * its own whose prompts name the pane, its command and cwd (started on
+ * the first call; the session's shared proxy if it cannot start). NULL
+ * when commands have no proxy.
+ */
+char **tui_pane_proxy_env(struct tui *t, struct pane *p);
+/* Closes pane P's proxy, if any (its command ended); its waiting prompts go. */
+void tui_pane_proxy_close(struct pane *p);
 /* Number of panes whose command still runs or waits. */
 int tui_running(const struct tui *t);
 /* Kills every command (quitting). */
