@@ -234,6 +234,7 @@ UNIT(tui_prompt_stray_enter_denies, 10)
 UNIT(tui_prompt_deny_with_a_reason, 10)
 UNIT(tui_status_counts_only_prompts_waiting, 10)
 UNIT(tui_quit_goes_ahead_once_nothing_runs, 10)
+UNIT(layout_modal_keeps_origin_and_field_at_every_size, 30)
 
 /* TUI snapshots: real drawing code, off-screen curses (tui/, issue 4) */
 UNIT(tui_snapshot_empty_start_screen, 10)

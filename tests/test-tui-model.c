@@ -708,3 +708,66 @@ TEST(tui_quit_goes_ahead_once_nothing_runs)
 	guard_close(&g);
 	return 0;
 }
+
+TEST(layout_modal_keeps_origin_and_field_at_every_size)
+{
+	struct modal_view v = {
+	    .title = "Run outside the sandbox?",
+	    .reason = "publish the new version (the request asks to run outside the sandbox)",
+	    .subject = "npm publish --access public --tag next",
+	    .command = true,
+	    .origin = "agent client 12, pane 7",
+	    .cwd = "/home/dev/src/a/very/deeply/nested/workspace/packages/web",
+	    .n_options = 4,
+	    .selected = 3,
+	    .field = "the tests have not run yet, and the version bump is missing",
+	    .field_cursor = 59,
+	};
+	const char *labels[] = {"Yes, run it once",
+	                        "Yes, and don't ask again for this command this session",
+	                        "Yes, and don't ask again for commands that start with `npm publish`",
+	                        "No, keep it sandboxed"};
+	const char keys[] = "yapn";
+
+	setlocale(LC_ALL, "C.UTF-8");
+	for (size_t i = 0; i < 4; i++) {
+		v.options[i].key = keys[i];
+		v.options[i].label = labels[i];
+	}
+	for (int cols = 1; cols <= 100; cols++) {
+		for (int rows = 1; rows <= 40; rows++) {
+			struct modal_layout ml;
+			bool origin = false, cwd = false;
+
+			layout_modal(&v, cols, rows, &ml);
+			ASSERT(ml.box.x + ml.box.w <= cols);
+			ASSERT(ml.box.y + ml.box.h <= rows);
+			ASSERT(ml.n_lines <= ml.inner.h);
+			for (int i = 0; i < ml.n_lines; i++) {
+				ASSERT(layout_text_width(ml.lines[i].text) <= ml.inner.w);
+				origin |= strncmp(ml.lines[i].text, "from: agent client 12", 21) == 0;
+				cwd |= strncmp(ml.lines[i].text, "cwd:  ", 6) == 0;
+			}
+			if (ml.field_line >= 0) {
+				ASSERT(ml.field_line < ml.n_lines);
+				ASSERT_EQ(ml.lines[ml.field_line].role, MODAL_FIELD);
+				ASSERT(ml.field_cursor >= 0 && ml.field_cursor < ml.inner.w);
+			}
+			/* From 40x12 on: who asks, where (its tail), the field and the footer. */
+			if (cols >= 40 && rows >= 12) {
+				ASSERT(origin);
+				ASSERT(cwd);
+				ASSERT(ml.field_line >= 0);
+				ASSERT_EQ(ml.lines[ml.n_lines - 1].role, MODAL_FOOTER);
+			}
+			if (cols >= 40 && rows >= 12 && cols < 60) {
+				bool tail = false;
+				for (int i = 0; i < ml.n_lines; i++)
+					tail |= strstr(ml.lines[i].text, "packages/web") != NULL;
+				ASSERT(tail);
+			}
+			layout_modal_free(&ml);
+		}
+	}
+	return 0;
+}
