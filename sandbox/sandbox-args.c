@@ -39,6 +39,7 @@ enum sandbox_args_flag {
 	ARG_WRITE_ROOT,
 	ARG_NO_LANDLOCK,
 	ARG_HOST_SOCKET,
+	ARG_REPORT_FD,
 	ARG_PRINT,
 };
 
@@ -64,6 +65,7 @@ static const struct sandbox_args_def {
     [ARG_WRITE_ROOT] = {"--write-root", true},
     [ARG_NO_LANDLOCK] = {"--no-landlock", false},
     [ARG_HOST_SOCKET] = {"--host-socket", true},
+    [ARG_REPORT_FD] = {"--report-fd", true},
     [ARG_PRINT] = {"--print-bwrap-args", false},
 };
 
@@ -210,6 +212,7 @@ int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cau
 	int i, rc = 0;
 
 	memset(o, 0, sizeof *o);
+	o->report_fd = -1;
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		o->help = true;
 		return 0;
@@ -323,6 +326,17 @@ int sandbox_args_parse(int argc, char **argv, struct sandbox_opts *o, char **cau
 		case ARG_NO_LANDLOCK:
 			o->no_landlock = true;
 			break;
+		case ARG_REPORT_FD: {
+			char *end;
+			long fd = strtol(value, &end, 10);
+			if (*value == '\0' || *end != '\0' || fd < 3 || fd > 1023)
+				return sandbox_args_fail(cause,
+				                         "--report-fd: expected a descriptor "
+				                         "number from 3 to 1023, not \"%s\"",
+				                         value);
+			o->report_fd = (int)fd;
+			break;
+		}
 		case ARG_HOST_SOCKET:
 			rc = sandbox_args_push(o->host_sockets, &o->n_host_sockets, "--host-socket",
 			                       value, true, cause);

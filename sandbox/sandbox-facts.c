@@ -78,20 +78,47 @@ bool sandbox_facts_creatable(const struct sandbox_facts *f, const char *path)
  * bits alone: inside the sandbox no capability overrides them (bubblewrap's
  * own, in its user namespace, cover only this user's files).
  */
-static bool sandbox_facts_mode_writable(const struct stat *st)
+static bool sandbox_facts_mode_allows(const struct stat *st, mode_t user, mode_t group,
+                                      mode_t other)
 {
 	gid_t groups[SANDBOX_MAX_LIST];
 	int n;
 
 	if (st->st_uid == geteuid())
-		return (st->st_mode & S_IWUSR) != 0;
+		return (st->st_mode & user) != 0;
 	if (st->st_gid == getegid())
-		return (st->st_mode & S_IWGRP) != 0;
+		return (st->st_mode & group) != 0;
 	n = getgroups(SANDBOX_MAX_LIST, groups);
 	for (int i = 0; i < n; i++)
 		if (groups[i] == st->st_gid)
-			return (st->st_mode & S_IWGRP) != 0;
-	return (st->st_mode & S_IWOTH) != 0;
+			return (st->st_mode & group) != 0;
+	return (st->st_mode & other) != 0;
+}
+
+/* True when this user may create entries in the directory of ST (mode bits alone). */
+static bool sandbox_facts_mode_writable(const struct stat *st)
+{
+	return sandbox_facts_mode_allows(st, S_IWUSR, S_IWGRP, S_IWOTH);
+}
+
+/*
+ * True when the sandbox could reach PATH's directory: every directory on the
+ * way searchable by this user's mode bits (inside, no capability overrides
+ * them). A socket in another user's private directory needs no cover, and
+ * bubblewrap could not make one there.
+ */
+static bool sandbox_facts_reachable(const char *path)
+{
+	char *p = xstrdup(path);
+	bool ok = true;
+	struct stat st;
+
+	for (char *s = strrchr(p, '/'); ok && s != NULL && s != p; s = strrchr(p, '/')) {
+		*s = '\0';
+		ok = stat(p, &st) == 0 && sandbox_facts_mode_allows(&st, S_IXUSR, S_IXGRP, S_IXOTH);
+	}
+	free(p);
+	return ok;
 }
 
 /* Looks up what a path is; unknown paths are missing. */
@@ -170,7 +197,7 @@ static void sandbox_facts_gather_host_ipc(struct sandbox_facts *f)
 		path = tok;
 		if (path == NULL || path[0] != '/')
 			continue; /* unbound, or abstract (@name) */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && sandbox_facts_reachable(path))
 			sandbox_facts_list_add(&f->host_sockets, &f->n_host_sockets, path);
 	}
 	free(line);

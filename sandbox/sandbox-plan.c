@@ -410,6 +410,8 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir,
 				if (k == SANDBOX_DIR && !pinned) {
 					sandbox_plan_op(st->plan, "--bind", p, p);
 					sandbox_facts_list_add(&st->pins, &st->n_pins, p);
+					sandbox_facts_list_add(&st->plan->git_dirs,
+					                       &st->plan->n_git_dirs, p);
 				}
 			} else {
 				sandbox_plan_op(st->plan, "--ro-bind", p, p);
@@ -655,6 +657,15 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	}
 	if (rc == 0)
 		rc = sandbox__protected_targets(in, facts, sandbox_plan_protect_one, &st);
+	for (size_t i = 0; rc == 0 && res->kind == POLICY_FS_RESTRICTED && i < res->n_entries; i++) {
+		const char *w = res->entries[i].path;
+		if (res->entries[i].access != POLICY_ACCESS_WRITE ||
+		    sandbox_facts_kind(facts, w) != SANDBOX_DIR)
+			continue;
+		sandbox_facts_list_add(&plan->write_roots, &plan->n_write_roots, w);
+		if (sandbox_plan_is_bare(facts, w))
+			sandbox_facts_list_add(&plan->git_dirs, &plan->n_git_dirs, w);
+	}
 	for (size_t i = 0; i < st.n_done; i++)
 		free(st.done[i]);
 	free(st.done);
@@ -725,5 +736,11 @@ void sandbox_plan_free(struct sandbox_plan *plan)
 	for (size_t i = 0; i < plan->n_cleanup; i++)
 		free(plan->cleanup[i]);
 	free(plan->cleanup);
+	for (size_t i = 0; i < plan->n_git_dirs; i++)
+		free(plan->git_dirs[i]);
+	free(plan->git_dirs);
+	for (size_t i = 0; i < plan->n_write_roots; i++)
+		free(plan->write_roots[i]);
+	free(plan->write_roots);
 	memset(plan, 0, sizeof *plan);
 }

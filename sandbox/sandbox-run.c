@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SANDBOX_ERR_MAX       8192 /* bubblewrap error text kept for diagnosis */
@@ -55,6 +56,7 @@ void __lsan_disable(void) __attribute__((weak));
 static volatile sig_atomic_t sandbox_run_child_pid;
 static volatile sig_atomic_t sandbox_run_interrupt; /* SIGINT/SIGQUIT to pass inward */
 static int sandbox_run_wake = -1; /* write end of the self-pipe that wakes the wait */
+static int sandbox_run_report_fd = -1; /* --report-fd, closed in bubblewrap's process */
 
 /* Prints one `airlock: ...` line and exits 125 at once. */
 void sandbox_die(const char *fmt, ...)
@@ -291,6 +293,8 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 		/* No exec before bwrap_main: close by hand what CLOEXEC would have. */
 		close(fds[0]);
 		close(bpf[1]);
+		if (sandbox_run_report_fd >= 0)
+			close(sandbox_run_report_fd);
 		sandbox_run_child(plan, fds[1], real_err, bpf[0]);
 	}
 	sandbox_run_child_pid = pid;
@@ -384,6 +388,26 @@ static void __attribute__((noreturn)) sandbox_run_fail(const char *err)
 	sandbox_die("the sandbox could not be set up: %s", msg);
 }
 
+/*
+ * After the run: git repositories the command planted or changed in the
+ * writable roots are reported (stderr, and REPORT_FD for the audit log when
+ * given) and made harmless (sandbox-gitcheck.c).
+ */
+static void sandbox_run_gitcheck(const struct sandbox_plan *plan, struct timespec since,
+                                 int report_fd)
+{
+	struct sandbox_gitcheck_report *reports = NULL;
+	size_t n = 0;
+
+	if (plan->n_write_roots == 0)
+		return;
+	if (sandbox_gitcheck_scan(plan->write_roots, plan->n_write_roots, plan->git_dirs,
+	                          plan->n_git_dirs, since, &reports, &n) == 0 &&
+	    n > 0)
+		sandbox_gitcheck_print(reports, n, report_fd);
+	sandbox_gitcheck_free(reports, n);
+}
+
 /* Plans, runs bubblewrap (retrying once without /proc if needed), cleans up. */
 int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 {
@@ -394,6 +418,7 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	struct sigaction sa = {.sa_handler = sandbox_run_forward};
 	char *cause = NULL;
 	int status;
+	sandbox_run_gitcheck(&plan, started, opts->report_fd);
 
 	if (policy_resolve(&opts->policy, opts->policy_cwd, getenv("TMPDIR"), &res, &cause) < 0)
 		sandbox_die("%s", cause);
@@ -445,6 +470,12 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* The report descriptor never reaches the sandbox: a command could forge lines. */
+	if (opts->report_fd >= 0 && fcntl(opts->report_fd, F_SETFD, FD_CLOEXEC) != 0)
+		sandbox_die("--report-fd %d: %s", opts->report_fd, strerror(errno));
+	sandbox_run_report_fd = opts->report_fd;
+	struct timespec started;
+	clock_gettime(CLOCK_REALTIME_COARSE, &started); /* the clock file times come from */
 	sigaction(SIGQUIT, &sa, NULL);
 	sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	if (r->status != 0 && !in.no_proc && sandbox_run_proc_failed(r->err)) {

@@ -58,6 +58,7 @@ struct sandbox_opts {
 	char *write_roots[SANDBOX_MAX_LIST]; /* --write-root: the Landlock write scope */
 	size_t n_write_roots;
 	bool no_landlock; /* --no-landlock: behave as on a kernel without Landlock (tests) */
+	int report_fd;    /* --report-fd: JSON lines about the run for the audit log, or -1 */
 	char *host_sockets[SANDBOX_MAX_LIST]; /* --host-socket: host sockets kept visible */
 	size_t n_host_sockets;
 	char **command; /* after "--"; points into argv */
@@ -150,6 +151,13 @@ struct sandbox_plan {
 	 * points: removed after the run when still empty. Owned. */
 	char **cleanup;
 	size_t n_cleanup;
+	/* The git directories the plan protects in place (pinned .git directories,
+	 * gitdirs, submodule and worktree git dirs, bare roots), and the writable
+	 * roots: what the check after the run skips and walks. Owned. */
+	char **git_dirs;
+	size_t n_git_dirs;
+	char **write_roots;
+	size_t n_write_roots;
 };
 
 /*

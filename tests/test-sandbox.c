@@ -1016,6 +1016,44 @@ BOTH(git_metadata_cannot_be_redirected_or_replaced)
 	p = xasprintf("%s/.git/modules", ws);
 	ASSERT_EQ(stat(p, &st), -1);
 	free(p);
+
+	/* What the mounts cannot cover is moved aside after the run, and said: a commondir
+	 * planted in the protected .git, a new nested repository with a config that would
+	 * run code, a gitdir file pointing at an attacker's directory. */
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "echo ../evil > .git/commondir; mkdir evil && printf '[core]\\n\\t"
+	                 "fsmonitor = touch PWNED\\n' > evil/config; "
+	                 "mkdir nested && cd nested && git init -q . && "
+	                 "printf '[core]\\n\\tfsmonitor = touch PWNED\\n' >> .git/config && "
+	                 "cd .. && mkdir linked && echo 'gitdir: ../evil' > linked/.git; echo DONE"),
+	          0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_CONTAINS(r.err, "airlock: git repository");
+	test_run_free(&r);
+	static const char *const gone[] = {".git/commondir", "nested/.git/config",
+	                                   "nested/.git/hooks", "linked/.git"};
+	for (size_t i = 0; i < 4; i++) {
+		p = xasprintf("%s/%s", ws, gone[i]);
+		if (lstat(p, &st) == 0)
+			fprintf(stderr, "  %s is still in place after the run\n", p);
+		ASSERT(lstat(p, &st) != 0);
+		free(p);
+	}
+	/* Host git there runs nothing planted. */
+	{
+		char *st_cmd[] = {"sh", "-c", "git status >/dev/null 2>&1; cd nested && git status "
+		                              ">/dev/null 2>&1; cd ../linked && git status >/dev/null "
+		                              "2>&1; true",
+		                  NULL};
+		test_run(&r, st_cmd, NULL, ws, NULL, uid, T);
+		test_run_free(&r);
+		p = xasprintf("%s/PWNED", ws);
+		ASSERT_EQ(stat(p, &st), -1);
+		free(p);
+		p = xasprintf("%s/nested/PWNED", ws);
+		ASSERT_EQ(stat(p, &st), -1);
+		free(p);
+	}
 	free(ws);
 	return 0;
 }
