@@ -573,6 +573,13 @@ TEST(tui_prompt_stray_enter_denies)
 	ASSERT_EQ(guard_open(&g, "untrusted"), 0);
 	launch_line(g.t, "make install");
 	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT_STR_EQ(v.origin, "typed at the input, pane 1");
+	ASSERT_STR_EQ(v.cwd, "/ws");
+	/* The same command asked again joins the prompt, which says so. */
+	launch_line(g.t, "make install");
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT_STR_EQ(v.origin, "typed at the input, pane 1, and 1 more request");
 	/* The highlight starts on the last option, which denies. */
 	ASSERT_EQ(v.selected, (int)v.n_options - 1);
 	ASSERT_EQ(v.options[v.selected].key, 'n');

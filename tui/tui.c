@@ -241,6 +241,7 @@ void tui_free(struct tui *t)
 	input_free(&t->reason);
 	free(t->modal_dest);
 	free(t->modal_field);
+	free(t->modal_origin);
 	free(t->socket_path);
 	free(t->notice);
 	free(t->sandbox_helper);
@@ -418,6 +419,13 @@ bool tui_modal_view(struct tui *t, struct modal_view *v)
 	}
 	v->title = pr->title;
 	v->origin = pr->origin != NULL && pr->origin[0] != '\0' ? pr->origin : NULL;
+	if (v->origin != NULL && pr->n_waiters > 1) {
+		/* Others asked the same: the answer is theirs too, so say so. */
+		free(t->modal_origin);
+		t->modal_origin = xasprintf("%s, and %zu more request%s", v->origin,
+		                            pr->n_waiters - 1, pr->n_waiters == 2 ? "" : "s");
+		v->origin = t->modal_origin;
+	}
 	v->cwd = pr->cwd != NULL && pr->cwd[0] != '\0' ? pr->cwd : NULL;
 	v->arming = now < t->modal_since + TUI_ARM_MS;
 	v->arming_dest = t->modal_dest;

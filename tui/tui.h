@@ -326,6 +326,7 @@ struct tui {
 	struct input reason;  /* its text */
 	char *modal_dest;     /* where arming keys go, as the footer says */
 	char *modal_field;    /* the field's text as the last view gave it */
+	char *modal_origin;   /* who asks, when several did */
 
 	struct proxy_session *proxy; /* -n ask, or NULL */
 	char *proxy_fs_policy;       /* the file-system half, for the proxy network policy */
