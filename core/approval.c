@@ -674,7 +674,11 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 	uint64_t id;
 
 	res.rule = approval__where(rule, where, sizeof where);
-	if (approval__domains_match(q->denied, host)) {
+	if (req->refuse != NULL) {
+		res.by = AUDIT_BY_POLICY;
+		res.rule = NULL;
+		res.reason = req->refuse;
+	} else if (approval__domains_match(q->denied, host)) {
 		res.by = AUDIT_BY_CONFIG;
 		res.rule = NULL;
 		res.reason = "the host is in network.denied_domains";

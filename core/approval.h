@@ -23,7 +23,7 @@
  *   exec:    session cache -> decide_command() (rules, safe/dangerous,
  *            policy); a `retry` (on-failure escalation after a denial)
  *            prompts unless an allow rule or the cache covers it;
- *   network: config denied_domains -> deny rule -> session block ->
+ *   network: `refuse` (the proxy's own refusal) -> config denied_domains -> deny rule -> session block ->
  *            allow rule -> session allow -> config allowed_domains ->
  *            `prompt` rule or nothing: prompt (never: deny by policy);
  *   patch:   every path approved for the session -> allow; then policy:
@@ -82,6 +82,12 @@ struct approval_request {
 	const char *host;
 	const char *protocol; /* "http", "https", ... */
 	unsigned port;
+	/*
+	 * Set by the proxy when it refused the destination itself (an address
+	 * of loopback or a private network, SPEC 11): the reason. Recorded as
+	 * deny by policy before any other check; never prompts.
+	 */
+	const char *refuse;
 	/* patch */
 	size_t n_paths;
 	char *const *paths; /* absolute */

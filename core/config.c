@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "json-error.h"
+#include "proxy-address.h"
 #include "read-all.h"
 #include "xmalloc.h"
 
@@ -142,6 +143,72 @@ static int config__set_denied_domains(struct config *c, const cJSON *v, char **w
 	return config__strings(v, false, &c->denied_domains, &c->n_denied_domains, why);
 }
 
+/* network.allow_private: strings, each checked in config__check_allow_private(). */
+static int config__set_allow_private(struct config *c, const cJSON *v, char **why)
+{
+	return config__strings(v, false, &c->allow_private, &c->n_allow_private, why);
+}
+
+/*
+ * Where entry INDEX of network.allow_private starts in TEXT (its opening
+ * quote), or NULL: the array after the key "allow_private", read string by
+ * string (cJSON accepted the text, so it is well formed).
+ */
+static const char *config__allow_private_at(const char *text, size_t index)
+{
+	const char *p = text;
+
+	while ((p = strstr(p, "\"allow_private\"")) != NULL) {
+		const char *q = p + strlen("\"allow_private\"");
+
+		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+			q++;
+		if (*q == ':')
+			break;
+		p = q;
+	}
+	if (p == NULL || (p = strchr(p, '[')) == NULL)
+		return NULL;
+	for (size_t i = 0;; i++) {
+		while (*p != '\0' && *p != '"' && *p != ']')
+			p++;
+		if (*p != '"')
+			return NULL;
+		if (i == index)
+			return p;
+		for (p++; *p != '\0' && *p != '"'; p++)
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+		if (*p == '"')
+			p++;
+	}
+}
+
+/* Checks each allow_private entry is an address or CIDR (SPEC 11); *CAUSE names its place. */
+static int config__check_allow_private(const struct config *c, const char *text, const char *path,
+                                       char **cause)
+{
+	for (size_t i = 0; i < c->n_allow_private; i++) {
+		struct proxy_address_cidr cidr;
+		const char *why, *at;
+		int line, col;
+
+		if (proxy_address_cidr_parse(c->allow_private[i], &cidr, &why) == 0)
+			continue;
+		at = config__allow_private_at(text, i);
+		if (at == NULL) {
+			*cause = xasprintf("%s: \"network.allow_private\": [%zu]: \"%s\": %s", path, i,
+			                   c->allow_private[i], why);
+		} else {
+			json_error_position(text, at, &line, &col);
+			*cause = xasprintf("%s:%d:%d: \"network.allow_private\": [%zu]: \"%s\": %s",
+			                   path, line, col, i, c->allow_private[i], why);
+		}
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int config__set_host_ports(struct config *c, const cJSON *v, char **why)
 {
 	const cJSON *item;
@@ -177,6 +244,7 @@ static const struct config__key config__network_keys[] = {
     {.name = "mode", .set = config__set_network_mode},
     {.name = "allowed_domains", .set = config__set_allowed_domains},
     {.name = "denied_domains", .set = config__set_denied_domains},
+    {.name = "allow_private", .set = config__set_allow_private},
     {.name = "host_loopback_ports", .set = config__set_host_ports},
     {0},
 };
@@ -268,7 +336,10 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 		config_free(cfg);
 		return rc;
 	}
-	return 0;
+	rc = config__check_allow_private(cfg, text, path, cause);
+	if (rc != 0)
+		config_free(cfg);
+	return rc;
 }
 
 int config_load(struct config *cfg, const char *home, char **cause)
@@ -318,6 +389,7 @@ void config_free(struct config *cfg)
 	config__free_strings(cfg->protected_paths, cfg->n_protected_paths);
 	config__free_strings(cfg->allowed_domains, cfg->n_allowed_domains);
 	config__free_strings(cfg->denied_domains, cfg->n_denied_domains);
+	config__free_strings(cfg->allow_private, cfg->n_allow_private);
 	free(cfg->host_loopback_ports);
 	memset(cfg, 0, sizeof *cfg);
 }

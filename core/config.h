@@ -8,7 +8,8 @@
  *    "writable_roots": ["/abs"], "protected_paths": ["secrets"],
  *    "git_protection": "default" | "full",
  *    "network": {"mode": "ask", "allowed_domains": ["*.example.com"],
- *                "denied_domains": [], "host_loopback_ports": [3000]}}
+ *                "denied_domains": [], "host_loopback_ports": [3000],
+ *                "allow_private": ["10.0.0.0/8", "fd00::1"]}}
  */
 #ifndef AIRLOCK_CONFIG_H
 #define AIRLOCK_CONFIG_H
@@ -29,6 +30,8 @@ struct config {
 	size_t n_allowed_domains;
 	char **denied_domains;
 	size_t n_denied_domains;
+	char **allow_private; /* addresses or CIDRs the proxy may reach (SPEC 11) */
+	size_t n_allow_private;
 	int *host_loopback_ports;
 	size_t n_host_loopback_ports;
 };

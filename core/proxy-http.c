@@ -692,16 +692,6 @@ void proxy_http__connected(struct proxy__conn *conn, int status)
 
 	if (conn->closing)
 		return;
-	if (status == PROXY__ELOOPBACK) {
-		char *why =
-		    xasprintf("%s resolves to this machine's loopback: refused (reach local "
-		              "services as 127.0.0.1 or localhost, or with --host-port)",
-		              conn->host);
-
-		proxy_http__error(conn, 403, why);
-		free(why);
-		return;
-	}
 	if (status < 0) {
 		char *why = xasprintf("cannot %s %s:%u: %s",
 		                      status <= -3000 && status > -3100 ? "resolve" : "connect to",

@@ -12,16 +12,11 @@
 #ifndef AIRLOCK_PROXY_PRIVATE_H
 #define AIRLOCK_PROXY_PRIVATE_H
 
+#include "proxy-address.h"
 #include "proxy.h"
 
+#include <sys/socket.h>
 #include <sys/types.h>
-
-/*
- * The connection error of a name (not localhost) that resolved only to
- * loopback or unspecified addresses: refused, so that an approved name
- * cannot lead to this machine's own services (DNS rebinding).
- */
-#define PROXY__ELOOPBACK (-100000)
 
 /* The size of each read buffer handed from one side to the other. */
 #define PROXY__READ_SIZE (64 * 1024)
@@ -50,6 +45,11 @@ struct proxy {
 	struct proxy__conn *conns; /* doubly linked through next/prev */
 	struct proxy_query *queries;
 	struct proxy_stats stats;
+	struct proxy_address_cidr *allow_private; /* config network.allow_private */
+	size_t n_allow_private;
+	/* AIRLOCK_PROXY_TEST_LOOPBACK_PORTS: loopback literals tests may reach (0: any port) */
+	int *test_loopback;
+	size_t n_test_loopback;
 	struct proxy_splice *splice; /* tunnels handed to splice threads */
 	bool no_splice;              /* AIRLOCK_PROXY_NO_SPLICE: keep tunnels on the loop */
 	char *pool[PROXY__POOL];     /* free read buffers */
@@ -148,11 +148,22 @@ struct proxy__conn {
 	char **approved;
 	size_t n_approved;
 
+	/*
+	 * The addresses of the current destination, resolved once and checked
+	 * (SPEC 11) before it is asked about; the connection goes to exactly
+	 * these (no second lookup). RESOLVE_ERR is a failed lookup, reported
+	 * once the destination was decided.
+	 */
+	bool have_addrs;
+	bool resolve_for_connect; /* the lookup serves proxy__connect, not proxy__ask */
+	struct sockaddr_storage *addrs;
+	size_t n_addrs, next_addr;
+	int resolve_err;
+
 	/* Upstream connection attempts. */
 	struct proxy__peer *peer;
 	uv_getaddrinfo_t gai;
 	bool gai_busy;
-	struct addrinfo *ai_list, *ai_next;
 	uv_connect_t connect_req;
 	int connect_err;
 

@@ -141,6 +141,29 @@ static void proxy_session__decide(void *data, struct proxy_query *query)
 		rec->waiter = id; /* still pending: REC is alive */
 }
 
+/*
+ * The proxy refused DEST before asking (an address of loopback or a private
+ * network): the queue writes the audit line (deny, by policy), no prompt.
+ */
+static void proxy_session__refused(void *data, const struct proxy_dest *dest, const char *reason)
+{
+	struct proxy_session_decider *d = data;
+	struct approval_request req = {
+	    .kind = APPROVAL_NETWORK,
+	    .host = dest->host,
+	    .protocol = proxy_proto_name(dest->proto),
+	    .port = dest->port,
+	    .refuse = reason,
+	};
+
+	approval_request(d->queue, &req, NULL, NULL, NULL);
+	if (d->refusals != NULL) {
+		fprintf(d->refusals, "airlock: network access to %s:%u (%s) denied: %s\n",
+		        dest->host, dest->port, proxy_proto_name(dest->proto), reason);
+		fflush(d->refusals);
+	}
+}
+
 /* The proxy closes with QUERY pending: withdraw its waiter. */
 static void proxy_session__cancel(void *data, struct proxy_query *query)
 {
@@ -165,6 +188,7 @@ struct proxy_session_decider *proxy_session_decider_new(struct approval_queue *q
 	d->queue = queue;
 	out->decide = proxy_session__decide;
 	out->cancel = proxy_session__cancel;
+	out->refused = proxy_session__refused;
 	out->data = d;
 	out->per_request = true; /* the queue merges them into one prompt */
 	return d;
@@ -221,6 +245,18 @@ int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct pr
 void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals)
 {
 	s->decider->refusals = refusals;
+}
+
+/* Sets config network.allow_private on the session's proxy. */
+int proxy_session_set_allow_private(struct proxy_session *s, const char *const *entries, size_t n,
+                                    char **cause)
+{
+	const char *bad = NULL, *why = NULL;
+
+	if (proxy_set_allow_private(s->proxy, entries, n, &bad, &why) == 0)
+		return 0;
+	*cause = xasprintf("network.allow_private: \"%s\": %s", bad, why);
+	return -EINVAL;
 }
 
 /* Names whose traffic the session carries, for its prompts. */

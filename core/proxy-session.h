@@ -3,6 +3,11 @@
  * and `airlock exec -n ask` start once, before the first command, and the
  * environment that sends a sandboxed command's traffic through it.
  *
+ * Addresses of loopback and of private networks are refused by the proxy
+ * itself before any of this (SPEC 11); such a refusal is still recorded
+ * through the queue (approval_request with `refuse`: an audit line, deny,
+ * by policy, no prompt) and told on the refusals stream.
+ *
  * Decisions go through approval_request() (kind network, key (host,
  * protocol, port)), so config denied_domains, deny rules, session blocks,
  * allow rules, session allows, allowed_domains and prompts are all the
@@ -67,6 +72,12 @@ int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct pr
  * `airlock: network access to HOST:PORT (PROTOCOL) denied: REASON`.
  */
 void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals);
+/*
+ * Sets config network.allow_private (N entries, copied; SPEC 11). Returns 0,
+ * or -EINVAL with *CAUSE (caller frees) naming the bad entry.
+ */
+int proxy_session_set_allow_private(struct proxy_session *s, const char *const *entries, size_t n,
+                                    char **cause);
 /*
  * Names whose traffic S carries (ORIGIN, e.g. "pane 3: npm install", and
  * its CWD; copied, NULL for none): its network prompts show them (SPEC 5).

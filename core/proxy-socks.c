@@ -3,7 +3,8 @@
  * authentication" method is offered), then one CONNECT request whose
  * address is an IPv4 or IPv6 literal or a domain name (resolved here, so
  * clients use socks5h). The destination is asked about with protocol
- * `socks`; a refusal is reply 0x02 (connection not allowed by ruleset).
+ * `socks`; a refusal (by the decider, or of a private or loopback address
+ * before asking) is reply 0x02 (connection not allowed by ruleset).
  * Other commands get 0x07, other address types 0x08, a bad name 0x04;
  * anything that is not SOCKS5 closes the connection. After the success
  * reply the connection is a raw relay (proxy.c).
@@ -169,8 +170,6 @@ void proxy_socks__decided(struct proxy__conn *conn, bool allow, const char *reas
 /* Maps a connection error to a SOCKS reply code. */
 static unsigned char proxy_socks__code(int status)
 {
-	if (status == PROXY__ELOOPBACK)
-		return SOCKS_NOT_ALLOWED;
 	if (status <= -3000 && status > -3100)
 		return SOCKS_HOST_UNREACH; /* name resolution */
 	switch (status) {

@@ -5,9 +5,11 @@
  * query is answered and when an upstream connection is made.
  *
  * Flow of one connection: accept -> sniff the first byte (0x05: SOCKS, else
- * HTTP) -> the dialect parses a request and calls proxy__ask() -> the query
- * is answered (at once or after a prompt) -> proxy__connect() resolves and
- * connects -> the dialect replies and relays. Reading is switched on and off
+ * HTTP) -> the dialect parses a request and calls proxy__ask() -> the
+ * destination is resolved and each address checked (proxy-address.c; a
+ * refusal ends here, before any query) -> the query is answered (at once or
+ * after a prompt) -> proxy__connect() connects to the checked addresses ->
+ * the dialect replies and relays. Reading is switched on and off
  * in one place, proxy__update_reading(), from the state and from the peer's
  * write queue (backpressure). A connection is closed by proxy__conn_close()
  * and freed when the last of its handles (client, peers) has closed and no
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,22 +46,23 @@ struct proxy__write {
 };
 
 static void proxy__maybe_free(struct proxy *proxy);
-static bool proxy__loopback_name(const char *host);
-static bool proxy__loopback_addr(const struct sockaddr *sa);
+static void proxy__query(struct proxy__conn *conn);
+static void proxy__resolve(struct proxy__conn *conn, bool for_connect);
+static void proxy__try_next(struct proxy__conn *conn);
 
-/* Whether HOST is this machine by name or loopback literal. */
+/* Whether HOST names this machine: localhost, *.localhost, or a loopback or unspecified literal. */
 static bool proxy__is_self(const char *host)
 {
-	struct sockaddr_in6 sin6;
-	struct sockaddr_in sin;
+	size_t n = strlen(host);
+	struct proxy_address a;
+	enum proxy_address_class c;
 
-	if (proxy__loopback_name(host))
+	if (strcmp(host, "localhost") == 0 || (n > 10 && strcmp(host + n - 10, ".localhost") == 0))
 		return true;
-	if (uv_ip4_addr(host, 0, &sin) == 0)
-		return proxy__loopback_addr((struct sockaddr *)&sin);
-	if (uv_ip6_addr(host, 0, &sin6) == 0)
-		return proxy__loopback_addr((struct sockaddr *)&sin6);
-	return false;
+	if (!proxy_address_parse(host, &a))
+		return false;
+	c = proxy_address_classify(&a);
+	return c == PROXY_ADDRESS_LOOPBACK || c == PROXY_ADDRESS_UNSPECIFIED;
 }
 
 /* Returns the protocol's name as used in keys, prompts and the audit log. */
@@ -142,15 +146,19 @@ void proxy_query_answer(struct proxy_query *query, bool allow, const char *reaso
 void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto proto, uint16_t port)
 {
 	struct proxy *proxy = conn->proxy;
-	struct proxy_query *q;
-	bool fresh = false;
+	struct proxy_address lit;
+	char canon[INET6_ADDRSTRLEN];
 
 	free(conn->host);
-	conn->host = xstrdup(host);
+	/* A literal is asked about as its usual text, however it was spelt. */
+	if (proxy_address_parse(host, &lit))
+		conn->host = xstrdup(proxy_address_format(&lit, canon, sizeof canon));
+	else
+		conn->host = xstrdup(host);
 	conn->proto = proto;
 	conn->port = port;
 	conn->state = PROXY__DECIDE;
-	if ((port == proxy->http_port || port == proxy->socks_port) && proxy__is_self(host)) {
+	if ((port == proxy->http_port || port == proxy->socks_port) && proxy__is_self(conn->host)) {
 		proxy->stats.refused++;
 		if (conn->kind == PROXY__SOCKS)
 			proxy_socks__decided(conn, false, "the proxy does not connect to itself");
@@ -158,6 +166,19 @@ void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto pro
 			proxy_http__decided(conn, false, "the proxy does not connect to itself");
 		return;
 	}
+	proxy__resolve(conn, false);
+}
+
+/* Asks (or joins a pending query) about CONN's destination, its addresses checked. */
+static void proxy__query(struct proxy__conn *conn)
+{
+	struct proxy *proxy = conn->proxy;
+	const char *host = conn->host;
+	enum proxy_proto proto = conn->proto;
+	uint16_t port = conn->port;
+	struct proxy_query *q;
+	bool fresh = false;
+
 	for (q = proxy->decider.per_request ? NULL : proxy->queries; q != NULL; q = q->next)
 		if (q->dest.proto == proto && q->dest.port == port && strcmp(q->host, host) == 0)
 			break;
@@ -205,8 +226,7 @@ static void proxy__conn_unref(struct proxy__conn *conn)
 	if (conn->next != NULL)
 		conn->next->prev = conn->prev;
 	proxy->stats.open--;
-	if (conn->ai_list != NULL)
-		uv_freeaddrinfo(conn->ai_list);
+	free(conn->addrs);
 	proxy_http__req_free(&conn->req);
 	for (size_t i = 0; i < conn->n_approved; i++)
 		free(conn->approved[i]);
@@ -689,20 +709,25 @@ void proxy__update_reading(struct proxy__conn *conn)
 	}
 }
 
+/* Drops CONN's resolved addresses: the next connection resolves and checks again. */
+static void proxy__forget_addrs(struct proxy__conn *conn)
+{
+	free(conn->addrs);
+	conn->addrs = NULL;
+	conn->n_addrs = conn->next_addr = 0;
+	conn->have_addrs = false;
+	conn->resolve_err = 0;
+}
+
 /* Reports the connection result to the connection's dialect. */
 static void proxy__connected(struct proxy__conn *conn, int status)
 {
-	if (conn->ai_list != NULL) {
-		uv_freeaddrinfo(conn->ai_list);
-		conn->ai_list = conn->ai_next = NULL;
-	}
+	proxy__forget_addrs(conn);
 	if (conn->kind == PROXY__SOCKS)
 		proxy_socks__connected(conn, status);
 	else
 		proxy_http__connected(conn, status);
 }
-
-static void proxy__try_next(struct proxy__conn *conn);
 
 /* Connect callback of an upstream attempt. */
 static void proxy__connect_cb(uv_connect_t *req, int status)
@@ -749,50 +774,102 @@ static int proxy__attempt(struct proxy__conn *conn, const struct sockaddr *addr)
 	return rc;
 }
 
-/* Whether HOST names this machine's loopback on purpose: localhost or *.localhost. */
-static bool proxy__loopback_name(const char *host)
+/* Whether the tests' hatch opens loopback literal HOST on PORT (never a name). */
+static bool proxy__test_loopback(const struct proxy *proxy, const char *host, uint16_t port,
+                                 enum proxy_address_class cls)
 {
-	size_t n = strlen(host);
+	struct proxy_address a;
 
-	return strcmp(host, "localhost") == 0 ||
-	       (n > 10 && strcmp(host + n - 10, ".localhost") == 0);
-}
-
-/* Whether SA is a loopback or unspecified address (IPv4, IPv6 or IPv4-mapped). */
-static bool proxy__loopback_addr(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-
-		return (a >> 24) == 127 || a == 0;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(a6))
-			return a6->s6_addr[12] == 127 || (a6->s6_addr[12] | a6->s6_addr[13] |
-			                                  a6->s6_addr[14] | a6->s6_addr[15]) == 0;
-		return IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_UNSPECIFIED(a6);
-	}
+	if (cls != PROXY_ADDRESS_LOOPBACK || !proxy_address_parse(host, &a))
+		return false;
+	for (size_t i = 0; i < proxy->n_test_loopback; i++)
+		if (proxy->test_loopback[i] == 0 || proxy->test_loopback[i] == port)
+			return true;
 	return false;
 }
 
-/* Tries the next resolved address, or reports the last failure. */
+/* Why CONN may not reach the address SS (caller frees), or NULL when it may. */
+static char *proxy__refusal(const struct proxy__conn *conn, const struct sockaddr_storage *ss)
+{
+	const struct proxy *proxy = conn->proxy;
+	struct proxy_address a;
+	enum proxy_address_class cls;
+	char text[INET6_ADDRSTRLEN], *what, *why;
+	const char *name, *article;
+
+	if (!proxy_address_from_sockaddr((const struct sockaddr *)ss, &a))
+		return xstrdup("not an IP address");
+	cls = proxy_address_check(&a, proxy->allow_private, proxy->n_allow_private);
+	if (cls == PROXY_ADDRESS_PUBLIC || proxy__test_loopback(proxy, conn->host, conn->port, cls))
+		return NULL;
+	proxy_address_format(&a, text, sizeof text);
+	name = proxy_address_class_name(cls);
+	article = cls == PROXY_ADDRESS_UNSPECIFIED ? "an" : "a";
+	if (strcmp(text, conn->host) == 0)
+		what = xasprintf("%s is %s %s address", text, article, name);
+	else
+		what =
+		    xasprintf("%s resolves to %s, %s %s address", conn->host, text, article, name);
+	if (cls == PROXY_ADDRESS_LOOPBACK || cls == PROXY_ADDRESS_UNSPECIFIED)
+		why = xasprintf("%s: the proxy never connects to this machine (its services are "
+		                "reached through network.host_loopback_ports)",
+		                what);
+	else
+		why = xasprintf("%s%s, which network.allow_private does not open", what,
+		                strcmp(text, "169.254.169.254") == 0 ||
+		                        strcmp(text, "::ffff:169.254.169.254") == 0
+		                    ? " (the cloud metadata service)"
+		                    : "");
+	free(what);
+	return why;
+}
+
+/* Refuses CONN's destination before any query, for REASON (taken). */
+static void proxy__refuse(struct proxy__conn *conn, char *reason)
+{
+	struct proxy *proxy = conn->proxy;
+	struct proxy_dest dest = {.host = conn->host, .proto = conn->proto, .port = conn->port};
+
+	proxy__forget_addrs(conn);
+	proxy->stats.refused++;
+	if (proxy->decider.refused != NULL)
+		proxy->decider.refused(proxy->decider.data, &dest, reason);
+	if (conn->kind == PROXY__SOCKS)
+		proxy_socks__decided(conn, false, reason);
+	else
+		proxy_http__decided(conn, false, reason);
+	free(reason);
+}
+
+/* CONN's addresses are known (or the lookup failed): check them, then ask or connect. */
+static void proxy__addrs_ready(struct proxy__conn *conn)
+{
+	conn->have_addrs = true;
+	for (size_t i = 0; i < conn->n_addrs; i++) {
+		char *why = proxy__refusal(conn, &conn->addrs[i]);
+
+		if (why != NULL) {
+			proxy__refuse(conn, why);
+			return;
+		}
+	}
+	if (conn->resolve_for_connect)
+		proxy__try_next(conn);
+	else
+		proxy__query(conn);
+}
+
+/* Tries the next checked address, or reports the last failure. */
 static void proxy__try_next(struct proxy__conn *conn)
 {
-	while (conn->ai_next != NULL) {
-		struct addrinfo *ai = conn->ai_next;
-		int rc;
+	if (conn->resolve_err < 0) {
+		proxy__connected(conn, conn->resolve_err);
+		return;
+	}
+	while (conn->next_addr < conn->n_addrs) {
+		const struct sockaddr_storage *ss = &conn->addrs[conn->next_addr++];
+		int rc = proxy__attempt(conn, (const struct sockaddr *)ss);
 
-		conn->ai_next = ai->ai_next;
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (!proxy__loopback_name(conn->host) && proxy__loopback_addr(ai->ai_addr)) {
-			/* A name that is not localhost must not lead to this machine. */
-			conn->connect_err = PROXY__ELOOPBACK;
-			continue;
-		}
-		rc = proxy__attempt(conn, ai->ai_addr);
 		if (rc == 0)
 			return;
 		conn->connect_err = rc;
@@ -800,7 +877,7 @@ static void proxy__try_next(struct proxy__conn *conn)
 	proxy__connected(conn, conn->connect_err < 0 ? conn->connect_err : UV_EHOSTUNREACH);
 }
 
-/* Name lookup callback. */
+/* Name lookup callback: keeps the TCP addresses found, then checks them. */
 static void proxy__resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct proxy__conn *conn = req->data;
@@ -814,37 +891,59 @@ static void proxy__resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *
 	}
 	conn->refs--; /* the client handle still holds the connection */
 	if (status < 0) {
-		proxy__connected(conn, status);
-		return;
+		conn->resolve_err = status;
+	} else {
+		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+			if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			    ai->ai_addrlen > sizeof(struct sockaddr_storage))
+				continue;
+			conn->addrs =
+			    xreallocarray(conn->addrs, conn->n_addrs + 1, sizeof *conn->addrs);
+			memset(&conn->addrs[conn->n_addrs], 0, sizeof *conn->addrs);
+			memcpy(&conn->addrs[conn->n_addrs++], ai->ai_addr, ai->ai_addrlen);
+		}
+		if (conn->n_addrs == 0)
+			conn->resolve_err = UV_EAI_NONAME;
 	}
-	conn->ai_list = conn->ai_next = res;
-	conn->connect_err = UV_EHOSTUNREACH;
-	proxy__try_next(conn);
+	if (res != NULL)
+		uv_freeaddrinfo(res);
+	proxy__addrs_ready(conn);
 }
 
-/* Connects CONN's upstream to its destination, reusing a live peer when it can. */
-void proxy__connect(struct proxy__conn *conn)
+/*
+ * Finds the addresses of CONN's destination (a literal directly, a name
+ * with uv_getaddrinfo), then checks them in proxy__addrs_ready(), which goes
+ * on to ask (FOR_CONNECT false) or to connect.
+ */
+static void proxy__resolve(struct proxy__conn *conn, bool for_connect)
 {
-	struct proxy__peer *peer = conn->peer;
-	struct sockaddr_storage ss;
+	struct proxy_address lit;
 	struct addrinfo hints;
 	char port[8];
 	int rc;
 
-	conn->state = PROXY__CONNECTING;
-	if (peer != NULL && peer->connected && peer->reusable && !peer->eof &&
-	    peer->proto == conn->proto && peer->port == conn->port &&
-	    strcmp(peer->host, conn->host) == 0) {
-		proxy__connected(conn, 0);
-		return;
-	}
-	proxy__drop_peer(conn);
+	proxy__forget_addrs(conn);
+	conn->resolve_for_connect = for_connect;
 	conn->connect_err = 0;
-	if (uv_ip4_addr(conn->host, conn->port, (struct sockaddr_in *)&ss) == 0 ||
-	    uv_ip6_addr(conn->host, conn->port, (struct sockaddr_in6 *)&ss) == 0) {
-		rc = proxy__attempt(conn, (struct sockaddr *)&ss);
-		if (rc < 0)
-			proxy__connected(conn, rc);
+	if (proxy_address_parse(conn->host, &lit)) {
+		struct sockaddr_storage *ss = xcalloc(1, sizeof *ss);
+
+		if (lit.family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(conn->port);
+			memcpy(&sin->sin_addr, lit.bytes, 4);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(conn->port);
+			memcpy(&sin6->sin6_addr, lit.bytes, 16);
+		}
+		conn->addrs = ss;
+		conn->n_addrs = 1;
+		proxy__addrs_ready(conn);
 		return;
 	}
 	memset(&hints, 0, sizeof hints);
@@ -856,11 +955,39 @@ void proxy__connect(struct proxy__conn *conn)
 	rc = uv_getaddrinfo(conn->proxy->loop, &conn->gai, proxy__resolved, conn->host, port,
 	                    &hints);
 	if (rc < 0) {
-		proxy__connected(conn, rc);
+		conn->resolve_err = rc;
+		proxy__addrs_ready(conn);
 		return;
 	}
 	conn->gai_busy = true;
 	conn->refs++;
+}
+
+/*
+ * Connects CONN's upstream to its destination: a live peer to the same
+ * destination is reused; else the addresses checked before it was asked
+ * about; else (a keep-alive request already approved on this connection)
+ * they are resolved and checked first.
+ */
+void proxy__connect(struct proxy__conn *conn)
+{
+	struct proxy__peer *peer = conn->peer;
+
+	conn->state = PROXY__CONNECTING;
+	if (peer != NULL && peer->connected && peer->reusable && !peer->eof &&
+	    peer->proto == conn->proto && peer->port == conn->port &&
+	    strcmp(peer->host, conn->host) == 0) {
+		proxy__forget_addrs(conn);
+		proxy__connected(conn, 0);
+		return;
+	}
+	proxy__drop_peer(conn);
+	conn->connect_err = 0;
+	if (!conn->have_addrs) {
+		proxy__resolve(conn, true);
+		return;
+	}
+	proxy__try_next(conn);
 }
 
 /* Connection callback of both listeners. */
@@ -895,6 +1022,32 @@ static void proxy__accept(uv_stream_t *server, int status)
 	proxy__update_reading(conn);
 }
 
+/* Reads the tests' loopback ports from VALUE (`*`: any port, 0 in the list). */
+static void proxy__test_ports(struct proxy *proxy, const char *value)
+{
+	const char *p = value;
+
+	if (value == NULL || *value == '\0')
+		return;
+	while (*p != '\0') {
+		char *end;
+		long port = *p == '*' ? 0 : strtol(p, &end, 10);
+
+		if (*p == '*')
+			end = (char *)p + 1;
+		if (end == p || port < 0 || port > 65535)
+			break;
+		proxy->test_loopback = xreallocarray(
+		    proxy->test_loopback, proxy->n_test_loopback + 1, sizeof *proxy->test_loopback);
+		proxy->test_loopback[proxy->n_test_loopback++] = (int)port;
+		p = end;
+		if (*p == ',')
+			p++;
+		else
+			break;
+	}
+}
+
 /* Creates a proxy; it listens once proxy_start() is called. */
 struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider)
 {
@@ -904,7 +1057,27 @@ struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider)
 	proxy->decider = *decider;
 	proxy->splice = proxy_splice__new();
 	proxy->no_splice = getenv("AIRLOCK_PROXY_NO_SPLICE") != NULL;
+	proxy__test_ports(proxy, getenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS"));
 	return proxy;
+}
+
+/* Sets the allow_private entries; nothing changes when one is bad. */
+int proxy_set_allow_private(struct proxy *proxy, const char *const *entries, size_t n,
+                            const char **bad, const char **why)
+{
+	struct proxy_address_cidr *list = n > 0 ? xcalloc(n, sizeof *list) : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (proxy_address_cidr_parse(entries[i], &list[i], why) != 0) {
+			*bad = entries[i];
+			free(list);
+			return -EINVAL;
+		}
+	}
+	free(proxy->allow_private);
+	proxy->allow_private = list;
+	proxy->n_allow_private = n;
+	return 0;
 }
 
 /* Binds one listener on 127.0.0.1:0; returns its port or a negative errno. */
@@ -977,6 +1150,8 @@ static void proxy__maybe_free(struct proxy *proxy)
 	arg = proxy->close_arg;
 	while (proxy->n_pool > 0)
 		free(proxy->pool[--proxy->n_pool]);
+	free(proxy->allow_private);
+	free(proxy->test_loopback);
 	free(proxy);
 	if (cb != NULL)
 		cb(arg);

@@ -18,8 +18,20 @@
  * while one query for a destination is pending, further requests for the
  * same destination wait on it (no new query), and its one answer releases
  * or refuses all of them. Nothing is sent upstream before the
- * answer. An allowed request is connected (names resolved with
- * uv_getaddrinfo); a refused one gets `403 Forbidden` with an
+ * answer.
+ *
+ * Before it asks, the proxy resolves the destination (a literal in any
+ * spelling, else uv_getaddrinfo) and checks every address it got (SPEC 11,
+ * proxy-address.h): loopback, unspecified, private, link-local, multicast
+ * and reserved addresses are refused at once, with no query (the decider's
+ * refused() is told, for the record), unless network.allow_private opens
+ * them (loopback and unspecified never: host services are reached through
+ * the sandbox's host_loopback_ports bridges, not through the proxy). An
+ * allowed request is connected to exactly the addresses that were checked
+ * (no second lookup, so no DNS-rebinding window); a name that did not
+ * resolve is still asked about and then fails with 502 / SOCKS 0x04. An IP
+ * literal is asked about in its usual text form (`0x7f.1` as 127.0.0.1).
+ * A refused request gets `403 Forbidden` with an
  * `x-airlock-error` header (HTTP/CONNECT) or reply 0x02 "connection not
  * allowed by ruleset" (SOCKS). For HTTP, an approval covers the client
  * connection's later requests to the same destination (one keep-alive
@@ -81,6 +93,12 @@ struct proxy_decider {
 	 * destination with a pending query wait on it.
 	 */
 	bool per_request;
+	/*
+	 * Optional: the proxy refused DEST by itself, before asking (an address
+	 * of loopback or a private network, SPEC 11), for REASON; for the
+	 * record (the audit log). Nothing is answered.
+	 */
+	void (*refused)(void *data, const struct proxy_dest *dest, const char *reason);
 };
 
 /* The destination QUERY is about (valid until it is answered or cancelled). */
@@ -95,8 +113,20 @@ void proxy_query_answer(struct proxy_query *query, bool allow, const char *reaso
 
 struct proxy;
 
-/* Creates a proxy on LOOP asking DECIDER (copied). Start it with proxy_start. */
+/*
+ * Creates a proxy on LOOP asking DECIDER (copied). Start it with proxy_start.
+ * For tests only, AIRLOCK_PROXY_TEST_LOOPBACK_PORTS (`*` or a comma list of
+ * ports) lets it reach loopback literals (127.x.y.z, ::1; never a name) on
+ * those ports, as test servers listen there; nothing else is opened by it.
+ */
 struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider);
+/*
+ * Sets config network.allow_private: N entries (addresses or CIDRs, copied)
+ * whose private, link-local, multicast or reserved addresses the proxy may
+ * reach. Returns 0, or -EINVAL with *BAD the first bad entry and *WHY why.
+ */
+int proxy_set_allow_private(struct proxy *proxy, const char *const *entries, size_t n,
+                            const char **bad, const char **why);
 /* Binds and listens on 127.0.0.1 (ephemeral ports). Returns 0 or a negative errno. */
 int proxy_start(struct proxy *proxy);
 /* The port of the HTTP listener (also accepts SOCKS). */

@@ -296,6 +296,31 @@ TEST(exec_network_ask_allows_only_what_config_and_rules_allow)
 	const char *const curl[] = {"-n", "ask",       "--", "curl",         "-s", "--noproxy", "",
 	                            "-o", "/dev/null", "-w", "%{http_code}", url,  NULL};
 
+	/* Named in allowed_domains, yet this machine: refused by policy before anything else
+	 * (SPEC 11), the reason on stderr. */
+	ASSERT_EQ(exec__config("{\"network\":{\"allowed_domains\":[\"127.0.0.1\"]}}"), 0);
+	ASSERT_EQ(exec__run(&r, curl), 0);
+	ASSERT_STR_EQ(r.out, "403");
+	ASSERT_CONTAINS(r.err, "127.0.0.1 is a loopback address");
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 0);
+	{
+		/* Its one network line: deny, by policy, nobody asked. */
+		char *log = exec__audit(), *line = strstr(log, "\"kind\":\"network\""), *end;
+		ASSERT(line != NULL);
+		end = strchrnul(line, '\n');
+		ASSERT(*end == '\n');
+		*end = '\0';
+		ASSERT_CONTAINS(line, "\"decision\":\"deny\"");
+		ASSERT_CONTAINS(line, "\"by\":\"policy\"");
+		ASSERT_CONTAINS(line, "\"prompted\":false");
+		ASSERT(strstr(end + 1, "\"kind\":\"network\"") == NULL);
+		free(log);
+	}
+	/* From here on the proxy may reach the test server's loopback port (tests only). */
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "*", 1);
+	ASSERT_EQ(exec__config("{}"), 0);
+
 	/* Nothing allows it: 403 from the proxy, one line on stderr, the server never asked. */
 	ASSERT_EQ(exec__run(&r, curl), 0);
 	ASSERT_EQ(r.status, 0);

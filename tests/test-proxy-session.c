@@ -128,6 +128,8 @@ static int tsess_start(struct tsess *t, enum decide_approval approval, const cha
 	    .n_denied_domains = n_denied,
 	};
 	t->queue = approval_queue_new(&cfg);
+	/* The test servers listen on loopback, which the proxy otherwise never reaches. */
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "*", 0);
 	uv_loop_init(&t->loop);
 	rc = proxy_session_start(&t->loop, t->queue, &t->session);
 	if (rc < 0)
@@ -332,19 +334,19 @@ TEST(proxy_session_once_session_deny_block)
 	ASSERT_EQ(tsess_prompts(&t), 2);
 	/* Deny: 403 naming the host; asked again next time. */
 	tsess_auto(&t, APPROVAL_DENY);
-	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, &resp), 403);
-	ASSERT_CONTAINS(resp, "x-airlock-error: localhost:");
+	ASSERT_EQ(tsess_get(&t, "[::ffff:127.0.0.1]", srv.port, &resp), 403);
+	ASSERT_CONTAINS(resp, "x-airlock-error: ::ffff:127.0.0.1:");
 	free(resp);
 	ASSERT_EQ(tsess_prompts(&t), 3);
 	/* Deny and block: then refused without a prompt, on any port and protocol. */
 	tsess_auto(&t, APPROVAL_DENY_BLOCK);
-	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, NULL), 403);
+	ASSERT_EQ(tsess_get(&t, "[::ffff:127.0.0.1]", srv.port, NULL), 403);
 	ASSERT_EQ(tsess_prompts(&t), 4);
 	tsess_auto(&t, -1);
-	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, &resp), 403);
+	ASSERT_EQ(tsess_get(&t, "[::ffff:127.0.0.1]", srv.port, &resp), 403);
 	ASSERT_CONTAINS(resp, "blocked for this session");
 	free(resp);
-	ASSERT_EQ(tsess_get(&t, "localhost", srv.port + 1 > 65535 ? 1 : srv.port + 1, NULL), 403);
+	ASSERT_EQ(tsess_get(&t, "[::ffff:127.0.0.1]", srv.port + 1 > 65535 ? 1 : srv.port + 1, NULL), 403);
 	ASSERT_EQ(tsess_prompts(&t), 4);
 	/* Only the four allowed requests reached the server. */
 	ASSERT_EQ(atomic_load(&srv.requests), 4);
@@ -407,9 +409,10 @@ TEST(proxy_session_concurrent_requests_one_prompt)
 
 TEST(proxy_session_denied_domains_beat_allows)
 {
-	static const char *const allowed[] = {"*.localhost", "localhost"};
+	/* (A loopback literal: a name leading to loopback is refused before any of this.) */
+	static const char *const allowed[] = {"*.localhost", "127.0.0.2"};
 	/* Exact form: the approval queue matches config domains itself (exact and "*.x"). */
-	static const char *const denied[] = {"localhost"};
+	static const char *const denied[] = {"127.0.0.2"};
 	struct tserver srv;
 	struct tsess t;
 	char *rules_dir, *rules_file, *resp = NULL;
@@ -422,12 +425,12 @@ TEST(proxy_session_denied_domains_beat_allows)
 	rules_dir = xasprintf("%s/home/rules", test_tmpdir());
 	mkdir(rules_dir, 0700);
 	rules_file = xasprintf("%s/default.rules", rules_dir);
-	ASSERT_EQ(test_write_file(rules_file, "network_rule(host=\"localhost\", protocol=\"http\", "
+	ASSERT_EQ(test_write_file(rules_file, "network_rule(host=\"127.0.0.2\", protocol=\"http\", "
 	                                      "decision=\"allow\")\n"),
 	          0);
 	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, allowed, 2, denied, 1), 0);
 	tsess_auto(&t, APPROVAL_SESSION); /* would allow for the session, if it were asked */
-	ASSERT_EQ(tsess_get(&t, "localhost", srv.port, &resp), 403);
+	ASSERT_EQ(tsess_get(&t, "127.0.0.2", srv.port, &resp), 403);
 	ASSERT_CONTAINS(resp, "denied_domains");
 	free(resp);
 	ASSERT_EQ(tsess_prompts(&t), 0);
@@ -584,10 +587,11 @@ TEST(proxy_sandbox_curl_once_session_deny)
 	free(script);
 	/* Deny: curl sees 403 and the reason; the other server sees nothing. */
 	tsess_auto(&t, APPROVAL_DENY);
-	script = xasprintf("curl -sS -m 20 -D - -o /dev/null http://localhost:%d/", other.port);
+	script = xasprintf("curl -sS -m 20 -D - -o /dev/null http://[::ffff:127.0.0.1]:%d/",
+	                   other.port);
 	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
 	ASSERT_CONTAINS(r.out, "HTTP/1.1 403 Forbidden");
-	ASSERT_CONTAINS(r.out, "x-airlock-error: localhost:");
+	ASSERT_CONTAINS(r.out, "x-airlock-error: ::ffff:127.0.0.1:");
 	test_run_free(&r);
 	free(script);
 	ASSERT_EQ(atomic_load(&other.connections), 0);

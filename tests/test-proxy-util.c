@@ -505,6 +505,18 @@ static void tdec_cancel(void *data, struct proxy_query *q)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* The proxy refused a destination before asking: count it, keep the reason. */
+static void tdec_refused(void *data, const struct proxy_dest *d, const char *reason)
+{
+	struct tproxy *t = data;
+
+	pthread_mutex_lock(&t->mu);
+	t->refusals++;
+	snprintf(t->last_refusal, sizeof t->last_refusal, "%s:%u (%s): %s", d->host, d->port,
+	         proxy_proto_name(d->proto), reason);
+	pthread_mutex_unlock(&t->mu);
+}
+
 /* Close callback of the tick timer. */
 static void tproxy_tick_closed(uv_handle_t *h)
 {
@@ -562,17 +574,33 @@ static void *tproxy_main(void *arg)
 /* Starts the proxy on a fresh loop and runs the loop in a thread. */
 int tproxy_start(struct tproxy *t, enum tdecider_mode mode)
 {
-	struct proxy_decider d = {.decide = tdec_decide, .cancel = tdec_cancel, .data = t};
+	return tproxy_start_with(t, mode, NULL, 0);
+}
+
+/* Starts the proxy with allow_private entries. */
+int tproxy_start_with(struct tproxy *t, enum tdecider_mode mode, const char *const *entries,
+                      size_t n)
+{
+	struct proxy_decider d = {
+	    .decide = tdec_decide, .cancel = tdec_cancel, .refused = tdec_refused, .data = t};
+	const char *bad = NULL, *why = NULL;
 	int rc;
 
 	memset(t, 0, sizeof *t);
 	pthread_mutex_init(&t->mu, NULL);
 	t->mode = mode;
 	t->answer = -1;
+	/* The test servers listen on loopback, which the proxy otherwise never reaches. */
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "*", 0);
 	rc = uv_loop_init(&t->loop);
 	if (rc < 0)
 		return rc;
 	t->proxy = proxy_new(&t->loop, &d);
+	rc = proxy_set_allow_private(t->proxy, entries, n, &bad, &why);
+	if (rc < 0) {
+		fprintf(stderr, "allow_private \"%s\": %s\n", bad, why);
+		return rc;
+	}
 	rc = proxy_start(t->proxy);
 	if (rc < 0)
 		return rc;
@@ -637,6 +665,17 @@ int tproxy_calls(struct tproxy *t)
 
 	pthread_mutex_lock(&t->mu);
 	n = t->calls;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+/* Returns the refused() call count. */
+int tproxy_refusals(struct tproxy *t)
+{
+	int n;
+
+	pthread_mutex_lock(&t->mu);
+	n = t->refusals;
 	pthread_mutex_unlock(&t->mu);
 	return n;
 }

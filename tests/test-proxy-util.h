@@ -55,8 +55,10 @@ struct tproxy {
 	/* shared with the test's thread, under mu */
 	enum tdecider_mode mode;
 	const char *deny_reason;
-	int calls;   /* decide() calls */
-	int cancels; /* cancel() calls */
+	int calls;    /* decide() calls */
+	int cancels;  /* cancel() calls */
+	int refusals; /* refused() calls: destinations the proxy refused before asking */
+	char last_refusal[512];
 	size_t held_waiters;
 	int answer; /* -1 none, 0 deny, 1 allow: applied to the held query */
 	bool stop;
@@ -69,8 +71,15 @@ struct tproxy {
 	bool stopped;
 };
 
-/* Starts the proxy and its thread in MODE. Returns 0 or -errno. */
+/*
+ * Starts the proxy and its thread in MODE. Returns 0 or -errno. Unless the
+ * test set AIRLOCK_PROXY_TEST_LOOPBACK_PORTS itself (to "" for none), the
+ * proxy may reach loopback literals, where the test servers listen.
+ */
 int tproxy_start(struct tproxy *t, enum tdecider_mode mode);
+/* As tproxy_start, with N network.allow_private ENTRIES set before it listens. */
+int tproxy_start_with(struct tproxy *t, enum tdecider_mode mode, const char *const *entries,
+                      size_t n);
 /* Closes the proxy (cancelling held queries), ends the loop, joins, checks the loop closes. */
 int tproxy_stop(struct tproxy *t);
 /* Answers the held query on the loop thread (waits until it is answered). */
@@ -79,6 +88,8 @@ void tproxy_answer(struct tproxy *t, bool allow);
 size_t tproxy_wait_waiters(struct tproxy *t, size_t n, int ms);
 /* Reads a counter under the lock. */
 int tproxy_calls(struct tproxy *t);
+/* Reads the refused() count under the lock. */
+int tproxy_refusals(struct tproxy *t);
 /* Sets the decider's mode. */
 void tproxy_set_mode(struct tproxy *t, enum tdecider_mode mode, const char *reason);
 

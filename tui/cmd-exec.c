@@ -162,6 +162,12 @@ static int exec__start_proxy(struct exec__run *run, const struct cli_options *op
 		return EXEC_SANDBOX_FAILED;
 	}
 	proxy_session_set_refusals(run->proxy, stderr);
+	if (proxy_session_set_allow_private(run->proxy, (const char *const *)cfg->allow_private,
+	                                    cfg->n_allow_private, &cause) != 0) {
+		fprintf(stderr, "airlock: %s\n", cause);
+		free(cause);
+		return EXEC_USAGE;
+	}
 	char **env = proxy_session_env(run->proxy);
 	for (char **e = env; *e != NULL; e++) {
 		char *eq = strchr(*e, '=');

@@ -1089,11 +1089,19 @@ static void tui__start_proxy(struct tui *t)
  */
 static int tui__proxy_new(struct tui *t, struct proxy_session **out)
 {
+	char *cause = NULL;
 	int rc = proxy_session_start(t->loop, t->approvals, out);
 
 	if (rc < 0)
 		return rc;
 	proxy_session_set_refusals(*out, NULL);
+	if (proxy_session_set_allow_private(*out,
+	                                    (const char *const *)t->opts->config.allow_private,
+	                                    t->opts->config.n_allow_private, &cause) != 0) {
+		free(t->notice);
+		t->notice = xasprintf("%s: no private address is open", cause);
+		free(cause);
+	}
 	return 0;
 }
 

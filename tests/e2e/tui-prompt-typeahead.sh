@@ -4,7 +4,8 @@
 # or n answers the prompt. It arms only after 500 ms without a key, and
 # then a stray enter denies (the highlight starts on "No"). Tab on the
 # denying option takes a reason, which the agent gets in its decision
-# event and the audit log records.
+# event and the audit log records. A quit question that waited on a
+# command goes ahead when the command ends.
 . "$(dirname "$0")/tui-lib.sh"
 
 export XDG_RUNTIME_DIR="$e2e_dir/run"
@@ -81,6 +82,11 @@ grep -qF '"reason":"no, run it sandboxed"' "$e2e_dir/events" ||
 grep -qF '"reason":"no, run it sandboxed"' "$e2e_home/audit.jsonl" ||
 	fail "the reason is not in the audit log"
 
+# Ctrl-Q while a command still runs asks; once the command ends there is
+# nothing left to ask about, and airlock quits without another key.
+t send-keys -t e2e "echo about-to-end; sleep 3" Enter
+wait_for "about-to-end"
 t send-keys -t e2e C-q
-wait_for "AIRLOCK-EXITED 0"
+wait_for "Quit airlock?"
+wait_for "AIRLOCK-EXITED 0" 10
 exit 0
