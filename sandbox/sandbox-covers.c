@@ -4,9 +4,11 @@
  *
  * A missing protected path inside a writable root is covered by a mount,
  * and a mount needs a mount point on the host. The helper makes it itself,
- * before bubblewrap, as an empty directory or file of mode 0444 (the
- * "cover" mode: nothing else makes an empty, read-only, unsearchable
- * directory), and removes it after the run. A second sandbox started
+ * before bubblewrap, as an empty directory of mode 0555 or an empty file
+ * of mode 0444 (the "cover" modes), and removes it after the run. A cover
+ * that a killed helper left behind stays harmless until the next run there
+ * removes it: an empty directory anyone can look into (reading
+ * `.airlock/rules` through it finds nothing, not EACCES), or an empty file. A second sandbox started
  * meanwhile finds the cover and binds it read-only; if the first removed it
  * then, the kernel would detach that bind and the second command could
  * create the path. So every sandbox holds a shared flock on every cover its
@@ -27,18 +29,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SANDBOX_COVER_MODE 0444
+#define SANDBOX_COVER_DIR_MODE  0555
+#define SANDBOX_COVER_FILE_MODE 0444
 
-/* True when ST (of FD) is a cover: mode 0444, and an empty file or directory. */
+/* True when ST (of FD) is a cover: an empty directory of mode 0555 or file of mode 0444. */
 static bool sandbox_covers_is_cover(int fd, const struct stat *st)
 {
-	if ((st->st_mode & 07777) != SANDBOX_COVER_MODE)
-		return false;
 	if (S_ISREG(st->st_mode))
-		return st->st_size == 0;
-	if (!S_ISDIR(st->st_mode))
+		return (st->st_mode & 07777) == SANDBOX_COVER_FILE_MODE && st->st_size == 0;
+	if (!S_ISDIR(st->st_mode) || (st->st_mode & 07777) != SANDBOX_COVER_DIR_MODE)
 		return false;
-	/* A cover is not searchable: read the entries through a copy of FD itself. */
+	/* Read the entries through a copy of FD itself. */
 	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	DIR *d = dfd >= 0 && lseek(dfd, 0, SEEK_SET) == 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
@@ -107,13 +108,13 @@ int sandbox_covers_acquire(struct sandbox_covers *c, const struct sandbox_plan *
 		const char *p = plan->cleanup[i];
 		if (sandbox_covers_file_shaped(plan, p)) {
 			int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			              SANDBOX_COVER_MODE);
+			              SANDBOX_COVER_FILE_MODE);
 			if (fd >= 0) {
-				fchmod(fd, SANDBOX_COVER_MODE); /* whatever the umask */
+				fchmod(fd, SANDBOX_COVER_FILE_MODE); /* whatever the umask */
 				close(fd);
 			}
-		} else if (mkdir(p, SANDBOX_COVER_MODE) == 0) {
-			chmod(p, SANDBOX_COVER_MODE);
+		} else if (mkdir(p, SANDBOX_COVER_DIR_MODE) == 0) {
+			chmod(p, SANDBOX_COVER_DIR_MODE);
 		}
 		/* EEXIST: made meanwhile by another sandbox, locked below all the same. */
 	}

@@ -1180,3 +1180,49 @@ BOTH(host_sockets_hidden_when_the_network_is_shared)
 	free(ws);
 	return 0;
 }
+
+BOTH(covers_left_by_a_killed_helper_break_nothing)
+{
+	char *ws = sbx_ws("ws", uid), *before = sbx_listing(ws), *p;
+	struct test_run r;
+	int status;
+	struct stat st;
+
+	/* SIGKILL: the helper cannot remove its covers; the kernel ends the sandbox. */
+	pid_t a = sbx_spawn(uid, ws, "sleep 30");
+	ASSERT(a > 0);
+	for (int i = 0; i < 100; i++) {
+		p = xasprintf("%s/.airlock", ws);
+		bool made = stat(p, &st) == 0;
+		free(p);
+		if (made)
+			break;
+		usleep(50 * 1000);
+	}
+	usleep(200 * 1000);
+	kill(a, SIGKILL);
+	ASSERT_EQ(waitpid(a, &status, 0), a);
+	/* What is left is harmless to the user's tools, airlock's rules reader and git. */
+	char *cmd[] = {"sh", "-c",
+	               "cat .airlock/rules/default.rules 2>&1; ls .vscode >/dev/null && echo LS-OK; "
+	               "git init -q . && echo GIT-INIT-OK",
+	               NULL};
+	ASSERT_EQ(test_run(&r, cmd, NULL, ws, NULL, uid, T), 0);
+	ASSERT_NOT_CONTAINS(r.out, "Permission denied");
+	ASSERT_CONTAINS(r.out, "No such file or directory");
+	ASSERT_CONTAINS(r.out, "LS-OK");
+	ASSERT_CONTAINS(r.out, "GIT-INIT-OK");
+	test_run_free(&r);
+	/* The next run there removes the covers. */
+	p = xasprintf("%s/.git", ws);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW, "true"), 0);
+	test_run_free(&r);
+	char *after = sbx_listing(ws), *want = xasprintf("%s.git\n", before);
+	ASSERT_STR_EQ(after, want);
+	free(want);
+	free(after);
+	free(p);
+	free(before);
+	free(ws);
+	return 0;
+}
