@@ -399,7 +399,11 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	    .scope = res->scope,
 	    .sandboxed = res->sandboxed,
 	    .requests = requests,
-	    .reason = res->typed_reason,
+	    /* What a human typed; else why policy refused a destination (SPEC 11). */
+	    .reason = res->typed_reason != NULL ? res->typed_reason
+	              : kind == APPROVAL_NETWORK && res->by == AUDIT_BY_POLICY && !res->allowed
+	                  ? res->reason
+	                  : NULL,
 	};
 
 	return audit_decision(q->cfg.audit, &d);

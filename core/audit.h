@@ -52,7 +52,7 @@ struct audit_decision {
 	enum audit_scope scope;
 	bool sandboxed;  /* exec only */
 	size_t requests; /* how many requests this line answers (>= 1) */
-	const char *reason; /* the reason a human typed with the answer, or NULL */
+	const char *reason; /* the reason a human typed, or why policy refused a network request */
 };
 
 struct audit;

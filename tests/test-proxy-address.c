@@ -731,12 +731,17 @@ TEST(proxy_session_private_refusal_is_audited_without_prompt)
 		const char *meta[] = {"\"subject\":\"169.254.169.254:80\"", "\"by\":\"policy\"",
 		                      NULL};
 		const char *socks[] = {"\"protocol\":\"socks5\"", "\"by\":\"policy\"", NULL};
+		const char *why[] = {"\"subject\":\"127.0.0.1:",
+		                     "\"reason\":\"127.0.0.1 is a loopback address: the proxy never "
+		                     "connects to this machine",
+		                     NULL};
 		int expect = 5 + (resolves_to_loopback("localhost") ? 1 : 0);
 
 		ASSERT_EQ(audit_count(log, deny), expect);
 		ASSERT_EQ(audit_count(log, allow), 0);
 		ASSERT_EQ(audit_count(log, meta), 1);
 		ASSERT_EQ(audit_count(log, socks), 1);
+		ASSERT_EQ(audit_count(log, why), 2); /* the GET and the SOCKS request */
 	}
 	approval_queue_free(queue);
 	audit_close(audit);
