@@ -198,28 +198,46 @@ static bool gitcheck_seen(struct gitcheck *g, const struct stat *st)
 	return false;
 }
 
+/* Renames NAME to TO in DFD without replacing anything; 0 or -1 with errno. */
+static int gitcheck_rename(int dfd, const char *name, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(dfd, name, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* No RENAME_NOREPLACE on this file system: check, then rename. */
+	if (fstatat(dfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(dfd, name, dfd, to);
+}
+
 /*
  * Renames NAME (in the directory DFD, at DIRPATH) to NAME.airlock-moved-S
  * without following it or replacing anything, and records it in R (or the
- * failure in R->error).
+ * failure in R->error). A directory of this user's that a command made
+ * read-only gets u+w for the rename, then its mode back.
  */
 static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r, int dfd,
                           const char *dirpath, const char *name)
 {
+	struct stat dst;
+	bool chmodded = false;
 	int err = 0;
 
 	for (int i = 1; i <= GITCHECK_RENAME_TRIES; i++) {
 		char *to = i == 1 ? xasprintf("%s" GITCHECK_SUFFIX "%lld", name, g->stamp)
 		                  : xasprintf("%s" GITCHECK_SUFFIX "%lld-%d", name, g->stamp, i);
-		int rc = renameat2(dfd, name, dfd, to, RENAME_NOREPLACE);
-		struct stat st;
+		int rc = gitcheck_rename(dfd, name, to);
 
-		if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
-			/* No RENAME_NOREPLACE on this file system: check, then rename. */
-			if (fstatat(dfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				errno = EEXIST;
-			else
-				rc = renameat(dfd, name, dfd, to);
+		if (rc != 0 && (errno == EACCES || errno == EPERM) && !chmodded &&
+		    fstat(dfd, &dst) == 0 && dst.st_uid == geteuid() &&
+		    fchmod(dfd, (dst.st_mode & 07777) | S_IWUSR | S_IXUSR) == 0) {
+			chmodded = true;
+			rc = gitcheck_rename(dfd, name, to);
 		}
 		err = rc == 0 ? 0 : errno;
 		if (rc == 0 && r->n_moved < SANDBOX_GITCHECK_MAX_MOVED)
@@ -228,6 +246,8 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 		if (err != EEXIST)
 			break;
 	}
+	if (chmodded)
+		(void)fchmod(dfd, dst.st_mode & 07777);
 	if (err != 0 && err != ENOENT && r->error == NULL)
 		r->error = xasprintf("could not move %s aside: %s", name, strerror(err));
 }
@@ -408,17 +428,57 @@ static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpa
 }
 
 /*
+ * Opens, for reading, the directory NAME of DFD that changed since the start
+ * but that this user cannot read, when it is this user's own (a command can
+ * chmod what it made): adds u+rx and sets *RESTORE to the mode to put back
+ * through the descriptor after the walk. -1 when that does not apply.
+ */
+static int gitcheck_open_own(const struct gitcheck *g, int dfd, const char *name,
+                             mode_t *restore)
+{
+	int pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+	struct stat st;
+	char *proc;
+
+	if (pfd < 0)
+		return -1;
+	if (fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	    gitcheck_is_new(g, &st)) {
+		proc = xasprintf("/proc/self/fd/%d", pfd);
+		if (chmod(proc, (st.st_mode & 07777) | S_IRUSR | S_IXUSR) == 0) {
+			fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0)
+				*restore = st.st_mode & 07777;
+			else
+				(void)chmod(proc, st.st_mode & 07777);
+		}
+		free(proc);
+	}
+	close(pfd);
+	return fd;
+}
+
+/*
  * Opens the subdirectory NAME of DFD (at PATH, on device PARENT_DEV) without
  * following a symlink; fills ST. Returns -1 when it is not to be walked (gone,
  * a symlink, a kernel file system) and reports one that changed but cannot be
- * read.
+ * read. When RESTORE is not NULL, a changed directory of this user's that it
+ * cannot read is made readable for the walk and *RESTORE set to its mode
+ * (else it stays (mode_t)-1).
  */
 static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, const char *path,
-                             dev_t parent_dev, struct stat *st)
+                             dev_t parent_dev, struct stat *st, mode_t *restore)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct statfs sf;
 
+	if (restore != NULL)
+		*restore = (mode_t)-1;
+	if (fd < 0 && errno == EACCES && restore != NULL) {
+		fd = gitcheck_open_own(g, dfd, name, restore);
+		if (fd < 0)
+			errno = EACCES;
+	}
 	if (fd < 0) {
 		int err = errno;
 		if (err != ENOENT && err != ENOTDIR && err != ELOOP &&
@@ -452,12 +512,14 @@ static void gitcheck_enter(struct gitcheck *g, int dfd, const struct stat *dst, 
 {
 	char *child = sandbox__join(path, name);
 	struct stat st;
+	mode_t restore;
 	int fd;
 
 	if (depth > g->lim.max_depth) {
 		gitcheck_incomplete(g, child, "deeper than %zu levels; not checked", g->lim.max_depth);
-	} else if ((fd = gitcheck_open_dir(g, dfd, name, child, dst->st_dev, &st)) >= 0) {
+	} else if ((fd = gitcheck_open_dir(g, dfd, name, child, dst->st_dev, &st, &restore)) >= 0) {
 		bool loop = false;
+		int keep = restore != (mode_t)-1 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
 
 		for (const struct gitcheck_frame *f = up; f != NULL && !loop; f = f->up)
 			loop = f->dev == st.st_dev && f->ino == st.st_ino;
@@ -465,6 +527,10 @@ static void gitcheck_enter(struct gitcheck *g, int dfd, const struct stat *dst, 
 			close(fd);
 		else
 			gitcheck_walk(g, fd, &st, child, depth, strcmp(name, ".git") == 0, up);
+		if (keep >= 0) {
+			(void)fchmod(keep, restore);
+			close(keep);
+		}
 	}
 	free(child);
 }
@@ -488,7 +554,7 @@ static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst
 		free(opath);
 		return;
 	}
-	fd = gitcheck_open_dir(g, dfd, "objects", opath, dst->st_dev, &ost);
+	fd = gitcheck_open_dir(g, dfd, "objects", opath, dst->st_dev, &ost, NULL);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d == NULL) {
 		if (fd >= 0)
@@ -543,7 +609,7 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 	size_t n_subdirs = 0, cap_subdirs = 0;
 	bool head = false, objects = false, refs = false, commondir = false, gitname = false;
 	bool have_dotgit = false;
-	struct stat dotgit_st;
+	struct stat dotgit_st = {0};
 	struct gitcheck_frame frame = {st->st_dev, st->st_ino, up};
 
 	if (d == NULL) {

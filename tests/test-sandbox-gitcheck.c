@@ -14,16 +14,19 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Runs the shell script FMT in the test's directory; returns its status (output on failure). */
-static int gc_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int gc_sh(const char *fmt, ...)
+/* Runs the shell script FMT in the test's directory as UID; returns its status (output on failure). */
+static int gc_sh_as(uid_t uid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int gc_sh_as(uid_t uid, const char *fmt, ...)
 {
 	char *home = xasprintf("HOME=%s", test_tmpdir());
 	char *env[] = {home, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
@@ -37,7 +40,7 @@ static int gc_sh(const char *fmt, ...)
 	script = xvasprintf(fmt, ap);
 	va_end(ap);
 	char *argv[] = {"bash", "-ec", script, NULL};
-	if (test_run(&r, argv, NULL, NULL, env, (uid_t)-1, 30) != 0) {
+	if (test_run(&r, argv, NULL, NULL, env, uid, 30) != 0) {
 		free(script);
 		free(home);
 		return -1;
@@ -50,6 +53,8 @@ static int gc_sh(const char *fmt, ...)
 	free(home);
 	return status;
 }
+
+#define gc_sh(...) gc_sh_as((uid_t)-1, __VA_ARGS__)
 
 /* The run's start: a coarse time at least one tick after everything made so far. */
 static struct timespec gc_start(void)
@@ -482,5 +487,63 @@ TEST(gitcheck_attacker_variants)
 	free(err);
 	free(json);
 	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/*
+ * As the unprivileged user, a command can chmod what it made so that its
+ * owner cannot read or write it: such directories of the user's are opened
+ * and renamed in all the same, and get their modes back.
+ */
+TEST(gitcheck_unreadable_dirs_of_the_user_are_checked)
+{
+	long uid = test_unprivileged_uid();
+	struct passwd *pw;
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (uid < 0)
+		SKIP("no unprivileged user to run as (needs root and useradd)");
+	pw = getpwuid((uid_t)uid);
+	ASSERT(pw != NULL);
+	ASSERT_EQ(gc_sh("mkdir ws && chown %ld:%ld ws", uid, (long)pw->pw_gid), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh_as((uid_t)uid,
+	                   "mkdir ws/locked && git init -q ws/locked/r && chmod 100 ws/locked && "
+	                   "git init -q ws/ro && chmod 555 ws/ro/.git"),
+	          0);
+	pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		struct sandbox_gitcheck_report *r;
+		size_t n;
+		int bad = 0;
+
+		if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid((uid_t)uid) != 0)
+			_exit(10);
+		gc_scan(ws_root, NULL, since, NULL, &r, &n);
+		gc_dump(r, n);
+		const struct sandbox_gitcheck_report *l = gc_find(r, n, "ws/locked/r/.git");
+		const struct sandbox_gitcheck_report *o = gc_find(r, n, "ws/ro/.git");
+		bad |= n != 2;
+		bad |= l == NULL || l->error != NULL || !gc_moved(l, "ws/locked/r/.git", "config");
+		bad |= o == NULL || o->error != NULL || !gc_moved(o, "ws/ro/.git", "hooks");
+		sandbox_gitcheck_free(r, n);
+		_exit(bad ? 11 : 0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+	ASSERT(!gc_exists("ws/locked/r/.git/config"));
+	ASSERT(!gc_exists("ws/ro/.git/config"));
+	char *p = gc_path("ws/locked");
+	ASSERT_EQ(stat(p, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0100);
+	free(p);
+	p = gc_path("ws/ro/.git");
+	ASSERT_EQ(stat(p, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0555);
+	free(p);
 	return 0;
 }
