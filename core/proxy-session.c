@@ -95,7 +95,9 @@ static void proxy_session__answered(const struct approval_result *res, void *dat
 		        res->reason != NULL ? res->reason : "not allowed");
 		fflush(rec->d->refusals);
 	}
-	proxy_query_answer(q, res->allowed, res->reason);
+	/* A reason the human typed is what the client is told. */
+	proxy_query_answer(q, res->allowed,
+	                   res->typed_reason != NULL ? res->typed_reason : res->reason);
 }
 
 /* The queue is done with a record. */
