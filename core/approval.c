@@ -667,6 +667,27 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	return approval__enqueue(q, req, key, reason, prefix, prefix_len, cb, freecb, data);
 }
 
+/* Whether a network request would be refused by its name alone, with no prompt. */
+bool approval_network_refused_by_name(const struct approval_queue *q, const char *host,
+                                      const char *protocol, unsigned port)
+{
+	char *h = approval__lower(host), *key = approval__net_key(h, protocol, port);
+	const struct rules_rule *rule = rules_match_network(q->cfg.rules, h, protocol);
+	bool refused;
+
+	if (approval__domains_match(q->denied, h) ||
+	    (rule != NULL && rule->decision == RULES_FORBIDDEN) || approval__set_has(&q->blocked, h))
+		refused = true;
+	else if ((rule != NULL && rule->decision == RULES_ALLOW) ||
+	         approval__set_has(&q->net_ok, key) || approval__domains_match(q->allowed, h))
+		refused = false;
+	else
+		refused = q->cfg.approval == DECIDE_APPROVAL_NEVER;
+	free(key);
+	free(h);
+	return refused;
+}
+
 /* Judges a network request; queues it when it needs a human. */
 static uint64_t approval__network(struct approval_queue *q, const struct approval_request *req,
                                   approval_cb cb, approval_free_cb freecb, void *data)

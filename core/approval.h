@@ -186,6 +186,16 @@ uint64_t approval_request(struct approval_queue *q, const struct approval_reques
  */
 int approval_cancel(struct approval_queue *q, uint64_t waiter);
 
+/*
+ * Whether a network request for HOST over PROTOCOL to PORT would be refused
+ * without a prompt by its name alone (network.denied_domains, a deny rule,
+ * a session block, or policy never with nothing that allows it). Writes
+ * nothing and changes nothing: the proxy asks it so as not to look up a
+ * name that is refused anyway (a lookup is itself traffic).
+ */
+bool approval_network_refused_by_name(const struct approval_queue *q, const char *host,
+                                      const char *protocol, unsigned port);
+
 /* The prompt to show (the FIFO's head), or NULL. */
 const struct approval_prompt *approval_current(const struct approval_queue *q);
 /* How many prompts wait (including the current one). */

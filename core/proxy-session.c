@@ -166,6 +166,15 @@ static void proxy_session__refused(void *data, const struct proxy_dest *dest, co
 	}
 }
 
+/* Whether the queue would refuse DEST by its name alone (the proxy then skips the lookup). */
+static bool proxy_session__refused_by_name(void *data, const struct proxy_dest *dest)
+{
+	struct proxy_session_decider *d = data;
+
+	return approval_network_refused_by_name(d->queue, dest->host, proxy_proto_name(dest->proto),
+	                                        dest->port);
+}
+
 /* The proxy closes with QUERY pending: withdraw its waiter. */
 static void proxy_session__cancel(void *data, struct proxy_query *query)
 {
@@ -191,6 +200,7 @@ struct proxy_session_decider *proxy_session_decider_new(struct approval_queue *q
 	out->decide = proxy_session__decide;
 	out->cancel = proxy_session__cancel;
 	out->refused = proxy_session__refused;
+	out->refused_by_name = proxy_session__refused_by_name;
 	out->data = d;
 	out->per_request = true; /* the queue merges them into one prompt */
 	return d;

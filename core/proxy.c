@@ -47,6 +47,7 @@ struct proxy__write {
 
 static void proxy__maybe_free(struct proxy *proxy);
 static void proxy__query(struct proxy__conn *conn);
+static void proxy__forget_addrs(struct proxy__conn *conn);
 static void proxy__resolve(struct proxy__conn *conn, bool for_connect);
 static void proxy__try_next(struct proxy__conn *conn);
 
@@ -165,6 +166,16 @@ void proxy__ask(struct proxy__conn *conn, const char *host, enum proxy_proto pro
 		else
 			proxy_http__decided(conn, false, "the proxy does not connect to itself");
 		return;
+	}
+	if (proxy->decider.refused_by_name != NULL && !proxy_address_parse(conn->host, &lit)) {
+		struct proxy_dest dest = {.host = conn->host, .proto = proto, .port = port};
+
+		if (proxy->decider.refused_by_name(proxy->decider.data, &dest)) {
+			/* Refused anyway: asked at once, the name never looked up. */
+			proxy__forget_addrs(conn);
+			proxy__query(conn);
+			return;
+		}
 	}
 	proxy__resolve(conn, false);
 }
@@ -952,6 +963,7 @@ static void proxy__resolve(struct proxy__conn *conn, bool for_connect)
 	hints.ai_flags = AI_ADDRCONFIG;
 	snprintf(port, sizeof port, "%u", conn->port);
 	conn->gai.data = conn;
+	conn->proxy->stats.lookups++;
 	rc = uv_getaddrinfo(conn->proxy->loop, &conn->gai, proxy__resolved, conn->host, port,
 	                    &hints);
 	if (rc < 0) {

@@ -29,7 +29,9 @@
  * the sandbox's host_loopback_ports bridges, not through the proxy). An
  * allowed request is connected to exactly the addresses that were checked
  * (no second lookup, so no DNS-rebinding window); a name that did not
- * resolve is still asked about and then fails with 502 / SOCKS 0x04. An IP
+ * resolve is still asked about and then fails with 502 / SOCKS 0x04; a
+ * name the decider's refused_by_name() says is refused anyway is asked
+ * about at once and never looked up. An IP
  * literal is asked about in its usual text form (`0x7f.1` as 127.0.0.1).
  * A refused request gets `403 Forbidden` with an
  * `x-airlock-error` header (HTTP/CONNECT) or reply 0x02 "connection not
@@ -99,6 +101,12 @@ struct proxy_decider {
 	 * record (the audit log). Nothing is answered.
 	 */
 	void (*refused)(void *data, const struct proxy_dest *dest, const char *reason);
+	/*
+	 * Optional: whether DEST (a name, not a literal) would be refused by its
+	 * name alone. Then the proxy asks at once and never looks the name up
+	 * (a lookup is itself traffic, and tells a name server what was asked).
+	 */
+	bool (*refused_by_name)(void *data, const struct proxy_dest *dest);
 };
 
 /* The destination QUERY is about (valid until it is answered or cancelled). */
@@ -140,6 +148,7 @@ struct proxy_stats {
 	uint64_t allowed;     /* requests allowed (each waiter counts) */
 	uint64_t refused;     /* requests refused (each waiter counts) */
 	uint64_t errors;      /* malformed requests and failed connections */
+	uint64_t lookups;     /* names looked up (uv_getaddrinfo) */
 	size_t open;          /* client connections open now */
 };
 void proxy_get_stats(const struct proxy *proxy, struct proxy_stats *stats);

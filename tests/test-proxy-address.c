@@ -617,6 +617,7 @@ struct asess {
 	struct proxy_session *session;
 	pthread_t thread;
 	atomic_bool stop;
+	atomic_ulong lookups; /* the proxy's stats.lookups, copied on each tick */
 };
 
 /* Close callback of the tick timer. */
@@ -637,7 +638,10 @@ static void asess_closed(void *arg)
 static void asess_tick(uv_timer_t *timer)
 {
 	struct asess *s = timer->data;
+	struct proxy_stats st;
 
+	proxy_get_stats(proxy_session_proxy(s->session), &st);
+	atomic_store(&s->lookups, (unsigned long)st.lookups);
 	if (!atomic_load(&s->stop))
 		return;
 	uv_timer_stop(timer);
@@ -651,6 +655,82 @@ static void *asess_main(void *arg)
 
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	return NULL;
+}
+
+/* Starts a session on QUEUE in S, its loop on a thread. */
+static int asess_start(struct asess *s, struct approval_queue *queue)
+{
+	memset(s, 0, sizeof *s);
+	if (uv_loop_init(&s->loop) != 0 || proxy_session_start(&s->loop, queue, &s->session) != 0)
+		return -1;
+	uv_timer_init(&s->loop, &s->tick);
+	s->tick.data = s;
+	uv_timer_start(&s->tick, asess_tick, 2, 2);
+	return pthread_create(&s->thread, NULL, asess_main, s) == 0 ? 0 : -1;
+}
+
+/* Closes S's session and joins its loop; returns uv_loop_close's result. */
+static int asess_stop(struct asess *s)
+{
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	return uv_loop_close(&s->loop);
+}
+
+/* How many names S's proxy looked up, once the tick after the last request has run. */
+static unsigned long asess_lookups(struct asess *s)
+{
+	usleep(20000);
+	return atomic_load(&s->lookups);
+}
+
+TEST(proxy_session_refused_names_are_never_looked_up)
+{
+	/* Names that resolve from /etc/hosts at most: nothing here may ask a name server. */
+	static const char *const denied[] = {"localhost"}, *const allowed[] = {"localhost"};
+	struct approval_config cfg = {.approval = DECIDE_APPROVAL_ON_FAILURE,
+	                              .denied_domains = denied,
+	                              .n_denied_domains = 1};
+	struct approval_queue *queue;
+	struct asess s;
+	char *out;
+
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "", 1);
+	/* denied_domains: refused by name, not looked up (else the reason would be loopback). */
+	queue = approval_queue_new(&cfg);
+	ASSERT_EQ(asess_start(&s, queue), 0);
+	ASSERT_EQ(get_reply(proxy_session_http_port(s.session), "LocalHost", 1, &out), 403);
+	ASSERT_CONTAINS(out, "network.denied_domains");
+	free(out);
+	ASSERT_EQ(asess_lookups(&s), 0);
+	ASSERT_EQ(approval_pending(queue), 0);
+	ASSERT_EQ(asess_stop(&s), 0);
+	approval_queue_free(queue);
+	/* Policy never with nothing that allows the name: refused, not looked up. */
+	cfg.approval = DECIDE_APPROVAL_NEVER;
+	cfg.n_denied_domains = 0;
+	queue = approval_queue_new(&cfg);
+	ASSERT_EQ(asess_start(&s, queue), 0);
+	ASSERT_EQ(get_reply(proxy_session_http_port(s.session), "localhost", 1, &out), 403);
+	ASSERT_CONTAINS(out, "policy never");
+	free(out);
+	ASSERT_EQ(asess_lookups(&s), 0);
+	ASSERT_EQ(asess_stop(&s), 0);
+	approval_queue_free(queue);
+	/* Allowed by name: looked up once, and then refused as this machine. */
+	cfg.allowed_domains = allowed;
+	cfg.n_allowed_domains = 1;
+	queue = approval_queue_new(&cfg);
+	ASSERT_EQ(asess_start(&s, queue), 0);
+	if (resolves_to_loopback("localhost")) {
+		ASSERT_EQ(get_reply(proxy_session_http_port(s.session), "localhost", 1, &out), 403);
+		ASSERT_CONTAINS(out, "a loopback address");
+		free(out);
+		ASSERT_EQ(asess_lookups(&s), 1);
+	}
+	ASSERT_EQ(asess_stop(&s), 0);
+	approval_queue_free(queue);
+	return 0;
 }
 
 TEST(proxy_session_private_refusal_is_audited_without_prompt)
@@ -731,10 +811,11 @@ TEST(proxy_session_private_refusal_is_audited_without_prompt)
 		const char *meta[] = {"\"subject\":\"169.254.169.254:80\"", "\"by\":\"policy\"",
 		                      NULL};
 		const char *socks[] = {"\"protocol\":\"socks5\"", "\"by\":\"policy\"", NULL};
-		const char *why[] = {"\"subject\":\"127.0.0.1:",
-		                     "\"reason\":\"127.0.0.1 is a loopback address: the proxy never "
-		                     "connects to this machine",
-		                     NULL};
+		const char *why[] = {
+		    "\"subject\":\"127.0.0.1:",
+		    "\"reason\":\"127.0.0.1 is a loopback address: the proxy never "
+		    "connects to this machine",
+		    NULL};
 		int expect = 5 + (resolves_to_loopback("localhost") ? 1 : 0);
 
 		ASSERT_EQ(audit_count(log, deny), expect);
