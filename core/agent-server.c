@@ -14,11 +14,18 @@
  * AGENT_SERVER_MAX_QUEUE is dropped rather than let memory grow. Handles are
  * freed in their close callbacks; the server itself once its last handle
  * has closed.
+ *
+ * The directory's checks keep other users out; they cannot keep out a
+ * sandboxed command, which runs as this same user. That is done by hiding
+ * every socket directory in every sandbox (agent_server_socket_dirs, given
+ * to the helper as --hide by core/sandbox-command), including the ones that
+ * do not exist yet, so no sandbox can make one first and plant a socket.
  */
 #include "agent-server.h"
 
 #include "xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,13 +64,68 @@ struct agent_server_write {
 	char *line;
 };
 
-char *agent_server_default_path(void)
+char *agent_server_default_dir(void)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
 	if (xdg != NULL && xdg[0] == '/')
-		return xasprintf("%s/airlock/%ld.sock", xdg, (long)getpid());
-	return xasprintf("/tmp/airlock-%ld/%ld.sock", (long)getuid(), (long)getpid());
+		return xasprintf("%s/airlock", xdg);
+	return xasprintf("/tmp/airlock-%ld", (long)getuid());
+}
+
+char *agent_server_default_path(void)
+{
+	char *dir = agent_server_default_dir();
+	char *path = xasprintf("%s/%ld.sock", dir, (long)getpid());
+
+	free(dir);
+	return path;
+}
+
+/* Appends DIR/airlock (PARENT resolved when it exists) to V unless it is there. */
+static void agent_server_add_dir(char ***v, size_t *n, const char *parent, const char *name)
+{
+	char *real = realpath(parent, NULL);
+	const char *base = real != NULL ? real : parent;
+	size_t len = strlen(base);
+	char *dir;
+
+	while (len > 1 && base[len - 1] == '/')
+		len--;
+	dir = xasprintf("%.*s/%s", (int)len, len == 1 ? "" : base, name);
+	free(real);
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*v)[i], dir) == 0) {
+			free(dir);
+			return;
+		}
+	}
+	*v = xreallocarray(*v, *n + 2, sizeof **v);
+	(*v)[(*n)++] = dir;
+	(*v)[*n] = NULL;
+}
+
+char **agent_server_socket_dirs(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char **v = NULL, *run = xasprintf("/run/user/%ld", (long)getuid());
+	char *tmp = xasprintf("airlock-%ld", (long)getuid());
+	size_t n = 0;
+
+	if (xdg != NULL && xdg[0] == '/')
+		agent_server_add_dir(&v, &n, xdg, "airlock");
+	agent_server_add_dir(&v, &n, run, "airlock");
+	agent_server_add_dir(&v, &n, "/tmp", tmp);
+	free(run);
+	free(tmp);
+	return v;
+}
+
+void agent_server_socket_dirs_free(char **dirs)
+{
+	for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++)
+		free(dirs[i]);
+	free(dirs);
 }
 
 /* Frees S once its last handle has closed. */
@@ -328,11 +390,43 @@ static void agent_server_connection(uv_stream_t *listener, int status)
 	uv_read_start((uv_stream_t *)&c->pipe, agent_server_alloc, agent_server_read);
 }
 
-/* Makes (or checks) the private directory of PATH. */
+/*
+ * Whether DIR (of this user, ST its lstat) is an empty directory of mode 0555
+ * (0444 from older helpers): the cover the sandbox helper makes while it
+ * runs, as the mount point that hides a missing socket directory
+ * (sandbox/README.md). The server takes such a directory over (chmod 0700)
+ * rather than refuse it; the sandbox that covers it keeps its own empty
+ * mount there, and the helper removes only covers, so it leaves it.
+ */
+static bool agent_server_is_cover(const char *dir, const struct stat *st)
+{
+	struct dirent *e;
+	bool empty = true;
+	DIR *d;
+
+	if ((st->st_mode & 07777) != 0555 && (st->st_mode & 07777) != 0444)
+		return false;
+	d = opendir(dir);
+	if (d == NULL)
+		return false;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * Makes (or checks) the private directory of PATH: a directory (not a
+ * symbolic link) of this user with mode 0700. One made here is set to 0700
+ * whatever the umask; an existing one with any other mode is refused rather
+ * than repaired, since whatever made it so may have planted a socket in it.
+ */
 static int agent_server_dir(const char *path, char **cause)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	struct stat st;
+	bool made = false;
 	int rc = 0;
 
 	if (slash == NULL || slash == dir) {
@@ -341,17 +435,31 @@ static int agent_server_dir(const char *path, char **cause)
 		return -EINVAL;
 	}
 	*slash = '\0';
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) == 0)
+		made = true;
+	else if (errno != EEXIST)
 		rc = -errno;
-		*cause = xasprintf("%s: cannot create: %s", dir, strerror(errno));
+	if (rc < 0) {
+		*cause = xasprintf("%s: cannot create: %s", dir, strerror(-rc));
 	} else if (lstat(dir, &st) != 0) {
 		rc = -errno;
 		*cause = xasprintf("%s: %s", dir, strerror(errno));
-	} else if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+	} else if (!S_ISDIR(st.st_mode)) {
+		rc = -ENOTDIR;
+		*cause =
+		    xasprintf("%s: not a directory (%s); refusing to listen there", dir,
+		              S_ISLNK(st.st_mode) ? "a symbolic link" : "another kind of file");
+	} else if (st.st_uid != getuid()) {
 		rc = -EPERM;
 		*cause =
-		    xasprintf("%s: not a directory of this user; refusing to listen there", dir);
-	} else if ((st.st_mode & 077) != 0 && chmod(dir, 0700) != 0) {
+		    xasprintf("%s: owned by uid %ld, not by this user; refusing to listen there",
+		              dir, (long)st.st_uid);
+	} else if ((st.st_mode & 07777) != 0700 && !made && !agent_server_is_cover(dir, &st)) {
+		rc = -EPERM;
+		*cause = xasprintf("%s: mode %04o, not 0700; refusing to listen there (remove it "
+		                   "and start airlock again)",
+		                   dir, (unsigned)(st.st_mode & 07777));
+	} else if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) != 0) {
 		rc = -errno;
 		*cause = xasprintf("%s: cannot make it private (0700): %s", dir, strerror(errno));
 	}

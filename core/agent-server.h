@@ -38,17 +38,32 @@ struct agent_server_ops {
 };
 
 /*
- * The default socket path: $XDG_RUNTIME_DIR/airlock/<pid>.sock, or
- * /tmp/airlock-<uid>/<pid>.sock when XDG_RUNTIME_DIR is unset. Caller frees.
+ * The default socket directory: $XDG_RUNTIME_DIR/airlock, or
+ * /tmp/airlock-<uid> when XDG_RUNTIME_DIR is unset. Caller frees.
  */
+char *agent_server_default_dir(void);
+
+/* The default socket path: <default dir>/<pid>.sock. Caller frees. */
 char *agent_server_default_path(void);
+
+/*
+ * Every directory where an airlock of this user may keep its socket, all
+ * hidden in every sandbox (SPEC sections 3 and 8), whether they exist or
+ * not: $XDG_RUNTIME_DIR/airlock when set, /run/user/<uid>/airlock (where a
+ * TUI started with the usual XDG_RUNTIME_DIR put it) and /tmp/airlock-<uid>.
+ * Parents are resolved through symbolic links where they exist. NULL-
+ * terminated; free with agent_server_socket_dirs_free.
+ */
+char **agent_server_socket_dirs(void);
+void agent_server_socket_dirs_free(char **dirs);
 
 /*
  * Starts listening at PATH (NULL: the default path) on LOOP. The directory
  * is made 0700 if missing, and must be a directory of ours, not a symbolic
- * link, with no access for others; a stale socket at PATH is replaced; the
- * socket is made 0600. Returns 0 with *OUT, or a negative errno with *CAUSE
- * ("DIR: ...", "PATH: ...").
+ * link, of mode 0700 (one of any other mode is refused, not repaired; an
+ * empty 0555 one, a sandbox's cover, is taken over); a stale socket at PATH
+ * is replaced; the socket is made 0600. Returns 0 with *OUT, or a negative
+ * errno with *CAUSE ("DIR: ...", "PATH: ...").
  */
 int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_server_ops *ops,
                        void *data, struct agent_server **out, char **cause);

@@ -233,6 +233,54 @@ static int config__set_host_ports(struct config *c, const cJSON *v, char **why)
 	return 0;
 }
 
+/* Whether NAME can name an environment variable: not empty, no '='. */
+static bool config__env_name(const char *name)
+{
+	return name[0] != '\0' && strchr(name, '=') == NULL;
+}
+
+static int config__set_env_keep(struct config *c, const cJSON *v, char **why)
+{
+	size_t first = c->n_environment_keep;
+	int rc = config__strings(v, false, &c->environment_keep, &c->n_environment_keep, why);
+
+	for (size_t i = first; rc == 0 && i < c->n_environment_keep; i++) {
+		if (!config__env_name(c->environment_keep[i])) {
+			*why = xasprintf("[%zu]: \"%s\" is not a variable name", i - first,
+			                 c->environment_keep[i]);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
+/* environment.set: an object of NAME: "value", kept as "NAME=value". */
+static int config__set_env_set(struct config *c, const cJSON *v, char **why)
+{
+	const cJSON *item;
+
+	if (!cJSON_IsObject(v)) {
+		*why = xstrdup("must be an object of variable names to strings");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(item, v)
+	{
+		if (!config__env_name(item->string)) {
+			*why = xasprintf("\"%s\" is not a variable name", item->string);
+			return -EINVAL;
+		}
+		if (!cJSON_IsString(item)) {
+			*why = xasprintf("\"%s\" must be a string", item->string);
+			return -EINVAL;
+		}
+		c->environment_set = xreallocarray(c->environment_set, c->n_environment_set + 1,
+		                                   sizeof *c->environment_set);
+		c->environment_set[c->n_environment_set++] =
+		    xasprintf("%s=%s", item->string, item->valuestring);
+	}
+	return 0;
+}
+
 /* A known key: a setter for a value, or a nested table for an object. */
 struct config__key {
 	const char *name;
@@ -249,6 +297,12 @@ static const struct config__key config__network_keys[] = {
     {0},
 };
 
+static const struct config__key config__environment_keys[] = {
+    {.name = "keep", .set = config__set_env_keep},
+    {.name = "set", .set = config__set_env_set},
+    {0},
+};
+
 static const struct config__key config__top_keys[] = {
     {.name = "sandbox", .set = config__set_sandbox},
     {.name = "ask_for_approval", .set = config__set_approval},
@@ -256,6 +310,7 @@ static const struct config__key config__top_keys[] = {
     {.name = "protected_paths", .set = config__set_protected_paths},
     {.name = "git_protection", .set = config__set_git_protection},
     {.name = "network", .keys = config__network_keys},
+    {.name = "environment", .keys = config__environment_keys},
     {0},
 };
 
@@ -391,5 +446,7 @@ void config_free(struct config *cfg)
 	config__free_strings(cfg->denied_domains, cfg->n_denied_domains);
 	config__free_strings(cfg->allow_private, cfg->n_allow_private);
 	free(cfg->host_loopback_ports);
+	config__free_strings(cfg->environment_keep, cfg->n_environment_keep);
+	config__free_strings(cfg->environment_set, cfg->n_environment_set);
 	memset(cfg, 0, sizeof *cfg);
 }

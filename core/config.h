@@ -9,7 +9,8 @@
  *    "git_protection": "default" | "full",
  *    "network": {"mode": "ask", "allowed_domains": ["*.example.com"],
  *                "denied_domains": [], "host_loopback_ports": [3000],
- *                "allow_private": ["10.0.0.0/8", "fd00::1"]}}
+ *                "allow_private": ["10.0.0.0/8", "fd00::1"]},
+ *    "environment": {"keep": ["GITHUB_TOKEN"], "set": {"CI": "1"}}}
  */
 #ifndef AIRLOCK_CONFIG_H
 #define AIRLOCK_CONFIG_H
@@ -34,6 +35,10 @@ struct config {
 	size_t n_allow_private;
 	int *host_loopback_ports;
 	size_t n_host_loopback_ports;
+	char **environment_keep; /* names the sandbox's secret filter leaves in */
+	size_t n_environment_keep;
+	char **environment_set; /* "NAME=value" added inside the sandbox */
+	size_t n_environment_set;
 };
 
 /*

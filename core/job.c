@@ -185,25 +185,26 @@ static void job__on_sigchld(uv_signal_t *s, int signum)
 	job__maybe_report(job);
 }
 
-/* The environment for the child: environ with EXTRA added or overriding. */
-static char **job__env(char *const *extra)
+/* The child's environment: BASE (NULL: environ) with EXTRA added or overriding. */
+static char **job__env(char *const *base, char *const *extra)
 {
+	char *const *from = base != NULL ? base : environ;
 	size_t n = 0, m = 0, k = 0;
 	char **env;
 
-	while (environ[n] != NULL)
+	while (from[n] != NULL)
 		n++;
 	while (extra != NULL && extra[m] != NULL)
 		m++;
 	env = xcalloc(n + m + 1, sizeof *env);
 	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		size_t len = eq != NULL ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+		const char *eq = strchr(from[i], '=');
+		size_t len = eq != NULL ? (size_t)(eq - from[i]) + 1 : strlen(from[i]);
 		bool overridden = false;
 		for (size_t j = 0; j < m && !overridden; j++)
-			overridden = strncmp(extra[j], environ[i], len) == 0;
+			overridden = strncmp(extra[j], from[i], len) == 0;
 		if (!overridden)
-			env[k++] = environ[i];
+			env[k++] = from[i];
 	}
 	for (size_t j = 0; j < m; j++)
 		env[k++] = extra[j];
@@ -280,7 +281,7 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	/* Watch SIGCHLD before forking so a command that ends at once is seen. */
 	uv_signal_start(&job->sigchld, job__on_sigchld, SIGCHLD);
 
-	env = job__env(opts->env);
+	env = job__env(opts->base_env, opts->env);
 	job->start_ns = uv_hrtime();
 	job->pid = fork();
 	if (job->pid == 0)

@@ -27,10 +27,11 @@ struct job_callbacks {
 };
 
 struct job_options {
-	char *const *argv; /* NULL-terminated; argv[0] searched in PATH */
-	const char *cwd;   /* NULL: the caller's */
-	char *const *env;  /* extra "NAME=value" strings added to environ, or NULL */
-	int rows, cols;    /* the terminal's size */
+	char *const *argv;     /* NULL-terminated; argv[0] searched in PATH */
+	const char *cwd;       /* NULL: the caller's */
+	char *const *base_env; /* the environment to start from; NULL: environ */
+	char *const *env;      /* extra "NAME=value" strings added to it, or NULL */
+	int rows, cols;        /* the terminal's size */
 };
 
 /*

@@ -5,13 +5,25 @@
  * it can be taken for a flag. airlock's own programs (this executable and
  * the helper) are always protected paths: a build tree inside the workspace
  * must not let a sandboxed command replace the helper that the next command
- * runs outside the sandbox.
+ * runs outside the sandbox. Every airlock socket directory is always hidden
+ * (--hide), whoever builds the argv, so no sandboxed command can reach a
+ * TUI or plant a socket where `airlock submit` looks for one.
+ *
+ * The environment filter lives here too: variables named like secrets are
+ * left out of a sandboxed command's environment unless config.json keeps
+ * them. Commands run outside the sandbox (an allow rule, an approved
+ * escalation) keep the whole environment: a human or a rule let them run
+ * with the host's full rights, where the same secrets are readable from
+ * files (~/.aws, ~/.config/gh) anyway, and what they are usually let out
+ * for (a push, a deploy) is what needs the tokens.
  */
 #include "sandbox-command.h"
 
+#include "agent-server.h"
 #include "xmalloc.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +103,85 @@ static void sandbox_command__push(struct sandbox_command__argv *a, char *owned)
 	a->v[a->n] = NULL;
 }
 
+char **sandbox_command_hidden(const struct sandbox_command *sc)
+{
+	struct sandbox_command__argv a = {0};
+	char **socks = agent_server_socket_dirs();
+
+	a.v = xcalloc(1, sizeof *a.v); /* an empty list is still an array */
+	for (size_t i = 0; i < sc->n_hidden; i++)
+		sandbox_command__push(&a, xstrdup(sc->hidden[i]));
+	for (size_t i = 0; socks != NULL && socks[i] != NULL; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < a.n && !seen; j++)
+			seen = strcmp(a.v[j], socks[i]) == 0;
+		if (!seen)
+			sandbox_command__push(&a, xstrdup(socks[i]));
+	}
+	agent_server_socket_dirs_free(socks);
+	return a.v;
+}
+
+bool sandbox_command_secret_name(const char *name, size_t len)
+{
+	static const char *const words[] = {"KEY", "SECRET", "TOKEN", "PASSWORD", "CREDENTIAL"};
+
+	for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t i = 0; i + wl <= len; i++) {
+			size_t k = 0;
+			while (k < wl && toupper((unsigned char)name[i + k]) == words[w][k])
+				k++;
+			if (k == wl)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The length of the name of the variable ENTRY ("NAME=value"). */
+static size_t sandbox_command__name_len(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+
+	return eq != NULL ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/* Whether NAME (LEN bytes) is one of the N names in LIST. */
+static bool sandbox_command__listed(const char *name, size_t len, char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && memcmp(list[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+char **sandbox_command_env(const struct sandbox_command *sc, char *const *base)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (base != NULL && base[n] != NULL)
+		n++;
+	env = xcalloc(n + sc->n_env_set + 1, sizeof *env);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = sandbox_command__name_len(base[i]);
+		bool replaced = false;
+		for (size_t j = 0; j < sc->n_env_set && !replaced; j++)
+			replaced = sandbox_command__name_len(sc->env_set[j]) == len &&
+			           memcmp(sc->env_set[j], base[i], len) == 0;
+		if (replaced ||
+		    (sandbox_command_secret_name(base[i], len) &&
+		     !sandbox_command__listed(base[i], len, sc->env_keep, sc->n_env_keep)))
+			continue;
+		env[k++] = base[i];
+	}
+	for (size_t j = 0; j < sc->n_env_set; j++)
+		env[k++] = sc->env_set[j];
+	env[k] = NULL;
+	return env;
+}
+
 char **sandbox_command_argv(const struct sandbox_command *sc)
 {
 	struct sandbox_command__argv a = {0};
@@ -134,10 +225,12 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 		sandbox_command__push(&a, xstrdup("--protect-home"));
 		sandbox_command__push(&a, xstrdup(sc->home));
 	}
-	for (size_t i = 0; i < sc->n_hidden; i++) {
+	char **hidden = sandbox_command_hidden(sc);
+	for (size_t i = 0; hidden[i] != NULL; i++) {
 		sandbox_command__push(&a, xstrdup("--hide"));
-		sandbox_command__push(&a, xstrdup(sc->hidden[i]));
+		sandbox_command__push(&a, hidden[i]);
 	}
+	free(hidden);
 	for (size_t i = 0; i < sc->n_host_ports; i++) {
 		sandbox_command__push(&a, xstrdup("--host-port"));
 		sandbox_command__push(&a, xasprintf("%d", sc->host_ports[i]));

@@ -13,20 +13,24 @@
 
 /* Everything the helper needs for one command. Nothing here is owned. */
 struct sandbox_command {
-	const char *helper;         /* path of airlock-sandbox */
-	const char *cwd;            /* workspace root and the command's directory */
-	const char *policy_json;    /* legacy policy (--sandbox-policy), or NULL */
-	const char *fs_policy_json; /* split policies: both set, or both NULL */
-	const char *net_policy;     /* "restricted", "enabled" or "proxy" */
+	const char *helper;           /* path of airlock-sandbox */
+	const char *cwd;              /* workspace root and the command's directory */
+	const char *policy_json;      /* legacy policy (--sandbox-policy), or NULL */
+	const char *fs_policy_json;   /* split policies: both set, or both NULL */
+	const char *net_policy;       /* "restricted", "enabled" or "proxy" */
 	char *const *protected_paths; /* config protected_paths */
 	size_t n_protected_paths;
 	bool git_protection_full;
-	const char *home;       /* AIRLOCK_HOME: never writable inside */
-	char *const *hidden;    /* directories hidden inside (the agent socket's) */
+	const char *home;    /* AIRLOCK_HOME: never writable inside */
+	char *const *hidden; /* directories hidden inside (the agent socket's) */
 	size_t n_hidden;
-	const int *host_ports;  /* host loopback ports bridged inside */
+	const int *host_ports; /* host loopback ports bridged inside */
 	size_t n_host_ports;
-	char *const *argv;      /* the command, NULL-terminated */
+	char *const *env_keep; /* config environment.keep: names never filtered */
+	size_t n_env_keep;
+	char *const *env_set; /* config environment.set, as "NAME=value" */
+	size_t n_env_set;
+	char *const *argv; /* the command, NULL-terminated */
 };
 
 /*
@@ -43,6 +47,28 @@ char *sandbox_command_helper(char **tried);
  * NETWORK says whether the network is open. Caller frees.
  */
 char *sandbox_command_policy(const char *mode, char *const *roots, size_t n_roots, bool network);
+
+/*
+ * The directories hidden inside for SC: SC's own hidden ones, then every
+ * airlock socket directory of this user (agent_server_socket_dirs), each
+ * once. Both `airlock exec` and the TUI's panes get them through
+ * sandbox_command_argv. Free with sandbox_command_argv_free.
+ */
+char **sandbox_command_hidden(const struct sandbox_command *sc);
+
+/*
+ * Whether the variable NAME (LEN bytes) is taken for a secret: its name
+ * holds KEY, SECRET, TOKEN, PASSWORD or CREDENTIAL, in any case.
+ */
+bool sandbox_command_secret_name(const char *name, size_t len);
+
+/*
+ * The environment of a sandboxed command (SPEC section 3): BASE
+ * ("NAME=value" strings, e.g. environ) without the secret-looking variables
+ * not named in SC's env_keep, then SC's env_set added or replacing. The
+ * strings are borrowed from BASE and SC; free only the array.
+ */
+char **sandbox_command_env(const struct sandbox_command *sc, char *const *base);
 
 /* The helper's argv for SC, NULL-terminated; free with sandbox_command_argv_free. */
 char **sandbox_command_argv(const struct sandbox_command *sc);

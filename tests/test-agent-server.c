@@ -579,8 +579,13 @@ TEST(agent_server_paths_and_stale_sockets)
 	free(want);
 	free(cause);
 	ASSERT_EQ(unlink(path), 0);
-	/* Start and stop in-process: the socket file goes, the loop ends. */
+	/* A directory that is not 0700 is refused, not repaired (it may hold a planted socket). */
 	ASSERT_EQ(chmod(dir, 0755), 0);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "mode 0755, not 0700; refusing to listen there");
+	free(cause);
+	/* Start and stop in-process: the socket file goes, the loop ends. */
+	ASSERT_EQ(chmod(dir, 0700), 0);
 	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), 0);
 	struct stat st;
 	ASSERT_EQ(stat(dir, &st), 0);
@@ -624,5 +629,97 @@ TEST(agent_server_with_submit_end_to_end)
 	test_agent_stop(pid);
 	free(path);
 	free(out);
+	return 0;
+}
+
+TEST(agent_server_socket_directory_checks)
+{
+	char *dir = xasprintf("%s/d", test_tmpdir()), *path = xasprintf("%s/1.sock", dir);
+	char *real = xasprintf("%s/real", test_tmpdir());
+	long other = test_unprivileged_uid();
+	char *cause = NULL;
+	struct agent_server *s;
+	struct stat st;
+	uv_loop_t loop;
+
+	uv_loop_init(&loop);
+	/* Made here: 0700 whatever the umask; the socket 0600. */
+	mode_t old = umask(0277);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), 0);
+	umask(old);
+	ASSERT_EQ(lstat(dir, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0700);
+	ASSERT_EQ(lstat(path, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0600);
+	agent_server_stop(s);
+	ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ASSERT_EQ(rmdir(dir), 0);
+
+	/* A symbolic link to a private directory is no socket directory. */
+	ASSERT_EQ(mkdir(real, 0700), 0);
+	ASSERT_EQ(symlink(real, dir), 0);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), -ENOTDIR);
+	ASSERT_CONTAINS(cause, "not a directory (a symbolic link)");
+	free(cause);
+	ASSERT_EQ(unlink(dir), 0);
+
+	/* An empty 0555 directory (a sandbox's cover) is taken over; one with anything in it, not. */
+	ASSERT_EQ(mkdir(dir, 0555), 0);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), 0);
+	ASSERT_EQ(lstat(dir, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0700);
+	agent_server_stop(s);
+	ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	char *planted = xasprintf("%s/9.sock", dir);
+	ASSERT_EQ(test_write_file(planted, ""), 0);
+	ASSERT_EQ(chmod(dir, 0555), 0);
+	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "mode 0555, not 0700");
+	free(cause);
+	ASSERT_EQ(chmod(dir, 0700), 0);
+	ASSERT_EQ(unlink(planted), 0);
+	free(planted);
+
+	/* Another user's directory, mode 0700 or not. */
+	if (other >= 0 && geteuid() == 0) {
+		ASSERT_EQ(chown(dir, (uid_t)other, (gid_t)-1), 0);
+		ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause),
+		          -EPERM);
+		char *want = xasprintf("owned by uid %ld, not by this user", other);
+		ASSERT_CONTAINS(cause, want);
+		free(want);
+		free(cause);
+	}
+	ASSERT_EQ(uv_loop_close(&loop), 0);
+
+	/* Every socket directory there may be, resolved, each once. */
+	char *run = xasprintf("/run/user/%ld/airlock", (long)getuid());
+	char *tmp = xasprintf("/tmp/airlock-%ld", (long)getuid());
+	char *link = xasprintf("%s/xdg", test_tmpdir()), *want = xasprintf("%s/airlock", real);
+	ASSERT_EQ(symlink(real, link), 0);
+	setenv("XDG_RUNTIME_DIR", link, 1);
+	char **dirs = agent_server_socket_dirs();
+	ASSERT_STR_EQ(dirs[0], want);
+	ASSERT_STR_EQ(dirs[1], run);
+	ASSERT_STR_EQ(dirs[2], tmp);
+	ASSERT(dirs[3] == NULL);
+	agent_server_socket_dirs_free(dirs);
+	setenv("XDG_RUNTIME_DIR", "/nonexistent/run/", 1);
+	dirs = agent_server_socket_dirs();
+	ASSERT_STR_EQ(dirs[0], "/nonexistent/run/airlock");
+	agent_server_socket_dirs_free(dirs);
+	unsetenv("XDG_RUNTIME_DIR");
+	dirs = agent_server_socket_dirs();
+	ASSERT_STR_EQ(dirs[0], run);
+	ASSERT_STR_EQ(dirs[1], tmp);
+	ASSERT(dirs[2] == NULL);
+	agent_server_socket_dirs_free(dirs);
+	free(run);
+	free(tmp);
+	free(link);
+	free(want);
+	free(real);
+	free(dir);
+	free(path);
 	return 0;
 }

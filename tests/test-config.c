@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -151,5 +152,49 @@ TEST(config_home_resolution)
 	h = config_home(NULL);
 	ASSERT_STR_EQ(h, "/home/u/.config/airlock");
 	free(h);
+	return 0;
+}
+
+TEST(config_environment_keep_and_set)
+{
+	struct config c;
+	char *cause = NULL;
+
+	ASSERT_EQ(config_parse(&c,
+	                       "{\"environment\":{\"keep\":[\"GITHUB_TOKEN\",\"my_key\"],"
+	                       "\"set\":{\"CI\":\"1\",\"EMPTY\":\"\",\"A_TOKEN\":\"x=y\"}}}",
+	                       "c.json", &cause),
+	          0);
+	ASSERT_EQ(c.n_environment_keep, 2);
+	ASSERT_STR_EQ(c.environment_keep[1], "my_key");
+	ASSERT_EQ(c.n_environment_set, 3);
+	ASSERT_STR_EQ(c.environment_set[0], "CI=1");
+	ASSERT_STR_EQ(c.environment_set[1], "EMPTY=");
+	ASSERT_STR_EQ(c.environment_set[2], "A_TOKEN=x=y");
+	config_free(&c);
+
+	static const struct config_bad_case bad[] = {
+	    {"{\"environment\":{\"kept\":[]}}", "c.json: unknown key \"environment.kept\""},
+	    {"{\"environment\":[]}", "c.json: \"environment\" must be an object"},
+	    {"{\"environment\":{\"keep\":\"GITHUB_TOKEN\"}}",
+	     "c.json: \"environment.keep\": must be an array of strings"},
+	    {"{\"environment\":{\"keep\":[\"A=B\"]}}",
+	     "c.json: \"environment.keep\": [0]: \"A=B\" is not a variable name"},
+	    {"{\"environment\":{\"keep\":[\"\"]}}",
+	     "c.json: \"environment.keep\": [0] must be a non-empty string"},
+	    {"{\"environment\":{\"set\":[\"CI=1\"]}}",
+	     "c.json: \"environment.set\": must be an object of variable names to strings"},
+	    {"{\"environment\":{\"set\":{\"CI\":1}}}",
+	     "c.json: \"environment.set\": \"CI\" must be a string"},
+	    {"{\"environment\":{\"set\":{\"A=B\":\"1\"}}}",
+	     "c.json: \"environment.set\": \"A=B\" is not a variable name"},
+	    {"{\"environment\":{\"set\":{\"\":\"1\"}}}",
+	     "c.json: \"environment.set\": \"\" is not a variable name"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ASSERT_EQ(config_parse(&c, bad[i].text, "c.json", &cause), -EINVAL);
+		ASSERT_STR_EQ(cause, bad[i].cause);
+		free(cause);
+	}
 	return 0;
 }

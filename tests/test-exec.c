@@ -2,15 +2,20 @@
  * `airlock exec` end to end: the real binary, the real helper, the real
  * sandbox. Exit statuses (the command's own, 128+N, 126, 125, 2), what runs
  * sandboxed and what a rule lets run outside, and the audit lines written
- * before and after.
+ * before and after; what a sandboxed command may not see (secret-looking
+ * variables, airlock's socket directories).
  */
 #include "test.h"
 
+#include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 #include "test-proxy-util.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Runs `airlock exec ARGS...` with a private AIRLOCK_HOME under the test's directory. */
@@ -461,5 +466,282 @@ TEST(exec_missing_program_is_127_in_and_out_of_the_sandbox)
 	ASSERT_CONTAINS(r.err, "airlock: cannot run /no/such/program");
 	ASSERT_NOT_CONTAINS(r.err, "LeakSanitizer");
 	test_run_free(&r);
+	return 0;
+}
+
+/*
+ * Runs `airlock exec ARGS...` as UID ((uid_t)-1: this user) with AIRLOCK_HOME
+ * HOME and the extra environment ENV (NULL-terminated, may be NULL).
+ */
+static int exec__run_as(struct test_run *r, uid_t uid, const char *home, char *const *extra,
+                        const char *const *args)
+{
+	char *bin = test_buildpath("airlock");
+	char *h = xasprintf("AIRLOCK_HOME=%s", home);
+	char *env[16] = {h};
+	char *argv[40];
+	size_t n = 0, e = 1;
+	int rc;
+
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && e < 15; i++)
+		env[e++] = extra[i];
+	env[e] = NULL;
+	argv[n++] = bin;
+	argv[n++] = "exec";
+	for (size_t i = 0; args[i] != NULL && n < 39; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	rc = test_run(r, argv, NULL, NULL, env, uid, 30);
+	free(h);
+	free(bin);
+	return rc;
+}
+
+/* The secret-looking variables the filter tests set, and one that is not. */
+static char *exec__secrets[] = {"GITHUB_TOKEN=ghp-1",
+                                "AWS_SECRET_ACCESS_KEY=aws-2",
+                                "my_api_key=key-3",
+                                "DB_Password=pw-4",
+                                "GCP_CREDENTIALS=c-5",
+                                "PLAIN_VALUE=plain",
+                                NULL};
+
+/* Prints each of the variables above as [value]. */
+#define EXEC__SECRETS_SCRIPT                                                                       \
+	"echo \"[$GITHUB_TOKEN][$AWS_SECRET_ACCESS_KEY][$my_api_key][$DB_Password]"                \
+	"[$GCP_CREDENTIALS][$PLAIN_VALUE][${FIXED_TOKEN-unset}]\""
+
+TEST(exec_filters_secrets_from_the_environment)
+{
+	char *home = xasprintf("%s/home", test_tmpdir());
+	struct test_run r;
+
+	/* Sandboxed, by default: only the plain variable gets in. */
+	ASSERT_EQ(exec__run_as(&r, (uid_t)-1, home, exec__secrets,
+	                       (const char *const[]){"--", "sh", "-c", EXEC__SECRETS_SCRIPT, NULL}),
+	          0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "[][][][][][plain][unset]\n");
+	test_run_free(&r);
+	/* The same under -n ask (the proxy's variables are set after the filter ran). */
+	ASSERT_EQ(exec__run_as(&r, (uid_t)-1, home, exec__secrets,
+	                       (const char *const[]){
+	                           "-n", "ask", "--", "sh", "-c",
+	                           EXEC__SECRETS_SCRIPT "; echo ${HTTP_PROXY:+proxy}", NULL}),
+	          0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "[][][][][][plain][unset]\nproxy\n");
+	test_run_free(&r);
+
+	/* environment.keep lets named ones in (exact names); environment.set adds fixed ones. */
+	ASSERT_EQ(exec__config("{\"environment\":{\"keep\":[\"GITHUB_TOKEN\",\"MY_API_KEY\"],"
+	                       "\"set\":{\"FIXED_TOKEN\":\"fixed\",\"PLAIN_VALUE\":\"set\"}}}"),
+	          0);
+	ASSERT_EQ(exec__run_as(&r, (uid_t)-1, home, exec__secrets,
+	                       (const char *const[]){"--", "sh", "-c", EXEC__SECRETS_SCRIPT, NULL}),
+	          0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "[ghp-1][][][][][set][fixed]\n");
+	test_run_free(&r);
+
+	/* A mistyped environment key is a malformed config: exit 2, nothing runs. */
+	ASSERT_EQ(exec__config("{\"environment\":{\"kept\":[\"X\"]}}"), 0);
+	ASSERT_EQ(exec__run_as(&r, (uid_t)-1, home, NULL,
+	                       (const char *const[]){"--", "touch", "ran", NULL}),
+	          0);
+	ASSERT_EQ(r.status, 2);
+	ASSERT_CONTAINS(r.err, "unknown key \"environment.kept\"");
+	test_run_free(&r);
+	ASSERT(access("ran", F_OK) != 0);
+
+	/* Outside the sandbox (an allow rule) the whole environment passes. */
+	ASSERT_EQ(exec__config("{}"), 0);
+	ASSERT_EQ(exec__rules("a.rules", "prefix_rule(pattern=[\"sh\"], decision=\"allow\")\n"), 0);
+	ASSERT_EQ(exec__run_as(&r, (uid_t)-1, home, exec__secrets,
+	                       (const char *const[]){"--", "sh", "-c", EXEC__SECRETS_SCRIPT, NULL}),
+	          0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "[ghp-1][aws-2][key-3][pw-4][c-5][plain][unset]\n");
+	test_run_free(&r);
+	free(home);
+	return 0;
+}
+
+TEST(exec_secret_names_and_environment_unit)
+{
+	static const char *const secret[] = {
+	    "GITHUB_TOKEN", "token",        "AWS_SECRET_ACCESS_KEY",
+	    "my_api_key",   "Passwordless", "GCP_CREDENTIAL_FILE",
+	    "KEYTIMEOUT",   "x_secret_y"};
+	static const char *const plain[] = {"PATH", "HOME", "TERM",      "SSH_AUTH_SOCK",
+	                                    "KE_Y", "TOKE", "CREDENTIA", "PASSWD"};
+	for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+		ASSERT(sandbox_command_secret_name(secret[i], strlen(secret[i])));
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		ASSERT(!sandbox_command_secret_name(plain[i], strlen(plain[i])));
+	/* Only the name counts, not the value. */
+	ASSERT(!sandbox_command_secret_name("NAME=TOKEN", 4));
+
+	char *base[] = {"PATH=/bin", "GITHUB_TOKEN=a", "NPM_TOKEN=b", "HOME=/h", "CI=0", NULL};
+	char *keep[] = {"NPM_TOKEN", "GITHUB"};
+	char *set[] = {"CI=1", "EXTRA_KEY=k"};
+	struct sandbox_command sc = {
+	    .env_keep = keep, .n_env_keep = 2, .env_set = set, .n_env_set = 2};
+	char **env = sandbox_command_env(&sc, base);
+	ASSERT_STR_EQ(env[0], "PATH=/bin");
+	ASSERT_STR_EQ(env[1], "NPM_TOKEN=b");
+	ASSERT_STR_EQ(env[2], "HOME=/h");
+	ASSERT_STR_EQ(env[3], "CI=1");
+	ASSERT_STR_EQ(env[4], "EXTRA_KEY=k");
+	ASSERT(env[5] == NULL);
+	free(env);
+	return 0;
+}
+
+/* Binds a listening Unix socket at PATH (mode 0600); returns the fd or -1. */
+static int exec__listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof sa.sun_path)
+		return -1;
+	strcpy(sa.sun_path, path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || chmod(path, 0600) != 0 ||
+	    listen(fd, 8) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * What a sandboxed command tries against airlock's socket directories: list
+ * them, make them, make a directory and bind a socket inside, connect to
+ * the TUI's socket. Each success prints a line in capitals.
+ */
+static const char exec__socket_attack[] =
+    "for d in \"$1\" \"$2\"; do\n"
+    "  [ -n \"$(ls -A \"$d\" 2>/dev/null)\" ] && echo \"LISTED $d\"\n"
+    "  mkdir \"$d\" 2>/dev/null && echo \"MADE $d\"\n"
+    "  mkdir \"$d/sub\" 2>/dev/null && echo \"MADE $d/sub\"\n"
+    "  /usr/bin/python3 -c 'import socket,sys\n"
+    "s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); print(\"BOUND\", sys.argv[1])' "
+    "\"$d/9.sock\" 2>/dev/null\n"
+    "done\n"
+    "/usr/bin/python3 -c 'import socket,sys\n"
+    "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(\"CONNECTED\")' "
+    "\"$3\" 2>/dev/null\n"
+    "echo done\n";
+
+/* Removes what the attack may have left in DIR (only its own names). */
+static void exec__socket_cleanup(const char *dir)
+{
+	char *sub = xasprintf("%s/sub", dir), *sock = xasprintf("%s/9.sock", dir);
+
+	rmdir(sub);
+	unlink(sock);
+	free(sub);
+	free(sock);
+}
+
+/*
+ * Runs the attack as UID (HOME its AIRLOCK_HOME) under network MODE, with the
+ * TUI's directory XDG/airlock holding a live socket; passes when nothing of
+ * it worked and /tmp/airlock-<uid> is as it was. A sandbox the helper refused
+ * to set up (125: nothing ran, so nothing got out) is no pass either: its
+ * message goes to *REFUSED (caller frees) for the caller to report.
+ */
+static int exec__socket_dirs_hidden(uid_t uid, const char *home, const char *mode, char **refused)
+{
+	uid_t id = uid == (uid_t)-1 ? getuid() : uid;
+	char *xdg = xasprintf("%s/run-%ld-%s", test_tmpdir(), (long)id, mode);
+	char *dir = xasprintf("%s/airlock", xdg), *sock = xasprintf("%s/1.sock", dir);
+	char *tmp = xasprintf("/tmp/airlock-%ld", (long)id);
+	char *xdg_env = xasprintf("XDG_RUNTIME_DIR=%s", xdg);
+	char *env[] = {xdg_env, NULL};
+	struct stat before, after;
+	bool existed = lstat(tmp, &before) == 0;
+	struct test_run r;
+	int lfd, rc;
+
+	ASSERT_EQ(mkdir(xdg, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	lfd = exec__listen(sock);
+	ASSERT(lfd >= 0);
+	if (uid != (uid_t)-1) {
+		ASSERT_EQ(chown(xdg, uid, (gid_t)-1), 0);
+		ASSERT_EQ(chown(dir, uid, (gid_t)-1), 0);
+		ASSERT_EQ(chown(sock, uid, (gid_t)-1), 0);
+	}
+	rc = exec__run_as(&r, uid, home, env,
+	                  (const char *const[]){"-n", mode, "--", "sh", "-c", exec__socket_attack,
+	                                        "sh", dir, tmp, sock, NULL});
+	close(lfd);
+	exec__socket_cleanup(dir);
+	exec__socket_cleanup(tmp);
+	if (!existed)
+		rmdir(tmp);
+	ASSERT_EQ(rc, 0);
+	if (r.status == 125 && *refused == NULL)
+		*refused = xasprintf("as uid %ld, -n %s: %s", (long)id, mode, r.err);
+	if (r.status == 125 && r.outlen == 0) {
+		test_run_free(&r);
+		free(xdg);
+		free(dir);
+		free(sock);
+		free(tmp);
+		free(xdg_env);
+		return 0;
+	}
+	if (r.status != 0 || strcmp(r.out, "done\n") != 0)
+		fprintf(stderr, "as uid %ld, -n %s: exit %d\n%s%s", (long)id, mode, r.status, r.out,
+		        r.err);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "done\n");
+	test_run_free(&r);
+	/* Nothing was left on the host: no /tmp/airlock-<uid> that was not there. */
+	if (!existed)
+		ASSERT(lstat(tmp, &after) != 0 && errno == ENOENT);
+	else
+		ASSERT(lstat(tmp, &after) == 0 && after.st_ino == before.st_ino);
+	free(xdg);
+	free(dir);
+	free(sock);
+	free(tmp);
+	free(xdg_env);
+	return 0;
+}
+
+TEST(exec_hides_every_airlock_socket_dir)
+{
+	long other = test_unprivileged_uid();
+
+	if (access("/usr/bin/python3", X_OK) != 0)
+		SKIP("no /usr/bin/python3 to bind and connect Unix sockets inside the sandbox");
+	char *home = xasprintf("%s/home", test_tmpdir()), *refused = NULL;
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	/* Network on: seccomp lets bind and connect through, so only the hiding stops them. */
+	ASSERT_EQ(exec__socket_dirs_hidden((uid_t)-1, home, "off", &refused), 0);
+	ASSERT_EQ(exec__socket_dirs_hidden((uid_t)-1, home, "on", &refused), 0);
+	free(home);
+	if (other >= 0 && geteuid() == 0) {
+		/* As a user whose /tmp/airlock-<uid> does not exist: it cannot be made first. */
+		char *uhome = xasprintf("%s/uhome", test_tmpdir());
+		ASSERT_EQ(mkdir(uhome, 0700), 0);
+		ASSERT_EQ(chown(uhome, (uid_t)other, (gid_t)-1), 0);
+		ASSERT_EQ(exec__socket_dirs_hidden((uid_t)other, uhome, "off", &refused), 0);
+		ASSERT_EQ(exec__socket_dirs_hidden((uid_t)other, uhome, "on", &refused), 0);
+		free(uhome);
+	}
+	if (refused != NULL) {
+		int rc = test_skip("the sandbox helper refused to run (125), so that case was not "
+		                   "checked: %s",
+		                   refused);
+		free(refused);
+		return rc;
+	}
+	if (other < 0 || geteuid() != 0)
+		SKIP("no unprivileged user (or not root): checked as this user only");
 	return 0;
 }

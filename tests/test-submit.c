@@ -13,8 +13,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,7 +29,7 @@
 /* How long the fake server waits for the client at each step. */
 #define TEST_SUBMIT_TIMEOUT_MS 5000
 
-/* A listening Unix socket at PATH; returns the fd or -1. */
+/* A listening Unix socket at PATH, mode 0600 as airlock makes it; returns the fd or -1. */
 static int test_submit_listen(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -36,11 +39,26 @@ static int test_submit_listen(const char *path)
 		return -1;
 	strcpy(sa.sun_path, path);
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 8) != 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || chmod(path, 0600) != 0 ||
+	    listen(fd, 8) != 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * The path NAME in a private (0700) directory of the test's, as airlock's
+ * socket directory is; the test's own directory is 0755. Caller frees.
+ */
+static char *test_submit_sock(const char *name)
+{
+	char *dir = xasprintf("%s/sockets", test_tmpdir());
+	char *path = xasprintf("%s/%s", dir, name);
+
+	mkdir(dir, 0700);
+	free(dir);
+	return path;
 }
 
 /* A client of the submit child: its pid and where its output goes. */
@@ -158,7 +176,7 @@ static int test_submit_event(int fd, char *line)
 
 TEST(submit_streams_output_and_exit_status)
 {
-	char *sock = xasprintf("%s/s.sock", test_tmpdir());
+	char *sock = test_submit_sock("s.sock");
 	int lfd = test_submit_listen(sock), fd;
 	char *argv[] = {"submit",
 	                "--escalate",
@@ -228,7 +246,7 @@ TEST(submit_streams_output_and_exit_status)
 /* Runs one exchange: the child sends a request, the server answers EVENTS. */
 static int test_submit_exchange(char **argv, const char *events, int *status, char **err)
 {
-	char *sock = xasprintf("%s/x.sock", test_tmpdir());
+	char *sock = test_submit_sock("x.sock");
 	int lfd = test_submit_listen(sock), fd;
 	struct test_submit_child c;
 	char *line;
@@ -255,7 +273,8 @@ static int test_submit_exchange(char **argv, const char *events, int *status, ch
 
 TEST(submit_exit_statuses)
 {
-	char *sock = xasprintf("--socket=%s/x.sock", test_tmpdir());
+	char *path = test_submit_sock("x.sock");
+	char *sock = xasprintf("--socket=%s", path);
 	char *argv[] = {"submit", sock, "--", "true", NULL};
 	int status;
 	char *err;
@@ -297,12 +316,13 @@ TEST(submit_exit_statuses)
 	ASSERT_STR_EQ(err, "airlock: bad event from the server: unknown event \"dance\"\n");
 	free(err);
 	free(sock);
+	free(path);
 	return 0;
 }
 
 TEST(submit_patch_sends_the_file)
 {
-	char *sock = xasprintf("%s/p.sock", test_tmpdir());
+	char *sock = test_submit_sock("p.sock");
 	char *file = xasprintf("%s/fix.patch", test_tmpdir());
 	const char *text = "*** Begin Patch\n*** Add File: a\n+\"q\"\n*** End Patch\n";
 	char *argv[] = {"submit", "--socket", sock, "--patch", file, NULL};
@@ -341,7 +361,7 @@ TEST(submit_patch_sends_the_file)
 
 TEST(submit_ctrl_c_sends_cancel)
 {
-	char *sock = xasprintf("%s/c.sock", test_tmpdir());
+	char *sock = test_submit_sock("c.sock");
 	char *argv[] = {"submit", "--", "sleep", "100", NULL};
 	int lfd = test_submit_listen(sock), fd;
 	struct test_submit_child c;
@@ -426,9 +446,9 @@ TEST(submit_finds_the_newest_live_socket)
 	char *line, *err;
 
 	ASSERT_EQ(mkdir(xdg, 0700), 0);
-	/* No directory at all: exit 1 with a clear message. */
+	/* No directory at all: exit 69 (SPEC 1) with a clear message. */
 	test_submit_spawn(&c, argv, NULL, xdg);
-	ASSERT_EQ(test_submit_wait(&c), 1);
+	ASSERT_EQ(test_submit_wait(&c), 69);
 	err = test_read_file(c.err, NULL);
 	ASSERT_CONTAINS(err, "airlock: no running airlock found");
 	ASSERT_CONTAINS(err, "--socket PATH");
@@ -436,18 +456,18 @@ TEST(submit_finds_the_newest_live_socket)
 	test_submit_child_free(&c);
 
 	ASSERT_EQ(mkdir(dir, 0755), 0);
-	/* A directory others could write to is refused. */
+	/* A directory others could read is refused. */
 	test_submit_spawn(&c, argv, NULL, xdg);
-	ASSERT_EQ(test_submit_wait(&c), 1);
+	ASSERT_EQ(test_submit_wait(&c), 69);
 	err = test_read_file(c.err, NULL);
-	ASSERT_CONTAINS(err, "is not a private directory");
+	ASSERT_CONTAINS(err, "has mode 0755, not 0700");
 	free(err);
 	test_submit_child_free(&c);
 	ASSERT_EQ(chmod(dir, 0700), 0);
 
 	/* An empty private directory: no live socket. */
 	test_submit_spawn(&c, argv, NULL, xdg);
-	ASSERT_EQ(test_submit_wait(&c), 1);
+	ASSERT_EQ(test_submit_wait(&c), 69);
 	err = test_read_file(c.err, NULL);
 	ASSERT_CONTAINS(err, "no live socket in");
 	free(err);
@@ -476,5 +496,199 @@ TEST(submit_finds_the_newest_live_socket)
 	free(dir);
 	free(live);
 	free(stale);
+	return 0;
+}
+
+/* Whether a client has connected to LFD (without waiting). */
+static bool test_submit_connected(int lfd)
+{
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * Runs `submit ARG... -- true` (ARG: up to two words, or NULL) with
+ * XDG_RUNTIME_DIR=XDG and AIRLOCK_SOCKET=SOCK (unset when NULL); passes when
+ * it exits 69 with WANT in its stderr and never connected to LFD.
+ */
+static int test_submit_refused(const char *xdg, const char *sock, const char *arg1,
+                               const char *arg2, int lfd, const char *want)
+{
+	char *argv[6] = {"submit"};
+	struct test_submit_child c;
+	size_t n = 1;
+	int status;
+	char *err;
+
+	if (arg1 != NULL)
+		argv[n++] = (char *)arg1;
+	if (arg2 != NULL)
+		argv[n++] = (char *)arg2;
+	argv[n++] = "--";
+	argv[n++] = "true";
+	argv[n] = NULL;
+	test_submit_spawn(&c, argv, sock, xdg);
+	status = test_submit_wait(&c);
+	err = test_read_file(c.err, NULL);
+	test_submit_child_free(&c);
+	if (status != 69 || err == NULL || strstr(err, want) == NULL ||
+	    test_submit_connected(lfd)) {
+		fprintf(stderr, "submit %s %s: exit %d, wanted 69 and \"%s\"; stderr: %s",
+		        arg1 ? arg1 : "", arg2 ? arg2 : "", status, want, err ? err : "(none)");
+		free(err);
+		return 1;
+	}
+	free(err);
+	return 0;
+}
+
+TEST(submit_refuses_socket_dirs_that_are_not_private)
+{
+	char *xdg = xasprintf("%s/run", test_tmpdir());
+	char *dir = xasprintf("%s/airlock", xdg), *sock = xasprintf("%s/1.sock", dir);
+	char *real = xasprintf("%s/real", test_tmpdir());
+	char *real_sock = xasprintf("%s/1.sock", real);
+	long other = test_unprivileged_uid();
+	int lfd;
+
+	ASSERT_EQ(mkdir(xdg, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	lfd = test_submit_listen(sock);
+	ASSERT(lfd >= 0);
+
+	/* Mode 0755 (and 0750, 0770: anything but 0700), found or named. */
+	static const mode_t modes[] = {0755, 0750, 0770, 0711};
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "has mode %04o, not 0700", (unsigned)modes[i]);
+		ASSERT_EQ(chmod(dir, modes[i]), 0);
+		ASSERT_EQ(test_submit_refused(xdg, NULL, NULL, NULL, lfd, want), 0);
+		ASSERT_EQ(test_submit_refused(NULL, sock, NULL, NULL, lfd, want), 0);
+		ASSERT_EQ(test_submit_refused(NULL, NULL, "--socket", sock, lfd, want), 0);
+	}
+	ASSERT_EQ(chmod(dir, 0700), 0);
+
+	/* Owned by someone else (mode 0700 all the same). */
+	if (other >= 0 && geteuid() == 0) {
+		char want[64];
+		snprintf(want, sizeof want, "is owned by uid %ld, not by this user", other);
+		ASSERT_EQ(chown(dir, (uid_t)other, (gid_t)-1), 0);
+		ASSERT_EQ(test_submit_refused(xdg, NULL, NULL, NULL, lfd, want), 0);
+		ASSERT_EQ(test_submit_refused(NULL, sock, NULL, NULL, lfd, want), 0);
+		ASSERT_EQ(chown(dir, getuid(), (gid_t)-1), 0);
+	} else {
+		fprintf(stderr, "SKIP part: no unprivileged user (or not root) for another "
+		                "user's directory\n");
+	}
+
+	/* A symbolic link to a private directory with a live socket in it. */
+	close(lfd);
+	ASSERT_EQ(unlink(sock), 0);
+	ASSERT_EQ(rmdir(dir), 0);
+	ASSERT_EQ(mkdir(real, 0700), 0);
+	lfd = test_submit_listen(real_sock);
+	ASSERT(lfd >= 0);
+	ASSERT_EQ(symlink(real, dir), 0);
+	ASSERT_EQ(test_submit_refused(xdg, NULL, NULL, NULL, lfd, "is a symbolic link"), 0);
+	ASSERT_EQ(test_submit_refused(NULL, NULL, "--socket", sock, lfd, "is a symbolic link"), 0);
+	close(lfd);
+	free(xdg);
+	free(dir);
+	free(sock);
+	free(real);
+	free(real_sock);
+	return 0;
+}
+
+/* In a child running as UID: listens at PATH; writes one byte to READY, then waits. */
+static pid_t test_submit_listen_as(uid_t uid, const char *path, int ready)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct passwd *pw = getpwuid(uid);
+		int fd;
+		if (setgroups(0, NULL) != 0 || setgid(pw != NULL ? pw->pw_gid : (gid_t)uid) != 0 ||
+		    setuid(uid) != 0)
+			_exit(1);
+		fd = test_submit_listen(path);
+		if (fd < 0 || write(ready, "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+TEST(submit_refuses_sockets_not_0600_or_not_the_users)
+{
+	char *xdg = xasprintf("%s/run", test_tmpdir());
+	char *dir = xasprintf("%s/airlock", xdg), *sock = xasprintf("%s/1.sock", dir);
+	long other = test_unprivileged_uid();
+	int lfd;
+
+	ASSERT_EQ(mkdir(xdg, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	lfd = test_submit_listen(sock);
+	ASSERT(lfd >= 0);
+	/* A live socket others could connect to: skipped when found, refused when named. */
+	static const mode_t modes[] = {0666, 0660, 0700, 0400};
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "has mode %04o, not 0600", (unsigned)modes[i]);
+		ASSERT_EQ(chmod(sock, modes[i]), 0);
+		ASSERT_EQ(test_submit_refused(xdg, NULL, NULL, NULL, lfd, want), 0);
+		ASSERT_EQ(test_submit_refused(NULL, sock, NULL, NULL, lfd, want), 0);
+		ASSERT_EQ(test_submit_refused(NULL, NULL, "--socket", sock, lfd, want), 0);
+	}
+	ASSERT_EQ(chmod(sock, 0600), 0);
+	if (other < 0 || geteuid() != 0) {
+		close(lfd);
+		SKIP("no unprivileged user (or not root): another user's socket and server "
+		     "untested");
+	}
+	/* A socket file of someone else's. */
+	char want[64];
+	snprintf(want, sizeof want, "is owned by uid %ld, not by this user", other);
+	ASSERT_EQ(chown(sock, (uid_t)other, (gid_t)-1), 0);
+	ASSERT_EQ(test_submit_refused(xdg, NULL, NULL, NULL, lfd, want), 0);
+	ASSERT_EQ(test_submit_refused(NULL, sock, NULL, NULL, lfd, want), 0);
+	close(lfd);
+	ASSERT_EQ(unlink(sock), 0);
+
+	/*
+	 * A server of another user behind a socket file that looks ours (root
+	 * chowned and moved it in): the peer's uid gives it away.
+	 */
+	char *theirs = xasprintf("%s/theirs", test_tmpdir());
+	char *their_sock = xasprintf("%s/2.sock", theirs);
+	int ready[2];
+	char byte;
+	ASSERT_EQ(mkdir(theirs, 0700), 0);
+	ASSERT_EQ(chown(theirs, (uid_t)other, (gid_t)-1), 0);
+	ASSERT_EQ(pipe(ready), 0);
+	pid_t pid = test_submit_listen_as((uid_t)other, their_sock, ready[1]);
+	ASSERT(pid > 0);
+	close(ready[1]);
+	ASSERT_EQ(read(ready[0], &byte, 1), 1);
+	close(ready[0]);
+	ASSERT_EQ(chown(their_sock, getuid(), getgid()), 0);
+	ASSERT_EQ(rename(their_sock, sock), 0);
+	/* No listener of ours to watch: poll ignores fd -1. */
+	int rc = test_submit_refused(xdg, NULL, NULL, NULL, -1,
+	                             "is served by another user; skipping it");
+	if (rc == 0)
+		rc = test_submit_refused(NULL, NULL, "--socket", sock, -1,
+		                         "is served by another user");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ASSERT_EQ(rc, 0);
+	free(theirs);
+	free(their_sock);
+	free(xdg);
+	free(dir);
+	free(sock);
 	return 0;
 }

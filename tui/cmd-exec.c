@@ -34,6 +34,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+extern char **environ;
+
 /* Exit statuses of SPEC section 1. */
 #define EXEC_NOT_FOUND      127
 #define EXEC_DENIED         126
@@ -88,10 +90,11 @@ static void exec__on_signal(uv_signal_t *s, int signum)
 }
 
 /*
- * Runs ARGV (argv[0] looked up in PATH) on RUN's loop to its end; returns its
- * status. The caller closes what is left (the proxy) and runs the loop out.
+ * Runs ARGV (argv[0] looked up in PATH) on RUN's loop to its end, with the
+ * environment ENV (NULL: this process's); returns its status. The caller
+ * closes what is left (the proxy) and runs the loop out.
  */
-static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd)
+static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd, char **env)
 {
 	uv_stdio_container_t stdio[3];
 	uv_process_options_t po = {0};
@@ -105,6 +108,7 @@ static int exec__spawn(struct exec__run *run, char *const argv[], const char *cw
 	po.file = argv[0];
 	po.args = (char **)argv;
 	po.cwd = cwd;
+	po.env = env;
 	po.stdio = stdio;
 	po.stdio_count = 3;
 	po.exit_cb = exec__on_exit;
@@ -272,13 +276,17 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		if (strcmp(opts->network, "ask") == 0)
 			status = exec__start_proxy(&run, opts, rules, audit, &queue, &fs_json, &sc);
 		if (status == 0) {
+			/* After the proxy's variables are set: they pass, secrets do not. */
+			char **env = sandbox_command_env(&sc, environ);
 			char **argv = sandbox_command_argv(&sc);
-			status = exec__spawn(&run, argv, opts->cwd);
+			status = exec__spawn(&run, argv, opts->cwd, env);
 			sandbox_command_argv_free(argv);
+			free(env);
 		}
 		free(policy);
 	} else {
-		status = exec__spawn(&run, opts->argv, opts->cwd);
+		/* Outside the sandbox by a rule: the whole environment (core/sandbox-command). */
+		status = exec__spawn(&run, opts->argv, opts->cwd, NULL);
 	}
 	if (run.proxy != NULL)
 		proxy_session_close(run.proxy, NULL, NULL);

@@ -9,11 +9,20 @@
  * second gives up at once with 130.
  *
  * Exit status: the command's (128+N when killed by signal N, as the server
- * reports it), 126 when denied, 2 on a usage error, 1 when no socket is
- * found, the connection fails or the server reports an error.
+ * reports it), 126 when denied, 2 on a usage error, 69 when no running
+ * airlock can be reached (no socket, none that answers, or none that can be
+ * trusted), 1 when the connection breaks or the server reports an error.
+ *
+ * Trust: a socket is used only inside a directory of this user with mode
+ * 0700, only when it is a socket of this user with mode 0600, and only when
+ * the server's uid (SO_PEERCRED) is ours; whether found or given by
+ * --socket or AIRLOCK_SOCKET. That keeps other users out; sandboxed
+ * commands, which run as this user, never see the socket directories at
+ * all (core/sandbox-command hides them in every sandbox).
  */
 #include "tui/cli.h"
 
+#include "core/agent-server.h"
 #include "core/protocol.h"
 #include "core/read-all.h"
 #include "core/xmalloc.h"
@@ -38,6 +47,7 @@
 /* Exit statuses of our own (the command's come from the server). */
 #define SUBMIT_EXIT_FAILURE     1
 #define SUBMIT_EXIT_USAGE       2
+#define SUBMIT_EXIT_UNREACHABLE 69 /* no running airlock (or none to trust) */
 #define SUBMIT_EXIT_DENIED      126
 #define SUBMIT_EXIT_INTERRUPTED 130
 
@@ -183,6 +193,90 @@ static int submit_connect(const char *path)
 	return fd;
 }
 
+/*
+ * Why DIR may not hold an airlock socket, or NULL when it may: it must be a
+ * directory (not a symbolic link) of this user with mode 0700, as the TUI
+ * makes it. Anything else may hold a socket planted by someone else. Caller
+ * frees.
+ */
+static char *submit_dir_problem(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0)
+		return xasprintf("%s: %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return xasprintf("%s is a symbolic link, not airlock's socket directory", dir);
+	if (!S_ISDIR(st.st_mode))
+		return xasprintf("%s is not a directory", dir);
+	if (st.st_uid != getuid())
+		return xasprintf("%s is owned by uid %ld, not by this user", dir, (long)st.st_uid);
+	if ((st.st_mode & 07777) != 0700)
+		return xasprintf("%s has mode %04o, not 0700", dir, (unsigned)(st.st_mode & 07777));
+	return NULL;
+}
+
+/* Why PATH is not a socket that airlock made for this user (mode 0600), or NULL. */
+static char *submit_socket_problem(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return xasprintf("%s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return xasprintf("%s is not a socket", path);
+	if (st.st_uid != getuid())
+		return xasprintf("%s is owned by uid %ld, not by this user", path, (long)st.st_uid);
+	if ((st.st_mode & 07777) != 0600)
+		return xasprintf("%s has mode %04o, not 0600", path,
+		                 (unsigned)(st.st_mode & 07777));
+	return NULL;
+}
+
+/* Whether the server on FD runs as this user (SO_PEERCRED). */
+static bool submit_peer_ok(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == getuid();
+}
+
+/*
+ * Connects to PATH after checking it and its directory, and the server's
+ * uid once connected; returns the fd, or -1 with *WHY (caller frees) saying
+ * why.
+ */
+static int submit_connect_checked(const char *path, char **why)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else {
+		slash[slash == dir ? 1 : 0] = '\0';
+	}
+	*why = submit_dir_problem(dir);
+	free(dir);
+	if (*why == NULL)
+		*why = submit_socket_problem(path);
+	if (*why != NULL)
+		return -1;
+	fd = submit_connect(path);
+	if (fd < 0) {
+		*why = xasprintf("cannot connect to %s: %s", path, strerror(-fd));
+		return -1;
+	}
+	if (!submit_peer_ok(fd)) {
+		close(fd);
+		*why = xasprintf("%s is served by another user", path);
+		return -1;
+	}
+	return fd;
+}
+
 /* One socket found in the directory, for sorting newest first. */
 struct submit_candidate {
 	char *path;
@@ -203,33 +297,32 @@ static int submit_newest_first(const void *a, const void *b)
 
 /*
  * Finds and connects the socket: --socket, else AIRLOCK_SOCKET, else the
- * newest live one in the per-user directory. Returns the fd, or -1 after
+ * newest live one in the per-user directory. Every socket used must pass
+ * submit_connect_checked, with its directory. Returns the fd, or -1 after
  * printing why.
  */
 static int submit_find(const char *option)
 {
-	const char *env = getenv("AIRLOCK_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *env = getenv("AIRLOCK_SOCKET");
 	const char *given = option != NULL ? option : env != NULL && *env ? env : NULL;
 	struct submit_candidate *c = NULL;
 	size_t n = 0;
 	struct stat st;
 	struct dirent *e;
-	char *dir;
+	char *dir, *why = NULL;
 	DIR *d;
 	int fd = -1;
 
 	if (given != NULL) {
-		fd = submit_connect(given);
-		if (fd < 0)
-			fprintf(stderr, "airlock: cannot connect to %s: %s\n", given,
-			        strerror(-fd));
-		return fd < 0 ? -1 : fd;
+		fd = submit_connect_checked(given, &why);
+		if (fd < 0) {
+			fprintf(stderr, "airlock: %s; refusing to use %s\n", why, given);
+			free(why);
+		}
+		return fd;
 	}
-	if (xdg != NULL && xdg[0] == '/')
-		dir = xasprintf("%s/airlock", xdg);
-	else
-		dir = xasprintf("/tmp/airlock-%ld", (long)getuid());
-	if (lstat(dir, &st) != 0) {
+	dir = agent_server_default_dir();
+	if (lstat(dir, &st) != 0 && errno == ENOENT) {
 		fprintf(stderr,
 		        "airlock: no running airlock found (%s: %s); start airlock, or pass "
 		        "--socket PATH\n",
@@ -238,11 +331,13 @@ static int submit_find(const char *option)
 		return -1;
 	}
 	/* Only a private directory of ours: anyone else could plant a socket. */
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) {
+	why = submit_dir_problem(dir);
+	if (why != NULL) {
 		fprintf(stderr,
-		        "airlock: %s is not a private directory of this user (mode 0700); refusing "
-		        "to use its sockets\n",
-		        dir);
+		        "airlock: %s; refusing to use its sockets (airlock makes it a directory of "
+		        "this user with mode 0700: remove it and start airlock again)\n",
+		        why);
+		free(why);
 		free(dir);
 		return -1;
 	}
@@ -254,7 +349,7 @@ static int submit_find(const char *option)
 		if (len < 6 || strcmp(e->d_name + len - 5, ".sock") != 0)
 			continue;
 		p = xasprintf("%s/%s", dir, e->d_name);
-		if (lstat(p, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != getuid()) {
+		if (lstat(p, &st) != 0 || !S_ISSOCK(st.st_mode)) {
 			free(p);
 			continue;
 		}
@@ -266,8 +361,22 @@ static int submit_find(const char *option)
 		closedir(d);
 	if (n > 1)
 		qsort(c, n, sizeof *c, submit_newest_first);
-	for (size_t i = 0; i < n && fd < 0; i++)
+	for (size_t i = 0; i < n && fd < 0; i++) {
+		char *problem = submit_socket_problem(c[i].path);
+
+		if (problem != NULL) {
+			fprintf(stderr, "airlock: %s; skipping it\n", problem);
+			free(problem);
+			continue;
+		}
 		fd = submit_connect(c[i].path);
+		if (fd >= 0 && !submit_peer_ok(fd)) {
+			fprintf(stderr, "airlock: %s is served by another user; skipping it\n",
+			        c[i].path);
+			close(fd);
+			fd = -1;
+		}
+	}
 	if (fd < 0)
 		fprintf(stderr,
 		        "airlock: no running airlock found (no live socket in %s); start airlock, "
@@ -277,7 +386,7 @@ static int submit_find(const char *option)
 		free(c[i].path);
 	free(c);
 	free(dir);
-	return fd < 0 ? -1 : fd;
+	return fd;
 }
 
 /* Reads the whole file PATH ("-": stdin); NULL after a message. */
@@ -533,7 +642,7 @@ int cmd_submit(int argc, char **argv)
 	fd = submit_find(args.socket);
 	if (fd < 0) {
 		free(line);
-		return SUBMIT_EXIT_FAILURE;
+		return SUBMIT_EXIT_UNREACHABLE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	memset(&s, 0, sizeof s);

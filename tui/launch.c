@@ -27,6 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+extern char **environ;
 
 /* What a pending decision needs to find its pane again. */
 struct launch_req {
@@ -124,7 +127,7 @@ static const struct job_callbacks launch__job_callbacks = {
 int launch_start(struct pane *p, bool sandboxed)
 {
 	struct tui *t = p->tui;
-	char **argv = NULL;
+	char **argv = NULL, **base_env = NULL;
 	char *env[3 + PROXY_ENV_MAX];
 	int n_env = 0, err;
 
@@ -158,6 +161,8 @@ int launch_start(struct pane *p, bool sandboxed)
 		};
 		cli_options_sandbox(t->opts, &sc);
 		argv = sandbox_command_argv(&sc);
+		/* Secret-looking variables stay outside (SPEC 3). */
+		base_env = sandbox_command_env(&sc, environ);
 		free(sockdir);
 	}
 	env[n_env++] = "TERM=xterm-256color";
@@ -175,6 +180,7 @@ int launch_start(struct pane *p, bool sandboxed)
 	struct job_options jo = {
 	    .argv = argv != NULL ? argv : p->argv,
 	    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
+	    .base_env = base_env,
 	    .env = env,
 	    .rows = p->rows,
 	    .cols = p->cols,
@@ -188,6 +194,7 @@ int launch_start(struct pane *p, bool sandboxed)
 		err = job_start(t->loop, &jo, &launch__job_callbacks, p, &p->job);
 	if (argv != NULL)
 		sandbox_command_argv_free(argv);
+	free(base_env);
 	free(sock);
 	if (err != 0) {
 		char *msg = xasprintf("airlock: cannot start the command: %s", strerror(-err));
