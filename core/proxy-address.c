@@ -212,6 +212,18 @@ bool proxy_address_embedded_v4(const struct proxy_address *a, struct proxy_addre
 	return false;
 }
 
+/* Compares two addresses, IPv4 against the IPv6 forms carrying it too. */
+bool proxy_address_same(const struct proxy_address *a, const struct proxy_address *b)
+{
+	struct proxy_address va, vb;
+
+	if (a->family == b->family &&
+	    memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0)
+		return true;
+	return proxy_address_embedded_v4(a, &va) && proxy_address_embedded_v4(b, &vb) &&
+	       memcmp(va.bytes, vb.bytes, 4) == 0;
+}
+
 /* The class of an IPv4 address. */
 static enum proxy_address_class proxy_address__classify_v4(uint32_t v)
 {

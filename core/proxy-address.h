@@ -65,6 +65,9 @@ bool proxy_address_from_sockaddr(const struct sockaddr *sa, struct proxy_address
 /* The address as inet_ntop() writes it, into BUF (at least 46 bytes). Returns BUF. */
 char *proxy_address_format(const struct proxy_address *a, char *buf, size_t size);
 
+/* Whether A and B name the same host (an IPv4 address and the IPv6 forms carrying it do). */
+bool proxy_address_same(const struct proxy_address *a, const struct proxy_address *b);
+
 /* The class of A (an IPv6 form carrying an IPv4 address takes that address's class). */
 enum proxy_address_class proxy_address_classify(const struct proxy_address *a);
 /* "public", "loopback", "unspecified", "private", "link-local", "multicast", "reserved". */

@@ -47,6 +47,10 @@ struct proxy {
 	struct proxy_stats stats;
 	struct proxy_address_cidr *allow_private; /* config network.allow_private */
 	size_t n_allow_private;
+	/* This machine's own interface addresses, listed at most once a second. */
+	struct proxy_address *own;
+	size_t n_own;
+	uint64_t own_at; /* uv_now() when listed; 0: never */
 	/* AIRLOCK_PROXY_TEST_LOOPBACK_PORTS: loopback literals tests may reach (0: any port) */
 	int *test_loopback;
 	size_t n_test_loopback;

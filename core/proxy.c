@@ -799,10 +799,44 @@ static bool proxy__test_loopback(const struct proxy *proxy, const char *host, ui
 	return false;
 }
 
+/*
+ * Whether A is one of this machine's own addresses (of any interface, e.g.
+ * eth0's): a service listening on 0.0.0.0 answers there as on loopback. The
+ * list is refreshed at most once a second; when it cannot be had, only the
+ * address classes guard.
+ */
+static bool proxy__own_address(struct proxy *proxy, const struct proxy_address *a)
+{
+	uint64_t now = uv_now(proxy->loop);
+
+	if (proxy->own_at == 0 || now - proxy->own_at >= 1000) {
+		uv_interface_address_t *ifs;
+		int n;
+
+		free(proxy->own);
+		proxy->own = NULL;
+		proxy->n_own = 0;
+		if (uv_interface_addresses(&ifs, &n) == 0) {
+			proxy->own = xcalloc(n > 0 ? (size_t)n : 1, sizeof *proxy->own);
+			for (int i = 0; i < n; i++)
+				if (proxy_address_from_sockaddr(
+				        (const struct sockaddr *)&ifs[i].address.address4,
+				        &proxy->own[proxy->n_own]))
+					proxy->n_own++;
+			uv_free_interface_addresses(ifs, n);
+		}
+		proxy->own_at = now > 0 ? now : 1;
+	}
+	for (size_t i = 0; i < proxy->n_own; i++)
+		if (proxy_address_same(&proxy->own[i], a))
+			return true;
+	return false;
+}
+
 /* Why CONN may not reach the address SS (caller frees), or NULL when it may. */
 static char *proxy__refusal(const struct proxy__conn *conn, const struct sockaddr_storage *ss)
 {
-	const struct proxy *proxy = conn->proxy;
+	struct proxy *proxy = conn->proxy;
 	struct proxy_address a;
 	enum proxy_address_class cls;
 	char text[INET6_ADDRSTRLEN], *what, *why;
@@ -811,9 +845,23 @@ static char *proxy__refusal(const struct proxy__conn *conn, const struct sockadd
 	if (!proxy_address_from_sockaddr((const struct sockaddr *)ss, &a))
 		return xstrdup("not an IP address");
 	cls = proxy_address_check(&a, proxy->allow_private, proxy->n_allow_private);
-	if (cls == PROXY_ADDRESS_PUBLIC || proxy__test_loopback(proxy, conn->host, conn->port, cls))
+	if (proxy__test_loopback(proxy, conn->host, conn->port, cls))
 		return NULL;
 	proxy_address_format(&a, text, sizeof text);
+	if (cls == PROXY_ADDRESS_PUBLIC) {
+		if (!proxy__own_address(proxy, &a))
+			return NULL;
+		if (strcmp(text, conn->host) == 0)
+			what = xasprintf("%s is an address of this machine", text);
+		else
+			what = xasprintf("%s resolves to %s, an address of this machine",
+			                 conn->host, text);
+		why = xasprintf("%s: the proxy never connects to this machine (its services are "
+		                "reached through network.host_loopback_ports)",
+		                what);
+		free(what);
+		return why;
+	}
 	name = proxy_address_class_name(cls);
 	article = cls == PROXY_ADDRESS_UNSPECIFIED ? "an" : "a";
 	if (strcmp(text, conn->host) == 0)
@@ -1163,6 +1211,7 @@ static void proxy__maybe_free(struct proxy *proxy)
 	while (proxy->n_pool > 0)
 		free(proxy->pool[--proxy->n_pool]);
 	free(proxy->allow_private);
+	free(proxy->own);
 	free(proxy->test_loopback);
 	free(proxy);
 	if (cb != NULL)

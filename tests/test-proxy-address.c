@@ -282,6 +282,34 @@ TEST(proxy_address_allow_private_entries)
 	return 0;
 }
 
+TEST(proxy_address_same_host)
+{
+	static const char *const same[][2] = {
+	    {"10.0.0.1", "10.0.0.1"},    {"10.0.0.1", "::ffff:10.0.0.1"},
+	    {"192.0.2.2", "0xc0.0.2.2"}, {"::ffff:192.0.2.2", "64:ff9b::c000:202"},
+	    {"fd00::2", "fd00:0:0::2"},  {"192.0.2.2", "2002:c000:202::"},
+	};
+	static const char *const other[][2] = {
+	    {"10.0.0.1", "10.0.0.2"},
+	    {"fd00::2", "fd00::3"},
+	    {"::1", "127.0.0.1"}, /* both loopback, yet not the same address */
+	    {"192.0.2.2", "fd00::2"},
+	};
+	struct proxy_address a, b;
+
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+		ASSERT(proxy_address_parse(same[i][0], &a) && proxy_address_parse(same[i][1], &b));
+		ASSERT(proxy_address_same(&a, &b));
+		ASSERT(proxy_address_same(&b, &a));
+	}
+	for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+		ASSERT(proxy_address_parse(other[i][0], &a) &&
+		       proxy_address_parse(other[i][1], &b));
+		ASSERT(!proxy_address_same(&a, &b));
+	}
+	return 0;
+}
+
 /* Sends CONNECT HOST:PORT on a new connection; returns the whole reply (caller frees). */
 static char *connect_reply(int proxy_port, const char *host, int port)
 {
@@ -587,6 +615,56 @@ TEST(proxy_allow_private_opens_exact_entries)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		ASSERT_EQ(uv_loop_close(&loop), 0);
 	}
+	return 0;
+}
+
+TEST(proxy_refuses_this_machines_own_addresses)
+{
+	uv_interface_address_t *ifs;
+	int n;
+	char **hosts = NULL, **entries = NULL;
+	size_t nh = 0;
+	struct tproxy t;
+
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "", 1);
+	ASSERT_EQ(uv_interface_addresses(&ifs, &n), 0);
+	for (int i = 0; i < n; i++) {
+		struct proxy_address a;
+		char text[INET6_ADDRSTRLEN];
+
+		if (!proxy_address_from_sockaddr((struct sockaddr *)&ifs[i].address.address4, &a) ||
+		    proxy_address_classify(&a) == PROXY_ADDRESS_LOOPBACK)
+			continue;
+		proxy_address_format(&a, text, sizeof text);
+		hosts = xreallocarray(hosts, nh + 1, sizeof *hosts);
+		entries = xreallocarray(entries, nh + 1, sizeof *entries);
+		hosts[nh] = xasprintf(a.family == AF_INET6 ? "[%s]" : "%s", text);
+		/* Open it as a private address, should it be one: it stays this machine's. */
+		entries[nh++] = xasprintf("%s", text);
+	}
+	uv_free_interface_addresses(ifs, n);
+	if (nh == 0)
+		SKIP("this host has no address but loopback");
+	/* The decider denies: even a proxy that asked would not connect. */
+	ASSERT_EQ(tproxy_start_with(&t, TDEC_DENY, (const char *const *)entries, nh), 0);
+	for (size_t i = 0; i < nh; i++) {
+		char *out = connect_reply(t.http_port, hosts[i], 6379);
+
+		if (strstr(out, "HTTP/1.1 403 Forbidden\r\n") == NULL ||
+		    strstr(out, "an address of this machine") == NULL) {
+			fprintf(stderr, "CONNECT %s: %s\n", hosts[i], out);
+			free(out);
+			return 1;
+		}
+		free(out);
+		free(hosts[i]);
+		free(entries[i]);
+	}
+	free(hosts);
+	free(entries);
+	ASSERT_EQ(tproxy_calls(&t), 0);
+	ASSERT_EQ(tproxy_refusals(&t), (int)nh);
+	ASSERT_EQ(tproxy_stop(&t), 0);
 	return 0;
 }
 
