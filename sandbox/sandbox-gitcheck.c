@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -334,10 +335,10 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 }
 
 /* Reads the "gitdir: P" of the `.git` file NAME in DFD (at DIRPATH); P absolute, or NULL. */
-static char *gitcheck_read_gitdir(int dfd, const char *dirpath)
+static char *gitcheck_read_gitdir(int dfd, const char *dirpath, const char *name)
 {
 	char buf[GITCHECK_GITDIR_MAX + 1], *p, *nl, *joined, *abs;
-	int fd = openat(dfd, ".git", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	ssize_t n;
 
@@ -395,10 +396,10 @@ static int gitcheck_open_beneath(const char *root, const char *path)
  * dir a `.git` file names is checked when it lies inside a writable root.
  */
 static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpath,
-                                  const struct stat *st)
+                                  const char *name, const struct stat *st)
 {
-	char *entry = sandbox__join(dirpath, ".git");
-	char *target = S_ISREG(st->st_mode) ? gitcheck_read_gitdir(dfd, dirpath) : NULL;
+	char *entry = sandbox__join(dirpath, name);
+	char *target = S_ISREG(st->st_mode) ? gitcheck_read_gitdir(dfd, dirpath, name) : NULL;
 
 	if (!gitcheck_skipped(g, entry) && gitcheck_is_new(g, st)) {
 		char *why = S_ISLNK(st->st_mode) ? xstrdup("a .git symlink appeared")
@@ -407,7 +408,7 @@ static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpa
 		                                   : xstrdup("a .git entry appeared");
 		struct sandbox_gitcheck_report *r = gitcheck_add(g, entry, why);
 
-		gitcheck_move(g, r, dfd, dirpath, ".git");
+		gitcheck_move(g, r, dfd, dirpath, name);
 		free(why);
 	}
 	for (size_t i = 0; target != NULL && i < g->n_roots; i++) {
@@ -526,7 +527,7 @@ static void gitcheck_enter(struct gitcheck *g, int dfd, const struct stat *dst, 
 		if (loop)
 			close(fd);
 		else
-			gitcheck_walk(g, fd, &st, child, depth, strcmp(name, ".git") == 0, up);
+			gitcheck_walk(g, fd, &st, child, depth, strcasecmp(name, ".git") == 0, up);
 		if (keep >= 0) {
 			(void)fchmod(keep, restore);
 			close(keep);
@@ -608,8 +609,8 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 	char **subdirs = NULL;
 	size_t n_subdirs = 0, cap_subdirs = 0;
 	bool head = false, objects = false, refs = false, commondir = false, gitname = false;
-	bool have_dotgit = false;
-	struct stat dotgit_st = {0};
+	char **dotgits = NULL; /* `.git` entries that are not directories */
+	size_t n_dotgits = 0, cap_dotgits = 0;
 	struct gitcheck_frame frame = {st->st_dev, st->st_ino, up};
 
 	if (d == NULL) {
@@ -625,33 +626,38 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 			continue;
 		if (!gitcheck_count(g, path))
 			break;
-		if (type == DT_UNKNOWN || strcmp(name, ".git") == 0) {
+		if (type == DT_UNKNOWN) {
 			if (fstatat(fd, name, &est, AT_SYMLINK_NOFOLLOW) != 0)
 				continue;
 			type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISLNK(est.st_mode) ? DT_LNK : DT_REG;
 		}
-		head |= strcmp(name, "HEAD") == 0;
-		objects |= strcmp(name, "objects") == 0;
-		refs |= strcmp(name, "refs") == 0;
-		commondir |= strcmp(name, "commondir") == 0;
+		head |= strcasecmp(name, "HEAD") == 0;
+		objects |= strcasecmp(name, "objects") == 0;
+		refs |= strcasecmp(name, "refs") == 0;
+		commondir |= strcasecmp(name, "commondir") == 0;
 		for (size_t i = 0; i < GITCHECK_N_ITEMS; i++)
-			gitname |= strcmp(name, gitcheck_items[i]) == 0;
-		if (strcmp(name, ".git") == 0 && type != DT_DIR) {
-			have_dotgit = true;
-			dotgit_st = est;
-		}
+			gitname |= strcasecmp(name, gitcheck_items[i]) == 0;
 		if (type == DT_DIR)
 			gitcheck_push(&subdirs, &n_subdirs, &cap_subdirs, name);
+		else if (strcasecmp(name, ".git") == 0)
+			gitcheck_push(&dotgits, &n_dotgits, &cap_dotgits, name);
 	}
 	/* A `.git` directory with any git name in it, or a bare or worktree git dir. */
 	bool gitdir = (dotgit && (head || objects || refs || commondir || gitname)) ||
 	              (head && ((objects && refs) || commondir));
 	if (gitdir && !g->stopped)
 		gitcheck_gitdir(g, fd, st, path, st);
-	if (have_dotgit && !g->stopped)
-		gitcheck_dotgit_entry(g, fd, path, &dotgit_st);
+	for (size_t i = 0; i < n_dotgits; i++) {
+		struct stat est;
+
+		if (!g->stopped && fstatat(fd, dotgits[i], &est, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(est.st_mode))
+			gitcheck_dotgit_entry(g, fd, path, dotgits[i], &est);
+		free(dotgits[i]);
+	}
+	free(dotgits);
 	for (size_t i = 0; i < n_subdirs; i++) {
-		if (!g->stopped && gitdir && strcmp(subdirs[i], "objects") == 0)
+		if (!g->stopped && gitdir && strcasecmp(subdirs[i], "objects") == 0)
 			gitcheck_objects(g, fd, st, path, depth + 1, &frame);
 		else if (!g->stopped)
 			gitcheck_enter(g, fd, st, path, subdirs[i], depth + 1, &frame);
@@ -727,7 +733,7 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 			continue;
 		}
 		const char *base = strrchr(roots[i], '/');
-		gitcheck_walk(&g, fd, &st, roots[i], 0, base != NULL && strcmp(base, "/.git") == 0,
+		gitcheck_walk(&g, fd, &st, roots[i], 0, base != NULL && strcasecmp(base, "/.git") == 0,
 		              NULL);
 	}
 	free(g.seen);

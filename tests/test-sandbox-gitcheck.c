@@ -19,6 +19,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +57,33 @@ static int gc_sh_as(uid_t uid, const char *fmt, ...)
 }
 
 #define gc_sh(...) gc_sh_as((uid_t)-1, __VA_ARGS__)
+
+/*
+ * Puts an empty tmpfs, seen by this test alone, on the test's directory
+ * (where the host lets it: root, or user namespaces). Every sandbox that runs
+ * meanwhile on this host scans /tmp after its run, as this check does, and
+ * would move aside what these tests make there.
+ */
+static void gc_private(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char *map;
+
+	if (unshare(CLONE_NEWNS) != 0) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+			return;
+		map = xasprintf("0 %u 1", (unsigned)uid); /* root inside, for mount */
+		(void)test_write_file("/proc/self/setgroups", "deny");
+		(void)test_write_file("/proc/self/uid_map", map);
+		free(map);
+		map = xasprintf("0 %u 1", (unsigned)gid);
+		(void)test_write_file("/proc/self/gid_map", map);
+		free(map);
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+		(void)mount("gitcheck", test_tmpdir(), "tmpfs", 0, "mode=0755");
+}
 
 /* The run's start: a coarse time at least one tick after everything made so far. */
 static struct timespec gc_start(void)
@@ -184,6 +213,7 @@ static const char *const ws_skip[] = {"ws/.git", NULL};
 /* A new nested repository is reported, its config and hooks moved aside, in the pane and the log. */
 TEST(gitcheck_new_nested_repo_moved_aside)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 	char *err, *json;
@@ -229,6 +259,7 @@ TEST(gitcheck_new_nested_repo_moved_aside)
 /* A nested repository made before the run and left alone is not reported, whatever changed beside it. */
 TEST(gitcheck_old_untouched_nested_repo_not_reported)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 
@@ -249,6 +280,7 @@ TEST(gitcheck_old_untouched_nested_repo_not_reported)
 /* An old nested repository whose hook was edited (mtime forged back) is reported. */
 TEST(gitcheck_old_repo_with_changed_hook_reported)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 
@@ -274,6 +306,7 @@ TEST(gitcheck_old_repo_with_changed_hook_reported)
 /* A new bare repository (and a linked worktree's git dir) is reported. */
 TEST(gitcheck_new_bare_repo_reported)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 
@@ -296,6 +329,7 @@ TEST(gitcheck_new_bare_repo_reported)
 /* A new `.git` file is moved aside; its gitdir is checked when inside a root, never outside. */
 TEST(gitcheck_git_file_to_gitdir_inside_root)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 	static const char *const roots[] = {"ws", NULL};
@@ -330,6 +364,7 @@ TEST(gitcheck_git_file_to_gitdir_inside_root)
 /* Protected git dirs are skipped, except for a commondir or config.worktree that appeared. */
 TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 
@@ -366,6 +401,7 @@ TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 /* Symlink loops and symlinked directories are not entered; a new .git symlink is renamed, not followed. */
 TEST(gitcheck_symlinks_not_followed)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 
@@ -398,6 +434,7 @@ TEST(gitcheck_symlinks_not_followed)
 /* A walk that hits its entry or depth limit says it is incomplete, never passes silently. */
 TEST(gitcheck_walk_limits_report_incomplete)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 	char *err, *json;
@@ -439,6 +476,7 @@ TEST(gitcheck_walk_limits_report_incomplete)
 /* What an attacker would try next: moves, hiding places, look-alikes, undoing a move. */
 TEST(gitcheck_attacker_variants)
 {
+	gc_private();
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 
@@ -459,7 +497,10 @@ TEST(gitcheck_attacker_variants)
 	                  "mkdir -p ws/bare/refs && echo 'ref: refs/heads/main' > ws/bare/HEAD && "
 	                  "ln -s ../.git/objects ws/bare/objects && echo '[core]' > ws/bare/config && "
 	                  /* undoing an earlier move */
-	                  "mv ws/old/.git/config.airlock-moved-1 ws/old/.git/config"),
+	                  "mv ws/old/.git/config.airlock-moved-1 ws/old/.git/config && "
+	                  /* another case, as a casefolded directory would take it */
+	                  "git init -q ws/cf && mv ws/cf/.git ws/cf/.GIT && "
+	                  "printf 'gitdir: ../../out\\n' > ws/m/.Git"),
 	          0);
 	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
 	gc_dump(r, n);
@@ -475,7 +516,11 @@ TEST(gitcheck_attacker_variants)
 	ASSERT(!gc_exists("ws/old/.git/config"));
 	/* The earlier moved name is taken: nothing is overwritten. */
 	ASSERT(gc_moved(o, "ws/old/.git", "config"));
-	ASSERT_EQ(n, 5);
+	ASSERT(gc_find(r, n, "ws/cf/.GIT") != NULL);
+	ASSERT(gc_moved(gc_find(r, n, "ws/cf/.GIT"), "ws/cf/.GIT", "hooks"));
+	ASSERT(gc_find(r, n, "ws/m/.Git") != NULL);
+	ASSERT(gc_moved(gc_find(r, n, "ws/m/.Git"), "ws/m", ".Git"));
+	ASSERT_EQ(n, 7);
 	/* A terminal escape in a name is shown escaped in the pane. */
 	sandbox_gitcheck_free(r, n);
 	ASSERT_EQ(gc_sh("git init -q \"ws/$(printf 'e\\033[2Jx')\""), 0);
@@ -503,8 +548,9 @@ TEST(gitcheck_unreadable_dirs_of_the_user_are_checked)
 	int status;
 	pid_t pid;
 
-	if (uid < 0)
-		SKIP("no unprivileged user to run as (needs root and useradd)");
+	if (uid < 0 || geteuid() != 0)
+		SKIP("no unprivileged user to switch to (needs root and useradd)");
+	gc_private();
 	pw = getpwuid((uid_t)uid);
 	ASSERT(pw != NULL);
 	ASSERT_EQ(gc_sh("mkdir ws && chown %ld:%ld ws", uid, (long)pw->pw_gid), 0);
