@@ -16,6 +16,11 @@
  * overwritten, and host git finds nothing to run. ctime is used because a
  * command can forge mtime with utimes(2) but not ctime; a rename changes the
  * ctime of what it moves, so a repository moved into place counts as new.
+ * The price: a git dir that git merely wrote to (a commit in a nested
+ * repository nobody protects) counts as well, as does whatever another
+ * process made in a root while the command ran; ctime cannot tell them
+ * apart. Names are compared without case (a casefolded directory takes
+ * `.GIT` for `.git`).
  *
  * The walk goes through directory descriptors (openat + fdopendir + getdents
  * with d_type), opens every directory with O_NOFOLLOW, never follows or
@@ -35,7 +40,9 @@
  * means it changed), and only then is it walked like any other directory.
  * Walks are bounded (entries read, depth); a limit hit, or a changed
  * directory that cannot be read, yields an "incomplete" report, never a
- * silent pass.
+ * silent pass. A changed directory of this user's that a command made
+ * unreadable (or read-only) gets u+rx (u+w) for the walk (the rename) and its
+ * mode back afterwards.
  */
 #include "sandbox/sandbox.h"
 
@@ -56,28 +63,28 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GITCHECK_GITDIR_MAX     4096 /* longest `.git` file read */
-#define GITCHECK_RENAME_TRIES   100  /* NAME.airlock-moved-S, then -S-2 ... */
-#define GITCHECK_SUFFIX         ".airlock-moved-"
+#define GITCHECK_GITDIR_MAX   4096 /* longest `.git` file read */
+#define GITCHECK_RENAME_TRIES 100  /* NAME.airlock-moved-S, then -S-2 ... */
+#define GITCHECK_SUFFIX       ".airlock-moved-"
 
 /* Kernel file systems a sandboxed command cannot write (statfs f_type). */
 static const unsigned long gitcheck_kernel_fs[] = {
-	0x9fa0,     /* proc */
-	0x62656572, /* sysfs */
-	0x1cd1,     /* devpts */
-	0x27e0eb,   /* cgroup */
-	0x63677270, /* cgroup2 */
-	0x64626720, /* debugfs */
-	0x74726163, /* tracefs */
-	0x73636673, /* securityfs */
-	0xcafe4a11, /* bpf */
-	0x6165676c, /* pstore */
-	0x62656570, /* configfs */
-	0x65735543, /* fusectl */
-	0x19800202, /* mqueue */
-	0x42494e4d, /* binfmt_misc */
-	0xf97cff8c, /* selinuxfs */
-	0xde5e81e4, /* efivarfs */
+    0x9fa0,     /* proc */
+    0x62656572, /* sysfs */
+    0x1cd1,     /* devpts */
+    0x27e0eb,   /* cgroup */
+    0x63677270, /* cgroup2 */
+    0x64626720, /* debugfs */
+    0x74726163, /* tracefs */
+    0x73636673, /* securityfs */
+    0xcafe4a11, /* bpf */
+    0x6165676c, /* pstore */
+    0x62656570, /* configfs */
+    0x65735543, /* fusectl */
+    0x19800202, /* mqueue */
+    0x42494e4d, /* binfmt_misc */
+    0xf97cff8c, /* selinuxfs */
+    0xde5e81e4, /* efivarfs */
 };
 
 /* The names that make a git dir run code or read another repository's config. */
@@ -144,6 +151,8 @@ static struct sandbox_gitcheck_report *gitcheck_add(struct gitcheck *g, const ch
 
 /* Records that PATH was not (fully) checked, and why; at most lim.max_incomplete of them. */
 static void gitcheck_incomplete(struct gitcheck *g, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void gitcheck_incomplete(struct gitcheck *g, const char *path, const char *fmt, ...)
 {
 	struct sandbox_gitcheck_report *r;
 	va_list ap;
@@ -171,7 +180,8 @@ static bool gitcheck_count(struct gitcheck *g, const char *path)
 	if (++g->entries <= g->lim.max_entries)
 		return true;
 	g->stopped = true;
-	gitcheck_incomplete(g, path, "stopped after %zu directory entries; the rest was not checked",
+	gitcheck_incomplete(g, path,
+	                    "stopped after %zu directory entries; the rest was not checked",
 	                    g->lim.max_entries);
 	return false;
 }
@@ -253,7 +263,7 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 		r->error = xasprintf("could not move %s aside: %s", name, strerror(err));
 }
 
-/* The first hook in the directory HOOKS (of the git dir at PATH) changed since the start, or NULL. */
+/* The first hook in the git dir GFD's hooks (at PATH) changed since the start, or NULL. */
 static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path)
 {
 	int fd = openat(gfd, "hooks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -308,7 +318,8 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 		/* Only the names the mounts cannot cover: config.worktree, commondir. */
 		for (size_t i = 1; i <= 2 && why == NULL; i++)
 			if (changed[i])
-				why = xasprintf("%s appeared in a protected git dir", gitcheck_items[i]);
+				why = xasprintf("%s appeared in a protected git dir",
+				                gitcheck_items[i]);
 		if (why == NULL)
 			return;
 		r = gitcheck_add(g, path, why);
@@ -380,9 +391,9 @@ static int gitcheck_open_beneath(const char *root, const char *path)
 
 	for (char *c = strtok_r(rest, "/", &save); c != NULL && fd >= 0;
 	     c = strtok_r(NULL, "/", &save)) {
-		int next = strcmp(c, "..") == 0 ? -1
-		                                 : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		                                                     O_CLOEXEC);
+		int next = strcmp(c, "..") == 0
+		               ? -1
+		               : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		fd = next;
 	}
@@ -403,7 +414,8 @@ static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpa
 
 	if (!gitcheck_skipped(g, entry) && gitcheck_is_new(g, st)) {
 		char *why = S_ISLNK(st->st_mode) ? xstrdup("a .git symlink appeared")
-		            : target != NULL     ? xasprintf("a .git file appeared (gitdir: %s)", target)
+		            : target != NULL
+		                ? xasprintf("a .git file appeared (gitdir: %s)", target)
 		            : S_ISREG(st->st_mode) ? xstrdup("a .git file appeared")
 		                                   : xstrdup("a .git entry appeared");
 		struct sandbox_gitcheck_report *r = gitcheck_add(g, entry, why);
@@ -434,8 +446,7 @@ static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpa
  * chmod what it made): adds u+rx and sets *RESTORE to the mode to put back
  * through the descriptor after the walk. -1 when that does not apply.
  */
-static int gitcheck_open_own(const struct gitcheck *g, int dfd, const char *name,
-                             mode_t *restore)
+static int gitcheck_open_own(const struct gitcheck *g, int dfd, const char *name, mode_t *restore)
 {
 	int pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
 	struct stat st;
@@ -492,7 +503,8 @@ static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, cons
 		return -1;
 	}
 	if (st->st_dev != parent_dev && fstatfs(fd, &sf) == 0)
-		for (size_t i = 0; i < sizeof gitcheck_kernel_fs / sizeof gitcheck_kernel_fs[0]; i++)
+		for (size_t i = 0; i < sizeof gitcheck_kernel_fs / sizeof gitcheck_kernel_fs[0];
+		     i++)
 			if ((unsigned long)sf.f_type == gitcheck_kernel_fs[i]) {
 				close(fd);
 				return -1;
@@ -517,7 +529,8 @@ static void gitcheck_enter(struct gitcheck *g, int dfd, const struct stat *dst, 
 	int fd;
 
 	if (depth > g->lim.max_depth) {
-		gitcheck_incomplete(g, child, "deeper than %zu levels; not checked", g->lim.max_depth);
+		gitcheck_incomplete(g, child, "deeper than %zu levels; not checked",
+		                    g->lim.max_depth);
 	} else if ((fd = gitcheck_open_dir(g, dfd, name, child, dst->st_dev, &st, &restore)) >= 0) {
 		bool loop = false;
 		int keep = restore != (mode_t)-1 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
@@ -541,8 +554,8 @@ static void gitcheck_enter(struct gitcheck *g, int dfd, const struct stat *dst, 
  * directories are walked only when they hold a subdirectory (link count), or,
  * where the file system does not count those, when they changed.
  */
-static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst,
-                             const char *path, size_t depth, const struct gitcheck_frame *up)
+static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst, const char *path,
+                             size_t depth, const struct gitcheck_frame *up)
 {
 	char *opath = sandbox__join(path, "objects");
 	struct stat ost;
@@ -551,7 +564,8 @@ static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst
 	struct dirent *de;
 
 	if (depth > g->lim.max_depth) {
-		gitcheck_incomplete(g, opath, "deeper than %zu levels; not checked", g->lim.max_depth);
+		gitcheck_incomplete(g, opath, "deeper than %zu levels; not checked",
+		                    g->lim.max_depth);
 		free(opath);
 		return;
 	}
@@ -629,7 +643,9 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 		if (type == DT_UNKNOWN) {
 			if (fstatat(fd, name, &est, AT_SYMLINK_NOFOLLOW) != 0)
 				continue;
-			type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISLNK(est.st_mode) ? DT_LNK : DT_REG;
+			type = S_ISDIR(est.st_mode)   ? DT_DIR
+			       : S_ISLNK(est.st_mode) ? DT_LNK
+			                              : DT_REG;
 		}
 		head |= strcasecmp(name, "HEAD") == 0;
 		objects |= strcasecmp(name, "objects") == 0;
@@ -673,9 +689,9 @@ int sandbox_gitcheck_scan(char *const *roots, size_t n_roots, char *const *skip,
                           size_t *n_out)
 {
 	struct sandbox_gitcheck_limits lim = {
-		.max_entries = SANDBOX_GITCHECK_MAX_ENTRIES,
-		.max_depth = SANDBOX_GITCHECK_MAX_DEPTH,
-		.max_incomplete = SANDBOX_GITCHECK_MAX_INCOMPLETE,
+	    .max_entries = SANDBOX_GITCHECK_MAX_ENTRIES,
+	    .max_depth = SANDBOX_GITCHECK_MAX_DEPTH,
+	    .max_incomplete = SANDBOX_GITCHECK_MAX_INCOMPLETE,
 	};
 
 	return sandbox_gitcheck_scan_limited(roots, n_roots, skip, n_skip, since, &lim, out, n_out);
@@ -687,7 +703,8 @@ static bool gitcheck_root_covered(char *const *roots, size_t n_roots, size_t i)
 	for (size_t j = 0; j < n_roots; j++) {
 		if (j == i)
 			continue;
-		if (strcmp(roots[j], roots[i]) == 0 ? j < i : policy_path_is_under(roots[j], roots[i]))
+		if (strcmp(roots[j], roots[i]) == 0 ? j < i
+		                                    : policy_path_is_under(roots[j], roots[i]))
 			return true;
 	}
 	return false;
@@ -700,13 +717,13 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
                                   struct sandbox_gitcheck_report **out, size_t *n_out)
 {
 	struct gitcheck g = {
-		.lim = *lim,
-		.since = since,
-		.roots = roots,
-		.n_roots = n_roots,
-		.skip = skip,
-		.n_skip = n_skip,
-		.stamp = (long long)time(NULL),
+	    .lim = *lim,
+	    .since = since,
+	    .roots = roots,
+	    .n_roots = n_roots,
+	    .skip = skip,
+	    .n_skip = n_skip,
+	    .stamp = (long long)time(NULL),
 	};
 
 	*out = NULL;
@@ -725,7 +742,8 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 		fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
 			if (errno != ENOENT)
-				gitcheck_incomplete(&g, roots[i], "cannot read it: %s", strerror(errno));
+				gitcheck_incomplete(&g, roots[i], "cannot read it: %s",
+				                    strerror(errno));
 			continue;
 		}
 		if (fstat(fd, &st) != 0) {
@@ -733,8 +751,8 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 			continue;
 		}
 		const char *base = strrchr(roots[i], '/');
-		gitcheck_walk(&g, fd, &st, roots[i], 0, base != NULL && strcasecmp(base, "/.git") == 0,
-		              NULL);
+		gitcheck_walk(&g, fd, &st, roots[i], 0,
+		              base != NULL && strcasecmp(base, "/.git") == 0, NULL);
 	}
 	free(g.seen);
 	*out = g.v;
@@ -750,8 +768,11 @@ static char *gitcheck_printable(const char *s)
 
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-		                         : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80             ? 1
+		           : (c & 0xe0) == 0xc0 ? 2
+		           : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 ? 4
+		                                : 0;
 		bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2);
 
 		for (size_t k = 1; ok && k < n; k++)
@@ -781,8 +802,11 @@ static char *gitcheck_utf8(const char *s)
 
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-		                         : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80             ? 1
+		           : (c & 0xe0) == 0xc0 ? 2
+		           : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 ? 4
+		                                : 0;
 		bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && c < 0xf5;
 
 		for (size_t k = 1; ok && k < n; k++)
@@ -849,17 +873,20 @@ static void gitcheck_print_line(const struct sandbox_gitcheck_report *r)
 		}
 		if (r->error != NULL) {
 			char *err = gitcheck_printable(r->error);
-			line = xasprintf("airlock: git repository %s (%s, during the sandboxed run): %s; "
-			                 "do not run git there before checking it%s%s\n",
-			                 path, why, err, r->n_moved ? "; moved aside: " : "", moved);
+			line = xasprintf(
+			    "airlock: git repository %s (%s, during the sandboxed run): %s; "
+			    "do not run git there before checking it%s%s\n",
+			    path, why, err, r->n_moved ? "; moved aside: " : "", moved);
 			free(err);
 		} else if (r->n_moved > 0) {
-			line = xasprintf("airlock: git repository %s (%s, during the sandboxed run): "
-			                 "moved aside %s\n",
-			                 path, why, moved);
+			line =
+			    xasprintf("airlock: git repository %s (%s, during the sandboxed run): "
+			              "moved aside %s\n",
+			              path, why, moved);
 		} else {
-			line = xasprintf("airlock: git repository %s (%s, during the sandboxed run)\n",
-			                 path, why);
+			line =
+			    xasprintf("airlock: git repository %s (%s, during the sandboxed run)\n",
+			              path, why);
 		}
 		free(moved);
 	}

@@ -26,13 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Runs the shell script FMT in the test's directory as UID; returns its status (output on failure). */
+/* Runs the shell script FMT in the test's directory as UID; returns its status (output on failure).
+ */
 static int gc_sh_as(uid_t uid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int gc_sh_as(uid_t uid, const char *fmt, ...)
 {
 	char *home = xasprintf("HOME=%s", test_tmpdir());
-	char *env[] = {home, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e",
-	               "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e", NULL};
+	char *env[] = {home,
+	               "GIT_CONFIG_NOSYSTEM=1",
+	               "GIT_AUTHOR_NAME=t",
+	               "GIT_AUTHOR_EMAIL=t@e",
+	               "GIT_COMMITTER_NAME=t",
+	               "GIT_COMMITTER_EMAIL=t@e",
+	               NULL};
 	struct test_run r;
 	va_list ap;
 	char *script;
@@ -155,10 +161,11 @@ static int gc_count_prefix(const char *rel, const char *prefix)
 	return n;
 }
 
-/* Scans the roots REL_ROOTS (relative, NULL-terminated) skipping REL_SKIP, within LIM (or defaults). */
-static void gc_scan(const char *const *rel_roots, const char *const *rel_skip, struct timespec since,
-                    const struct sandbox_gitcheck_limits *lim, struct sandbox_gitcheck_report **r,
-                    size_t *n)
+/* Scans the roots REL_ROOTS (relative, NULL-terminated) skipping REL_SKIP, within LIM (or
+ * defaults). */
+static void gc_scan(const char *const *rel_roots, const char *const *rel_skip,
+                    struct timespec since, const struct sandbox_gitcheck_limits *lim,
+                    struct sandbox_gitcheck_report **r, size_t *n)
 {
 	char *roots[8], *skip[8];
 	size_t nr = 0, ns = 0;
@@ -203,14 +210,15 @@ static void gc_dump(const struct sandbox_gitcheck_report *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, "report %zu: %s (%s)%s moved %zu%s%s\n", i, r[i].path, r[i].why,
-		        r[i].incomplete ? " INCOMPLETE" : "", r[i].n_moved, r[i].error ? " error: " : "",
-		        r[i].error ? r[i].error : "");
+		        r[i].incomplete ? " INCOMPLETE" : "", r[i].n_moved,
+		        r[i].error ? " error: " : "", r[i].error ? r[i].error : "");
 }
 
 static const char *const ws_root[] = {"ws", NULL};
 static const char *const ws_skip[] = {"ws/.git", NULL};
 
-/* A new nested repository is reported, its config and hooks moved aside, in the pane and the log. */
+/* A new nested repository is reported, its config and hooks moved aside, in the pane and the log.
+ */
 TEST(gitcheck_new_nested_repo_moved_aside)
 {
 	gc_private();
@@ -256,7 +264,8 @@ TEST(gitcheck_new_nested_repo_moved_aside)
 	return 0;
 }
 
-/* A nested repository made before the run and left alone is not reported, whatever changed beside it. */
+/* A nested repository made before the run and left alone is not reported, whatever changed beside
+ * it. */
 TEST(gitcheck_old_untouched_nested_repo_not_reported)
 {
 	gc_private();
@@ -373,10 +382,11 @@ TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 	          0);
 	struct timespec since = gc_start();
 	/* A commit touches the git dir itself; config here stands for a host-side edit. */
-	ASSERT_EQ(gc_sh("echo b > ws/f && git -C ws commit -qam two && "
-	                "git -C ws config user.name someone && "
-	                "echo /tmp/evil > ws/.git/commondir && echo '[core]' > ws/.git/config.worktree"),
-	          0);
+	ASSERT_EQ(
+	    gc_sh("echo b > ws/f && git -C ws commit -qam two && "
+	          "git -C ws config user.name someone && "
+	          "echo /tmp/evil > ws/.git/commondir && echo '[core]' > ws/.git/config.worktree"),
+	    0);
 	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
 	gc_dump(r, n);
 	ASSERT_EQ(n, 1);
@@ -398,7 +408,8 @@ TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 	return 0;
 }
 
-/* Symlink loops and symlinked directories are not entered; a new .git symlink is renamed, not followed. */
+/* Symlink loops and symlinked directories are not entered; a new .git symlink is renamed, not
+ * followed. */
 TEST(gitcheck_symlinks_not_followed)
 {
 	gc_private();
@@ -438,8 +449,8 @@ TEST(gitcheck_walk_limits_report_incomplete)
 	struct sandbox_gitcheck_report *r;
 	size_t n;
 	char *err, *json;
-	struct sandbox_gitcheck_limits lim = {.max_entries = 50, .max_depth = 64,
-	                                      .max_incomplete = 16};
+	struct sandbox_gitcheck_limits lim = {
+	    .max_entries = 50, .max_depth = 64, .max_incomplete = 16};
 
 	ASSERT_EQ(gc_sh("mkdir -p ws/many && for i in $(seq 100); do touch ws/many/f$i; done"), 0);
 	struct timespec since = gc_start();
@@ -459,8 +470,8 @@ TEST(gitcheck_walk_limits_report_incomplete)
 	sandbox_gitcheck_free(r, n);
 
 	/* Depth: a repository below the limit is not found, and the report says where. */
-	lim = (struct sandbox_gitcheck_limits){.max_entries = 1000, .max_depth = 3,
-	                                       .max_incomplete = 16};
+	lim = (struct sandbox_gitcheck_limits){
+	    .max_entries = 1000, .max_depth = 3, .max_incomplete = 16};
 	ASSERT_EQ(gc_sh("git init -q ws/d1/d2/d3/d4/r"), 0);
 	gc_scan(ws_root, NULL, since, &lim, &r, &n);
 	gc_dump(r, n);
@@ -481,26 +492,27 @@ TEST(gitcheck_attacker_variants)
 	size_t n;
 
 	/* Before the run: a prepared non-repo, and a repo whose config was moved aside earlier. */
-	ASSERT_EQ(gc_sh("git init -q ws && mkdir -p ws/staging/hooks ws/m && "
-	                "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > ws/staging/config && "
-	                "touch ws/staging/HEAD && git init -q ws/old && "
-	                "mv ws/old/.git/config ws/old/.git/config.airlock-moved-1"),
-	          0);
+	ASSERT_EQ(
+	    gc_sh("git init -q ws && mkdir -p ws/staging/hooks ws/m && "
+	          "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > ws/staging/config && "
+	          "touch ws/staging/HEAD && git init -q ws/old && "
+	          "mv ws/old/.git/config ws/old/.git/config.airlock-moved-1"),
+	    0);
 	struct timespec since = gc_start();
 	ASSERT_EQ(gc_sh(
-	                  /* a prepared directory renamed into place */
-	                  "mv ws/staging ws/m/.git && "
-	                  /* a repository hidden in the protected repo's object store, and beside it */
-	                  "mkdir -p ws/.git/objects/ab && git init -q ws/.git/objects/ab/r && "
-	                  "git init -q ws/.git/stash-x/r && "
-	                  /* a bare look-alike whose objects is a symlink */
-	                  "mkdir -p ws/bare/refs && echo 'ref: refs/heads/main' > ws/bare/HEAD && "
-	                  "ln -s ../.git/objects ws/bare/objects && echo '[core]' > ws/bare/config && "
-	                  /* undoing an earlier move */
-	                  "mv ws/old/.git/config.airlock-moved-1 ws/old/.git/config && "
-	                  /* another case, as a casefolded directory would take it */
-	                  "git init -q ws/cf && mv ws/cf/.git ws/cf/.GIT && "
-	                  "printf 'gitdir: ../../out\\n' > ws/m/.Git"),
+	              /* a prepared directory renamed into place */
+	              "mv ws/staging ws/m/.git && "
+	              /* a repository hidden in the protected repo's object store, and beside it */
+	              "mkdir -p ws/.git/objects/ab && git init -q ws/.git/objects/ab/r && "
+	              "git init -q ws/.git/stash-x/r && "
+	              /* a bare look-alike whose objects is a symlink */
+	              "mkdir -p ws/bare/refs && echo 'ref: refs/heads/main' > ws/bare/HEAD && "
+	              "ln -s ../.git/objects ws/bare/objects && echo '[core]' > ws/bare/config && "
+	              /* undoing an earlier move */
+	              "mv ws/old/.git/config.airlock-moved-1 ws/old/.git/config && "
+	              /* another case, as a casefolded directory would take it */
+	              "git init -q ws/cf && mv ws/cf/.git ws/cf/.GIT && "
+	              "printf 'gitdir: ../../out\\n' > ws/m/.Git"),
 	          0);
 	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
 	gc_dump(r, n);
