@@ -692,3 +692,69 @@ TEST(submit_refuses_sockets_not_0600_or_not_the_users)
 	free(sock);
 	return 0;
 }
+
+TEST(submit_refuses_a_server_inside_a_sandbox)
+{
+	if (access("/usr/bin/python3", X_OK) != 0)
+		SKIP("no /usr/bin/python3 to listen on a socket inside the sandbox");
+	char *dir = xasprintf("%s/private", test_tmpdir());
+	char *sock = xasprintf("%s/1.sock", dir), *ready = xasprintf("%s/ready", test_tmpdir());
+	char *errpath = xasprintf("%s/exec.err", test_tmpdir());
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *bin = test_buildpath("airlock");
+	char *script =
+	    xasprintf("import socket,os,time\n"
+	              "s=socket.socket(socket.AF_UNIX); s.bind('%s'); os.chmod('%s',0o600)\n"
+	              "s.listen(8); open('%s','w').write('x'); time.sleep(60)\n",
+	              sock, sock, ready);
+	char *argv[] = {bin, "exec", "-n", "on", "--", "/usr/bin/python3", "-c", script, NULL};
+	bool up = false;
+	pid_t pid;
+	int rc;
+
+	/* A private directory of this user's that the sandbox may write: it passes every check. */
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(e, 2);
+		setenv("AIRLOCK_HOME", home, 1);
+		unsetenv("XDG_RUNTIME_DIR");
+		if (chdir(test_tmpdir()) != 0)
+			_exit(127);
+		execv(bin, argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000 && !up; i++) {
+		up = access(ready, F_OK) == 0;
+		if (!up && waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		if (!up)
+			usleep(10000);
+	}
+	if (!up) {
+		char *err = test_read_file(errpath, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		rc = test_skip("the sandboxed server did not start: %s", err ? err : "");
+		free(err);
+	} else {
+		/* The same user, a 0600 socket in a 0700 directory: only the namespace tells. */
+		const char *want = "is served from another user namespace";
+		rc = test_submit_refused(NULL, NULL, "--socket", sock, -1, want);
+		if (rc == 0)
+			rc = test_submit_refused(NULL, sock, NULL, NULL, -1, want);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	free(dir);
+	free(sock);
+	free(ready);
+	free(errpath);
+	free(home);
+	free(bin);
+	free(script);
+	return rc;
+}

@@ -15,10 +15,11 @@
  *
  * Trust: a socket is used only inside a directory of this user with mode
  * 0700, only when it is a socket of this user with mode 0600, and only when
- * the server's uid (SO_PEERCRED) is ours; whether found or given by
- * --socket or AIRLOCK_SOCKET. That keeps other users out; sandboxed
- * commands, which run as this user, never see the socket directories at
- * all (core/sandbox-command hides them in every sandbox).
+ * the server's uid (SO_PEERCRED) is ours and it runs in our user namespace
+ * (not in a sandbox); whether found or given by --socket or AIRLOCK_SOCKET.
+ * That keeps other users out; sandboxed commands, which run as this user,
+ * never see the socket directories at all (core/sandbox-command hides them
+ * in every sandbox).
  */
 #include "tui/cli.h"
 
@@ -233,13 +234,32 @@ static char *submit_socket_problem(const char *path)
 	return NULL;
 }
 
-/* Whether the server on FD runs as this user (SO_PEERCRED). */
-static bool submit_peer_ok(int fd)
+/*
+ * What is wrong with the server on FD, or NULL: it must run as this user
+ * (SO_PEERCRED) and in this process's user namespace. Every sandbox has a
+ * user namespace of its own, so a socket a sandboxed command listens on is
+ * refused wherever it lies, even where it got into a directory that passes
+ * every check (an XDG_RUNTIME_DIR inside a writable root can be renamed
+ * away and made again from inside). Where /proc cannot say, only the uid is
+ * checked.
+ */
+static const char *submit_peer_problem(int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
+	struct stat self, peer;
+	char ns[64];
 
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == getuid();
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid())
+		return "is served by another user";
+	if (stat("/proc/self/ns/user", &self) != 0)
+		return NULL;
+	if (cred.pid <= 0)
+		return "is served by a process outside this one's view (another pid namespace)";
+	snprintf(ns, sizeof ns, "/proc/%ld/ns/user", (long)cred.pid);
+	if (stat(ns, &peer) != 0 || peer.st_dev != self.st_dev || peer.st_ino != self.st_ino)
+		return "is served from another user namespace (a sandboxed command?)";
+	return NULL;
 }
 
 /*
@@ -269,9 +289,10 @@ static int submit_connect_checked(const char *path, char **why)
 		*why = xasprintf("cannot connect to %s: %s", path, strerror(-fd));
 		return -1;
 	}
-	if (!submit_peer_ok(fd)) {
+	const char *peer = submit_peer_problem(fd);
+	if (peer != NULL) {
 		close(fd);
-		*why = xasprintf("%s is served by another user", path);
+		*why = xasprintf("%s %s", path, peer);
 		return -1;
 	}
 	return fd;
@@ -370,9 +391,9 @@ static int submit_find(const char *option)
 			continue;
 		}
 		fd = submit_connect(c[i].path);
-		if (fd >= 0 && !submit_peer_ok(fd)) {
-			fprintf(stderr, "airlock: %s is served by another user; skipping it\n",
-			        c[i].path);
+		const char *peer = fd >= 0 ? submit_peer_problem(fd) : NULL;
+		if (peer != NULL) {
+			fprintf(stderr, "airlock: %s %s; skipping it\n", c[i].path, peer);
 			close(fd);
 			fd = -1;
 		}
