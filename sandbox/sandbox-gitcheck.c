@@ -53,6 +53,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,10 +264,31 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 		r->error = xasprintf("could not move %s aside: %s", name, strerror(err));
 }
 
-/* The first hook in the git dir GFD's hooks (at PATH) changed since the start, or NULL. */
-static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path)
+/*
+ * Opens the directory PATH, which lies under ROOT, one component at a time
+ * with O_NOFOLLOW (a symlink anywhere below ROOT refuses); -1 on failure.
+ */
+static int gitcheck_open_beneath(const char *root, const char *path)
 {
-	int fd = openat(gfd, "hooks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *rest = xstrdup(path + rl), *save = NULL;
+
+	for (char *c = strtok_r(rest, "/", &save); c != NULL && fd >= 0;
+	     c = strtok_r(NULL, "/", &save)) {
+		int next = strcmp(c, "..") == 0
+		               ? -1
+		               : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	free(rest);
+	return fd;
+}
+
+/* The first entry of the hooks directory FD (owned) changed since the start, or NULL. */
+static char *gitcheck_hooks_dir_changed(struct gitcheck *g, int fd, const char *path)
+{
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char *why = NULL;
@@ -274,7 +296,7 @@ static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path
 	if (d == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return NULL; /* not a directory: its own ctime was looked at */
+		return NULL;
 	}
 	while (why == NULL && (de = readdir(d)) != NULL) {
 		struct stat st;
@@ -288,6 +310,42 @@ static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path
 			why = xasprintf("hooks/%s changed", de->d_name);
 	}
 	closedir(d);
+	return why;
+}
+
+/*
+ * The first hook of the git dir GFD (at PATH) changed since the start, or
+ * NULL. When `hooks` is a symlink (hooks kept in the worktree), the
+ * directory it names is looked at if it lies inside a writable root, opened
+ * without following any further link.
+ */
+static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path)
+{
+	char link[PATH_MAX], *joined, *target, *why = NULL;
+	ssize_t n = readlinkat(gfd, "hooks", link, sizeof link - 1);
+	struct stat st;
+	int fd;
+
+	if (n < 0)
+		return gitcheck_hooks_dir_changed(
+		    g, openat(gfd, "hooks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), path);
+	link[n] = '\0';
+	joined = link[0] == '/' ? xstrdup(link) : sandbox__join(path, link);
+	target = policy_path_normalize(joined);
+	for (size_t i = 0; i < g->n_roots && why == NULL; i++) {
+		if (!policy_path_is_under(g->roots[i], target))
+			continue;
+		fd = gitcheck_open_beneath(g->roots[i], target);
+		if (fd >= 0 && fstat(fd, &st) == 0 && gitcheck_is_new(g, &st))
+			why = xasprintf("hooks (%s) changed", target);
+		if (why == NULL)
+			why = gitcheck_hooks_dir_changed(g, fd, path);
+		else if (fd >= 0)
+			close(fd);
+		break;
+	}
+	free(target);
+	free(joined);
 	return why;
 }
 
@@ -377,28 +435,6 @@ static char *gitcheck_read_gitdir(int dfd, const char *dirpath, const char *name
 	abs = policy_path_normalize(joined);
 	free(joined);
 	return abs;
-}
-
-/*
- * Opens the directory PATH, which lies under ROOT, one component at a time
- * with O_NOFOLLOW (a symlink anywhere below ROOT refuses); -1 on failure.
- */
-static int gitcheck_open_beneath(const char *root, const char *path)
-{
-	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char *rest = xstrdup(path + rl), *save = NULL;
-
-	for (char *c = strtok_r(rest, "/", &save); c != NULL && fd >= 0;
-	     c = strtok_r(NULL, "/", &save)) {
-		int next = strcmp(c, "..") == 0
-		               ? -1
-		               : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-	}
-	free(rest);
-	return fd;
 }
 
 /*

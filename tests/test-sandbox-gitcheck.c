@@ -547,6 +547,38 @@ TEST(gitcheck_attacker_variants)
 	return 0;
 }
 
+/* An old repository whose hooks symlink names a directory in the worktree: a hook changed there
+ * counts. */
+TEST(gitcheck_hooks_kept_in_the_worktree)
+{
+	gc_private();
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("git init -q ws && git init -q ws/sub && mkdir ws/sub/githooks && "
+	                "printf '#!/bin/sh\\n' > ws/sub/githooks/pre-commit && "
+	                "rm -rf ws/sub/.git/hooks && ln -s ../githooks ws/sub/.git/hooks && "
+	                "git init -q ws/quiet && rm -rf ws/quiet/.git/hooks && "
+	                "ln -s ../../sub/githooks ws/quiet/.git/hooks"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo 'touch /tmp/pwned' >> ws/sub/githooks/pre-commit"), 0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	/* Both repositories run that hook. */
+	ASSERT_EQ(n, 2);
+	const struct sandbox_gitcheck_report *h = gc_find(r, n, "ws/sub/.git");
+	ASSERT(h != NULL);
+	ASSERT_STR_EQ(h->why, "hooks/pre-commit changed");
+	ASSERT(gc_moved(h, "ws/sub/.git", "hooks"));
+	ASSERT(gc_find(r, n, "ws/quiet/.git") != NULL);
+	/* The link is renamed; the worktree's files stay. */
+	ASSERT(gc_exists("ws/sub/githooks/pre-commit"));
+	ASSERT(!gc_exists("ws/sub/.git/hooks"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
 /*
  * As the unprivileged user, a command can chmod what it made so that its
  * owner cannot read or write it: such directories of the user's are opened
