@@ -252,6 +252,7 @@ UNIT(layout_fit_cuts_with_an_ellipsis, 5)
 UNIT(input_history_is_kept_and_persisted, 5)
 /* the prompt guard: arming, typeahead, denying default, reasons (SPEC 5, issue 14) */
 UNIT(tui_prompt_typeahead_goes_to_the_input_line, 10)
+UNIT(tui_prompt_typeahead_stays_with_the_focused_pane, 10)
 UNIT(tui_prompt_arms_after_500ms_without_a_key, 10)
 UNIT(tui_prompt_stray_enter_denies, 10)
 UNIT(tui_prompt_deny_with_a_reason, 10)

@@ -778,3 +778,38 @@ TEST(layout_modal_keeps_origin_and_field_at_every_size)
 	}
 	return 0;
 }
+
+TEST(tui_prompt_typeahead_stays_with_the_focused_pane)
+{
+	struct guard g;
+	struct modal_view v;
+	char *argv[] = {"make", "install", NULL};
+	struct launch_request req = {
+	    .argc = 2, .argv = argv, .escalate = true, .origin = "agent client 1"};
+	char *text;
+
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	/* A REPL runs in pane 1, and the user types into it. */
+	launch_line(g.t, "python3");
+	ASSERT_EQ(g.t->panes[0]->state, PANE_RUNNING);
+	tui_key(g.t, '\t', false);
+	ASSERT(!g.t->focus_input);
+	ASSERT_EQ(g.t->current, 0);
+	/* An agent's escalation arrives: a pane of its own, but the keys stay. */
+	ASSERT(launch_request(g.t, &req) != NULL);
+	ASSERT_EQ(g.t->current, 0);
+	ASSERT(!g.t->focus_input);
+	ASSERT(tui_modal_view(g.t, &v));
+	ASSERT(v.arming);
+	ASSERT_STR_EQ(v.arming_dest, "pane 1");
+	guard_type(&g, "yes\r");
+	/* Neither answered, nor moved to the input line to run as a shell command. */
+	ASSERT_EQ(approval_pending(g.t->approvals), 1);
+	ASSERT_EQ(g.t->n_panes, 2);
+	ASSERT(!g.t->focus_input);
+	text = guard_input(&g);
+	ASSERT_STR_EQ(text, "");
+	free(text);
+	guard_close(&g);
+	return 0;
+}

@@ -280,9 +280,14 @@ struct pane *tui_add_pane(struct tui *t, const char *command, size_t argc, char 
 	p->start_ms = p->end_ms = tui_now(t);
 	p->sandboxed = true; /* until a decision says otherwise */
 	t->panes[t->n_panes++] = p;
-	t->current = t->n_panes - 1;
+	/*
+	 * A pane that has the keyboard keeps it: an agent's new pane must not
+	 * take the keys typed into a REPL and send them to the input line.
+	 */
+	if (t->focus_input || t->current < 0)
+		t->current = t->n_panes - 1;
 	tui__relayout(t);
-	if (t->layout.pane[t->current].h < 2)
+	if (t->layout.pane[t->n_panes - 1].h < 2)
 		pane_resize(p, t->rows > 3 ? t->rows - 3 : 1, t->cols);
 	return p;
 }
