@@ -88,6 +88,7 @@ UNIT(gitcheck_symlinks_not_followed, 20)
 UNIT(gitcheck_walk_limits_report_incomplete, 20)
 UNIT(gitcheck_attacker_variants, 20)
 UNIT(gitcheck_hooks_kept_in_the_worktree, 20)
+UNIT(gitcheck_crosses_mounts_but_not_kernel_file_systems, 20)
 UNIT(gitcheck_unreadable_dirs_of_the_user_are_checked, 20)
 /* sandbox helper: the real binary, as root and as an unprivileged user */
 UNIT(sandbox_write_cwd_not_etc_root, 40)

@@ -68,9 +68,9 @@ static int gc_sh_as(uid_t uid, const char *fmt, ...)
  * Puts an empty tmpfs, seen by this test alone, on the test's directory
  * (where the host lets it: root, or user namespaces). Every sandbox that runs
  * meanwhile on this host scans /tmp after its run, as this check does, and
- * would move aside what these tests make there.
+ * would move aside what these tests make there. False when it could not.
  */
-static void gc_private(void)
+static bool gc_private(void)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -78,7 +78,7 @@ static void gc_private(void)
 
 	if (unshare(CLONE_NEWNS) != 0) {
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-			return;
+			return false;
 		map = xasprintf("0 %u 1", (unsigned)uid); /* root inside, for mount */
 		(void)test_write_file("/proc/self/setgroups", "deny");
 		(void)test_write_file("/proc/self/uid_map", map);
@@ -87,8 +87,8 @@ static void gc_private(void)
 		(void)test_write_file("/proc/self/gid_map", map);
 		free(map);
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
-		(void)mount("gitcheck", test_tmpdir(), "tmpfs", 0, "mode=0755");
+	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+	       mount("gitcheck", test_tmpdir(), "tmpfs", 0, "mode=0755") == 0;
 }
 
 /* The run's start: a coarse time at least one tick after everything made so far. */
@@ -576,6 +576,41 @@ TEST(gitcheck_hooks_kept_in_the_worktree)
 	ASSERT(gc_exists("ws/sub/githooks/pre-commit"));
 	ASSERT(!gc_exists("ws/sub/.git/hooks"));
 	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/* Mounts under a root are walked (a bind is as writable as the root), kernel file systems are not.
+ */
+TEST(gitcheck_crosses_mounts_but_not_kernel_file_systems)
+{
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+	struct sandbox_gitcheck_limits lim = {
+	    .max_entries = 2000, .max_depth = 64, .max_incomplete = 16};
+
+	if (!gc_private())
+		SKIP("cannot mount here (needs root or user namespaces)");
+	ASSERT_EQ(gc_sh("mkdir -p ws/mnt ws/sys ws/other"), 0);
+	char *mnt = gc_path("ws/mnt"), *sys = gc_path("ws/sys"), *other = gc_path("ws/other");
+	ASSERT_EQ(mount("gitcheck-inner", mnt, "tmpfs", 0, "mode=0755"), 0);
+	/* sysfs holds far more than 2000 entries: walking it would hit the limit. */
+	bool kernel_fs = mount("sysfs", sys, "sysfs", MS_RDONLY, NULL) == 0;
+	ASSERT_EQ(mount(mnt, other, NULL, MS_BIND, NULL), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("git init -q ws/mnt/r"), 0);
+	gc_scan(ws_root, NULL, since, &lim, &r, &n);
+	gc_dump(r, n);
+	/* Found once, through the first of its two paths. */
+	ASSERT_EQ(n, 1);
+	ASSERT(!r[0].incomplete);
+	ASSERT(gc_find(r, n, "ws/mnt/r/.git") != NULL || gc_find(r, n, "ws/other/r/.git") != NULL);
+	ASSERT(!gc_exists("ws/mnt/r/.git/config"));
+	if (!kernel_fs)
+		fprintf(stderr, "note: sysfs could not be mounted here; only the tmpfs part ran\n");
+	sandbox_gitcheck_free(r, n);
+	free(mnt);
+	free(sys);
+	free(other);
 	return 0;
 }
 
