@@ -529,8 +529,11 @@ static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, cons
 	}
 	if (fd < 0) {
 		int err = errno;
+		/* Only where a command could have written: this user's, or group/other-writable. */
 		if (err != ENOENT && err != ENOTDIR && err != ELOOP &&
-		    (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0 || gitcheck_is_new(g, st)))
+		    (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		     (gitcheck_is_new(g, st) &&
+		      (st->st_uid == geteuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0))))
 			gitcheck_incomplete(g, path, "cannot read it: %s", strerror(err));
 		return -1;
 	}
@@ -538,6 +541,11 @@ static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, cons
 		close(fd);
 		return -1;
 	}
+	/* Readable but not searchable (mode 0400): its entries cannot be opened either. */
+	if (restore != NULL && *restore == (mode_t)-1 && st->st_uid == geteuid() &&
+	    (st->st_mode & (S_IRUSR | S_IXUSR)) != (S_IRUSR | S_IXUSR) && gitcheck_is_new(g, st) &&
+	    fchmod(fd, (st->st_mode & 07777) | S_IRUSR | S_IXUSR) == 0)
+		*restore = st->st_mode & 07777;
 	if (st->st_dev != parent_dev && fstatfs(fd, &sf) == 0)
 		for (size_t i = 0; i < sizeof gitcheck_kernel_fs / sizeof gitcheck_kernel_fs[0];
 		     i++)

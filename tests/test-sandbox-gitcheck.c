@@ -636,7 +636,8 @@ TEST(gitcheck_unreadable_dirs_of_the_user_are_checked)
 	struct timespec since = gc_start();
 	ASSERT_EQ(gc_sh_as((uid_t)uid,
 	                   "mkdir ws/locked && git init -q ws/locked/r && chmod 100 ws/locked && "
-	                   "git init -q ws/ro && chmod 555 ws/ro/.git"),
+	                   "git init -q ws/ro && chmod 555 ws/ro/.git && "
+	                   "mkdir ws/nox && git init -q ws/nox/r && chmod 400 ws/nox"),
 	          0);
 	pid = fork();
 	ASSERT(pid >= 0);
@@ -651,7 +652,9 @@ TEST(gitcheck_unreadable_dirs_of_the_user_are_checked)
 		gc_dump(r, n);
 		const struct sandbox_gitcheck_report *l = gc_find(r, n, "ws/locked/r/.git");
 		const struct sandbox_gitcheck_report *o = gc_find(r, n, "ws/ro/.git");
-		bad |= n != 2;
+		const struct sandbox_gitcheck_report *x = gc_find(r, n, "ws/nox/r/.git");
+		bad |= n != 3;
+		bad |= x == NULL || x->error != NULL || !gc_moved(x, "ws/nox/r/.git", "config");
 		bad |= l == NULL || l->error != NULL || !gc_moved(l, "ws/locked/r/.git", "config");
 		bad |= o == NULL || o->error != NULL || !gc_moved(o, "ws/ro/.git", "hooks");
 		sandbox_gitcheck_free(r, n);
@@ -669,6 +672,10 @@ TEST(gitcheck_unreadable_dirs_of_the_user_are_checked)
 	p = gc_path("ws/ro/.git");
 	ASSERT_EQ(stat(p, &st), 0);
 	ASSERT_EQ(st.st_mode & 07777, 0555);
+	free(p);
+	p = gc_path("ws/nox");
+	ASSERT_EQ(stat(p, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0400);
 	free(p);
 	return 0;
 }
