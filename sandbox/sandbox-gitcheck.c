@@ -117,7 +117,8 @@ struct gitcheck {
 	size_t entries;  /* directory entries read so far */
 	bool stopped;    /* the entry limit was hit: read nothing more */
 	size_t n_incomplete;
-	struct gitcheck_id *seen; /* git dirs checked */
+	struct gitcheck_id *skip_ids; /* what each SKIP path is (lstat), or {0, 0} */
+	struct gitcheck_id *seen;     /* git dirs checked */
 	size_t n_seen, cap_seen;
 	struct sandbox_gitcheck_report *v;
 	size_t n, cap;
@@ -187,11 +188,17 @@ static bool gitcheck_count(struct gitcheck *g, const char *path)
 	return false;
 }
 
-/* True when PATH is one of the protected git dirs (or `.git` entries) in the skip list. */
-static bool gitcheck_skipped(const struct gitcheck *g, const char *path)
+/*
+ * True when PATH (stat ST) is one of the protected git dirs (or `.git`
+ * entries) in the skip list, by name or by identity (another spelling or
+ * mount of the same directory).
+ */
+static bool gitcheck_skipped(const struct gitcheck *g, const char *path, const struct stat *st)
 {
 	for (size_t i = 0; i < g->n_skip; i++)
-		if (strcmp(g->skip[i], path) == 0)
+		if (strcmp(g->skip[i], path) == 0 ||
+		    (g->skip_ids[i].ino != 0 && g->skip_ids[i].dev == st->st_dev &&
+		     g->skip_ids[i].ino == st->st_ino))
 			return true;
 	return false;
 }
@@ -359,7 +366,7 @@ static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path
 static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, const char *path,
                             const struct stat *entry_st)
 {
-	bool skipped = gitcheck_skipped(g, path);
+	bool skipped = gitcheck_skipped(g, path, st);
 	bool exists[GITCHECK_N_ITEMS], changed[GITCHECK_N_ITEMS];
 	struct sandbox_gitcheck_report *r;
 	char *why = NULL;
@@ -448,7 +455,7 @@ static void gitcheck_dotgit_entry(struct gitcheck *g, int dfd, const char *dirpa
 	char *entry = sandbox__join(dirpath, name);
 	char *target = S_ISREG(st->st_mode) ? gitcheck_read_gitdir(dfd, dirpath, name) : NULL;
 
-	if (!gitcheck_skipped(g, entry) && gitcheck_is_new(g, st)) {
+	if (!gitcheck_skipped(g, entry, st) && gitcheck_is_new(g, st)) {
 		char *why = S_ISLNK(st->st_mode) ? xstrdup("a .git symlink appeared")
 		            : target != NULL
 		                ? xasprintf("a .git file appeared (gitdir: %s)", target)
@@ -777,6 +784,13 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 	for (size_t i = 0; i < n_roots; i++)
 		if (roots[i][0] != '/')
 			return -EINVAL;
+	g.skip_ids = xcalloc(n_skip ? n_skip : 1, sizeof *g.skip_ids);
+	for (size_t i = 0; i < n_skip; i++) {
+		struct stat st;
+
+		if (lstat(skip[i], &st) == 0)
+			g.skip_ids[i] = (struct gitcheck_id){st.st_dev, st.st_ino};
+	}
 	for (size_t i = 0; i < n_roots && !g.stopped; i++) {
 		struct stat st;
 		int fd;
@@ -799,6 +813,7 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 		              base != NULL && strcasecmp(base, "/.git") == 0, NULL);
 	}
 	free(g.seen);
+	free(g.skip_ids);
 	*out = g.v;
 	*n_out = g.n;
 	return 0;

@@ -405,6 +405,15 @@ TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 	gc_dump(r, n);
 	ASSERT_EQ(n, 0);
 	sandbox_gitcheck_free(r, n);
+
+	/* A protected git dir named another way (through a symlink) is still the one skipped. */
+	static const char *const alias_skip[] = {"alias/.git", NULL};
+	ASSERT_EQ(gc_sh("ln -s ws alias"), 0);
+	gc_scan(ws_root, alias_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 0);
+	ASSERT(gc_exists("ws/.git/config"));
+	sandbox_gitcheck_free(r, n);
 	return 0;
 }
 
