@@ -748,15 +748,29 @@ int sandbox_gitcheck_scan(char *const *roots, size_t n_roots, char *const *skip,
 	return sandbox_gitcheck_scan_limited(roots, n_roots, skip, n_skip, since, &lim, out, n_out);
 }
 
-/* True when root I is the same as, or lies under, another root (walked there already). */
+/*
+ * True when root I is the same as an earlier root, or lies under another
+ * root without a symlink on the way (so that root's walk reaches it).
+ */
 static bool gitcheck_root_covered(char *const *roots, size_t n_roots, size_t i)
 {
 	for (size_t j = 0; j < n_roots; j++) {
+		int fd;
+
 		if (j == i)
 			continue;
-		if (strcmp(roots[j], roots[i]) == 0 ? j < i
-		                                    : policy_path_is_under(roots[j], roots[i]))
+		if (strcmp(roots[j], roots[i]) == 0) {
+			if (j < i)
+				return true;
+			continue;
+		}
+		if (!policy_path_is_under(roots[j], roots[i]))
+			continue;
+		fd = gitcheck_open_beneath(roots[j], roots[i]);
+		if (fd >= 0) {
+			close(fd);
 			return true;
+		}
 	}
 	return false;
 }

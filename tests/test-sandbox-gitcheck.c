@@ -448,6 +448,14 @@ TEST(gitcheck_symlinks_not_followed)
 	ASSERT(gc_exists("out/hooks"));
 	ASSERT_EQ(gc_count_prefix("out", "hooks.airlock"), 0);
 	sandbox_gitcheck_free(r, n);
+
+	/* A root named through a link inside another root is walked on its own. */
+	static const char *const roots[] = {"ws", "ws/outlink", "ws/a", NULL};
+	gc_scan(roots, NULL, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT(gc_find(r, n, "ws/outlink/real/.git") != NULL);
+	ASSERT(!gc_exists("out/real/.git/config"));
+	sandbox_gitcheck_free(r, n);
 	return 0;
 }
 
