@@ -1,21 +1,28 @@
 /*
  * Proxy routing (see proxy-route.h): endpoint discovery from the proxy
- * variables, the Unix-socket directory, and the two bridge processes.
+ * variables, the channel between the stages, and the two bridge processes.
  *
- * Both bridges are the same small program: a poll loop over listening
- * sockets; each accepted connection gets a connection to its target and
- * two relay threads (one per direction) that move bytes with blocking
- * splice(2) through a pipe (read/write in 64 KiB steps where splice is not
+ * The inner bridge is a poll loop over its listening sockets on 127.0.0.1;
+ * the outer bridge a loop over the channel. Each accepted connection costs
+ * the inner bridge one stream socketpair, one end of which travels over the
+ * channel (SCM_RIGHTS, with the port it is for as the message's data); the
+ * outer bridge connects to that port on the host and relays. A relay is two
+ * threads (one per direction) that move bytes with blocking splice(2)
+ * through a pipe (read/write in 64 KiB steps where splice is not
  * supported), so a slow reader naturally stops the writer (backpressure by
- * the kernel's socket and pipe buffers). At EOF a relay half-closes
- * its target (shutdown SHUT_WR); the second relay to finish closes both
- * sockets. A bridge is a process of its own, forked before any thread
+ * the kernel's socket and pipe buffers). At EOF a relay half-closes its
+ * target (shutdown SHUT_WR); the second relay to finish closes both
+ * sockets. The outer bridge trusts nothing in a message: it takes exactly a
+ * port it routes and one socket, else drops the message (and any
+ * descriptor). A bridge is a process of its own, forked before any thread
  * exists: the outer one before bubblewrap runs, the inner one before
- * seccomp and exec, so the command never holds an AF_UNIX socket and never
- * runs with the bridge's threads. The inner bridge is the one process in
- * the sandbox without the seccomp filter, so it is made non-dumpable: the
- * command (same uid, no capabilities) cannot open its memory or its
- * descriptors through /proc to borrow its AF_UNIX rights.
+ * seccomp and exec, so the command never holds an AF_UNIX socket or the
+ * channel and never runs with the bridge's threads. The inner bridge is the
+ * one process in the sandbox without the seccomp filter, so it is made
+ * non-dumpable: the command (same uid, no capabilities) cannot open its
+ * memory or take its descriptors through /proc to borrow its AF_UNIX rights.
+ * Both bridges die with their parent (PR_SET_PDEATHSIG) and leave nothing:
+ * no socket of the route has a name.
  */
 #include "sandbox/proxy-route.h"
 
@@ -150,13 +157,20 @@ int proxy_route_loopback_port(const char *value, int *family)
 	return u.port;
 }
 
-/* ---- the bridge ------------------------------------------------------------ */
+/* ---- the bridges ------------------------------------------------------------- */
 
-/* One listening socket of a bridge and where its connections go. */
+/* One routed port: where the inner bridge listens, where the outer one connects. */
 struct proxy_route_listener {
-	int fd;
-	struct sockaddr_storage target;
+	int fd;   /* inner: the listening socket on 127.0.0.1 */
+	int port; /* the host endpoint's port, which names the route on the channel */
+	struct sockaddr_storage target; /* outer: the host endpoint */
 	socklen_t target_len;
+};
+
+/* Room for the one descriptor a channel message carries. */
+union proxy_route_cmsg {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
 };
 
 /* One bridged connection, shared by its two relay threads. */
@@ -231,10 +245,10 @@ static void proxy_route_start_pair(int a, int b)
 	}
 }
 
-/* Connects to L's target; returns the socket or -1. */
+/* Connects to L's host endpoint; returns the socket or -1. */
 static int proxy_route_connect(const struct proxy_route_listener *l)
 {
-	int fd = socket(l->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(l->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0)
 		return -1;
@@ -242,11 +256,7 @@ static int proxy_route_connect(const struct proxy_route_listener *l)
 		close(fd);
 		return -1;
 	}
-	if (l->target.ss_family != AF_UNIX) {
-		int one = 1;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
 }
 
@@ -263,73 +273,140 @@ static void proxy_route_quiet(void)
 	close(fd);
 }
 
-/* The bridge's accept loop; never returns. */
-static void __attribute__((noreturn)) proxy_route_bridge(struct proxy_route_listener *ls, size_t n)
+/* Sends PORT and the descriptor FD over CHAN as one message; 0 or -1 (errno set). */
+static int proxy_route_send(int chan, int port, int fd)
 {
-	struct pollfd pfd[PROXY_ROUTE_MAX];
+	union proxy_route_cmsg u;
+	struct iovec iov = {.iov_base = &port, .iov_len = sizeof port};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&u, 0, sizeof u);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof fd);
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	do
+		n = sendmsg(chan, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof port ? 0 : -1;
+}
+
+/*
+ * Receives one message from CHAN into *PORT and *FD (-1 unless the message
+ * is exactly a port and one socket). Returns 1, 0 at EOF, -1 on error.
+ */
+static int proxy_route_recv(int chan, int *port, int *fd)
+{
+	union proxy_route_cmsg u;
+	struct iovec iov = {.iov_base = port, .iov_len = sizeof *port};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c;
+	struct stat st;
+	ssize_t n;
+
+	*port = 0;
+	*fd = -1;
+	do
+		n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	/* The buffer holds one descriptor: the kernel drops any more (MSG_CTRUNC). */
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof *fd) && *fd < 0)
+			memcpy(fd, CMSG_DATA(c), sizeof *fd);
+	if (*fd >= 0 && (n != (ssize_t)sizeof *port || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	                 fstat(*fd, &st) != 0 || !S_ISSOCK(st.st_mode))) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 1;
+}
+
+/* The outer bridge: connects each socket that comes on CHAN to its endpoint; never returns. */
+static void __attribute__((noreturn))
+proxy_route_outer_bridge(int chan, const struct proxy_route_listener *ls, size_t n)
+{
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int port, fd, t = -1;
+		int rc = proxy_route_recv(chan, &port, &fd);
+
+		if (rc <= 0)
+			_exit(0); /* the inner side is gone (or the channel broke) */
+		if (fd < 0)
+			continue;
+		for (size_t i = 0; i < n && t < 0; i++)
+			if (ls[i].port == port)
+				t = proxy_route_connect(&ls[i]);
+		if (t < 0) {
+			/* An unknown port, or refused: the command sees its connection end. */
+			close(fd);
+			continue;
+		}
+		proxy_route_start_pair(fd, t);
+	}
+}
+
+/*
+ * The inner bridge: hands each connection accepted on LS over to the outer
+ * bridge through CHAN, as one end of a fresh socketpair; never returns.
+ */
+static void __attribute__((noreturn))
+proxy_route_inner_bridge(int chan, const struct proxy_route_listener *ls, size_t n)
+{
+	struct pollfd pfd[PROXY_ROUTE_MAX + 1];
 
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < n; i++) {
 		pfd[i].fd = ls[i].fd;
 		pfd[i].events = POLLIN;
 	}
+	pfd[n].fd = chan; /* only to notice that the outer bridge is gone */
+	pfd[n].events = 0;
 	for (;;) {
-		int rc = poll(pfd, n, -1);
+		int rc = poll(pfd, n + 1, -1);
 
 		if (rc < 0 && errno != EINTR)
 			_exit(0);
+		if (rc > 0 && pfd[n].revents != 0)
+			_exit(0);
 		for (size_t i = 0; rc > 0 && i < n; i++) {
-			int c, t;
+			int c, sp[2], one = 1;
 
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			c = accept4(ls[i].fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c < 0)
 				continue;
-			t = proxy_route_connect(&ls[i]);
-			if (t < 0) {
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 				close(c);
 				continue;
 			}
-			if (ls[i].target.ss_family != AF_UNIX) {
-				int one = 1;
+			if (proxy_route_send(chan, ls[i].port, sp[1]) < 0) {
+				int e = errno;
 
-				setsockopt(t, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-			} else {
-				int one = 1;
-
-				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+				close(sp[0]);
+				close(sp[1]);
+				close(c);
+				if (e == EPIPE || e == ECONNRESET || e == ENOTCONN)
+					_exit(0);
+				continue;
 			}
-			proxy_route_start_pair(c, t);
+			close(sp[1]);
+			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			proxy_route_start_pair(c, sp[0]);
 		}
 	}
 }
 
 /* ---- outer stage --------------------------------------------------------------- */
-
-/* The route the outer bridge cleans up when its parent dies. */
-static struct proxy_route *proxy_route_cleanup_route;
-
-/* Removes the sockets and the directory of ROUTE (async-signal-safe). */
-static void proxy_route_remove(const struct proxy_route *route)
-{
-	char path[sizeof route->dir + 16];
-
-	for (size_t i = 0; i < route->n; i++) {
-		snprintf(path, sizeof path, "%s/%d", route->dir, route->ports[i]);
-		unlink(path);
-	}
-	rmdir(route->dir);
-}
-
-/* SIGTERM in the outer bridge (also its parent-death signal): clean up and go. */
-static void proxy_route_outer_term(int sig)
-{
-	(void)sig;
-	if (proxy_route_cleanup_route != NULL)
-		proxy_route_remove(proxy_route_cleanup_route);
-	_exit(0);
-}
 
 /* Adds PORT (FAMILY of the host endpoint) to ROUTE unless present. */
 static void proxy_route_add(struct proxy_route *route, int port, int family)
@@ -344,13 +421,13 @@ static void proxy_route_add(struct proxy_route *route, int port, int family)
 	route->n++;
 }
 
-/* Finds the endpoints, binds their Unix sockets and starts the outer bridge. */
+/* Finds the endpoints, makes the channel and starts the outer bridge. */
 struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 {
 	struct proxy_route_listener ls[PROXY_ROUTE_MAX];
 	struct proxy_route *route;
 	char *env, *p;
-	size_t len;
+	int chan[2];
 	pid_t parent = getpid(), pid;
 
 	if (opts->policy.net != POLICY_NET_PROXY)
@@ -370,24 +447,12 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 		            "airlock's -n ask, which starts the proxy and sets them)");
 	for (size_t i = 0; i < opts->n_host_ports; i++)
 		proxy_route_add(route, opts->host_ports[i], AF_INET);
-	snprintf(route->dir, sizeof route->dir, "/tmp/airlock-route-XXXXXX");
-	if (mkdtemp(route->dir) == NULL)
-		sandbox_die("proxy routing: mkdtemp %s: %s", route->dir, strerror(errno));
 	for (size_t i = 0; i < route->n; i++) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ls[i].target;
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ls[i].target;
 
-		snprintf(sun.sun_path, sizeof sun.sun_path, "%s/%d", route->dir, route->ports[i]);
-		ls[i].fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (ls[i].fd < 0 || bind(ls[i].fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-		    listen(ls[i].fd, 128) < 0) {
-			int e = errno;
-
-			proxy_route_remove(route);
-			sandbox_die("proxy routing: cannot listen on %s: %s", sun.sun_path,
-			            strerror(e));
-		}
+		ls[i].fd = -1;
+		ls[i].port = route->ports[i];
 		memset(&ls[i].target, 0, sizeof ls[i].target);
 		if (route->targets[i] == AF_INET6) {
 			sin6->sin6_family = AF_INET6;
@@ -401,36 +466,32 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 			ls[i].target_len = sizeof *sin;
 		}
 	}
+	/* The inner end crosses bubblewrap (and a system bwrap's exec): not close-on-exec. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
+	    fcntl(chan[1], F_SETFD, 0) < 0)
+		sandbox_die("proxy routing: socketpair: %s", strerror(errno));
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0) {
-		proxy_route_remove(route);
+	if (pid < 0)
 		sandbox_die("proxy routing: fork: %s", strerror(errno));
-	}
 	if (pid == 0) {
-		struct sigaction sa = {.sa_handler = proxy_route_outer_term};
-
-		proxy_route_cleanup_route = route;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
+		close(chan[1]);
 		/* An interrupt is the command's (the helper passes it on), not the bridge's. */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
 		prctl(PR_SET_DUMPABLE, 0);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
-			proxy_route_outer_term(SIGTERM);
+			_exit(0);
 		proxy_route_quiet();
-		proxy_route_bridge(ls, route->n);
+		proxy_route_outer_bridge(chan[0], ls, route->n);
 	}
+	close(chan[0]);
+	route->chan = chan[1];
 	route->bridge = pid;
-	for (size_t i = 0; i < route->n; i++)
-		close(ls[i].fd);
-	/* Tell the inner stage: "DIR|P1,P2,...". */
-	len = strlen(route->dir) + 2 + route->n * 7;
-	env = xmalloc(len);
-	p = env + sprintf(env, "%s|", route->dir);
+	/* Tell the inner stage: "FD|P1,P2,...". */
+	env = xmalloc(16 + route->n * 7);
+	p = env + sprintf(env, "%d|", route->chan);
 	for (size_t i = 0; i < route->n; i++)
 		p += sprintf(p, "%s%d", i > 0 ? "," : "", route->ports[i]);
 	setenv(PROXY_ROUTE_ENV, env, 1);
@@ -438,44 +499,18 @@ struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts)
 	return route;
 }
 
-/* Inserts the read-only bind of the socket directory before the plan's "--". */
-void proxy_route_outer_plan(const struct proxy_route *route, struct sandbox_plan *plan)
-{
-	size_t at = plan->argc;
-
-	if (route == NULL)
-		return;
-	for (size_t i = 0; i < plan->argc; i++) {
-		if (strcmp(plan->argv[i], "--") == 0) {
-			at = i;
-			break;
-		}
-	}
-	if (plan->argc + 4 > plan->cap) {
-		plan->cap = plan->argc + 4;
-		plan->argv = xreallocarray(plan->argv, plan->cap, sizeof *plan->argv);
-	}
-	memmove(plan->argv + at + 3, plan->argv + at, (plan->argc - at + 1) * sizeof *plan->argv);
-	plan->argv[at] = xstrdup("--ro-bind");
-	plan->argv[at + 1] = xstrdup(route->dir);
-	plan->argv[at + 2] = xstrdup(route->dir);
-	plan->argc += 3;
-	plan->argv[plan->argc] = NULL;
-}
-
-/* Stops the outer bridge and removes what the route made. */
+/* Stops the outer bridge and closes the channel: nothing of the route stays. */
 void proxy_route_outer_stop(struct proxy_route *route)
 {
 	if (route == NULL)
 		return;
 	/*
-	 * Remove first, then stop the bridge without waiting for it (it
-	 * only has sockets on removed paths left; the helper exits next and
-	 * the bridge is reaped by whoever inherits it): saves its exit time.
+	 * Without waiting for the bridge (the helper exits next and the
+	 * bridge is reaped by whoever inherits it): saves its exit time.
 	 */
-	proxy_route_remove(route);
 	if (route->bridge > 0)
 		kill(route->bridge, SIGKILL);
+	close(route->chan);
 	unsetenv(PROXY_ROUTE_ENV);
 	free(route);
 }
@@ -546,14 +581,28 @@ static void proxy_route_rewrite_env(const int *ports, const int *local, size_t n
 	}
 }
 
+/* True when FD is a connected AF_UNIX SOCK_SEQPACKET socket: the route's channel. */
+static bool proxy_route_is_channel(int fd)
+{
+	int type = 0, domain = 0;
+	socklen_t tl = sizeof type, dl = sizeof domain;
+	struct sockaddr_un peer;
+	socklen_t pl = sizeof peer;
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_SEQPACKET &&
+	       getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) == 0 && domain == AF_UNIX &&
+	       getpeername(fd, (struct sockaddr *)&peer, &pl) == 0;
+}
+
 /* Sets up the listeners, the inner bridge and the variables inside the sandbox. */
 void proxy_route_inner_setup(void)
 {
 	struct proxy_route_listener ls[PROXY_ROUTE_MAX];
-	int ports[PROXY_ROUTE_MAX], local[PROXY_ROUTE_MAX];
+	int ports[PROXY_ROUTE_MAX], local[PROXY_ROUTE_MAX], chan;
 	const char *env = getenv(PROXY_ROUTE_ENV);
-	char dir[64], *spec, *bar, *tok, *save = NULL;
+	char *spec, *bar, *end, *tok, *save = NULL;
 	size_t n = 0;
+	long v;
 	pid_t parent = getpid(), pid;
 
 	if (env == NULL)
@@ -561,10 +610,21 @@ void proxy_route_inner_setup(void)
 	spec = xstrdup(env);
 	unsetenv(PROXY_ROUTE_ENV);
 	bar = strchr(spec, '|');
-	if (bar == NULL || (size_t)(bar - spec) >= sizeof dir)
+	if (bar == NULL)
 		sandbox_die("proxy routing: malformed %s", PROXY_ROUTE_ENV);
 	*bar = '\0';
-	snprintf(dir, sizeof dir, "%s", spec);
+	v = strtol(spec, &end, 10);
+	if (end == spec || *end != '\0' || v < 3 || v > 65535)
+		sandbox_die("proxy routing: malformed %s", PROXY_ROUTE_ENV);
+	chan = (int)v;
+	if (!proxy_route_is_channel(chan))
+		sandbox_die(
+		    "proxy routing: descriptor %d is not the route's channel from the outer "
+		    "stage",
+		    chan);
+	/* Whatever happens below, the command never inherits it. */
+	if (fcntl(chan, F_SETFD, FD_CLOEXEC) < 0)
+		sandbox_die("proxy routing: fcntl: %s", strerror(errno));
 	for (tok = strtok_r(bar + 1, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		int port = atoi(tok);
 
@@ -575,13 +635,9 @@ void proxy_route_inner_setup(void)
 	free(spec);
 	proxy_route_lo_up();
 	for (size_t i = 0; i < n; i++) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ls[i].target;
-
 		local[i] = proxy_route_listen_local(ports[i], &ls[i].fd);
-		memset(&ls[i].target, 0, sizeof ls[i].target);
-		sun->sun_family = AF_UNIX;
-		snprintf(sun->sun_path, sizeof sun->sun_path, "%s/%d", dir, ports[i]);
-		ls[i].target_len = sizeof *sun;
+		ls[i].port = ports[i];
+		ls[i].target_len = 0;
 	}
 	fflush(NULL);
 	pid = fork();
@@ -601,9 +657,10 @@ void proxy_route_inner_setup(void)
 		if (getppid() != parent)
 			_exit(0);
 		proxy_route_quiet();
-		proxy_route_bridge(ls, n);
+		proxy_route_inner_bridge(chan, ls, n);
 	}
 	for (size_t i = 0; i < n; i++)
 		close(ls[i].fd);
+	close(chan);
 	proxy_route_rewrite_env(ports, local, n);
 }

@@ -3,29 +3,36 @@
  * network namespace of its own (only `lo`) still reaches airlock's proxy
  * and the host loopback ports it was given, and nothing else.
  *
- *   outer stage (host netns)              inner stage (sandbox netns)
- *   127.0.0.1:P (proxy) <- bridge <- DIR/P (Unix) <- bridge <- 127.0.0.1:P <- command
+ *   outer stage (host netns)                 inner stage (sandbox netns)
+ *   127.0.0.1:P (proxy) <- outer bridge <= channel <= inner bridge <- 127.0.0.1:P <- command
  *
  * The outer stage reads the proxy variables (HTTP_PROXY ... WSS_PROXY,
  * ALL_PROXY and their lower-case forms), keeps the endpoints on the loopback
- * interface (127.0.0.0/8, ::1, localhost), adds the --host-port ports, and
- * binds one Unix socket per port in a fresh 0700 directory DIR. A bridge
- * process (forked before bubblewrap, killed after it, and removing DIR when
- * it goes, also when the helper dies) connects each accepted Unix connection
- * to the real endpoint. DIR is bound read-only into the sandbox at the same
- * path, and PROXY_ROUTE_ENV tells the inner stage DIR and the ports.
+ * interface (127.0.0.0/8, ::1, localhost) and adds the --host-port ports.
+ * The two stages are joined by a channel with no name anywhere: a connected
+ * AF_UNIX SOCK_SEQPACKET socketpair made before bubblewrap runs. Its inner
+ * end is inherited through bubblewrap (not close-on-exec; bubblewrap's own
+ * monitor and init close what they inherit) and PROXY_ROUTE_ENV names its
+ * descriptor and the ports; the outer end stays with the outer bridge, a
+ * process forked before bubblewrap that dies with the helper. For every
+ * connection the inner bridge makes a fresh stream socketpair and sends one
+ * end, with the port it is for, over the channel (SCM_RIGHTS); the outer
+ * bridge connects that end to the real endpoint on the host. No socket has a
+ * path, so there is nothing in the file system that another sandbox (or any
+ * process) could find, rename, replace or connect to, and nothing to leave
+ * behind when the helper is killed.
  *
  * The inner stage, before seccomp (it needs AF_UNIX, which the proxy filter
  * denies to the command), checks that `lo` is up (bubblewrap brings it up;
  * if not, SIOCSIFFLAGS), listens on 127.0.0.1:P (the same port number, or an
- * ephemeral one if P cannot be bound, e.g. below 1024), forks a bridge
- * process that connects each accepted connection to DIR/P, and rewrites the
- * proxy variables to http(s)/socks://127.0.0.1:P'. Anything else fails:
- * other addresses are unreachable (ENETUNREACH) and other loopback ports
- * refuse. Network `proxy` with no loopback proxy endpoint fails closed.
- * Host ports are routed in `proxy` mode only (under `restricted` the
- * seccomp filter refuses AF_INET sockets; under `enabled` they are reachable
- * anyway).
+ * ephemeral one if P cannot be bound, e.g. below 1024), forks the inner
+ * bridge (the one holder of the channel inside; the command never gets it),
+ * and rewrites the proxy variables to http(s)/socks://127.0.0.1:P'. Anything
+ * else fails: other addresses are unreachable (ENETUNREACH) and other
+ * loopback ports refuse. Network `proxy` with no loopback proxy endpoint
+ * fails closed. Host ports are routed in `proxy` mode only (under
+ * `restricted` the seccomp filter refuses AF_INET sockets; under `enabled`
+ * they are reachable anyway).
  */
 #ifndef AIRLOCK_SANDBOX_PROXY_ROUTE_H
 #define AIRLOCK_SANDBOX_PROXY_ROUTE_H
@@ -34,14 +41,14 @@
 
 #include <sys/types.h>
 
-/* How the outer stage tells the inner stage the route: "DIR|P1,P2,...". */
+/* How the outer stage tells the inner stage the route: "FD|P1,P2,..." (FD: the channel). */
 #define PROXY_ROUTE_ENV "AIRLOCK_SANDBOX__ROUTE"
 /* The most endpoints (proxy ports plus host ports) routed. */
 #define PROXY_ROUTE_MAX 32
 
 struct proxy_route {
-	char dir[64];                 /* the 0700 directory holding the Unix sockets */
-	int ports[PROXY_ROUTE_MAX];   /* loopback port behind DIR/<port> */
+	int chan;                     /* the inner stage's end of the channel (inherited) */
+	int ports[PROXY_ROUTE_MAX];   /* loopback ports routed */
 	int targets[PROXY_ROUTE_MAX]; /* address family of the host endpoint (AF_INET or AF_INET6)
 	                               */
 	size_t n;
@@ -55,9 +62,7 @@ struct proxy_route {
  * or when a socket cannot be made.
  */
 struct proxy_route *proxy_route_outer_start(const struct sandbox_opts *opts);
-/* Adds the read-only bind of the socket directory to PLAN (before its "--"). */
-void proxy_route_outer_plan(const struct proxy_route *route, struct sandbox_plan *plan);
-/* After the run: stops the bridge, removes the directory, frees ROUTE (NULL is fine). */
+/* After the run: stops the bridge, closes the channel, frees ROUTE (NULL is fine). */
 void proxy_route_outer_stop(struct proxy_route *route);
 
 /*

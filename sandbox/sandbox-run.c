@@ -446,7 +446,6 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 		sandbox_facts_gather(&facts, &in);
 		if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 			sandbox_die("%s", cause);
-		proxy_route_outer_plan(route, &plan);
 		if (opts->print_plan || sandbox_covers_acquire(&covers, &plan) == 0)
 			break;
 		/* Another sandbox removed a cover this plan relies on: look again. */
@@ -488,7 +487,6 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 		in.no_proc = true; /* same paths: the covers and their locks stay */
 		if (sandbox_plan_build(&in, &facts, &plan, &cause) < 0)
 			sandbox_die("%s", cause);
-		proxy_route_outer_plan(route, &plan);
 		sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	}
 	proxy_route_outer_stop(route);

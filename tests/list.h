@@ -230,6 +230,10 @@ UNIT(proxy_sandbox_fails_closed_without_proxy, 30)
 UNIT(proxy_sandbox_direct_egress_and_sockets, 60)
 UNIT(proxy_sandbox_host_port_is_bridged, 60)
 UNIT(proxy_sandbox_rewrites_a_port_it_cannot_bind, 60)
+UNIT(proxy_route_bridge_out_of_a_siblings_reach_root, 60)
+UNIT(proxy_route_bridge_out_of_a_siblings_reach_user, 60)
+UNIT(proxy_route_sigkill_leaves_nothing_in_tmp_root, 60)
+UNIT(proxy_route_sigkill_leaves_nothing_in_tmp_user, 60)
 
 /* jobs on pseudo-terminals (core/job, issue 4) */
 UNIT(job_reports_output_and_exit_status, 10)

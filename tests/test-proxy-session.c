@@ -16,11 +16,17 @@
 #include "../core/audit.h"
 #include "../core/proxy-session.h"
 #include "../core/rules.h"
+#include "../core/proxy-vars.h"
 #include "../core/xmalloc.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A session proxy on a loop thread with a scripted human. */
@@ -809,21 +815,13 @@ TEST(proxy_sandbox_host_port_is_bridged)
 	script =
 	    xasprintf("curl -sS -m 10 http://127.0.0.1:%d/dev-server; echo; "
 	              "curl -sS -m 10 http://127.0.0.1:%d/other; echo rc=$?; "
-	              "grep -o '/tmp/airlock-route-[A-Za-z0-9]*' /proc/self/mountinfo | head -1",
+	              "echo route-mounts=$(grep -c airlock-route /proc/self/mountinfo)",
 	              srv.port, other.port);
 	ASSERT_EQ(sandbox_sh(&t, script, true, NULL, srv.port, &r), 0);
 	ASSERT_CONTAINS(r.out, "line=GET /dev-server HTTP/1.1");
 	ASSERT_CONTAINS(r.out, "rc=7");
-	/* The route's directory was there inside, and is gone after the run. */
-	{
-		const char *dir = strstr(r.out, "/tmp/airlock-route-");
-		char path[64];
-		struct stat st;
-
-		ASSERT(dir != NULL);
-		snprintf(path, sizeof path, "%.*s", (int)strcspn(dir, "\n"), dir);
-		ASSERT(stat(path, &st) != 0);
-	}
+	/* No route directory inside: the route is a descriptor, with no path. */
+	ASSERT_CONTAINS(r.out, "route-mounts=0\n");
 	test_run_free(&r);
 	free(script);
 	ASSERT_EQ(atomic_load(&other.connections), 0);
@@ -873,5 +871,487 @@ TEST(proxy_sandbox_rewrites_a_port_it_cannot_bind)
 	test_run_free(&r);
 	free(env);
 	tserver_stop(&proxy);
+	return 0;
+}
+
+/* ---- the route's bridge: nothing a sibling sandbox can reach, nothing left behind ------- */
+
+/* Skips unless the helper runs as UID (-1: this user) here. */
+static int route_usable(uid_t uid)
+{
+	struct test_run r;
+	char *helper = sandbox_helper();
+	char *argv[] = {helper,
+	                "--sandbox-policy-cwd",
+	                "/",
+	                "--sandbox-policy",
+	                "{\"type\":\"read-only\"}",
+	                "--",
+	                "true",
+	                NULL};
+	int ok = test_run(&r, argv, NULL, "/", NULL, uid, 30) == 0 && r.status == 0;
+
+	test_run_free(&r);
+	free(helper);
+	return ok;
+}
+
+/* A fresh directory NAME under the test's directory, owned by UID; caller frees. */
+static char *route_ws(const char *name, uid_t uid)
+{
+	char *ws = xasprintf("%s/%s", test_tmpdir(), name);
+
+	mkdir(ws, 0755);
+	if (uid != (uid_t)-1 && chown(ws, uid, uid) != 0) {
+		/* the test's assertions will show it */
+	}
+	return ws;
+}
+
+/*
+ * Starts the helper in WS as UID (-1: this user), in a process group of its
+ * own, in network `proxy` mode (root read, WS write) with HTTP_PROXY set to
+ * PROXY_URL and no other proxy variable, running `sh -c SCRIPT` with its
+ * output in WS/out. Returns its pid.
+ */
+static pid_t route_spawn(uid_t uid, const char *ws, const char *proxy_url, const char *script)
+{
+	char *helper = sandbox_helper();
+	char *fs =
+	    xasprintf("{\"kind\":\"restricted\",\"entries\":["
+	              "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"root\"}},"
+	              "\"access\":\"read\"},"
+	              "{\"path\":{\"type\":\"path\",\"path\":\"%s\"},\"access\":\"write\"}]}",
+	              ws);
+	char *out = xasprintf("%s/out", ws);
+	char *argv[] = {helper,
+	                "--sandbox-policy-cwd",
+	                (char *)ws,
+	                "--file-system-sandbox-policy",
+	                fs,
+	                "--network-sandbox-policy",
+	                "\"proxy\"",
+	                "--",
+	                "sh",
+	                "-c",
+	                (char *)script,
+	                NULL};
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		setpgid(0, 0);
+		if (null < 0 || fd < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+		    chdir(ws) != 0)
+			_exit(127);
+		/* Only what the helper made is seen in its tree: not the runner's descriptors. */
+		for (int i = 3; i < 1024; i++)
+			close(i);
+		for (size_t i = 0; i < proxy_n_vars; i++)
+			unsetenv(proxy_vars[i].name);
+		unsetenv("NO_PROXY");
+		unsetenv("no_proxy");
+		setenv("HTTP_PROXY", proxy_url, 1);
+		setenv("HOME", "/nonexistent-home", 1);
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+			_exit(127);
+		execv(helper, argv);
+		_exit(127);
+	}
+	free(out);
+	free(fs);
+	free(helper);
+	return pid;
+}
+
+/* Waits up to MS milliseconds for PATH to exist; true when it does. */
+static bool route_wait_file(const char *path, int ms)
+{
+	struct stat st;
+
+	for (int i = 0; i < ms / 10 && stat(path, &st) != 0; i++)
+		usleep(10 * 1000);
+	return stat(path, &st) == 0;
+}
+
+/* Waits up to MS milliseconds for PID; returns its wait status, or -1 (then kills it). */
+static int route_wait_pid(pid_t pid, int ms)
+{
+	int status;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10 * 1000);
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/* The parent of PID from /proc, or 0. */
+static pid_t route_ppid(pid_t pid)
+{
+	char path[64], buf[512];
+	char *stat, *p;
+	int ppid = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	stat = test_read_file(path, NULL);
+	if (stat == NULL)
+		return 0;
+	snprintf(buf, sizeof buf, "%s", stat);
+	free(stat);
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+/* PID and all its descendants (at most MAX) into PIDS; returns how many. */
+static size_t route_tree(pid_t pid, pid_t *pids, size_t max)
+{
+	size_t n = 1;
+	bool grew = true;
+
+	pids[0] = pid;
+	while (grew && n < max) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		grew = false;
+		while (d != NULL && n < max && (e = readdir(d)) != NULL) {
+			pid_t p = (pid_t)atoi(e->d_name), pp;
+			bool have = false;
+
+			if (p <= 0)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				have = have || pids[i] == p;
+			if (have || (pp = route_ppid(p)) == 0)
+				continue;
+			for (size_t i = 0; i < n && !have; i++)
+				have = pids[i] == pp;
+			if (have) {
+				pids[n++] = p;
+				grew = true;
+			}
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	return n;
+}
+
+/*
+ * The paths of the Unix sockets held by the processes PIDS (as the host's
+ * /proc/net/unix names them) and of their descriptors of files in /tmp
+ * outside the test's directory, one per line, and in *N_FDS how many of
+ * their descriptors were seen; caller frees.
+ */
+static char *route_socket_paths(const pid_t *pids, size_t n, size_t *n_fds)
+{
+	unsigned long inodes[512];
+	size_t ni = 0;
+	char *table = test_read_file("/proc/net/unix", NULL), *line, *save = NULL;
+	char *paths = xstrdup("");
+
+	*n_fds = 0;
+	for (size_t i = 0; i < n; i++) {
+		char dir[64], link[320], target[256];
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pids[i]);
+		d = opendir(dir);
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			ssize_t len;
+			unsigned long ino;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+			len = readlink(link, target, sizeof target - 1);
+			if (len < 0)
+				continue;
+			target[len] = '\0';
+			(*n_fds)++;
+			if (strncmp(target, "/tmp/", 5) == 0 &&
+			    strncmp(target, test_tmpdir(), strlen(test_tmpdir())) != 0) {
+				char *t = xasprintf("%s%s\n", paths, target);
+				free(paths);
+				paths = t;
+			}
+			if (sscanf(target, "socket:[%lu]", &ino) == 1 && ni < 512)
+				inodes[ni++] = ino;
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	for (line = strtok_r(table, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long ino;
+		int path_at = 0;
+
+		/* Num RefCount Protocol Flags Type St Inode [Path] */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %n", &ino, &path_at) != 1 ||
+		    line[path_at] == '\0')
+			continue;
+		for (size_t i = 0; i < ni; i++) {
+			if (inodes[i] == ino) {
+				char *t = xasprintf("%s%s\n", paths, line + path_at);
+				free(paths);
+				paths = t;
+				break;
+			}
+		}
+	}
+	free(table);
+	return paths;
+}
+
+/*
+ * PATHS (from route_socket_paths) and the directories that hold them: every
+ * name of A's that a sibling could look for, one per line; caller frees.
+ */
+static char *route_names(const char *paths)
+{
+	char *s = xstrdup("");
+
+	for (const char *p = paths; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		const char *slash = memrchr(p, '/', len);
+		char *t = xasprintf("%s%.*s\n", s, (int)len, p);
+
+		free(s);
+		s = t;
+		if (slash != NULL && slash > p) {
+			t = xasprintf("%s%.*s\n", s, (int)(slash - p), p);
+			free(s);
+			s = t;
+		}
+		p += len + (p[len] != '\0');
+	}
+	return s;
+}
+
+/* True when process PID is gone (or a zombie) within MS milliseconds. */
+static bool route_gone(pid_t pid, int ms)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	for (int i = 0; i <= ms / 10; i++) {
+		char *stat = test_read_file(path, NULL), *p;
+		bool gone = stat == NULL ||
+		            ((p = strrchr(stat, ')')) != NULL && (p[1] == '\0' || p[2] == 'Z'));
+
+		free(stat);
+		if (gone)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* Defines proxy_route_NAME_root and proxy_route_NAME_user around NAME_as(uid). */
+#define ROUTE_BOTH(name)                                                                           \
+	static int route_##name##_as(uid_t uid);                                                   \
+	TEST(proxy_route_##name##_root)                                                            \
+	{                                                                                          \
+		if (!route_usable((uid_t)-1))                                                      \
+			SKIP("the sandbox cannot run on this host");                               \
+		return route_##name##_as((uid_t)-1);                                               \
+	}                                                                                          \
+	TEST(proxy_route_##name##_user)                                                            \
+	{                                                                                          \
+		long u = test_unprivileged_uid();                                                  \
+		if (u < 0)                                                                         \
+			SKIP("no unprivileged user on this host (the runner is not root)");        \
+		if (!route_usable((uid_t)u))                                                       \
+			SKIP("the sandbox cannot run as an unprivileged user here (user "          \
+			     "namespaces off for them?)");                                         \
+		return route_##name##_as((uid_t)u);                                                \
+	}                                                                                          \
+	static int route_##name##_as(uid_t uid)
+
+/*
+ * A proxy-mode sandbox A waits while a sibling B (workspace-write, /tmp
+ * writable, host network) attacks its bridge. From the host, no process of
+ * A's holds a socket with a name or a file in /tmp: there is nothing of A's
+ * in the file system to find, rename or replace. B looks everywhere it can
+ * (/tmp, sockets under the shared directories, /proc/net/unix, every
+ * descriptor and mount in its /proc) and tries to move each of A's names
+ * (there are none; it would put them back at once, so that this test does not
+ * break other sandboxes when run against an older helper). A's proxied
+ * request then still reaches the proxy, and its sandbox has no route mount.
+ * (A waits for B at most 20 s, so that a failed run leaves no process behind.)
+ */
+ROUTE_BOTH(bridge_out_of_a_siblings_reach)
+{
+	struct tserver proxy;
+	struct test_run r;
+	char *ws_a = route_ws("a", uid), *ws_b = route_ws("b", uid);
+	char *ready = xasprintf("%s/ready", ws_a), *go = xasprintf("%s/go", ws_a);
+	char *out = xasprintf("%s/out", ws_a), *url, *paths, *names, *text;
+	char *b_argv[80];
+	size_t n, n_fds, b = 0;
+	pid_t pids[64], a;
+	int status;
+
+	if (access("/usr/bin/curl", X_OK) != 0)
+		SKIP("curl is not installed");
+	ASSERT_EQ(tserver_http_start(&proxy), 0);
+	url = xasprintf("http://127.0.0.1:%d", proxy.port);
+	a = route_spawn(uid, ws_a, url,
+	                "grep -c airlock-route /proc/self/mountinfo | sed 's/^/MOUNTS /'; "
+	                "touch ready; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; "
+	                "i=$((i+1)); done; "
+	                "curl -sS -m 10 --noproxy '' -x \"$HTTP_PROXY\" "
+	                "http://example.test/after-the-sibling");
+	ASSERT(a > 0);
+	if (!route_wait_file(ready, 20000)) {
+		route_wait_pid(a, 0);
+		text = test_read_file(out, NULL);
+		fprintf(stderr, "A never got ready: %s\n", text);
+		free(text);
+		ASSERT(false);
+	}
+	/* From the host: what of A's has a name. */
+	n = route_tree(a, pids, 64);
+	paths = route_socket_paths(pids, n, &n_fds);
+	names = route_names(paths);
+	/* B, as an attacker, given A's names. */
+	b_argv[b++] = sandbox_helper();
+	b_argv[b++] = "--sandbox-policy-cwd";
+	b_argv[b++] = ws_b;
+	b_argv[b++] = "--sandbox-policy";
+	b_argv[b++] = "{\"type\":\"workspace-write\",\"network_access\":true}";
+	b_argv[b++] = "--";
+	b_argv[b++] = "sh";
+	b_argv[b++] = "-c";
+	b_argv[b++] =
+	    "touch /tmp/.sibling-probe-$$ && echo TMP-WRITABLE && rm -f /tmp/.sibling-probe-$$; "
+	    "ls -a /tmp | grep -i airlock-route | sed 's/^/SEEN /'; "
+	    "find /tmp /var/tmp /dev/shm /run -type s 2>/dev/null | grep -i airlock-route "
+	    "| sed 's/^/SEEN /'; "
+	    "grep -i airlock-route /proc/net/unix | sed 's/^/SEEN /'; "
+	    "ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -i airlock-route | sed 's/^/SEEN /'; "
+	    "cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -i airlock-route | sed 's/^/SEEN /'; "
+	    "for s in \"$@\"; do "
+	    "  [ -e \"$s\" ] && echo \"REACHED $s\"; "
+	    "  [ -S \"$s\" ] && mv \"$s\" \"$s.x\" && echo \"MOVED $s\" && mv \"$s.x\" \"$s\"; "
+	    "done; echo DONE";
+	b_argv[b++] = "sh";
+	for (char *p = names; *p != '\0' && b < 78;) {
+		size_t len = strcspn(p, "\n");
+
+		b_argv[b++] = xstrndup(p, len);
+		p += len + (p[len] != '\0');
+	}
+	b_argv[b] = NULL;
+	ASSERT_EQ(test_run(&r, b_argv, NULL, ws_b, NULL, uid, 30), 0);
+	free(b_argv[0]);
+	for (size_t i = 10; i < b; i++)
+		free(b_argv[i]);
+	if (r.status != 0)
+		fprintf(stderr, "B: %s", r.err);
+	/* A goes on and uses its route. */
+	ASSERT_EQ(test_write_file(go, ""), 0);
+	status = route_wait_pid(a, 30000);
+	text = test_read_file(out, NULL);
+	if (status != 0)
+		fprintf(stderr, "A: status %d: %s\n", status, text);
+	ASSERT(n >= 3);    /* the helper, its bridge, bubblewrap, ... */
+	ASSERT(n_fds > 0); /* (their descriptors were seen) */
+	ASSERT_STR_EQ(paths, "");
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "TMP-WRITABLE\n");
+	ASSERT_CONTAINS(r.out, "DONE\n");
+	ASSERT_NOT_CONTAINS(r.out, "REACHED ");
+	ASSERT_NOT_CONTAINS(r.out, "MOVED ");
+	for (char *p = names; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		char *name = xstrndup(p, len);
+
+		ASSERT_NOT_CONTAINS(r.out, name);
+		free(name);
+		p += len + (p[len] != '\0');
+	}
+	test_run_free(&r);
+	ASSERT_EQ(status, 0);
+	ASSERT_CONTAINS(text, "MOUNTS 0\n");
+	ASSERT_CONTAINS(text, "line=GET http://example.test/after-the-sibling HTTP/1.1");
+	free(text);
+	free(names);
+	free(paths);
+	tserver_stop(&proxy);
+	free(url);
+	free(out);
+	free(go);
+	free(ready);
+	free(ws_b);
+	free(ws_a);
+	return 0;
+}
+
+/*
+ * SIGKILL of the helper alone, then of the helper with its whole process
+ * group (its outer bridge too): every process of the run is gone soon after,
+ * and nothing of what the run had in the file system is left.
+ */
+ROUTE_BOTH(sigkill_leaves_nothing_in_tmp)
+{
+	struct tserver proxy;
+	char *ws = route_ws("ws", uid), *ready = xasprintf("%s/ready", ws), *url;
+
+	ASSERT_EQ(tserver_http_start(&proxy), 0);
+	url = xasprintf("http://127.0.0.1:%d", proxy.port);
+	for (int group = 0; group < 2; group++) {
+		pid_t pids[64], a;
+		size_t n, n_fds;
+		char *paths, *names;
+		struct stat st;
+
+		unlink(ready);
+		a = route_spawn(uid, ws, url, "touch ready; sleep 30");
+		ASSERT(a > 0);
+		ASSERT(route_wait_file(ready, 20000));
+		n = route_tree(a, pids, 64);
+		paths = route_socket_paths(pids, n, &n_fds);
+		names = route_names(paths);
+		ASSERT(n >= 3);
+		ASSERT_EQ(kill(group ? -a : a, SIGKILL), 0);
+		ASSERT_EQ(waitpid(a, NULL, 0), a);
+		for (size_t i = 1; i < n; i++) {
+			if (!route_gone(pids[i], 3000))
+				fprintf(stderr, "pid %d outlived the helper (SIGKILL of the %s)\n",
+				        (int)pids[i], group ? "process group" : "helper");
+			ASSERT(route_gone(pids[i], 0));
+		}
+		for (char *p = names; *p != '\0';) {
+			size_t len = strcspn(p, "\n");
+			char *name = xstrndup(p, len);
+
+			if (lstat(name, &st) == 0)
+				fprintf(stderr, "left after SIGKILL of the %s: %s\n",
+				        group ? "process group" : "helper", name);
+			ASSERT(lstat(name, &st) != 0);
+			free(name);
+			p += len + (p[len] != '\0');
+		}
+		free(names);
+		free(paths);
+	}
+	tserver_stop(&proxy);
+	free(url);
+	free(ready);
+	free(ws);
 	return 0;
 }
