@@ -25,8 +25,10 @@ show='echo "vars:[$GITHUB_TOKEN][$AWS_SECRET_ACCESS_KEY][$my_api_key][$MY_KEEP_T
 want='vars:[][][][kept][plain][fixed]'
 
 # An agent's request.
+# (Whole lines: the helper may add notes of its own on the same terminal.)
 out=$(submit -- sh -c "$show" | tr -d '\r')
-[ "$out" = "$want" ] || fail "an agent's command saw: $out"
+printf '%s\n' "$out" | grep -qxF -- "$want" || fail "an agent's command saw: $out"
+case $out in *ghp-e2e* | *aws-e2e* | *key-e2e*) fail "a secret got in: $out" ;; esac
 
 # A command typed into the TUI.
 t send-keys -t e2e "$show" Enter
@@ -37,7 +39,8 @@ uid=$(id -u)
 out=$(submit -- sh -c "ls -A \"\$(dirname \"\$AIRLOCK_SOCKET\")\" 2>/dev/null; \
 	mkdir /tmp/airlock-$uid 2>/dev/null && echo MADE; mkdir /tmp/airlock-$uid/x 2>/dev/null \
 	&& echo MADE-X; echo checked" | tr -d '\r')
-[ "$out" = checked ] || fail "a sandboxed command reached a socket directory: $out"
+printf '%s\n' "$out" | grep -qxF checked || fail "the check did not run: $out"
+case $out in *.sock* | *MADE*) fail "a sandboxed command reached a socket directory: $out" ;; esac
 
 t send-keys -t e2e C-q
 wait_for "AIRLOCK-EXITED 0"
