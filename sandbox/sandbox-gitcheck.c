@@ -235,10 +235,41 @@ static int gitcheck_rename(int dfd, const char *name, const char *to)
 }
 
 /*
+ * True when NAME in DFD is an empty file or directory: harmless to git, and
+ * what a running sandbox's cover (a mount point in its namespace) looks like;
+ * renaming a mount point would detach that sandbox's mount.
+ */
+static bool gitcheck_empty(int dfd, const char *name)
+{
+	struct stat st;
+	struct dirent *de;
+	bool empty = true;
+	int fd;
+	DIR *d;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return false;
+	if (S_ISREG(st.st_mode))
+		return st.st_size == 0;
+	if (!S_ISDIR(st.st_mode) ||
+	    (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return false;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return false;
+	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/*
  * Renames NAME (in the directory DFD, at DIRPATH) to NAME.airlock-moved-S
  * without following it or replacing anything, and records it in R (or the
- * failure in R->error). A directory of this user's that a command made
- * read-only gets u+w for the rename, then its mode back.
+ * failure in R->error). An empty file or directory is left in place. A
+ * directory of this user's that a command made read-only gets u+w for the
+ * rename, then its mode back.
  */
 static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r, int dfd,
                           const char *dirpath, const char *name)
@@ -247,6 +278,8 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 	bool chmodded = false;
 	int err = 0;
 
+	if (gitcheck_empty(dfd, name))
+		return;
 	for (int i = 1; i <= GITCHECK_RENAME_TRIES; i++) {
 		char *to = i == 1 ? xasprintf("%s" GITCHECK_SUFFIX "%lld", name, g->stamp)
 		                  : xasprintf("%s" GITCHECK_SUFFIX "%lld-%d", name, g->stamp, i);

@@ -332,6 +332,23 @@ TEST(gitcheck_new_bare_repo_reported)
 	ASSERT(gc_exists("ws/deep/x.git/HEAD"));
 	ASSERT(gc_exists("ws/deep/x.git/objects"));
 	sandbox_gitcheck_free(r, n);
+
+	/*
+	 * An empty config and hooks are harmless, and what a running sandbox's
+	 * covers look like (renaming one would detach its mount): reported, left.
+	 */
+	ASSERT_EQ(gc_sh("git init -q --bare ws/e.git && rm -rf ws/e.git/hooks/* && "
+	                ": > ws/e.git/config && echo '[core]' > ws/e.git/config.worktree"),
+	          0);
+	gc_scan(ws_root, NULL, since, NULL, &r, &n);
+	gc_dump(r, n);
+	const struct sandbox_gitcheck_report *e = gc_find(r, n, "ws/e.git");
+	ASSERT(e != NULL);
+	ASSERT_EQ(e->n_moved, 1);
+	ASSERT(gc_moved(e, "ws/e.git", "config.worktree"));
+	ASSERT(gc_exists("ws/e.git/config"));
+	ASSERT(gc_exists("ws/e.git/hooks"));
+	sandbox_gitcheck_free(r, n);
 	return 0;
 }
 
