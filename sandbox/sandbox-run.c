@@ -418,7 +418,6 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	struct sigaction sa = {.sa_handler = sandbox_run_forward};
 	char *cause = NULL;
 	int status;
-	sandbox_run_gitcheck(&plan, started, opts->report_fd);
 
 	if (policy_resolve(&opts->policy, opts->policy_cwd, getenv("TMPDIR"), &res, &cause) < 0)
 		sandbox_die("%s", cause);
@@ -469,13 +468,13 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 	/* The report descriptor never reaches the sandbox: a command could forge lines. */
 	if (opts->report_fd >= 0 && fcntl(opts->report_fd, F_SETFD, FD_CLOEXEC) != 0)
 		sandbox_die("--report-fd %d: %s", opts->report_fd, strerror(errno));
 	sandbox_run_report_fd = opts->report_fd;
 	struct timespec started;
 	clock_gettime(CLOCK_REALTIME_COARSE, &started); /* the clock file times come from */
-	sigaction(SIGQUIT, &sa, NULL);
 	sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	if (r->status != 0 && !in.no_proc && sandbox_run_proc_failed(r->err)) {
 		const char *why = strstr(r->err, "Can't mount proc");
@@ -491,6 +490,7 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	}
 	proxy_route_outer_stop(route);
 	sandbox_covers_release(&covers);
+	sandbox_run_gitcheck(&plan, started, opts->report_fd);
 	sandbox_plan_free(&plan);
 	sandbox_facts_free(&facts);
 	policy_resolved_free(&res);
