@@ -90,31 +90,38 @@ static void sandbox_seccomp_deny_socketcall(struct sandbox_seccomp *s, uint32_t 
 }
 
 /*
- * Denies AF_UNIX datagram sockets (socket and socketpair, whatever the
- * SOCK_NONBLOCK/SOCK_CLOEXEC flags). A datagram socket's sendmsg() may
- * carry a destination address, which the filter cannot read (it sits behind
- * a pointer): with one, a command could send to a host socket it sees in
- * the file system (/dev/log, journald's). Stream and seqpacket sockets
- * refuse an address on a connected socket, and connect() is denied.
+ * Allows AF_UNIX sockets (socket and socketpair) of the connection-oriented
+ * types only, SOCK_STREAM and SOCK_SEQPACKET, whatever the SOCK_NONBLOCK /
+ * SOCK_CLOEXEC flags: every other type is denied. A datagram socket's
+ * sendmsg() may carry a destination address, which the filter cannot read
+ * (it sits behind a pointer): with one, a command could send to a host
+ * socket it sees in the file system (/dev/log, journald's). The kernel turns
+ * an AF_UNIX SOCK_RAW into a datagram socket, so naming SOCK_DGRAM alone
+ * would not do. Stream and seqpacket sockets refuse an address on a
+ * connected socket, and connect() is denied. On 32-bit x86 libseccomp
+ * writes the same rules for the direct calls; socketpair through
+ * socketcall (its type behind a pointer) is denied outright.
  */
-static void sandbox_seccomp_deny_unix_dgram(struct sandbox_seccomp *s, uint32_t arch)
+static void sandbox_seccomp_unix_types_only(struct sandbox_seccomp *s, uint32_t arch)
 {
-	struct scmp_arg_cmp family = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-	struct scmp_arg_cmp type = SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE_MASK, SOCK_DGRAM);
 	static const char *const calls[] = {"socket", "socketpair"};
+	struct scmp_arg_cmp family = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
 
-	/* socketcall's type is behind a pointer: socketpair through it is denied outright
-	 * (socket through it already is). */
 	sandbox_seccomp_deny_socketcall(s, arch, SYS_SOCKETPAIR);
 	for (size_t i = 0; i < 2 && s->rc == 0; i++) {
 		int nr = seccomp_syscall_resolve_name(calls[i]);
-		int rc;
-		if (nr == __NR_SCMP_ERROR)
-			continue;
-		rc = seccomp_rule_add(s->ctx, SCMP_ACT_ERRNO(EPERM), nr, 2, family, type);
-		if (rc < 0 && rc != -EEXIST) {
-			s->rc = rc;
-			s->what = calls[i];
+		for (int type = 0; type <= SANDBOX_SOCK_TYPE_MASK && s->rc == 0; type++) {
+			struct scmp_arg_cmp t =
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE_MASK, (scmp_datum_t)type);
+			int rc = 0;
+			if (type == SOCK_STREAM || type == SOCK_SEQPACKET)
+				continue;
+			if (nr != __NR_SCMP_ERROR)
+				rc = seccomp_rule_add(s->ctx, SCMP_ACT_ERRNO(EPERM), nr, 2, family, t);
+			if (rc < 0 && rc != -EEXIST) {
+				s->rc = rc;
+				s->what = calls[i];
+			}
 		}
 	}
 }
@@ -161,14 +168,14 @@ static void sandbox_seccomp_rules(struct sandbox_seccomp *s, uint32_t arch, enum
 		cmp = SCMP_A0(SCMP_CMP_GT, SANDBOX_AF_MAX);
 		sandbox_seccomp_deny(s, arch, "socket", &cmp);
 		sandbox_seccomp_deny_socketcall(s, arch, SYS_SOCKET);
-		sandbox_seccomp_deny_unix_dgram(s, arch);
+		sandbox_seccomp_unix_types_only(s, arch);
 		return;
 	}
 	/* restricted */
 	cmp = SCMP_A0(SCMP_CMP_NE, AF_UNIX);
 	sandbox_seccomp_deny(s, arch, "socket", &cmp);
 	sandbox_seccomp_deny(s, arch, "socketpair", &cmp);
-	sandbox_seccomp_deny_unix_dgram(s, arch);
+	sandbox_seccomp_unix_types_only(s, arch);
 	for (size_t i = 0; i < sizeof net_calls / sizeof net_calls[0]; i++)
 		sandbox_seccomp_deny_all(s, arch, net_calls[i]);
 	cmp = SCMP_A4(SCMP_CMP_NE, 0);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +67,15 @@ int main(int argc, char **argv)
 	int sv[2];
 
 	if (strcmp(what, "socket") == 0 && argc > 2) {
-		int af = strcmp(argv[2], "unix-dgram") == 0 ? AF_UNIX : probe_family(argv[2]);
+		bool unix_other = strncmp(argv[2], "unix-", 5) == 0;
+		int af = unix_other ? AF_UNIX : probe_family(argv[2]);
 		int type = af == AF_PACKET             ? SOCK_RAW
 		           : af == 40 || af == AF_UNIX ? SOCK_STREAM
 		                                       : SOCK_DGRAM;
 		if (strcmp(argv[2], "unix-dgram") == 0)
 			type = SOCK_DGRAM | SOCK_CLOEXEC;
+		else if (strcmp(argv[2], "unix-raw") == 0)
+			type = SOCK_RAW; /* the kernel makes it a datagram socket */
 		return probe_result(socket(af, type, 0));
 	}
 	if (strcmp(what, "socketpair") == 0) {
@@ -93,13 +97,16 @@ int main(int argc, char **argv)
 		struct iovec iov = {.iov_base = "x", .iov_len = 1};
 		struct msghdr mh = {
 		    .msg_name = &sun, .msg_namelen = sizeof sun, .msg_iov = &iov, .msg_iovlen = 1};
+		static const int types[] = {SOCK_DGRAM, SOCK_RAW};
+		int fd = -1;
 		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", argv[2]);
-		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0 && sendmsg(sv[0], &mh, 0) >= 0)
-			return probe_result(0);
-		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		if (fd < 0)
-			return probe_result(-1);
-		return probe_result(sendmsg(fd, &mh, 0) < 0 ? -1 : 0);
+		for (size_t i = 0; i < 2; i++) {
+			if (socketpair(AF_UNIX, types[i], 0, sv) == 0 && sendmsg(sv[0], &mh, 0) >= 0)
+				return probe_result(0);
+			if ((fd = socket(AF_UNIX, types[i], 0)) >= 0 && sendmsg(fd, &mh, 0) >= 0)
+				return probe_result(0);
+		}
+		return probe_result(-1);
 	}
 	if (strcmp(what, "keyctl") == 0)
 		return probe_result(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */,

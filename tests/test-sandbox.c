@@ -427,6 +427,7 @@ BOTH(sockets_only_unix)
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socketpair", NULL), 0);
 	/* Datagram Unix sockets could carry an address in sendmsg() to a host socket. */
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", "unix-dgram"), EPERM);
+	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "socket", "unix-raw"), EPERM);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "sendmsg-addr", "/dev/log"), EPERM);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "sendto-addr", NULL), EPERM);
 	ASSERT_EQ(sbx_probe_run(uid, ws, WW, "connect-unix", "/dev/log"), EPERM);
