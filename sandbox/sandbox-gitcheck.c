@@ -235,22 +235,31 @@ static int gitcheck_rename(int dfd, const char *name, const char *to)
 }
 
 /*
- * True when NAME in DFD is an empty file or directory: harmless to git, and
- * what a running sandbox's cover (a mount point in its namespace) looks like;
+ * True when NAME in DFD is harmless to git whatever it is named: an empty
+ * file or directory, or a file holding only "." (as commondir: this same
+ * directory). That is also what a running sandbox's covers look like, and
  * renaming a mount point would detach that sandbox's mount.
  */
-static bool gitcheck_empty(int dfd, const char *name)
+static bool gitcheck_harmless(int dfd, const char *name)
 {
 	struct stat st;
 	struct dirent *de;
 	bool empty = true;
+	char buf[2];
 	int fd;
 	DIR *d;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return false;
-	if (S_ISREG(st.st_mode))
-		return st.st_size == 0;
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return true;
+	if (S_ISREG(st.st_mode) && st.st_size <= 2) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? pread(fd, buf, sizeof buf, 0) : -1;
+		if (fd >= 0)
+			close(fd);
+		return n == st.st_size && buf[0] == '.' && (n == 1 || buf[1] == '\n');
+	}
 	if (!S_ISDIR(st.st_mode) ||
 	    (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return false;
@@ -267,7 +276,7 @@ static bool gitcheck_empty(int dfd, const char *name)
 /*
  * Renames NAME (in the directory DFD, at DIRPATH) to NAME.airlock-moved-S
  * without following it or replacing anything, and records it in R (or the
- * failure in R->error). An empty file or directory is left in place. A
+ * failure in R->error). A harmless one (see above) is left in place. A
  * directory of this user's that a command made read-only gets u+w for the
  * rename, then its mode back.
  */
@@ -278,7 +287,7 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 	bool chmodded = false;
 	int err = 0;
 
-	if (gitcheck_empty(dfd, name))
+	if (gitcheck_harmless(dfd, name))
 		return;
 	for (int i = 1; i <= GITCHECK_RENAME_TRIES; i++) {
 		char *to = i == 1 ? xasprintf("%s" GITCHECK_SUFFIX "%lld", name, g->stamp)
@@ -393,8 +402,13 @@ static char *gitcheck_hook_changed(struct gitcheck *g, int gfd, const char *path
  * Checks the git dir GFD (at PATH, stat ST) whose entry (the `.git` name or,
  * for a bare repository, the directory itself) has ENTRY_ST: when it or a
  * code-running name in it changed since the start, moves those names aside
- * and reports it. A protected (skipped) git dir only has a commondir or
- * config.worktree that appeared moved aside.
+ * and reports it. In a protected (skipped) git dir, which git writes to
+ * freely, only the code-running names count, and only those that changed
+ * are moved: the mounts keep config and hooks read-only for the command, so
+ * a change there means the command reached them anyway (another sandbox's
+ * check renamed a mount point away, say) or someone outside edited them.
+ * Harmless files and directories (empty; a commondir of ".") never count:
+ * they are also what a running sandbox's covers look like.
  */
 static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, const char *path,
                             const struct stat *entry_st)
@@ -410,35 +424,22 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 		struct stat ist;
 
 		exists[i] = fstatat(gfd, gitcheck_items[i], &ist, AT_SYMLINK_NOFOLLOW) == 0;
-		changed[i] = exists[i] && gitcheck_is_new(g, &ist);
+		changed[i] = exists[i] && gitcheck_is_new(g, &ist) &&
+		             !gitcheck_harmless(gfd, gitcheck_items[i]);
 	}
-	if (skipped) {
-		/* Only the names the mounts cannot cover: config.worktree, commondir. */
-		for (size_t i = 1; i <= 2 && why == NULL; i++)
-			if (changed[i])
-				why = xasprintf("%s appeared in a protected git dir",
-				                gitcheck_items[i]);
-		if (why == NULL)
-			return;
-		r = gitcheck_add(g, path, why);
-		for (size_t i = 1; i <= 2; i++)
-			if (changed[i])
-				gitcheck_move(g, r, gfd, path, gitcheck_items[i]);
-		free(why);
-		return;
-	}
-	if (gitcheck_is_new(g, entry_st))
+	if (!skipped && gitcheck_is_new(g, entry_st))
 		why = xstrdup("new, replaced or written to");
 	for (size_t i = 0; i < GITCHECK_N_ITEMS && why == NULL; i++)
 		if (changed[i])
-			why = xasprintf("%s changed", gitcheck_items[i]);
-	if (why == NULL && exists[3])
-		why = gitcheck_hook_changed(g, gfd, path);
+			why = xasprintf("%s changed%s", gitcheck_items[i],
+			                skipped ? " in a protected git dir" : "");
+	if (why == NULL && exists[3] && (why = gitcheck_hook_changed(g, gfd, path)) != NULL)
+		changed[3] = true;
 	if (why == NULL)
 		return;
 	r = gitcheck_add(g, path, why);
 	for (size_t i = 0; i < GITCHECK_N_ITEMS; i++)
-		if (exists[i])
+		if (skipped ? changed[i] : exists[i])
 			gitcheck_move(g, r, gfd, path, gitcheck_items[i]);
 	free(why);
 }

@@ -300,10 +300,12 @@ struct sandbox_gitcheck_limits {
  * the git dirs whose `.git` entry (or own directory, for a bare or worktree
  * git dir), config, config.worktree, commondir, hooks or any hook file has a
  * ctime at or after SINCE (a CLOCK_REALTIME_COARSE time taken before the
- * run). Git dirs (or `.git` entries) listed in SKIP are the protected ones:
- * only a commondir or config.worktree that appeared in them counts. Each
- * reported git dir has those names renamed to NAME.airlock-moved-<seconds>
- * (a new `.git` file or symlink is renamed itself); nothing is deleted.
+ * run). Git dirs (or `.git` entries) listed in SKIP are the protected ones,
+ * which git writes to freely: there only a code-running name that changed
+ * counts, and only it is moved. Each reported git dir has those names
+ * renamed to NAME.airlock-moved-<seconds> (a new `.git` file or symlink is
+ * renamed itself); nothing is deleted, and empty files and directories
+ * (harmless; a running sandbox's covers) are left alone.
  * Fills *OUT (free with sandbox_gitcheck_free) and *N_OUT, including
  * "incomplete" reports when a limit was hit. Returns 0, or -EINVAL for a
  * relative root.

@@ -398,10 +398,9 @@ TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 	                "git -C ws commit -qm one"),
 	          0);
 	struct timespec since = gc_start();
-	/* A commit touches the git dir itself; config here stands for a host-side edit. */
+	/* A commit writes to the git dir itself: that alone does not count. */
 	ASSERT_EQ(
 	    gc_sh("echo b > ws/f && git -C ws commit -qam two && "
-	          "git -C ws config user.name someone && "
 	          "echo /tmp/evil > ws/.git/commondir && echo '[core]' > ws/.git/config.worktree"),
 	    0);
 	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
@@ -430,6 +429,52 @@ TEST(gitcheck_protected_gitdir_new_commondir_moved_aside)
 	gc_dump(r, n);
 	ASSERT_EQ(n, 0);
 	ASSERT(gc_exists("ws/.git/config"));
+	sandbox_gitcheck_free(r, n);
+	return 0;
+}
+
+/*
+ * In a protected git dir, config and hooks are read-only for the command, so
+ * one that changed means its mount was taken away (another sandbox's check
+ * renamed the mount point) and the command wrote it: moved aside, alone.
+ * What a running sandbox's covers look like (an empty hooks directory, a
+ * commondir of ".") does not count.
+ */
+TEST(gitcheck_protected_gitdir_changed_config_or_hook_moved_aside)
+{
+	gc_private();
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("git init -q ws && git init -q ws2 && git init -q ws3 && "
+	                "rm -rf ws3/.git/hooks"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("mv ws/.git/config ws/.git/config.old && "
+	                "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > ws/.git/config && "
+	                "echo 'touch /tmp/pwned' > ws2/.git/hooks/post-checkout && "
+	                "mkdir ws3/.git/hooks && git -C ws3 commit -q --allow-empty -m x && "
+	                "printf '.\\n' > ws3/.git/commondir"),
+	          0);
+	static const char *const roots[] = {"ws", "ws2", "ws3", NULL};
+	static const char *const skip[] = {"ws/.git", "ws2/.git", "ws3/.git", NULL};
+	gc_scan(roots, skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 2);
+	const struct sandbox_gitcheck_report *c = gc_find(r, n, "ws/.git");
+	ASSERT(c != NULL);
+	ASSERT_STR_EQ(c->why, "config changed in a protected git dir");
+	ASSERT_EQ(c->n_moved, 1);
+	ASSERT(gc_moved(c, "ws/.git", "config"));
+	ASSERT(gc_exists("ws/.git/hooks"));
+	const struct sandbox_gitcheck_report *h = gc_find(r, n, "ws2/.git");
+	ASSERT(h != NULL);
+	ASSERT_STR_EQ(h->why, "hooks changed in a protected git dir");
+	ASSERT_EQ(h->n_moved, 1);
+	ASSERT(gc_moved(h, "ws2/.git", "hooks"));
+	ASSERT(gc_exists("ws2/.git/config"));
+	ASSERT(gc_exists("ws3/.git/hooks"));
+	ASSERT(gc_exists("ws3/.git/commondir"));
 	sandbox_gitcheck_free(r, n);
 	return 0;
 }
