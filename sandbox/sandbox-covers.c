@@ -32,11 +32,34 @@
 #define SANDBOX_COVER_DIR_MODE  0555
 #define SANDBOX_COVER_FILE_MODE 0444
 
-/* True when ST (of FD) is a cover: an empty directory of mode 0555 or file of mode 0444. */
-static bool sandbox_covers_is_cover(int fd, const struct stat *st)
+/* What a file cover at PATH holds: "." for a git commondir (git refuses an empty one). */
+static const char *sandbox_covers_content(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return base != NULL && strcmp(base, "/commondir") == 0 ? ".\n" : "";
+}
+
+/* True when the file FD of ST holds exactly TEXT. */
+static bool sandbox_covers_holds(int fd, const struct stat *st, const char *text)
+{
+	char buf[8];
+	size_t len = strlen(text);
+
+	if ((size_t)st->st_size != len)
+		return false;
+	return len == 0 || (pread(fd, buf, len, 0) == (ssize_t)len && memcmp(buf, text, len) == 0);
+}
+
+/*
+ * True when ST (of FD, at PATH) is a cover: an empty directory of mode 0555,
+ * or a file of mode 0444 holding what a cover there holds.
+ */
+static bool sandbox_covers_is_cover(int fd, const struct stat *st, const char *path)
 {
 	if (S_ISREG(st->st_mode))
-		return (st->st_mode & 07777) == SANDBOX_COVER_FILE_MODE && st->st_size == 0;
+		return (st->st_mode & 07777) == SANDBOX_COVER_FILE_MODE &&
+		       sandbox_covers_holds(fd, st, sandbox_covers_content(path));
 	if (!S_ISDIR(st->st_mode) || (st->st_mode & 07777) != SANDBOX_COVER_DIR_MODE)
 		return false;
 	/* Read the entries through a copy of FD itself. */
@@ -55,12 +78,13 @@ static bool sandbox_covers_is_cover(int fd, const struct stat *st)
 	return empty;
 }
 
-/* True when PLAN binds /dev/null onto PATH (a file-shaped cover). */
+/* True when PLAN binds /dev/null or PATH itself onto PATH (a file-shaped cover). */
 static bool sandbox_covers_file_shaped(const struct sandbox_plan *plan, const char *path)
 {
 	for (size_t i = 0; i + 2 < plan->argc; i++)
 		if (strcmp(plan->argv[i], "--ro-bind") == 0 &&
-		    strcmp(plan->argv[i + 1], "/dev/null") == 0 &&
+		    (strcmp(plan->argv[i + 1], "/dev/null") == 0 ||
+		     strcmp(plan->argv[i + 1], path) == 0) &&
 		    strcmp(plan->argv[i + 2], path) == 0)
 			return true;
 	return false;
@@ -78,7 +102,7 @@ static int sandbox_covers_lock(struct sandbox_covers *c, const char *path)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? -EAGAIN : 0; /* not ours to share (or gone) */
-	if (fstat(fd, &st) != 0 || !sandbox_covers_is_cover(fd, &st)) {
+	if (fstat(fd, &st) != 0 || !sandbox_covers_is_cover(fd, &st, path)) {
 		close(fd);
 		return 0;
 	}
@@ -110,6 +134,10 @@ int sandbox_covers_acquire(struct sandbox_covers *c, const struct sandbox_plan *
 			int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			              SANDBOX_COVER_FILE_MODE);
 			if (fd >= 0) {
+				const char *text = sandbox_covers_content(p);
+				if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+					/* a short cover is no cover: left for the next run */
+				}
 				fchmod(fd, SANDBOX_COVER_FILE_MODE); /* whatever the umask */
 				close(fd);
 			}
@@ -136,7 +164,7 @@ void sandbox_covers_release(struct sandbox_covers *c)
 		struct stat st;
 		if (flock(v->fd, LOCK_EX | LOCK_NB) == 0 && lstat(v->path, &st) == 0 &&
 		    st.st_ino == v->ino && st.st_dev == v->dev &&
-		    sandbox_covers_is_cover(v->fd, &st)) {
+		    sandbox_covers_is_cover(v->fd, &st, v->path)) {
 			if (v->dir)
 				rmdir(v->path);
 			else

@@ -190,11 +190,17 @@ static void sandbox_facts_gather_host_ipc(struct sandbox_facts *f)
 	if (fp == NULL)
 		return;
 	while (getline(&line, &cap, fp) > 0) {
-		/* Num RefCount Protocol Flags Type St Inode Path: the path is the 8th field. */
-		char *path = NULL, *save = NULL, *tok = strtok_r(line, " \n", &save);
-		for (int n = 1; tok != NULL && n < 8; n++)
-			tok = strtok_r(NULL, " \n", &save);
-		path = tok;
+		/* Num RefCount Protocol Flags Type St Inode Path: the path is the rest of the
+		 * line after the 7th field (it may hold spaces). */
+		char *path = line;
+		for (int n = 0; n < 7 && path != NULL; n++) {
+			path += strspn(path, " ");
+			path = strchr(path, ' ');
+		}
+		if (path != NULL) {
+			path += strspn(path, " ");
+			path[strcspn(path, "\n")] = '\0';
+		}
 		if (path == NULL || path[0] != '/')
 			continue; /* unbound, or abstract (@name) */
 		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && sandbox_facts_reachable(path))

@@ -76,12 +76,12 @@ const char *sandbox__writable_root(const struct policy_resolved *res,
 }
 
 /*
- * The names inside a git directory that redirect git or make it run code.
- * `config` and `hooks` are covered when missing (git reads an empty config
- * and an empty hooks directory as none); `commondir` and `config.worktree`
- * cannot be (git dies on a `commondir` it cannot read), so a missing one is
- * left to the check after the run (sandbox-gitcheck.c). A linked
- * worktree's git directory takes its config and hooks from the common one.
+ * The names inside a git directory that redirect git, make it run code or
+ * read another repository. Missing ones are covered by read-only files git
+ * reads as nothing: an empty config, config.worktree or alternates, an
+ * empty hooks directory, and a commondir of "." (this same directory; git
+ * refuses an empty one). A linked worktree's git directory takes its config
+ * and hooks from the common one, and always has its commondir.
  */
 static const struct {
 	const char *name;
@@ -89,10 +89,10 @@ static const struct {
 	enum sandbox_target how, worktree_how;
 } sandbox_plan_git_names[] = {
     {"config", false, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO_PRESENT},
-    {"config.worktree", false, SANDBOX_TARGET_RO_PRESENT, SANDBOX_TARGET_RO_PRESENT},
-    {"commondir", false, SANDBOX_TARGET_RO_PRESENT, SANDBOX_TARGET_RO_PRESENT},
+    {"config.worktree", false, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO},
+    {"commondir", false, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO_PRESENT},
     {"hooks", true, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO_PRESENT},
-    {"objects/info/alternates", false, SANDBOX_TARGET_RO_PRESENT, SANDBOX_TARGET_RO_PRESENT},
+    {"objects/info/alternates", false, SANDBOX_TARGET_RO, SANDBOX_TARGET_RO_PRESENT},
 };
 
 /* Calls FN for PATH with the writable root it lies under. */
@@ -115,13 +115,19 @@ static int sandbox_plan_git_items(const struct sandbox_plan_in *in,
 	static const char *const subs[] = {"modules", "worktrees"};
 	int rc = 0;
 
+	char *info = sandbox__join(g, "objects/info");
+	/* Never cover a missing object directory: git writes there. */
+	bool has_info = sandbox_facts_kind(facts, info) == SANDBOX_DIR;
+
+	free(info);
 	for (size_t i = 0;
 	     rc == 0 && i < sizeof sandbox_plan_git_names / sizeof sandbox_plan_git_names[0]; i++) {
 		char *p = sandbox__join(g, sandbox_plan_git_names[i].name);
-		rc = sandbox_plan_emit(in, facts, p, sandbox_plan_git_names[i].dir,
-		                       worktree ? sandbox_plan_git_names[i].worktree_how
-		                                : sandbox_plan_git_names[i].how,
-		                       fn, ctx);
+		enum sandbox_target how = worktree ? sandbox_plan_git_names[i].worktree_how
+		                                   : sandbox_plan_git_names[i].how;
+		if (strchr(sandbox_plan_git_names[i].name, '/') != NULL && !has_info)
+			how = SANDBOX_TARGET_RO_PRESENT;
+		rc = sandbox_plan_emit(in, facts, p, sandbox_plan_git_names[i].dir, how, fn, ctx);
 		free(p);
 	}
 	if (depth > 4 || worktree || sandbox_facts_kind(facts, g) != SANDBOX_DIR)
@@ -337,10 +343,10 @@ static void sandbox_plan_cover(struct sandbox_plan_protect *st, const char *p, b
 {
 	/* A missing file is covered by an empty read-only directory: git ignores those
 	 * (it refuses to add a device, so a /dev/null cover would break `git add -A`).
-	 * Inside .git, where git reads the file (config), an empty file in its place keeps
-	 * git working. */
+	 * Inside .git, where git reads the file (config), the cover is a read-only file
+	 * bound onto itself (sandbox-covers.c makes it, readable, empty or "."). */
 	if (file && sandbox_plan_inside_git(p, rl))
-		sandbox_plan_op(st->plan, "--ro-bind", "/dev/null", p);
+		sandbox_plan_op(st->plan, "--ro-bind", p, p);
 	else
 		sandbox_plan_empty_dir(st->plan, p, NULL);
 	sandbox_plan_cleanup(st->plan, p);
@@ -470,19 +476,25 @@ static bool sandbox_plan_keeps(const struct sandbox_plan_in *in, const char *pat
  * gets /dev/null over it, unless --host-socket keeps it. (Under `restricted`
  * and `proxy` the filter already denies connect() and AF_UNIX sockets.)
  */
+/* True when the host IPC directory DIR is hidden whole (an empty tmpfs) by the plan. */
+static bool sandbox_plan_ipc_hidden(const struct sandbox_plan_in *in, const char *dir)
+{
+	return !sandbox_plan_keeps(in, dir) &&
+	       policy_resolved_access(in->res, dir) != POLICY_ACCESS_NONE;
+}
+
 static void sandbox_plan_host_ipc(const struct sandbox_plan_in *in,
                                   const struct sandbox_facts *facts, struct sandbox_plan *plan)
 {
 	for (size_t i = 0; i < facts->n_ipc_dirs; i++)
-		if (!sandbox_plan_keeps(in, facts->ipc_dirs[i]) &&
-		    policy_resolved_access(in->res, facts->ipc_dirs[i]) != POLICY_ACCESS_NONE)
+		if (sandbox_plan_ipc_hidden(in, facts->ipc_dirs[i]))
 			sandbox_plan_empty_dir(plan, facts->ipc_dirs[i], "0000");
 	for (size_t i = 0; i < facts->n_host_sockets; i++) {
 		const char *s = facts->host_sockets[i];
 		bool hidden = false;
 		for (size_t j = 0; !hidden && j < facts->n_ipc_dirs; j++)
 			hidden = policy_path_is_under(facts->ipc_dirs[j], s) &&
-			         !sandbox_plan_keeps(in, facts->ipc_dirs[j]);
+			         sandbox_plan_ipc_hidden(in, facts->ipc_dirs[j]);
 		if (!hidden && !sandbox_plan_keeps(in, s) &&
 		    policy_resolved_access(in->res, s) != POLICY_ACCESS_NONE)
 			sandbox_plan_op(plan, "--ro-bind", "/dev/null", s);
@@ -620,6 +632,12 @@ static void sandbox_plan_hide(const struct sandbox_plan_in *in, const struct san
 {
 	for (size_t i = 0; i < in->n_hide; i++) {
 		const char *d = in->hide[i];
+		bool inside_hidden = false;
+		for (size_t j = 0; !inside_hidden && j < facts->n_ipc_dirs; j++)
+			inside_hidden = policy_path_is_under(facts->ipc_dirs[j], d) &&
+			                sandbox_plan_ipc_hidden(in, facts->ipc_dirs[j]);
+		if (inside_hidden)
+			continue; /* under an empty tmpfs already (and nothing can be made there) */
 		enum sandbox_kind k = sandbox_facts_kind(facts, d);
 		bool writable = sandbox__writable_root(in->res, facts, d) != NULL;
 		if (policy_resolved_access(in->res, d) == POLICY_ACCESS_NONE)

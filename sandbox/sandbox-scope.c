@@ -12,8 +12,9 @@
  *   D-Bus abstract sockets, when the network is shared).
  * - Writes. With a restricted file system, every right that creates,
  *   removes, renames, writes or truncates a file is granted only beneath
- *   the writable roots, a few device nodes, and the descriptors the command
- *   was given (its own stdin, stdout and stderr, so `echo >/dev/stderr`
+ *   the writable roots, a few device nodes, the files of the sandbox's own
+ *   /proc (never its directories; its kernel knobs are read-only mounts), and
+ *   the descriptors the command was given (its own stdin, stdout and stderr, so `echo >/dev/stderr`
  *   works on a terminal or a file the caller chose). So a write outside the
  *   roots fails even where a mount would have let it through (a kernel file
  *   system, a mount the plan got wrong). Kernels before Landlock ABI 2

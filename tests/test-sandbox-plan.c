@@ -180,7 +180,8 @@ TEST(sandbox_plan_hides_pid1_without_landlock)
 	t = plan_case_run(&c);
 	ASSERT_NOT_CONTAINS(t, "/proc/1");
 	ASSERT_NOT_CONTAINS(t, "--proc /proc");
-	ASSERT_CONTAINS(t, "--unshare-net --perms 0555 --tmpfs /proc --remount-ro /proc --cap-drop");
+	ASSERT_CONTAINS(t,
+	                "--unshare-net --perms 0555 --tmpfs /proc --remount-ro /proc --cap-drop");
 	free(t);
 	return 0;
 }
@@ -210,6 +211,8 @@ TEST(sandbox_plan_workspace_write_git_repo)
 	                                    "f /ws/.git/HEAD",
 	                                    "f /ws/.git/config",
 	                                    "d /ws/.git/hooks",
+	                                    "d /ws/.git/objects",
+	                                    "d /ws/.git/objects/info",
 	                                    "d /ws/.git/modules",
 	                                    "d /ws/.git/modules/sub",
 	                                    "f /ws/.git/modules/sub/config",
@@ -236,15 +239,21 @@ TEST(sandbox_plan_workspace_write_git_repo)
 	       "--ro-bind /ws/.airlock /ws/.airlock --ro-bind /ws/.codex /ws/.codex --ro-bind "
 	       "/ws/.agents /ws/.agents --ro-bind /ws/.claude /ws/.claude --ro-bind "
 	       "/ws/.vscode /ws/.vscode --ro-bind /ws/.envrc /ws/.envrc --bind /ws/.git "
-	       "/ws/.git --ro-bind /ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks "
-	       "/ws/.git/hooks --ro-bind /ws/.git/modules /ws/.git/modules --bind "
-	       "/ws/.git/modules/sub /ws/.git/modules/sub --ro-bind "
-	       "/ws/.git/modules/sub/config /ws/.git/modules/sub/config --ro-bind "
-	       "/ws/.git/modules/sub/hooks /ws/.git/modules/sub/hooks --tmpfs "
-	       "/ws/.git/modules/sub/modules --remount-ro /ws/.git/modules/sub/modules --tmpfs "
-	       "/ws/.git/modules/sub/worktrees --remount-ro /ws/.git/modules/sub/worktrees "
-	       "--ro-bind /ws/.git/worktrees /ws/.git/worktrees --bind /ws/.git/worktrees/wt "
-	       "/ws/.git/worktrees/wt --tmpfs /ws/extra/.airlock --remount-ro "
+	       "/ws/.git --ro-bind /ws/.git/config /ws/.git/config --ro-bind "
+	       "/ws/.git/config.worktree /ws/.git/config.worktree --ro-bind /ws/.git/commondir "
+	       "/ws/.git/commondir --ro-bind /ws/.git/hooks /ws/.git/hooks --ro-bind "
+	       "/ws/.git/objects/info/alternates /ws/.git/objects/info/alternates --ro-bind "
+	       "/ws/.git/modules /ws/.git/modules --bind /ws/.git/modules/sub "
+	       "/ws/.git/modules/sub --ro-bind /ws/.git/modules/sub/config "
+	       "/ws/.git/modules/sub/config --ro-bind /ws/.git/modules/sub/config.worktree "
+	       "/ws/.git/modules/sub/config.worktree --ro-bind /ws/.git/modules/sub/commondir "
+	       "/ws/.git/modules/sub/commondir --ro-bind /ws/.git/modules/sub/hooks "
+	       "/ws/.git/modules/sub/hooks --tmpfs /ws/.git/modules/sub/modules --remount-ro "
+	       "/ws/.git/modules/sub/modules --tmpfs /ws/.git/modules/sub/worktrees "
+	       "--remount-ro /ws/.git/modules/sub/worktrees --ro-bind /ws/.git/worktrees "
+	       "/ws/.git/worktrees --bind /ws/.git/worktrees/wt /ws/.git/worktrees/wt "
+	       "--ro-bind /ws/.git/worktrees/wt/config.worktree "
+	       "/ws/.git/worktrees/wt/config.worktree --tmpfs /ws/extra/.airlock --remount-ro "
 	       "/ws/extra/.airlock --tmpfs /ws/extra/.codex --remount-ro /ws/extra/.codex "
 	       "--tmpfs /ws/extra/.agents --remount-ro /ws/extra/.agents --tmpfs "
 	       "/ws/extra/.claude --remount-ro /ws/extra/.claude --tmpfs /ws/extra/.vscode "
@@ -253,9 +262,12 @@ TEST(sandbox_plan_workspace_write_git_repo)
 	       "--unshare-net --proc /proc " PROC_KNOBS
 	       "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
 	       "--apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
-	       "--fs-restricted -- true | cleanup: /ws/.git/modules/sub/modules "
-	       "/ws/.git/modules/sub/worktrees /ws/extra/.airlock /ws/extra/.codex "
-	       "/ws/extra/.agents /ws/extra/.claude /ws/extra/.vscode /ws/extra/.envrc");
+	       "--fs-restricted -- true | cleanup: /ws/.git/config.worktree /ws/.git/commondir "
+	       "/ws/.git/objects/info/alternates /ws/.git/modules/sub/config.worktree "
+	       "/ws/.git/modules/sub/commondir /ws/.git/modules/sub/modules "
+	       "/ws/.git/modules/sub/worktrees /ws/.git/worktrees/wt/config.worktree "
+	       "/ws/extra/.airlock /ws/extra/.codex /ws/extra/.agents /ws/extra/.claude "
+	       "/ws/extra/.vscode /ws/extra/.envrc");
 	free(t);
 	return 0;
 }
@@ -306,24 +318,29 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	       "/repo/.codex --remount-ro /repo/.codex --tmpfs /repo/.agents --remount-ro "
 	       "/repo/.agents --tmpfs /repo/.claude --remount-ro /repo/.claude --tmpfs "
 	       "/repo/.vscode --remount-ro /repo/.vscode --tmpfs /repo/.envrc --remount-ro "
-	       "/repo/.envrc --bind /repo/.git /repo/.git --ro-bind /dev/null "
-	       "/repo/.git/config --tmpfs /repo/.git/hooks --remount-ro /repo/.git/hooks "
-	       "--tmpfs /repo/.git/modules --remount-ro /repo/.git/modules --ro-bind "
+	       "/repo/.envrc --bind /repo/.git /repo/.git --ro-bind /repo/.git/config "
+	       "/repo/.git/config --ro-bind /repo/.git/config.worktree "
+	       "/repo/.git/config.worktree --ro-bind /repo/.git/commondir /repo/.git/commondir "
+	       "--tmpfs /repo/.git/hooks --remount-ro /repo/.git/hooks --tmpfs "
+	       "/repo/.git/modules --remount-ro /repo/.git/modules --ro-bind "
 	       "/repo/.git/worktrees /repo/.git/worktrees --bind /repo/.git/worktrees/ws "
 	       "/repo/.git/worktrees/ws --ro-bind /repo/.git/worktrees/ws/config "
-	       "/repo/.git/worktrees/ws/config --ro-bind /repo/.git/worktrees/ws/commondir "
-	       "/repo/.git/worktrees/ws/commondir --tmpfs /ws/.airlock --remount-ro "
-	       "/ws/.airlock --tmpfs /ws/.codex --remount-ro /ws/.codex --tmpfs /ws/.agents "
-	       "--remount-ro /ws/.agents --tmpfs /ws/.claude --remount-ro /ws/.claude --tmpfs "
-	       "/ws/.vscode --remount-ro /ws/.vscode --tmpfs /ws/.envrc --remount-ro "
-	       "/ws/.envrc --ro-bind /ws/.git /ws/.git --unshare-user --unshare-pid "
-	       "--unshare-ipc --unshare-uts --unshare-net --proc /proc " PROC_KNOBS
+	       "/repo/.git/worktrees/ws/config --ro-bind "
+	       "/repo/.git/worktrees/ws/config.worktree "
+	       "/repo/.git/worktrees/ws/config.worktree --ro-bind "
+	       "/repo/.git/worktrees/ws/commondir /repo/.git/worktrees/ws/commondir --tmpfs "
+	       "/ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro "
+	       "/ws/.codex --tmpfs /ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude "
+	       "--remount-ro /ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs "
+	       "/ws/.envrc --remount-ro /ws/.envrc --ro-bind /ws/.git /ws/.git --unshare-user "
+	       "--unshare-pid --unshare-ipc --unshare-uts --unshare-net --proc /proc " PROC_KNOBS
 	       "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
 	       "--apply-seccomp-then-exec --network-sandbox-policy \"restricted\" "
 	       "--fs-restricted -- true | cleanup: /repo/.airlock /repo/.codex /repo/.agents "
-	       "/repo/.claude /repo/.vscode /repo/.envrc /repo/.git/config /repo/.git/hooks "
-	       "/repo/.git/modules /ws/.airlock /ws/.codex /ws/.agents /ws/.claude /ws/.vscode "
-	       "/ws/.envrc");
+	       "/repo/.claude /repo/.vscode /repo/.envrc /repo/.git/config "
+	       "/repo/.git/config.worktree /repo/.git/commondir /repo/.git/hooks "
+	       "/repo/.git/modules /repo/.git/worktrees/ws/config.worktree /ws/.airlock "
+	       "/ws/.codex /ws/.agents /ws/.claude /ws/.vscode /ws/.envrc");
 	free(t);
 
 	/* git_protection full: all of a .git directory read-only. */
@@ -416,10 +433,11 @@ TEST(sandbox_plan_none_paths_and_nesting)
 	    "/ws/.codex --tmpfs /ws/.agents --remount-ro /ws/.agents --tmpfs /ws/.claude "
 	    "--remount-ro /ws/.claude --tmpfs /ws/.vscode --remount-ro /ws/.vscode --tmpfs "
 	    "/ws/.envrc --remount-ro /ws/.envrc --bind /ws/.git /ws/.git --ro-bind "
-	    "/ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks /ws/.git/hooks "
-	    "--tmpfs /ws/.git/modules --remount-ro /ws/.git/modules --tmpfs "
-	    "/ws/.git/worktrees --remount-ro /ws/.git/worktrees --tmpfs "
-	    "/ws/docs/out/.airlock --remount-ro /ws/docs/out/.airlock --tmpfs "
+	    "/ws/.git/config /ws/.git/config --ro-bind /ws/.git/config.worktree "
+	    "/ws/.git/config.worktree --ro-bind /ws/.git/commondir /ws/.git/commondir "
+	    "--ro-bind /ws/.git/hooks /ws/.git/hooks --tmpfs /ws/.git/modules --remount-ro "
+	    "/ws/.git/modules --tmpfs /ws/.git/worktrees --remount-ro /ws/.git/worktrees "
+	    "--tmpfs /ws/docs/out/.airlock --remount-ro /ws/docs/out/.airlock --tmpfs "
 	    "/ws/docs/out/.codex --remount-ro /ws/docs/out/.codex --tmpfs "
 	    "/ws/docs/out/.agents --remount-ro /ws/docs/out/.agents --tmpfs "
 	    "/ws/docs/out/.claude --remount-ro /ws/docs/out/.claude --tmpfs "
@@ -431,9 +449,10 @@ TEST(sandbox_plan_none_paths_and_nesting)
 	    "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
 	    "--apply-seccomp-then-exec --network-sandbox-policy \"proxy\" --fs-restricted -- "
 	    "true | cleanup: /ws/.airlock /ws/.codex /ws/.agents /ws/.claude /ws/.vscode "
-	    "/ws/.envrc /ws/.git/modules /ws/.git/worktrees /ws/docs/out/.airlock "
-	    "/ws/docs/out/.codex /ws/docs/out/.agents /ws/docs/out/.claude "
-	    "/ws/docs/out/.vscode /ws/docs/out/.envrc /ws/gone");
+	    "/ws/.envrc /ws/.git/config.worktree /ws/.git/commondir /ws/.git/modules "
+	    "/ws/.git/worktrees /ws/docs/out/.airlock /ws/docs/out/.codex "
+	    "/ws/docs/out/.agents /ws/docs/out/.claude /ws/docs/out/.vscode "
+	    "/ws/docs/out/.envrc /ws/gone");
 	ASSERT_STR_EQ(t, want);
 	free(want);
 	free(t);
@@ -518,16 +537,19 @@ TEST(sandbox_plan_options_home_hide_protected_no_proc)
 	       "--ro-bind /ws/.airlock /ws/.airlock --ro-bind /ws/.codex /ws/.codex --ro-bind "
 	       "/ws/.agents /ws/.agents --ro-bind /ws/.claude /ws/.claude --ro-bind "
 	       "/ws/.vscode /ws/.vscode --ro-bind /ws/.envrc /ws/.envrc --bind /ws/.git "
-	       "/ws/.git --ro-bind /ws/.git/config /ws/.git/config --ro-bind /ws/.git/hooks "
-	       "/ws/.git/hooks --tmpfs /ws/.git/modules --remount-ro /ws/.git/modules --tmpfs "
-	       "/ws/.git/worktrees --remount-ro /ws/.git/worktrees --ro-bind /ws/Makefile "
-	       "/ws/Makefile --tmpfs /ws/ci --remount-ro /ws/ci --ro-bind /ws/home /ws/home "
-	       "--perms 0000 --tmpfs /run/airlock --remount-ro /run/airlock --perms 0000 "
-	       "--tmpfs /ws/sock --remount-ro /ws/sock --unshare-user --unshare-pid "
-	       "--unshare-ipc --unshare-uts --perms 0555 --tmpfs /proc --remount-ro /proc "
-	       "--cap-drop ALL --chdir /ws -- /usr/libexec/airlock-sandbox "
-	       "--apply-seccomp-then-exec --network-sandbox-policy \"enabled\" --fs-restricted "
-	       "-- true | cleanup: /ws/.git/modules /ws/.git/worktrees /ws/ci /ws/sock");
+	       "/ws/.git --ro-bind /ws/.git/config /ws/.git/config --ro-bind "
+	       "/ws/.git/config.worktree /ws/.git/config.worktree --ro-bind /ws/.git/commondir "
+	       "/ws/.git/commondir --ro-bind /ws/.git/hooks /ws/.git/hooks --tmpfs "
+	       "/ws/.git/modules --remount-ro /ws/.git/modules --tmpfs /ws/.git/worktrees "
+	       "--remount-ro /ws/.git/worktrees --ro-bind /ws/Makefile /ws/Makefile --tmpfs "
+	       "/ws/ci --remount-ro /ws/ci --ro-bind /ws/home /ws/home --perms 0000 --tmpfs "
+	       "/run/airlock --remount-ro /run/airlock --perms 0000 --tmpfs /ws/sock "
+	       "--remount-ro /ws/sock --unshare-user --unshare-pid --unshare-ipc --unshare-uts "
+	       "--perms 0555 --tmpfs /proc --remount-ro /proc --cap-drop ALL --chdir /ws -- "
+	       "/usr/libexec/airlock-sandbox --apply-seccomp-then-exec "
+	       "--network-sandbox-policy \"enabled\" --fs-restricted -- true | cleanup: "
+	       "/ws/.git/config.worktree /ws/.git/commondir /ws/.git/modules "
+	       "/ws/.git/worktrees /ws/ci /ws/sock");
 	free(t);
 	return 0;
 }

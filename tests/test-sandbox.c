@@ -997,6 +997,9 @@ BOTH(git_metadata_cannot_be_redirected_or_replaced)
 	                 "mkdir -p .git/modules/evil && echo MADE-module; "
 	                 "mkdir -p .git/worktrees/evil && echo MADE-worktree; "
 	                 "echo '[core]' >> .git/config && echo WROTE-config; "
+	                 "echo .. > .git/commondir && echo WROTE-commondir; "
+	                 "echo /tmp > .git/objects/info/alternates && echo WROTE-alternates; "
+	                 "echo x > .git/config.worktree && echo WROTE-config.worktree; "
 	                 "touch .git/hooks/pre-commit && echo WROTE-hook; "
 	                 "echo b > b && git add b && git commit -qm b && echo COMMITTED; "
 	                 "git stash list >/dev/null && echo STASH-OK; "
@@ -1055,6 +1058,29 @@ BOTH(git_metadata_cannot_be_redirected_or_replaced)
 		ASSERT_EQ(stat(p, &st), -1);
 		free(p);
 	}
+	free(ws);
+	return 0;
+}
+
+BOTH(git_works_where_protected_files_are_missing)
+{
+	char *ws = sbx_ws("ws", uid), *cfg;
+	struct test_run r;
+	struct stat st;
+
+	sbx_git_repo(uid, ws);
+	/* No .git/config: its cover must read as an empty file, not fail (EACCES). */
+	cfg = xasprintf("%s/.git/config", ws);
+	ASSERT_EQ(unlink(cfg), 0);
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
+	                 "git status --short && echo STATUS-OK; echo x >> .git/config && echo "
+	                 "WROTE; echo DONE"),
+	          0);
+	ASSERT_CONTAINS(r.out, "STATUS-OK");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	test_run_free(&r);
+	ASSERT_EQ(stat(cfg, &st), -1); /* the cover is gone again */
+	free(cfg);
 	free(ws);
 	return 0;
 }
@@ -1132,7 +1158,8 @@ BOTH(landlock_refuses_writes_outside_the_roots)
 BOTH(host_sockets_hidden_when_the_network_is_shared)
 {
 	char *ws = sbx_ws("ws", uid), *dir = sbx_ws("ipc", uid);
-	char *sock = xasprintf("%s/host.sock", dir), *keep = xasprintf("--host-socket=%s", sock);
+	/* A space in the name: /proc/net/unix lists the path as the rest of the line. */
+	char *sock = xasprintf("%s/host socket", dir), *keep = xasprintf("--host-socket=%s", sock);
 	char *fs =
 	    xasprintf("{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\","
 	              "\"value\":{\"kind\":\"root\"}},\"access\":\"read\"},{\"path\":{"
