@@ -304,9 +304,13 @@ static char *sandbox_facts_read_gitdir(const char *dotgit)
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
-	if (strncmp(buf, "gitdir:", 7) != 0)
+	/* A commondir holds a bare path; a `.git` file "gitdir: PATH". */
+	if (strlen(dotgit) >= 10 && strcmp(dotgit + strlen(dotgit) - 10, "/commondir") == 0)
+		p = buf;
+	else if (strncmp(buf, "gitdir:", 7) != 0)
 		return NULL;
-	p = buf + 7;
+	else
+		p = buf + 7;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if ((nl = strpbrk(p, "\r\n")) != NULL)
@@ -346,7 +350,8 @@ static enum sandbox_kind sandbox_facts_record(struct sandbox_facts *f, const cha
 		kind = SANDBOX_SYMLINK;
 	else
 		kind = SANDBOX_OTHER;
-	if (kind == SANDBOX_FILE && base != NULL && strcmp(base, "/.git") == 0)
+	if (kind == SANDBOX_FILE && base != NULL &&
+	    (strcmp(base, "/.git") == 0 || strcmp(base, "/commondir") == 0))
 		gitdir = sandbox_facts_read_gitdir(path);
 	sandbox_facts_set(f, path, kind, gitdir);
 	if (kind == SANDBOX_DIR && !sandbox_facts_mode_writable(&st))
@@ -490,6 +495,18 @@ void sandbox_facts_gather(struct sandbox_facts *f, const struct sandbox_plan_in 
 			if (root != NULL)
 				sandbox_facts_record_chain(f, root, g);
 			sandbox_facts_record_gitdir(f, g, 0);
+			/* A linked worktree's: the common git dir it names holds the config
+			 * and hooks git uses. */
+			char *cd = sandbox__join(g, "commondir");
+			const char *common = sandbox_facts_gitdir(f, cd);
+			if (common != NULL) {
+				char *c = xstrdup(common);
+				if ((root = sandbox__writable_root(res, f, c)) != NULL)
+					sandbox_facts_record_chain(f, root, c);
+				sandbox_facts_record_gitdir(f, c, 0);
+				free(c);
+			}
+			free(cd);
 			free(g);
 		}
 		free(dotgit);

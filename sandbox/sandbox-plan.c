@@ -185,6 +185,74 @@ static bool sandbox_plan_is_bare(const struct sandbox_facts *facts, const char *
 	return bare;
 }
 
+/*
+ * Pins every directory from the writable root above G down to G itself, so
+ * that no part of the way to a git dir the plan protects can be renamed
+ * (and another put in its place).
+ */
+static int sandbox_plan_pin_chain(const struct sandbox_plan_in *in,
+                                  const struct sandbox_facts *facts, const char *g,
+                                  sandbox_target_fn fn, void *ctx)
+{
+	const char *root = sandbox__writable_root(in->res, facts, g);
+	size_t rl;
+	char *p;
+	int rc = 0;
+
+	if (root == NULL)
+		return 0;
+	rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	p = xstrdup(g);
+	for (char *s = p + rl + 1; rc == 0 && s <= p + strlen(g); s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		rc = fn(ctx, p, true, SANDBOX_TARGET_PIN, root);
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/*
+ * Protects the git dir G that a `.git` file names. A linked worktree's git
+ * dir takes its config and hooks from the common git dir its commondir
+ * names: that one is protected whole, G among its worktrees (its
+ * `worktrees` directory is made read-only first and G pinned after, so the
+ * order matters).
+ */
+static int sandbox_plan_linked_gitdir(const struct sandbox_plan_in *in,
+                                      const struct sandbox_facts *facts, const char *g,
+                                      sandbox_target_fn fn, void *ctx)
+{
+	bool worktree = sandbox_plan_is_worktree(facts, g);
+	char *cd = sandbox__join(g, "commondir");
+	const char *named = worktree ? sandbox_facts_gitdir(facts, cd) : NULL;
+	char *common = named != NULL && sandbox_facts_kind(facts, named) == SANDBOX_DIR
+	                   ? xstrdup(named)
+	                   : NULL;
+	char *wts = common != NULL ? sandbox__join(common, "worktrees") : NULL;
+	int rc = 0;
+
+	free(cd);
+	if (common != NULL) {
+		rc = sandbox_plan_pin_chain(in, facts, common, fn, ctx);
+		if (rc == 0)
+			rc = sandbox_plan_git_items(in, facts, common, 0, false, fn, ctx);
+	}
+	if (rc == 0 && (wts == NULL || !sandbox__is_child(wts, g))) {
+		rc = sandbox_plan_pin_chain(in, facts, g, fn, ctx);
+		if (rc == 0)
+			rc = sandbox_plan_git_items(in, facts, g, 0, worktree, fn, ctx);
+	}
+	free(wts);
+	free(common);
+	return rc;
+}
+
 /* Emits the protected targets under writable root W. */
 static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
                                      const struct sandbox_facts *facts, const char *w,
@@ -206,14 +274,8 @@ static int sandbox_plan_root_targets(const struct sandbox_plan_in *in,
 		rc = fn(ctx, dotgit, false, SANDBOX_TARGET_RO, w);
 		if (rc == 0 && gitdir != NULL && full)
 			rc = sandbox_plan_emit(in, facts, gitdir, true, SANDBOX_TARGET_RO, fn, ctx);
-		else if (rc == 0 && gitdir != NULL) {
-			rc =
-			    sandbox_plan_emit(in, facts, gitdir, true, SANDBOX_TARGET_PIN, fn, ctx);
-			if (rc == 0)
-				rc = sandbox_plan_git_items(in, facts, gitdir, 0,
-				                            sandbox_plan_is_worktree(facts, gitdir),
-				                            fn, ctx);
-		}
+		else if (rc == 0 && gitdir != NULL)
+			rc = sandbox_plan_linked_gitdir(in, facts, gitdir, fn, ctx);
 	} else if (rc == 0 && k == SANDBOX_DIR && !full && sandbox_plan_is_repo(facts, dotgit)) {
 		/* Pinned in place, so it can be neither renamed nor replaced. */
 		rc = fn(ctx, dotgit, true, SANDBOX_TARGET_PIN, w);
@@ -329,6 +391,24 @@ static bool sandbox_plan_covered(const struct sandbox_plan_protect *st, const ch
 	return false;
 }
 
+/*
+ * Records that PATH was made read-only (or covered): the pins below it are
+ * hidden now, and may be made again on top.
+ */
+static void sandbox_plan_closed(struct sandbox_plan_protect *st, const char *path)
+{
+	size_t kept = 0;
+
+	sandbox_facts_list_add(&st->done, &st->n_done, path);
+	for (size_t i = 0; i < st->n_pins; i++) {
+		if (strcmp(st->pins[i], path) != 0 && policy_path_is_under(path, st->pins[i]))
+			free(st->pins[i]);
+		else
+			st->pins[kept++] = st->pins[i];
+	}
+	st->n_pins = kept;
+}
+
 /* True when PATH has a component named .git below its first RL bytes (its root). */
 static bool sandbox_plan_inside_git(const char *path, size_t rl)
 {
@@ -374,7 +454,7 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir,
 		/* The writable root itself (or "/"): all of it read-only; a root is pinned. */
 		if (how != SANDBOX_TARGET_PIN) {
 			sandbox_plan_op(st->plan, "--ro-bind", target, target);
-			sandbox_facts_list_add(&st->done, &st->n_done, target);
+			sandbox_plan_closed(st, target);
 		}
 		return 0;
 	}
@@ -410,10 +490,16 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir,
 		}
 		if (c == '\0') {
 			if (how == SANDBOX_TARGET_PIN) {
-				bool pinned = false;
-				for (size_t i = 0; !pinned && i < st->n_pins; i++)
-					pinned = strcmp(st->pins[i], p) == 0;
-				if (k == SANDBOX_DIR && !pinned) {
+				/* A directory the plan made read-only stays so (a pin reopens
+				 * only what lies below one: an entry of .git/worktrees), and a
+				 * pin in sight is not made again: a second bind from the host
+				 * would hide every mount made inside the first. */
+				bool skip = false;
+				for (size_t i = 0; !skip && i < st->n_done; i++)
+					skip = strcmp(st->done[i], p) == 0;
+				for (size_t i = 0; !skip && i < st->n_pins; i++)
+					skip = strcmp(st->pins[i], p) == 0;
+				if (k == SANDBOX_DIR && !skip) {
 					sandbox_plan_op(st->plan, "--bind", p, p);
 					sandbox_facts_list_add(&st->pins, &st->n_pins, p);
 					sandbox_facts_list_add(&st->plan->git_dirs,
@@ -430,7 +516,7 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir,
 		*s = c;
 	}
 	if (made)
-		sandbox_facts_list_add(&st->done, &st->n_done, p);
+		sandbox_plan_closed(st, p);
 	free(p);
 	return rc;
 }

@@ -154,6 +154,8 @@ UNIT(sandbox_host_sockets_hidden_when_the_network_is_shared_root, 30)
 UNIT(sandbox_host_sockets_hidden_when_the_network_is_shared_user, 30)
 UNIT(sandbox_covers_left_by_a_killed_helper_break_nothing_root, 40)
 UNIT(sandbox_covers_left_by_a_killed_helper_break_nothing_user, 40)
+UNIT(sandbox_linked_worktree_common_dir_protected_root, 40)
+UNIT(sandbox_linked_worktree_common_dir_protected_user, 40)
 
 /* apply_patch, agent protocol, submit, agent server (issue 6) */
 UNIT(patch_parse_builds_the_model, 5)

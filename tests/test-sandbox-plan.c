@@ -284,7 +284,7 @@ TEST(sandbox_plan_git_file_and_full_protection)
 	                                    "d /repo/.git/worktrees",
 	                                    "d /repo/.git/worktrees/ws",
 	                                    "f /repo/.git/worktrees/ws/config",
-	                                    "f /repo/.git/worktrees/ws/commondir",
+	                                    "g /repo/.git/worktrees/ws/commondir /repo/.git",
 	                                    NULL};
 	static const char *const dotdirs =
 	    "--tmpfs /ws/.airlock --remount-ro /ws/.airlock --tmpfs /ws/.codex --remount-ro "

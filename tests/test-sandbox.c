@@ -1254,3 +1254,40 @@ BOTH(covers_left_by_a_killed_helper_break_nothing)
 	free(ws);
 	return 0;
 }
+
+BOTH(linked_worktree_common_dir_protected)
+{
+	char *top = sbx_ws("top", uid), *main_dir = xasprintf("%s/main", top);
+	char *wt = xasprintf("%s/wt", top), *policy;
+	struct test_run r;
+
+	ASSERT_EQ(mkdir(main_dir, 0755), 0);
+	if (uid != (uid_t)-1)
+		ASSERT_EQ(chown(main_dir, uid, uid), 0);
+	sbx_git_repo(uid, main_dir);
+	char *add[] = {"git", "worktree", "add", "-q", wt, NULL};
+	ASSERT_EQ(test_run(&r, add, NULL, main_dir, NULL, uid, T), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	/* The worktree is the workspace; the folder holding the main repository is writable. */
+	policy = xasprintf("{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true,"
+	                   "\"exclude_tmpdir_env_var\":true,\"writable_roots\":[\"%s\"]}",
+	                   top);
+	ASSERT_EQ(sbx_sh(&r, uid, wt, policy,
+	                 "git config core.fsmonitor 'touch PWNED' && echo WROTE-config; "
+	                 "touch ../main/.git/hooks/pre-commit && echo WROTE-hook; "
+	                 "mv ../main ../main-away && echo MOVED-main; "
+	                 "mv ../main/.git/worktrees ../main/.git/wt-away && echo MOVED-worktrees; "
+	                 "echo c > c && git add c && git commit -qm c && echo COMMITTED; echo DONE"),
+	          0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_CONTAINS(r.out, "COMMITTED");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	ASSERT_NOT_CONTAINS(r.out, "MOVED");
+	test_run_free(&r);
+	free(policy);
+	free(wt);
+	free(main_dir);
+	free(top);
+	return 0;
+}
