@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -97,6 +99,34 @@ static void sandbox_landlock_check(const struct policy_resolved *res)
 }
 
 /* Confines this process with Landlock and seccomp, then execs the command. */
+/*
+ * Run as root, this mode has no user namespace to drop privileges into: the
+ * host's hostname goes into a UTS namespace of the command's own, and every
+ * capability goes (bounding, ambient, effective, permitted, inheritable),
+ * so nothing inside can change a setting of the host kernel even as uid 0.
+ * Not root: there is nothing to drop (NO_NEW_PRIVS keeps it so).
+ */
+static void sandbox_landlock_drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	if (geteuid() != 0)
+		return;
+	if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0)
+		sandbox_die("--use-legacy-landlock as root: unshare(UTS, IPC): %s", strerror(errno));
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+			sandbox_die("--use-legacy-landlock as root: dropping capability %d: %s", cap,
+			            strerror(errno));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		sandbox_die("--use-legacy-landlock as root: clearing ambient capabilities: %s",
+		            strerror(errno));
+	memset(data, 0, sizeof data);
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		sandbox_die("--use-legacy-landlock as root: capset: %s", strerror(errno));
+}
+
 void sandbox_landlock_exec(const struct sandbox_opts *opts)
 {
 	struct policy_resolved res;
@@ -139,6 +169,7 @@ void sandbox_landlock_exec(const struct sandbox_opts *opts)
 	}
 	if (chdir(opts->command_cwd) != 0)
 		sandbox_die("chdir %s: %s", opts->command_cwd, strerror(errno));
+	sandbox_landlock_drop_privileges();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		sandbox_die("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if (ruleset >= 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)

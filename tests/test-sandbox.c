@@ -640,6 +640,18 @@ BOTH(landlock_fallback)
 	ASSERT_EQ(sbx_run(&r, uid, ws, RO, NULL, extra, sock), 0);
 	ASSERT_EQ(r.status, EPERM);
 	test_run_free(&r);
+	/* No capability survives, even run as root, and the host's hostname stays. */
+	char *caps[] = {"sh", "-c",
+	                "grep -E '^Cap(Eff|Prm|Inh|Amb):' /proc/self/status | grep -v "
+	                "'0000000000000000$'; hostname airlock-probe 2>/dev/null && echo SET; true",
+	                NULL};
+	char host[256], host_after[256];
+	ASSERT_EQ(gethostname(host, sizeof host), 0);
+	ASSERT_EQ(sbx_run(&r, uid, ws, RO, NULL, extra, caps), 0);
+	ASSERT_STR_EQ(r.out, "");
+	test_run_free(&r);
+	ASSERT_EQ(gethostname(host_after, sizeof host_after), 0);
+	ASSERT_STR_EQ(host_after, host);
 	/* Restricted reading: the workspace and the platform, nothing else. */
 	char *outside = xasprintf("%s/outside", test_tmpdir());
 	ASSERT_EQ(test_write_file(outside, "secret\n"), 0);
