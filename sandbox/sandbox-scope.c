@@ -128,7 +128,10 @@ static int sandbox_scope_write_rules(int ruleset, uint64_t dir_rights, char *con
 	 * Pipes and sockets have no path and need no rule. */
 	for (int fd = 0; rc == 0 && fd <= 2; fd++) {
 		struct stat st;
-		if (fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISREG(st.st_mode)))
+		int mode = fcntl(fd, F_GETFL);
+		/* Only what the caller opened for writing: a read-only stdin stays so. */
+		if (mode >= 0 && (mode & O_ACCMODE) != O_RDONLY && fstat(fd, &st) == 0 &&
+		    (S_ISCHR(st.st_mode) || S_ISREG(st.st_mode)))
 			(void)sandbox_scope_allow_fd(ruleset, fd, file_rights);
 	}
 	return rc;
