@@ -82,6 +82,45 @@ grep -qF '"reason":"no, run it sandboxed"' "$e2e_dir/events" ||
 grep -qF '"reason":"no, run it sandboxed"' "$e2e_home/audit.jsonl" ||
 	fail "the reason is not in the audit log"
 
+# Typed into a focused pane (cat, a stand-in for a REPL) as another
+# escalation appears: the keys stay with the pane, none answers.
+t send-keys -t e2e 'echo cat-$((1+1))-ready; cat; echo cat-$((2+2))-done' Enter
+wait_for "cat-2-ready"
+t send-keys -t e2e BTab # from the input line back to the newest pane: cat's
+pane_line='yap-in-the-pane'
+(
+	i=0
+	while [ $i -lt ${#pane_line} ]; do
+		t send-keys -t e2e -l "${pane_line:$i:1}"
+		sleep 0.08
+		i=$((i + 1))
+	done
+	t send-keys -t e2e Enter
+) &
+typer=$!
+sleep 0.3
+submit --escalate --justification "pane check" -- sh -c "touch $marker" \
+	>"$e2e_dir/esc2.out" 2>&1 &
+esc=$!
+wait "$typer"
+wait_for "pane check"
+wait_for "arming"
+[ ! -e "$marker" ] || fail "a key typed into the pane approved the escalation"
+kill -0 "$esc" 2>/dev/null || fail "keys typed into the pane answered the prompt"
+wait_armed
+t send-keys -t e2e Escape
+wait "$esc"
+rc=$?
+[ "$rc" = 126 ] || fail "esc gave $rc, not 126"
+# With the modal gone, cat's pane shows the line twice: echoed, then copied.
+wait_for "$pane_line"
+[ "$(screen | grep -cF "$pane_line")" -ge 2 ] ||
+	fail "the keys did not reach cat in the focused pane"
+t send-keys -t e2e C-d
+wait_for "cat-4-done"
+# Back to the input line: Tab moves on from pane 4 to pane 5, then to it.
+t send-keys -t e2e Tab Tab
+
 # Ctrl-Q while a command still runs asks; once the command ends there is
 # nothing left to ask about, and airlock quits without another key.
 t send-keys -t e2e "echo about-to-end; sleep 3" Enter
