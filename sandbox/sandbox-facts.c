@@ -25,6 +25,7 @@
 #define SANDBOX_GITDIR_MAX       4096 /* longest `.git` file read */
 #define SANDBOX_GIT_CHILDREN_MAX 256  /* submodules/worktrees looked at per git dir */
 #define SANDBOX_GIT_DEPTH_MAX    4    /* nesting of submodules followed */
+#define SANDBOX_GIT_REFS_MAX     32   /* paths taken from one git config */
 
 /* Finds PATH's slot in the table, or NULL. */
 static struct sandbox_fact *sandbox_facts_find(const struct sandbox_facts *f, const char *path)
@@ -287,6 +288,11 @@ void sandbox_facts_free(struct sandbox_facts *f)
 	sandbox_facts_list_free(f->kernel_mounts, f->n_kernel_mounts);
 	sandbox_facts_list_free(f->host_sockets, f->n_host_sockets);
 	sandbox_facts_list_free(f->ipc_dirs, f->n_ipc_dirs);
+	for (size_t i = 0; i < f->n_git_refs; i++) {
+		free(f->git_refs[i].gitdir);
+		free(f->git_refs[i].path);
+	}
+	free(f->git_refs);
 	memset(f, 0, sizeof *f);
 }
 
@@ -405,6 +411,23 @@ static void sandbox_facts_record_children(struct sandbox_facts *f, const char *d
 	closedir(d);
 }
 
+/* Records the paths G's config points git at (once per git dir). */
+static void sandbox_facts_record_git_refs(struct sandbox_facts *f, const char *g)
+{
+	struct sandbox_gitconfig_ref refs[SANDBOX_GIT_REFS_MAX];
+	int n;
+
+	for (size_t i = 0; i < f->n_git_refs; i++)
+		if (strcmp(f->git_refs[i].gitdir, g) == 0)
+			return;
+	n = sandbox_gitconfig_paths(g, refs, SANDBOX_GIT_REFS_MAX);
+	for (int i = 0; i < n; i++) {
+		f->git_refs = xreallocarray(f->git_refs, f->n_git_refs + 1, sizeof *f->git_refs);
+		f->git_refs[f->n_git_refs++] =
+		    (struct sandbox_git_ref){xstrdup(g), refs[i].path, refs[i].dir};
+	}
+}
+
 /* Records a git directory's protected items, submodules (nested) and worktrees. */
 static void sandbox_facts_record_gitdir(struct sandbox_facts *f, const char *g, int depth)
 {
@@ -418,6 +441,7 @@ static void sandbox_facts_record_gitdir(struct sandbox_facts *f, const char *g, 
 	p = sandbox__join(g, "commondir");
 	sandbox_facts_record(f, p);
 	free(p);
+	sandbox_facts_record_git_refs(f, g);
 	p = xasprintf("%s/modules", g);
 	sandbox_facts_record_children(f, p);
 	for (size_t i = 0; i < f->n; i++) {

@@ -114,11 +114,12 @@ static void sandbox_landlock_drop_privileges(void)
 	if (geteuid() != 0)
 		return;
 	if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0)
-		sandbox_die("--use-legacy-landlock as root: unshare(UTS, IPC): %s", strerror(errno));
+		sandbox_die("--use-legacy-landlock as root: unshare(UTS, IPC): %s",
+		            strerror(errno));
 	for (int cap = 0; cap <= 63; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-			sandbox_die("--use-legacy-landlock as root: dropping capability %d: %s", cap,
-			            strerror(errno));
+			sandbox_die("--use-legacy-landlock as root: dropping capability %d: %s",
+			            cap, strerror(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
 		sandbox_die("--use-legacy-landlock as root: clearing ambient capabilities: %s",
 		            strerror(errno));

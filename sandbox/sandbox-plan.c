@@ -130,6 +130,15 @@ static int sandbox_plan_git_items(const struct sandbox_plan_in *in,
 		rc = sandbox_plan_emit(in, facts, p, sandbox_plan_git_names[i].dir, how, fn, ctx);
 		free(p);
 	}
+	/* What the config points git at: hooks kept in the worktree, included files (a
+	 * missing one is covered by an empty file: git refuses a directory there). */
+	for (size_t i = 0; rc == 0 && i < facts->n_git_refs; i++) {
+		const struct sandbox_git_ref *r = &facts->git_refs[i];
+		if (strcmp(r->gitdir, g) == 0)
+			rc = sandbox_plan_emit(in, facts, r->path, r->dir,
+			                       r->dir ? SANDBOX_TARGET_RO : SANDBOX_TARGET_RO_FILE,
+			                       fn, ctx);
+	}
 	if (depth > 4 || worktree || sandbox_facts_kind(facts, g) != SANDBOX_DIR)
 		return rc;
 	for (size_t s = 0; rc == 0 && s < 2; s++) {
@@ -418,14 +427,18 @@ static bool sandbox_plan_inside_git(const char *path, size_t rl)
 	return false;
 }
 
-/* Covers the missing path P (a file when FILE) so that it cannot be created. */
-static void sandbox_plan_cover(struct sandbox_plan_protect *st, const char *p, bool file, size_t rl)
+/*
+ * Covers the missing path P (a file when FILE) so that it cannot be created;
+ * AS_FILE: a file is covered by a file wherever it lies.
+ */
+static void sandbox_plan_cover(struct sandbox_plan_protect *st, const char *p, bool file, size_t rl,
+                               bool as_file)
 {
 	/* A missing file is covered by an empty read-only directory: git ignores those
 	 * (it refuses to add a device, so a /dev/null cover would break `git add -A`).
 	 * Inside .git, where git reads the file (config), the cover is a read-only file
 	 * bound onto itself (sandbox-covers.c makes it, readable, empty or "."). */
-	if (file && sandbox_plan_inside_git(p, rl))
+	if (file && (as_file || sandbox_plan_inside_git(p, rl)))
 		sandbox_plan_op(st->plan, "--ro-bind", p, p);
 	else
 		sandbox_plan_empty_dir(st->plan, p, NULL);
@@ -482,8 +495,10 @@ static int sandbox_plan_protect_one(void *ctx, const char *target, bool dir,
 			*slash = '\0';
 			bool creatable = sandbox_facts_creatable(st->facts, *p ? p : "/");
 			*slash = '/';
-			if (creatable && how == SANDBOX_TARGET_RO) {
-				sandbox_plan_cover(st, p, c == '\0' && !dir, rl);
+			if (creatable &&
+			    (how == SANDBOX_TARGET_RO || how == SANDBOX_TARGET_RO_FILE)) {
+				sandbox_plan_cover(st, p, c == '\0' && !dir, rl,
+				                   how == SANDBOX_TARGET_RO_FILE);
 				made = true;
 			}
 			break;
@@ -761,7 +776,8 @@ int sandbox_plan_build(const struct sandbox_plan_in *in, const struct sandbox_fa
 	}
 	if (rc == 0)
 		rc = sandbox__protected_targets(in, facts, sandbox_plan_protect_one, &st);
-	for (size_t i = 0; rc == 0 && res->kind == POLICY_FS_RESTRICTED && i < res->n_entries; i++) {
+	for (size_t i = 0; rc == 0 && res->kind == POLICY_FS_RESTRICTED && i < res->n_entries;
+	     i++) {
 		const char *w = res->entries[i].path;
 		if (res->entries[i].access != POLICY_ACCESS_WRITE ||
 		    sandbox_facts_kind(facts, w) != SANDBOX_DIR)

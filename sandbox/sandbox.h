@@ -101,7 +101,27 @@ struct sandbox_facts {
 	size_t n_host_sockets;
 	char **ipc_dirs;
 	size_t n_ipc_dirs;
+	/* Paths a git dir's own config points git at (core.hooksPath, include paths). */
+	struct sandbox_git_ref {
+		char *gitdir;
+		char *path;
+		bool dir; /* a hooks directory (covered when missing); else a config file */
+	} * git_refs;
+	size_t n_git_refs;
 };
+
+/* One path a git config points git at (sandbox-gitconfig.c). */
+struct sandbox_gitconfig_ref {
+	char *path; /* absolute, normalised; the caller frees it */
+	bool dir;   /* core.hooksPath (a directory); else an included config file */
+};
+
+/*
+ * Reads GITDIR/config for the paths it points git at: core.hooksPath
+ * (relative to the worktree's top) and include.path / includeIf.*.path
+ * (relative to GITDIR). Fills at most MAX entries of OUT; returns how many.
+ */
+int sandbox_gitconfig_paths(const char *gitdir, struct sandbox_gitconfig_ref *out, size_t max);
 
 /* Records (or replaces) what PATH is; GITDIR may be NULL. */
 void sandbox_facts_set(struct sandbox_facts *f, const char *path, enum sandbox_kind kind,
@@ -192,6 +212,8 @@ const char *sandbox__writable_root(const struct policy_resolved *res,
 enum sandbox_target {
 	SANDBOX_TARGET_RO,         /* read-only; its first missing component covered */
 	SANDBOX_TARGET_RO_PRESENT, /* read-only when it exists; nothing when missing */
+	SANDBOX_TARGET_RO_FILE,    /* read-only; a missing file covered by an empty
+	                              read-only file wherever it is (a file git reads) */
 	SANDBOX_TARGET_PIN,        /* stays writable, bound onto itself: it cannot be
 	                              renamed, removed or replaced (a mount point) */
 };

@@ -1036,13 +1036,14 @@ BOTH(git_metadata_cannot_be_redirected_or_replaced)
 	/* What the mounts cannot cover is moved aside after the run, and said: a commondir
 	 * planted in the protected .git, a new nested repository with a config that would
 	 * run code, a gitdir file pointing at an attacker's directory. */
-	ASSERT_EQ(sbx_sh(&r, uid, ws, WW,
-	                 "echo ../evil > .git/commondir; mkdir evil && printf '[core]\\n\\t"
-	                 "fsmonitor = touch PWNED\\n' > evil/config; "
-	                 "mkdir nested && cd nested && git init -q . && "
-	                 "printf '[core]\\n\\tfsmonitor = touch PWNED\\n' >> .git/config && "
-	                 "cd .. && mkdir linked && echo 'gitdir: ../evil' > linked/.git; echo DONE"),
-	          0);
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, ws, WW,
+	           "echo ../evil > .git/commondir; mkdir evil && printf '[core]\\n\\t"
+	           "fsmonitor = touch PWNED\\n' > evil/config; "
+	           "mkdir nested && cd nested && git init -q . && "
+	           "printf '[core]\\n\\tfsmonitor = touch PWNED\\n' >> .git/config && "
+	           "cd .. && mkdir linked && echo 'gitdir: ../evil' > linked/.git; echo DONE"),
+	    0);
 	ASSERT_CONTAINS(r.out, "DONE");
 	ASSERT_CONTAINS(r.err, "airlock: git repository");
 	test_run_free(&r);
@@ -1057,9 +1058,10 @@ BOTH(git_metadata_cannot_be_redirected_or_replaced)
 	}
 	/* Host git there runs nothing planted. */
 	{
-		char *st_cmd[] = {"sh", "-c", "git status >/dev/null 2>&1; cd nested && git status "
-		                              ">/dev/null 2>&1; cd ../linked && git status >/dev/null "
-		                              "2>&1; true",
+		char *st_cmd[] = {"sh", "-c",
+		                  "git status >/dev/null 2>&1; cd nested && git status "
+		                  ">/dev/null 2>&1; cd ../linked && git status >/dev/null "
+		                  "2>&1; true",
 		                  NULL};
 		test_run(&r, st_cmd, NULL, ws, NULL, uid, T);
 		test_run_free(&r);
@@ -1243,10 +1245,11 @@ BOTH(covers_left_by_a_killed_helper_break_nothing)
 	kill(a, SIGKILL);
 	ASSERT_EQ(waitpid(a, &status, 0), a);
 	/* What is left is harmless to the user's tools, airlock's rules reader and git. */
-	char *cmd[] = {"sh", "-c",
-	               "cat .airlock/rules/default.rules 2>&1; ls .vscode >/dev/null && echo LS-OK; "
-	               "git init -q . && echo GIT-INIT-OK",
-	               NULL};
+	char *cmd[] = {
+	    "sh", "-c",
+	    "cat .airlock/rules/default.rules 2>&1; ls .vscode >/dev/null && echo LS-OK; "
+	    "git init -q . && echo GIT-INIT-OK",
+	    NULL};
 	ASSERT_EQ(test_run(&r, cmd, NULL, ws, NULL, uid, T), 0);
 	ASSERT_NOT_CONTAINS(r.out, "Permission denied");
 	ASSERT_CONTAINS(r.out, "No such file or directory");
@@ -1285,13 +1288,14 @@ BOTH(linked_worktree_common_dir_protected)
 	policy = xasprintf("{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true,"
 	                   "\"exclude_tmpdir_env_var\":true,\"writable_roots\":[\"%s\"]}",
 	                   top);
-	ASSERT_EQ(sbx_sh(&r, uid, wt, policy,
-	                 "git config core.fsmonitor 'touch PWNED' && echo WROTE-config; "
-	                 "touch ../main/.git/hooks/pre-commit && echo WROTE-hook; "
-	                 "mv ../main ../main-away && echo MOVED-main; "
-	                 "mv ../main/.git/worktrees ../main/.git/wt-away && echo MOVED-worktrees; "
-	                 "echo c > c && git add c && git commit -qm c && echo COMMITTED; echo DONE"),
-	          0);
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, wt, policy,
+	           "git config core.fsmonitor 'touch PWNED' && echo WROTE-config; "
+	           "touch ../main/.git/hooks/pre-commit && echo WROTE-hook; "
+	           "mv ../main ../main-away && echo MOVED-main; "
+	           "mv ../main/.git/worktrees ../main/.git/wt-away && echo MOVED-worktrees; "
+	           "echo c > c && git add c && git commit -qm c && echo COMMITTED; echo DONE"),
+	    0);
 	ASSERT_CONTAINS(r.out, "DONE");
 	ASSERT_CONTAINS(r.out, "COMMITTED");
 	ASSERT_NOT_CONTAINS(r.out, "WROTE");
@@ -1301,5 +1305,40 @@ BOTH(linked_worktree_common_dir_protected)
 	free(wt);
 	free(main_dir);
 	free(top);
+	return 0;
+}
+
+BOTH(paths_the_git_config_names_read_only)
+{
+	char *ws = sbx_ws("ws", uid), *p;
+	struct test_run r;
+	char *cfg[] = {"sh", "-c",
+	               "git config core.hooksPath .husky && mkdir -p .husky && "
+	               "git config include.path ../shared.gitconfig && echo '[user]' > "
+	               "shared.gitconfig && git config --add include.path ../other.gitconfig",
+	               NULL};
+
+	sbx_git_repo(uid, ws);
+	ASSERT_EQ(test_run(&r, cfg, NULL, ws, NULL, uid, T), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	ASSERT_EQ(
+	    sbx_sh(&r, uid, ws, WW,
+	           "echo 'touch PWNED' > .husky/pre-commit && echo WROTE-hook; "
+	           "printf '[core]\\n\\tfsmonitor = touch PWNED\\n' >> shared.gitconfig && "
+	           "echo WROTE-include; echo x > other.gitconfig && echo WROTE-other; "
+	           "echo b > b && git add b && git commit -qm b && echo COMMITTED; echo DONE"),
+	    0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_CONTAINS(r.out, "COMMITTED");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE-hook");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE-include");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE-other");
+	test_run_free(&r);
+	p = xasprintf("%s/PWNED", ws);
+	struct stat st;
+	ASSERT_EQ(stat(p, &st), -1);
+	free(p);
+	free(ws);
 	return 0;
 }
