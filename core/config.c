@@ -282,6 +282,12 @@ static int config__set_env_set(struct config *c, const cJSON *v, char **why)
 }
 
 /* A known key: a setter for a value, or a nested table for an object. */
+/* network.host_sockets: absolute paths of host sockets a sandbox may still reach. */
+static int config__set_host_sockets(struct config *c, const cJSON *v, char **why)
+{
+	return config__strings(v, true, &c->host_sockets, &c->n_host_sockets, why);
+}
+
 struct config__key {
 	const char *name;
 	int (*set)(struct config *c, const cJSON *v, char **why);
@@ -294,6 +300,7 @@ static const struct config__key config__network_keys[] = {
     {.name = "denied_domains", .set = config__set_denied_domains},
     {.name = "allow_private", .set = config__set_allow_private},
     {.name = "host_loopback_ports", .set = config__set_host_ports},
+    {.name = "host_sockets", .set = config__set_host_sockets},
     {0},
 };
 
@@ -446,6 +453,7 @@ void config_free(struct config *cfg)
 	config__free_strings(cfg->denied_domains, cfg->n_denied_domains);
 	config__free_strings(cfg->allow_private, cfg->n_allow_private);
 	free(cfg->host_loopback_ports);
+	config__free_strings(cfg->host_sockets, cfg->n_host_sockets);
 	config__free_strings(cfg->environment_keep, cfg->n_environment_keep);
 	config__free_strings(cfg->environment_set, cfg->n_environment_set);
 	memset(cfg, 0, sizeof *cfg);

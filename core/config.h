@@ -35,6 +35,8 @@ struct config {
 	size_t n_allow_private;
 	int *host_loopback_ports;
 	size_t n_host_loopback_ports;
+	char **host_sockets; /* network.host_sockets: host sockets left visible (network on) */
+	size_t n_host_sockets;
 	char **environment_keep; /* names the sandbox's secret filter leaves in */
 	size_t n_environment_keep;
 	char **environment_set; /* "NAME=value" added inside the sandbox */

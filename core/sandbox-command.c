@@ -235,6 +235,10 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 		sandbox_command__push(&a, xstrdup("--host-port"));
 		sandbox_command__push(&a, xasprintf("%d", sc->host_ports[i]));
 	}
+	for (size_t i = 0; i < sc->n_host_sockets; i++) {
+		sandbox_command__push(&a, xstrdup("--host-socket"));
+		sandbox_command__push(&a, xstrdup(sc->host_sockets[i]));
+	}
 	sandbox_command__push(&a, xstrdup("--"));
 	for (size_t i = 0; sc->argv[i] != NULL; i++)
 		sandbox_command__push(&a, xstrdup(sc->argv[i]));

@@ -26,6 +26,8 @@ struct sandbox_command {
 	size_t n_hidden;
 	const int *host_ports; /* host loopback ports bridged inside */
 	size_t n_host_ports;
+	char *const *host_sockets; /* host sockets left visible when the network is on */
+	size_t n_host_sockets;
 	char *const *env_keep; /* config environment.keep: names never filtered */
 	size_t n_env_keep;
 	char *const *env_set; /* config environment.set, as "NAME=value" */

@@ -43,6 +43,7 @@ UNIT(exec_missing_program_is_127_in_and_out_of_the_sandbox, 30)
 UNIT(exec_filters_secrets_from_the_environment, 60)
 UNIT(exec_secret_names_and_environment_unit, 5)
 UNIT(exec_hides_every_airlock_socket_dir, 90)
+UNIT(exec_network_on_hides_host_sockets_unless_config_keeps_them, 60)
 
 /* text from outside, made printable before it is drawn */
 UNIT(tui_text_printable_neutralises_control_bytes, 5)

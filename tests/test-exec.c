@@ -745,3 +745,44 @@ TEST(exec_hides_every_airlock_socket_dir)
 		SKIP("no unprivileged user (or not root): checked as this user only");
 	return 0;
 }
+
+/* Connects to the Unix socket PATH from inside `exec -n on`; returns the probe's status. */
+static int exec__connect_inside(const char *path)
+{
+	struct test_run r;
+	char *probe = test_buildpath("tests/sandbox-probe");
+	int rc, status;
+
+	rc = exec__run(&r, (const char *const[]){"-n", "on", "--", probe, "connect-unix", path, NULL});
+	status = rc == 0 ? r.status : -1;
+	test_run_free(&r);
+	free(probe);
+	return status;
+}
+
+TEST(exec_network_on_hides_host_sockets_unless_config_keeps_them)
+{
+	char *dir = xasprintf("%s/ipc", test_tmpdir()), *sock = xasprintf("%s/dev.sock", dir);
+	char *cfg;
+	int lfd;
+
+	ASSERT_EQ(mkdir(dir, 0755), 0);
+	lfd = exec__listen(sock);
+	ASSERT(lfd >= 0);
+	/* A host socket outside the workspace: hidden with the network on. */
+	ASSERT_NE(exec__connect_inside(sock), 0);
+	/* network.host_sockets opens exactly it. */
+	cfg = xasprintf("{\"network\":{\"host_sockets\":[\"%s\"]}}", sock);
+	ASSERT_EQ(exec__config(cfg), 0);
+	ASSERT_EQ(exec__connect_inside(sock), 0);
+	/* A relative path is a config error. */
+	ASSERT_EQ(exec__config("{\"network\":{\"host_sockets\":[\"dev.sock\"]}}"), 0);
+	ASSERT_EQ(exec__connect_inside(sock), 2);
+	close(lfd);
+	unlink(sock);
+	rmdir(dir);
+	free(cfg);
+	free(sock);
+	free(dir);
+	return 0;
+}

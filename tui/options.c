@@ -232,6 +232,8 @@ void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command 
 	sc->home = opts->home;
 	sc->host_ports = opts->config.host_loopback_ports;
 	sc->n_host_ports = opts->config.n_host_loopback_ports;
+	sc->host_sockets = opts->config.host_sockets;
+	sc->n_host_sockets = opts->config.n_host_sockets;
 	sc->env_keep = opts->config.environment_keep;
 	sc->n_env_keep = opts->config.n_environment_keep;
 	sc->env_set = opts->config.environment_set;
