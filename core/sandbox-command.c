@@ -190,7 +190,7 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 	sandbox_command__push(&a, xstrdup("--sandbox-policy-cwd"));
 	sandbox_command__push(&a, xstrdup(sc->cwd));
 	sandbox_command__push(&a, xstrdup("--command-cwd"));
-	sandbox_command__push(&a, xstrdup(sc->cwd));
+	sandbox_command__push(&a, xstrdup(sc->command_cwd != NULL ? sc->command_cwd : sc->cwd));
 	if (sc->policy_json != NULL) {
 		sandbox_command__push(&a, xstrdup("--sandbox-policy"));
 		sandbox_command__push(&a, xstrdup(sc->policy_json));

@@ -14,7 +14,8 @@
 /* Everything the helper needs for one command. Nothing here is owned. */
 struct sandbox_command {
 	const char *helper;           /* path of airlock-sandbox */
-	const char *cwd;              /* workspace root and the command's directory */
+	const char *cwd;              /* workspace root (and the command's directory) */
+	const char *command_cwd;      /* where the command starts, if not cwd (or NULL) */
 	const char *policy_json;      /* legacy policy (--sandbox-policy), or NULL */
 	const char *fs_policy_json;   /* split policies: both set, or both NULL */
 	const char *net_policy;       /* "restricted", "enabled" or "proxy" */

@@ -192,7 +192,7 @@ static bool agent_link__outside_roots(const struct tui *t, const char *cwd, char
 		free(cause);
 		return true;
 	}
-	if (policy_resolve(&split, cwd, getenv("TMPDIR"), &res, &cause) != 0) {
+	if (policy_resolve(&split, t->opts->cwd, getenv("TMPDIR"), &res, &cause) != 0) {
 		free(cause);
 		policy_split_free(&split);
 		return true;

@@ -17,6 +17,7 @@
 
 #include "core/decide.h"
 #include "core/job.h"
+#include "core/policy.h"
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 
@@ -151,7 +152,9 @@ int launch_start(struct pane *p, bool sandboxed)
 			*slash = '\0';
 		struct sandbox_command sc = {
 		    .helper = t->sandbox_helper,
-		    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
+		    /* The writable roots are the TUI's own; a request's cwd is only where it starts. */
+		    .cwd = t->opts->cwd,
+		    .command_cwd = p->cwd,
 		    .policy_json = t->proxy_fs_policy != NULL ? NULL : t->sandbox_policy,
 		    .fs_policy_json = t->proxy_fs_policy,
 		    .net_policy = t->proxy_fs_policy != NULL ? "\"proxy\"" : NULL,
@@ -375,8 +378,17 @@ void launch_argv(struct tui *t, size_t argc, char *const argv[])
 struct pane *launch_request(struct tui *t, const struct launch_request *req)
 {
 	char *shown = launch__shown(req->argc, req->argv);
-	struct pane *p = tui_add_pane(t, shown, req->argc, req->argv);
+	struct pane *p;
 	size_t n = 0;
+
+	/* A cwd outside the workspace is named in the title (SPEC 8). */
+	if (req->cwd != NULL && !policy_path_is_under(t->opts->cwd, req->cwd)) {
+		char *titled = xasprintf("%s  (in %s)", shown, req->cwd);
+
+		free(shown);
+		shown = titled;
+	}
+	p = tui_add_pane(t, shown, req->argc, req->argv);
 
 	free(shown);
 	if (p == NULL) {
