@@ -46,7 +46,18 @@ covers=()
 for ((i = 0; i + 1 < ${#raw[@]}; i++)); do
 	case ${raw[i]} in
 	--tmpfs | --remount-ro) dest=${raw[i + 1]} ;;
-	--ro-bind) [ "${raw[i + 1]}" = /dev/null ] && dest=${raw[i + 2]} || continue ;;
+	--ro-bind)
+		if [ "${raw[i + 1]}" = /dev/null ]; then
+			dest=${raw[i + 2]}
+		elif [ "${raw[i + 1]}" = "${raw[i + 2]}" ] && [ ! -e "${raw[i + 1]}" ]; then
+			# a file cover the helper makes before bubblewrap (bound onto itself)
+			dest=${raw[i + 2]}
+			case $dest in */commondir) echo . >"$dest" ;; *) : >"$dest" ;; esac
+			covers+=("$dest")
+			continue
+		else
+			continue
+		fi ;;
 	*) continue ;;
 	esac
 	[ "$dest" != / ] && [ ! -e "$dest" ] && covers+=("$dest")
@@ -54,7 +65,7 @@ done
 cleanup() {
 	for ((i = ${#covers[@]} - 1; i >= 0; i--)); do
 		p=${covers[i]}
-		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; elif [ -f "$p" ] && [ ! -s "$p" ]; then rm -f "$p"; fi
+		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; elif [ -f "$p" ] && { [ ! -s "$p" ] || [ "$(cat "$p")" = . ]; }; then rm -f "$p"; fi
 	done
 	rm -rf "$ws"
 }
