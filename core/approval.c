@@ -303,6 +303,7 @@ static void approval__pending_free(struct approval__pending *p)
 	free(pr->subject);
 	free(pr->diff);
 	free(pr->origin);
+	free(pr->from);
 	for (size_t i = 0; i < pr->n_options; i++)
 		free(pr->options[i].label);
 	shell_split_words_free(pr->argv);
@@ -380,10 +381,16 @@ void approval_queue_free(struct approval_queue *q)
 	free(q);
 }
 
+/* Why a request is denied when its audit line cannot be written (SPEC 9: fail closed). */
+const char approval_audit_failed[] =
+    "the audit log cannot be written, so nothing that needs a decision runs "
+    "(free space or fix its permissions)";
+
 /* The audit line for a decision on REQ-like data. Returns 0 or -errno. */
 static int approval__audit(struct approval_queue *q, enum approval_kind kind, size_t n_words,
                            char *const words[], const char *host, const char *protocol,
-                           unsigned port, const struct approval_result *res, size_t requests)
+                           unsigned port, const struct approval_result *res, size_t requests,
+                           const char *cwd, const char *from)
 {
 	struct audit_decision d = {
 	    .kind = approval__kinds[kind].audit,
@@ -404,6 +411,8 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	              : kind == APPROVAL_NETWORK && res->by == AUDIT_BY_POLICY && !res->allowed
 	                  ? res->reason
 	                  : NULL,
+	    .cwd = cwd,
+	    .from = from,
 	};
 
 	return audit_decision(q->cfg.audit, &d);
@@ -418,10 +427,11 @@ static uint64_t approval__finish(struct approval_queue *q, const struct approval
 	size_t n = req->kind == APPROVAL_PATCH ? req->n_paths : req->argc;
 	char *const *words = req->kind == APPROVAL_PATCH ? req->paths : req->argv;
 
-	if (approval__audit(q, req->kind, n, words, host, req->protocol, req->port, res, 1) != 0 &&
+	if (approval__audit(q, req->kind, n, words, host, req->protocol, req->port, res, 1, req->cwd,
+	                    req->from) != 0 &&
 	    res->allowed) {
 		res->allowed = false;
-		res->reason = "the audit log cannot be written; denied";
+		res->reason = approval_audit_failed;
 	}
 	free(host);
 	if (cb != NULL)
@@ -498,6 +508,22 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 	struct approval_prompt *pr;
 	uint64_t id;
 
+	/* No log, no decision: refused at once, never a prompt whose answer could not count. */
+	if (q->cfg.audit == NULL) {
+		struct approval_result res = {.allowed = false,
+		                              .by = AUDIT_BY_POLICY,
+		                              .scope = AUDIT_SCOPE_ONCE,
+		                              .reason = approval_audit_failed};
+
+		free(key);
+		free(reason);
+		shell_split_words_free(prefix);
+		if (cb != NULL)
+			cb(&res, data);
+		if (freecb != NULL)
+			freecb(data);
+		return 0;
+	}
 	for (p = q->head; p != NULL; p = p->next)
 		if (strcmp(p->key, key) == 0) {
 			free(key);
@@ -519,6 +545,7 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 	pr->reason = reason != NULL ? reason : xstrdup("");
 	pr->origin = xstrdup(req->origin != NULL ? req->origin : "");
 	pr->cwd = xstrdup(req->cwd != NULL ? req->cwd : "");
+	pr->from = xstrdup(req->from != NULL ? req->from : "cli");
 	switch (req->kind) {
 	case APPROVAL_EXEC: {
 		char *joined;
@@ -862,9 +889,9 @@ static int approval__audit_prompt(struct approval_queue *q, struct approval__pen
 
 	if (pr->kind == APPROVAL_PATCH)
 		return approval__audit(q, pr->kind, pr->n_paths, pr->paths, NULL, NULL, 0, res,
-		                       pr->n_waiters);
+		                       pr->n_waiters, pr->cwd, pr->from);
 	return approval__audit(q, pr->kind, pr->argc, pr->argv, pr->host, pr->protocol, pr->port,
-	                       res, pr->n_waiters);
+	                       res, pr->n_waiters, pr->cwd, pr->from);
 }
 
 /*
@@ -940,7 +967,7 @@ static void approval__recheck(struct approval_queue *q)
 			for (size_t i = 0; i < pr->n_waiters; i++)
 				if (approval__audit_prompt(q, p, &res) != 0 && res.allowed) {
 					res.allowed = false;
-					res.reason = "the audit log cannot be written; denied";
+					res.reason = approval_audit_failed;
 				}
 			approval__resume(p, &res);
 			approval__pending_free(p);
@@ -1028,7 +1055,7 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 	}
 	if (approval__audit_prompt(q, p, &res) != 0 && res.allowed) {
 		res.allowed = false;
-		res.reason = "the audit log cannot be written; denied";
+		res.reason = approval_audit_failed;
 	}
 	approval__resume(p, &res);
 	approval__pending_free(p);

@@ -95,6 +95,8 @@ struct approval_request {
 	const char *diff;   /* what the prompt shows */
 	/* any kind: who asks, as the prompt names it ("typed at the input, pane 3"), or NULL */
 	const char *origin;
+	/* exec, patch: where it came from, for the audit log: "input", "agent", "cli" (NULL) */
+	const char *from;
 };
 
 /* What happened to one request. Valid during the callback only. */
@@ -109,6 +111,9 @@ struct approval_result {
 	const char *reason; /* one sentence */
 	const char *typed_reason; /* what the human typed when denying, or NULL */
 };
+
+/* The reason of every denial because the audit log cannot be written (compare pointers). */
+extern const char approval_audit_failed[];
 
 typedef void (*approval_cb)(const struct approval_result *res, void *data);
 typedef void (*approval_free_cb)(void *data);
@@ -133,6 +138,7 @@ struct approval_prompt {
 	char *subject; /* the command line, "HOST:PORT (protocol)", or the file list */
 	char *diff;    /* patch: the diff, or NULL */
 	char *origin;  /* who asks (the first requester), "" if unknown */
+	char *from;    /* "input", "agent" or "cli" (the first requester's) */
 	struct approval_option options[APPROVAL_MAX_OPTIONS];
 	size_t n_options; /* the last option always denies (esc) */
 	size_t n_waiters;
@@ -154,7 +160,7 @@ struct approval_config {
 	enum decide_approval approval;
 	struct rules *rules; /* borrowed; `p` answers amend it; may be NULL */
 	const char *home;    /* AIRLOCK_HOME (copied): default.rules lives in HOME/rules */
-	struct audit *audit; /* borrowed; NULL: no audit log */
+	struct audit *audit; /* borrowed; NULL: a log that could not be opened (all denied) */
 	/* config.json network.allowed_domains / denied_domains ("*.x.org" allowed) */
 	const char *const *allowed_domains;
 	size_t n_allowed_domains;

@@ -6,6 +6,20 @@
  * on it; an exit line records what already happened and nothing waits on
  * it, so it is written but not synced. Field order is fixed: ts, kind,
  * subject, then the rest.
+ *
+ * Whole or absent: the write happens under an exclusive flock(2) on the
+ * log (every airlock process takes it), after noting the file's size; if
+ * the write fails or stops short (a full disk), or the sync fails, the file
+ * is cut back to that size, so no fragment is ever followed by the next
+ * line, and the caller gets the true errno (ENOSPC, EROFS, ...).
+ *
+ * Valid JSON for any bytes: every string is checked as UTF-8 before it is
+ * printed; a byte sequence that is not UTF-8 becomes U+FFFD, and for an
+ * argv or path list with such a word the raw bytes of every word go, in
+ * base64, into `subject_b64` (an array parallel to `subject`).
+ *
+ * A NULL log (one that could not be opened) refuses every decision: no
+ * decision takes effect unless its line is on disk.
  */
 #include "audit.h"
 
@@ -17,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,8 +41,10 @@ struct audit {
 	int fd;
 };
 
-static const char *const audit__kinds[] = {
-    [AUDIT_EXEC] = "exec", [AUDIT_NETWORK] = "network", [AUDIT_PATCH] = "patch"};
+static const char *const audit__kinds[] = {[AUDIT_EXEC] = "exec",
+                                           [AUDIT_NETWORK] = "network",
+                                           [AUDIT_PATCH] = "patch",
+                                           [AUDIT_GIT] = "git"};
 static const char *const audit__bys[] = {
     [AUDIT_BY_RULE] = "rule",     [AUDIT_BY_SESSION] = "session", [AUDIT_BY_USER] = "user",
     [AUDIT_BY_POLICY] = "policy", [AUDIT_BY_CONFIG] = "config",
@@ -136,40 +153,211 @@ static cJSON *audit__start(const char *kind)
 	return o;
 }
 
-/* An array of the strings WORDS. */
-static cJSON *audit__words(size_t n, char *const words[])
+/* The length of the valid UTF-8 sequence at S (N bytes left), or 0 when it is not one. */
+static size_t audit__utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* No overlong forms, no surrogates, nothing above U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Whether S is valid UTF-8 throughout. */
+bool audit_utf8_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = audit__utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			return false;
+	return true;
+}
+
+/* S with every byte that is not part of valid UTF-8 replaced by U+FFFD. Caller frees. */
+char *audit_utf8_fix(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *out = xmalloc(n * 3 + 1);
+
+	for (size_t i = 0, k; i < n; i += k) {
+		k = audit__utf8_len((const unsigned char *)s + i, n - i);
+		if (k == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			k = 1;
+		} else {
+			memcpy(out + o, s + i, k);
+			o += k;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Makes every string (values and names) in the tree at ITEM valid UTF-8. */
+void audit_json_fix_utf8(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->string != NULL && !audit_utf8_valid(item->string)) {
+			char *fixed = audit_utf8_fix(item->string);
+
+			if (!(item->type & cJSON_StringIsConst))
+				cJSON_free(item->string);
+			item->type &= ~cJSON_StringIsConst;
+			item->string = cJSON_malloc(strlen(fixed) + 1);
+			if (item->string == NULL)
+				abort();
+			strcpy(item->string, fixed);
+			free(fixed);
+		}
+		if (cJSON_IsString(item) && item->valuestring != NULL &&
+		    !audit_utf8_valid(item->valuestring)) {
+			char *fixed = audit_utf8_fix(item->valuestring);
+
+			cJSON_SetValuestring(item, fixed);
+			free(fixed);
+		}
+		audit_json_fix_utf8(item->child);
+	}
+}
+
+/* S (LEN bytes) in base64. Caller frees. */
+static char *audit__base64(const unsigned char *s, size_t len)
+{
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc((len + 2) / 3 * 4 + 1), *w = out;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		*w++ = digits[v >> 18 & 63];
+		*w++ = digits[v >> 12 & 63];
+		*w++ = i + 1 < len ? digits[v >> 6 & 63] : '=';
+		*w++ = i + 2 < len ? digits[v & 63] : '=';
+	}
+	*w = '\0';
+	return out;
+}
+
+/*
+ * Adds WORDS as "subject" to O (an array); when a word is not UTF-8, also
+ * "subject_b64": every word's raw bytes, in base64.
+ */
+static void audit__add_words(cJSON *o, size_t n, char *const words[])
 {
 	cJSON *arr = cJSON_CreateArray();
+	bool raw = false;
 
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(words[i]));
-	return arr;
+	for (size_t i = 0; i < n; i++) {
+		if (audit_utf8_valid(words[i])) {
+			cJSON_AddItemToArray(arr, cJSON_CreateString(words[i]));
+		} else {
+			char *fixed = audit_utf8_fix(words[i]);
+
+			cJSON_AddItemToArray(arr, cJSON_CreateString(fixed));
+			free(fixed);
+			raw = true;
+		}
+	}
+	cJSON_AddItemToObject(o, "subject", arr);
+	if (!raw)
+		return;
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++) {
+		char *b64 = audit__base64((const unsigned char *)words[i], strlen(words[i]));
+
+		cJSON_AddItemToArray(arr, cJSON_CreateString(b64));
+		free(b64);
+	}
+	cJSON_AddItemToObject(o, "subject_b64", arr);
+}
+
+/* Adds "cwd" and "from" (when given) to O. */
+static void audit__add_origin(cJSON *o, const char *cwd, const char *from)
+{
+	cJSON_AddStringToObject(o, "cwd", cwd != NULL ? cwd : "");
+	cJSON_AddStringToObject(o, "from", from != NULL ? from : "cli");
+}
+
+/* Writes LEN bytes of LINE whole at the end of A's file, else cuts the file back. */
+static int audit__append(struct audit *a, const char *line, size_t len, bool sync)
+{
+	struct stat st;
+	size_t done = 0;
+	int rc = 0;
+
+	while (flock(a->fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return -errno;
+	if (fstat(a->fd, &st) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	while (done < len) {
+		ssize_t k = write(a->fd, line + done, len - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -errno;
+			break;
+		}
+		if (k == 0) {
+			rc = -ENOSPC;
+			break;
+		}
+		done += (size_t)k;
+	}
+	if (rc == 0 && sync && fdatasync(a->fd) != 0 && errno != EINVAL)
+		rc = -errno;
+	/* Whole or absent: a fragment (or an unsynced decision) is cut away. */
+	if (rc != 0 && ftruncate(a->fd, st.st_size) != 0)
+		rc = rc != 0 ? rc : -errno;
+out:
+	flock(a->fd, LOCK_UN);
+	return rc;
 }
 
 /* Writes O as one line, frees it; SYNC: fdatasync it. Returns 0 or -errno. */
 static int audit__write(struct audit *a, cJSON *o, bool sync)
 {
-	char *text = cJSON_PrintUnformatted(o);
-	char *line;
-	size_t len;
-	ssize_t k;
-	int rc = 0;
+	char *text, *line;
+	int rc;
 
+	audit_json_fix_utf8(o);
+	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL)
 		return -ENOMEM;
 	line = xasprintf("%s\n", text);
 	cJSON_free(text);
-	len = strlen(line);
-	do
-		k = write(a->fd, line, len);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		rc = -errno;
-	else if ((size_t)k != len)
-		rc = -EIO;
-	else if (sync && fdatasync(a->fd) != 0 && errno != EINVAL)
-		rc = -errno;
+	rc = audit__append(a, line, strlen(line), sync);
 	free(line);
 	return rc;
 }
@@ -180,7 +368,7 @@ int audit_decision(struct audit *a, const struct audit_decision *d)
 	cJSON *o;
 
 	if (a == NULL)
-		return 0;
+		return -EBADF;
 	o = audit__start(audit_kind_name(d->kind));
 	if (d->kind == AUDIT_NETWORK) {
 		char *subject = xasprintf("%s:%u", d->host != NULL ? d->host : "", d->port);
@@ -190,7 +378,7 @@ int audit_decision(struct audit *a, const struct audit_decision *d)
 		if (d->protocol != NULL)
 			cJSON_AddStringToObject(o, "protocol", d->protocol);
 	} else {
-		cJSON_AddItemToObject(o, "subject", audit__words(d->n_words, d->words));
+		audit__add_words(o, d->n_words, d->words);
 	}
 	cJSON_AddStringToObject(o, "decision", d->allow ? "allow" : "deny");
 	cJSON_AddStringToObject(o, "by", audit_by_name(d->by));
@@ -203,6 +391,8 @@ int audit_decision(struct audit *a, const struct audit_decision *d)
 	cJSON_AddNumberToObject(o, "requests", (double)(d->requests > 0 ? d->requests : 1));
 	if (d->reason != NULL)
 		cJSON_AddStringToObject(o, "reason", d->reason);
+	if (d->kind != AUDIT_NETWORK)
+		audit__add_origin(o, d->cwd, d->from);
 	return audit__write(a, o, true);
 }
 
@@ -215,9 +405,39 @@ int audit_exit(struct audit *a, size_t argc, char *const argv[], int code, uint6
 	if (a == NULL)
 		return 0;
 	o = audit__start("exit");
-	cJSON_AddItemToObject(o, "subject", audit__words(argc, argv));
+	audit__add_words(o, argc, argv);
 	cJSON_AddNumberToObject(o, "code", code);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)duration_ms);
 	cJSON_AddBoolToObject(o, "sandboxed", sandboxed);
 	return audit__write(a, o, false);
+}
+
+/* Appends the helper's report on one planted repository (see audit.h). */
+int audit_git(struct audit *a, const char *report, const char *cwd, const char *from)
+{
+	cJSON *in = cJSON_Parse(report), *o;
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(in, "kind");
+	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(in, "ts");
+	static const char *const fields[] = {"path", "reason", "moved"};
+
+	if (!cJSON_IsObject(in) || !cJSON_IsString(kind) || strcmp(kind->valuestring, "git") != 0) {
+		cJSON_Delete(in);
+		return -EINVAL;
+	}
+	if (a == NULL) {
+		cJSON_Delete(in);
+		return -EBADF;
+	}
+	o = audit__start("git");
+	if (cJSON_IsString(ts))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "ts", cJSON_CreateString(ts->valuestring));
+	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+		cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(in, fields[i]);
+
+		if (v != NULL)
+			cJSON_AddItemToObject(o, fields[i], v);
+	}
+	cJSON_Delete(in);
+	audit__add_origin(o, cwd, from);
+	return audit__write(a, o, true);
 }

@@ -7,7 +7,8 @@
  * interleave); a decision line is fdatasync'd too, and the write returns
  * before the decision it records takes effect (exit lines are not synced:
  * nothing waits on them). A failed write is reported (-errno) and callers
- * fail closed (deny).
+ * fail closed (deny). A write is whole or absent (a failed one is cut
+ * back), and every line is valid JSON whatever the bytes it records.
  */
 #ifndef AIRLOCK_AUDIT_H
 #define AIRLOCK_AUDIT_H
@@ -20,6 +21,7 @@ enum audit_kind {
 	AUDIT_EXEC,
 	AUDIT_NETWORK,
 	AUDIT_PATCH,
+	AUDIT_GIT, /* the helper's post-run report on a planted repository (SPEC 3) */
 };
 
 enum audit_by {
@@ -53,9 +55,12 @@ struct audit_decision {
 	bool sandboxed;  /* exec only */
 	size_t requests; /* how many requests this line answers (>= 1) */
 	const char *reason; /* the reason a human typed, or why policy refused a network request */
+	const char *cwd;  /* exec, patch: the request's working directory */
+	const char *from; /* exec, patch: "input", "agent" or "cli" (NULL: "cli") */
 };
 
 struct audit;
+struct cJSON;
 
 /*
  * The default log path per SPEC 9 from the environment (AIRLOCK_HOME,
@@ -68,11 +73,28 @@ void audit_close(struct audit *a);
 /* The path it writes to. */
 const char *audit_path(const struct audit *a);
 
-/* Appends a decision line. Returns 0 or -errno. A NULL A is a no-op (0). */
+/*
+ * Appends a decision line. Returns 0 or -errno. A NULL A (a log that could
+ * not be opened) returns -EBADF: the decision must not take effect.
+ */
 int audit_decision(struct audit *a, const struct audit_decision *d);
 /* Appends an exit line: subject (argv), code, duration_ms, sandboxed. */
 int audit_exit(struct audit *a, size_t argc, char *const argv[], int code, uint64_t duration_ms,
                bool sandboxed);
+
+/*
+ * Appends a "git" line from REPORT, one JSON line of the sandbox helper's
+ * --report-fd ({"ts","kind":"git","path","reason","moved":[...]}), with
+ * CWD and FROM added. Returns 0, -EINVAL (not such a line) or -errno.
+ */
+int audit_git(struct audit *a, const char *report, const char *cwd, const char *from);
+
+/* Whether S is valid UTF-8. */
+bool audit_utf8_valid(const char *s);
+/* S with each byte that is not valid UTF-8 replaced by U+FFFD. Caller frees. */
+char *audit_utf8_fix(const char *s);
+/* Makes every string and name in the JSON tree at ITEM (and its siblings) valid UTF-8. */
+void audit_json_fix_utf8(struct cJSON *item);
 
 const char *audit_kind_name(enum audit_kind k);
 const char *audit_by_name(enum audit_by b);

@@ -9,7 +9,12 @@
 #include "../core/xmalloc.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,7 +93,8 @@ TEST(audit_lines_have_the_spec_fields)
 	ASSERT(a != NULL);
 	ASSERT_EQ(audit_exit(a, 1, argv, 0, 5, false), 0);
 	audit_close(a);
-	ASSERT_EQ(audit_decision(NULL, &exec), 0);
+	/* A log that could not be opened refuses: no decision without its line. */
+	ASSERT_NE(audit_decision(NULL, &exec), 0);
 
 	text = test_read_file(path, NULL);
 	ASSERT(text != NULL);
@@ -214,5 +220,182 @@ TEST(audit_two_processes_never_interleave)
 	ASSERT_EQ(lines, 600);
 	free(text);
 	free(path);
+	return 0;
+}
+
+/* Whether every line of TEXT (LEN bytes) is whole (ends in a newline), valid UTF-8 and a JSON object. */
+static int audit_test__all_valid(const char *text, size_t len)
+{
+	size_t start = 0;
+	int lines = 0;
+
+	if (len > 0 && text[len - 1] != '\n')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '\n')
+			continue;
+		char *line = xstrndup(text + start, i - start);
+		cJSON *o = audit_utf8_valid(line) && strlen(line) == i - start ? cJSON_Parse(line)
+		                                                              : NULL;
+		bool ok = cJSON_IsObject(o);
+
+		cJSON_Delete(o);
+		free(line);
+		if (!ok)
+			return -1;
+		lines++;
+		start = i + 1;
+	}
+	return lines;
+}
+
+TEST(audit_words_that_are_not_utf8_stay_valid_json)
+{
+	char *path = xasprintf("%s/audit.jsonl", test_tmpdir());
+	char *argv[] = {"printf", "bad\xff", "caf\xc3\xa9", "\xed\xa0\x80", NULL};
+	char *reason = "why\xfe";
+	struct audit_decision d = {.kind = AUDIT_EXEC,
+	                           .words = argv,
+	                           .n_words = 4,
+	                           .allow = true,
+	                           .by = AUDIT_BY_POLICY,
+	                           .scope = AUDIT_SCOPE_ONCE,
+	                           .reason = reason,
+	                           .cwd = "/ws/\x80" "dir",
+	                           .from = "input"};
+	struct audit *a = audit_open(path, NULL);
+	size_t len;
+	char *text;
+	cJSON *o, *b64;
+
+	ASSERT(a != NULL);
+	ASSERT_EQ(audit_decision(a, &d), 0);
+	ASSERT_EQ(audit_exit(a, 4, argv, 0, 1, true), 0);
+	audit_close(a);
+	text = test_read_file(path, &len);
+	ASSERT(text != NULL);
+	ASSERT_EQ(audit_test__all_valid(text, len), 2);
+	ASSERT(memchr(text, 0xff, len) == NULL);
+	for (int n = 0; n < 2; n++) {
+		o = audit_test__line(text, n);
+		ASSERT(o != NULL);
+		const cJSON *subject = cJSON_GetObjectItem(o, "subject");
+		ASSERT_STR_EQ(cJSON_GetArrayItem(subject, 1)->valuestring, "bad\xef\xbf\xbd");
+		ASSERT_STR_EQ(cJSON_GetArrayItem(subject, 2)->valuestring, "caf\xc3\xa9");
+		/* A surrogate encoded in UTF-8 is not UTF-8 either. */
+		ASSERT_STR_EQ(cJSON_GetArrayItem(subject, 3)->valuestring,
+		              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+		b64 = cJSON_GetObjectItem(o, "subject_b64");
+		ASSERT_EQ(cJSON_GetArraySize(b64), 4);
+		ASSERT_STR_EQ(cJSON_GetArrayItem(b64, 0)->valuestring, "cHJpbnRm");
+		ASSERT_STR_EQ(cJSON_GetArrayItem(b64, 1)->valuestring, "YmFk/w==");
+		ASSERT_STR_EQ(cJSON_GetArrayItem(b64, 3)->valuestring, "7aCA");
+		if (n == 0) {
+			ASSERT_STR_EQ(audit_test__str(o, "cwd"), "/ws/\xef\xbf\xbd" "dir");
+			ASSERT_STR_EQ(audit_test__str(o, "from"), "input");
+			ASSERT_STR_EQ(audit_test__str(o, "reason"), "why\xef\xbf\xbd");
+		}
+		cJSON_Delete(o);
+	}
+	free(text);
+	free(path);
+	return 0;
+}
+
+TEST(audit_git_report_becomes_a_line)
+{
+	char *path = xasprintf("%s/audit.jsonl", test_tmpdir());
+	struct audit *a = audit_open(path, NULL);
+	char *text;
+	cJSON *o;
+
+	ASSERT(a != NULL);
+	ASSERT_EQ(audit_git(a,
+	                    "{\"ts\":\"2026-01-01T00:00:00.000Z\",\"kind\":\"git\",\"path\":\"/ws/"
+	                    "sub/.git\",\"reason\":\"a repository appeared\",\"moved\":[\"/ws/sub/"
+	                    ".git/config\"]}",
+	                    "/ws", "agent"),
+	          0);
+	ASSERT_EQ(audit_git(a, "{\"kind\":\"exec\"}", "/ws", "agent"), -EINVAL);
+	ASSERT_EQ(audit_git(a, "not json", "/ws", "agent"), -EINVAL);
+	audit_close(a);
+	text = test_read_file(path, NULL);
+	o = audit_test__line(text, 0);
+	ASSERT(o != NULL);
+	ASSERT_STR_EQ(audit_test__str(o, "kind"), "git");
+	ASSERT_STR_EQ(audit_test__str(o, "ts"), "2026-01-01T00:00:00.000Z");
+	ASSERT_STR_EQ(audit_test__str(o, "path"), "/ws/sub/.git");
+	ASSERT_STR_EQ(audit_test__str(o, "reason"), "a repository appeared");
+	ASSERT_STR_EQ(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "moved"), 0)->valuestring,
+	              "/ws/sub/.git/config");
+	ASSERT_STR_EQ(audit_test__str(o, "cwd"), "/ws");
+	ASSERT_STR_EQ(audit_test__str(o, "from"), "agent");
+	cJSON_Delete(o);
+	ASSERT(audit_test__line(text, 1) == NULL);
+	free(text);
+	free(path);
+	return 0;
+}
+
+/*
+ * A real full disk: a 64 KiB tmpfs of its own (a private mount namespace,
+ * as root), the log filled to the last bytes. Every write that does not fit
+ * fails with ENOSPC and leaves the file as it was: each line whole.
+ */
+TEST(audit_full_disk_leaves_whole_lines_and_says_enospc)
+{
+	char *dir = xasprintf("%s/small", test_tmpdir());
+	char *path = xasprintf("%s/audit.jsonl", dir);
+	char *argv[] = {"make", "check", NULL};
+	struct audit_decision d = {.kind = AUDIT_EXEC,
+	                           .words = argv,
+	                           .n_words = 2,
+	                           .allow = true,
+	                           .by = AUDIT_BY_POLICY,
+	                           .scope = AUDIT_SCOPE_ONCE,
+	                           .cwd = "/ws",
+	                           .from = "cli"};
+	struct audit *a;
+	int rc = 0, ok = 0, full = 0;
+	size_t len;
+	char *text;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0)
+		SKIP("a tmpfs of its own needs root (unshare: %s)", strerror(errno));
+	ASSERT_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(mount("tmpfs", dir, "tmpfs", 0, "size=64k,nr_inodes=16"), 0);
+	a = audit_open(path, NULL);
+	ASSERT(a != NULL);
+	/* Fill: lines of every length, until the disk takes no more. */
+	for (int i = 0; i < 4000 && full < 40; i++) {
+		char pad[300];
+
+		memset(pad, 'a' + i % 26, sizeof pad - 1);
+		pad[(size_t)(i * 37) % (sizeof pad - 1)] = '\0';
+		pad[sizeof pad - 1] = '\0';
+		char *words[] = {"echo", pad, NULL};
+		d.words = words;
+		rc = i % 2 == 0 ? audit_decision(a, &d) : audit_exit(a, 2, words, 0, 1, true);
+		if (rc == 0) {
+			ok++;
+		} else {
+			ASSERT_EQ(rc, -ENOSPC);
+			full++;
+		}
+	}
+	/* The last bytes: a file that fills the disk to the byte takes no line either. */
+	d.words = argv;
+	ASSERT(full > 0);
+	ASSERT_EQ(audit_decision(a, &d), -ENOSPC);
+	audit_close(a);
+	text = test_read_file(path, &len);
+	ASSERT(text != NULL);
+	ASSERT(len > 32 * 1024);
+	ASSERT_EQ(audit_test__all_valid(text, len), ok);
+	free(text);
+	umount2(dir, MNT_DETACH);
+	free(path);
+	free(dir);
 	return 0;
 }

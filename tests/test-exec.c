@@ -742,7 +742,7 @@ TEST(exec_hides_every_airlock_socket_dir)
 		return rc;
 	}
 	if (other < 0 || geteuid() != 0)
-		SKIP("no unprivileged user (or not root): checked as this user only");
+		SKIP("%s: checked as this user only", test_unprivileged_skip_reason());
 	return 0;
 }
 
@@ -784,5 +784,32 @@ TEST(exec_network_on_hides_host_sockets_unless_config_keeps_them)
 	free(cfg);
 	free(sock);
 	free(dir);
+	return 0;
+}
+
+TEST(exec_and_check_words_that_are_not_utf8_stay_valid_json)
+{
+	const char *args[] = {"--", "printf", "bad\xff", NULL};
+	char *bin = test_buildpath("airlock");
+	char *check[] = {bin, "check", "--", "printf", "bad\xff", NULL};
+	struct test_run r;
+	char *log;
+
+	ASSERT_EQ(exec__run(&r, args), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	log = exec__audit();
+	ASSERT(strchr(log, '\xff') == NULL);
+	ASSERT_CONTAINS(log, "\"bad\xef\xbf\xbd\"");
+	ASSERT_CONTAINS(log, "\"subject_b64\":[\"cHJpbnRm\",\"YmFk/w==\"]");
+	ASSERT_CONTAINS(log, "\"from\":\"cli\"");
+	ASSERT_CONTAINS(log, "\"cwd\":\"");
+	free(log);
+	ASSERT_EQ(test_run(&r, check, NULL, NULL, NULL, (uid_t)-1, 20), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT(strchr(r.out, '\xff') == NULL);
+	ASSERT_CONTAINS(r.out, "\"bad\xef\xbf\xbd\"");
+	test_run_free(&r);
+	free(bin);
 	return 0;
 }

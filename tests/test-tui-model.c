@@ -10,10 +10,13 @@
 #include "tui/tui.h"
 
 #include <curses.h>
+#include <errno.h>
 #include <locale.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -811,5 +814,61 @@ TEST(tui_prompt_typeahead_stays_with_the_focused_pane)
 	ASSERT_STR_EQ(text, "");
 	free(text);
 	guard_close(&g);
+	return 0;
+}
+
+/* Records that a network request was decided, and how. */
+static void tui_ro__decided(const struct approval_result *res, void *data)
+{
+	*(int *)data = res->allowed ? 1 : 2;
+}
+
+/*
+ * A real fault: AIRLOCK_HOME is a read-only bind mount (a mount namespace
+ * of the test's own, as root), so the audit log cannot be opened. Nothing
+ * that needs a decision runs, typed or an agent's, sandboxed or a network
+ * request, no prompt asks, and the input row says why and what to do, and
+ * keeps saying it after a key.
+ */
+TEST(tui_unwritable_audit_log_runs_nothing_and_says_why)
+{
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *agent_argv[] = {"make", "install", NULL};
+	struct launch_request lr = {.argc = 2, .argv = agent_argv, .origin = "agent client 1"};
+	struct approval_request net = {
+	    .kind = APPROVAL_NETWORK, .host = "example.com", .protocol = "https", .port = 443};
+	struct guard g;
+	int net_done = 0;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0)
+		SKIP("a read-only bind mount needs root (unshare: %s)", strerror(errno));
+	ASSERT_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mount(home, home, NULL, MS_BIND, NULL), 0);
+	ASSERT_EQ(mount(NULL, home, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), 0);
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	ASSERT(g.t->notice != NULL);
+	ASSERT_CONTAINS(g.t->notice, "nothing that needs a decision runs");
+	ASSERT_CONTAINS(g.t->notice, "Read-only file system");
+	/* A typed command that the sandbox would run at once. */
+	launch_line(g.t, "ls");
+	ASSERT_EQ(g.spawned, 0);
+	ASSERT_EQ(g.t->panes[0]->state, PANE_DENIED);
+	/* An agent's command that would prompt: refused, no prompt. */
+	launch_request(g.t, &lr);
+	ASSERT_EQ(g.spawned, 0);
+	ASSERT_EQ(approval_pending(g.t->approvals), 0);
+	ASSERT_EQ(g.t->panes[1]->state, PANE_DENIED);
+	/* A network request (the proxy's) is refused too. */
+	approval_request(g.t->approvals, &net, tui_ro__decided, NULL, &net_done);
+	ASSERT_EQ(net_done, 2);
+	ASSERT_EQ(approval_pending(g.t->approvals), 0);
+	/* The reason stays on screen after a key. */
+	tui_key(g.t, 'x', false);
+	ASSERT(g.t->notice != NULL);
+	ASSERT_CONTAINS(g.t->notice, "restart airlock");
+	guard_close(&g);
+	umount2(home, MNT_DETACH);
+	free(home);
 	return 0;
 }

@@ -268,6 +268,7 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	    .outside_roots = outside,
 	    .diff = diff,
 	    .origin = origin,
+	    .from = "agent",
 	};
 	uint64_t id = approval_request(l->t->approvals, &ar, agent_link__patch_decided,
 	                               agent_link__patch_free, r);

@@ -10,6 +10,7 @@
  */
 #include "tui/cli.h"
 
+#include "core/audit.h"
 #include "core/decide.h"
 #include "core/policy.h"
 #include "core/rules.h"
@@ -115,6 +116,7 @@ int cmd_check(const struct cli_options *opts)
 	in.rules = rules;
 	decide_command(&in, &res);
 	o = cmd_check__json(&res);
+	audit_json_fix_utf8(o); /* valid JSON whatever the bytes (U+FFFD) */
 	text = cJSON_PrintUnformatted(o);
 	printf("%s\n", text);
 	fflush(stdout);

@@ -225,6 +225,8 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	    .scope = AUDIT_SCOPE_ONCE,
 	    .sandboxed = res.decision == DECIDE_ALLOW && res.sandboxed,
 	    .requests = 1,
+	    .cwd = opts->cwd,
+	    .from = "cli",
 	};
 	int rc = audit_decision(audit, &line);
 	free(ref);

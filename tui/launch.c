@@ -32,6 +32,10 @@
 
 extern char **environ;
 
+/* The origins of a typed line and of airlock's own command line (the rest are agents'). */
+#define LAUNCH__TYPED "typed at the input"
+#define LAUNCH__CLI "airlock's command line"
+
 /* What a pending decision needs to find its pane again. */
 struct launch_req {
 	struct tui *t;
@@ -263,6 +267,13 @@ static void launch__decided(const struct approval_result *res, void *data)
 	pane_note(p, line);
 	free(line);
 	r->t->dirty = true;
+	if (res->reason == approval_audit_failed && r->t->audit != NULL) {
+		/* The log was open but a write failed (a full disk): say so where it shows. */
+		free(r->t->notice);
+		r->t->notice = xasprintf("audit log %s cannot be written: nothing that needs a "
+		                         "decision runs; free space or fix its permissions",
+		                         audit_path(r->t->audit));
+	}
 	if (!res->allowed) {
 		if (!r->retry) {
 			p->sandboxed = false;
@@ -277,6 +288,16 @@ static void launch__decided(const struct approval_result *res, void *data)
 	if (r->retry)
 		p->retried = true;
 	launch_start(p, res->sandboxed);
+}
+
+/* Where P's command came from, as the audit log names it: input, cli or agent. */
+static const char *launch__from(const struct pane *p)
+{
+	if (p->origin != NULL && strcmp(p->origin, LAUNCH__TYPED) == 0)
+		return "input";
+	if (p->origin == NULL || strcmp(p->origin, LAUNCH__CLI) == 0)
+		return "cli";
+	return "agent";
 }
 
 /* Asks the queue about P's command; a retry asks to run outside the sandbox. */
@@ -301,6 +322,7 @@ static void launch__decide(struct pane *p, bool retry)
 	    .justification = retry ? "The sandbox denied this command." : p->justification,
 	    .prefix_rule = retry ? NULL : p->prefix_rule,
 	    .origin = origin,
+	    .from = launch__from(p),
 	};
 	p->state = PANE_WAITING;
 	id = approval_request(t->approvals, &req, launch__decided, free, r);
@@ -320,7 +342,7 @@ void launch_line(struct tui *t, const char *line)
 	struct pane *p = tui_add_pane(t, line, 3, argv);
 
 	if (p != NULL) {
-		p->origin = xstrdup("typed at the input");
+		p->origin = xstrdup(LAUNCH__TYPED);
 		launch__decide(p, false);
 	}
 }
@@ -401,7 +423,7 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 		return NULL;
 	}
 	p->cwd = req->cwd != NULL ? xstrdup(req->cwd) : NULL;
-	p->origin = xstrdup(req->origin != NULL ? req->origin : "airlock's command line");
+	p->origin = xstrdup(req->origin != NULL ? req->origin : LAUNCH__CLI);
 	p->escalate = req->escalate;
 	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
 	if (req->prefix_rule != NULL) {

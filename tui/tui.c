@@ -125,6 +125,18 @@ static void tui__mkdirs(const char *path)
 	free(p);
 }
 
+/* Shows why nothing that needs a decision runs, when the audit log cannot be written. */
+void tui_audit_notice(struct tui *t)
+{
+	if (t->audit_error == NULL)
+		return;
+	free(t->notice);
+	t->notice = xasprintf("%s: nothing that needs a decision runs; free space or fix its "
+	                      "permissions, then restart airlock",
+	                      t->audit_error);
+	t->dirty = true;
+}
+
 /* The approval queue changed: a prompt came or went. */
 static void tui__approvals_changed(void *data)
 {
@@ -150,7 +162,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	t->current = -1;
 	t->focus_input = true;
 	t->next_id = 1;
-	t->color = !opts->no_color && getenv("NO_COLOR") == NULL;
+	t->color = !opts->no_color; /* NO_COLOR (non-empty) is in it: no-color.org */
 
 	t->rules = rules_new();
 	if (rules_load_all(t->rules, opts->home, opts->cwd, &err) != 0) {
@@ -165,11 +177,14 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	if (audit_path != NULL) {
 		t->audit = audit_open(audit_path, &err);
 		if (t->audit == NULL) {
-			t->notice = xasprintf("audit log: %s", err ? err : audit_path);
+			t->audit_error = xasprintf("audit log %s", err ? err : audit_path);
 			free(err);
 		}
 		free(audit_path);
+	} else {
+		t->audit_error = xstrdup("audit log: no HOME, XDG_STATE_HOME or AIRLOCK_HOME");
 	}
+	tui_audit_notice(t);
 	decide_approval_parse(opts->approval, &approval);
 	struct approval_config acfg = {
 	    .approval = approval,
@@ -244,6 +259,7 @@ void tui_free(struct tui *t)
 	free(t->modal_origin);
 	free(t->socket_path);
 	free(t->notice);
+	free(t->audit_error);
 	free(t->sandbox_helper);
 	free(t->sandbox_policy);
 	free(t);
@@ -802,6 +818,7 @@ void tui_key(struct tui *t, wint_t ch, bool keycode)
 		t->notice = NULL;
 		t->dirty = true;
 	}
+	tui_audit_notice(t); /* that one stays */
 	if (keycode && ch == KEY_RESIZE)
 		return;
 	if (t->overlay == TUI_OVERLAY_HELP) {

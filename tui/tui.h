@@ -334,6 +334,7 @@ struct tui {
 	struct approval_queue *approvals;
 	struct rules *rules;
 	struct audit *audit;
+	char *audit_error; /* why the log cannot be written (nothing that needs a decision runs) */
 	char *socket_path;
 	char *notice; /* a one-line message in the input row until the next key */
 
@@ -376,6 +377,8 @@ void tui_key(struct tui *t, wint_t ch, bool keycode);
 void tui_flush(struct tui *t, uint64_t budget_ns);
 /* Marks the screen for drawing at the next loop turn. */
 void tui_dirty(struct tui *t);
+/* When the audit log could not be opened, puts why (and what to do) in the input row. */
+void tui_audit_notice(struct tui *t);
 uint64_t tui_now(const struct tui *t);
 /* Sets the agent socket's path for the status bar (NULL: none). */
 void tui_set_socket_path(struct tui *t, const char *path);
