@@ -8,13 +8,21 @@
  * of mode 0444 (the "cover" modes), and removes it after the run. A cover
  * that a killed helper left behind stays harmless until the next run there
  * removes it: an empty directory anyone can look into (reading
- * `.airlock/rules` through it finds nothing, not EACCES), or an empty file. A second sandbox started
- * meanwhile finds the cover and binds it read-only; if the first removed it
- * then, the kernel would detach that bind and the second command could
- * create the path. So every sandbox holds a shared flock on every cover its
- * plan uses for as long as it runs, and removes a cover only when an
- * exclusive lock shows nobody else uses it (whoever made it). A cover that
- * vanishes between planning and locking makes the caller plan again.
+ * `.airlock/rules` through it finds nothing, not EACCES), or an empty file. A second sandbox
+ * started meanwhile finds the cover and binds it read-only; if the first removed it then, the
+ * kernel would detach that bind and the second command could create the path. So every sandbox
+ * holds a shared flock on every cover its plan uses for as long as it runs, and removes a cover
+ * only when an exclusive lock shows nobody else uses it (whoever made it). A cover that vanishes
+ * between planning and locking makes the caller plan again.
+ *
+ * A helper killed with SIGKILL removes nothing, so each run writes the
+ * covers it holds to a journal under the runtime directory
+ * ($XDG_RUNTIME_DIR/airlock-journal, else /tmp/airlock-journal-UID), named
+ * after its pid and start time, and removes it (and the directory, when
+ * empty) at the end; the next run anywhere on the host sweeps the journals
+ * of runs that are gone and removes their covers: only what is still a
+ * cover (so a forged journal can remove nothing else), the same inode, and
+ * held by no running sandbox.
  */
 #include "sandbox/sandbox.h"
 
@@ -23,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -122,12 +131,146 @@ static int sandbox_covers_lock(struct sandbox_covers *c, const char *path)
 	return 0;
 }
 
+/*
+ * The journal directory, made (0700) when missing: $XDG_RUNTIME_DIR/airlock-journal, else
+ * /tmp/airlock-journal-UID. NULL when it is not a private directory of this user's (a
+ * sandbox could have planted one in /tmp: then there is no journal, nothing worse).
+ */
+static char *sandbox_covers_journal_dir(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *dir = xdg != NULL && xdg[0] == '/'
+	                ? xasprintf("%s/airlock-journal", xdg)
+	                : xasprintf("/tmp/airlock-journal-%u", (unsigned)getuid());
+	struct stat st;
+
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || lstat(dir, &st) != 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* The start time of process PID (field 22 of its stat), or 0 when it is gone. */
+static unsigned long long sandbox_covers_start_time(long pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1,
+	                        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+	                        "%*d %*d %*d %llu",
+	                        &start) != 1)
+		return 0;
+	return start;
+}
+
+/* Removes the covers listed in the journal FILE of a run that is gone, then the journal. */
+static void sandbox_covers_sweep_one(const char *file)
+{
+	FILE *fp = fopen(file, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (fp != NULL && getline(&line, &cap, fp) > 0) {
+		unsigned long long dev, ino;
+		int at = 0;
+		struct stat st;
+		if (sscanf(line, "%llu %llu %n", &dev, &ino, &at) != 2 || line[at] != '/')
+			continue;
+		char *path = line + at;
+		path[strcspn(path, "\n")] = '\0';
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino &&
+		    sandbox_covers_is_cover(fd, &st, path) && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (S_ISDIR(st.st_mode))
+				rmdir(path);
+			else
+				unlink(path);
+		}
+		close(fd);
+	}
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	unlink(file);
+}
+
+/* Sweeps the journals of runs that are gone (SIGKILLed helpers). */
+static void sandbox_covers_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		long pid;
+		unsigned long long start;
+		int at = 0;
+		if (sscanf(de->d_name, "covers-%ld-%llu%n", &pid, &start, &at) != 2 ||
+		    de->d_name[at] != '\0')
+			continue;
+		if (pid > 0 && sandbox_covers_start_time(pid) == start)
+			continue; /* that run is still going */
+		char *file = xasprintf("%s/%s", dir, de->d_name);
+		sandbox_covers_sweep_one(file);
+		free(file);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir); /* when empty */
+}
+
+/* Writes this run's journal: the covers it holds. */
+static void sandbox_covers_journal(struct sandbox_covers *c, const char *dir)
+{
+	long pid = (long)getpid();
+	char *file = xasprintf("%s/covers-%ld-%llu", dir, pid, sandbox_covers_start_time(pid));
+	FILE *fp = fopen(file, "we");
+
+	if (fp == NULL) {
+		free(file);
+		return;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(fp, "%llu %llu %s\n", (unsigned long long)c->v[i].dev,
+		        (unsigned long long)c->v[i].ino, c->v[i].path);
+	if (fclose(fp) != 0) {
+		unlink(file);
+		free(file);
+		return;
+	}
+	c->journal = file;
+}
+
 /* Makes the plan's mount points as covers and locks every cover the plan uses. */
 int sandbox_covers_acquire(struct sandbox_covers *c, const struct sandbox_plan *plan)
 {
+	static bool swept;
+	char *jdir = NULL;
 	int rc = 0;
 
 	memset(c, 0, sizeof *c);
+	/* Once per run, before making covers: what SIGKILLed runs left. */
+	if (!swept && (jdir = sandbox_covers_journal_dir()) != NULL) {
+		sandbox_covers_sweep(jdir);
+		free(jdir);
+		jdir = NULL;
+	}
+	swept = true;
 	for (size_t i = 0; i < plan->n_cleanup; i++) {
 		const char *p = plan->cleanup[i];
 		if (sandbox_covers_file_shaped(plan, p)) {
@@ -153,6 +296,10 @@ int sandbox_covers_acquire(struct sandbox_covers *c, const struct sandbox_plan *
 		if (strcmp(plan->argv[i], "--ro-bind") == 0 &&
 		    strcmp(plan->argv[i + 1], plan->argv[i + 2]) == 0)
 			rc = sandbox_covers_lock(c, plan->argv[i + 1]);
+	if (rc == 0 && c->n > 0 && (jdir = sandbox_covers_journal_dir()) != NULL) {
+		sandbox_covers_journal(c, jdir);
+		free(jdir);
+	}
 	return rc;
 }
 
@@ -174,5 +321,14 @@ void sandbox_covers_release(struct sandbox_covers *c)
 		free(v->path);
 	}
 	free(c->v);
+	if (c->journal != NULL) {
+		/* Nothing left behind: the journal, and its directory when empty. */
+		char *dir = xstrdup(c->journal);
+		*strrchr(dir, '/') = '\0';
+		unlink(c->journal);
+		rmdir(dir);
+		free(dir);
+	}
+	free(c->journal);
 	memset(c, 0, sizeof *c);
 }

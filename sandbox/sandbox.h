@@ -245,6 +245,7 @@ struct sandbox_cover {
 struct sandbox_covers {
 	struct sandbox_cover *v;
 	size_t n;
+	char *journal; /* this run's journal file (what a SIGKILL would leave), or NULL */
 };
 
 /*

@@ -1258,7 +1258,8 @@ BOTH(covers_left_by_a_killed_helper_break_nothing)
 	test_run_free(&r);
 	/* The next run there removes the covers. */
 	p = xasprintf("%s/.git", ws);
-	ASSERT_EQ(sbx_sh(&r, uid, ws, WW, "true"), 0);
+	char *elsewhere = sbx_ws("elsewhere", uid);
+	ASSERT_EQ(sbx_sh(&r, uid, elsewhere, WW, "true"), 0);
 	test_run_free(&r);
 	char *after = sbx_listing(ws), *want = xasprintf("%s.git\n", before);
 	ASSERT_STR_EQ(after, want);
@@ -1269,6 +1270,7 @@ BOTH(covers_left_by_a_killed_helper_break_nothing)
 	free(ws);
 	return 0;
 }
+	free(elsewhere);
 
 BOTH(linked_worktree_common_dir_protected)
 {
