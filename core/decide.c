@@ -4,6 +4,16 @@
  * then combine the parts under the approval policy in the fixed order that
  * decide.h documents. Every outcome carries a reason sentence naming what
  * decided it, so `airlock check`, prompts and the audit log can say why.
+ *
+ * Judging a part walks the command through its wrappers (one resolution of
+ * the program name, rules_resolve_program, serves the rules and the
+ * known-safe table alike) and into any shell script it carries. Allow
+ * rules are counted only on the straight path (benign wrappers, splittable
+ * scripts); forbidden and prompt rules and dangerous shapes count wherever
+ * they are found, so no path, wrapper or opaque script dodges them. Work is
+ * bounded: wrappers to DECIDE_MAX_LAYERS, nested scripts to
+ * DECIDE_MAX_NEST, and the later-word walk of an unknown wrapper is done
+ * once per command, never again inside itself.
  */
 #include "decide.h"
 
@@ -13,6 +23,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,29 +160,361 @@ static const struct rules_rule *decide__first(const struct rules_matches *m, siz
 	return NULL;
 }
 
+/* ---- judging one command -------------------------------------------------- */
+
+/* Nested shell scripts (`bash -c "bash -c '...'"`) the judge follows. */
+#define DECIDE_MAX_NEST 8
+/* Wrappers looked through, one inside the other, before giving up. */
+#define DECIDE_MAX_LAYERS 16
+
+/* What judging one command (and everything it runs) found. */
+struct decide__judge {
+	const struct rules *rules;
+	struct rules_matches *m; /* counted rule matches go here */
+	size_t before;           /* the current part's matches start here in m */
+	bool allowed;            /* a counted allow rule matched */
+	bool dangerous;          /* dangerous at its own level (an allow rule there overrides) */
+	bool dangerous_inner;    /* dangerous inside a script (nothing overrides) */
+	bool safe;               /* the command it runs is known-safe */
+	bool incomplete;         /* a script nested too deeply to be scanned whole */
+	char **view;             /* scratch argv */
+	size_t view_cap;
+	unsigned nest;
+	char *dangerous_name; /* the first dangerous command's program, owned */
+};
+
+/* How a wrapper's own words are laid out. */
+enum decide__wrap {
+	DECIDE__WRAP_NONE,    /* not a wrapper */
+	DECIDE__WRAP_KNOWN,   /* its options are known: the command starts at *inner */
+	DECIDE__WRAP_UNKNOWN, /* runs a command somewhere in its words */
+};
+
+/* True when W is `NAME=value`. */
+static bool decide__assignment(const char *w)
+{
+	const char *p = w;
+
+	if (!isalpha((unsigned char)*p) && *p != '_')
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	return *p == '=';
+}
+
+/*
+ * Skips the options of a wrapper from word I: WITH_VALUE lists the short
+ * options (letters) and long options (NULL-terminated) that take a value.
+ * Returns the index of the first word that is not an option, or ARGC.
+ */
+static size_t decide__skip_opts(size_t argc, char *const argv[], size_t i, const char *short_val,
+                                const char *const *long_val)
+{
+	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (a[1] == '-') {
+			bool takes = false;
+
+			for (const char *const *l = long_val; l != NULL && *l != NULL; l++)
+				if (strcmp(a, *l) == 0)
+					takes = true;
+			i += takes ? 2 : 1;
+			continue;
+		}
+		/* A cluster: a value-taking letter takes the rest, or the next word. */
+		for (const char *c = a + 1; *c != '\0'; c++)
+			if (short_val != NULL && strchr(short_val, *c) != NULL) {
+				if (c[1] == '\0')
+					i++;
+				break;
+			}
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Where the command run by wrapper NAME (argv[0], resolved) starts: sets
+ * *INNER and *BENIGN (false when the wrapper changes privileges or the
+ * environment: allow rules do not reach through it).
+ */
+static enum decide__wrap decide__wrapper(const char *name, size_t argc, char *const argv[],
+                                         size_t *inner, bool *benign)
+{
+	static const char *const env_long[] = {"--unset", "--chdir", "--split-string", NULL};
+	static const char *const nice_long[] = {"--adjustment", NULL};
+	static const char *const timeout_long[] = {"--signal", "--kill-after", NULL};
+	static const char *const sudo_long[] = {
+	    "--user",       "--group",           "--host", "--prompt",
+	    "--close-from", "--chdir",           "--role", "--type",
+	    "--other-user", "--command-timeout", NULL};
+	size_t i;
+
+	*benign = true;
+	if (!safe_commands_is_wrapper(name))
+		return DECIDE__WRAP_NONE;
+	if (strcmp(name, "command") == 0 || strcmp(name, "builtin") == 0) {
+		i = decide__skip_opts(argc, argv, 1, NULL, NULL);
+		/* `command -v x` only looks x up. */
+		for (size_t k = 1; k < i; k++)
+			if (strpbrk(argv[k], "vV") != NULL && argv[k][1] != '-')
+				return DECIDE__WRAP_NONE;
+	} else if (strcmp(name, "exec") == 0) {
+		i = decide__skip_opts(argc, argv, 1, "a", NULL);
+	} else if (strcmp(name, "nohup") == 0) {
+		i = decide__skip_opts(argc, argv, 1, NULL, NULL);
+	} else if (strcmp(name, "time") == 0) {
+		i = decide__skip_opts(argc, argv, 1, "fo", NULL);
+	} else if (strcmp(name, "nice") == 0) {
+		i = 1;
+		/* `nice -5 cmd`, `nice -n 5 cmd`, `nice -n5 cmd`. */
+		while (i < argc && argv[i][0] == '-' && isdigit((unsigned char)argv[i][1]))
+			i++;
+		i = decide__skip_opts(argc, argv, i, "n", nice_long);
+	} else if (strcmp(name, "timeout") == 0) {
+		i = decide__skip_opts(argc, argv, 1, "sk", timeout_long);
+		i++; /* the duration */
+	} else if (strcmp(name, "env") == 0) {
+		for (size_t k = 1; k < argc && argv[k][0] == '-'; k++)
+			if (strcmp(argv[k], "-S") == 0 ||
+			    strncmp(argv[k], "--split-string", 14) == 0 ||
+			    (argv[k][1] != '-' && strchr(argv[k], 'S') != NULL))
+				return DECIDE__WRAP_UNKNOWN;
+		i = decide__skip_opts(argc, argv, 1, "uC", env_long);
+		for (; i < argc && decide__assignment(argv[i]); i++)
+			*benign = false;
+	} else if (strcmp(name, "sudo") == 0 || strcmp(name, "doas") == 0) {
+		*benign = false;
+		i = decide__skip_opts(argc, argv, 1, "ughpCDrtTUc", sudo_long);
+		for (; i < argc && decide__assignment(argv[i]); i++)
+			;
+	} else if (strcmp(name, "find") == 0) {
+		/* find runs a command only through its -exec family. */
+		for (size_t k = 1; k < argc; k++)
+			if (strncmp(argv[k], "-exec", 5) == 0 || strncmp(argv[k], "-ok", 3) == 0) {
+				*benign = false;
+				return DECIDE__WRAP_UNKNOWN;
+			}
+		return DECIDE__WRAP_NONE;
+	} else if (safe_commands_is_wrapper(name)) {
+		*benign = false;
+		return DECIDE__WRAP_UNKNOWN;
+	} else {
+		return DECIDE__WRAP_NONE;
+	}
+	if (i >= argc)
+		return DECIDE__WRAP_NONE;
+	*inner = i;
+	return DECIDE__WRAP_KNOWN;
+}
+
+/* True when NAME is a shell whose `-c` argument is a script. */
+static bool decide__is_shell(const char *name)
+{
+	static const char *const shells[] = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash"};
+
+	if (strchr("bszdkma", name[0]) == NULL || name[0] == '\0')
+		return false;
+	for (size_t i = 0; i < sizeof shells / sizeof *shells; i++)
+		if (strcmp(name, shells[i]) == 0)
+			return true;
+	return false;
+}
+
+static void decide__judge_words(struct decide__judge *j, size_t argc, char *const argv[],
+                                bool allow_ok);
+
+/* The scan's callback: one command found in a script, judged with allow rules off. */
+static void decide__scan_one(size_t argc, char *const argv[], void *ctx)
+{
+	struct decide__judge *j = ctx;
+	bool dangerous = j->dangerous, safe = j->safe, allowed = j->allowed;
+
+	j->dangerous = false;
+	decide__judge_words(j, argc, argv, false);
+	if (j->dangerous) {
+		j->dangerous_inner = true;
+	}
+	j->dangerous = dangerous;
+	j->safe = safe;
+	j->allowed = allowed;
+}
+
+/* Scans SCRIPT conservatively: what it could run is judged, allow rules off. */
+static void decide__scan(struct decide__judge *j, const char *script)
+{
+	if (j->nest >= DECIDE_MAX_NEST) {
+		j->incomplete = true;
+		return;
+	}
+	j->nest++;
+	if (!shell_split_scan(script, decide__scan_one, j))
+		j->incomplete = true;
+	j->nest--;
+}
+
+/* True when RULE is among M's entries from FROM on. */
+static bool decide__has(const struct rules_matches *m, size_t from, const struct rules_rule *rule)
+{
+	for (size_t i = from; i < m->n; i++)
+		if (m->v[i] == rule)
+			return true;
+	return false;
+}
+
+/* Matches the rules for ARGV (its program resolved) into J; allow ones only when ALLOW_OK. */
+static void decide__match(struct decide__judge *j, size_t argc, char *const argv[], bool allow_ok)
+{
+	struct rules_matches tmp = {0};
+	const char *name;
+
+	if (argc == 0 || j->rules == NULL)
+		return;
+	name = rules_resolve_program(j->rules, argv[0]);
+	rules_match_command(j->rules, argc, argv, &tmp);
+	if (name != NULL && name != argv[0]) {
+		if (argc + 1 > j->view_cap) {
+			j->view_cap = argc + 16;
+			j->view = xreallocarray(j->view, j->view_cap, sizeof *j->view);
+		}
+		memcpy(j->view, argv, argc * sizeof *argv);
+		j->view[0] = (char *)name;
+		j->view[argc] = NULL;
+		rules_match_command(j->rules, argc, j->view, &tmp);
+	}
+	for (size_t i = 0; i < tmp.n; i++) {
+		if (tmp.v[i]->decision == RULES_ALLOW && !allow_ok)
+			continue;
+		if (tmp.v[i]->decision == RULES_ALLOW)
+			j->allowed = true;
+		if (!decide__has(j->m, j->before, tmp.v[i]))
+			rules_matches_add(j->m, tmp.v[i]);
+	}
+	rules_matches_free(&tmp);
+}
+
+/*
+ * Judges the command ARGV and every command it runs: through wrappers
+ * (allow rules only through benign ones), into shell scripts (scanned,
+ * allow rules off), at every later word of a wrapper whose options are
+ * unknown (restricting rules only). SUFFIX: ARGV is one of those later
+ * words' commands (the dangerous check and the suffix walk were done).
+ */
+static void decide__judge_argv(struct decide__judge *j, size_t argc, char *const argv[],
+                               bool allow_ok, bool suffix)
+{
+	size_t off = 0;
+	bool benign = allow_ok;
+
+	j->safe = false;
+	if (argc == 0)
+		return;
+	if (!suffix && safe_commands_is_dangerous(argc, argv)) {
+		j->dangerous = true;
+		if (j->dangerous_name == NULL)
+			j->dangerous_name = xstrdup(argv[0]);
+	}
+	for (unsigned layer = 0; layer < DECIDE_MAX_LAYERS && off < argc; layer++) {
+		const char *name = rules_resolve_program(j->rules, argv[off]);
+		size_t inner = 0;
+		bool ok = true;
+		enum decide__wrap w;
+
+		if (name != NULL &&
+		    (decide__is_shell(name) || (name[0] == 'e' && strcmp(name, "eval") == 0))) {
+			bool script = strcmp(name, "eval") == 0;
+
+			for (size_t i = off + 1; i < argc && !script; i++)
+				script = argv[i][0] == '-' && argv[i][1] != '-' &&
+				         strchr(argv[i], 'c') != NULL;
+			/* A script is opaque: allow rules do not apply to it. */
+			decide__match(j, argc - off, argv + off, benign && !script);
+			script = strcmp(name, "eval") == 0;
+			for (size_t i = off + 1; i < argc; i++) {
+				if (script)
+					decide__scan(j, argv[i]);
+				else if (argv[i][0] == '-' && argv[i][1] != '-' &&
+				         strchr(argv[i], 'c') != NULL)
+					script = true;
+			}
+			return;
+		}
+		decide__match(j, argc - off, argv + off, benign);
+		if (name == NULL)
+			return;
+		w = decide__wrapper(name, argc - off, argv + off, &inner, &ok);
+		if (w == DECIDE__WRAP_NONE) {
+			j->safe = benign && safe_commands_is_known_safe(argc - off, argv + off);
+			return;
+		}
+		if (w == DECIDE__WRAP_UNKNOWN) {
+			bool allowed = j->allowed;
+
+			/*
+			 * Every later word may start the command; a word with
+			 * blanks may be a command line of its own (env -S,
+			 * watch, su -c, flock -c): it is scanned as a script.
+			 */
+			for (size_t i = off + 1; i < argc && !suffix; i++) {
+				decide__judge_argv(j, argc - i, argv + i, false, true);
+				if (strpbrk(argv[i], " \t\n;&|") != NULL)
+					decide__scan(j, argv[i]);
+			}
+			j->allowed = allowed;
+			j->safe = false;
+			return;
+		}
+		benign = benign && ok;
+		off += inner;
+	}
+}
+
+/* Judges ARGV (see decide__judge_argv). */
+static void decide__judge_words(struct decide__judge *j, size_t argc, char *const argv[],
+                                bool allow_ok)
+{
+	decide__judge_argv(j, argc, argv, allow_ok, false);
+}
+
 /* Decides about IN into OUT. */
 void decide_command(const struct decide_input *in, struct decide_result *out)
 {
 	const struct rules_rule *forbid = NULL, *prompt_rule = NULL, *allow_rule = NULL;
 	size_t n_ruled_allow = 0, unknown = 0, dangerous = 0;
-	const char *unknown_name = NULL, *dangerous_name = NULL;
+	const char *unknown_name = NULL;
+	char dangerous_name[128] = "";
 	bool never = in->approval == DECIDE_APPROVAL_NEVER;
+	struct decide__judge j = {.rules = in->rules};
 
 	memset(out, 0, sizeof *out);
 	shell_split_argv(in->argc, in->argv, &out->split);
 	out->part_kinds = xcalloc(out->split.n, sizeof *out->part_kinds);
 	out->part_rule = xcalloc(out->split.n, sizeof *out->part_rule);
+	j.m = &out->matches;
 
 	for (size_t i = 0; i < out->split.n; i++) {
 		const struct shell_split_command *c = &out->split.cmds[i];
 		size_t before = out->matches.n;
+		struct rules_matches part;
+		enum rules_decision d = RULES_ALLOW;
 
-		rules_match_command(in->rules, c->argc, c->argv, &out->matches);
-		if (out->matches.n > before) {
-			struct rules_matches part = {.v = out->matches.v + before,
-			                             .n = out->matches.n - before};
-			enum rules_decision d = rules_matches_strictest(&part);
-
+		j.allowed = j.dangerous = j.dangerous_inner = j.safe = j.incomplete = false;
+		free(j.dangerous_name);
+		j.dangerous_name = NULL;
+		j.before = before;
+		/* An opaque script: no allow rule applies, its insides are scanned. */
+		decide__judge_words(&j, c->argc, c->argv, !out->split.opaque);
+		part.v = out->matches.v + before;
+		part.n = out->matches.n - before;
+		if (part.n > 0)
+			d = rules_matches_strictest(&part);
+		/* An allow rule never covers a dangerous command found inside a script. */
+		if (part.n > 0 && d == RULES_ALLOW && j.dangerous_inner) {
+			out->matches.n = before;
+		} else if (part.n > 0) {
 			out->part_kinds[i] = DECIDE_PART_RULE;
 			out->part_rule[i] = d;
 			if (d == RULES_FORBIDDEN && forbid == NULL)
@@ -185,12 +528,14 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 					allow_rule =
 					    decide__first(&out->matches, before, out->matches.n, d);
 			}
-		} else if (c->argc > 0 && safe_commands_is_dangerous(c->argc, c->argv)) {
+			continue;
+		}
+		if (j.dangerous || j.dangerous_inner) {
 			out->part_kinds[i] = DECIDE_PART_DANGEROUS;
 			if (dangerous++ == 0)
-				dangerous_name = c->argv[0];
-		} else if (!out->split.opaque && c->argc > 0 &&
-		           safe_commands_is_known_safe(c->argc, c->argv)) {
+				snprintf(dangerous_name, sizeof dangerous_name, "%s",
+				         j.dangerous_name != NULL ? j.dangerous_name : "");
+		} else if (!out->split.opaque && j.safe && !j.incomplete) {
 			out->part_kinds[i] = DECIDE_PART_SAFE;
 		} else {
 			out->part_kinds[i] = DECIDE_PART_OTHER;
@@ -198,6 +543,8 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 				unknown_name = c->argc > 0 ? c->argv[0] : "";
 		}
 	}
+	free(j.view);
+	free(j.dangerous_name);
 	out->dangerous = dangerous > 0;
 
 	/* The `p` prefix: one splittable command that no rule matched. */

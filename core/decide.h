@@ -7,8 +7,18 @@
  * prompts and the audit log around it.
  *
  * The steps, per split command ("part"):
- *   - its matching rules; the strictest of them is the part's decision;
- *   - no rule: dangerous (rm -f, also under sudo), known-safe, or other.
+ *   - its matching rules; the strictest of them is the part's decision.
+ *     A program named by a path matches the rules of its base name (unless
+ *     host_executable pins the paths: rules_resolve_program); wrappers
+ *     (command, builtin, exec, env, nice, nohup, timeout, time, sudo) are
+ *     looked through, allow rules only through those that change neither
+ *     privileges nor the environment; at every later word of other
+ *     wrappers (xargs, find -exec, watch ...) restricting rules are tried;
+ *     a shell's `-c` script and eval's words are scanned (shell_split_scan)
+ *     for forbidden/prompt rules and dangerous commands, and allow rules
+ *     never apply to a script that could not be split;
+ *   - no rule: dangerous (rm -f, also under sudo or in a script),
+ *     known-safe (the command a benign wrapper runs), or other.
  * Then, over all parts:
  *   1. a forbidden rule                   -> forbidden;
  *   2. an allow rule for every part       -> allow, unsandboxed (also when

@@ -73,6 +73,8 @@ struct rules {
 	size_t n_used;
 	struct rules_rule **net; /* network rules, load order */
 	size_t n_net;
+	struct rules_rule **exe; /* host_executable rules, load order */
+	size_t n_exe;
 };
 
 /* FNV-1a over LEN bytes. */
@@ -114,6 +116,10 @@ static void rules__rule_free(struct rules_rule *rule)
 	free(rule->text);
 	free(rule->pattern_text);
 	free(rule->justification);
+	free(rule->exe_name);
+	for (size_t i = 0; i < rule->n_exe_paths; i++)
+		free(rule->exe_paths[i]);
+	free(rule->exe_paths);
 	for (size_t i = 0; i < rule->pattern_len; i++) {
 		for (size_t j = 0; j < rule->pattern[i].n_alts; j++)
 			free(rule->pattern[i].alts[j]);
@@ -142,6 +148,7 @@ void rules_free(struct rules *r)
 	}
 	free(r->slots);
 	free(r->net);
+	free(r->exe);
 	free(r);
 }
 
@@ -217,6 +224,11 @@ static void rules__add(struct rules *r, struct rules_rule *rule)
 		r->net[r->n_net++] = rule;
 		return;
 	}
+	if (rule->kind == RULES_KIND_HOST_EXECUTABLE) {
+		r->exe = xreallocarray(r->exe, r->n_exe + 1, sizeof *r->exe);
+		r->exe[r->n_exe++] = rule;
+		return;
+	}
 	/* A rule's keys go in one after another, so rules__index drops repeats. */
 	if (rule->pattern_len == 1 ||
 	    rule->pattern[0].n_alts * rule->pattern[1].n_alts > RULES_MAX_PAIRS) {
@@ -272,8 +284,30 @@ bool rules_rule_matches(const struct rules_rule *rule, size_t argc, char *const 
 	return true;
 }
 
+/* The rules name of program word WORD, or NULL when host_executable pins it elsewhere. */
+const char *rules_resolve_program(const struct rules *r, const char *word)
+{
+	const char *base = strrchr(word, '/');
+	bool pinned = false;
+
+	if (base == NULL)
+		return word;
+	base++;
+	for (size_t i = 0; r != NULL && i < r->n_exe; i++) {
+		const struct rules_rule *x = r->exe[i];
+
+		if (strcmp(x->exe_name, base) != 0)
+			continue;
+		pinned = true;
+		for (size_t j = 0; j < x->n_exe_paths; j++)
+			if (strcmp(x->exe_paths[j], word) == 0)
+				return base;
+	}
+	return pinned ? NULL : base;
+}
+
 /* Appends RULE to M. */
-static void rules__matches_add(struct rules_matches *m, const struct rules_rule *rule)
+void rules_matches_add(struct rules_matches *m, const struct rules_rule *rule)
 {
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 4;
@@ -310,7 +344,7 @@ void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
 		else
 			rule = two->v[j++];
 		if (rules_rule_matches(rule, argc, argv))
-			rules__matches_add(m, rule);
+			rules_matches_add(m, rule);
 	}
 }
 
@@ -776,6 +810,8 @@ enum rules__arg {
 	RULES__A_NOT_MATCH,
 	RULES__A_HOST,
 	RULES__A_PROTOCOL,
+	RULES__A_NAME,
+	RULES__A_PATHS,
 	RULES__A_COUNT,
 };
 
@@ -787,6 +823,8 @@ static const char *const rules__arg_names[RULES__A_COUNT] = {
     [RULES__A_NOT_MATCH] = "not_match",
     [RULES__A_HOST] = "host",
     [RULES__A_PROTOCOL] = "protocol",
+    [RULES__A_NAME] = "name",
+    [RULES__A_PATHS] = "paths",
 };
 
 /* A function of the rules language. */
@@ -821,6 +859,13 @@ static const struct rules__func rules__funcs[] = {
                 1u << RULES__A_JUSTIFICATION,
         .required = 1u << RULES__A_HOST | 1u << RULES__A_DECISION,
         .decisions = rules__network_decisions,
+    },
+    {
+        .name = "host_executable",
+        .kind = RULES_KIND_HOST_EXECUTABLE,
+        .args = 1u << RULES__A_NAME | 1u << RULES__A_PATHS,
+        .required = 1u << RULES__A_NAME | 1u << RULES__A_PATHS,
+        .decisions = rules__prefix_decisions,
     },
 };
 
@@ -986,6 +1031,38 @@ static int rules__host(struct rules__parser *p, struct rules_rule *rule, const s
 	return 0;
 }
 
+/* Fills a host_executable rule from its name NAME and its list of absolute PATHS. */
+static int rules__exe(struct rules__parser *p, struct rules_rule *rule,
+                      const struct rules__val *name, const struct rules__val *paths)
+{
+	if (rules__want_string(p, name, "name") != 0)
+		return -EINVAL;
+	if (name->s[0] == '\0' || strchr(name->s, '/') != NULL)
+		return rules__error(p, name->line, name->col,
+		                    "name must be a program's bare name (no '/'), not \"%s\"",
+		                    name->s);
+	if (paths->type != RULES__V_LIST)
+		return rules__error(p, paths->line, paths->col, "paths must be a list of strings");
+	rule->exe_name = xstrdup(name->s);
+	rule->exe_paths = xcalloc(paths->n + 1, sizeof *rule->exe_paths);
+	for (size_t i = 0; i < paths->n; i++) {
+		const struct rules__val *e = &paths->items[i];
+		const char *b;
+
+		if (rules__want_string(p, e, "a path") != 0)
+			return -EINVAL;
+		b = strrchr(e->s, '/');
+		if (e->s[0] != '/' || b == NULL || strcmp(b + 1, name->s) != 0)
+			return rules__error(p, e->line, e->col,
+			                    "path \"%s\" must be absolute and end in /%s", e->s,
+			                    name->s);
+		rule->exe_paths[i] = xstrdup(e->s);
+		rule->n_exe_paths = i + 1;
+	}
+	rule->pattern_text = xasprintf("host_executable %s", name->s);
+	return 0;
+}
+
 /* Builds a rule from FN's keyword arguments ARGS (indexed by enum rules__arg). */
 static int rules__build(struct rules__parser *p, const struct rules__func *fn,
                         const struct rules__tok *name, struct rules__val *args[RULES__A_COUNT],
@@ -999,6 +1076,8 @@ static int rules__build(struct rules__parser *p, const struct rules__func *fn,
 		if ((fn->required & (1u << a)) && args[a] == NULL)
 			return rules__error(p, name->line, name->col, "%s needs %s=", fn->name,
 			                    rules__arg_names[a]);
+	if (fn->kind == RULES_KIND_HOST_EXECUTABLE)
+		return rules__exe(p, rule, args[RULES__A_NAME], args[RULES__A_PATHS]);
 	if (args[RULES__A_DECISION] != NULL) {
 		const struct rules__val *v = args[RULES__A_DECISION];
 		int d;
@@ -1106,13 +1185,15 @@ static int rules__call(struct rules__parser *p, struct rules_rule **out)
 	*out = NULL;
 	if (p->tok.type != RULES__T_IDENT)
 		return rules__error(p, p->tok.line, p->tok.col,
-		                    "expected a rule (prefix_rule or network_rule)");
+		                    "expected a rule (prefix_rule, network_rule or "
+		                    "host_executable)");
 	for (size_t i = 0; i < sizeof rules__funcs / sizeof *rules__funcs; i++)
 		if (strcmp(p->tok.text, rules__funcs[i].name) == 0)
 			fn = &rules__funcs[i];
 	if (fn == NULL)
 		return rules__error(p, p->tok.line, p->tok.col,
-		                    "unknown function '%s' (expected prefix_rule or network_rule)",
+		                    "unknown function '%s' (expected prefix_rule, network_rule or "
+		                    "host_executable)",
 		                    p->tok.text);
 	name.text = NULL;
 	if (rules__next(p) != 0)

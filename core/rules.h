@@ -37,6 +37,7 @@ enum rules_decision {
 enum rules_kind {
 	RULES_KIND_PREFIX,
 	RULES_KIND_NETWORK,
+	RULES_KIND_HOST_EXECUTABLE, /* host_executable(name=..., paths=[...]) */
 };
 
 /* One element of a prefix pattern: a word, or a list of alternatives. */
@@ -61,6 +62,10 @@ struct rules_rule {
 	/* network_rule */
 	char *host;     /* lower-cased */
 	char *protocol; /* lower-cased, or NULL for any */
+	/* host_executable: the program name (in `host`'s place: exe_name) and its paths */
+	char *exe_name;
+	char **exe_paths;
+	size_t n_exe_paths;
 	/* where the call sits in its file: bytes [start, end) (for `rules remove`) */
 	size_t start;
 	size_t end;
@@ -111,8 +116,19 @@ const struct rules_rule *rules_get(const struct rules *r, size_t i);
  */
 void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
                          struct rules_matches *m);
+/*
+ * The name under which rules judge the program word WORD (SPEC 4 step 2):
+ * WORD itself when it has no '/', else its base name, unless host_executable
+ * rules for that base name list paths and WORD is none of them: then NULL
+ * (only rules written for the path itself apply). R may be NULL. The result
+ * points into WORD.
+ */
+const char *rules_resolve_program(const struct rules *r, const char *word);
+
 /* True when rule RULE (a prefix rule) matches ARGV. */
 bool rules_rule_matches(const struct rules_rule *rule, size_t argc, char *const argv[]);
+/* Appends RULE to M. */
+void rules_matches_add(struct rules_matches *m, const struct rules_rule *rule);
 /* The strictest decision among M's rules; RULES_ALLOW when M is empty. */
 enum rules_decision rules_matches_strictest(const struct rules_matches *m);
 /* Frees M's array (not the rules) and empties it. */

@@ -14,6 +14,7 @@
 #include "safe-commands.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef bool (*safe_commands__check_fn)(size_t argc, char *const argv[]);
@@ -225,12 +226,12 @@ static const struct safe_commands__danger safe_commands__dangers[] = {
     {.name = "rm", .long_opts = safe_commands__rm_long, .short_flags = "f"},
 };
 
-/* Programs that run another command given in their arguments. */
+/* Programs that run another command given in their arguments (sorted: bsearch). */
 static const char *const safe_commands__wrappers[] = {
-    "sudo",    "doas",    "env",      "nice",     "nohup",   "time",    "timeout", "command",
-    "exec",    "xargs",   "stdbuf",   "ionice",   "chroot",  "setsid",  "strace",  "ltrace",
-    "watch",   "unshare", "nsenter",  "su",       "runuser", "busybox", "flock",   "chrt",
-    "taskset", "script",  "faketime", "firejail", "bwrap",   "find",    NULL};
+    "builtin", "busybox",  "bwrap",   "chroot",   "chrt",    "command", "doas",   "env",
+    "exec",    "faketime", "find",    "firejail", "flock",   "ionice",  "ltrace", "nice",
+    "nohup",   "nsenter",  "runuser", "script",   "setsid",  "stdbuf",  "strace", "su",
+    "sudo",    "taskset",  "time",    "timeout",  "unshare", "watch",   "xargs",  NULL};
 
 /* Interpreters: never offered as a bare `p` prefix. */
 static const char *const safe_commands__interpreters[] = {
@@ -298,9 +299,23 @@ static bool safe_commands__matches_danger(const struct safe_commands__danger *d,
 static bool safe_commands__listed(const char *name, const char *const *list)
 {
 	for (; *list != NULL; list++)
-		if (strcmp(name, *list) == 0)
+		if (name[0] == (*list)[0] && strcmp(name, *list) == 0)
 			return true;
 	return false;
+}
+
+/* Orders a key string against a table string, for bsearch. */
+static int safe_commands__cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+/* True when NAME is a wrapper (the sorted wrappers table, by bsearch). */
+static bool safe_commands__is_wrapper_name(const char *name)
+{
+	return bsearch(name, safe_commands__wrappers,
+	               sizeof safe_commands__wrappers / sizeof *safe_commands__wrappers - 1,
+	               sizeof *safe_commands__wrappers, safe_commands__cmp) != NULL;
 }
 
 /* True when ARGV is dangerous, also behind wrappers such as sudo. */
@@ -320,7 +335,7 @@ bool safe_commands_is_dangerous(size_t argc, char *const argv[])
 		 * options and arguments are skipped by trying every later word
 		 * (a false alarm only costs a prompt).
 		 */
-		if (start == 0 && !safe_commands__listed(name, safe_commands__wrappers))
+		if (start == 0 && !safe_commands__is_wrapper_name(name))
 			return false;
 	}
 	return false;
@@ -334,11 +349,11 @@ bool safe_commands_is_interpreter(const char *name)
 	if (strncmp(base, "python", 6) == 0)
 		return true;
 	return safe_commands__listed(base, safe_commands__interpreters) ||
-	       safe_commands__listed(base, safe_commands__wrappers);
+	       safe_commands__is_wrapper_name(base);
 }
 
 /* True when NAME runs another command given in its arguments (sudo, env, xargs, find). */
 bool safe_commands_is_wrapper(const char *name)
 {
-	return safe_commands__listed(safe_commands__base(name), safe_commands__wrappers);
+	return safe_commands__is_wrapper_name(safe_commands__base(name));
 }

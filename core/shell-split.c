@@ -478,3 +478,323 @@ char *shell_split_join(size_t argc, char *const argv[])
 	}
 	return b.p;
 }
+
+/* ---- the conservative scan of opaque scripts ------------------------------- */
+
+/* Nesting of $( ... ), backticks and ( ... ) the scan follows. */
+#define SHELL_SPLIT_SCAN_DEPTH 32
+
+/* What opened a scan frame. */
+enum shell_split__frame_kind {
+	SHELL_SPLIT__F_TOP,
+	SHELL_SPLIT__F_PAREN,    /* $( <( >( */
+	SHELL_SPLIT__F_BACKTICK, /* ` */
+};
+
+/* One command context of the scan: the words of the command being read. */
+struct shell_split__frame {
+	enum shell_split__frame_kind kind;
+	bool in_dq;     /* inside "..." */
+	bool in_word;   /* a word is being read */
+	bool skip_word; /* the word being read is a redirection's target */
+	bool digits;    /* the word so far is all digits (a possible fd number) */
+	unsigned depth; /* plain ( ) nested inside a PAREN frame */
+	char *buf;      /* the words, each NUL-terminated */
+	size_t len;
+	size_t cap;
+	size_t *offs; /* where each finished word starts in buf */
+	size_t n;
+	size_t ncap;
+	size_t word_at; /* where the word being read starts */
+};
+
+/* The whole scan's state. */
+struct shell_split__opaque {
+	struct shell_split__frame f[SHELL_SPLIT_SCAN_DEPTH];
+	size_t top;
+	unsigned overflow; /* openings past the depth limit, read as separators */
+	bool gave_up;      /* the depth limit was reached somewhere */
+	char **argv;       /* scratch for emitting */
+	size_t argv_cap;
+	shell_split_scan_fn fn;
+	void *ctx;
+};
+
+/* Words that may come before a command's program without being it. */
+static const char *const shell_split__lead[] = {
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until",
+    "!",  "{",    "}",    "esac", "(",  ")",  "[[",   "]]",
+};
+
+/* Appends byte C to frame F's word in progress. */
+static void shell_split__scan_add(struct shell_split__frame *f, char c)
+{
+	if (!f->in_word) {
+		f->in_word = true;
+		f->digits = true;
+		f->word_at = f->len;
+	}
+	if (c < '0' || c > '9')
+		f->digits = false;
+	if (f->len + 2 > f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 128;
+		f->buf = xrealloc(f->buf, f->cap);
+	}
+	f->buf[f->len++] = c;
+}
+
+/* Starts a word in F even if nothing is added to it (`''`). */
+static void shell_split__scan_start(struct shell_split__frame *f)
+{
+	if (!f->in_word) {
+		f->in_word = true;
+		f->digits = false;
+		f->word_at = f->len;
+	}
+}
+
+/* Ends F's word in progress: kept, or dropped when it was a redirection's target. */
+static void shell_split__scan_end_word(struct shell_split__frame *f)
+{
+	if (!f->in_word)
+		return;
+	f->in_word = false;
+	if (f->skip_word) {
+		f->skip_word = false;
+		f->len = f->word_at;
+		return;
+	}
+	if (f->len + 1 > f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 128;
+		f->buf = xrealloc(f->buf, f->cap);
+	}
+	f->buf[f->len++] = '\0';
+	if (f->n == f->ncap) {
+		f->ncap = f->ncap ? f->ncap * 2 : 16;
+		f->offs = xreallocarray(f->offs, f->ncap, sizeof *f->offs);
+	}
+	f->offs[f->n++] = f->word_at;
+}
+
+/* True when W is `NAME=...` (an assignment before a command). */
+static bool shell_split__assignment(const char *w)
+{
+	const char *p = w;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '_')
+		p++;
+	return *p == '=' || (p[0] == '+' && p[1] == '=');
+}
+
+/* Ends F's command: hands its words (leading keywords and assignments dropped) to the callback. */
+static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct shell_split__frame *f)
+{
+	size_t i = 0, n;
+
+	shell_split__scan_end_word(f);
+	f->skip_word = false;
+	for (; i < f->n; i++) {
+		const char *w = f->buf + f->offs[i];
+		bool lead = shell_split__assignment(w);
+
+		/* Every lead word starts with one of these bytes: most words stop here. */
+		if (!lead && (w[0] == '\0' || strchr("itefdwu!{}()[]", w[0]) == NULL))
+			break;
+		for (size_t k = 0;
+		     !lead && k < sizeof shell_split__lead / sizeof *shell_split__lead; k++)
+			lead = strcmp(w, shell_split__lead[k]) == 0;
+		if (!lead)
+			break;
+	}
+	n = f->n - i;
+	if (n > 0) {
+		if (n + 1 > st->argv_cap) {
+			st->argv_cap = n + 16;
+			st->argv = xreallocarray(st->argv, st->argv_cap, sizeof *st->argv);
+		}
+		for (size_t k = 0; k < n; k++)
+			st->argv[k] = f->buf + f->offs[i + k];
+		st->argv[n] = NULL;
+		st->fn(n, st->argv, st->ctx);
+	}
+	f->n = 0;
+	f->len = 0;
+}
+
+/* Opens a frame of KIND over the current one; at the depth limit, a separator instead. */
+static void shell_split__scan_push(struct shell_split__opaque *st,
+                                   enum shell_split__frame_kind kind)
+{
+	struct shell_split__frame *f;
+
+	if (st->top + 1 >= SHELL_SPLIT_SCAN_DEPTH) {
+		st->overflow++;
+		st->gave_up = true;
+		shell_split__scan_end_cmd(st, &st->f[st->top]);
+		return;
+	}
+	f = &st->f[++st->top];
+	f->kind = kind;
+	f->in_dq = false;
+	f->in_word = false;
+	f->skip_word = false;
+	f->depth = 0;
+	f->n = 0;
+	f->len = 0;
+}
+
+/* Closes the current frame (its command ends) and returns to the one below. */
+static void shell_split__scan_pop(struct shell_split__opaque *st)
+{
+	shell_split__scan_end_cmd(st, &st->f[st->top]);
+	if (st->top > 0)
+		st->top--;
+}
+
+/* The conservative scan of SCRIPT (see shell-split.h). */
+bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
+{
+	struct shell_split__opaque *st = xcalloc(1, sizeof *st);
+	const char *s = script;
+	bool complete;
+
+	st->fn = fn;
+	st->ctx = ctx;
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		struct shell_split__frame *f = &st->f[st->top];
+		char c = s[i];
+
+		if (f->in_dq) {
+			if (c == '"') {
+				f->in_dq = false;
+			} else if (c == '\\' && s[i + 1] != '\0' && strchr("$`\"\\\n", s[i + 1])) {
+				if (s[++i] != '\n')
+					shell_split__scan_add(f, s[i]);
+			} else if (c == '$' && s[i + 1] == '(') {
+				shell_split__scan_add(f, '$');
+				i++;
+				shell_split__scan_push(st, SHELL_SPLIT__F_PAREN);
+			} else if (c == '`') {
+				shell_split__scan_add(f, '$');
+				shell_split__scan_push(st, SHELL_SPLIT__F_BACKTICK);
+			} else {
+				shell_split__scan_add(f, c);
+			}
+			continue;
+		}
+		switch (c) {
+		case '\'':
+			shell_split__scan_start(f);
+			for (i++; s[i] != '\0' && s[i] != '\''; i++)
+				shell_split__scan_add(f, s[i]);
+			if (s[i] == '\0')
+				i--;
+			break;
+		case '"':
+			shell_split__scan_start(f);
+			f->in_dq = true;
+			break;
+		case '\\':
+			if (s[i + 1] == '\0')
+				break;
+			if (s[++i] != '\n')
+				shell_split__scan_add(f, s[i]);
+			break;
+		case '$':
+			shell_split__scan_add(f, '$');
+			if (s[i + 1] == '(') {
+				i++;
+				shell_split__scan_push(st, SHELL_SPLIT__F_PAREN);
+			} else if (s[i + 1] == '{') {
+				for (i++; s[i] != '\0' && s[i] != '}'; i++)
+					shell_split__scan_add(f, s[i]);
+				if (s[i] == '\0')
+					i--;
+				else
+					shell_split__scan_add(f, '}');
+			}
+			break;
+		case '`':
+			if (f->kind == SHELL_SPLIT__F_BACKTICK && st->top > 0) {
+				shell_split__scan_pop(st);
+			} else {
+				shell_split__scan_add(f, '$');
+				shell_split__scan_push(st, SHELL_SPLIT__F_BACKTICK);
+			}
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+			shell_split__scan_end_word(f);
+			break;
+		case '\n':
+		case ';':
+		case '&':
+		case '|':
+			shell_split__scan_end_cmd(st, f);
+			break;
+		case '(':
+			shell_split__scan_end_cmd(st, f);
+			if (f->kind == SHELL_SPLIT__F_PAREN)
+				f->depth++;
+			break;
+		case ')':
+			if (st->overflow > 0) {
+				st->overflow--;
+				shell_split__scan_end_cmd(st, f);
+			} else if (f->kind == SHELL_SPLIT__F_PAREN && f->depth == 0 &&
+			           st->top > 0) {
+				shell_split__scan_pop(st);
+			} else {
+				if (f->kind == SHELL_SPLIT__F_PAREN && f->depth > 0)
+					f->depth--;
+				shell_split__scan_end_cmd(st, f);
+			}
+			break;
+		case '<':
+		case '>':
+			if (s[i + 1] == '(') {
+				shell_split__scan_end_word(f);
+				i++;
+				shell_split__scan_push(st, SHELL_SPLIT__F_PAREN);
+				break;
+			}
+			/* `2>file`: the digits were a file descriptor, not a word. */
+			if (f->in_word && f->digits) {
+				f->in_word = false;
+				f->len = f->word_at;
+			}
+			shell_split__scan_end_word(f);
+			while (s[i + 1] == '<' || s[i + 1] == '>' || s[i + 1] == '&' ||
+			       s[i + 1] == '|' || s[i + 1] == '-')
+				i++;
+			f->skip_word = true;
+			break;
+		case '#':
+			if (f->in_word) {
+				shell_split__scan_add(f, c);
+				break;
+			}
+			while (s[i + 1] != '\0' && s[i + 1] != '\n')
+				i++;
+			break;
+		default:
+			shell_split__scan_add(f, c);
+			break;
+		}
+	}
+	while (st->top > 0)
+		shell_split__scan_pop(st);
+	shell_split__scan_end_cmd(st, &st->f[0]);
+	complete = !st->gave_up;
+	for (size_t k = 0; k < SHELL_SPLIT_SCAN_DEPTH; k++) {
+		free(st->f[k].buf);
+		free(st->f[k].offs);
+	}
+	free(st->argv);
+	free(st);
+	return complete;
+}

@@ -51,6 +51,22 @@ int shell_split_script(const char *script, struct shell_split_command **cmds, si
 void shell_split_commands_free(struct shell_split_command *cmds, size_t n);
 
 /*
+ * The conservative scan of a script that is not simply splittable (SPEC 4
+ * step 1): calls FN(argc, argv, CTX) with the words of every command that
+ * could start anywhere in SCRIPT: at its start and after `;`, `&&`, `||`,
+ * `|`, `&`, newlines, `(`, `)`, `$(`, `<(`, `>(`, backticks (also inside
+ * double quotes), with leading keywords (`then`, `do`, `else`, `if`,
+ * `while`, `!`, `{`, ...) and `VAR=x` assignments dropped, redirections and
+ * their targets left out, quotes removed; `$NAME`, `${...}` and `$(...)`
+ * stay in a word as text that matches no literal. Words after wrappers
+ * (`env`, `sudo`, `xargs`, ...) are the caller's to look through. Returns
+ * false when the script nests deeper than it follows (the caller should
+ * not trust the scan to be complete), true otherwise.
+ */
+typedef void (*shell_split_scan_fn)(size_t argc, char *const argv[], void *ctx);
+bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx);
+
+/*
  * Splits S into words the way a shell would without expanding anything
  * (quotes, backslashes; operators are ordinary characters): for match
  * examples. Returns 0 with *words (NULL-terminated, caller frees with

@@ -13,10 +13,10 @@
 #include <signal.h>
 #include <stdlib.h>
 
-/* Loads tests/data/decisions.rules, or NULL. */
-static struct rules *decide_test__rules(void)
+/* Loads the rules file REL (under the source tree), or NULL. */
+static struct rules *decide_test__rules_from(const char *rel)
 {
-	char *path = test_srcpath("tests/data/decisions.rules");
+	char *path = test_srcpath(rel);
 	struct rules *r = rules_new();
 	char *cause = NULL;
 
@@ -28,6 +28,12 @@ static struct rules *decide_test__rules(void)
 	}
 	free(path);
 	return r;
+}
+
+/* Loads tests/data/decisions.rules, or NULL. */
+static struct rules *decide_test__rules(void)
+{
+	return decide_test__rules_from("tests/data/decisions.rules");
 }
 
 /* The corpus word for a result. */
@@ -44,14 +50,15 @@ static const char *decide_test__word(const struct decide_result *res)
 	return "?";
 }
 
-TEST(decide_corpus_under_every_policy)
+/* Judges every command of the corpus TSV (source-relative) with rules RULES_REL; 0 or failure. */
+static int decide_test__corpus(const char *tsv, const char *rules_rel, int min_cases)
 {
 	static const enum decide_approval policies[] = {
 	    DECIDE_APPROVAL_UNTRUSTED, DECIDE_APPROVAL_ON_FAILURE, DECIDE_APPROVAL_ON_REQUEST,
 	    DECIDE_APPROVAL_NEVER};
-	char *path = test_srcpath("tests/data/decisions.tsv");
+	char *path = test_srcpath(tsv);
 	char *text = test_read_file(path, NULL);
-	struct rules *rules = decide_test__rules();
+	struct rules *rules = decide_test__rules_from(rules_rel);
 	int lineno = 0, cases = 0, failures = 0;
 
 	ASSERT(text != NULL);
@@ -96,19 +103,36 @@ TEST(decide_corpus_under_every_policy)
 		}
 		cases++;
 		if (strcmp(got, exp) != 0) {
-			fprintf(stderr, "decisions.tsv:%d: %s [%s]: expected %s, got %s\n", lineno,
-			        cmd, flags, exp, got);
+			fprintf(stderr, "%s:%d: %s [%s]: expected %s, got %s\n", tsv, lineno, cmd,
+			        flags, exp, got);
 			failures++;
 		}
 		shell_split_words_free(argv);
 	}
 	fprintf(stderr, "%d commands x 4 policies judged\n", cases);
 	ASSERT_EQ(failures, 0);
-	ASSERT(cases >= 150);
+	ASSERT(cases >= min_cases);
 	rules_free(rules);
 	free(text);
 	free(path);
 	return 0;
+}
+
+TEST(decide_corpus_under_every_policy)
+{
+	return decide_test__corpus("tests/data/decisions.tsv", "tests/data/decisions.rules", 150);
+}
+
+/*
+ * Forbidden and prompt rules cannot be dodged by naming the program by a
+ * path, by a wrapper (env, nice, timeout, sudo, command, exec, xargs ...) or
+ * by hiding the command in an opaque script; allow rules never reach into
+ * an opaque script or through sudo; host_executable pins which paths count.
+ */
+TEST(decide_dodges_of_rules_corpus)
+{
+	return decide_test__corpus("tests/data/decisions.dodge.tsv",
+	                           "tests/data/decisions.dodge.rules", 90);
 }
 
 TEST(decide_reports_rules_commands_and_prefix)

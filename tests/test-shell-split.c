@@ -245,3 +245,84 @@ TEST(shell_split_join_quotes_what_needs_it)
 	free(line);
 	return 0;
 }
+
+/* Collects scanned commands as [w1,w2] groups. */
+static void shell_test__collect(size_t argc, char *const argv[], void *ctx)
+{
+	char **out = ctx;
+	char *t = xasprintf("%s[", *out);
+
+	free(*out);
+	*out = t;
+	for (size_t j = 0; j < argc; j++) {
+		t = xasprintf("%s%s%s", *out, j > 0 ? "," : "", argv[j]);
+		free(*out);
+		*out = t;
+	}
+	t = xasprintf("%s]", *out);
+	free(*out);
+	*out = t;
+}
+
+/*
+ * The conservative scan of opaque scripts finds every command that could
+ * start anywhere: after list operators, in substitutions (also inside
+ * double quotes), after keywords and assignments, without redirections.
+ */
+TEST(shell_split_scan_finds_every_command)
+{
+	static const struct {
+		const char *script;
+		const char *found;
+	} cases[] = {
+	    {"ls > out && git push", "[ls][git,push]"},
+	    {"rm -rf \"$T\" >/dev/null", "[rm,-rf,$T]"},
+	    {"echo $(git push)", "[git,push][echo,$]"},
+	    {"x=`git push`", "[git,push]"},
+	    {"echo \"a $(git push) b\"; true", "[git,push][echo,a $ b][true]"},
+	    {"if true; then curl x; fi", "[true][curl,x]"},
+	    {"for f in *; do rm $f; done", "[for,f,in,*][rm,$f]"},
+	    {"cat <(curl x)", "[curl,x][cat]"},
+	    {"(cd sub && git push)", "[cd,sub][git,push]"},
+	    {"FOO=1 A=2 git push 2>&1", "[git,push]"},
+	    {"a & b | c || d", "[a][b][c][d]"},
+	    {"ls # note\ngit push", "[ls][git,push]"},
+	    {"echo \"`curl x`\"", "[curl,x][echo,$]"},
+	    {"{ git push; }", "[git,push]"},
+	    {"f() { git push; }; f", "[f][git,push][f]"},
+	    {"echo 'a; rm x' \"b | c\"", "[echo,a; rm x,b | c]"},
+	    {"cat <<EOF\nrm -rf /\nEOF", "[cat][rm,-rf,/][EOF]"},
+	    {"echo $((1+2)) ${HOME} $(a $(b) c)", "[1+2][b][a,$,c][echo,$,${HOME},$]"},
+	    {"ls 2>err 3<in >> log", "[ls]"},
+	    {"echo unterminated 'quote", "[echo,unterminated,quote]"},
+	};
+	int failures = 0;
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *got = xstrdup("");
+
+		ASSERT(shell_split_scan(cases[i].script, shell_test__collect, &got));
+		if (strcmp(got, cases[i].found) != 0) {
+			fprintf(stderr, "scan %s: expected %s, got %s\n", cases[i].script,
+			        cases[i].found, got);
+			failures++;
+		}
+		free(got);
+	}
+	ASSERT_EQ(failures, 0);
+	/* Nesting past the limit still scans, but says it is incomplete. */
+	{
+		char deep[200] = "";
+		char *got = xstrdup("");
+
+		for (int i = 0; i < 40; i++)
+			strcat(deep, "$(");
+		strcat(deep, "git push");
+		for (int i = 0; i < 40; i++)
+			strcat(deep, ")");
+		ASSERT(!shell_split_scan(deep, shell_test__collect, &got));
+		ASSERT_CONTAINS(got, "[git,push]");
+		free(got);
+	}
+	return 0;
+}
