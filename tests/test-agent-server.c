@@ -15,9 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -477,7 +475,7 @@ TEST(agent_server_refuses_other_users)
 	int status;
 
 	if (uid < 0)
-		SKIP("no unprivileged user to connect as");
+		SKIP("%s", test_unprivileged_skip_reason());
 	pid = test_agent_start(path);
 	ASSERT(pid > 0);
 	/* Open the file modes wide: SO_PEERCRED must still refuse the stranger. */
@@ -486,10 +484,7 @@ TEST(agent_server_refuses_other_users)
 	fflush(NULL);
 	child = fork();
 	if (child == 0) {
-		struct passwd *pw = getpwuid((uid_t)uid);
-
-		if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-		    setuid((uid_t)uid) != 0)
+		if (test_become_unprivileged((uid_t)uid) != 0)
 			_exit(3);
 		int fd = test_agent_connect(path);
 		if (fd < 0)

@@ -742,7 +742,7 @@ TEST(exec_hides_every_airlock_socket_dir)
 		return rc;
 	}
 	if (other < 0 || geteuid() != 0)
-		SKIP("no unprivileged user (or not root): checked as this user only");
+		SKIP("%s: checked as this user only", test_unprivileged_skip_reason());
 	return 0;
 }
 

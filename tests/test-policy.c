@@ -727,7 +727,6 @@ TEST(policy_helper_refuses_repeated_keys)
 	if (helper_refuses_as((uid_t)-1) != 0)
 		return 1;
 	if (u < 0)
-		SKIP("no unprivileged user on this host (the runner is not root): checked as this "
-		     "user only");
+		SKIP("%s: checked as this user only", test_unprivileged_skip_reason());
 	return helper_refuses_as((uid_t)u);
 }

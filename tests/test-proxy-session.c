@@ -1173,7 +1173,7 @@ static bool route_gone(pid_t pid, int ms)
 	{                                                                                          \
 		long u = test_unprivileged_uid();                                                  \
 		if (u < 0)                                                                         \
-			SKIP("no unprivileged user on this host (the runner is not root)");        \
+			SKIP("%s", test_unprivileged_skip_reason());                               \
 		if (!route_usable((uid_t)u))                                                       \
 			SKIP("the sandbox cannot run as an unprivileged user here (user "          \
 			     "namespaces off for them?)");                                         \

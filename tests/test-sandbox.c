@@ -170,7 +170,7 @@ static bool sbx_userns_usable(uid_t uid)
 	{                                                                                          \
 		long u = test_unprivileged_uid();                                                  \
 		if (u < 0)                                                                         \
-			SKIP("no unprivileged user on this host (the runner is not root)");        \
+			SKIP("%s", test_unprivileged_skip_reason());                               \
 		if (!sbx_userns_usable((uid_t)u))                                                  \
 			SKIP("unprivileged users cannot create user namespaces here (enable "      \
 			     "them to test this)");                                                \

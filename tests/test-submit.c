@@ -13,9 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -578,8 +576,8 @@ TEST(submit_refuses_socket_dirs_that_are_not_private)
 		ASSERT_EQ(test_submit_refused(NULL, sock, NULL, NULL, lfd, want), 0);
 		ASSERT_EQ(chown(dir, getuid(), (gid_t)-1), 0);
 	} else {
-		fprintf(stderr, "SKIP part: no unprivileged user (or not root) for another "
-		                "user's directory\n");
+		fprintf(stderr, "SKIP part: %s: another user's directory untested\n",
+		        test_unprivileged_skip_reason());
 	}
 
 	/* A symbolic link to a private directory with a live socket in it. */
@@ -608,10 +606,8 @@ static pid_t test_submit_listen_as(uid_t uid, const char *path, int ready)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct passwd *pw = getpwuid(uid);
 		int fd;
-		if (setgroups(0, NULL) != 0 || setgid(pw != NULL ? pw->pw_gid : (gid_t)uid) != 0 ||
-		    setuid(uid) != 0)
+		if (test_become_unprivileged(uid) != 0)
 			_exit(1);
 		fd = test_submit_listen(path);
 		if (fd < 0 || write(ready, "x", 1) != 1)
@@ -646,8 +642,8 @@ TEST(submit_refuses_sockets_not_0600_or_not_the_users)
 	ASSERT_EQ(chmod(sock, 0600), 0);
 	if (other < 0 || geteuid() != 0) {
 		close(lfd);
-		SKIP("no unprivileged user (or not root): another user's socket and server "
-		     "untested");
+		SKIP("%s: another user's socket and server untested",
+		     test_unprivileged_skip_reason());
 	}
 	/* A socket file of someone else's. */
 	char want[64];

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the tests: paths into the source and build trees, running
  * a child with captured output and a deadline, whole-file reads and writes,
- * snapshot comparison, and an unprivileged user for the sandbox tests.
+ * snapshot comparison, and an unprivileged uid for the sandbox tests.
  * TEST_SRCDIR and TEST_BUILDDIR come from the Makefile.
  */
 #include "test.h"
@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -111,20 +112,13 @@ int test_run(struct test_run *r, char *const argv[], const char *input, const ch
 			perror("chdir");
 			_exit(127);
 		}
+		if (uid != (uid_t)-1 && test_become_unprivileged(uid) != 0) {
+			perror("dropping to the test user");
+			_exit(127);
+		}
+		/* After the switch: the caller's HOME, if any, wins over the test user's. */
 		for (size_t i = 0; env != NULL && env[i] != NULL; i++)
 			putenv(env[i]);
-		if (uid != (uid_t)-1) {
-			struct passwd *pw = getpwuid(uid);
-			gid_t gid = pw != NULL ? pw->pw_gid : (gid_t)uid;
-			if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-				perror("dropping to the test user");
-				_exit(127);
-			}
-			if (pw != NULL) {
-				setenv("HOME", pw->pw_dir, 1);
-				setenv("USER", pw->pw_name, 1);
-			}
-		}
 		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
@@ -276,24 +270,87 @@ int test_snapshot(const char *name, const char *text)
 	return rc;
 }
 
+/*
+ * The unprivileged test user is a bare uid: a number in Debian's reserved
+ * range (65000-65533, which no package or administrator is given) with no
+ * passwd or group entry and gid of the same number. Nothing is added to the
+ * host, so there is nothing to remove when the run ends, however it ends, and
+ * parallel runs share nothing; everything a passwd entry would give the tests
+ * (the gid, HOME, USER) test_become_unprivileged supplies.
+ */
+static long test__unpriv_uid = -2;     /* -2: not looked for yet */
+static char test__unpriv_why[256];
+
+/* True when a forked child can become UID (with gid UID) and exits 0. */
+static bool test__can_switch_to(uid_t uid, int *err)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		*err = errno;
+		return false;
+	}
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 || setuid(uid) != 0)
+			_exit(errno != 0 && errno < 256 ? errno : 1);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*err = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+	return *err == 0;
+}
+
 long test_unprivileged_uid(void)
 {
-	struct passwd *pw = getpwnam("airlock-test");
+	uid_t uid = 65533;
+	int err = 0;
 
-	if (pw != NULL)
-		return (long)pw->pw_uid;
-	if (geteuid() != 0)
-		return -1;
-	char *const argv[] = {"useradd", "--system", "--create-home", "--home-dir",
-			      "/var/lib/airlock-test", "--shell", "/bin/sh", "airlock-test", NULL};
-	struct test_run r;
-	int rc = test_run(&r, argv, NULL, "/", NULL, (uid_t)-1, 30);
-	if (rc != 0 || (r.status != 0 && r.status != 9 /* already exists */)) {
-		fprintf(stderr, "useradd airlock-test failed: %s", r.err);
-		test_run_free(&r);
+	if (test__unpriv_uid != -2)
+		return test__unpriv_uid;
+	test__unpriv_uid = -1;
+	if (geteuid() != 0) {
+		snprintf(test__unpriv_why, sizeof test__unpriv_why,
+			 "the runner is not root, so it cannot switch to an unprivileged test user");
 		return -1;
 	}
-	test_run_free(&r);
-	pw = getpwnam("airlock-test");
-	return pw != NULL ? (long)pw->pw_uid : -1;
+	/* Reserved numbers are free on any sane host; skip one that is taken all the same. */
+	while (uid >= 65000 && (getpwuid(uid) != NULL || getgrgid((gid_t)uid) != NULL))
+		uid--;
+	if (uid < 65000) {
+		snprintf(test__unpriv_why, sizeof test__unpriv_why,
+			 "every uid from 65000 to 65533 has a passwd or group entry here, so "
+			 "there is no unused uid for the unprivileged test user");
+		return -1;
+	}
+	if (!test__can_switch_to(uid, &err)) {
+		snprintf(test__unpriv_why, sizeof test__unpriv_why,
+			 "the runner cannot switch to the unprivileged test uid %ld (%s): its "
+			 "user namespace does not map it",
+			 (long)uid, strerror(err));
+		return -1;
+	}
+	test__unpriv_uid = (long)uid;
+	return test__unpriv_uid;
+}
+
+const char *test_unprivileged_skip_reason(void)
+{
+	if (test_unprivileged_uid() >= 0)
+		return "the unprivileged test user is available (no reason to skip)";
+	return test__unpriv_why;
+}
+
+int test_become_unprivileged(uid_t uid)
+{
+	if (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 || setuid(uid) != 0)
+		return -errno;
+	/* Like a system user with no home of its own (Debian's nobody). */
+	setenv("HOME", "/nonexistent", 1);
+	setenv("USER", "airlock-test", 1);
+	setenv("LOGNAME", "airlock-test", 1);
+	return 0;
 }

@@ -127,10 +127,21 @@ char *test_read_file(const char *path, size_t *len);
 int test_snapshot(const char *name, const char *text);
 
 /*
- * An unprivileged user for tests that must not run as root: created once
- * (`airlock-test`, via useradd) when the runner is root. Returns its uid, or
- * -1 when there is none (then the test should SKIP).
+ * An unprivileged user for tests that must not run as root: a bare uid with
+ * no passwd entry (65533, or the next free one below it in Debian's reserved
+ * range), its gid the same number; nothing is added to the host. Returns the
+ * uid, or -1 when the runner cannot switch to it (not root, or a user
+ * namespace that does not map it): then the test should
+ * SKIP("%s", test_unprivileged_skip_reason()).
  */
 long test_unprivileged_uid(void);
+/* Why test_unprivileged_uid() returned -1, as a skip reason. */
+const char *test_unprivileged_skip_reason(void);
+/*
+ * Makes the calling process (a forked child) UID with gid UID and no
+ * supplementary groups, and sets HOME (/nonexistent), USER and LOGNAME for it.
+ * Returns 0 or -errno.
+ */
+int test_become_unprivileged(uid_t uid);
 
 #endif
