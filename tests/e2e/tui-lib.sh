@@ -25,9 +25,148 @@ t() {
 	tmux -S "$e2e_sock" -f /dev/null "$@"
 }
 
+# Process checks scan all of /proc, not a parent's children: what a sandbox
+# leaves running is a grandchild at best, and an orphan of init (or of a
+# subreaper) once airlock is gone, so `pgrep -P` would never see it. A
+# process is named "PID:STARTTIME", so a recycled pid is not taken for it.
+
+# proc_id PID: prints PID:STARTTIME, or nothing when PID is gone or a zombie.
+proc_id() {
+	local id=$1 line
+	read -r line 2>/dev/null <"/proc/$id/stat" || return 0
+	line=${line##*) }
+	# shellcheck disable=SC2086
+	set -- $line
+	if [ $# -ge 20 ] && [ "$1" != Z ] && [ "$1" != X ]; then
+		echo "$id:${20}"
+	fi
+}
+
+# proc_alive PID:STARTTIME: true while that very process runs.
+proc_alive() {
+	local _pid=${1%%:*}
+	[ "$(proc_id "$_pid")" = "$1" ]
+}
+
+# procs_with TEXT: every process (but this shell's own) whose command line
+# contains TEXT (a fixed string), as PID:STARTTIME lines.
+procs_with() {
+	local d _pid args arg
+	for d in /proc/[0-9]*; do
+		_pid=${d#/proc/}
+		[ "$_pid" = "$$" ] || [ "$_pid" = "$BASHPID" ] && continue
+		args=()
+		mapfile -d '' args 2>/dev/null <"$d/cmdline" || continue
+		for arg in "${args[@]}"; do
+			case $arg in *"$1"*) proc_id "$_pid"; break ;; esac
+		done
+	done
+}
+
+# procs_of_e2e [ROOT_PID]: the processes that belong to the test: ROOT_PID
+# and all its descendants, and every process whose working directory is
+# e2e_dir or its ws (a sandboxed command's, seen from here), as
+# PID:STARTTIME lines. This shell and its own subshells are left out.
+procs_of_e2e() {
+	local root=${1:-} d _pid line
+	local -A parent=() mine=()
+	for d in /proc/[0-9]*; do
+		_pid=${d#/proc/}
+		read -r line 2>/dev/null <"$d/stat" || continue
+		line=${line##*) }
+		# shellcheck disable=SC2086
+		set -- $line
+		parent[$_pid]=$2
+		if [ "$d/cwd" -ef "$e2e_dir/ws" ] || [ "$d/cwd" -ef "$e2e_dir" ]; then
+			mine[$_pid]=1
+		fi
+	done
+	if [ -n "$root" ]; then
+		local grew=1
+		mine[$root]=1
+		while [ $grew = 1 ]; do
+			grew=0
+			for _pid in "${!parent[@]}"; do
+				if [ -z "${mine[$_pid]:-}" ] && [ -n "${mine[${parent[$_pid]}]:-}" ]; then
+					mine[$_pid]=1
+					grew=1
+				fi
+			done
+		done
+	fi
+	for _pid in "${!mine[@]}"; do
+		[ "$_pid" = "$$" ] || [ "$_pid" = "$BASHPID" ] && continue
+		[ "${parent[$_pid]:-}" = "$$" ] && continue
+		proc_id "$_pid"
+	done
+}
+
+# survivors SECONDS PID:STARTTIME...: waits up to SECONDS for them all to
+# end, then prints the ones still running, one "PID: COMMAND LINE" a line.
+survivors() {
+	local limit=$1 i=0 p left=() args
+	shift
+	while :; do
+		left=()
+		for p in "$@"; do
+			proc_alive "$p" && left+=("$p")
+		done
+		[ ${#left[@]} -eq 0 ] && return 0
+		[ $i -ge $((limit * 10)) ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	for p in "${left[@]}"; do
+		args=()
+		mapfile -d '' args 2>/dev/null <"/proc/${p%%:*}/cmdline"
+		echo "${p%%:*}: ${args[*]}"
+	done
+}
+
+# kill_procs PID:STARTTIME...: SIGKILL for those still running.
+kill_procs() {
+	local p
+	for p in "$@"; do
+		proc_alive "$p" && kill -KILL "${p%%:*}" 2>/dev/null
+	done
+	return 0
+}
+
+# expect_gone_with TEXT [SECONDS]: fails the test (and kills them) when any
+# process whose command line contains TEXT is still running after SECONDS.
+expect_gone_with() {
+	local left
+	# shellcheck disable=SC2046
+	left=$(survivors "${2:-5}" $(procs_with "$1"))
+	if [ -n "$left" ]; then
+		# shellcheck disable=SC2046
+		kill_procs $(procs_with "$1")
+		fail "still running: $left"
+	fi
+}
+
+# On every way out: the tmux server goes, and with it everything the test
+# started; a process of the test that outlives it (airlock's, a sandbox's,
+# one of their orphans) fails a test that would have passed, and is killed.
 e2e_cleanup() {
+	local rc=$? server procs left
+	# The script's own background jobs are its business: they go first.
+	# shellcheck disable=SC2046
+	kill -KILL $(jobs -p) 2>/dev/null
+	server=$(t display-message -p '#{pid}' 2>/dev/null)
+	procs=$(procs_of_e2e "$server")
 	t kill-server >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	left=$(survivors 5 $procs)
+	if [ -n "$left" ]; then
+		echo "FAIL: still running after the test (and its tmux server) ended:" >&2
+		echo "$left" | sed 's/^/  /' >&2
+		# shellcheck disable=SC2086
+		kill_procs $procs $(procs_of_e2e)
+		[ $rc = 0 ] && rc=1
+	fi
 	rm -rf "$e2e_dir"
+	exit $rc
 }
 trap e2e_cleanup EXIT
 
@@ -111,5 +250,15 @@ start() {
 airlock_pid() {
 	local shell
 	shell=$(t display-message -p -t e2e '#{pane_pid}')
-	pgrep -P "$shell" -x airlock | head -1
+	local d _pid line
+	for d in /proc/[0-9]*; do
+		_pid=${d#/proc/}
+		read -r line 2>/dev/null <"$d/stat" || continue
+		case $line in "$_pid (airlock) "*) ;; *) continue ;; esac
+		line=${line##*) }
+		# shellcheck disable=SC2086
+		set -- $line
+		[ "$2" = "$shell" ] && echo "$_pid" && return 0
+	done
+	return 0
 }
