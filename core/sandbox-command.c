@@ -201,6 +201,8 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 		sandbox_command__push(&a, xstrdup("--network-sandbox-policy"));
 		sandbox_command__push(&a, xstrdup(sc->net_policy));
 	}
+	if (sc->legacy_landlock)
+		sandbox_command__push(&a, xstrdup("--use-legacy-landlock"));
 	for (size_t i = 0; i < sc->n_protected_paths; i++) {
 		sandbox_command__push(&a, xstrdup("--protected-path"));
 		sandbox_command__push(&a, xstrdup(sc->protected_paths[i]));

@@ -22,6 +22,7 @@ struct sandbox_command {
 	char *const *protected_paths; /* config protected_paths */
 	size_t n_protected_paths;
 	bool git_protection_full;
+	bool legacy_landlock; /* --use-legacy-landlock: Landlock + seccomp, no bubblewrap */
 	const char *home;    /* AIRLOCK_HOME: never writable inside */
 	char *const *hidden; /* directories hidden inside (the agent socket's) */
 	size_t n_hidden;

@@ -378,14 +378,12 @@ static void __attribute__((noreturn)) sandbox_run_fail(const char *err)
 		msg++;
 	if (strstr(err, "namespace") != NULL || strstr(err, "uid map") != NULL ||
 	    strstr(err, "setting up uid") != NULL)
-		sandbox_die("cannot create the sandbox's user namespace (%s): unprivileged user "
-		            "namespaces are off; enable them (as root: sysctl -w "
-		            "kernel.unprivileged_userns_clone=1 on Debian kernels, sysctl -w "
-		            "user.max_user_namespaces=15000, and on Ubuntu sysctl -w "
-		            "kernel.apparmor_restrict_unprivileged_userns=0), or run with "
-		            "--use-legacy-landlock",
+		sandbox_die("cannot create the sandbox's user namespace (%s): run `airlock doctor` "
+		            "for what to do on this host",
 		            msg);
-	sandbox_die("the sandbox could not be set up: %s", msg);
+	sandbox_die("the sandbox could not be set up: %s; run `airlock doctor` for what to do "
+	            "on this host",
+	            msg);
 }
 
 /*

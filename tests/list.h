@@ -24,6 +24,16 @@ UNIT(cli_usage_errors_exit_2, 30)
 UNIT(cli_bad_config_exits_2, 20)
 UNIT(cli_repeated_keys_exit_2, 30)
 UNIT(cli_man_page_documents_every_option, 20)
+UNIT(cli_unknown_words_are_usage_errors, 30)
+UNIT(cli_use_legacy_landlock_reaches_the_helper, 30)
+
+/* airlock doctor */
+UNIT(doctor_healthy_host_can_sandbox, 5)
+UNIT(doctor_chroot_names_the_chroot_and_the_landlock_fallback, 5)
+UNIT(doctor_sysctl_remedies_only_where_they_exist, 5)
+UNIT(doctor_container_and_missing_landlock, 5)
+UNIT(doctor_helper_audit_and_socket_remedies, 5)
+UNIT(doctor_on_this_host_agrees_with_a_real_run, 120)
 
 /* airlock exec, end to end */
 UNIT(exec_runs_sandboxed_with_the_commands_status, 30)

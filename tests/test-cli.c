@@ -3,12 +3,15 @@
  * with exit 2 and one `airlock:` line, config.json defaults and their
  * errors (a key given twice among them, in config.json or a policy; --help
  * and --version work whatever the file holds), and the man page documenting
- * every option --help lists.
+ * every option --help lists. A word before `--` that is not a subcommand is a
+ * usage error; --use-legacy-landlock reaches the helper.
  */
 #include "test.h"
 
 #include "build-config.h"
+#include "core/sandbox-command.h"
 #include "core/xmalloc.h"
+#include "tui/cli.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -235,5 +238,119 @@ TEST(cli_man_page_documents_every_option)
 	test_run_free(&r);
 	free(man);
 	free(man_path);
+	return 0;
+}
+
+TEST(cli_unknown_words_are_usage_errors)
+{
+	static const char *const cases[][4] = {
+	    {"doctr", NULL},
+	    {"foo", NULL},
+	    {"foo", "bar", NULL},
+	    {"-n", "off", "foo", NULL},
+	};
+	struct test_run r;
+	struct stat st;
+	char *ran = xasprintf("%s/ran", test_tmpdir());
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *word = strcmp(cases[i][0], "-n") == 0 ? cases[i][2] : cases[i][0];
+		char *want =
+		    xasprintf("airlock: unknown command \"%s\" (see airlock --help; to run it "
+		              "in the TUI: airlock -- %s)\n",
+		              word, word);
+		/* No terminal here: before the fix these reached the TUI, which said so. */
+		ASSERT_EQ(cli__run(&r, NULL, cases[i]), 0);
+		ASSERT_EQ(r.status, 2);
+		ASSERT_STR_EQ(r.err, want);
+		ASSERT_STR_EQ(r.out, "");
+		test_run_free(&r);
+		free(want);
+	}
+	/* Not even a command that would leave a trace runs. */
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"touch", ran, NULL}), 0);
+	ASSERT_EQ(r.status, 2);
+	test_run_free(&r);
+	ASSERT(stat(ran, &st) != 0);
+	free(ran);
+
+	/* After `--` a word is the command the TUI runs: the parser takes it. */
+	struct cli_options opts;
+	char *argv[] = {"airlock", "--home", (char *)test_tmpdir(), "--", "foo", "bar", NULL};
+	ASSERT_EQ(cli_options_parse(&opts, CLI_MODE_TUI, 6, argv), 0);
+	ASSERT_EQ(opts.argc, 2);
+	ASSERT_STR_EQ(opts.argv[0], "foo");
+	ASSERT_STR_EQ(opts.argv[1], "bar");
+	ASSERT(!opts.legacy_landlock);
+	cli_options_free(&opts);
+	return 0;
+}
+
+TEST(cli_use_legacy_landlock_reaches_the_helper)
+{
+	char *script = xasprintf("%s/fake-helper", test_tmpdir());
+	char *args = xasprintf("%s/args", test_tmpdir());
+	char *body = xasprintf("#!/bin/sh\nprintf '%%s\\n' \"$@\" > %s\n", args);
+	char *env = xasprintf("AIRLOCK_SANDBOX_EXE=%s", script);
+	char *bin = test_buildpath("airlock");
+	char *home = xasprintf("AIRLOCK_HOME=%s", test_tmpdir());
+	struct test_run r;
+	char *seen;
+
+	ASSERT_EQ(test_write_file(script, body), 0);
+	ASSERT_EQ(chmod(script, 0755), 0);
+	/* exec: accepted (it was an unknown option) and passed on to the helper. */
+	char *with[] = {bin,    "exec", "--use-legacy-landlock", "-s", "read-only", "--",
+	                "true", NULL};
+	char *envv[] = {home, env, NULL};
+	ASSERT_EQ(test_run(&r, with, NULL, NULL, envv, (uid_t)-1, 20), 0);
+	ASSERT_STR_EQ(r.err, "");
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	seen = test_read_file(args, NULL);
+	ASSERT(seen != NULL);
+	ASSERT_CONTAINS(seen, "\n--use-legacy-landlock\n");
+	free(seen);
+	/* Without it, the helper is not asked for it. */
+	char *without[] = {bin, "exec", "-s", "read-only", "--", "true", NULL};
+	ASSERT_EQ(test_run(&r, without, NULL, NULL, envv, (uid_t)-1, 20), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	seen = test_read_file(args, NULL);
+	ASSERT(seen != NULL);
+	ASSERT_NOT_CONTAINS(seen, "--use-legacy-landlock");
+	free(seen);
+
+	/* check takes it too. */
+	ASSERT_EQ(cli__run(&r, NULL,
+	                   (const char *[]){"check", "--use-legacy-landlock", "--", "ls", NULL}),
+	          0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "\"decision\"");
+	test_run_free(&r);
+
+	/* The TUI's options carry it to every sandboxed command's helper argv. */
+	struct cli_options opts;
+	char *argv[] = {"airlock", "--home", (char *)test_tmpdir(), "--use-legacy-landlock", NULL};
+	ASSERT_EQ(cli_options_parse(&opts, CLI_MODE_TUI, 4, argv), 0);
+	ASSERT(opts.legacy_landlock);
+	char *cmd[] = {"true", NULL};
+	struct sandbox_command sc = {
+	    .helper = "/bin/true", .cwd = "/", .policy_json = "{}", .argv = cmd};
+	cli_options_sandbox(&opts, &sc);
+	char **hargv = sandbox_command_argv(&sc);
+	bool found = false;
+	for (size_t i = 0; hargv[i] != NULL && strcmp(hargv[i], "--") != 0; i++)
+		found = found || strcmp(hargv[i], "--use-legacy-landlock") == 0;
+	ASSERT(found);
+	sandbox_command_argv_free(hargv);
+	cli_options_free(&opts);
+
+	free(home);
+	free(bin);
+	free(env);
+	free(body);
+	free(args);
+	free(script);
 	return 0;
 }

@@ -553,8 +553,8 @@ BOTH(no_user_namespace_exits_125_says_what_to_do)
 	}
 	ASSERT_EQ(r.status, 125);
 	ASSERT_CONTAINS(r.err, "airlock: cannot create the sandbox's user namespace");
-	ASSERT_CONTAINS(r.err, "user.max_user_namespaces");
-	ASSERT_CONTAINS(r.err, "kernel.unprivileged_userns_clone");
+	/* No guessed sysctls (they differ from kernel to kernel): doctor knows this host. */
+	ASSERT_CONTAINS(r.err, "run `airlock doctor` for what to do on this host");
 	/* One line. */
 	ASSERT_EQ(strchr(r.err, '\n') - r.err + 1, (long)r.errlen);
 	ASSERT_EQ(stat(ran, &st), -1);

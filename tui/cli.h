@@ -31,6 +31,7 @@ struct cli_options {
 	char *home;           /* AIRLOCK_HOME, resolved; owned */
 	struct config config; /* HOME/config.json, read once here; owned */
 	bool no_color;
+	bool legacy_landlock; /* --use-legacy-landlock: Landlock + seccomp, no bubblewrap */
 	char **argv; /* the command after `--` (not owned: points into main's argv) */
 	int argc;
 };
@@ -57,6 +58,7 @@ int cmd_exec(const struct cli_options *opts);
 int cmd_check(const struct cli_options *opts);
 int cmd_rules(int argc, char **argv);  /* argv[0] = "rules" */
 int cmd_submit(int argc, char **argv); /* argv[0] = "submit" */
+int cmd_doctor(int argc, char **argv); /* argv[0] = "doctor" */
 int tui_main(const struct cli_options *opts);
 
 #endif

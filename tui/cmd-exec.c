@@ -338,7 +338,8 @@ int cmd_exec(const struct cli_options *opts)
 	if (helper == NULL) {
 		fprintf(stderr,
 		        "airlock: cannot find the sandbox helper airlock-sandbox (looked at %s): "
-		        "reinstall airlock or set AIRLOCK_SANDBOX_EXE\n",
+		        "reinstall airlock or set AIRLOCK_SANDBOX_EXE; run `airlock doctor` for "
+		        "what to do on this host\n",
 		        tried);
 		free(tried);
 		rules_free(rules);
@@ -348,7 +349,9 @@ int cmd_exec(const struct cli_options *opts)
 	log_path = audit_default_path();
 	audit = log_path != NULL ? audit_open(log_path, &cause) : NULL;
 	if (audit == NULL) {
-		fprintf(stderr, "airlock: cannot open the audit log %s: %s; nothing was run\n",
+		fprintf(stderr,
+		        "airlock: cannot open the audit log %s: %s; nothing was run (run `airlock "
+		        "doctor` for what to do on this host)\n",
 		        log_path != NULL ? log_path : "(no HOME)", cause != NULL ? cause : "");
 		free(cause);
 		free(log_path);

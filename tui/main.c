@@ -22,6 +22,7 @@ static const struct main__command main__commands[] = {
     {.name = "check", .mode = CLI_MODE_CHECK, .run = cmd_check},
     {.name = "submit", .run_argv = cmd_submit},
     {.name = "rules", .run_argv = cmd_rules},
+    {.name = "doctor", .run_argv = cmd_doctor},
 };
 
 /* Parses the common options for MODE, then runs RUN with them. */

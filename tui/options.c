@@ -29,6 +29,7 @@ enum {
 	OPTIONS__SANDBOX_POLICY = 256,
 	OPTIONS__HOME,
 	OPTIONS__NO_COLOR,
+	OPTIONS__LEGACY_LANDLOCK,
 };
 
 static const struct option options__long[] = {
@@ -40,6 +41,7 @@ static const struct option options__long[] = {
     {"sandbox-policy", required_argument, NULL, OPTIONS__SANDBOX_POLICY},
     {"home", required_argument, NULL, OPTIONS__HOME},
     {"no-color", no_argument, NULL, OPTIONS__NO_COLOR},
+    {"use-legacy-landlock", no_argument, NULL, OPTIONS__LEGACY_LANDLOCK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -141,7 +143,9 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 
 	optind = 1;
 	opterr = 0;
+	int after_options = 1; /* where the last option (and its value) ended */
 	while ((c = getopt_long(argc, argv, "+:s:a:w:n:C:hV", options__long, NULL)) != -1) {
+		after_options = optind;
 		switch (c) {
 		case 's':
 			if ((opts->sandbox = options__word("--sandbox", optarg,
@@ -176,6 +180,9 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 		case OPTIONS__NO_COLOR:
 			opts->no_color = true;
 			break;
+		case OPTIONS__LEGACY_LANDLOCK:
+			opts->legacy_landlock = true;
+			break;
 		case 'h':
 			usage_print(stdout, mode);
 			return -1;
@@ -198,8 +205,17 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 			return 2;
 		}
 	}
-	if (optind < argc && strcmp(argv[optind], "--") == 0)
+	/* getopt steps over a `--` that ends the options: optind is then past it. */
+	if (optind < argc && strcmp(argv[optind], "--") == 0) {
 		optind++;
+	} else if (optind < argc && optind == after_options && mode == CLI_MODE_TUI) {
+		/* A word before `--` that is not a subcommand is a mistake, never a command. */
+		fprintf(stderr,
+		        "airlock: unknown command \"%s\" (see airlock --help; to run it in the "
+		        "TUI: airlock -- %s)\n",
+		        argv[optind], argv[optind]);
+		return 2;
+	}
 	opts->argv = argv + optind;
 	opts->argc = argc - optind;
 	if (opts->cwd == NULL) {
@@ -230,6 +246,7 @@ void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command 
 	sc->n_protected_paths = opts->config.n_protected_paths;
 	sc->git_protection_full = opts->config.git_protection_full;
 	sc->home = opts->home;
+	sc->legacy_landlock = opts->legacy_landlock;
 	sc->host_ports = opts->config.host_loopback_ports;
 	sc->n_host_ports = opts->config.n_host_loopback_ports;
 	sc->host_sockets = opts->config.host_sockets;

@@ -23,6 +23,8 @@ static void usage__common(FILE *f, const char *approval, const char *network)
 	        "      --home DIR                config, rules and state (default: $AIRLOCK_HOME,\n"
 	        "                                else $XDG_CONFIG_HOME/airlock)\n"
 	        "      --no-color                no colors (NO_COLOR is honoured too)\n"
+	        "      --use-legacy-landlock     sandbox with Landlock + seccomp, no bubblewrap\n"
+	        "                                (where user namespaces are unavailable)\n"
 	        "  -h, --help                    this help\n"
 	        "  -V, --version                 the version\n",
 	        approval, network);
@@ -36,10 +38,13 @@ static const char usage__tui[] =
     "                      [--prefix-rule TOK...] -- CMD ARG...\n"
     "       airlock submit [--socket PATH] --patch FILE\n"
     "       airlock rules list | airlock rules remove N\n"
+    "       airlock doctor [--use-legacy-landlock]\n"
     "\n"
     "Runs commands in a bubblewrap + seccomp sandbox, each in a pane of a\n"
     "terminal UI, and asks before anything leaves the sandbox. With CMD, runs\n"
-    "it at once in the first pane.\n"
+    "it at once in the first pane. A word before `--` that is not a subcommand\n"
+    "is a usage error. `airlock doctor` checks this host for what the sandbox\n"
+    "needs and says what to do where something is missing.\n"
     "\n";
 
 static const char usage__exec[] =
