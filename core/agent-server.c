@@ -202,14 +202,20 @@ static struct agent_server_client *agent_server_find(struct agent_server *s, uin
 	return NULL;
 }
 
-/* Frees a finished write. */
+/*
+ * Frees a finished write. One that failed (the client went away or shut its
+ * reading side: EPIPE, ECONNRESET) ends that client's connection, and only
+ * that: SIGPIPE is ignored, so the TUI and the other clients carry on.
+ */
 static void agent_server_written(uv_write_t *req, int status)
 {
 	struct agent_server_write *w = (struct agent_server_write *)req;
+	struct agent_server_client *c = req->handle->data;
 
-	(void)status; /* a failed write shows up as a read error and closes */
 	free(w->line);
 	free(w);
+	if (status < 0 && status != UV_ECANCELED && c != NULL && !c->closing)
+		agent_server_close(c, false, true);
 }
 
 /* Queues LINE (taken over) on client C. */

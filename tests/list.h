@@ -324,6 +324,7 @@ SCRIPT(tui_e2e_agent_secrets, "tests/e2e/tui-agent-secrets.sh", 90)
 SCRIPT(tui_e2e_agent_cwd, "tests/e2e/tui-agent-cwd.sh", 90)
 SCRIPT(tui_e2e_network_prompt, "tests/e2e/tui-network.sh", 90)
 SCRIPT(tui_e2e_repl_keys_and_interrupt, "tests/e2e/tui-repl.sh", 90)
+SCRIPT(tui_e2e_agent_peers_go_away, "tests/e2e/tui-agent-peers.sh", 120)
 SCRIPT(tui_e2e_prompt_typeahead, "tests/e2e/tui-prompt-typeahead.sh", 120)
 UNIT(decide_dodges_of_rules_corpus, 10)
 

@@ -19,6 +19,7 @@
 
 #include "core/agent-server.h"
 #include "core/config.h"
+#include "core/job.h"
 #include "core/patch.h"
 #include "core/policy.h"
 #include "core/protocol.h"
@@ -283,8 +284,11 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	tui_dirty(l->t);
 }
 
-/* Withdraws R: its prompt, or its command. */
-static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r)
+/*
+ * Withdraws R: its prompt, or its command (interrupted; killed when GONE,
+ * the client having gone away, since nobody is left to wait for it).
+ */
+static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r, bool gone)
 {
 	if (r->plan != NULL) {
 		if (r->waiter != 0) {
@@ -294,8 +298,14 @@ static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r)
 		}
 		return;
 	}
-	if (r->pane_id != 0)
-		launch_cancel(l->t, r->pane_id);
+	if (r->pane_id != 0) {
+		struct pane *p = gone ? tui_pane_by_id(l->t, r->pane_id) : NULL;
+
+		if (p != NULL && p->state == PANE_RUNNING && p->job != NULL)
+			job_kill(p->job);
+		else
+			launch_cancel(l->t, r->pane_id);
+	}
 }
 
 /* A cancel request. */
@@ -305,7 +315,7 @@ static void agent_link__on_cancel(void *data, uint64_t client, const struct prot
 
 	for (struct agent_link_req *r = l->reqs; r != NULL; r = r->next) {
 		if (r->client == client && strcmp(r->id, req->target) == 0) {
-			agent_link__cancel(l, r);
+			agent_link__cancel(l, r, false);
 			return;
 		}
 	}
@@ -322,7 +332,7 @@ static void agent_link__on_disconnect(void *data, uint64_t client)
 	while (r != NULL) {
 		struct agent_link_req *next = r->next;
 		if (r->client == client)
-			agent_link__cancel(l, r);
+			agent_link__cancel(l, r, true);
 		r = next;
 	}
 }

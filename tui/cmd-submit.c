@@ -486,8 +486,11 @@ static void submit_send(struct submit *s, char *line)
 	}
 }
 
-/* Writes all of BUF to FD (our stdout or stderr); a closed reader is ignored. */
-static void submit_write_all(int fd, const unsigned char *buf, size_t len)
+/*
+ * Writes all of BUF to FD (our stdout or stderr). Returns 0, or -EPIPE when
+ * the reader went away (SIGPIPE is ignored here), other errors ignored.
+ */
+static int submit_write_all(int fd, const unsigned char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t w = write(fd, buf, len);
@@ -498,11 +501,14 @@ static void submit_write_all(int fd, const unsigned char *buf, size_t len)
 			usleep(1000);
 			continue;
 		}
+		if (w < 0 && errno == EPIPE)
+			return -EPIPE;
 		if (w <= 0)
-			return;
+			return 0;
 		buf += w;
 		len -= (size_t)w;
 	}
+	return 0;
 }
 
 /* Handles one event line from the server. */
@@ -550,8 +556,14 @@ static void submit_line(void *arg, const char *line, size_t len, bool too_long)
 		}
 		break;
 	case PROTOCOL_EVENT_OUTPUT:
-		submit_write_all(ev.stream == PROTOCOL_STDERR ? STDERR_FILENO : STDOUT_FILENO,
-		                 ev.data, ev.len);
+		/*
+		 * Our reader went away (`airlock submit -- yes | head`): as a
+		 * command in a pipeline would, we end with 128+SIGPIPE; closing
+		 * the connection cancels the request in the TUI.
+		 */
+		if (submit_write_all(ev.stream == PROTOCOL_STDERR ? STDERR_FILENO : STDOUT_FILENO,
+		                     ev.data, ev.len) == -EPIPE)
+			submit_finish(s, 128 + SIGPIPE);
 		break;
 	case PROTOCOL_EVENT_EXIT:
 		submit_finish(s, ev.code >= 0 && ev.code <= 255 ? ev.code : SUBMIT_EXIT_FAILURE);

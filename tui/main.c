@@ -39,6 +39,13 @@ static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_op
 	cli_options_free(&opts);
 	return rc;
 }
+	/*
+	 * A peer that went away (an agent client, a proxy client, a closed
+	 * pipe) must end only its own connection, never airlock (SPEC 9):
+	 * writes get EPIPE instead. Commands get SIGPIPE back (job.c and
+	 * libuv reset every signal in the child before exec).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 
 int main(int argc, char **argv)
 {
