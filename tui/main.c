@@ -6,6 +6,7 @@
 #include "tui/cli.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,13 +40,6 @@ static int main__with_options(enum cli_mode mode, int (*run)(const struct cli_op
 	cli_options_free(&opts);
 	return rc;
 }
-	/*
-	 * A peer that went away (an agent client, a proxy client, a closed
-	 * pipe) must end only its own connection, never airlock (SPEC 9):
-	 * writes get EPIPE instead. Commands get SIGPIPE back (job.c and
-	 * libuv reset every signal in the child before exec).
-	 */
-	signal(SIGPIPE, SIG_IGN);
 
 int main(int argc, char **argv)
 {
@@ -56,6 +50,13 @@ int main(int argc, char **argv)
 	 * (and start-up does not load a dozen locale files).
 	 */
 	setlocale(LC_CTYPE, "");
+	/*
+	 * A peer that went away (an agent client, a proxy client, a closed
+	 * pipe) must end only its own connection, never airlock (SPEC 9):
+	 * writes get EPIPE instead. Commands get SIGPIPE back (job.c and
+	 * libuv reset every signal in the child before exec).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof main__commands / sizeof main__commands[0]; i++) {
 			const struct main__command *c = &main__commands[i];
