@@ -37,6 +37,7 @@ static struct doctor_facts doctor__healthy(void)
 	    .run_status = 0,
 	    .legacy_status = -1,
 	    .audit_path = "/home/u/.local/state/airlock/audit.jsonl",
+	    .audit_failed_owner = -1,
 	    .socket_dir = "/run/user/1000/airlock",
 	    .socket_exists = true,
 	    .socket_is_dir = true,
@@ -120,7 +121,7 @@ TEST(doctor_chroot_names_the_chroot_and_the_landlock_fallback)
 	ASSERT_CONTAINS(u, "this is a chroot");
 	ASSERT_CONTAINS(u, "user.max_user_namespaces = 96555");
 	ASSERT_CONTAINS(u, "pivot_root");
-	ASSERT_CONTAINS(u, "--use-legacy-landlock");
+	ASSERT_CONTAINS(u, "--use-legacy-landlock -s read-only -n off");
 	/* Nothing this kernel does not have, nothing that would not help. */
 	ASSERT_NOT_CONTAINS(u, "unprivileged_userns_clone");
 	ASSERT_NOT_CONTAINS(u, "apparmor");
@@ -313,6 +314,18 @@ TEST(doctor_helper_audit_and_socket_remedies)
 	doctor_evaluate(&f, &r);
 	ASSERT_CONTAINS(LINE(r, "audit log", DOCTOR_FAIL), "set AIRLOCK_HOME");
 	ASSERT(!r.can_sandbox);
+	doctor_report_free(&r);
+	/* Not writable: chmod only what is the user's own. */
+	f.audit_errno = EACCES;
+	f.audit_failed_owner = 1000;
+	doctor_evaluate(&f, &r);
+	ASSERT_CONTAINS(LINE(r, "audit log", DOCTOR_FAIL), "`chmod u+w /home/u/.local/state`");
+	doctor_report_free(&r);
+	f.audit_failed_path = "/root";
+	f.audit_failed_owner = 0;
+	doctor_evaluate(&f, &r);
+	ASSERT_NOT_CONTAINS(LINE(r, "audit log", DOCTOR_FAIL), "chmod");
+	ASSERT_CONTAINS(LINE(r, "audit log", DOCTOR_FAIL), "it is not yours: set AIRLOCK_HOME");
 	doctor_report_free(&r);
 
 	/* The socket directory only costs the TUI its agent socket: a warning. */

@@ -190,7 +190,8 @@ static void doctor__userns(const struct doctor_facts *f, struct doctor_report *r
 		            "security module around this process)");
 	if (f->landlock_abi > 0)
 		doctor__cat(&fix, "; or ",
-		            "run airlock with --use-legacy-landlock (Landlock ABI %d is here)",
+		            "run airlock with `--use-legacy-landlock -s read-only -n off` "
+		            "(Landlock ABI %d is here)",
 		            f->landlock_abi);
 	doctor__line(r, DOCTOR_FAIL, "user namespaces", "%s; to fix: %s", seen, fix);
 	free(seen);
@@ -268,8 +269,8 @@ static void doctor__landlock(const struct doctor_facts *f, struct doctor_report 
 		doctor__line(
 		    r, DOCTOR_OK, "Landlock",
 		    "ABI %d: user namespaces are unavailable, so airlock's fallback here is "
-		    "--use-legacy-landlock (Landlock + seccomp, no bubblewrap; network off "
-		    "or on, not ask)",
+		    "--use-legacy-landlock (Landlock + seccomp, no bubblewrap; it refuses what "
+		    "Landlock cannot enforce, so with -s read-only and -n off or on)",
 		    f->landlock_abi);
 	else if (userns)
 		doctor__line(r, DOCTOR_WARN, "Landlock",
@@ -375,6 +376,7 @@ static void doctor__helper(const struct doctor_facts *f, struct doctor_report *r
 static void doctor__audit(const struct doctor_facts *f, struct doctor_report *r)
 {
 	const char *fix;
+	char *owned = NULL;
 	int e = f->audit_errno;
 
 	if (f->audit_path == NULL) {
@@ -389,14 +391,19 @@ static void doctor__audit(const struct doctor_facts *f, struct doctor_report *r)
 	if (e == EROFS)
 		fix = "the file system is read-only: set AIRLOCK_HOME (or XDG_STATE_HOME) to a "
 		      "writable directory";
+	else if ((e == EACCES || e == EPERM) && f->audit_failed_owner == f->uid)
+		fix = owned = xasprintf("it is yours: `chmod u+w %s`, or set AIRLOCK_HOME to "
+		                        "another directory of yours",
+		                        f->audit_failed_path);
 	else if (e == EACCES || e == EPERM)
-		fix = "give this user write permission there (e.g. as its owner: `chmod u+w`), or "
-		      "set AIRLOCK_HOME to a directory of yours";
+		fix = "it is not yours: set AIRLOCK_HOME (or XDG_STATE_HOME) to a directory of "
+		      "yours";
 	else
 		fix = "set AIRLOCK_HOME (or XDG_STATE_HOME) to a writable directory";
 	doctor__line(r, DOCTOR_FAIL, "audit log",
 	             "%s: %s: nothing runs while %s cannot be written; to fix: %s",
 	             f->audit_failed_path, strerror(e), f->audit_path, fix);
+	free(owned);
 }
 
 /* The agent socket's directory line: only the TUI's agent socket depends on it. */
@@ -1006,6 +1013,7 @@ static void doctor__probe_audit(struct doctor__host *h)
 
 	h->audit_path = audit_default_path();
 	f->audit_path = h->audit_path;
+	f->audit_failed_owner = -1;
 	if (h->audit_path == NULL)
 		return;
 	if (lstat(h->audit_path, &st) == 0) {
@@ -1015,6 +1023,7 @@ static void doctor__probe_audit(struct doctor__host *h)
 		if (fd < 0) {
 			f->audit_errno = errno;
 			h->audit_failed_path = xstrdup(h->audit_path);
+			f->audit_failed_owner = (long)st.st_uid;
 		} else {
 			close(fd);
 		}
@@ -1025,6 +1034,8 @@ static void doctor__probe_audit(struct doctor__host *h)
 			*slash = '\0';
 		f->audit_errno = doctor__can_make(dir, &h->audit_failed_path);
 		free(dir);
+		if (h->audit_failed_path != NULL && stat(h->audit_failed_path, &st) == 0)
+			f->audit_failed_owner = (long)st.st_uid;
 	}
 	f->audit_failed_path = h->audit_failed_path;
 }

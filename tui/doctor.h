@@ -65,6 +65,7 @@ struct doctor_facts {
 	const char *audit_path;        /* NULL: no place for it (no HOME) */
 	const char *audit_failed_path; /* what could not be written, or NULL when all is well */
 	int audit_errno;
+	long audit_failed_owner; /* uid owning audit_failed_path, or -1 */
 
 	/* the agent socket's directory */
 	const char *socket_dir;
