@@ -14,7 +14,17 @@
  * are bounded per loop turn so a flooding command cannot starve the loop.
  *
  * Ownership: job_free() may be called at any time, callbacks included; the
- * memory goes when the last of the three handles is closed.
+ * memory goes when the last of the handles is closed.
+ *
+ * Lifecycle: the child asks the kernel for SIGTERM when airlock dies
+ * (PR_SET_PDEATHSIG), then checks that its parent is still the process that
+ * forked it (else airlock died before the request took hold, and the child
+ * ends at once); the sandbox helper takes SIGTERM as "end the sandbox,
+ * clean up". job_stop_all() ends jobs the same way at quit, with a bounded
+ * wait before SIGKILL. With `report`, a pipe's write end becomes the
+ * child's descriptor JOB_REPORT_FD; its read end is watched while the
+ * command runs (so a long report never blocks the helper) and read to its
+ * end once the child is reaped.
  */
 #include "core/job.h"
 
@@ -28,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -57,6 +68,12 @@ struct job {
 	int status, signal;
 	bool reaped, eof, reported, freed, paused;
 	char *buf;
+
+	/* The report pipe (job_options.report): its read end, watched, and what came. */
+	uv_poll_t report_poll;
+	int report_fd; /* -1: none, or read to its end */
+	char *report;
+	size_t report_len, report_cap;
 };
 
 /* Frees the job once its last handle is closed. */
@@ -68,7 +85,10 @@ static void job__closed(uv_handle_t *h)
 		return;
 	if (job->master >= 0)
 		close(job->master);
+	if (job->report_fd >= 0)
+		close(job->report_fd);
 	free(job->buf);
+	free(job->report);
 	free(job);
 }
 
@@ -149,6 +169,62 @@ static void job__on_grace(uv_timer_t *t)
 	job__maybe_report(job);
 }
 
+/* Reads what the report pipe has (all of it, up to end of file, once the child was reaped). */
+static void job__report_read(struct job *job)
+{
+	char chunk[4096];
+
+	while (job->report_fd >= 0) {
+		ssize_t n = read(job->report_fd, chunk, sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* End of file (or an error): nothing more will come. */
+			if (uv_is_active((uv_handle_t *)&job->report_poll))
+				uv_poll_stop(&job->report_poll);
+			return;
+		}
+		if (job->report_len + (size_t)n + 1 > job->report_cap) {
+			job->report_cap = (job->report_len + (size_t)n + 1) * 2;
+			job->report = xrealloc(job->report, job->report_cap);
+		}
+		memcpy(job->report + job->report_len, chunk, (size_t)n);
+		job->report_len += (size_t)n;
+		job->report[job->report_len] = '\0';
+	}
+}
+
+/* The report pipe is readable. */
+static void job__on_report(uv_poll_t *p, int status, int events)
+{
+	struct job *job = p->data;
+
+	(void)events;
+	if (status < 0) {
+		uv_poll_stop(p);
+		return;
+	}
+	job__report_read(job);
+}
+
+/* Records the wait status ST of the reaped child. */
+static void job__reaped(struct job *job, int st)
+{
+	job->reaped = true;
+	job->end_ns = uv_hrtime();
+	if (WIFSIGNALED(st)) {
+		job->signal = WTERMSIG(st);
+		job->status = 128 + job->signal;
+	} else {
+		job->status = WEXITSTATUS(st);
+	}
+	/* The helper wrote its report before it ended: it is all in the pipe now. */
+	job__report_read(job);
+}
+
 /* Reaps the child if it ended. */
 static void job__reap(struct job *job)
 {
@@ -162,14 +238,7 @@ static void job__reap(struct job *job)
 	while (r < 0 && errno == EINTR);
 	if (r != job->pid)
 		return;
-	job->reaped = true;
-	job->end_ns = uv_hrtime();
-	if (WIFSIGNALED(st)) {
-		job->signal = WTERMSIG(st);
-		job->status = 128 + job->signal;
-	} else {
-		job->status = WEXITSTATUS(st);
-	}
+	job__reaped(job, st);
 	uv_signal_stop(&job->sigchld);
 	if (!job->eof)
 		uv_timer_start(&job->timer, job__on_grace, JOB_EXIT_GRACE_MS, 0);
@@ -213,9 +282,14 @@ static char **job__env(char *const *base, char *const *extra)
 }
 
 /* In the child: become a session on the terminal SLAVE, then exec. Never returns. */
-static void job__child(int slave, const struct job_options *opts, char **env)
+static void job__child(int slave, const struct job_options *opts, char **env, pid_t parent,
+                       int report_w)
 {
 	sigset_t none;
+
+	/* Die with airlock; checked after, so a parent that died first is seen. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(125);
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -229,6 +303,13 @@ static void job__child(int slave, const struct job_options *opts, char **env)
 	dup2(slave, 2);
 	if (slave > 2)
 		close(slave);
+	if (report_w >= 0) {
+		/* dup2 clears close-on-exec; a pipe already at that number needs it cleared. */
+		if (report_w == JOB_REPORT_FD)
+			fcntl(report_w, F_SETFD, 0);
+		else if (dup2(report_w, JOB_REPORT_FD) < 0)
+			_exit(125);
+	}
 	if (opts->cwd != NULL && chdir(opts->cwd) != 0) {
 		dprintf(2, "airlock: cannot enter %s: %s\r\n", opts->cwd, strerror(errno));
 		_exit(127);
@@ -245,26 +326,32 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	struct winsize ws = {.ws_row = (unsigned short)(opts->rows > 0 ? opts->rows : 24),
 	                     .ws_col = (unsigned short)(opts->cols > 0 ? opts->cols : 80)};
 	char name[128];
-	int master, slave, err;
+	int master, slave, err, report[2] = {-1, -1};
 	struct job *job;
 	char **env;
+	pid_t parent = getpid();
 
 	if (opts->argv == NULL || opts->argv[0] == NULL)
 		return -EINVAL;
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0)
+	/* Descriptors 0-2 are open (stdio), so the pipe lands above them. */
+	if (opts->report && pipe2(report, O_CLOEXEC) != 0)
 		return -errno;
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0) {
+		err = -errno;
+		goto fail_report;
+	}
 	if (grantpt(master) != 0 || unlockpt(master) != 0 ||
 	    ptsname_r(master, name, sizeof name) != 0) {
 		err = -errno;
 		close(master);
-		return err;
+		goto fail_report;
 	}
 	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0) {
 		err = -errno;
 		close(master);
-		return err;
+		goto fail_report;
 	}
 	ioctl(master, TIOCSWINSZ, &ws);
 
@@ -274,6 +361,7 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	job->cb = cb;
 	job->data = data;
 	job->buf = xmalloc(JOB_READ_CHUNK);
+	job->report_fd = report[0];
 	uv_signal_init(loop, &job->sigchld);
 	uv_timer_init(loop, &job->timer);
 	job->sigchld.data = job->timer.data = job;
@@ -285,13 +373,24 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	job->start_ns = uv_hrtime();
 	job->pid = fork();
 	if (job->pid == 0)
-		job__child(slave, opts, env);
+		job__child(slave, opts, env, parent, report[1]);
 	err = job->pid < 0 ? -errno : 0;
 	free(env);
 	close(slave);
+	if (report[1] >= 0)
+		close(report[1]);
 	if (err == 0) {
 		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 		err = uv_poll_init(loop, &job->poll, master);
+	}
+	if (err == 0 && job->report_fd >= 0) {
+		fcntl(job->report_fd, F_SETFL, fcntl(job->report_fd, F_GETFL) | O_NONBLOCK);
+		err = uv_poll_init(loop, &job->report_poll, job->report_fd);
+		if (err != 0) {
+			/* The terminal's poll is initialised: it closes with the others. */
+			uv_close((uv_handle_t *)&job->poll, job__closed);
+			job->open_handles++;
+		}
 	}
 	if (err != 0) {
 		if (job->pid > 0) {
@@ -306,8 +405,20 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	job->poll.data = job;
 	job->open_handles = 3;
 	uv_poll_start(&job->poll, UV_READABLE, job__on_readable);
+	if (job->report_fd >= 0) {
+		job->report_poll.data = job;
+		job->open_handles = 4;
+		uv_poll_start(&job->report_poll, UV_READABLE, job__on_report);
+	}
 	*out = job;
 	return 0;
+
+fail_report:
+	if (report[0] >= 0) {
+		close(report[0]);
+		close(report[1]);
+	}
+	return err;
 }
 
 /* Writes what a user typed to the command's terminal. */
@@ -353,6 +464,62 @@ int job_kill(struct job *job)
 	if (job->reaped)
 		return -ESRCH;
 	return killpg(job->pid, SIGKILL) == 0 ? 0 : -errno;
+}
+
+/* Ends JOBS gracefully (see job.h). */
+void job_stop_all(struct job *const *jobs, size_t n, unsigned grace_ms)
+{
+	uint64_t deadline = uv_hrtime() + (uint64_t)grace_ms * 1000000;
+	bool left = false;
+
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i] != NULL && !jobs[i]->reaped)
+			killpg(jobs[i]->pid, SIGTERM);
+	for (;;) {
+		left = false;
+		for (size_t i = 0; i < n; i++) {
+			struct job *job = jobs[i];
+			int st;
+
+			if (job == NULL || job->reaped)
+				continue;
+			if (waitpid(job->pid, &st, WNOHANG) == job->pid)
+				job__reaped(job, st);
+			else
+				left = true;
+		}
+		if (!left || uv_hrtime() >= deadline)
+			break;
+		usleep(10000);
+	}
+	for (size_t i = 0; left && i < n; i++) {
+		struct job *job = jobs[i];
+		int st;
+
+		if (job == NULL || job->reaped)
+			continue;
+		killpg(job->pid, SIGKILL);
+		kill(job->pid, SIGKILL);
+		while (waitpid(job->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		job__reaped(job, st);
+	}
+}
+
+/* Whether the command was reaped, and how it ended. */
+bool job_status(const struct job *job, int *status)
+{
+	if (job->reaped && status != NULL)
+		*status = job->status;
+	return job->reaped;
+}
+
+/* What came through the report pipe. */
+const char *job_report(const struct job *job, size_t *len)
+{
+	if (len != NULL)
+		*len = job->report_len;
+	return job->report != NULL ? job->report : "";
 }
 
 /* Stops watching the terminal for a while. */
@@ -405,6 +572,8 @@ void job_free(struct job *job)
 			;
 		job->reaped = true;
 	}
+	if (job->report_fd >= 0)
+		uv_close((uv_handle_t *)&job->report_poll, job__closed);
 	uv_close((uv_handle_t *)&job->poll, job__closed);
 	uv_close((uv_handle_t *)&job->sigchld, job__closed);
 	uv_close((uv_handle_t *)&job->timer, job__closed);

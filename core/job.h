@@ -8,6 +8,7 @@
 #ifndef AIRLOCK_JOB_H
 #define AIRLOCK_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,7 +33,18 @@ struct job_options {
 	char *const *base_env; /* the environment to start from; NULL: environ */
 	char *const *env;      /* extra "NAME=value" strings added to it, or NULL */
 	int rows, cols;        /* the terminal's size */
+	/*
+	 * A pipe whose write end the command gets as descriptor JOB_REPORT_FD
+	 * (the sandbox helper's --report-fd); what comes out of it is kept and
+	 * given by job_report() once the command ended.
+	 */
+	bool report;
 };
+
+/* The descriptor number the command gets the report pipe's write end as. */
+#define JOB_REPORT_FD 3
+/* How long job_stop_all() waits for commands to end on SIGTERM before SIGKILL. */
+#define JOB_STOP_GRACE_MS 2000
 
 /*
  * Starts OPTS->argv on a new pseudo-terminal in its own session and process
@@ -54,6 +66,25 @@ int job_interrupt(struct job *job);
 
 /* Sends SIGKILL to the command's process group. */
 int job_kill(struct job *job);
+
+/*
+ * Ends JOBS (N of them, NULL entries skipped) gracefully: SIGTERM to each
+ * command's process group (the sandbox helper passes it on and then removes
+ * what it made and runs its git check), then waits up to GRACE_MS in all
+ * for them to end, then SIGKILL for what is left. Every job is reaped
+ * (job_status() tells how it ended); no callback is called from here.
+ */
+void job_stop_all(struct job *const *jobs, size_t n, unsigned grace_ms);
+
+/* Whether the command was reaped, and then its status (128+N for signal N) in *STATUS. */
+bool job_status(const struct job *job, int *status);
+
+/*
+ * What the command wrote to the report pipe (job_options.report) up to
+ * now, NUL-terminated, *LEN bytes; "" when nothing. Read whole once the
+ * command was reaped (exit callback, job_stop_all).
+ */
+const char *job_report(const struct job *job, size_t *len);
 
 /*
  * Stops reading the command's output (backpressure: the command blocks once

@@ -241,6 +241,10 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 		sandbox_command__push(&a, xstrdup("--host-socket"));
 		sandbox_command__push(&a, xstrdup(sc->host_sockets[i]));
 	}
+	if (sc->report_fd > 2) {
+		sandbox_command__push(&a, xstrdup("--report-fd"));
+		sandbox_command__push(&a, xasprintf("%d", sc->report_fd));
+	}
 	sandbox_command__push(&a, xstrdup("--"));
 	for (size_t i = 0; sc->argv[i] != NULL; i++)
 		sandbox_command__push(&a, xstrdup(sc->argv[i]));

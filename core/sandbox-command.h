@@ -23,6 +23,7 @@ struct sandbox_command {
 	size_t n_protected_paths;
 	bool git_protection_full;
 	bool legacy_landlock; /* --use-legacy-landlock: Landlock + seccomp, no bubblewrap */
+	int report_fd;       /* > 2: --report-fd N (the post-run git report); 0: none */
 	const char *home;    /* AIRLOCK_HOME: never writable inside */
 	char *const *hidden; /* directories hidden inside (the agent socket's) */
 	size_t n_hidden;

@@ -11,11 +11,14 @@
 #include "core/xmalloc.h"
 #include "test-proxy-util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Runs `airlock exec ARGS...` with a private AIRLOCK_HOME under the test's directory. */
@@ -811,5 +814,99 @@ TEST(exec_and_check_words_that_are_not_utf8_stay_valid_json)
 	ASSERT_CONTAINS(r.out, "\"bad\xef\xbf\xbd\"");
 	test_run_free(&r);
 	free(bin);
+	return 0;
+}
+
+/* How many processes run with exactly the argv WORDS (N of them). */
+static int exec__count_procs(const char *const *words, size_t n)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int count = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char *path, *text, *w;
+		size_t len, i = 0;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		path = xasprintf("/proc/%s/cmdline", e->d_name);
+		text = test_read_file(path, &len);
+		free(path);
+		if (text == NULL)
+			continue;
+		for (w = text; i < n && w < text + len; w += strlen(w) + 1, i++)
+			if (strcmp(w, words[i]) != 0)
+				break;
+		if (i == n && w == text + len)
+			count++;
+		free(text);
+	}
+	closedir(d);
+	return count;
+}
+
+/*
+ * kill -9 of `airlock exec` leaves no sandboxed command running: the helper
+ * dies with its parent (it gets SIGTERM and ends the sandbox), within 1 s.
+ */
+TEST(exec_killed_leaves_no_command_running)
+{
+	char *bin = test_buildpath("airlock");
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *started = xasprintf("%s/started", test_tmpdir());
+	char marker[64];
+	const char *sleeper[] = {"sleep", marker};
+	pid_t pid;
+	int st;
+
+	snprintf(marker, sizeof marker, "%d.%d", 900 + getpid() % 97, getpid());
+	char *script = xasprintf("echo x > started; exec sleep %s", marker);
+	pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		setenv("AIRLOCK_HOME", home, 1);
+		if (chdir(test_tmpdir()) != 0)
+			_exit(99);
+		execl(bin, bin, "exec", "--", "sh", "-c", script, (char *)NULL);
+		_exit(98);
+	}
+	for (int i = 0; i < 1000 && access(started, F_OK) != 0; i++)
+		usleep(10000);
+	ASSERT_EQ(access(started, F_OK), 0);
+	for (int i = 0; i < 200 && exec__count_procs(sleeper, 2) == 0; i++)
+		usleep(10000);
+	ASSERT_EQ(exec__count_procs(sleeper, 2), 1);
+	ASSERT_EQ(kill(pid, SIGKILL), 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	int left = 1;
+	for (int i = 0; i < 100 && (left = exec__count_procs(sleeper, 2)) != 0; i++)
+		usleep(10000);
+	ASSERT_EQ(left, 0);
+	free(script);
+	free(started);
+	free(home);
+	free(bin);
+	return 0;
+}
+
+/* A repository planted by the sandboxed command: the helper's report is an audit line. */
+TEST(exec_git_report_goes_to_the_audit_log)
+{
+	const char *args[] = {"--", "sh", "-c", "mkdir -p sub/.git/hooks && echo x > sub/.git/config",
+	                      NULL};
+	struct test_run r;
+	char *log;
+
+	ASSERT_EQ(exec__run(&r, args), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	log = exec__audit();
+	ASSERT_CONTAINS(log, "\"kind\":\"git\"");
+	ASSERT_CONTAINS(log, "/sub/.git\",\"reason\":");
+	ASSERT_CONTAINS(log, "\"moved\":[");
+	free(log);
 	return 0;
 }

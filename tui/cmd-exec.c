@@ -9,7 +9,11 @@
  * rest runs, in the sandbox helper unless an allow rule covers every part.
  * The decision is in the audit log before the command starts, and its exit
  * after it ends. The child runs under a libuv loop so that signals sent to
- * airlock reach it and its status becomes ours (128+N for signal N). With
+ * airlock reach it and its status becomes ours (128+N for signal N). It is
+ * forked here (not uv_spawn) so that it can ask to die with airlock
+ * (PR_SET_PDEATHSIG: the helper takes SIGTERM as "end the sandbox and clean
+ * up", so even kill -9 of airlock leaves no command running) and get the
+ * helper's report pipe, whose git lines go to the audit log after the run. With
  * `-n ask` the same loop serves the network proxy while the command runs;
  * its approval queue has policy `never`, so only rules and config.json's
  * domain lists decide, and each refusal is one line on stderr.
@@ -20,6 +24,7 @@
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/decide.h"
+#include "core/job.h"
 #include "core/policy.h"
 #include "core/proxy-session.h"
 #include "core/rules.h"
@@ -27,10 +32,13 @@
 #include "core/xmalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -49,10 +57,16 @@ static const int exec__forwarded[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
 /* One run: the child and the handles that wait for it. */
 struct exec__run {
 	uv_loop_t loop;
-	uv_process_t process;
+	pid_t pid;
+	uv_signal_t sigchld;
 	uv_signal_t signals[EXEC__N_FORWARDED];
 	int status;
 	struct proxy_session *proxy; /* -n ask: closed when the child exits */
+	/* The helper's post-run git report (--report-fd): its pipe's read end and what came. */
+	uv_poll_t report_poll;
+	int report_fd;
+	char *report;
+	size_t report_len;
 };
 
 /* The sandbox mode that a --sandbox-policy amounts to, for the decision. */
@@ -66,15 +80,57 @@ static enum decide_sandbox exec__policy_mode(const struct policy_split *split)
 	return DECIDE_SANDBOX_READ_ONLY;
 }
 
-/* Records the child's status and stops waiting. */
-static void exec__on_exit(uv_process_t *p, int64_t exit_status, int term_signal)
+/* Reads what the report pipe has; at end of file stops watching it. */
+static void exec__report_read(struct exec__run *run)
 {
-	struct exec__run *run = p->data;
+	char chunk[4096];
 
-	run->status = term_signal != 0 ? 128 + term_signal : (int)exit_status;
-	uv_close((uv_handle_t *)p, NULL);
+	for (;;) {
+		ssize_t n = read(run->report_fd, chunk, sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			uv_poll_stop(&run->report_poll);
+			return;
+		}
+		run->report = xrealloc(run->report, run->report_len + (size_t)n + 1);
+		memcpy(run->report + run->report_len, chunk, (size_t)n);
+		run->report_len += (size_t)n;
+		run->report[run->report_len] = '\0';
+	}
+}
+
+/* The report pipe is readable. */
+static void exec__on_report(uv_poll_t *p, int status, int events)
+{
+	(void)events;
+	if (status < 0)
+		uv_poll_stop(p);
+	else
+		exec__report_read(p->data);
+}
+
+/* Some child ended: when it is ours, records its status and stops waiting. */
+static void exec__on_sigchld(uv_signal_t *h, int signum)
+{
+	struct exec__run *run = h->data;
+	int st;
+
+	(void)signum;
+	if (waitpid(run->pid, &st, WNOHANG) != run->pid)
+		return;
+	run->status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	uv_close((uv_handle_t *)h, NULL);
 	for (size_t i = 0; i < EXEC__N_FORWARDED; i++)
 		uv_close((uv_handle_t *)&run->signals[i], NULL);
+	if (run->report_fd >= 0) {
+		/* The helper wrote its report before it ended: all of it is in the pipe. */
+		exec__report_read(run);
+		uv_close((uv_handle_t *)&run->report_poll, NULL);
+	}
 	if (run->proxy != NULL) {
 		proxy_session_close(run->proxy, NULL, NULL);
 		run->proxy = NULL;
@@ -86,7 +142,40 @@ static void exec__on_signal(uv_signal_t *s, int signum)
 {
 	struct exec__run *run = s->data;
 
-	uv_process_kill(&run->process, signum);
+	kill(run->pid, signum);
+}
+
+/*
+ * In the child: dies with airlock (PR_SET_PDEATHSIG, then a check that the
+ * parent is still PARENT, so a parent that died first is seen), gets the
+ * report pipe REPORT_W as JOB_REPORT_FD, and execs. Never returns.
+ */
+static void exec__child(char *const argv[], const char *cwd, char **env, pid_t parent,
+                        int report_w)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(EXEC_SANDBOX_FAILED);
+	if (report_w == JOB_REPORT_FD)
+		fcntl(report_w, F_SETFD, 0);
+	else if (report_w >= 0 && dup2(report_w, JOB_REPORT_FD) < 0)
+		_exit(EXEC_SANDBOX_FAILED);
+	if (cwd != NULL && chdir(cwd) != 0) {
+		fprintf(stderr, "airlock: cannot enter %s: %s\n", cwd, strerror(errno));
+		_exit(EXEC_SANDBOX_FAILED);
+	}
+	if (env != NULL)
+		execvpe(argv[0], argv, env);
+	else
+		execvp(argv[0], argv);
+	fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? EXEC_NOT_FOUND : EXEC_SANDBOX_FAILED);
 }
 
 /*
@@ -94,32 +183,41 @@ static void exec__on_signal(uv_signal_t *s, int signum)
  * environment ENV (NULL: this process's); returns its status. The caller
  * closes what is left (the proxy) and runs the loop out.
  */
-static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd, char **env)
+static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd, char **env,
+                       bool report)
 {
-	uv_stdio_container_t stdio[3];
-	uv_process_options_t po = {0};
-	int rc;
+	int rep[2] = {-1, -1};
+	pid_t parent = getpid();
 
 	run->status = EXEC_SANDBOX_FAILED;
-	for (int i = 0; i < 3; i++) {
-		stdio[i].flags = UV_INHERIT_FD;
-		stdio[i].data.fd = i;
+	run->report_fd = -1;
+	if (report && pipe2(rep, O_CLOEXEC) != 0) {
+		fprintf(stderr, "airlock: cannot make a pipe: %s\n", strerror(errno));
+		return EXEC_SANDBOX_FAILED;
 	}
-	po.file = argv[0];
-	po.args = (char **)argv;
-	po.cwd = cwd;
-	po.env = env;
-	po.stdio = stdio;
-	po.stdio_count = 3;
-	po.exit_cb = exec__on_exit;
-	run->process.data = run;
+	/* Watch SIGCHLD before forking, so a command that ends at once is seen. */
+	uv_signal_init(&run->loop, &run->sigchld);
+	run->sigchld.data = run;
+	uv_signal_start(&run->sigchld, exec__on_sigchld, SIGCHLD);
 	fflush(NULL);
-	rc = uv_spawn(&run->loop, &run->process, &po);
-	if (rc != 0) {
-		fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], uv_strerror(rc));
-		/* A failed spawn's handle is still closed; the caller's loop run finishes it. */
-		uv_close((uv_handle_t *)&run->process, NULL);
-		return rc == UV_ENOENT ? EXEC_NOT_FOUND : EXEC_SANDBOX_FAILED;
+	run->pid = fork();
+	if (run->pid == 0)
+		exec__child(argv, cwd, env, parent, rep[1]);
+	if (rep[1] >= 0)
+		close(rep[1]);
+	if (run->pid < 0) {
+		fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], strerror(errno));
+		uv_close((uv_handle_t *)&run->sigchld, NULL);
+		if (rep[0] >= 0)
+			close(rep[0]);
+		return EXEC_SANDBOX_FAILED;
+	}
+	if (rep[0] >= 0) {
+		run->report_fd = rep[0];
+		fcntl(rep[0], F_SETFL, fcntl(rep[0], F_GETFL) | O_NONBLOCK);
+		uv_poll_init(&run->loop, &run->report_poll, rep[0]);
+		run->report_poll.data = run;
+		uv_poll_start(&run->report_poll, UV_READABLE, exec__on_report);
 	}
 	for (size_t i = 0; i < EXEC__N_FORWARDED; i++) {
 		uv_signal_init(&run->loop, &run->signals[i]);
@@ -252,7 +350,7 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 
 	bool sandboxed = res.sandboxed;
 	decide_result_free(&res);
-	struct exec__run run = {0};
+	struct exec__run run = {.report_fd = -1};
 	struct approval_queue *queue = NULL;
 	char *fs_json = NULL;
 	rc = uv_loop_init(&run.loop);
@@ -274,6 +372,7 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		    .argv = opts->argv,
 		};
 		cli_options_sandbox(opts, &sc);
+		sc.report_fd = JOB_REPORT_FD;
 		status = 0;
 		if (strcmp(opts->network, "ask") == 0)
 			status = exec__start_proxy(&run, opts, rules, audit, &queue, &fs_json, &sc);
@@ -281,14 +380,14 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 			/* After the proxy's variables are set: they pass, secrets do not. */
 			char **env = sandbox_command_env(&sc, environ);
 			char **argv = sandbox_command_argv(&sc);
-			status = exec__spawn(&run, argv, opts->cwd, env);
+			status = exec__spawn(&run, argv, opts->cwd, env, true);
 			sandbox_command_argv_free(argv);
 			free(env);
 		}
 		free(policy);
 	} else {
 		/* Outside the sandbox by a rule: the whole environment (core/sandbox-command). */
-		status = exec__spawn(&run, opts->argv, opts->cwd, NULL);
+		status = exec__spawn(&run, opts->argv, opts->cwd, NULL, false);
 	}
 	if (run.proxy != NULL)
 		proxy_session_close(run.proxy, NULL, NULL);
@@ -297,6 +396,15 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		approval_queue_free(queue);
 	uv_loop_close(&run.loop);
 	free(fs_json);
+	if (run.report_fd >= 0)
+		close(run.report_fd);
+	/* The helper's git report: one audit line each (it said so on stderr itself). */
+	for (char *save = NULL, *r = run.report != NULL ? strtok_r(run.report, "\n", &save) : NULL;
+	     r != NULL; r = strtok_r(NULL, "\n", &save))
+		if (audit_git(audit, r, opts->cwd, "cli") != 0)
+			fprintf(stderr, "airlock: cannot write the git report to the audit log: %s\n",
+			        r);
+	free(run.report);
 	audit_exit(audit, (size_t)opts->argc, opts->argv, status, (uv_hrtime() - t0) / 1000000,
 	           sandboxed);
 	return status;

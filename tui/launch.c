@@ -21,6 +21,7 @@
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 
 /* Room for the proxy's variables (proxy-session.h says 22). */
@@ -44,6 +45,7 @@ struct launch_req {
 };
 
 static void launch__decide(struct pane *p, bool retry);
+static const char *launch__from(const struct pane *p);
 
 /* Tells P's observer, once, how the command ended. */
 static void launch__done(struct pane *p, int status, bool denied)
@@ -113,11 +115,42 @@ void launch_exited(struct pane *p, int status, int signal)
 		launch__done(p, status, false);
 }
 
+/* Writes each line of the helper's git report on JOB as an audit line and a note in P (see tui.h). */
+void launch_git_reports(struct pane *p, const struct job *job)
+{
+	struct tui *t = p->tui;
+	char *text = xstrdup(job_report(job, NULL)), *save = NULL;
+
+	for (char *line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		int rc = audit_git(t->audit, line, p->cwd != NULL ? p->cwd : t->opts->cwd,
+		                   launch__from(p));
+		cJSON *o = cJSON_Parse(line);
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
+		const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "reason");
+		char *where = audit_utf8_fix(cJSON_IsString(path) ? path->valuestring : "?");
+		char *reason = audit_utf8_fix(cJSON_IsString(why) ? why->valuestring : "?");
+		/* The helper said what it moved on the terminal; this says where it is recorded. */
+		char *note = rc == 0 ? xasprintf("airlock: git repository %s (%s): in the audit log",
+		                                 where, reason)
+		                     : xasprintf("airlock: git repository %s (%s): NOT in the audit "
+		                                 "log (%s)",
+		                                 where, reason, strerror(-rc));
+		cJSON_Delete(o);
+		free(where);
+		free(reason);
+		pane_note(p, note);
+		free(note);
+	}
+	free(text);
+}
+
 /* The job of a pane ended. */
 static void launch__on_exit(struct job *job, int status, int signal, void *data)
 {
 	struct pane *p = data;
 
+	launch_git_reports(p, job);
 	job_free(job);
 	p->job = NULL;
 	launch_exited(p, status, signal);
@@ -167,6 +200,7 @@ int launch_start(struct pane *p, bool sandboxed)
 		    .argv = p->argv,
 		};
 		cli_options_sandbox(t->opts, &sc);
+		sc.report_fd = JOB_REPORT_FD;
 		argv = sandbox_command_argv(&sc);
 		/* Secret-looking variables stay outside (SPEC 3). */
 		base_env = sandbox_command_env(&sc, environ);
@@ -191,6 +225,7 @@ int launch_start(struct pane *p, bool sandboxed)
 	    .env = env,
 	    .rows = p->rows,
 	    .cols = p->cols,
+	    .report = argv != NULL, /* the helper's post-run git report */
 	};
 	p->sandboxed = sandboxed;
 	pane_tail_reset(p);

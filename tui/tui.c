@@ -215,19 +215,38 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	return t;
 }
 
-/* Kills every command still running (quitting). */
+/*
+ * Stops every command still running (quitting, SIGTERM, SIGHUP): each
+ * through its helper (SIGTERM, which ends the sandbox, removes its covers
+ * and runs the git check), at most JOB_STOP_GRACE_MS in all, then SIGKILL.
+ * Each gets its exit line and its git report in the audit log.
+ */
 void tui_kill_all(struct tui *t)
 {
+	struct job *jobs[TUI_MAX_PANES];
+	size_t n = 0;
+
+	for (int i = 0; i < t->n_panes && n < TUI_MAX_PANES; i++)
+		if (t->panes[i]->job != NULL)
+			jobs[n++] = t->panes[i]->job;
+	if (n > 0)
+		job_stop_all(jobs, n, JOB_STOP_GRACE_MS);
 	for (int i = 0; i < t->n_panes; i++) {
 		struct pane *p = t->panes[i];
-		if (p->job != NULL) {
-			job_free(p->job);
-			p->job = NULL;
-			if (p->state == PANE_RUNNING) {
-				p->state = PANE_EXITED;
-				p->status = 128 + SIGKILL;
-				p->end_ms = tui_now(t);
-			}
+		int status = 128 + SIGKILL;
+
+		if (p->job == NULL)
+			continue;
+		job_status(p->job, &status);
+		launch_git_reports(p, p->job);
+		job_free(p->job);
+		p->job = NULL;
+		if (p->state == PANE_RUNNING) {
+			p->state = PANE_EXITED;
+			p->status = status;
+			p->end_ms = tui_now(t);
+			audit_exit(t->audit, p->argc, p->argv, status, p->end_ms - p->start_ms,
+			           p->sandboxed);
 		}
 	}
 }

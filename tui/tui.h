@@ -423,6 +423,8 @@ void launch_line(struct tui *t, const char *line);
 void launch_argv(struct tui *t, size_t argc, char *const argv[]);
 /* Runs REQ in a new pane through the decision, as launch_argv does; NULL when full. */
 struct pane *launch_request(struct tui *t, const struct launch_request *req);
+/* Writes each line of the sandbox helper's git report on JOB (P's) to the audit log and P. */
+void launch_git_reports(struct pane *p, const struct job *job);
 /* Withdraws pane ID's command: a waiting prompt is cancelled, a running command interrupted. */
 void launch_cancel(struct tui *t, int id);
 /* Lets go of what P's launch holds (its observer is freed, never called again). */
