@@ -43,6 +43,9 @@ struct agent_server_client {
 	struct protocol_splitter split;
 	struct agent_server_client *next;
 	bool closing;
+	bool read_eof;     /* the client shut its writing side */
+	size_t holds;      /* its requests still under way (agent_server_hold) */
+	uint64_t last_ms;  /* when its last request came (or it connected) */
 };
 
 struct agent_server {
@@ -54,8 +57,10 @@ struct agent_server {
 	struct agent_server_client *clients;
 	size_t n_clients;
 	uint64_t next_id;
-	unsigned open_handles; /* the listener and every client not yet closed */
+	unsigned open_handles; /* the listener, the idle timer and every client not yet closed */
 	bool stopping;
+	uv_timer_t idle_timer;
+	uint64_t idle_ms; /* a client with nothing under way and no request this long goes */
 };
 
 /* One event line being written. */
@@ -251,6 +256,56 @@ int agent_server_send(struct agent_server *s, uint64_t client, char *line)
 	return 0;
 }
 
+void agent_server_hold(struct agent_server *s, uint64_t client)
+{
+	struct agent_server_client *c = agent_server_find(s, client);
+
+	if (c != NULL)
+		c->holds++;
+}
+
+void agent_server_release(struct agent_server *s, uint64_t client)
+{
+	struct agent_server_client *c = agent_server_find(s, client);
+
+	if (c == NULL || c->holds == 0)
+		return;
+	c->last_ms = uv_now(s->loop);
+	if (--c->holds == 0 && c->read_eof)
+		agent_server_close(c, true, true);
+}
+
+/* Closes the clients that have been idle too long (see agent_server_set_idle). */
+static void agent_server_idle_check(uv_timer_t *timer)
+{
+	struct agent_server *s = timer->data;
+	uint64_t now = uv_now(s->loop);
+
+	for (struct agent_server_client *c = s->clients; c != NULL; c = c->next) {
+		if (c->closing || c->holds > 0 || now - c->last_ms < s->idle_ms)
+			continue;
+		char *msg = xasprintf("idle for %llu ms with nothing under way: closing",
+		                      (unsigned long long)s->idle_ms);
+		agent_server_write(c, protocol_event_error(NULL, msg));
+		free(msg);
+		if (!c->closing)
+			agent_server_close(c, true, true);
+	}
+}
+
+void agent_server_set_idle(struct agent_server *s, uint64_t ms)
+{
+	uint64_t every;
+
+	s->idle_ms = ms > 0 ? ms : AGENT_SERVER_IDLE_MS;
+	every = s->idle_ms / 4;
+	if (every < 20)
+		every = 20;
+	if (every > 30000)
+		every = 30000;
+	uv_timer_start(&s->idle_timer, agent_server_idle_check, every, every);
+}
+
 void agent_server_drop(struct agent_server *s, uint64_t client)
 {
 	struct agent_server_client *c = agent_server_find(s, client);
@@ -298,6 +353,7 @@ static void agent_server_line(void *arg, const char *line, size_t len, bool too_
 	}
 	if (agent_server_blank(line, len))
 		return;
+	c->last_ms = uv_now(s->loop);
 	if (protocol_parse(line, len, &req, &cause) != 0) {
 		agent_server_write(c, protocol_event_error(req.id, cause));
 		free(cause);
@@ -341,13 +397,22 @@ static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *bu
 	free(buf->base);
 	if (n < 0) {
 		/*
-		 * The end of the client's stream means it is going away: a last
-		 * line without its newline still counts, what is queued is
-		 * flushed, and its requests are cancelled (on_disconnect).
+		 * The end of the client's stream is a half-close (`nc -U`, socat
+		 * send their request, then shut their writing side): a last line
+		 * without its newline still counts, and the client gets every
+		 * event of its requests; the connection closes once none is under
+		 * way. A read error means the client is gone: its requests are
+		 * cancelled (on_disconnect).
 		 */
-		if (n == UV_EOF && !c->closing)
+		if (n == UV_EOF && !c->closing) {
 			protocol_splitter_finish(&c->split, agent_server_line, c);
-		agent_server_close(c, n == UV_EOF, true);
+			uv_read_stop((uv_stream_t *)&c->pipe);
+			c->read_eof = true;
+			if (c->holds == 0)
+				agent_server_close(c, true, true);
+			return;
+		}
+		agent_server_close(c, false, true);
 	}
 }
 
@@ -379,6 +444,7 @@ static void agent_server_connection(uv_stream_t *listener, int status)
 	}
 	c->server = s;
 	c->id = ++s->next_id;
+	c->last_ms = uv_now(s->loop);
 	protocol_splitter_init(&c->split, PROTOCOL_MAX_LINE);
 	c->next = s->clients;
 	s->clients = c;
@@ -547,7 +613,10 @@ int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_ser
 	s->data = data;
 	uv_pipe_init(loop, &s->listener, 0);
 	s->listener.data = s;
-	s->open_handles = 1;
+	uv_timer_init(loop, &s->idle_timer);
+	s->idle_timer.data = s;
+	uv_unref((uv_handle_t *)&s->idle_timer);
+	s->open_handles = 2;
 	rc = uv_pipe_open(&s->listener, fd);
 	if (rc < 0)
 		close(fd);
@@ -559,11 +628,12 @@ int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_ser
 		agent_server_stop(s);
 		return rc;
 	}
+	agent_server_set_idle(s, AGENT_SERVER_IDLE_MS);
 	*out = s;
 	return 0;
 }
 
-/* The close callback of the listener. */
+/* The close callback of the listener and of the idle timer. */
 static void agent_server_listener_closed(uv_handle_t *h)
 {
 	struct agent_server *s = h->data;
@@ -581,4 +651,5 @@ void agent_server_stop(struct agent_server *s)
 	for (struct agent_server_client *c = s->clients; c != NULL; c = c->next)
 		agent_server_close_client(c);
 	uv_close((uv_handle_t *)&s->listener, agent_server_listener_closed);
+	uv_close((uv_handle_t *)&s->idle_timer, agent_server_listener_closed);
 }

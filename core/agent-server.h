@@ -20,6 +20,8 @@
 
 /* Connections served at once; more are told so and closed. */
 #define AGENT_SERVER_MAX_CLIENTS 64
+/* A client with no request under way and none sent this long is closed (SPEC 9). */
+#define AGENT_SERVER_IDLE_MS (10u * 60 * 1000)
 /* Bytes queued for a client that does not read before it is dropped. */
 #define AGENT_SERVER_MAX_QUEUE (16u * 1024 * 1024)
 
@@ -80,6 +82,18 @@ size_t agent_server_clients(const struct agent_server *s);
  * dropped).
  */
 int agent_server_send(struct agent_server *s, uint64_t client, char *line);
+
+/*
+ * The owner holds CLIENT open while one of its requests is under way, and
+ * releases it at the request's end (its last event sent). A client that
+ * shut its writing side (a half-close) is closed once it holds nothing; a
+ * client that holds something is never idle.
+ */
+void agent_server_hold(struct agent_server *s, uint64_t client);
+void agent_server_release(struct agent_server *s, uint64_t client);
+
+/* Sets how long a client may stay idle (0: AGENT_SERVER_IDLE_MS, the default). */
+void agent_server_set_idle(struct agent_server *s, uint64_t ms);
 
 /* Closes CLIENT's connection (on_disconnect follows). */
 void agent_server_drop(struct agent_server *s, uint64_t client);

@@ -64,6 +64,8 @@ static void agent_link__forget(struct agent_link_req *r)
 		pp = &(*pp)->next;
 	if (*pp == r)
 		*pp = r->next;
+	if (r->link->server != NULL)
+		agent_server_release(r->link->server, r->client);
 	if (r->plan != NULL)
 		patch_plan_free(r->plan);
 	free(r->id);
@@ -80,6 +82,7 @@ static struct agent_link_req *agent_link__req(struct agent_link *l, uint64_t cli
 	r->id = xstrdup(id);
 	r->next = l->reqs;
 	l->reqs = r;
+	agent_server_hold(l->server, client);
 	return r;
 }
 
@@ -144,8 +147,21 @@ static void agent_link__free(void *data)
 static void agent_link__on_exec(void *data, uint64_t client, const struct protocol_request *req)
 {
 	struct agent_link *l = data;
-	struct agent_link_req *r = agent_link__req(l, client, req->id);
-	char *origin = xasprintf("agent client %llu", (unsigned long long)client);
+	struct agent_link_req *r;
+	char *origin;
+
+	/* A full TUI says so: it is not a human's No (SPEC 8). */
+	if (!tui_make_room(l->t)) {
+		char *msg = xasprintf("airlock is full: %d panes, none of them a finished agent "
+		                      "command it could close; close some with Ctrl-W",
+		                      TUI_MAX_PANES);
+
+		agent_server_send(l->server, client, protocol_event_error(req->id, msg));
+		free(msg);
+		return;
+	}
+	r = agent_link__req(l, client, req->id);
+	origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct launch_observer obs = {
 	    .queued = agent_link__queued,
 	    .decided = agent_link__decided,
@@ -355,6 +371,10 @@ struct agent_link *agent_link_start(struct tui *t, const char *path, char **caus
 		return NULL;
 	}
 	tui_set_socket_path(t, agent_server_path(l->server));
+	/* How long an idle client stays (tests set it short). */
+	const char *idle = getenv("AIRLOCK_AGENT_IDLE_MS");
+	if (idle != NULL && strtoull(idle, NULL, 10) > 0)
+		agent_server_set_idle(l->server, strtoull(idle, NULL, 10));
 	return l;
 }
 

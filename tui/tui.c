@@ -696,6 +696,22 @@ static void tui__key_pgdn(struct tui *t)
 	t->dirty = true;
 }
 
+/* Closes the pane at index I, whose command is over. */
+static void tui__close_pane(struct tui *t, int i)
+{
+	struct pane *p = t->panes[i];
+
+	launch_drop(p);
+	pane_free(p);
+	memmove(&t->panes[i], &t->panes[i + 1], (size_t)(t->n_panes - i - 1) * sizeof t->panes[0]);
+	t->n_panes--;
+	if (t->current > i || t->current >= t->n_panes)
+		t->current = t->current > i ? t->current - 1 : t->n_panes - 1;
+	if (t->n_panes == 0)
+		t->focus_input = true;
+	tui__relayout(t);
+}
+
 /* Ctrl-W: closes the current pane once its command is over. */
 static void tui__key_close(struct tui *t)
 {
@@ -703,16 +719,23 @@ static void tui__key_close(struct tui *t)
 
 	if (p == NULL || p->state == PANE_RUNNING || p->state == PANE_WAITING)
 		return;
-	launch_drop(p);
-	pane_free(p);
-	memmove(&t->panes[t->current], &t->panes[t->current + 1],
-	        (size_t)(t->n_panes - t->current - 1) * sizeof t->panes[0]);
-	t->n_panes--;
-	if (t->current >= t->n_panes)
-		t->current = t->n_panes - 1;
-	if (t->n_panes == 0)
-		t->focus_input = true;
-	tui__relayout(t);
+	tui__close_pane(t, t->current);
+}
+
+/* Makes room for a pane (see tui.h): finished agent panes go, oldest first. */
+bool tui_make_room(struct tui *t)
+{
+	for (int i = 0; i < t->n_panes && t->n_panes == TUI_MAX_PANES; i++) {
+		struct pane *p = t->panes[i];
+
+		if (p->state != PANE_RUNNING && p->state != PANE_WAITING && p->origin != NULL &&
+		    strncmp(p->origin, "agent", 5) == 0) {
+			tui__close_pane(t, i);
+			t->dirty = true;
+			break;
+		}
+	}
+	return t->n_panes < TUI_MAX_PANES;
 }
 
 /* Ctrl-C: interrupts the current pane's command, or clears the input line. */

@@ -385,6 +385,11 @@ void tui_set_socket_path(struct tui *t, const char *path);
 /* Adds a pane for COMMAND (shown) running ARGV; returns it, or NULL when full. */
 struct pane *tui_add_pane(struct tui *t, const char *command, size_t argc, char *const argv[]);
 /*
+ * Whether a pane can be added; when all TUI_MAX_PANES are taken, the oldest
+ * pane of an agent whose command is over is closed first to make room.
+ */
+bool tui_make_room(struct tui *t);
+/*
  * The modal on screen, if any, as a view (from the approval queue or the
  * quit question). A prompt seen for the first time starts arming here: for
  * TUI_ARM_MS after that (and after every key that came meanwhile) keys go
