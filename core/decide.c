@@ -507,7 +507,7 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 		j.before = before;
 		/* An opaque script: no allow rule applies, its insides are scanned. */
 		decide__judge_words(&j, c->argc, c->argv, !out->split.opaque);
-		part.v = out->matches.v + before;
+		part.v = out->matches.v != NULL ? out->matches.v + before : NULL;
 		part.n = out->matches.n - before;
 		if (part.n > 0)
 			d = rules_matches_strictest(&part);

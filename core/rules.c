@@ -377,9 +377,9 @@ static bool rules__host_matches(const char *pattern, const char *host)
 	return strcmp(pattern, host) == 0;
 }
 
-/* The strictest network rule for HOST and PROTOCOL, or NULL. */
-const struct rules_rule *rules_match_network(const struct rules *r, const char *host,
-                                             const char *protocol)
+/* The strictest network rule for HOST, PROTOCOL and PORT (0: unknown), or NULL. */
+const struct rules_rule *rules_match_network_port(const struct rules *r, const char *host,
+                                                  const char *protocol, unsigned port)
 {
 	const struct rules_rule *best = NULL;
 	char *lower;
@@ -395,6 +395,9 @@ const struct rules_rule *rules_match_network(const struct rules *r, const char *
 		if (rule->protocol != NULL &&
 		    (protocol == NULL || strcasecmp(rule->protocol, protocol) != 0))
 			continue;
+		/* A rule for one port: with the port unknown, it only restricts. */
+		if (rule->port != 0 && (port != 0 ? rule->port != port : rule->decision == RULES_ALLOW))
+			continue;
 		if (!rules__host_matches(rule->host, lower))
 			continue;
 		if (best == NULL || rule->decision > best->decision)
@@ -402,6 +405,13 @@ const struct rules_rule *rules_match_network(const struct rules *r, const char *
 	}
 	free(lower);
 	return best;
+}
+
+/* The strictest network rule for HOST and PROTOCOL, the port unknown, or NULL. */
+const struct rules_rule *rules_match_network(const struct rules *r, const char *host,
+                                             const char *protocol)
+{
+	return rules_match_network_port(r, host, protocol, 0);
 }
 
 /* The name of decision D for a rule of KIND. */
@@ -550,22 +560,38 @@ static int rules__string(struct rules__parser *p, struct rules__tok *tok)
 	char quote = p->s[p->pos];
 	size_t n = 0, cap = 16;
 	char *buf = xmalloc(cap);
+	/* A triple-quoted string ends at three quotes and may span lines. */
+	bool triple = p->pos + 2 < p->len && p->s[p->pos + 1] == quote && p->s[p->pos + 2] == quote;
 
 	buf[0] = '\0';
-	p->pos++;
+	p->pos += triple ? 3 : 1;
 	for (;;) {
 		char c;
 		uint32_t cp;
 
-		if (p->pos >= p->len || p->s[p->pos] == '\n') {
+		if (p->pos >= p->len || (!triple && p->s[p->pos] == '\n')) {
 			free(buf);
 			return rules__error(p, tok->line, tok->col,
-			                    "string not closed on its line");
+			                    triple ? "triple-quoted string not closed"
+			                           : "string not closed on its line");
 		}
 		c = p->s[p->pos];
-		if (c == quote) {
-			p->pos++;
+		if (c == quote && (!triple || (p->pos + 2 < p->len && p->s[p->pos + 1] == quote &&
+		                               p->s[p->pos + 2] == quote))) {
+			p->pos += triple ? 3 : 1;
 			break;
+		}
+		if (c == '\n' || (c == '\\' && triple && p->pos + 1 < p->len &&
+		                   p->s[p->pos + 1] == '\n')) {
+			/* A newline in a triple-quoted string; backslash-newline joins lines. */
+			if (c == '\\')
+				p->pos++;
+			else
+				rules__utf8(&buf, &n, &cap, '\n');
+			p->pos++;
+			p->line++;
+			p->line_start = p->pos;
+			continue;
 		}
 		if (c == '\0') {
 			free(buf);
@@ -869,8 +895,22 @@ static const struct rules__func rules__funcs[] = {
     },
 };
 
-/* Protocols a network rule may name. */
-static const char *const rules__protocols[] = {"http", "https", "socks5", "tcp"};
+/* Protocols a network rule may name, and the name airlock's proxy uses for each. */
+static const struct {
+	const char *name;
+	const char *canonical;
+} rules__protocols[] = {
+    {"http", "http"},
+    {"https", "https"},
+    {"socks5", "socks5"},
+    {"tcp", "tcp"},
+    /* Codex's names: an HTTP CONNECT tunnel is what the proxy calls https. */
+    {"https_connect", "https"},
+    {"http-connect", "https"},
+    {"socks5_tcp", "socks5"},
+    /* The proxy carries no UDP: such a rule matches nothing it sees. */
+    {"socks5_udp", "socks5_udp"},
+};
 
 /* A string value's error when V is not a string. */
 static int rules__want_string(struct rules__parser *p, const struct rules__val *v, const char *what)
@@ -1010,22 +1050,72 @@ static int rules__examples(struct rules__parser *p, const struct rules_rule *rul
 /* Checks and stores a network rule's host. */
 static int rules__host(struct rules__parser *p, struct rules_rule *rule, const struct rules__val *v)
 {
-	const char *h;
+	const char *h, *port = NULL;
+	size_t hl;
 
 	if (rules__want_string(p, v, "host") != 0)
 		return -EINVAL;
 	h = v->s;
-	if (strncmp(h, "*.", 2) == 0)
-		h += 2;
-	if (*h == '\0')
-		return rules__error(p, v->line, v->col, "host must not be empty");
-	for (const char *c = h; *c != '\0'; c++)
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_' && *c != ':')
+	hl = strlen(h);
+	if (h[0] == '[') {
+		/* A bracketed IPv6 address, with an optional :PORT. */
+		const char *close = strchr(h, ']');
+
+		if (close == NULL || close == h + 1 ||
+		    (close[1] != '\0' && (close[1] != ':' || close[2] == '\0')))
 			return rules__error(p, v->line, v->col,
-			                    "host \"%s\" is not a host name (letters, digits, "
-			                    "'-', '.', an optional leading \"*.\")",
+			                    "host \"%s\" is not a bracketed IPv6 address "
+			                    "([ADDRESS] or [ADDRESS]:PORT)",
 			                    v->s);
-	rule->host = xstrdup(v->s);
+		for (const char *c = h + 1; c < close; c++)
+			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
+				return rules__error(p, v->line, v->col,
+				                    "host \"%s\" is not a bracketed IPv6 address", v->s);
+		port = close[1] == ':' ? close + 2 : NULL;
+		h++;
+		hl = (size_t)(close - h);
+	} else {
+		const char *colon = strchr(h, ':');
+
+		/* NAME:PORT (one colon); more colons make a bare IPv6 address. */
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			port = colon + 1;
+			hl = (size_t)(colon - h);
+		}
+		if (strncmp(h, "*.", 2) == 0) {
+			h += 2;
+			hl -= 2;
+		}
+		if (hl == 0)
+			return rules__error(p, v->line, v->col, "host must not be empty");
+		for (size_t i = 0; i < hl; i++)
+			if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' &&
+			    h[i] != '_' && h[i] != ':')
+				return rules__error(p, v->line, v->col,
+				                    "host \"%s\" is not a host name (letters, digits, "
+				                    "'-', '.', an optional leading \"*.\", an optional "
+				                    ":PORT)",
+				                    v->s);
+		if (h != v->s) {
+			h -= 2;
+			hl += 2;
+		}
+	}
+	if (port != NULL) {
+		unsigned long n = 0;
+
+		for (const char *c = port; *c != '\0'; c++) {
+			if (!isdigit((unsigned char)*c) || n > 65535)
+				break;
+			n = n * 10 + (unsigned long)(*c - '0');
+		}
+		if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) || n == 0 ||
+		    n > 65535)
+			return rules__error(p, v->line, v->col, "port in host \"%s\" must be 1-65535",
+			                    v->s);
+		rule->port = (unsigned)n;
+	}
+	rule->host = xstrndup(h, hl);
 	for (char *c = rule->host; *c != '\0'; c++)
 		*c = (char)tolower((unsigned char)*c);
 	return 0;
@@ -1095,8 +1185,15 @@ static int rules__build(struct rules__parser *p, const struct rules__func *fn,
 		rule->decision = (enum rules_decision)d;
 	}
 	if (args[RULES__A_JUSTIFICATION] != NULL) {
-		if (rules__want_string(p, args[RULES__A_JUSTIFICATION], "justification") != 0)
+		const struct rules__val *v = args[RULES__A_JUSTIFICATION];
+		const char *c;
+
+		if (rules__want_string(p, v, "justification") != 0)
 			return -EINVAL;
+		for (c = v->s; *c != '\0' && isspace((unsigned char)*c); c++)
+			;
+		if (*c == '\0')
+			return rules__error(p, v->line, v->col, "justification must not be blank");
 		rule->justification = xstrdup(args[RULES__A_JUSTIFICATION]->s);
 	}
 	if (fn->kind == RULES_KIND_PREFIX) {
@@ -1119,14 +1216,15 @@ static int rules__build(struct rules__parser *p, const struct rules__func *fn,
 		if (rules__want_string(p, v, "protocol") != 0)
 			return -EINVAL;
 		for (i = 0; i < sizeof rules__protocols / sizeof *rules__protocols; i++)
-			if (strcasecmp(v->s, rules__protocols[i]) == 0)
+			if (strcasecmp(v->s, rules__protocols[i].name) == 0)
 				break;
 		if (i == sizeof rules__protocols / sizeof *rules__protocols)
 			return rules__error(p, v->line, v->col,
-			                    "protocol must be \"http\", \"https\", \"socks5\" or "
-			                    "\"tcp\", not \"%s\"",
+			                    "protocol must be \"http\", \"https\", \"socks5\", "
+			                    "\"tcp\", \"https_connect\", \"http-connect\", "
+			                    "\"socks5_tcp\" or \"socks5_udp\", not \"%s\"",
 			                    v->s);
-		rule->protocol = xstrdup(rules__protocols[i]);
+		rule->protocol = xstrdup(rules__protocols[i].canonical);
 	}
 	return 0;
 }

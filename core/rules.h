@@ -14,8 +14,15 @@
  *     values: "allow", "prompt", "forbidden".
  *   - network_rule's decision is required; values: "allow", "prompt", "deny".
  *     `host` is lower-cased; "*.example.com" matches every subdomain of
- *     example.com (not example.com itself). `protocol` is optional ("http",
- *     "https", "socks5", "tcp"); absent, the rule matches every protocol.
+ *     example.com (not example.com itself); "[::1]" is an IPv6 address and
+ *     "HOST:PORT" / "[V6]:PORT" a rule for one port. `protocol` is optional
+ *     ("http", "https", "socks5", "tcp", and Codex's "https_connect" /
+ *     "http-connect" (= https), "socks5_tcp" (= socks5), "socks5_udp");
+ *     absent, the rule matches every protocol.
+ *   - Strings: '...', "...", and triple-quoted '''...''' / """...""" that
+ *     may span lines. A blank justification is an error, as in Codex.
+ *   - host_executable(name="git", paths=["/usr/bin/git"]): the rules for
+ *     `git` cover a program named by a path only for these paths.
  *   - match/not_match examples are strings (split shell-like into words) or
  *     lists of words; each is checked against its own rule at load.
  *
@@ -62,6 +69,7 @@ struct rules_rule {
 	/* network_rule */
 	char *host;     /* lower-cased */
 	char *protocol; /* lower-cased, or NULL for any */
+	unsigned port;  /* from "HOST:PORT" or "[V6]:PORT"; 0: any port */
 	/* host_executable: the program name (in `host`'s place: exe_name) and its paths */
 	char *exe_name;
 	char **exe_paths;
@@ -140,6 +148,13 @@ void rules_matches_free(struct rules_matches *m);
  */
 const struct rules_rule *rules_match_network(const struct rules *r, const char *host,
                                              const char *protocol);
+/*
+ * The same knowing the PORT (0: unknown). A rule written for one port
+ * matches that port only; with the port unknown it applies only when it
+ * restricts (prompt, deny), never to allow.
+ */
+const struct rules_rule *rules_match_network_port(const struct rules *r, const char *host,
+                                                  const char *protocol, unsigned port);
 
 /* "allow", "prompt", "forbidden" (prefix rules) or "allow", "prompt", "deny" (network rules). */
 const char *rules_decision_name(enum rules_kind kind, enum rules_decision d);

@@ -502,7 +502,10 @@ struct shell_split__frame {
 	char *buf;      /* the words, each NUL-terminated */
 	size_t len;
 	size_t cap;
-	size_t *offs; /* where each finished word starts in buf */
+	bool eq_seen;   /* the word so far has an '=' */
+	bool q_early;   /* ... and was quoted before it: not an assignment */
+	size_t *offs;   /* where each finished word starts in buf */
+	bool *noassign; /* per finished word: quoted before its '=' */
 	size_t n;
 	size_t ncap;
 	size_t word_at; /* where the word being read starts */
@@ -532,10 +535,13 @@ static void shell_split__scan_add(struct shell_split__frame *f, char c)
 	if (!f->in_word) {
 		f->in_word = true;
 		f->digits = true;
+		f->eq_seen = f->q_early = false;
 		f->word_at = f->len;
 	}
 	if (c < '0' || c > '9')
 		f->digits = false;
+	if (c == '=')
+		f->eq_seen = true;
 	if (f->len + 2 > f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 128;
 		f->buf = xrealloc(f->buf, f->cap);
@@ -543,14 +549,17 @@ static void shell_split__scan_add(struct shell_split__frame *f, char c)
 	f->buf[f->len++] = c;
 }
 
-/* Starts a word in F even if nothing is added to it (`''`). */
+/* Starts a word in F even if nothing is added to it (`''`); quoting starts here. */
 static void shell_split__scan_start(struct shell_split__frame *f)
 {
 	if (!f->in_word) {
 		f->in_word = true;
-		f->digits = false;
+		f->eq_seen = false;
 		f->word_at = f->len;
 	}
+	f->digits = false;
+	if (!f->eq_seen)
+		f->q_early = true;
 }
 
 /* Ends F's word in progress: kept, or dropped when it was a redirection's target. */
@@ -572,7 +581,9 @@ static void shell_split__scan_end_word(struct shell_split__frame *f)
 	if (f->n == f->ncap) {
 		f->ncap = f->ncap ? f->ncap * 2 : 16;
 		f->offs = xreallocarray(f->offs, f->ncap, sizeof *f->offs);
+		f->noassign = xreallocarray(f->noassign, f->ncap, sizeof *f->noassign);
 	}
+	f->noassign[f->n] = f->q_early;
 	f->offs[f->n++] = f->word_at;
 }
 
@@ -598,7 +609,7 @@ static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct she
 	f->skip_word = false;
 	for (; i < f->n; i++) {
 		const char *w = f->buf + f->offs[i];
-		bool lead = shell_split__assignment(w);
+		bool lead = !f->noassign[i] && shell_split__assignment(w);
 
 		/* Every lead word starts with one of these bytes: most words stop here. */
 		if (!lead && (w[0] == '\0' || strchr("itefdwu!{}()[]", w[0]) == NULL))
@@ -700,8 +711,10 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 		case '\\':
 			if (s[i + 1] == '\0')
 				break;
-			if (s[++i] != '\n')
+			if (s[++i] != '\n') {
+				shell_split__scan_start(f);
 				shell_split__scan_add(f, s[i]);
+			}
 			break;
 		case '$':
 			shell_split__scan_add(f, '$');
@@ -727,7 +740,6 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 			break;
 		case ' ':
 		case '\t':
-		case '\r':
 			shell_split__scan_end_word(f);
 			break;
 		case '\n':
@@ -793,6 +805,7 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 	for (size_t k = 0; k < SHELL_SPLIT_SCAN_DEPTH; k++) {
 		free(st->f[k].buf);
 		free(st->f[k].offs);
+		free(st->f[k].noassign);
 	}
 	free(st->argv);
 	free(st);

@@ -609,3 +609,100 @@ TEST(rules_index_pairs_and_fallback_keep_load_order)
 	rules_free(r);
 	return 0;
 }
+
+/*
+ * Codex users' own files load: a .codex/rules style file with multi-line
+ * triple-quoted strings, host_executable, Codex's protocol names and a
+ * bracketed IPv6 host with a port; a blank justification is an error.
+ */
+TEST(rules_codex_style_file_loads)
+{
+	char *path = test_datapath("codex/development.rules");
+	struct rules *r = rules_new();
+	char *cause = NULL;
+	const struct rules_rule *rule;
+
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	ASSERT(cause == NULL);
+	ASSERT_EQ(rules_count(r), 10);
+	rule = rules_get(r, 0);
+	ASSERT_EQ(rule->kind, RULES_KIND_HOST_EXECUTABLE);
+	ASSERT_STR_EQ(rule->exe_name, "git");
+	ASSERT_EQ(rule->n_exe_paths, 2);
+	ASSERT_STR_EQ(rule->exe_paths[1], "/usr/local/bin/git");
+	rule = rules_get(r, 1);
+	ASSERT_EQ(rule->line, 13);
+	ASSERT_STR_EQ(rule->justification,
+	              "Talks to the remote: the user\nwants to see every push and fetch.");
+	ASSERT_STR_EQ(rules_get(r, 2)->justification, "Builds stay inside target/.");
+	/* Lines after a multi-line string are still counted right. */
+	ASSERT_EQ(rules_get(r, 2)->line, 25);
+	ASSERT_EQ(rules_get(r, 3)->line, 31);
+	ASSERT_EQ(rules_test__decision(r, "rm -rf x"), RULES_FORBIDDEN);
+	/* host_executable: the pinned paths count for git, another does not. */
+	ASSERT_STR_EQ(rules_resolve_program(r, "/usr/bin/git"), "git");
+	ASSERT(rules_resolve_program(r, "/tmp/git") == NULL);
+	ASSERT_STR_EQ(rules_resolve_program(r, "/bin/rm"), "rm");
+	ASSERT_STR_EQ(rules_resolve_program(r, "rm"), "rm");
+	/* Codex's protocol names map onto the proxy's. */
+	rule = rules_match_network(r, "crates.io", "https");
+	ASSERT(rule != NULL && rule->decision == RULES_ALLOW);
+	rule = rules_match_network(r, "proxy.internal", "https");
+	ASSERT(rule != NULL && rule->decision == RULES_PROMPT);
+	rule = rules_match_network(r, "a.socks.example", "socks5");
+	ASSERT(rule != NULL && rule->decision == RULES_ALLOW);
+	ASSERT(rules_match_network(r, "dns.example", "socks5") == NULL);
+	/* [::1]:8080 allows that port only; unknown port: an allow never applies. */
+	rule = rules_match_network_port(r, "::1", "http", 8080);
+	ASSERT(rule != NULL && rule->decision == RULES_ALLOW);
+	ASSERT(rules_match_network_port(r, "::1", "http", 8081) == NULL);
+	ASSERT(rules_match_network(r, "::1", "http") == NULL);
+	rule = rules_match_network(r, "FE80::1", "https");
+	ASSERT(rule != NULL && rule->decision == RULES_FORBIDDEN);
+	rules_free(r);
+	free(path);
+
+	/* Codex's validation and the new forms' errors, with their positions. */
+	{
+		static const struct {
+			const char *text;
+			const char *where;
+			const char *msg;
+		} bad[] = {
+		    {"prefix_rule(pattern=[\"a\"], justification=\"  \")", "1:42",
+		     "justification must not be blank"},
+		    {"prefix_rule(pattern=[\"a\"], justification=\"\")", "1:42",
+		     "justification must not be blank"},
+		    {"prefix_rule(pattern=[\"a\"], justification=\"\"\"x\"\")", "1:42",
+		     "triple-quoted string not closed"},
+		    {"host_executable(name=\"git\")", "1:1", "needs paths="},
+		    {"host_executable(name=\"/usr/bin/git\", paths=[])", "1:22", "bare name"},
+		    {"host_executable(name=\"git\", paths=[\"git\"])", "1:36", "must be absolute"},
+		    {"host_executable(name=\"git\", paths=[\"/usr/bin/gitx\"])", "1:36",
+		     "end in /git"},
+		    {"network_rule(host=\"[::1\", decision=\"allow\")", "1:19", "bracketed IPv6"},
+		    {"network_rule(host=\"[zz::1]\", decision=\"allow\")", "1:19", "bracketed IPv6"},
+		    {"network_rule(host=\"[::1]:0\", decision=\"allow\")", "1:19", "1-65535"},
+		    {"network_rule(host=\"a.b:99999\", decision=\"allow\")", "1:19", "1-65535"},
+		    {"network_rule(host=\"a\", protocol=\"quic\", decision=\"allow\")", "1:33",
+		     "socks5_udp"},
+		};
+
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+			char *want = xasprintf("t.rules:%s: ", bad[i].where);
+
+			r = rules_new();
+			cause = NULL;
+			ASSERT_EQ(rules_test__load(r, bad[i].text, &cause), -EINVAL);
+			ASSERT(cause != NULL);
+			if (strncmp(cause, want, strlen(want)) != 0 || strstr(cause, bad[i].msg) == NULL)
+				fprintf(stderr, "case %zu: %s\n", i, cause);
+			ASSERT(strncmp(cause, want, strlen(want)) == 0);
+			ASSERT_CONTAINS(cause, bad[i].msg);
+			free(cause);
+			free(want);
+			rules_free(r);
+		}
+	}
+	return 0;
+}

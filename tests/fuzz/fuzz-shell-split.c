@@ -2,8 +2,10 @@
  * libFuzzer target for the shell splitter. Any script is either split or
  * refused; a split command's words, joined back with quoting, must split
  * into the very same words, and so must the words of any input that
- * shell_split_words accepts. The same script, as `bash -lc SCRIPT`, then
- * goes through the whole decision under every approval policy.
+ * shell_split_words accepts. The conservative scan of the script emits
+ * only non-empty, NULL-terminated commands, and for a script that splits it
+ * finds exactly the split commands. The same script, as `bash -lc SCRIPT`,
+ * then goes through the whole decision under every approval policy.
  */
 #include "core/decide.h"
 #include "core/shell-split.h"
@@ -29,6 +31,30 @@ static void fuzz__round_trip(char **words, size_t n)
 	free(line);
 }
 
+/* What the scan found, as one string of NUL-separated words and \x01 between commands. */
+struct fuzz__scan {
+	char *buf;
+	size_t len;
+};
+
+/* Appends N bytes of P to B. */
+static void fuzz__put(struct fuzz__scan *b, const char *p, size_t n)
+{
+	b->buf = xrealloc(b->buf, b->len + n + 1);
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
+
+/* The scan's callback: checks the command's shape and records it. */
+static void fuzz__scanned(size_t argc, char *const argv[], void *ctx)
+{
+	if (argc == 0 || argv[argc] != NULL)
+		abort();
+	for (size_t i = 0; i < argc; i++)
+		fuzz__put(ctx, argv[i], strlen(argv[i]) + 1);
+	fuzz__put(ctx, "\x01", 1);
+}
+
 /* Checks one input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,8 +65,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	char *argv[] = {"bash", "-lc", s, NULL};
 
+	struct fuzz__scan scanned = {0}, expect = {0};
+
+	shell_split_scan(s, fuzz__scanned, &scanned);
 	if (shell_split_script(s, &cmds, &n) == 0) {
 		if (n == 0)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			fuzz__scanned(cmds[i].argc, cmds[i].argv, &expect);
+		if (expect.len != scanned.len || memcmp(expect.buf, scanned.buf, expect.len) != 0)
 			abort();
 		for (size_t i = 0; i < n; i++) {
 			if (cmds[i].argc == 0 || cmds[i].argv[cmds[i].argc] != NULL)
@@ -71,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		decide_result_free(&res);
 	}
+	free(scanned.buf);
+	free(expect.buf);
 	free(s);
 	return 0;
 }
