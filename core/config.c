@@ -281,6 +281,19 @@ static int config__set_env_set(struct config *c, const cJSON *v, char **why)
 	return 0;
 }
 
+/* network.head_timeout_ms: how long the proxy waits for a request head (1 ms to 1 hour). */
+static int config__set_head_timeout(struct config *c, const cJSON *v, char **why)
+{
+	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+
+	if (d < 1 || d > 3600000 || d != (double)(unsigned)d) {
+		*why = xstrdup("must be a whole number of milliseconds from 1 to 3600000");
+		return -EINVAL;
+	}
+	c->head_timeout_ms = (unsigned)d;
+	return 0;
+}
+
 /* A known key: a setter for a value, or a nested table for an object. */
 /* network.host_sockets: absolute paths of host sockets a sandbox may still reach. */
 static int config__set_host_sockets(struct config *c, const cJSON *v, char **why)
@@ -301,6 +314,7 @@ static const struct config__key config__network_keys[] = {
     {.name = "allow_private", .set = config__set_allow_private},
     {.name = "host_loopback_ports", .set = config__set_host_ports},
     {.name = "host_sockets", .set = config__set_host_sockets},
+    {.name = "head_timeout_ms", .set = config__set_head_timeout},
     {0},
 };
 

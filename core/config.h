@@ -37,6 +37,7 @@ struct config {
 	size_t n_host_loopback_ports;
 	char **host_sockets; /* network.host_sockets: host sockets left visible (network on) */
 	size_t n_host_sockets;
+	unsigned head_timeout_ms; /* network.head_timeout_ms: the proxy's request-head limit; 0: default */
 	char **environment_keep; /* names the sandbox's secret filter leaves in */
 	size_t n_environment_keep;
 	char **environment_set; /* "NAME=value" added inside the sandbox */

@@ -734,6 +734,7 @@ static void proxy_http__response_done(struct proxy__conn *conn)
 		return;
 	}
 	conn->state = PROXY__HEAD;
+	conn->head_since = uv_now(conn->proxy->loop); /* the next head has its own time */
 	proxy_http__process(conn);
 }
 

@@ -61,6 +61,10 @@ struct proxy {
 	bool closing;
 	void (*close_cb)(void *);
 	void *close_arg;
+	/* Connections whose request head (HTTP) or greeting/request (SOCKS) is late are closed. */
+	uint64_t head_timeout_ms;
+	uv_timer_t sweep; /* runs every head_timeout_ms / 4 */
+	bool sweep_open;  /* initialised, not yet closed */
 };
 
 enum proxy__kind {
@@ -139,6 +143,7 @@ struct proxy__conn {
 	bool reading_client;
 	bool reading_peer;
 
+	uint64_t head_since; /* uv_now() when it began to wait for a request head */
 	char *in; /* client bytes not yet used */
 	size_t inlen, incap;
 

@@ -271,6 +271,12 @@ int proxy_session_set_allow_private(struct proxy_session *s, const char *const *
 	return -EINVAL;
 }
 
+/* Sets the proxy's request-head limit (config network.head_timeout_ms; 0: the default). */
+void proxy_session_set_head_timeout(struct proxy_session *s, unsigned ms)
+{
+	proxy_set_head_timeout(s->proxy, ms);
+}
+
 /* Names whose traffic the session carries, for its prompts. */
 void proxy_session_set_origin(struct proxy_session *s, const char *origin, const char *cwd)
 {

@@ -72,6 +72,8 @@ int proxy_session_start(uv_loop_t *loop, struct approval_queue *queue, struct pr
  * `airlock: network access to HOST:PORT (PROTOCOL) denied: REASON`.
  */
 void proxy_session_set_refusals(struct proxy_session *s, FILE *refusals);
+/* Sets the proxy's request-head limit in ms (config network.head_timeout_ms; 0: 30 s). */
+void proxy_session_set_head_timeout(struct proxy_session *s, unsigned ms);
 /*
  * Sets config network.allow_private (N entries, copied; SPEC 11). Returns 0,
  * or -EINVAL with *CAUSE (caller frees) naming the bad entry.

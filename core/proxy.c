@@ -1074,6 +1074,7 @@ static void proxy__accept(uv_stream_t *server, int status)
 	proxy->stats.connections++;
 	conn->kind = PROXY__SNIFF;
 	conn->state = PROXY__HEAD;
+	conn->head_since = uv_now(proxy->loop);
 	if (uv_accept(server, (uv_stream_t *)&conn->client) < 0) {
 		proxy__conn_close(conn);
 		return;
@@ -1117,6 +1118,7 @@ struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider)
 	proxy->decider = *decider;
 	proxy->splice = proxy_splice__new();
 	proxy->no_splice = getenv("AIRLOCK_PROXY_NO_SPLICE") != NULL;
+	proxy->head_timeout_ms = PROXY_HEAD_TIMEOUT_MS;
 	proxy__test_ports(proxy, getenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS"));
 	return proxy;
 }
@@ -1164,10 +1166,61 @@ static int proxy__listen(struct proxy *proxy, uv_tcp_t *tcp)
 	return ntohs(((struct sockaddr_in *)&name)->sin_port);
 }
 
+/* Closes every connection that has waited longer than the limit for its request head. */
+static void proxy__sweep(uv_timer_t *t)
+{
+	struct proxy *proxy = t->data;
+	uint64_t now = uv_now(proxy->loop);
+	struct proxy__conn *conn, *next;
+
+	for (conn = proxy->conns; conn != NULL; conn = next) {
+		next = conn->next;
+		if (conn->closing || conn->finishing)
+			continue;
+		if (conn->state != PROXY__HEAD && conn->state != PROXY__GREET &&
+		    conn->state != PROXY__REQUEST)
+			continue;
+		/* A keep-alive connection waiting on its response is not late. */
+		if (conn->resp_pending)
+			continue;
+		if (now - conn->head_since >= proxy->head_timeout_ms)
+			proxy__conn_close(conn);
+	}
+}
+
+/* Sets how long a connection may take to send its request head (see proxy.h). */
+void proxy_set_head_timeout(struct proxy *proxy, unsigned ms)
+{
+	proxy->head_timeout_ms = ms > 0 ? ms : PROXY_HEAD_TIMEOUT_MS;
+	if (proxy->sweep_open) {
+		uint64_t every = proxy->head_timeout_ms / 4 > 0 ? proxy->head_timeout_ms / 4 : 1;
+
+		uv_timer_start(&proxy->sweep, proxy__sweep, every, every);
+	}
+}
+
+/* Close callback of the sweep timer. */
+static void proxy__sweep_closed(uv_handle_t *h)
+{
+	struct proxy *proxy = h->data;
+
+	proxy->sweep_open = false;
+	proxy__maybe_free(proxy);
+}
+
 /* Starts both listeners. */
 int proxy_start(struct proxy *proxy)
 {
 	int rc;
+
+	if (!proxy->sweep_open) {
+		uv_timer_init(proxy->loop, &proxy->sweep);
+		proxy->sweep.data = proxy;
+		proxy->sweep_open = true;
+		proxy_set_head_timeout(proxy, (unsigned)proxy->head_timeout_ms);
+		/* The sweep alone never keeps the loop alive. */
+		uv_unref((uv_handle_t *)&proxy->sweep);
+	}
 
 	rc = proxy__listen(proxy, &proxy->listen_http);
 	if (rc < 0)
@@ -1204,7 +1257,7 @@ static void proxy__maybe_free(struct proxy *proxy)
 	void (*cb)(void *);
 	void *arg;
 
-	if (!proxy->closing || proxy->n_listeners > 0 || proxy->conns != NULL)
+	if (!proxy->closing || proxy->n_listeners > 0 || proxy->conns != NULL || proxy->sweep_open)
 		return;
 	cb = proxy->close_cb;
 	arg = proxy->close_arg;
@@ -1243,6 +1296,8 @@ void proxy_close(struct proxy *proxy, void (*cb)(void *arg), void *arg)
 		proxy__conn_close(conn);
 	proxy_splice__close(proxy->splice);
 	proxy->splice = NULL;
+	if (proxy->sweep_open && !uv_is_closing((uv_handle_t *)&proxy->sweep))
+		uv_close((uv_handle_t *)&proxy->sweep, proxy__sweep_closed);
 	while ((q = proxy->queries) != NULL) {
 		proxy->queries = q->next;
 		if (proxy->decider.cancel != NULL)

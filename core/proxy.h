@@ -135,6 +135,15 @@ struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider);
  */
 int proxy_set_allow_private(struct proxy *proxy, const char *const *entries, size_t n,
                             const char **bad, const char **why);
+/* How long a connection may take to send a whole request head, by default (SPEC 9). */
+#define PROXY_HEAD_TIMEOUT_MS 30000
+/*
+ * Sets that limit (0: the default): a connection whose HTTP request head,
+ * or SOCKS greeting and request, is not complete MS after it began (after
+ * the accept, or after the previous response on a keep-alive connection) is
+ * closed, so slow or idle clients cannot hold descriptors for ever.
+ */
+void proxy_set_head_timeout(struct proxy *proxy, unsigned ms);
 /* Binds and listens on 127.0.0.1 (ephemeral ports). Returns 0 or a negative errno. */
 int proxy_start(struct proxy *proxy);
 /* The port of the HTTP listener (also accepts SOCKS). */

@@ -910,3 +910,65 @@ TEST(exec_git_report_goes_to_the_audit_log)
 	free(log);
 	return 0;
 }
+
+/*
+ * A slowloris from inside `exec -n ask`: 500 connections that never finish
+ * their request head do not slow a normal request (under 100 ms), and the
+ * proxy closes them once network.head_timeout_ms (here 1 s) has passed.
+ */
+TEST(exec_proxy_slowloris_is_timed_out)
+{
+	static const char script[] =
+	    "import os, socket, sys, time\n"
+	    "h, port = os.environ['HTTP_PROXY'].split('//')[1].rstrip('/').rsplit(':', 1)\n"
+	    "port = int(port)\n"
+	    "url = sys.argv[1]\n"
+	    "slow = []\n"
+	    "for i in range(500):\n"
+	    "    c = socket.create_connection((h, port))\n"
+	    "    c.sendall(b'GET ' + url.encode() + b' HTTP/1.1\\r\\nHost: x\\r\\n')\n"
+	    "    slow.append(c)\n"
+	    "t = time.monotonic()\n"
+	    "c = socket.create_connection((h, port))\n"
+	    "c.sendall(b'GET ' + url.encode() + b' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n'\n"
+	    "          b'Connection: close\\r\\n\\r\\n')\n"
+	    "data = b''\n"
+	    "while True:\n"
+	    "    d = c.recv(65536)\n"
+	    "    if not d:\n"
+	    "        break\n"
+	    "    data += d\n"
+	    "took = time.monotonic() - t\n"
+	    "print(data.split(b'\\r\\n')[0].decode(), 'fast' if took < 0.1 else 'slow %.3f' % took)\n"
+	    "time.sleep(2.5)\n"
+	    "closed = 0\n"
+	    "for c in slow:\n"
+	    "    c.settimeout(2)\n"
+	    "    try:\n"
+	    "        closed += c.recv(1) == b''\n"
+	    "    except OSError:\n"
+	    "        closed += 1\n"
+	    "print('closed', closed)\n";
+	struct tserver srv;
+	struct test_run r;
+	char *py = xasprintf("%s/slow.py", test_tmpdir());
+
+	if (access("/usr/bin/python3", X_OK) != 0)
+		SKIP("python3 is not installed");
+	ASSERT_EQ(test_write_file(py, script), 0);
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "*", 1);
+	char *url = xasprintf("http://127.0.0.1:%d/hello", srv.port);
+	const char *const args[] = {"-n", "ask", "--", "python3", py, url, NULL};
+	ASSERT_EQ(exec__config("{\"network\":{\"allowed_domains\":[\"127.0.0.1\"],"
+	                       "\"head_timeout_ms\":1000}}"),
+	          0);
+	ASSERT_EQ(exec__run(&r, args), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_STR_EQ(r.out, "HTTP/1.1 200 OK fast\nclosed 500\n");
+	test_run_free(&r);
+	tserver_stop(&srv);
+	free(url);
+	free(py);
+	return 0;
+}

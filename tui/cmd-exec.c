@@ -264,6 +264,7 @@ static int exec__start_proxy(struct exec__run *run, const struct cli_options *op
 		return EXEC_SANDBOX_FAILED;
 	}
 	proxy_session_set_refusals(run->proxy, stderr);
+	proxy_session_set_head_timeout(run->proxy, cfg->head_timeout_ms);
 	if (proxy_session_set_allow_private(run->proxy, (const char *const *)cfg->allow_private,
 	                                    cfg->n_allow_private, &cause) != 0) {
 		fprintf(stderr, "airlock: %s\n", cause);

@@ -1159,6 +1159,7 @@ static int tui__proxy_new(struct tui *t, struct proxy_session **out)
 	if (rc < 0)
 		return rc;
 	proxy_session_set_refusals(*out, NULL);
+	proxy_session_set_head_timeout(*out, t->opts->config.head_timeout_ms);
 	if (proxy_session_set_allow_private(*out,
 	                                    (const char *const *)t->opts->config.allow_private,
 	                                    t->opts->config.n_allow_private, &cause) != 0) {
