@@ -96,28 +96,147 @@ int decide_sandbox_parse(const char *s, enum decide_sandbox *out)
 	return -EINVAL;
 }
 
+/*
+ * Options that take a value, per program (SPEC 5: the prefix skips them and
+ * their values). SHORT: letters whose value is the rest of the word or the
+ * next word; SHORT_OPT: letters whose value is optional and numeric (make
+ * -j 4); LONG: long options whose value may be the next word. SUB: the
+ * program runs subcommands, so without one it gets no prefix at all.
+ */
+struct decide__prog_opts {
+	const char *name;
+	const char *short_val;
+	const char *short_opt;
+	const char *const *long_val;
+	bool sub;
+};
+
+static const char *const decide__git_long[] = {"--git-dir",      "--work-tree",   "--namespace",
+                                               "--super-prefix", "--config-env",  "--exec-path",
+                                               "--list-cmds",    "--attr-source", NULL};
+static const char *const decide__make_long[] = {
+    "--directory",    "--file",     "--makefile",    "--include-dir", "--jobs",
+    "--load-average", "--old-file", "--what-if",     "--new-file",    "--assume-new",
+    "--assume-old",   "--eval",     "--output-sync", "--debug",       NULL};
+static const char *const decide__npm_long[] = {
+    "--prefix",     "--workspace",    "--registry", "--cache",
+    "--userconfig", "--globalconfig", "--loglevel", "--scope",
+    "--tag",        "--otp",          NULL};
+static const char *const decide__cargo_long[] = {"--config",     "--color", "--manifest-path",
+                                                 "--target-dir", "--jobs",  NULL};
+static const char *const decide__docker_long[] = {
+    "--host", "--context", "--config", "--log-level", "--tlscacert", "--tlscert", "--tlskey", NULL};
+static const char *const decide__kubectl_long[] = {"--namespace",
+                                                   "--context",
+                                                   "--cluster",
+                                                   "--kubeconfig",
+                                                   "--server",
+                                                   "--user",
+                                                   "--token",
+                                                   "--as",
+                                                   "--as-group",
+                                                   "--request-timeout",
+                                                   "--certificate-authority",
+                                                   "--client-certificate",
+                                                   "--client-key",
+                                                   "--cache-dir",
+                                                   "--profile",
+                                                   "--profile-output",
+                                                   NULL};
+
+static const struct decide__prog_opts decide__prog_opts[] = {
+    {.name = "git", .short_val = "Cc", .long_val = decide__git_long, .sub = true},
+    {.name = "make", .short_val = "CfIoWE", .short_opt = "jl", .long_val = decide__make_long},
+    {.name = "gmake", .short_val = "CfIoWE", .short_opt = "jl", .long_val = decide__make_long},
+    {.name = "npm", .short_val = "w", .long_val = decide__npm_long, .sub = true},
+    {.name = "pnpm", .short_val = "wC", .long_val = decide__npm_long, .sub = true},
+    {.name = "yarn", .long_val = decide__npm_long, .sub = true},
+    {.name = "cargo", .short_val = "CZj", .long_val = decide__cargo_long, .sub = true},
+    {.name = "docker", .short_val = "Hcl", .long_val = decide__docker_long, .sub = true},
+    {.name = "podman", .short_val = "Hcl", .long_val = decide__docker_long, .sub = true},
+    {.name = "kubectl", .short_val = "nsv", .long_val = decide__kubectl_long, .sub = true},
+};
+
+/* Index of the first word of ARGV (from 1) that is neither an option nor an option's value. */
+static size_t decide__first_word(const struct decide__prog_opts *po, size_t argc,
+                                 char *const argv[])
+{
+	size_t i = 1;
+
+	while (i < argc) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (a[0] != '-' || a[1] == '\0')
+			return i;
+		if (a[1] == '-') {
+			bool takes = false;
+
+			for (const char *const *l = po != NULL ? po->long_val : NULL;
+			     l != NULL && *l; l++)
+				if (strcmp(a, *l) == 0)
+					takes = true;
+			i += takes ? 2 : 1;
+			continue;
+		}
+		i++;
+		for (const char *c = a + 1; po != NULL && *c != '\0'; c++) {
+			if (po->short_val != NULL && strchr(po->short_val, *c) != NULL) {
+				if (c[1] == '\0')
+					i++; /* the value is the next word */
+				break;
+			}
+			if (po->short_opt != NULL && strchr(po->short_opt, *c) != NULL) {
+				if (c[1] == '\0' && i < argc &&
+				    strspn(argv[i], "0123456789.") == strlen(argv[i]) &&
+				    argv[i][0] != '\0')
+					i++;
+				break;
+			}
+		}
+	}
+	return argc;
+}
+
 /* The `p` prefix for one command, or NULL. */
 char **decide_prefix(size_t argc, char *const argv[], size_t *n)
 {
+	const struct decide__prog_opts *po = NULL;
+	const char *base;
 	char **out;
-	size_t len;
+	size_t at, len;
 
 	*n = 0;
 	if (argc == 0 || argv[0][0] == '\0' || safe_commands_is_dangerous(argc, argv))
 		return NULL;
-	len = argc >= 2 && argv[1][0] != '-' && argv[1][0] != '\0' ? 2 : 1;
 	/* A wrapper runs the command in its arguments: no prefix covers that. */
 	if (safe_commands_is_wrapper(argv[0]))
 		return NULL;
-	/* An interpreter only with its script (`python manage.py`), never bare. */
-	if (safe_commands_is_interpreter(argv[0]) && len == 1)
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		if (strchr(argv[i], '\n') != NULL || strchr(argv[i], '\r') != NULL)
+	base = strrchr(argv[0], '/');
+	base = base != NULL ? base + 1 : argv[0];
+	for (size_t i = 0; i < sizeof decide__prog_opts / sizeof *decide__prog_opts; i++)
+		if (strcmp(base, decide__prog_opts[i].name) == 0)
+			po = &decide__prog_opts[i];
+	if (safe_commands_is_interpreter(argv[0])) {
+		/* An interpreter only with its script (`python manage.py`), never bare or -c/-e/-m.
+		 */
+		if (argc < 2 || argv[1][0] == '-' || argv[1][0] == '\0')
 			return NULL;
+		at = 1;
+	} else {
+		at = decide__first_word(po, argc, argv);
+		if (at >= argc && po != NULL && po->sub && argc > 1)
+			return NULL; /* `git -C x` with no subcommand: no prefix */
+	}
+	len = at < argc && argv[at][0] != '\0' ? 2 : 1;
+	if (strchr(argv[0], '\n') != NULL || strchr(argv[0], '\r') != NULL ||
+	    (len == 2 && (strchr(argv[at], '\n') != NULL || strchr(argv[at], '\r') != NULL)))
+		return NULL;
 	out = xcalloc(len + 1, sizeof *out);
-	for (size_t i = 0; i < len; i++)
-		out[i] = xstrdup(argv[i]);
+	out[0] = xstrdup(argv[0]);
+	if (len == 2)
+		out[1] = xstrdup(argv[at]);
 	*n = len;
 	return out;
 }

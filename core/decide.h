@@ -98,8 +98,11 @@ void decide_command(const struct decide_input *in, struct decide_result *out);
 void decide_result_free(struct decide_result *res);
 
 /*
- * The `p` prefix for ARGV alone: program plus its first argument when that
- * is not an option (`git push`, `npm install`), or the program alone; NULL
+ * The `p` prefix for ARGV alone: program plus its first word that is neither
+ * an option nor an option's value, from a table of the options that take
+ * values for git, make, npm, cargo, docker, kubectl (`git push` for `git -C
+ * sub push`, `make all` for `make -C dir all`), or the program alone (none
+ * for a subcommand program without a subcommand); NULL
  * (none) for interpreters and wrappers without a script argument (python,
  * bash -c, env, sudo, node -e), dangerous commands, and words with a newline.
  * *n gets its length. Caller frees with shell_split_words_free.

@@ -611,8 +611,12 @@ static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct she
 		const char *w = f->buf + f->offs[i];
 		bool lead = !f->noassign[i] && shell_split__assignment(w);
 
-		/* Every lead word starts with one of these bytes: most words stop here. */
-		if (!lead && (w[0] == '\0' || strchr("itefdwu!{}()[]", w[0]) == NULL))
+		/*
+		 * Every lead word starts with one of these bytes: most words stop
+		 * here. A quoted word (`")"`, `"if"`) is never a keyword.
+		 */
+		if (!lead &&
+		    (f->noassign[i] || w[0] == '\0' || strchr("itefdwu!{}()[]", w[0]) == NULL))
 			break;
 		for (size_t k = 0;
 		     !lead && k < sizeof shell_split__lead / sizeof *shell_split__lead; k++)

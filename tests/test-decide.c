@@ -239,6 +239,25 @@ TEST(decide_prefix_never_a_bare_interpreter)
 	    {.cmd = "rm -rf build", .prefix = NULL},
 	    {.cmd = "echo 'a\nb'", .prefix = NULL},
 	    {.cmd = "printf 'a\nb'", .prefix = NULL},
+	    /* options and their values are skipped (SPEC 5) */
+	    {.cmd = "git -C sub push", .prefix = "git push"},
+	    {.cmd = "git -c user.name=x -C sub commit -m y", .prefix = "git commit"},
+	    {.cmd = "git --git-dir .git --work-tree=. push", .prefix = "git push"},
+	    {.cmd = "git -Csub push", .prefix = "git push"},
+	    {.cmd = "git -C sub", .prefix = NULL},
+	    {.cmd = "/usr/bin/git -C sub fetch", .prefix = "/usr/bin/git fetch"},
+	    {.cmd = "make -C dir clean all", .prefix = "make clean"},
+	    {.cmd = "make -f Makefile.ci -j 4 test", .prefix = "make test"},
+	    {.cmd = "make -j test", .prefix = "make test"},
+	    {.cmd = "make --directory dir install", .prefix = "make install"},
+	    {.cmd = "npm --prefix web install", .prefix = "npm install"},
+	    {.cmd = "npm -w pkg run build", .prefix = "npm run"},
+	    {.cmd = "cargo --config x.toml build", .prefix = "cargo build"},
+	    {.cmd = "cargo -Z unstable-options build", .prefix = "cargo build"},
+	    {.cmd = "docker -H tcp://x --context c run img", .prefix = "docker run"},
+	    {.cmd = "kubectl -n prod --context ctx delete pod x", .prefix = "kubectl delete"},
+	    {.cmd = "kubectl --namespace prod get pods", .prefix = "kubectl get"},
+	    {.cmd = "python3 -m pip install x", .prefix = NULL},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
