@@ -297,7 +297,8 @@ static void job__child(int slave, const struct job_options *opts, char **env, pi
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	setsid();
-	ioctl(slave, TIOCSCTTY, 0);
+	if (!opts->no_ctty)
+		ioctl(slave, TIOCSCTTY, 0);
 	dup2(slave, 0);
 	dup2(slave, 1);
 	dup2(slave, 2);

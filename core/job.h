@@ -39,6 +39,12 @@ struct job_options {
 	 * given by job_report() once the command ended.
 	 */
 	bool report;
+	/*
+	 * The terminal stays no session's controlling terminal, for the command
+	 * to take itself (the sandbox helper's command does, inside the sandbox:
+	 * bubblewrap's new session would leave it none otherwise).
+	 */
+	bool no_ctty;
 };
 
 /* The descriptor number the command gets the report pipe's write end as. */

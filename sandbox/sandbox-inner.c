@@ -8,6 +8,14 @@
  * command away from the sandbox's init (sandbox-scope.c), the seccomp filter (compiled by
  * the outer stage, read from the descriptor the marker names), the
  * environment the command sees, and execvp. Every failure exits 125.
+ *
+ * A standard input that is a terminal no session holds (a TUI pane's: the
+ * job leaves it free for sandboxed runs) becomes the command's controlling
+ * terminal, in a session of its own: job control, tcgetpgrp, /dev/tty and
+ * SIGWINCH then work as in a terminal. A probe child tries first, so that a
+ * terminal another session holds (airlock exec on the user's own terminal)
+ * leaves the command in bubblewrap's session, where the helper's forwarded
+ * interrupts reach it.
  */
 #include "sandbox/sandbox.h"
 #include "sandbox/proxy-route.h"
@@ -19,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Sets the variables that tell a command it runs sandboxed. */
@@ -70,6 +80,25 @@ static int sandbox_inner_check(void)
 	return bpf;
 }
 
+/* Makes a free terminal on stdin the controlling terminal of a new session (see above). */
+static void sandbox_inner_take_tty(void)
+{
+	int st = 0;
+	pid_t probe;
+
+	if (!isatty(STDIN_FILENO))
+		return;
+	/* The probe's session lets go of the terminal when the probe exits. */
+	probe = fork();
+	if (probe == 0)
+		_exit(setsid() >= 0 && ioctl(STDIN_FILENO, TIOCSCTTY, 0) == 0 ? 0 : 1);
+	if (probe < 0 || waitpid(probe, &st, 0) != probe || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
+		return;
+	if (getsid(0) == getpid() || setsid() >= 0)
+		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+}
+
 /* Runs the inner stage: marker check, filter, environment, exec. */
 void sandbox_inner_exec(const struct sandbox_opts *opts)
 {
@@ -85,6 +114,7 @@ void sandbox_inner_exec(const struct sandbox_opts *opts)
 		sandbox_die("%s", cause != NULL ? cause : "no seccomp filter from the outer stage");
 	close(bpf);
 	sandbox_inner_setenv(opts->policy.net);
+	sandbox_inner_take_tty();
 	execvp(opts->command[0], opts->command);
 	fprintf(stderr, "airlock: %s: %s\n", opts->command[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);

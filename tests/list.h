@@ -332,6 +332,7 @@ SCRIPT(tui_e2e_agent_peers_go_away, "tests/e2e/tui-agent-peers.sh", 120)
 SCRIPT(tui_e2e_agent_halfclose_idle_full, "tests/e2e/tui-agent-halfclose.sh", 180)
 SCRIPT(tui_e2e_network_prompt, "tests/e2e/tui-network.sh", 90)
 SCRIPT(tui_e2e_repl_keys_and_interrupt, "tests/e2e/tui-repl.sh", 90)
+SCRIPT(tui_e2e_pane_controlling_terminal, "tests/e2e/tui-ctty.sh", 90)
 SCRIPT(tui_e2e_prompt_typeahead, "tests/e2e/tui-prompt-typeahead.sh", 120)
 
 /* rules, shell splitting, decisions, approvals, audit, check (core/decide, issue 3) */

@@ -226,6 +226,8 @@ int launch_start(struct pane *p, bool sandboxed)
 	    .rows = p->rows,
 	    .cols = p->cols,
 	    .report = argv != NULL, /* the helper's post-run git report */
+	    /* Sandboxed, the command takes the pane's terminal as its own (sandbox-inner.c). */
+	    .no_ctty = argv != NULL,
 	};
 	p->sandboxed = sandboxed;
 	pane_tail_reset(p);

@@ -28,6 +28,12 @@ repl() {
 	t send-keys -t e2e C-q
 	wait_for "AIRLOCK-EXITED 0"
 	t kill-server >/dev/null 2>&1
+	# The next start needs the server gone, its socket too.
+	local i=0
+	while [ -e "$e2e_sock" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 }
 
 repl workspace-write

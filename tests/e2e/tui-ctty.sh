@@ -1,0 +1,40 @@
+# The pane's pseudo-terminal is its command's controlling terminal, in the
+# sandbox and outside it: tcgetpgrp and /dev/tty work, and every size change
+# of the pane reaches the command as SIGWINCH (`tput cols` follows three
+# resizes of the window).
+. "$(dirname "$0")/tui-lib.sh"
+
+command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is not installed" >&2; exit 77; }
+command -v tput >/dev/null 2>&1 || { echo "SKIP: tput is not installed" >&2; exit 77; }
+
+# Opens /dev/tty, checks that the terminal's foreground group is its own,
+# then becomes a shell loop that prints the width on every SIGWINCH.
+probe='import os; os.close(os.open("/dev/tty", os.O_RDWR)); '\
+'print("ctty-" + ("ok" if os.tcgetpgrp(0) == os.getpgrp() else "bad"), flush=True); '\
+'os.execvp("bash", ["bash", "-c", "trap \"echo cols=\\$(tput cols)\" WINCH; '\
+'echo ready; while :; do sleep 0.1; done"])'
+
+# ctty MODE: the checks with the sandbox mode MODE.
+ctty() {
+	start 100 30 -n off -s "$1" -- python3 -c "$probe"
+	wait_for_line "ctty-ok"
+	wait_for_line "ready"
+	for cols in 90 61 120; do
+		t resize-window -t e2e -x "$cols" -y 30 || fail "resize to $cols"
+		wait_for_line "cols=$cols" 10
+	done
+	t send-keys -t e2e C-c
+	t send-keys -t e2e C-q
+	wait_for "AIRLOCK-EXITED 0"
+	t kill-server >/dev/null 2>&1
+	# The next start needs the server gone, its socket too.
+	local i=0
+	while [ -e "$e2e_sock" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+ctty workspace-write
+ctty danger-full-access
+exit 0
