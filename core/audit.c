@@ -183,6 +183,16 @@ static size_t audit__utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* The offset of the first byte of S (N bytes) that is not part of valid UTF-8, or N. */
+size_t audit_utf8_check(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n && (k = audit__utf8_len((const unsigned char *)s + i, n - i)) != 0)
+		i += k;
+	return i;
+}
+
 /* Whether S is valid UTF-8 throughout. */
 bool audit_utf8_valid(const char *s)
 {

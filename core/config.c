@@ -335,18 +335,80 @@ static const struct config__key config__top_keys[] = {
     {0},
 };
 
-/* Applies every member of object OBJ through the key table KEYS; PREFIX names it. */
+/* How deep config__key_at() follows objects. */
+#define CONFIG__DEPTH 8
+
+/*
+ * Where the member named by the dotted path NAME (keys of nested objects,
+ * e.g. "network.mode") starts in TEXT: its key's opening quote, or NULL.
+ * A plain scan over the JSON text that cJSON accepted (strings skipped
+ * whole), keeping the last key seen at each depth of objects.
+ */
+static const char *config__key_at(const char *text, const char *name)
+{
+	const char *key[CONFIG__DEPTH];
+	size_t len[CONFIG__DEPTH];
+	bool obj[CONFIG__DEPTH];
+	int depth = -1;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '{' || *p == '[') {
+			if (++depth < CONFIG__DEPTH) {
+				obj[depth] = *p == '{';
+				key[depth] = NULL;
+			}
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		} else if (*p == '"') {
+			const char *s = p + 1, *e = s, *q;
+
+			while (*e != '\0' && *e != '"')
+				e += e[0] == '\\' && e[1] != '\0' ? 2 : 1;
+			if (*e == '\0')
+				return NULL;
+			for (q = e + 1; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+				;
+			if (*q == ':' && depth >= 0 && depth < CONFIG__DEPTH && obj[depth]) {
+				const char *n = name;
+				bool match = true;
+
+				key[depth] = s;
+				len[depth] = (size_t)(e - s);
+				/* Every level from the top must name the next part of NAME. */
+				for (int d = 0; d <= depth && match; d++) {
+					size_t part = strcspn(n, ".");
+
+					match = key[d] != NULL && obj[d] && part == len[d] &&
+					        memcmp(key[d], n, part) == 0 && (n[part] == '.') == (d < depth);
+					n += part + (n[part] == '.');
+				}
+				if (match)
+					return p;
+			}
+			p = e;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Applies every member of object OBJ through the key table KEYS; PREFIX
+ * names it. On an error *WHERE (caller frees) is the dotted name of the
+ * member at fault.
+ */
 static int config__apply(struct config *c, const cJSON *obj, const struct config__key *keys,
-                         const char *prefix, char **why)
+                         const char *prefix, char **why, char **where)
 {
 	const cJSON *member;
 
 	if (!cJSON_IsObject(obj)) {
-		if (*prefix == '\0')
+		if (*prefix == '\0') {
 			*why = xstrdup("the top level must be an object");
-		else
+		} else {
 			*why = xasprintf("\"%.*s\" must be an object", (int)strlen(prefix) - 1,
 			                 prefix);
+			*where = xasprintf("%.*s", (int)strlen(prefix) - 1, prefix);
+		}
 		return -EINVAL;
 	}
 	cJSON_ArrayForEach(member, obj)
@@ -356,11 +418,12 @@ static int config__apply(struct config *c, const cJSON *obj, const struct config
 			k++;
 		if (k->name == NULL) {
 			*why = xasprintf("unknown key \"%s%s\"", prefix, member->string);
+			*where = xasprintf("%s%s", prefix, member->string);
 			return -EINVAL;
 		}
 		if (k->keys != NULL) {
 			char *nested = xasprintf("%s%s.", prefix, member->string);
-			int rc = config__apply(c, member, k->keys, nested, why);
+			int rc = config__apply(c, member, k->keys, nested, why, where);
 			free(nested);
 			if (rc != 0)
 				return rc;
@@ -369,6 +432,7 @@ static int config__apply(struct config *c, const cJSON *obj, const struct config
 		char *inner = NULL;
 		if (k->set(c, member, &inner) != 0) {
 			*why = xasprintf("\"%s%s\": %s", prefix, member->string, inner);
+			*where = xasprintf("%s%s", prefix, member->string);
 			free(inner);
 			return -EINVAL;
 		}
@@ -404,10 +468,25 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 		cJSON_Delete(root);
 		return -EINVAL;
 	}
-	rc = config__apply(cfg, root, config__top_keys, "", &why);
+	char *where = NULL;
+	rc = config__apply(cfg, root, config__top_keys, "", &why, &where);
 	cJSON_Delete(root);
 	if (rc != 0) {
-		*cause = xasprintf("%s: %s", path, why);
+		/* A semantic error names its place too: the member's key. */
+		at = where != NULL ? config__key_at(text, where) : NULL;
+		if (at == NULL && where == NULL) {
+			/* The top level: where its first value starts. */
+			at = text + strspn(text, " \t\r\n");
+		}
+		if (at != NULL) {
+			int line, col;
+
+			json_error_position(text, at, &line, &col);
+			*cause = xasprintf("%s:%d:%d: %s", path, line, col, why);
+		} else {
+			*cause = xasprintf("%s: %s", path, why);
+		}
+		free(where);
 		free(why);
 		config_free(cfg);
 		return rc;

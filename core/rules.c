@@ -21,6 +21,7 @@
  */
 #include "rules.h"
 
+#include "audit.h"
 #include "shell-split.h"
 #include "read-all.h"
 #include "xmalloc.h"
@@ -1423,6 +1424,19 @@ static int rules__parse(struct rules *r, const char *file, const char *text, siz
 /* Parses and adds a whole buffer. */
 int rules_load_buffer(struct rules *r, const char *file, const char *text, size_t len, char **cause)
 {
+	size_t bad = audit_utf8_check(text, len);
+
+	/* A rules file is UTF-8 text: a byte that is not is refused where it stands. */
+	if (bad < len) {
+		unsigned line = 1, col = 1; /* columns in bytes, as the parser's */
+
+		for (size_t i = 0; i < bad; i++)
+			col = text[i] == '\n' ? (line++, 1) : col + 1;
+		if (cause != NULL)
+			*cause = xasprintf("%s:%u:%u: not UTF-8 (byte 0x%02x)", file, line, col,
+			                   (unsigned char)text[bad]);
+		return -EINVAL;
+	}
 	return rules__parse(r, file, text, len, 1, 0, cause);
 }
 

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Runs the built airlock with ARGS (NULL-terminated) and AIRLOCK_HOME=HOME. */
 static int cli__run(struct test_run *r, const char *home, const char *const *args)
@@ -112,7 +113,7 @@ TEST(cli_bad_config_exits_2)
 	ASSERT_EQ(test_write_file(cfg, "{\"sandbox\": \"read-only\",\n \"colour\": true}\n"), 0);
 	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--", "true", NULL}), 0);
 	ASSERT_EQ(r.status, 2);
-	char *want = xasprintf("airlock: %s: unknown key \"colour\"\n", cfg);
+	char *want = xasprintf("airlock: %s:2:2: unknown key \"colour\"\n", cfg);
 	ASSERT_STR_EQ(r.err, want);
 	free(want);
 	free(cfg);
@@ -352,5 +353,26 @@ TEST(cli_use_legacy_landlock_reaches_the_helper)
 	free(body);
 	free(args);
 	free(script);
+	return 0;
+}
+
+TEST(cli_home_flag_moves_the_audit_log)
+{
+	struct test_run r;
+	char *other = xasprintf("%s/other-home", test_tmpdir());
+	char *moved = xasprintf("%s/audit.jsonl", other);
+	char *env_log = xasprintf("%s/audit.jsonl", test_tmpdir());
+
+	ASSERT_EQ(mkdir(other, 0700), 0);
+	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--home", other, "--", "true", NULL}),
+	          0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	/* --home wins over AIRLOCK_HOME, for the log as for config and rules. */
+	ASSERT_EQ(access(moved, F_OK), 0);
+	ASSERT(access(env_log, F_OK) != 0);
+	free(env_log);
+	free(moved);
+	free(other);
 	return 0;
 }

@@ -46,21 +46,27 @@ struct config_bad_case {
 
 static const struct config_bad_case config_bad_cases[] = {
     {"{\"sandbox\":\"workspace\"}",
-     "c.json: \"sandbox\": \"workspace\" is not one of read-only, workspace-write, "
+     "c.json:1:2: \"sandbox\": \"workspace\" is not one of read-only, workspace-write, "
      "danger-full-access"},
-    {"{\"sandboxx\":\"read-only\"}", "c.json: unknown key \"sandboxx\""},
-    {"{\"network\":{\"mod\":\"off\"}}", "c.json: unknown key \"network.mod\""},
+    {"{\"sandboxx\":\"read-only\"}", "c.json:1:2: unknown key \"sandboxx\""},
+    {"{\"network\":{\"mod\":\"off\"}}", "c.json:1:13: unknown key \"network.mod\""},
     {"{\"network\":{\"mode\":\"maybe\"}}",
-     "c.json: \"network.mode\": \"maybe\" is not one of off, ask, on"},
-    {"{\"network\":[]}", "c.json: \"network\" must be an object"},
+     "c.json:1:13: \"network.mode\": \"maybe\" is not one of off, ask, on"},
+    {"{\"network\":[]}", "c.json:1:2: \"network\" must be an object"},
     {"{\"writable_roots\":[\"rel/dir\"]}",
-     "c.json: \"writable_roots\": [0]: \"rel/dir\" is not an absolute path"},
-    {"{\"writable_roots\":\"/x\"}", "c.json: \"writable_roots\": must be an array of strings"},
+     "c.json:1:2: \"writable_roots\": [0]: \"rel/dir\" is not an absolute path"},
+    {"{\"writable_roots\":\"/x\"}", "c.json:1:2: \"writable_roots\": must be an array of strings"},
     {"{\"network\":{\"host_loopback_ports\":[0]}}",
-     "c.json: \"network.host_loopback_ports\": [0] must be a port number from 1 to 65535"},
+     "c.json:1:13: \"network.host_loopback_ports\": [0] must be a port number from 1 to 65535"},
     {"{\"network\":{\"host_loopback_ports\":[80.5]}}",
-     "c.json: \"network.host_loopback_ports\": [0] must be a port number from 1 to 65535"},
-    {"[]", "c.json: the top level must be an object"},
+     "c.json:1:13: \"network.host_loopback_ports\": [0] must be a port number from 1 to 65535"},
+    {"[]", "c.json:1:1: the top level must be an object"},
+    /* A semantic error names the line and column of its key. */
+    {"{\n  \"sandbox\": \"read-only\",\n  \"network\": {\n    \"mode\": \"maybe\"\n  }\n}",
+     "c.json:4:5: \"network.mode\": \"maybe\" is not one of off, ask, on"},
+    {"{\"network\":{\"head_timeout_ms\":0}}",
+     "c.json:1:13: \"network.head_timeout_ms\": must be a whole number of milliseconds from 1 "
+     "to 3600000"},
     {"{\n  \"sandbox\": \"read-only\",\n  oops\n}", "c.json:3:3: malformed JSON"},
     {"{\"sandbox\":\"read-only\"} trailing", "c.json:1:25: malformed JSON"},
 };
@@ -114,7 +120,7 @@ TEST(config_repeated_key_is_an_error)
 	ASSERT_EQ(config_parse(&c, "{\"sandbox\":\"read-only\",\"Sandbox\":\"read-only\"}",
 	                       "c.json", &cause),
 	          -22);
-	ASSERT_STR_EQ(cause, "c.json: unknown key \"Sandbox\"");
+	ASSERT_STR_EQ(cause, "c.json:1:24: unknown key \"Sandbox\"");
 	free(cause);
 	return 0;
 }
@@ -174,22 +180,22 @@ TEST(config_environment_keep_and_set)
 	config_free(&c);
 
 	static const struct config_bad_case bad[] = {
-	    {"{\"environment\":{\"kept\":[]}}", "c.json: unknown key \"environment.kept\""},
-	    {"{\"environment\":[]}", "c.json: \"environment\" must be an object"},
+	    {"{\"environment\":{\"kept\":[]}}", "c.json:1:17: unknown key \"environment.kept\""},
+	    {"{\"environment\":[]}", "c.json:1:2: \"environment\" must be an object"},
 	    {"{\"environment\":{\"keep\":\"GITHUB_TOKEN\"}}",
-	     "c.json: \"environment.keep\": must be an array of strings"},
+	     "c.json:1:17: \"environment.keep\": must be an array of strings"},
 	    {"{\"environment\":{\"keep\":[\"A=B\"]}}",
-	     "c.json: \"environment.keep\": [0]: \"A=B\" is not a variable name"},
+	     "c.json:1:17: \"environment.keep\": [0]: \"A=B\" is not a variable name"},
 	    {"{\"environment\":{\"keep\":[\"\"]}}",
-	     "c.json: \"environment.keep\": [0] must be a non-empty string"},
+	     "c.json:1:17: \"environment.keep\": [0] must be a non-empty string"},
 	    {"{\"environment\":{\"set\":[\"CI=1\"]}}",
-	     "c.json: \"environment.set\": must be an object of variable names to strings"},
+	     "c.json:1:17: \"environment.set\": must be an object of variable names to strings"},
 	    {"{\"environment\":{\"set\":{\"CI\":1}}}",
-	     "c.json: \"environment.set\": \"CI\" must be a string"},
+	     "c.json:1:17: \"environment.set\": \"CI\" must be a string"},
 	    {"{\"environment\":{\"set\":{\"A=B\":\"1\"}}}",
-	     "c.json: \"environment.set\": \"A=B\" is not a variable name"},
+	     "c.json:1:17: \"environment.set\": \"A=B\" is not a variable name"},
 	    {"{\"environment\":{\"set\":{\"\":\"1\"}}}",
-	     "c.json: \"environment.set\": \"\" is not a variable name"},
+	     "c.json:1:17: \"environment.set\": \"\" is not a variable name"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ASSERT_EQ(config_parse(&c, bad[i].text, "c.json", &cause), -EINVAL);

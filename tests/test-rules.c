@@ -706,3 +706,25 @@ TEST(rules_codex_style_file_loads)
 	}
 	return 0;
 }
+
+TEST(rules_file_that_is_not_utf8_is_an_error)
+{
+	struct rules *r = rules_new();
+	char *cause = NULL;
+
+	/* A Latin-1 é in a comment on line 2: refused with its place, nothing loaded. */
+	ASSERT_EQ(rules_test__load(r,
+	                           "prefix_rule(pattern=[\"ls\"], decision=\"allow\")\n"
+	                           "# caf\xe9\n",
+	                           &cause),
+	          -EINVAL);
+	ASSERT_STR_EQ(cause, "t.rules:2:6: not UTF-8 (byte 0xe9)");
+	free(cause);
+	cause = NULL;
+	/* Valid UTF-8 is fine, anywhere. */
+	ASSERT_EQ(rules_test__load(r, "# café ✓\nprefix_rule(pattern=[\"ls\"], decision=\"allow\")\n",
+	                           &cause),
+	          0);
+	rules_free(r);
+	return 0;
+}

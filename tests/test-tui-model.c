@@ -872,3 +872,54 @@ TEST(tui_unwritable_audit_log_runs_nothing_and_says_why)
 	free(home);
 	return 0;
 }
+
+/* NO_COLOR set but empty leaves colour on (no-color.org: only a non-empty value counts). */
+TEST(tui_empty_no_color_keeps_colour)
+{
+	struct guard g;
+
+	setenv("NO_COLOR", "", 1);
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	ASSERT(g.t->color);
+	guard_close(&g);
+	return 0;
+}
+
+/* Input history is state: $XDG_STATE_HOME/airlock/history, mode 0600, never in the config dir. */
+TEST(tui_history_lives_in_the_state_dir_private)
+{
+	struct guard g;
+	char *state = xasprintf("%s/state", test_tmpdir());
+	char *hist = xasprintf("%s/airlock/history", state);
+	char *old = xasprintf("%s/home/history", test_tmpdir());
+	struct stat st;
+
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	guard_close(&g);
+	setenv("XDG_STATE_HOME", state, 1);
+	/* guard_open unsets XDG_STATE_HOME: open the model by hand, as it does. */
+	memset(&g, 0, sizeof g);
+	g.opts.home = xasprintf("%s/home", test_tmpdir());
+	g.opts.mode = CLI_MODE_TUI;
+	g.opts.sandbox = "workspace-write";
+	g.opts.approval = "on-request";
+	g.opts.network = "off";
+	g.opts.cwd = xstrdup("/ws");
+	g.now = GUARD_T0;
+	uv_loop_init(&g.loop);
+	char *cause = NULL;
+	g.t = tui_new(&g.opts, &g.loop, guard__clock, &g, &cause);
+	ASSERT(g.t != NULL);
+	g.t->spawn = guard__spawn;
+	g.t->spawn_data = &g;
+	guard_type(&g, "ls\r");
+	ASSERT_EQ(g.spawned, 1);
+	guard_close(&g);
+	ASSERT_EQ(stat(hist, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	ASSERT(access(old, F_OK) != 0);
+	free(old);
+	free(hist);
+	free(state);
+	return 0;
+}

@@ -11,9 +11,12 @@
 #include "core/xmalloc.h"
 
 #include <curses.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Adds LINE to the in-memory history (dropping the oldest past the limit). */
 static void input__remember(struct input *in, const char *line)
@@ -113,9 +116,16 @@ static void input__persist(struct input *in, const char *line)
 
 	if (in->history_path == NULL)
 		return;
-	f = fopen(in->history_path, "a");
-	if (f == NULL)
+	/* Private to the user (0600), an older file included: it holds what was typed. */
+	int fd = open(in->history_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return;
+	fchmod(fd, 0600);
+	f = fdopen(fd, "a");
+	if (f == NULL) {
+		close(fd);
+		return;
+	}
 	fprintf(f, "%s\n", line);
 	fclose(f);
 }

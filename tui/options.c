@@ -137,6 +137,9 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 			home_flag = argv[i] + 7;
 	}
 	opts->home = config_home(home_flag);
+	/* --home moves everything AIRLOCK_HOME does, the audit log included (SPEC 9). */
+	if (home_flag != NULL && *home_flag != '\0')
+		setenv("AIRLOCK_HOME", opts->home, 1);
 	if (options__defaults(opts, mode, config_cause) != 0 && *config_cause == NULL)
 		return 2;
 	opts->no_color = getenv("NO_COLOR") != NULL && *getenv("NO_COLOR") != '\0';

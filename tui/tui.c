@@ -207,9 +207,17 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	        : sandbox_command_policy(opts->sandbox, opts->writable_roots,
 	                                 opts->n_writable_roots, strcmp(opts->network, "on") == 0);
 
-	char *hist = opts->home != NULL ? xasprintf("%s/history", opts->home) : NULL;
+	/* History is state, not config: $XDG_STATE_HOME/airlock/history (SPEC 9). */
+	const char *state = getenv("XDG_STATE_HOME"), *user = getenv("HOME");
+	char *statedir = state != NULL && state[0] == '/' ? xasprintf("%s/airlock", state)
+	                 : user != NULL && user[0] != '\0' ? xasprintf("%s/.local/state/airlock", user)
+	                                                   : NULL;
+	char *hist = statedir != NULL ? xasprintf("%s/history", statedir) : NULL;
+	if (statedir != NULL)
+		tui__mkdirs(statedir);
 	input_init(&t->input, hist);
 	free(hist);
+	free(statedir);
 	input_init(&t->reason, NULL);
 	tui__relayout(t);
 	return t;
