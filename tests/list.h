@@ -320,6 +320,7 @@ UNIT(tui_snapshot_long_patch_scrolls, 10)
 UNIT(tui_snapshot_no_color, 10)
 UNIT(tui_snapshot_arming_prompt, 10)
 UNIT(tui_snapshot_prompt_origin_and_reason, 10)
+UNIT(tui_snapshot_status_first_titles, 20)
 
 /* the real TUI in tmux (tests/e2e, issue 4) */
 SCRIPT(tui_e2e_denied_touch, "tests/e2e/tui-denied-touch.sh", 90)

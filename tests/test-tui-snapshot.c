@@ -853,3 +853,52 @@ TEST(tui_snapshot_prompt_origin_and_reason)
 	snap_close(&s);
 	return 0;
 }
+
+/* Three panes whose titles must keep their status: long, ZWJ emoji, denied. */
+static void snap__title_panes(struct snap *s)
+{
+	struct pane *p;
+
+	p = snap_pane(s, "make -C build/with/a/very/long/path all check install", true);
+	snap_feed(p, "building\r\n");
+	p = snap_pane(s, "git push --force origin main", false);
+	p->state = PANE_DENIED;
+	p->end_ms = p->start_ms;
+	/* A family emoji: man, ZWJ, woman, ZWJ, girl. */
+	p = snap_pane(s,
+	              "echo \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"
+	              " family | tee out",
+	              false);
+	snap_feed(p, "family\r\n");
+	p->state = PANE_EXITED;
+	p->status = 1;
+	p->end_ms = s->now + 300;
+	s->now += 1234;
+}
+
+TEST(tui_snapshot_status_first_titles)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	snap__title_panes(&s);
+	ASSERT_EQ(snap_check(&s, "tui-titles-80x24.txt"), 0);
+	char *text = snap_text(&s);
+	/* No joiner reaches the terminal: tmux would draw the family two columns wide. */
+	ASSERT_NOT_CONTAINS(text, "\xe2\x80\x8d");
+	ASSERT_CONTAINS(text, "[3] exit 1 \xc2\xb7 0.3s \xc2\xb7 unsandboxed \xc2\xb7 echo "
+	                      "\xf0\x9f\x91\xa8\xf0\x9f\x91\xa9\xf0\x9f\x91\xa7 family | tee out");
+	free(text);
+	snap_close(&s);
+
+	ASSERT_EQ(snap_open(&s, 40, 12, "on-failure"), 0);
+	snap__title_panes(&s);
+	ASSERT_EQ(snap_check(&s, "tui-titles-40x12.txt"), 0);
+	text = snap_text(&s);
+	ASSERT_CONTAINS(text, "[1] running");
+	ASSERT_CONTAINS(text, "[2] denied");
+	ASSERT_CONTAINS(text, "[3] exit 1");
+	free(text);
+	snap_close(&s);
+	return 0;
+}

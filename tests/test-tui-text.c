@@ -31,6 +31,10 @@ static const struct text_case text_cases[] = {
      7},
     {"cut \xe2\x80", "cut \xef\xbf\xbd\xef\xbf\xbd", 6},
     {"wide \xe6\x97\xa5", "wide \xe6\x97\xa5", 7},
+    /* A ZWJ sequence loses its joiners: each emoji is drawn as measured. */
+    {"fam \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9", "fam \xf0\x9f\x91\xa8\xf0\x9f\x91\xa9", 8},
+    /* A combining mark stays on its letter. */
+    {"e\xcc\x81!", "e\xcc\x81!", 2},
 };
 
 TEST(tui_text_printable_neutralises_control_bytes)

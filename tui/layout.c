@@ -215,8 +215,13 @@ struct layout_lines {
 /*
  * A copy of S safe to show: tabs become spaces (to the next multiple of
  * four), other control characters '?', C1 controls and bytes that are not
- * UTF-8 U+FFFD, newlines kept when KEEP_NL. What it returns is measured
- * and drawn alike, one column per character but for wide ones.
+ * UTF-8 U+FFFD, newlines kept when KEEP_NL. A zero width joiner goes:
+ * curses gives each character of a ZWJ sequence its own cells (wcwidth),
+ * while a terminal such as tmux draws the sequence as one glyph two columns
+ * wide, so the rest of the row would land columns away from where curses
+ * thinks it is; without the joiners the emoji are drawn side by side, as
+ * measured. What it returns is measured and drawn alike, one column per
+ * character but for wide ones.
  */
 static char *layout__clean(const char *s, bool keep_nl)
 {
@@ -256,6 +261,10 @@ static char *layout__clean(const char *s, bool keep_nl)
 			k += sizeof replacement - 1;
 			col++;
 			i += bad ? 1 : len;
+			continue;
+		}
+		if (wc == 0x200d) {
+			i += len;
 			continue;
 		}
 		memcpy(out + k, s + i, len);

@@ -554,8 +554,9 @@ char *pane_title(const struct pane *p, uint64_t now_ms)
 		break;
 	}
 	pane_format_duration(end >= p->start_ms ? end - p->start_ms : 0, dur, sizeof dur);
-	return xasprintf("[%d] %s \xc2\xb7 %s \xc2\xb7 %s \xc2\xb7 %s", p->id, p->command, state,
-	                 dur, p->sandboxed ? "sandboxed" : "unsandboxed");
+	/* The status first: a title cut to its tile's width loses the command, never it. */
+	return xasprintf("[%d] %s \xc2\xb7 %s \xc2\xb7 %s \xc2\xb7 %s", p->id, state, dur,
+	                 p->sandboxed ? "sandboxed" : "unsandboxed", p->command);
 }
 
 /* A curses function key and the libvterm key it stands for. */

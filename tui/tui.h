@@ -187,7 +187,7 @@ void pane_resize(struct pane *p, int rows, int cols);
 void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *out);
 /* Scrolls the view by DELTA lines (positive: back in history). */
 void pane_scroll(struct pane *p, int delta);
-/* The title: `[N] command · state · 1.2s · sandboxed`. Caller frees. */
+/* The title, status first: `[N] running · 1.2s · sandboxed · command`. Caller frees. */
 char *pane_title(const struct pane *p, uint64_t now_ms);
 /* Formats a duration as the title shows it (1.2s, 2m05s). */
 void pane_format_duration(uint64_t ms, char *buf, size_t size);

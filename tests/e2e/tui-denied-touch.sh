@@ -12,7 +12,7 @@ wait_for "enter to confirm · esc to deny"
 wait_for "Read-only file system"
 t send-keys -t e2e n
 wait_for "you denied it"
-wait_for "· denied ·"
+wait_for "[1] denied ·"
 [ ! -e "$target" ] || fail "$target exists after n"
 
 if [ "$(id -u)" = 0 ]; then
@@ -21,7 +21,7 @@ if [ "$(id -u)" = 0 ]; then
 	wait_armed
 	t send-keys -t e2e y
 	wait_for "you approved it once"
-	wait_for "[2] touch $target · exit 0"
+	wait_for "[2] exit 0 ·"
 	[ -e "$target" ] || fail "$target missing after y"
 	rm -f "$target"
 else

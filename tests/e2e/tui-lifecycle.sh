@@ -23,7 +23,7 @@ run_and_end() {
 	start 120 40 -n off
 	for n in 1 2 3; do
 		t send-keys -t e2e "sleep 1000.$n$tag" Enter
-		wait_for "sleep 1000.$n$tag · running"
+		wait_for "[$n] running ·"
 	done
 	pid=$(airlock_pid)
 	[ -n "$pid" ] || fail "no airlock process"

@@ -9,7 +9,8 @@ command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is not installed" >&
 # repl MODE: the whole exchange, then quit.
 repl() {
 	start 100 30 -n off -s "$1" -- python3 -q
-	wait_for "python3 -q · running"
+	wait_for "[1] running ·"
+	wait_for "· python3 -q"
 	case $1 in
 	danger-full-access) wait_for "· unsandboxed" ;;
 	*) wait_for "· sandboxed" ;;
@@ -24,7 +25,7 @@ repl() {
 	t send-keys -t e2e "print('still', 'here')" Enter
 	wait_for_line "still here"
 	t send-keys -t e2e C-d
-	wait_for "python3 -q · exit 0"
+	wait_for "[1] exit 0 ·"
 	t send-keys -t e2e C-q
 	wait_for "AIRLOCK-EXITED 0"
 	t kill-server >/dev/null 2>&1

@@ -17,7 +17,7 @@ wait_for "you denied it"
 
 # A long command runs; SIGTERM ends airlock, its command and restores the screen.
 t send-keys -t e2e "sleep 300.$$" Enter
-wait_for "sleep 300.$$ · running"
+wait_for "[2] running ·"
 pid=$(airlock_pid)
 [ -n "$pid" ] || fail "no airlock process"
 kill -TERM "$pid"
