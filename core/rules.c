@@ -22,8 +22,9 @@
 #include "rules.h"
 
 #include "audit.h"
-#include "shell-split.h"
 #include "read-all.h"
+#include "rules-trust.h"
+#include "shell-split.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -397,7 +398,8 @@ const struct rules_rule *rules_match_network_port(const struct rules *r, const c
 		    (protocol == NULL || strcasecmp(rule->protocol, protocol) != 0))
 			continue;
 		/* A rule for one port: with the port unknown, it only restricts. */
-		if (rule->port != 0 && (port != 0 ? rule->port != port : rule->decision == RULES_ALLOW))
+		if (rule->port != 0 &&
+		    (port != 0 ? rule->port != port : rule->decision == RULES_ALLOW))
 			continue;
 		if (!rules__host_matches(rule->host, lower))
 			continue;
@@ -582,8 +584,8 @@ static int rules__string(struct rules__parser *p, struct rules__tok *tok)
 			p->pos += triple ? 3 : 1;
 			break;
 		}
-		if (c == '\n' || (c == '\\' && triple && p->pos + 1 < p->len &&
-		                   p->s[p->pos + 1] == '\n')) {
+		if (c == '\n' ||
+		    (c == '\\' && triple && p->pos + 1 < p->len && p->s[p->pos + 1] == '\n')) {
 			/* A newline in a triple-quoted string; backslash-newline joins lines. */
 			if (c == '\\')
 				p->pos++;
@@ -1071,7 +1073,8 @@ static int rules__host(struct rules__parser *p, struct rules_rule *rule, const s
 		for (const char *c = h + 1; c < close; c++)
 			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
 				return rules__error(p, v->line, v->col,
-				                    "host \"%s\" is not a bracketed IPv6 address", v->s);
+				                    "host \"%s\" is not a bracketed IPv6 address",
+				                    v->s);
 		port = close[1] == ':' ? close + 2 : NULL;
 		h++;
 		hl = (size_t)(close - h);
@@ -1092,11 +1095,12 @@ static int rules__host(struct rules__parser *p, struct rules_rule *rule, const s
 		for (size_t i = 0; i < hl; i++)
 			if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' &&
 			    h[i] != '_' && h[i] != ':')
-				return rules__error(p, v->line, v->col,
-				                    "host \"%s\" is not a host name (letters, digits, "
-				                    "'-', '.', an optional leading \"*.\", an optional "
-				                    ":PORT)",
-				                    v->s);
+				return rules__error(
+				    p, v->line, v->col,
+				    "host \"%s\" is not a host name (letters, digits, "
+				    "'-', '.', an optional leading \"*.\", an optional "
+				    ":PORT)",
+				    v->s);
 		if (h != v->s) {
 			h -= 2;
 			hl += 2;
@@ -1112,8 +1116,8 @@ static int rules__host(struct rules__parser *p, struct rules_rule *rule, const s
 		}
 		if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) || n == 0 ||
 		    n > 65535)
-			return rules__error(p, v->line, v->col, "port in host \"%s\" must be 1-65535",
-			                    v->s);
+			return rules__error(p, v->line, v->col,
+			                    "port in host \"%s\" must be 1-65535", v->s);
 		rule->port = (unsigned)n;
 	}
 	rule->host = xstrndup(h, hl);
@@ -1379,7 +1383,7 @@ out:
  * BASE.
  */
 static int rules__parse(struct rules *r, const char *file, const char *text, size_t len,
-                        unsigned first_line, size_t base, char **cause)
+                        unsigned first_line, size_t base, size_t *restrict_only, char **cause)
 {
 	struct rules__parser p = {.file = file, .s = text, .len = len, .line = first_line};
 	struct rules_rule **parsed = NULL;
@@ -1412,6 +1416,13 @@ static int rules__parse(struct rules *r, const char *file, const char *text, siz
 	}
 	file = rules__file(r, file);
 	for (size_t i = 0; i < n; i++) {
+		/* Untrusted rules only restrict: allow rules and path pins are dropped. */
+		if (restrict_only != NULL && (parsed[i]->decision == RULES_ALLOW ||
+		                              parsed[i]->kind == RULES_KIND_HOST_EXECUTABLE)) {
+			(*restrict_only)++;
+			rules__rule_free(parsed[i]);
+			continue;
+		}
 		parsed[i]->file = file;
 		parsed[i]->start += base;
 		parsed[i]->end += base;
@@ -1437,7 +1448,7 @@ int rules_load_buffer(struct rules *r, const char *file, const char *text, size_
 			                   (unsigned char)text[bad]);
 		return -EINVAL;
 	}
-	return rules__parse(r, file, text, len, 1, 0, cause);
+	return rules__parse(r, file, text, len, 1, 0, NULL, cause);
 }
 
 /* ---- files ----------------------------------------------------------------- */
@@ -1521,20 +1532,115 @@ int rules_load_dir(struct rules *r, const char *dir, char **cause)
 /* Loads HOME/rules then WORKSPACE/.airlock/rules. */
 int rules_load_all(struct rules *r, const char *home, const char *workspace, char **cause)
 {
+	return rules_load_all_info(r, home, workspace, NULL, cause);
+}
+
+/* Loads the user's rules and the workspace's, filling INFO. */
+int rules_load_all_info(struct rules *r, const char *home, const char *workspace,
+                        struct rules_workspace_info *info, char **cause)
+{
 	int rc = 0;
 
+	if (info != NULL)
+		memset(info, 0, sizeof *info);
 	if (home != NULL) {
 		char *dir = xasprintf("%s/rules", home);
 
 		rc = rules_load_dir(r, dir, cause);
 		free(dir);
 	}
-	if (rc == 0 && workspace != NULL) {
-		char *dir = xasprintf("%s/.airlock/rules", workspace);
+	if (rc == 0 && workspace != NULL)
+		rc = rules_load_workspace(r, home, workspace, info, cause);
+	return rc;
+}
 
-		rc = rules_load_dir(r, dir, cause);
+/* Loads a workspace's own rules, restricting only unless trusted. */
+int rules_load_workspace(struct rules *r, const char *home, const char *workspace,
+                         struct rules_workspace_info *info, char **cause)
+{
+	static const char *const subs[] = {".airlock/rules", ".codex/rules"};
+	struct rules_trust_files files = {0};
+	char **paths = NULL, **bufs = NULL, *real = NULL;
+	size_t *lens = NULL, n = 0, ignored = 0;
+	bool trusted;
+	int rc = 0;
+
+	for (size_t k = 0; k < 2 && rc == 0; k++) {
+		char *dir = xasprintf("%s/%s", workspace, subs[k]);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		char **names = NULL;
+		size_t nn = 0;
+
+		if (d == NULL) {
+			if (errno != ENOENT && errno != ENOTDIR) {
+				rc = -errno;
+				if (cause != NULL)
+					*cause = xasprintf("%s: %s", dir, strerror(errno));
+			}
+			free(dir);
+			continue;
+		}
+		while ((e = readdir(d)) != NULL) {
+			size_t l = strlen(e->d_name);
+
+			if (e->d_name[0] == '.' || l <= 6 ||
+			    strcmp(e->d_name + l - 6, ".rules") != 0)
+				continue;
+			names = xreallocarray(names, nn + 1, sizeof *names);
+			names[nn++] = xstrdup(e->d_name);
+		}
+		closedir(d);
+		if (nn > 0)
+			qsort(names, nn, sizeof *names, rules__cmp);
+		for (size_t i = 0; i < nn; i++) {
+			char hex[65];
+
+			if (rc == 0) {
+				paths = xreallocarray(paths, n + 1, sizeof *paths);
+				bufs = xreallocarray(bufs, n + 1, sizeof *bufs);
+				lens = xreallocarray(lens, n + 1, sizeof *lens);
+				paths[n] = xasprintf("%s/%s", dir, names[i]);
+				bufs[n] = NULL;
+				lens[n] = 0;
+				rc = rules__read(paths[n], &bufs[n], &lens[n]);
+				if (rc != 0 && cause != NULL)
+					*cause = xasprintf("%s: %s", paths[n], strerror(-rc));
+				n++;
+			}
+			if (rc == 0) {
+				rules_trust_sha256_hex(bufs[n - 1], lens[n - 1], hex);
+				files.names =
+				    xreallocarray(files.names, files.n + 1, sizeof *files.names);
+				files.hashes =
+				    xreallocarray(files.hashes, files.n + 1, sizeof *files.hashes);
+				files.names[files.n] = xasprintf("%s/%s", subs[k], names[i]);
+				files.hashes[files.n++] = xstrdup(hex);
+			}
+			free(names[i]);
+		}
+		free(names);
 		free(dir);
 	}
+	real = realpath(workspace, NULL);
+	trusted = rc == 0 && n > 0 && rules_trust_matches(home, real, &files);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = rules__parse(r, paths[i], bufs[i], lens[i], 1, 0, trusted ? NULL : &ignored,
+		                  cause);
+	if (info != NULL) {
+		info->files = n;
+		info->trusted = trusted;
+		info->ignored_allow = ignored;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(paths[i]);
+		free(bufs[i]);
+	}
+	free(paths);
+	free(bufs);
+	free(lens);
+	free(real);
+	rules_trust_files_free(&files);
 	return rc;
 }
 
@@ -1824,12 +1930,12 @@ static int rules__amend(struct rules *r, const char *home, const char *line, cha
 	int rc;
 
 	/* Never append a line that would break the file. */
-	rc = rules__parse(check, path, line, strlen(line), 1, 0, cause);
+	rc = rules__parse(check, path, line, strlen(line), 1, 0, NULL, cause);
 	rules_free(check);
 	if (rc == 0)
 		rc = rules__append(path, line, &lineno, &off, cause);
 	if (rc == 0 && r != NULL)
-		rc = rules__parse(r, path, line, strlen(line), lineno, off, cause);
+		rc = rules__parse(r, path, line, strlen(line), lineno, off, NULL, cause);
 	free(path);
 	return rc < 0 ? rc : 0;
 }

@@ -108,11 +108,31 @@ int rules_load_file(struct rules *r, const char *path, char **cause);
  * fine (0). Returns 0, or the first error with *cause.
  */
 int rules_load_dir(struct rules *r, const char *dir, char **cause);
+/* What loading a workspace's own rules found (SPEC 6). */
+struct rules_workspace_info {
+	size_t files;         /* rules files in .airlock/rules and .codex/rules */
+	bool trusted;         /* HOME/trust.json pins exactly their content */
+	size_t ignored_allow; /* allow rules (and host_executable pins) ignored: untrusted */
+};
+
 /*
- * Loads HOME/rules/ *.rules then WORKSPACE/.airlock/rules/ *.rules (either may
- * be NULL). Returns 0 or the first error with *cause.
+ * Loads WORKSPACE/.airlock/rules/ *.rules then WORKSPACE/.codex/rules/ *.rules.
+ * Each file is read once; its bytes are hashed (rules-trust.h) and parsed.
+ * Unless HOME/trust.json pins exactly these files, only their forbidden and
+ * prompt rules are kept. INFO (may be NULL) says what was found. Returns 0
+ * or the first error with *cause (nothing of a broken file is added).
+ */
+int rules_load_workspace(struct rules *r, const char *home, const char *workspace,
+                         struct rules_workspace_info *info, char **cause);
+/*
+ * Loads HOME/rules/ *.rules (the user's own, all trusted) then the
+ * workspace's rules as rules_load_workspace does (either may be NULL).
+ * Returns 0 or the first error with *cause.
  */
 int rules_load_all(struct rules *r, const char *home, const char *workspace, char **cause);
+/* The same, filling INFO (may be NULL) about the workspace's rules. */
+int rules_load_all_info(struct rules *r, const char *home, const char *workspace,
+                        struct rules_workspace_info *info, char **cause);
 
 /* How many rules the set holds; rules_get(r, i) for i < rules_count(r), in load order. */
 size_t rules_count(const struct rules *r);

@@ -365,3 +365,88 @@ TEST(check_rules_list_and_remove)
 	free(ws);
 	return 0;
 }
+
+/*
+ * A workspace's own rules: `check` applies their forbidden rules at once,
+ * ignores their allow rules (and says so, in its JSON and on stderr) until
+ * `airlock trust` pins them, and ignores them again after a one-byte edit.
+ */
+TEST(check_workspace_rules_need_trust)
+{
+	char *home, *ws, *p, *exe = test_buildpath("airlock");
+	char *make[] = {"make", "all", NULL}, *push[] = {"git", "push", NULL};
+	struct check_test__args a = {.approval = "on-request", .argv = make, .argc = 2};
+	struct test_run r;
+
+	ASSERT_EQ(check_test__setup(&home, &ws, "# nothing of the user's\n"), 0);
+	a.home = home;
+	a.cwd = ws;
+	p = xasprintf("%s/.codex", ws);
+	ASSERT_EQ(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/.codex/rules", ws);
+	ASSERT_EQ(mkdir(p, 0700), 0);
+	free(p);
+	p = xasprintf("%s/.codex/rules/repo.rules", ws);
+	ASSERT_EQ(test_write_file(p, "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
+	                             "prefix_rule(pattern=[\"git\", \"push\"], decision=\"forbidden\")\n"),
+	          0);
+
+	/* Untrusted: make stays in the sandbox, the forbidden rule holds. */
+	ASSERT_EQ(check_test__check(&r, &a, true), 0);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "\"decision\":\"allow\",\"sandboxed\":true");
+	ASSERT_CONTAINS(r.out,
+	                "\"workspace_rules\":{\"files\":1,\"trusted\":false,\"ignored_allow_rules\":1}");
+	ASSERT_CONTAINS(r.err, "not trusted (airlock trust)");
+	test_run_free(&r);
+	a.argv = push;
+	ASSERT_EQ(check_test__check(&r, &a, true), 0);
+	ASSERT_CONTAINS(r.out, "\"decision\":\"forbidden\"");
+	test_run_free(&r);
+
+	/* airlock trust pins them: make runs outside. */
+	{
+		char *argv[] = {exe, "trust", "--home", home, ws, NULL};
+
+		ASSERT_EQ(test_run(&r, argv, NULL, NULL, NULL, (uid_t)-1, 20), 0);
+		ASSERT_EQ(r.status, 0);
+		ASSERT_CONTAINS(r.out, "trusted ");
+		ASSERT_CONTAINS(r.out, ".codex/rules/repo.rules\tsha256:");
+		test_run_free(&r);
+	}
+	a.argv = make;
+	ASSERT_EQ(check_test__check(&r, &a, true), 0);
+	ASSERT_CONTAINS(r.out, "\"decision\":\"allow\",\"sandboxed\":false");
+	ASSERT_CONTAINS(r.out,
+	                "\"workspace_rules\":{\"files\":1,\"trusted\":true,\"ignored_allow_rules\":0}");
+	test_run_free(&r);
+
+	/* One byte changed: untrusted again. */
+	ASSERT_EQ(test_write_file(p, "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
+	                             "prefix_rule(pattern=[\"git\", \"push\"], decision=\"forbidden\") \n"),
+	          0);
+	ASSERT_EQ(check_test__check(&r, &a, true), 0);
+	ASSERT_CONTAINS(r.out, "\"decision\":\"allow\",\"sandboxed\":true");
+	test_run_free(&r);
+	{
+		char *list[] = {exe, "trust", "--home", home, "--list", NULL};
+		char *revoke[] = {exe, "trust", "--home", home, "--revoke", ws, NULL};
+
+		ASSERT_EQ(test_run(&r, list, NULL, NULL, NULL, (uid_t)-1, 20), 0);
+		ASSERT_EQ(r.status, 0);
+		ASSERT_CONTAINS(r.out, "\tchanged\t1 file\n");
+		test_run_free(&r);
+		ASSERT_EQ(test_run(&r, revoke, NULL, NULL, NULL, (uid_t)-1, 20), 0);
+		ASSERT_EQ(r.status, 0);
+		test_run_free(&r);
+		ASSERT_EQ(test_run(&r, revoke, NULL, NULL, NULL, (uid_t)-1, 20), 0);
+		ASSERT_EQ(r.status, 1);
+		test_run_free(&r);
+	}
+	free(p);
+	free(exe);
+	free(home);
+	free(ws);
+	return 0;
+}

@@ -8,6 +8,7 @@
  */
 #include "test.h"
 
+#include "../core/rules-trust.h"
 #include "../core/rules.h"
 #include "../core/shell-split.h"
 #include "../core/xmalloc.h"
@@ -337,7 +338,8 @@ TEST(rules_load_dirs_in_name_order)
 	W(("%s/rules/a.rules", home), "prefix_rule(pattern=[\"a\"])\n");
 	W(("%s/rules/c.txt", home), "not rules at all\n");
 	W(("%s/rules/.hidden.rules", home), "broken(\n");
-	W(("%s/.airlock/rules/0.rules", ws), "prefix_rule(pattern=[\"w\"])\n");
+	/* (prompt: an untrusted workspace's allow rules would be dropped, SPEC 6) */
+	W(("%s/.airlock/rules/0.rules", ws), "prefix_rule(pattern=[\"w\"], decision=\"prompt\")\n");
 	ASSERT_EQ(rules_load_all(r, home, ws, &cause), 0);
 	ASSERT_EQ(rules_count(r), 3);
 	ASSERT_STR_EQ(rules_get(r, 0)->pattern[0].alts[0], "a");
@@ -726,5 +728,168 @@ TEST(rules_file_that_is_not_utf8_is_an_error)
 	                           &cause),
 	          0);
 	rules_free(r);
+	return 0;
+}
+
+/* SHA-256 known answers (FIPS 180-4 examples, and a message over two blocks). */
+TEST(rules_trust_sha256_known_answers)
+{
+	static const struct {
+		const char *msg;
+		const char *hex;
+	} cases[] = {
+	    {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	    {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	    {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmno"
+	     "pqrlmnopqrsmnopqrstnopqrstu",
+	     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+	};
+	char hex[65];
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		rules_trust_sha256_hex(cases[i].msg, strlen(cases[i].msg), hex);
+		ASSERT_STR_EQ(hex, cases[i].hex);
+	}
+	return 0;
+}
+
+/* Loads HOME's and WS's rules into a new set, filling INFO; NULL on error. */
+static struct rules *rules_test__load_ws(const char *home, const char *ws,
+                                         struct rules_workspace_info *info)
+{
+	struct rules *r = rules_new();
+	char *cause = NULL;
+
+	if (rules_load_all_info(r, home, ws, info, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		rules_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * A repository's own rules restrict only until `airlock trust` pins them;
+ * editing one byte untrusts them; a planted host_executable never loosens
+ * the user's rules; revoking untrusts; a rules dir one level down is
+ * another workspace, never read for this one.
+ */
+TEST(rules_workspace_trust_pins_content)
+{
+	const char *tmp = test_tmpdir();
+	char *home = xasprintf("%s/home", tmp), *ws = xasprintf("%s/ws", tmp);
+	char *f1 = xasprintf("%s/.codex/rules/dev.rules", ws);
+	char *f2 = xasprintf("%s/.airlock/rules/a.rules", ws);
+	char *d, *cause = NULL, *list = NULL;
+	struct rules_workspace_info info;
+	struct rules *r;
+
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	d = xasprintf("%s/rules", home);
+	ASSERT_EQ(mkdir(d, 0700), 0);
+	free(d);
+	d = xasprintf("%s/rules/user.rules", home);
+	ASSERT_EQ(test_write_file(d, "prefix_rule(pattern=[\"rm\"], decision=\"forbidden\")\n"), 0);
+	free(d);
+	ASSERT_EQ(mkdir(ws, 0700), 0);
+	d = xasprintf("%s/.codex", ws);
+	ASSERT_EQ(mkdir(d, 0700), 0);
+	free(d);
+	d = xasprintf("%s/.codex/rules", ws);
+	ASSERT_EQ(mkdir(d, 0700), 0);
+	free(d);
+	d = xasprintf("%s/.airlock", ws);
+	ASSERT_EQ(mkdir(d, 0700), 0);
+	free(d);
+	d = xasprintf("%s/.airlock/rules", ws);
+	ASSERT_EQ(mkdir(d, 0700), 0);
+	free(d);
+	ASSERT_EQ(test_write_file(f1, "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
+	                              "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\")\n"
+	                              "host_executable(name=\"rm\", paths=[\"/nowhere/rm\"])\n"
+	                              "network_rule(host=\"evil.example\", decision=\"allow\")\n"),
+	          0);
+	ASSERT_EQ(test_write_file(f2, "prefix_rule(pattern=[\"curl\"], decision=\"forbidden\")\n"), 0);
+
+	/* Untrusted: forbidden and prompt apply, allow and the path pin do not. */
+	r = rules_test__load_ws(home, ws, &info);
+	ASSERT(r != NULL);
+	ASSERT_EQ(info.files, 2);
+	ASSERT(!info.trusted);
+	ASSERT_EQ(info.ignored_allow, 3);
+	ASSERT_EQ(rules_test__decision(r, "make all"), -1);
+	ASSERT_EQ(rules_test__decision(r, "git push"), RULES_PROMPT);
+	ASSERT_EQ(rules_test__decision(r, "curl x"), RULES_FORBIDDEN);
+	ASSERT_STR_EQ(rules_resolve_program(r, "/bin/rm"), "rm");
+	ASSERT(rules_match_network(r, "evil.example", "https") == NULL);
+	/* .airlock/rules loads before .codex/rules. */
+	ASSERT_CONTAINS(rules_get(r, 1)->file, "/ws/.airlock/rules/a.rules");
+	ASSERT_CONTAINS(rules_get(r, 2)->file, "/ws/.codex/rules/dev.rules");
+	rules_free(r);
+
+	/* Trusted: everything applies. */
+	ASSERT_EQ(rules_trust_pin(home, ws, &cause), 0);
+	r = rules_test__load_ws(home, ws, &info);
+	ASSERT(r != NULL);
+	ASSERT(info.trusted);
+	ASSERT_EQ(info.ignored_allow, 0);
+	ASSERT_EQ(rules_test__decision(r, "make all"), RULES_ALLOW);
+	ASSERT(rules_resolve_program(r, "/bin/rm") == NULL);
+	rules_free(r);
+	ASSERT_EQ(rules_trust_list(home, &list, &cause), 0);
+	ASSERT_CONTAINS(list, "/ws\ttrusted\t2 files\n");
+	free(list);
+
+	/* One byte changed: untrusted again. */
+	ASSERT_EQ(test_write_file(f2, "prefix_rule(pattern=[\"curl\"], decision=\"forbidden\") \n"),
+	          0);
+	r = rules_test__load_ws(home, ws, &info);
+	ASSERT(r != NULL);
+	ASSERT(!info.trusted);
+	ASSERT_EQ(rules_test__decision(r, "make all"), -1);
+	rules_free(r);
+	ASSERT_EQ(rules_trust_list(home, &list, &cause), 0);
+	ASSERT_CONTAINS(list, "/ws\tchanged\t2 files\n");
+	free(list);
+	/* A new file untrusts too. */
+	ASSERT_EQ(rules_trust_pin(home, ws, &cause), 0);
+	d = xasprintf("%s/.codex/rules/more.rules", ws);
+	ASSERT_EQ(test_write_file(d, "prefix_rule(pattern=[\"npm\"])\n"), 0);
+	r = rules_test__load_ws(home, ws, &info);
+	ASSERT(r != NULL && !info.trusted && info.files == 3);
+	rules_free(r);
+	ASSERT_EQ(unlink(d), 0);
+	free(d);
+	r = rules_test__load_ws(home, ws, &info);
+	ASSERT(r != NULL && info.trusted);
+	rules_free(r);
+	/* Revoked: untrusted; revoking twice says there was nothing. */
+	ASSERT_EQ(rules_trust_revoke(home, ws, &cause), 0);
+	ASSERT_EQ(rules_trust_revoke(home, ws, &cause), 1);
+	r = rules_test__load_ws(home, ws, &info);
+	ASSERT(r != NULL && !info.trusted);
+	rules_free(r);
+	/* A workspace named another way (a trailing slash, a symlink) is the same one. */
+	ASSERT_EQ(rules_trust_pin(home, ws, &cause), 0);
+	d = xasprintf("%s/link", tmp);
+	ASSERT_EQ(symlink(ws, d), 0);
+	r = rules_test__load_ws(home, d, &info);
+	ASSERT(r != NULL && info.trusted);
+	rules_free(r);
+	free(d);
+	/* A subdirectory is not this workspace: its rules are its own, untrusted. */
+	d = xasprintf("%s/pkg", ws);
+	ASSERT_EQ(mkdir(d, 0700), 0);
+	r = rules_test__load_ws(home, d, &info);
+	ASSERT(r != NULL && !info.trusted && info.files == 0);
+	rules_free(r);
+	free(d);
+	free(f1);
+	free(f2);
+	free(home);
+	free(ws);
 	return 0;
 }

@@ -57,6 +57,7 @@ void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command 
 int cmd_exec(const struct cli_options *opts);
 int cmd_check(const struct cli_options *opts);
 int cmd_rules(int argc, char **argv);  /* argv[0] = "rules" */
+int cmd_trust(int argc, char **argv);  /* argv[0] = "trust" */
 int cmd_submit(int argc, char **argv); /* argv[0] = "submit" */
 int cmd_doctor(int argc, char **argv); /* argv[0] = "doctor" */
 int tui_main(const struct cli_options *opts);

@@ -1,8 +1,10 @@
 /*
  * `airlock check`: judges a command without running it and prints one JSON
  * object (SPEC section 1): decision, sandboxed, matched_rules, commands,
- * reason, plus `prefix` (the `p` prefix a prompt would offer, or null).
- * Rules come from HOME/rules then <cwd>/.airlock/rules; a malformed file is
+ * reason, plus `prefix` (the `p` prefix a prompt would offer, or null) and
+ * `workspace_rules` {files, trusted, ignored_allow_rules}. Rules come from
+ * HOME/rules then <cwd>/.airlock/rules and <cwd>/.codex/rules (only their
+ * forbidden and prompt rules until `airlock trust`); a malformed file is
  * exit status 2 with its FILE:LINE:COL on stderr, and nothing is printed on
  * stdout (a broken file never yields an answer). A --sandbox-policy
  * counts as danger-full-access when its file system is unrestricted, else
@@ -19,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The JSON object for RES. Caller deletes. */
-static cJSON *cmd_check__json(const struct decide_result *res)
+/* The JSON object for RES (INFO: what the workspace's own rules were). Caller deletes. */
+static cJSON *cmd_check__json(const struct decide_result *res,
+                              const struct rules_workspace_info *info)
 {
+	cJSON *ws;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *rules = cJSON_CreateArray();
 	cJSON *cmds = cJSON_CreateArray();
@@ -53,6 +57,11 @@ static cJSON *cmd_check__json(const struct decide_result *res)
 		                                              (int)res->prefix_len));
 	else
 		cJSON_AddNullToObject(o, "prefix");
+	/* The workspace's own rules: until trusted, their allow rules are ignored. */
+	ws = cJSON_AddObjectToObject(o, "workspace_rules");
+	cJSON_AddNumberToObject(ws, "files", (double)info->files);
+	cJSON_AddBoolToObject(ws, "trusted", info->trusted);
+	cJSON_AddNumberToObject(ws, "ignored_allow_rules", (double)info->ignored_allow);
 	return o;
 }
 
@@ -84,6 +93,7 @@ int cmd_check(const struct cli_options *opts)
 {
 	struct decide_input in = {0};
 	struct decide_result res;
+	struct rules_workspace_info info;
 	struct rules *rules;
 	char *cause = NULL, *text;
 	cJSON *o;
@@ -104,7 +114,7 @@ int cmd_check(const struct cli_options *opts)
 	    cmd_check__policy_mode(opts->sandbox_policy, &in.sandbox))
 		return 2;
 	rules = rules_new();
-	if (rules_load_all(rules, opts->home, opts->cwd, &cause) != 0) {
+	if (rules_load_all_info(rules, opts->home, opts->cwd, &info, &cause) != 0) {
 		fprintf(stderr, "airlock: %s\n", cause != NULL ? cause : "cannot load the rules");
 		free(cause);
 		rules_free(rules);
@@ -115,7 +125,12 @@ int cmd_check(const struct cli_options *opts)
 	in.cwd = opts->cwd;
 	in.rules = rules;
 	decide_command(&in, &res);
-	o = cmd_check__json(&res);
+	o = cmd_check__json(&res, &info);
+	if (info.ignored_allow > 0)
+		fprintf(stderr,
+		        "airlock: %zu allow rule%s of this workspace's own rules ignored: "
+		        "not trusted (airlock trust)\n",
+		        info.ignored_allow, info.ignored_allow == 1 ? "" : "s");
 	audit_json_fix_utf8(o); /* valid JSON whatever the bytes (U+FFFD) */
 	text = cJSON_PrintUnformatted(o);
 	printf("%s\n", text);

@@ -23,6 +23,7 @@ static const struct main__command main__commands[] = {
     {.name = "check", .mode = CLI_MODE_CHECK, .run = cmd_check},
     {.name = "submit", .run_argv = cmd_submit},
     {.name = "rules", .run_argv = cmd_rules},
+    {.name = "trust", .run_argv = cmd_trust},
     {.name = "doctor", .run_argv = cmd_doctor},
 };
 
