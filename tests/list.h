@@ -287,6 +287,7 @@ UNIT(tui_unwritable_audit_log_runs_nothing_and_says_why, 10)
 UNIT(tui_empty_no_color_keeps_colour, 10)
 UNIT(tui_history_lives_in_the_state_dir_private, 10)
 UNIT(tui_prompt_typeahead_stays_with_the_focused_pane, 10)
+UNIT(tui_cd_line_moves_where_typed_lines_run, 10)
 UNIT(tui_prompt_arms_after_500ms_without_a_key, 10)
 UNIT(tui_prompt_stray_enter_denies, 10)
 UNIT(tui_prompt_deny_with_a_reason, 10)
@@ -337,8 +338,8 @@ SCRIPT(tui_e2e_agent_halfclose_idle_full, "tests/e2e/tui-agent-halfclose.sh", 18
 SCRIPT(tui_e2e_network_prompt, "tests/e2e/tui-network.sh", 90)
 SCRIPT(tui_e2e_repl_keys_and_interrupt, "tests/e2e/tui-repl.sh", 90)
 SCRIPT(tui_e2e_pane_controlling_terminal, "tests/e2e/tui-ctty.sh", 90)
+SCRIPT(tui_e2e_cd_moves_the_session_cwd, "tests/e2e/tui-cwd.sh", 90)
 SCRIPT(tui_e2e_prompt_typeahead, "tests/e2e/tui-prompt-typeahead.sh", 120)
-UNIT(check_workspace_rules_need_trust, 20)
 
 /* rules, shell splitting, decisions, approvals, audit, check (core/decide, issue 3) */
 UNIT(rules_fixture_valid_team_loads, 5)

@@ -923,3 +923,53 @@ TEST(tui_history_lives_in_the_state_dir_private)
 	free(state);
 	return 0;
 }
+
+TEST(tui_cd_line_moves_where_typed_lines_run)
+{
+	struct guard g;
+	char *ws = xasprintf("%s/ws", test_tmpdir());
+	char *sub = xasprintf("%s/ws/sub", test_tmpdir());
+
+	ASSERT_EQ(mkdir(ws, 0700), 0);
+	ASSERT_EQ(mkdir(sub, 0700), 0);
+	ASSERT_EQ(guard_open(&g, "on-failure"), 0);
+	/* The workspace is a real directory here. */
+	char *real_ws = realpath(ws, NULL), *real_sub = realpath(sub, NULL);
+	free(g.opts.cwd);
+	g.opts.cwd = xstrdup(real_ws);
+	free(g.t->cwd);
+	g.t->cwd = xstrdup(real_ws);
+
+	/* `cd sub` runs nothing and moves the session. */
+	guard_type(&g, "cd sub\r");
+	ASSERT_EQ(g.t->n_panes, 0);
+	ASSERT_EQ(g.spawned, 0);
+	ASSERT_STR_EQ(g.t->cwd, real_sub);
+	/* The next line runs there; the workspace (the writable roots) stays. */
+	guard_type(&g, "pwd\r");
+	ASSERT_EQ(g.t->n_panes, 1);
+	ASSERT_EQ(g.spawned, 1);
+	ASSERT_STR_EQ(g.t->panes[0]->cwd, real_sub);
+	ASSERT_STR_EQ(g.t->opts->cwd, real_ws);
+	/* A directory that is not there: said, and the session stays put. */
+	guard_type(&g, "cd 'no such'\r");
+	ASSERT(g.t->notice != NULL);
+	ASSERT_CONTAINS(g.t->notice, "cd: no such: No such file or directory");
+	ASSERT_STR_EQ(g.t->cwd, real_sub);
+	/* More than `cd DIR` is a command like any other: a pane, the cwd unchanged. */
+	guard_type(&g, "cd .. && ls\r");
+	ASSERT_EQ(g.t->n_panes, 2);
+	ASSERT_STR_EQ(g.t->cwd, real_sub);
+	/* Back to the workspace: lines run there as before. */
+	guard_type(&g, "cd \"..\"\r");
+	ASSERT_STR_EQ(g.t->cwd, real_ws);
+	guard_type(&g, "ls\r");
+	ASSERT_EQ(g.t->n_panes, 3);
+	ASSERT(g.t->panes[2]->cwd == NULL);
+	guard_close(&g);
+	free(real_ws);
+	free(real_sub);
+	free(ws);
+	free(sub);
+	return 0;
+}

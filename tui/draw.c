@@ -99,14 +99,15 @@ static void draw__text(int y, int x, int w, const char *text, attr_t attrs, int 
 	free(fit);
 }
 
-/* The status bar: modes, prompts waiting (not the one on screen), the socket. */
+/* The status bar: modes, prompts waiting (not the one on screen), the cwd, the socket. */
 static void draw__status(struct tui *t, const struct rect *r)
 {
 	const struct cli_options *o = t->opts;
 	size_t pending = tui_prompts_waiting(t);
+	/* The cwd before the socket's long path, which a narrow screen cuts first. */
 	char *s = xasprintf(" sandbox %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s \xe2\x94\x82 "
-	                    "prompts %zu \xe2\x94\x82 socket %s",
-	                    o->sandbox, o->network, o->approval, pending,
+	                    "prompts %zu \xe2\x94\x82 cwd %s \xe2\x94\x82 socket %s",
+	                    o->sandbox, o->network, o->approval, pending, t->cwd ? t->cwd : "-",
 	                    t->socket_path ? t->socket_path : "-");
 
 	if (r->h > 0)

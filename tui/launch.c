@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -372,14 +373,115 @@ static void launch__decide(struct pane *p, bool retry)
 	t->dirty = true;
 }
 
-/* Runs a typed line as `bash -lc LINE`. */
+/*
+ * Whether LINE is only `cd` and at most one word: then *DIR gets that word
+ * as the shell would read it (quotes removed, a leading `~` or `~/` made
+ * $HOME), or NULL when there is none. A line with anything else (a second
+ * word, `;`, `$`, globbing, escapes) is not one: it runs in a pane as typed.
+ */
+static bool launch__cd_line(const char *line, char **dir)
+{
+	const char *s = line;
+	char *word, *w;
+	bool tilde;
+
+	*dir = NULL;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncmp(s, "cd", 2) != 0 || (s[2] != '\0' && s[2] != ' ' && s[2] != '\t'))
+		return false;
+	s += 2;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0')
+		return true;
+	tilde = s[0] == '~' && (s[1] == '\0' || s[1] == '/' || s[1] == ' ' || s[1] == '\t');
+	if (tilde)
+		s++;
+	w = word = xmalloc(strlen(s) + 1);
+	while (*s != '\0' && *s != ' ' && *s != '\t') {
+		char q = *s;
+		if (q == '\'' || q == '"') {
+			const char *end = strchr(s + 1, q);
+			/* Inside double quotes only what the shell leaves alone. */
+			if (end == NULL || (q == '"' && strcspn(s + 1, "$`\\!") < (size_t)(end - s - 1)))
+				goto not_cd;
+			memcpy(w, s + 1, (size_t)(end - s - 1));
+			w += end - s - 1;
+			s = end + 1;
+			continue;
+		}
+		if (strchr(";&|<>()$`\\*?[]{}!#~=", q) != NULL)
+			goto not_cd;
+		*w++ = *s++;
+	}
+	*w = '\0';
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '\0')
+		goto not_cd;
+	if (tilde) {
+		const char *home = getenv("HOME");
+		char *full = xasprintf("%s%s", home != NULL ? home : "/", word);
+		free(word);
+		word = full;
+	}
+	*dir = word;
+	return true;
+not_cd:
+	free(word);
+	return false;
+}
+
+/*
+ * `cd DIR` typed at the input: DIR (relative to the session's cwd; none:
+ * $HOME) becomes where the next lines run. The workspace, and so the
+ * writable roots, stay as they are. Nothing runs; a directory that is not
+ * one says why in the input row.
+ */
+static void launch__cd(struct tui *t, const char *dir)
+{
+	const char *home = getenv("HOME");
+	const char *target = dir != NULL ? dir : home != NULL ? home : "/";
+	char *joined = target[0] == '/' || t->cwd == NULL ? xstrdup(target)
+	                                                 : xasprintf("%s/%s", t->cwd, target);
+	char *real = realpath(joined, NULL);
+	struct stat st;
+	int err = real == NULL                       ? errno
+	          : stat(real, &st) != 0             ? errno
+	          : !S_ISDIR(st.st_mode)             ? ENOTDIR
+	          : access(real, X_OK) != 0          ? errno
+	                                             : 0;
+
+	free(joined);
+	t->dirty = true;
+	if (err != 0) {
+		free(t->notice);
+		t->notice = xasprintf("cd: %s: %s", target, strerror(err));
+		free(real);
+		return;
+	}
+	free(t->cwd);
+	t->cwd = real;
+}
+
+/* Runs a typed line as `bash -lc LINE` in the session's cwd; `cd DIR` changes that. */
 void launch_line(struct tui *t, const char *line)
 {
 	char *argv[] = {"bash", "-lc", (char *)line, NULL};
-	struct pane *p = tui_add_pane(t, line, 3, argv);
+	char *dir = NULL;
+	struct pane *p;
 
+	if (launch__cd_line(line, &dir)) {
+		launch__cd(t, dir);
+		free(dir);
+		return;
+	}
+	p = tui_add_pane(t, line, 3, argv);
 	if (p != NULL) {
 		p->origin = xstrdup(LAUNCH__TYPED);
+		if (t->cwd != NULL && t->opts->cwd != NULL && strcmp(t->cwd, t->opts->cwd) != 0)
+			p->cwd = xstrdup(t->cwd);
 		launch__decide(p, false);
 	}
 }
@@ -395,6 +497,9 @@ static bool launch__needs_quotes(const char *word)
 	return false;
 }
 
+/* The longest title kept for a command (a 200k-word argv is cut, with "..."). */
+#define LAUNCH__TITLE_MAX 4096
+
 /* ARGV as one shell-quoted line, for the title. Caller frees. */
 static char *launch__shown(size_t argc, char *const argv[])
 {
@@ -403,9 +508,13 @@ static char *launch__shown(size_t argc, char *const argv[])
 
 	for (size_t i = 0; i < argc; i++)
 		cap += strlen(argv[i]) * 4 + 3;
-	shown = xmalloc(cap);
+	shown = xmalloc(cap + 4);
 	w = shown;
 	for (size_t i = 0; i < argc; i++) {
+		if (w - shown > LAUNCH__TITLE_MAX) {
+			w = stpcpy(w, " ...");
+			break;
+		}
 		if (i > 0)
 			*w++ = ' ';
 		if (!launch__needs_quotes(argv[i])) {

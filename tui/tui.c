@@ -219,6 +219,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	free(hist);
 	free(statedir);
 	input_init(&t->reason, NULL);
+	t->cwd = opts->cwd != NULL ? xstrdup(opts->cwd) : NULL;
 	tui__relayout(t);
 	return t;
 }
@@ -286,6 +287,7 @@ void tui_free(struct tui *t)
 	free(t->modal_origin);
 	free(t->socket_path);
 	free(t->notice);
+	free(t->cwd);
 	free(t->audit_error);
 	free(t->sandbox_helper);
 	free(t->sandbox_policy);

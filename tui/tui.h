@@ -337,6 +337,7 @@ struct tui {
 	char *audit_error; /* why the log cannot be written (nothing that needs a decision runs) */
 	char *socket_path;
 	char *notice; /* a one-line message in the input row until the next key */
+	char *cwd;    /* the session's working directory: typed lines run there (`cd DIR`) */
 
 	struct layout layout; /* of the last relayout */
 	bool pending;         /* some pane has queued output */
