@@ -90,15 +90,19 @@ char *sandbox_command_policy(const char *mode, char *const *roots, size_t n_root
 	return copy;
 }
 
-/* A growing argv. */
+/* A growing argv (doubling: a 200k-word command costs linear time). */
 struct sandbox_command__argv {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
+/* Appends OWNED to A, keeping A NULL-terminated. */
 static void sandbox_command__push(struct sandbox_command__argv *a, char *owned)
 {
-	a->v = xreallocarray(a->v, a->n + 2, sizeof *a->v);
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap < 16 ? 32 : a->cap * 2;
+		a->v = xreallocarray(a->v, a->cap, sizeof *a->v);
+	}
 	a->v[a->n++] = owned;
 	a->v[a->n] = NULL;
 }

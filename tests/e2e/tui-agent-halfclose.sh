@@ -8,13 +8,23 @@
 
 export XDG_RUNTIME_DIR="$e2e_dir/run"
 mkdir -m 700 "$XDG_RUNTIME_DIR"
+# Until the TUI's agent socket is there (the status bar may be too narrow to show it).
+wait_socket() {
+	local i=0
+	while [ $i -lt 200 ]; do
+		ls "$XDG_RUNTIME_DIR"/airlock/*.sock >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "no agent socket under $XDG_RUNTIME_DIR/airlock"
+}
 export AIRLOCK_AGENT_IDLE_MS=800
 submit() {
 	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
 }
 
 start 100 30 -n off -a never
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 sock=$(ls "$XDG_RUNTIME_DIR"/airlock/*.sock)
 
 # Half-close, and a command that outlives the idle time.
@@ -73,7 +83,7 @@ rm -rf "$XDG_RUNTIME_DIR" && mkdir -m 700 "$XDG_RUNTIME_DIR"
 
 # Full of waiting prompts: the 65th request gets an error event that says so.
 start 100 30 -n off -a untrusted
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 sock=$(ls "$XDG_RUNTIME_DIR"/airlock/*.sock)
 python3 - "$sock" "$e2e_dir/ws" <<'EOF' || fail "full TUI"
 import json, socket, sys, time
