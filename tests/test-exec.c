@@ -73,6 +73,8 @@ TEST(exec_runs_sandboxed_with_the_commands_status)
 {
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
 	                                         "echo out; echo err >&2; echo $AIRLOCK_SANDBOX; "
 	                                         "exit 7",
@@ -97,6 +99,8 @@ TEST(exec_writes_the_workspace_not_etc)
 {
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(
 	    exec__run(&r, (const char *[]){"--", "sh", "-c",
 	                                   "echo hi > made && touch /etc/airlock-exec-test", NULL}),
@@ -117,6 +121,8 @@ TEST(exec_signal_becomes_128_plus_n)
 {
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c", "kill -TERM $$", NULL}), 0);
 	ASSERT_EQ(r.status, 128 + 15);
 	test_run_free(&r);
@@ -173,6 +179,8 @@ TEST(exec_allow_rule_runs_outside_the_sandbox)
 {
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__rules("a.rules", "prefix_rule(pattern=[\"sh\"], decision=\"allow\")\n"), 0);
 	ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c",
 	                                         "echo sandbox=${AIRLOCK_SANDBOX:-no}", NULL}),
@@ -249,6 +257,8 @@ static int exec__policy_fixtures(void)
 
 TEST(exec_shared_policy_fixtures)
 {
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	/* The workspace-write fixture names an extra writable root in /tmp: made for
 	 * the run when it is missing, and then removed again, so the host keeps
 	 * nothing of the test. */
@@ -299,6 +309,8 @@ TEST(exec_network_ask_allows_only_what_config_and_rules_allow)
 	struct tserver srv;
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(tserver_http_start(&srv), 0);
 	char *url = xasprintf("http://127.0.0.1:%d/hello", srv.port);
 	const char *const curl[] = {"-n", "ask",       "--", "curl",         "-s", "--noproxy", "",
@@ -369,6 +381,8 @@ TEST(exec_network_off_and_ask_block_direct_connections)
 	struct tserver srv;
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(tserver_http_start(&srv), 0);
 	ASSERT_EQ(exec__config("{\"network\":{\"allowed_domains\":[\"127.0.0.1\"]}}"), 0);
 	char *url = xasprintf("http://127.0.0.1:%d/", srv.port);
@@ -390,6 +404,8 @@ TEST(exec_network_off_and_ask_block_direct_connections)
 
 TEST(exec_cannot_replace_airlocks_own_programs)
 {
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	/* A build tree inside the workspace: the helper lives where the command may write. */
 	char *helper = test_buildpath("airlock-sandbox");
 	char *copy = xasprintf("%s/airlock-sandbox", test_tmpdir());
@@ -433,6 +449,8 @@ TEST(exec_honours_config_protected_paths_and_git_protection)
 {
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__config("{\"protected_paths\":[\"secrets\"],\"git_protection\":\"full\"}"),
 	          0);
 	ASSERT_EQ(mkdir("secrets", 0755), 0);
@@ -457,6 +475,8 @@ TEST(exec_missing_program_is_127_in_and_out_of_the_sandbox)
 {
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__run(&r, (const char *const[]){"--", "/no/such/program", NULL}), 0);
 	ASSERT_EQ(r.status, 127);
 	ASSERT_CONTAINS(r.err, "/no/such/program");
@@ -519,6 +539,8 @@ TEST(exec_filters_secrets_from_the_environment)
 	char *home = xasprintf("%s/home", test_tmpdir());
 	struct test_run r;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	/* Sandboxed, by default: only the plain variable gets in. */
 	ASSERT_EQ(exec__run_as(&r, (uid_t)-1, home, exec__secrets,
 	                       (const char *const[]){"--", "sh", "-c", EXEC__SECRETS_SCRIPT, NULL}),
@@ -769,6 +791,8 @@ TEST(exec_network_on_hides_host_sockets_unless_config_keeps_them)
 	char *cfg;
 	int lfd;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(mkdir(dir, 0755), 0);
 	lfd = exec__listen(sock);
 	ASSERT(lfd >= 0);
@@ -798,6 +822,8 @@ TEST(exec_and_check_words_that_are_not_utf8_stay_valid_json)
 	struct test_run r;
 	char *log;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__run(&r, args), 0);
 	ASSERT_EQ(r.status, 0);
 	test_run_free(&r);
@@ -862,6 +888,8 @@ TEST(exec_killed_leaves_no_command_running)
 	pid_t pid;
 	int st;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	snprintf(marker, sizeof marker, "%d.%d", 900 + getpid() % 97, getpid());
 	char *script = xasprintf("echo x > started; exec sleep %s", marker);
 	pid = fork();

@@ -281,7 +281,11 @@ int test_snapshot(const char *name, const char *text)
 static long test__unpriv_uid = -2;     /* -2: not looked for yet */
 static char test__unpriv_why[256];
 
-/* True when a forked child can become UID (with gid UID) and exits 0. */
+/*
+ * True when a forked child can become UID (with gid UID) and, as UID, may
+ * run the build tree's airlock-sandbox; *ERR is the errno that stopped it,
+ * or 255 when the build tree is out of the user's reach.
+ */
 static bool test__can_switch_to(uid_t uid, int *err)
 {
 	int status;
@@ -294,8 +298,12 @@ static bool test__can_switch_to(uid_t uid, int *err)
 		return false;
 	}
 	if (pid == 0) {
+		char *helper = test_buildpath("airlock-sandbox");
 		if (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 || setuid(uid) != 0)
 			_exit(errno != 0 && errno < 256 ? errno : 1);
+		/* The tests run the build tree's programs as this user: they must be in reach. */
+		if (access(helper, X_OK) != 0)
+			_exit(255);
 		_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -326,7 +334,16 @@ long test_unprivileged_uid(void)
 			 "there is no unused uid for the unprivileged test user");
 		return -1;
 	}
-	if (!test__can_switch_to(uid, &err)) {
+	if (!test__can_switch_to(uid, &err) && err == 255) {
+		char *dir = test_buildpath("");
+		snprintf(test__unpriv_why, sizeof test__unpriv_why,
+			 "an unprivileged user cannot reach the build tree %s (a directory above it, "
+			 "such as /root, is closed to others), so the tests cannot run airlock as one",
+			 dir);
+		free(dir);
+		return -1;
+	}
+	if (err != 0) {
 		snprintf(test__unpriv_why, sizeof test__unpriv_why,
 			 "the runner cannot switch to the unprivileged test uid %ld (%s): its "
 			 "user namespace does not map it",
@@ -353,4 +370,47 @@ int test_become_unprivileged(uid_t uid)
 	setenv("USER", "airlock-test", 1);
 	setenv("LOGNAME", "airlock-test", 1);
 	return 0;
+}
+
+/*
+ * Whether the sandbox can run here at all is asked of the build tree's
+ * helper itself, once per test: a read-only sandbox running `true`. Exit 125
+ * (it could not set the sandbox up) is the host's doing, say a chroot or a
+ * container without user namespaces; its message names the cause and
+ * `airlock doctor`.
+ */
+static int test__sandbox_ok = -1;      /* -1: not asked yet */
+static char test__sandbox_why[1024];
+
+bool test_sandbox_usable(void)
+{
+	char *helper;
+	struct test_run r;
+
+	if (test__sandbox_ok >= 0)
+		return test__sandbox_ok == 1;
+	helper = test_buildpath("airlock-sandbox");
+	char *const argv[] = {helper, "--sandbox-policy-cwd", "/", "--sandbox-policy",
+			      "{\"type\":\"read-only\"}", "--", "true", NULL};
+	if (test_run(&r, argv, NULL, "/", NULL, (uid_t)-1, 30) != 0) {
+		test__sandbox_ok = 1; /* could not even start it: let the test say so */
+	} else if (r.status == 125) {
+		size_t len = strcspn(r.err, "\n");
+		test__sandbox_ok = 0;
+		snprintf(test__sandbox_why, sizeof test__sandbox_why,
+			 "the sandbox cannot run on this host (the helper exits 125: %.*s)", (int)len,
+			 r.err);
+	} else {
+		test__sandbox_ok = 1;
+	}
+	test_run_free(&r);
+	free(helper);
+	return test__sandbox_ok == 1;
+}
+
+const char *test_sandbox_skip_reason(void)
+{
+	if (test_sandbox_usable())
+		return "the sandbox runs here (no reason to skip)";
+	return test__sandbox_why;
 }

@@ -9,6 +9,7 @@
 #ifndef AIRLOCK_TEST_H
 #define AIRLOCK_TEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -143,5 +144,14 @@ const char *test_unprivileged_skip_reason(void);
  * Returns 0 or -errno.
  */
 int test_become_unprivileged(uid_t uid);
+
+/*
+ * True when the build tree's airlock-sandbox can set a sandbox up on this
+ * host (as the runner's user); a test that needs one does
+ * `if (!test_sandbox_usable()) SKIP("%s", test_sandbox_skip_reason());`.
+ */
+bool test_sandbox_usable(void);
+/* Why test_sandbox_usable() is false, as a skip reason (the helper's own words). */
+const char *test_sandbox_skip_reason(void);
 
 #endif
