@@ -15,9 +15,12 @@
  * bucket and tests each rule in it, so cost grows with the rules sharing a
  * first word, not with the whole set.
  *
- * Writing a rules file never edits it in place: under an flock on
- * FILE.lock, the new content (old bytes kept exactly) goes to a temporary
- * file in the same directory, is fsync'd, and renamed over the old one.
+ * Appending a rule is one O_APPEND write of the whole line under an flock
+ * on FILE.lock: the file is never replaced (a symlink stays one, a line
+ * another writer appends meanwhile stays). Removing a rule rewrites the
+ * file under the same lock: the new content (other bytes kept exactly)
+ * goes to a temporary file beside the file's real target, is fsync'd and
+ * renamed over the target, so a symlinked file stays symlinked.
  */
 #include "rules.h"
 
@@ -1803,10 +1806,15 @@ static int rules__write_all(int fd, const char *buf, size_t len)
 static int rules__replace(const char *path, const char *const parts[], const size_t lens[],
                           size_t n)
 {
-	char *tmp = xasprintf("%s.tmp.XXXXXX", path);
-	char *dir = rules__dirname(path);
+	/* A symlinked file: its target is replaced, the link stays. */
+	char *real = realpath(path, NULL);
+	char *tmp = xasprintf("%s.tmp.XXXXXX", real != NULL ? real : path);
+	char *dir = rules__dirname(real != NULL ? real : path);
 	struct stat st;
 	int fd, dfd, rc = 0;
+
+	if (real != NULL)
+		path = real;
 
 	fd = mkstemp(tmp);
 	if (fd < 0) {
@@ -1834,6 +1842,7 @@ static int rules__replace(const char *path, const char *const parts[], const siz
 out:
 	free(tmp);
 	free(dir);
+	free(real);
 	return rc;
 }
 
@@ -1855,15 +1864,18 @@ static bool rules__has_line(const char *buf, size_t len, const char *line)
 
 /*
  * rules_append_line, also telling the line number LINE landed on (*LINENO)
- * and the byte offset where it starts (*OFF).
+ * and the byte offset where it starts (*OFF). The line goes in by one
+ * O_APPEND write of the whole line (and a newline before it when the file
+ * did not end with one): the file is never replaced, so a symlink stays a
+ * symlink and whatever another writer appends at the same moment stays.
  */
 static int rules__append(const char *path, const char *line, unsigned *lineno, size_t *off,
                          char **cause)
 {
 	char *dir = rules__dirname(path);
-	char *old = NULL;
-	size_t len = 0;
-	int lock, rc;
+	char *old = NULL, *buf = NULL;
+	size_t len = 0, blen;
+	int lock, rc, fd = -1;
 
 	if (strchr(line, '\n') != NULL) {
 		free(dir);
@@ -1885,30 +1897,49 @@ static int rules__append(const char *path, const char *line, unsigned *lineno, s
 			*cause = xasprintf("%s.lock: %s", path, strerror(-lock));
 		return lock;
 	}
-	rc = rules__read(path, &old, &len);
-	if (rc == -ENOENT) {
-		old = xstrdup("");
-		len = 0;
-		rc = 0;
-	}
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = read_all(fd, RULES_MAX_FILE, &old, &len);
 	if (rc == 0 && rules__has_line(old, len, line)) {
 		rc = 1;
 	} else if (rc == 0) {
 		bool fix = len > 0 && old[len - 1] != '\n';
-		const char *parts[] = {old, "\n", line, "\n"};
-		const size_t lens[] = {len, fix ? 1 : 0, strlen(line), 1};
-		unsigned lines = 1;
+		off_t end;
 
-		for (size_t i = 0; i < len; i++)
-			lines += old[i] == '\n';
-		if (lineno != NULL)
-			*lineno = lines + (fix ? 1 : 0);
-		if (off != NULL)
-			*off = len + (fix ? 1 : 0);
-		rc = rules__replace(path, parts, lens, 4);
+		buf = xasprintf("%s%s\n", fix ? "\n" : "", line);
+		blen = strlen(buf);
+		rc = rules__write_all(fd, buf, blen);
+		if (rc == 0 && fsync(fd) != 0)
+			rc = -errno;
+		/* Where it landed: the append offset is now just past our bytes. */
+		end = rc == 0 ? lseek(fd, 0, SEEK_CUR) : -1;
+		if (rc == 0 && end < (off_t)blen)
+			rc = -EIO;
+		if (rc == 0) {
+			size_t at = (size_t)end - blen + (fix ? 1 : 0);
+			unsigned lines = 1;
+			char *now = NULL;
+			size_t nlen = 0;
+
+			/* Count the lines before it in the file as it is now. */
+			if (lseek(fd, 0, SEEK_SET) == 0 &&
+			    read_all(fd, RULES_MAX_FILE, &now, &nlen) == 0)
+				for (size_t i = 0; i < at && i < nlen; i++)
+					lines += now[i] == '\n';
+			free(now);
+			if (lineno != NULL)
+				*lineno = lines;
+			if (off != NULL)
+				*off = at;
+		}
 	}
 	if (rc < 0 && cause != NULL)
 		*cause = xasprintf("%s: %s", path, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 	free(old);
 	close(lock);
 	return rc;

@@ -191,10 +191,10 @@ char *rules_format_network(const char *host, const char *protocol, enum rules_de
 /*
  * Appends LINE (no newline in it; one is added) to the file PATH, creating
  * it (and its directory) if needed: under an exclusive flock on PATH.lock,
- * by writing a temporary file in the same directory with the existing bytes
- * exactly, a newline if they did not end with one, then LINE and a newline,
- * fsync, rename over PATH, fsync of the directory. An identical existing
- * line makes it a no-op. Returns 0 (appended), 1 (already there), or -errno
+ * by one O_APPEND write of a newline if the file did not end with one, LINE
+ * and a newline, then fsync. The file is never replaced: a symlink stays a
+ * symlink, and lines others append at the same time are kept. An identical
+ * existing line makes it a no-op. Returns 0 (appended), 1 (already there), or -errno
  * with *cause.
  */
 int rules_append_line(const char *path, const char *line, char **cause);
@@ -213,7 +213,8 @@ int rules_amend_network(struct rules *r, const char *home, const char *host, con
 /*
  * Removes the bytes of RULE (its call, and its whole lines when nothing else
  * but blanks and a comment share them) from its file, atomically and under
- * the same lock as appends; every other byte stays. The rewritten file must
+ * the same lock as appends (a temporary file renamed over the file's real
+ * target: a symlink stays a symlink); every other byte stays. The rewritten file must
  * still load, else nothing changes. Returns 0 or -errno with *cause.
  * R is not updated: reload it.
  */

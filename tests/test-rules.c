@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -683,7 +684,8 @@ TEST(rules_codex_style_file_loads)
 		    {"host_executable(name=\"git\", paths=[\"/usr/bin/gitx\"])", "1:36",
 		     "end in /git"},
 		    {"network_rule(host=\"[::1\", decision=\"allow\")", "1:19", "bracketed IPv6"},
-		    {"network_rule(host=\"[zz::1]\", decision=\"allow\")", "1:19", "bracketed IPv6"},
+		    {"network_rule(host=\"[zz::1]\", decision=\"allow\")", "1:19",
+		     "bracketed IPv6"},
 		    {"network_rule(host=\"[::1]:0\", decision=\"allow\")", "1:19", "1-65535"},
 		    {"network_rule(host=\"a.b:99999\", decision=\"allow\")", "1:19", "1-65535"},
 		    {"network_rule(host=\"a\", protocol=\"quic\", decision=\"allow\")", "1:33",
@@ -697,7 +699,8 @@ TEST(rules_codex_style_file_loads)
 			cause = NULL;
 			ASSERT_EQ(rules_test__load(r, bad[i].text, &cause), -EINVAL);
 			ASSERT(cause != NULL);
-			if (strncmp(cause, want, strlen(want)) != 0 || strstr(cause, bad[i].msg) == NULL)
+			if (strncmp(cause, want, strlen(want)) != 0 ||
+			    strstr(cause, bad[i].msg) == NULL)
 				fprintf(stderr, "case %zu: %s\n", i, cause);
 			ASSERT(strncmp(cause, want, strlen(want)) == 0);
 			ASSERT_CONTAINS(cause, bad[i].msg);
@@ -724,8 +727,8 @@ TEST(rules_file_that_is_not_utf8_is_an_error)
 	free(cause);
 	cause = NULL;
 	/* Valid UTF-8 is fine, anywhere. */
-	ASSERT_EQ(rules_test__load(r, "# café ✓\nprefix_rule(pattern=[\"ls\"], decision=\"allow\")\n",
-	                           &cause),
+	ASSERT_EQ(rules_test__load(
+	              r, "# café ✓\nprefix_rule(pattern=[\"ls\"], decision=\"allow\")\n", &cause),
 	          0);
 	rules_free(r);
 	return 0;
@@ -807,12 +810,14 @@ TEST(rules_workspace_trust_pins_content)
 	d = xasprintf("%s/.airlock/rules", ws);
 	ASSERT_EQ(mkdir(d, 0700), 0);
 	free(d);
-	ASSERT_EQ(test_write_file(f1, "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
-	                              "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\")\n"
-	                              "host_executable(name=\"rm\", paths=[\"/nowhere/rm\"])\n"
-	                              "network_rule(host=\"evil.example\", decision=\"allow\")\n"),
+	ASSERT_EQ(test_write_file(f1,
+	                          "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
+	                          "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\")\n"
+	                          "host_executable(name=\"rm\", paths=[\"/nowhere/rm\"])\n"
+	                          "network_rule(host=\"evil.example\", decision=\"allow\")\n"),
 	          0);
-	ASSERT_EQ(test_write_file(f2, "prefix_rule(pattern=[\"curl\"], decision=\"forbidden\")\n"), 0);
+	ASSERT_EQ(test_write_file(f2, "prefix_rule(pattern=[\"curl\"], decision=\"forbidden\")\n"),
+	          0);
 
 	/* Untrusted: forbidden and prompt apply, allow and the path pin do not. */
 	r = rules_test__load_ws(home, ws, &info);
@@ -891,5 +896,99 @@ TEST(rules_workspace_trust_pins_content)
 	free(f2);
 	free(home);
 	free(ws);
+	return 0;
+}
+
+/*
+ * Choosing `p` never rewrites default.rules: a user appending 1000 lines
+ * at the same moment (O_APPEND, no lock, as `echo ... >>` does) loses none
+ * of them, every amended rule is there once, the file loads, and a
+ * symlinked default.rules stays a symlink; `rules remove` keeps it a
+ * symlink too, and the line numbers an amend reports are where the rule is.
+ */
+TEST(rules_amend_appends_beside_a_user_editing)
+{
+	const char *tmp = test_tmpdir();
+	char *home = xasprintf("%s/home", tmp), *dir = xasprintf("%s/home/rules", tmp);
+	char *real = xasprintf("%s/dotfiles-default.rules", tmp);
+	char *path = xasprintf("%s/default.rules", dir);
+	enum { USER_LINES = 1000, AMENDS = 100 };
+	struct rules *r;
+	struct stat st;
+	char *text, *cause = NULL;
+	size_t user = 0, amended = 0;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(test_write_file(real, "# the user's own file, kept in dotfiles\n"), 0);
+	ASSERT_EQ(symlink(real, path), 0);
+	pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_APPEND);
+
+		if (fd < 0)
+			_exit(1);
+		for (int i = 0; i < USER_LINES; i++) {
+			char line[96];
+			int n =
+			    snprintf(line, sizeof line,
+			             "prefix_rule(pattern=[\"user%d\"], decision=\"prompt\")\n", i);
+
+			if (write(fd, line, (size_t)n) != n)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	r = rules_new();
+	for (int i = 0; i < AMENDS; i++) {
+		char w[32];
+		char *words[] = {"amend", w, NULL};
+
+		snprintf(w, sizeof w, "a%d", i);
+		ASSERT_EQ(rules_amend_prefix(r, home, 2, words, RULES_ALLOW, &cause), 0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(lstat(path, &st), 0);
+	ASSERT(S_ISLNK(st.st_mode));
+	text = test_read_file(path, NULL);
+	ASSERT(text != NULL);
+	for (char *p = strstr(text, "\"user"); p != NULL; p = strstr(p + 1, "\"user"))
+		user++;
+	for (char *p = strstr(text, "\"amend\""); p != NULL; p = strstr(p + 1, "\"amend\""))
+		amended++;
+	ASSERT_EQ(user, USER_LINES);
+	ASSERT_EQ(amended, AMENDS);
+	/* Each rule added to R points at the line that holds it. */
+	for (size_t i = 0; i < rules_count(r); i++) {
+		const struct rules_rule *rule = rules_get(r, i);
+		unsigned line = 1;
+
+		for (size_t k = 0; k < rule->start; k++)
+			line += text[k] == '\n';
+		ASSERT_EQ(line, rule->line);
+		ASSERT(strncmp(text + rule->start, "prefix_rule(pattern=[\"amend\"", 28) == 0);
+	}
+	rules_free(r);
+	r = rules_new();
+	ASSERT_EQ(rules_load_file(r, path, &cause), 0);
+	ASSERT_EQ(rules_count(r), USER_LINES + AMENDS);
+	/* Remove one: the file is rewritten through the link, the link stays. */
+	ASSERT_EQ(rules_remove(rules_get(r, 0), &cause), 0);
+	ASSERT_EQ(lstat(path, &st), 0);
+	ASSERT(S_ISLNK(st.st_mode));
+	rules_free(r);
+	r = rules_new();
+	ASSERT_EQ(rules_load_file(r, real, &cause), 0);
+	ASSERT_EQ(rules_count(r), USER_LINES + AMENDS - 1);
+	rules_free(r);
+	free(text);
+	free(home);
+	free(dir);
+	free(real);
+	free(path);
 	return 0;
 }
