@@ -720,8 +720,11 @@ bool approval_network_refused_by_name(const struct approval_queue *q, const char
                                       const char *protocol, unsigned port)
 {
 	char *h = approval__lower(host), *key = approval__net_key(h, protocol, port);
-	const struct rules_rule *rule = rules_match_network(q->cfg.rules, h, protocol);
+	const struct rules_rule *rule;
 	bool refused;
+
+	rules_refresh(q->cfg.rules, NULL, NULL);
+	rule = rules_match_network_port(q->cfg.rules, h, protocol, port);
 
 	if (approval__domains_match(q->denied, h) ||
 	    (rule != NULL && rule->decision == RULES_FORBIDDEN) || approval__set_has(&q->blocked, h))
@@ -742,7 +745,8 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 {
 	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE};
 	char *host = approval__lower(req->host);
-	const struct rules_rule *rule = rules_match_network(q->cfg.rules, host, req->protocol);
+	const struct rules_rule *rule =
+	    rules_match_network_port(q->cfg.rules, host, req->protocol, req->port);
 	char where[4096], *key = approval__net_key(host, req->protocol, req->port);
 	uint64_t id;
 
@@ -844,6 +848,8 @@ static uint64_t approval__patch(struct approval_queue *q, const struct approval_
 uint64_t approval_request(struct approval_queue *q, const struct approval_request *req,
                           approval_cb cb, approval_free_cb freecb, void *data)
 {
+	/* Rules files are read again when they changed (SPEC 6): this decision obeys them. */
+	rules_refresh(q->cfg.rules, NULL, NULL);
 	switch (req->kind) {
 	case APPROVAL_EXEC:
 		return approval__exec(q, req, cb, freecb, data);

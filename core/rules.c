@@ -67,6 +67,25 @@ struct rules__slot {
 	size_t cap;
 };
 
+/* What a watched path looked like when the rules were read. */
+struct rules__stamp {
+	char *path;
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+/* A file's text as last loaded without error (the fallback of a broken edit). */
+struct rules__source {
+	char *path;
+	char *text;
+	size_t len;
+	bool restrict_only;
+};
+
 struct rules {
 	struct rules_rule **v; /* every rule, load order */
 	size_t n;
@@ -80,6 +99,18 @@ struct rules {
 	size_t n_net;
 	struct rules_rule **exe; /* host_executable rules, load order */
 	size_t n_exe;
+	/* live reload (rules_refresh) */
+	bool loaded_all; /* filled by rules_load_all_info: refreshable */
+	char *home;      /* what it loaded (copies), or NULL */
+	char *workspace;
+	struct rules_workspace_info ws_info;
+	struct rules__stamp *stamps; /* every path whose change means a reload */
+	size_t n_stamps;
+	struct rules__source *src; /* each file's last good text */
+	size_t n_src;
+	const struct rules *fallback; /* while refreshing: the set being replaced */
+	char *broken;                 /* the last refresh's first error, or NULL */
+	struct rules *retired;        /* earlier contents: rule pointers may still be held */
 };
 
 /* FNV-1a over LEN bytes. */
@@ -154,6 +185,18 @@ void rules_free(struct rules *r)
 	free(r->slots);
 	free(r->net);
 	free(r->exe);
+	free(r->home);
+	free(r->workspace);
+	for (size_t i = 0; i < r->n_stamps; i++)
+		free(r->stamps[i].path);
+	free(r->stamps);
+	for (size_t i = 0; i < r->n_src; i++) {
+		free(r->src[i].path);
+		free(r->src[i].text);
+	}
+	free(r->src);
+	free(r->broken);
+	rules_free(r->retired);
 	free(r);
 }
 
@@ -1469,19 +1512,144 @@ static int rules__read(const char *path, char **buf, size_t *len)
 	return rc;
 }
 
+/* Fills STAMP for PATH from ST (NULL: the path does not exist). */
+static void rules__stamp_fill(struct rules__stamp *stamp, const struct stat *st)
+{
+	stamp->exists = st != NULL;
+	if (st == NULL)
+		return;
+	stamp->dev = st->st_dev;
+	stamp->ino = st->st_ino;
+	stamp->size = st->st_size;
+	stamp->mtime = st->st_mtim;
+	stamp->ctime = st->st_ctim;
+}
+
+/* Watches PATH (as it is now, or as ST says when not NULL) for rules_refresh. */
+static void rules__watch(struct rules *r, const char *path, const struct stat *st)
+{
+	struct stat now;
+	struct rules__stamp *stamp = NULL;
+
+	for (size_t i = 0; i < r->n_stamps; i++)
+		if (strcmp(r->stamps[i].path, path) == 0)
+			stamp = &r->stamps[i];
+	if (stamp == NULL) {
+		r->stamps = xreallocarray(r->stamps, r->n_stamps + 1, sizeof *r->stamps);
+		stamp = &r->stamps[r->n_stamps++];
+		memset(stamp, 0, sizeof *stamp);
+		stamp->path = xstrdup(path);
+	}
+	if (st == NULL && stat(path, &now) == 0)
+		st = &now;
+	rules__stamp_fill(stamp, st);
+}
+
+/* True when some watched path changed since it was stamped. */
+static bool rules__changed(const struct rules *r)
+{
+	for (size_t i = 0; i < r->n_stamps; i++) {
+		const struct rules__stamp *s = &r->stamps[i];
+		struct stat st;
+		bool exists = stat(s->path, &st) == 0;
+
+		if (exists != s->exists)
+			return true;
+		if (exists && (st.st_dev != s->dev || st.st_ino != s->ino ||
+		               st.st_size != s->size || st.st_mtim.tv_sec != s->mtime.tv_sec ||
+		               st.st_mtim.tv_nsec != s->mtime.tv_nsec ||
+		               st.st_ctim.tv_sec != s->ctime.tv_sec ||
+		               st.st_ctim.tv_nsec != s->ctime.tv_nsec))
+			return true;
+	}
+	return false;
+}
+
+/* Reads PATH like rules__read, stamping it (from the open file) first when R is refreshable. */
+static int rules__read_watched(struct rules *r, const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	if (r->loaded_all && fstat(fd, &st) == 0)
+		rules__watch(r, path, &st);
+	rc = read_all(fd, RULES_MAX_FILE, buf, len);
+	close(fd);
+	return rc;
+}
+
+/* Remembers TEXT as PATH's last good content. */
+static void rules__remember(struct rules *r, const char *path, const char *text, size_t len,
+                            bool restrict_only)
+{
+	struct rules__source *src;
+
+	if (!r->loaded_all)
+		return;
+	r->src = xreallocarray(r->src, r->n_src + 1, sizeof *r->src);
+	src = &r->src[r->n_src++];
+	src->path = xstrdup(path);
+	src->text = xmalloc(len + 1);
+	memcpy(src->text, text, len);
+	src->text[len] = '\0';
+	src->len = len;
+	src->restrict_only = restrict_only;
+}
+
+/*
+ * Parses one file's TEXT into R (see rules__parse). While refreshing, a
+ * file that no longer loads keeps its last good rules, restricting only
+ * (what only the broken file allowed is refused), and the error is kept in
+ * R->broken instead of failing the load.
+ */
+static int rules__load_text(struct rules *r, const char *path, const char *text, size_t len,
+                            size_t *restrict_only, char **cause)
+{
+	char *why = NULL;
+	size_t dropped = 0;
+	int rc = rules__parse(r, path, text, len, 1, 0, restrict_only, &why);
+
+	if (rc == 0) {
+		rules__remember(r, path, text, len, restrict_only != NULL);
+		return 0;
+	}
+	if (r->fallback == NULL) {
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
+		return rc;
+	}
+	for (size_t i = 0; i < r->fallback->n_src; i++) {
+		const struct rules__source *old = &r->fallback->src[i];
+
+		if (strcmp(old->path, path) == 0 &&
+		    rules__parse(r, path, old->text, old->len, 1, 0, &dropped, NULL) == 0)
+			rules__remember(r, path, old->text, old->len, true);
+	}
+	if (r->broken == NULL)
+		r->broken = why;
+	else
+		free(why);
+	return 0;
+}
+
 /* Loads one file. */
 int rules_load_file(struct rules *r, const char *path, char **cause)
 {
 	char *buf;
 	size_t len;
-	int rc = rules__read(path, &buf, &len);
+	int rc = rules__read_watched(r, path, &buf, &len);
 
 	if (rc != 0) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	rc = rules_load_buffer(r, path, buf, len, cause);
+	rc = rules__load_text(r, path, buf, len, NULL, cause);
 	free(buf);
 	return rc;
 }
@@ -1544,8 +1712,36 @@ int rules_load_all_info(struct rules *r, const char *home, const char *workspace
 {
 	int rc = 0;
 
-	if (info != NULL)
-		memset(info, 0, sizeof *info);
+	struct rules_workspace_info local;
+
+	if (info == NULL)
+		info = &local;
+	memset(info, 0, sizeof *info);
+	/* Refreshable: remember what was loaded, and watch the directories first. */
+	r->loaded_all = true;
+	free(r->home);
+	free(r->workspace);
+	r->home = home != NULL ? xstrdup(home) : NULL;
+	r->workspace = workspace != NULL ? xstrdup(workspace) : NULL;
+	if (home != NULL) {
+		char *dir = xasprintf("%s/rules", home), *trust = xasprintf("%s/trust.json", home);
+
+		rules__watch(r, dir, NULL);
+		rules__watch(r, trust, NULL);
+		free(trust);
+		free(dir);
+	}
+	if (workspace != NULL) {
+		static const char *const subs[] = {".airlock", ".airlock/rules", ".codex",
+		                                   ".codex/rules"};
+
+		for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+			char *dir = xasprintf("%s/%s", workspace, subs[i]);
+
+			rules__watch(r, dir, NULL);
+			free(dir);
+		}
+	}
 	if (home != NULL) {
 		char *dir = xasprintf("%s/rules", home);
 
@@ -1554,6 +1750,7 @@ int rules_load_all_info(struct rules *r, const char *home, const char *workspace
 	}
 	if (rc == 0 && workspace != NULL)
 		rc = rules_load_workspace(r, home, workspace, info, cause);
+	r->ws_info = *info;
 	return rc;
 }
 
@@ -1606,7 +1803,7 @@ int rules_load_workspace(struct rules *r, const char *home, const char *workspac
 				paths[n] = xasprintf("%s/%s", dir, names[i]);
 				bufs[n] = NULL;
 				lens[n] = 0;
-				rc = rules__read(paths[n], &bufs[n], &lens[n]);
+				rc = rules__read_watched(r, paths[n], &bufs[n], &lens[n]);
 				if (rc != 0 && cause != NULL)
 					*cause = xasprintf("%s: %s", paths[n], strerror(-rc));
 				n++;
@@ -1628,8 +1825,8 @@ int rules_load_workspace(struct rules *r, const char *home, const char *workspac
 	real = realpath(workspace, NULL);
 	trusted = rc == 0 && n > 0 && rules_trust_matches(home, real, &files);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = rules__parse(r, paths[i], bufs[i], lens[i], 1, 0, trusted ? NULL : &ignored,
-		                  cause);
+		rc = rules__load_text(r, paths[i], bufs[i], lens[i], trusted ? NULL : &ignored,
+		                      cause);
 	if (info != NULL) {
 		info->files = n;
 		info->trusted = trusted;
@@ -2090,4 +2287,51 @@ out:
 	free(buf);
 	close(lock);
 	return rc;
+}
+
+/* ---- live reload ------------------------------------------------------------ */
+
+/* Re-reads the rules when a watched file or directory changed. */
+int rules_refresh(struct rules *r, bool *changed, char **cause)
+{
+	struct rules *n, tmp;
+	int rc;
+
+	if (changed != NULL)
+		*changed = false;
+	if (r == NULL || !r->loaded_all || !rules__changed(r))
+		return 0;
+	n = rules_new();
+	n->fallback = r;
+	rc = rules_load_all_info(n, r->home, r->workspace, NULL, cause);
+	n->fallback = NULL;
+	if (rc != 0) {
+		/* Not even readable: keep what there is, say so, try again next time. */
+		free(r->broken);
+		r->broken = xstrdup(cause != NULL && *cause != NULL ? *cause : "rules unreadable");
+		rules_free(n);
+		return rc;
+	}
+	if (n->broken != NULL && cause != NULL)
+		*cause = xstrdup(n->broken);
+	/* The new contents take R's place; the old ones stay alive behind it. */
+	tmp = *r;
+	*r = *n;
+	*n = tmp;
+	r->retired = n;
+	if (changed != NULL)
+		*changed = true;
+	return r->broken != NULL ? -EINVAL : 0;
+}
+
+/* The last refresh's error (a file that stopped loading), or NULL. */
+const char *rules_broken(const struct rules *r)
+{
+	return r != NULL ? r->broken : NULL;
+}
+
+/* What the last load found about the workspace's own rules. */
+const struct rules_workspace_info *rules_workspace(const struct rules *r)
+{
+	return r != NULL ? &r->ws_info : NULL;
 }

@@ -134,6 +134,23 @@ int rules_load_all(struct rules *r, const char *home, const char *workspace, cha
 int rules_load_all_info(struct rules *r, const char *home, const char *workspace,
                         struct rules_workspace_info *info, char **cause);
 
+/*
+ * Live reload (SPEC 6): when a rules file, a rules directory or trust.json
+ * that R was loaded from (rules_load_all*) changed since (a stat each: call
+ * it before each decision), loads everything again in R's place. A file
+ * that no longer loads keeps its last good rules, restricting only (what
+ * only that file allowed is refused), and its error stays in
+ * rules_broken(R) until a refresh loads it. Rules of the replaced contents
+ * stay valid (pointers held by prompts) until rules_free. Returns 0, or
+ * -EINVAL / -errno with *cause (R still usable); *CHANGED (may be NULL)
+ * says whether R was reloaded.
+ */
+int rules_refresh(struct rules *r, bool *changed, char **cause);
+/* The error that makes some file's rules stale (see rules_refresh), or NULL. */
+const char *rules_broken(const struct rules *r);
+/* What the last rules_load_all* found about the workspace's own rules. */
+const struct rules_workspace_info *rules_workspace(const struct rules *r);
+
 /* How many rules the set holds; rules_get(r, i) for i < rules_count(r), in load order. */
 size_t rules_count(const struct rules *r);
 const struct rules_rule *rules_get(const struct rules *r, size_t i);
