@@ -46,6 +46,7 @@ struct agent_server_client {
 	bool read_eof;     /* the client shut its writing side */
 	size_t holds;      /* its requests still under way (agent_server_hold) */
 	uint64_t last_ms;  /* when its last request came (or it connected) */
+	bool want_drain;   /* the owner was told it is busy: tell it when it drains */
 };
 
 struct agent_server {
@@ -221,6 +222,12 @@ static void agent_server_written(uv_write_t *req, int status)
 	free(w);
 	if (status < 0 && status != UV_ECANCELED && c != NULL && !c->closing)
 		agent_server_close(c, false, true);
+	else if (c != NULL && !c->closing && c->want_drain &&
+	         uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < AGENT_SERVER_LOW_QUEUE) {
+		c->want_drain = false;
+		if (c->server->ops->on_drained != NULL)
+			c->server->ops->on_drained(c->server->data, c->id);
+	}
 }
 
 /* Queues LINE (taken over) on client C. */
@@ -254,6 +261,17 @@ int agent_server_send(struct agent_server *s, uint64_t client, char *line)
 	}
 	agent_server_write(c, line);
 	return 0;
+}
+
+bool agent_server_busy(struct agent_server *s, uint64_t client)
+{
+	struct agent_server_client *c = agent_server_find(s, client);
+
+	if (c == NULL ||
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < AGENT_SERVER_HIGH_QUEUE)
+		return false;
+	c->want_drain = true;
+	return true;
 }
 
 void agent_server_hold(struct agent_server *s, uint64_t client)

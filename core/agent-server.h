@@ -20,6 +20,9 @@
 
 /* Connections served at once; more are told so and closed. */
 #define AGENT_SERVER_MAX_CLIENTS 64
+/* Above this many unsent bytes a client is busy; below the low mark it has drained. */
+#define AGENT_SERVER_HIGH_QUEUE (2u * 1024 * 1024)
+#define AGENT_SERVER_LOW_QUEUE  (256u * 1024)
 /* A client with no request under way and none sent this long is closed (SPEC 9). */
 #define AGENT_SERVER_IDLE_MS (10u * 60 * 1000)
 /* Bytes queued for a client that does not read before it is dropped. */
@@ -37,6 +40,8 @@ struct agent_server_ops {
 	void (*on_patch)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_cancel)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_disconnect)(void *data, uint64_t client);
+	/* A client that agent_server_busy() called busy has drained (may be NULL). */
+	void (*on_drained)(void *data, uint64_t client);
 };
 
 /*
@@ -82,6 +87,14 @@ size_t agent_server_clients(const struct agent_server *s);
  * dropped).
  */
 int agent_server_send(struct agent_server *s, uint64_t client, char *line);
+
+/*
+ * Whether CLIENT has over AGENT_SERVER_HIGH_QUEUE bytes waiting to be sent:
+ * the owner should stop producing for it (pause the command) until
+ * on_drained. Backpressure, so a fast command never makes the server drop
+ * a client that reads, only slower.
+ */
+bool agent_server_busy(struct agent_server *s, uint64_t client);
 
 /*
  * The owner holds CLIENT open while one of its requests is under way, and

@@ -37,6 +37,7 @@ struct agent_link_req {
 	uint64_t waiter;         /* patch: the approval waiter */
 	struct patch_plan *plan; /* patch */
 	bool decision_sent;
+	bool throttled; /* exec: its command paused until the client drains */
 	struct agent_link_req *next;
 };
 
@@ -116,12 +117,35 @@ static void agent_link__decided(const struct approval_result *res, void *data)
 	r->decision_sent = !res->allowed;
 }
 
-/* exec: output, as it comes. */
+/* exec: output, as it comes; a client that lags pauses the command. */
 static void agent_link__output(const char *buf, size_t len, void *data)
 {
 	struct agent_link_req *r = data;
+	struct pane *p;
 
 	agent_link__send(r, protocol_event_output(r->id, PROTOCOL_STDOUT, buf, len));
+	if (r->link->server == NULL || !agent_server_busy(r->link->server, r->client))
+		return;
+	p = tui_pane_by_id(r->link->t, r->pane_id);
+	if (p != NULL && p->job != NULL) {
+		job_pause(p->job);
+		r->throttled = true;
+	}
+}
+
+/* A lagging client caught up: its commands read on (unless their pane holds them). */
+static void agent_link__on_drained(void *data, uint64_t client)
+{
+	struct agent_link *l = data;
+
+	for (struct agent_link_req *r = l->reqs; r != NULL; r = r->next) {
+		if (r->client != client || !r->throttled)
+			continue;
+		struct pane *p = tui_pane_by_id(l->t, r->pane_id);
+		r->throttled = false;
+		if (p != NULL && p->job != NULL && !p->paused)
+			job_resume(p->job);
+	}
 }
 
 /* exec: the end. */
@@ -358,6 +382,7 @@ static const struct agent_server_ops agent_link__ops = {
     .on_patch = agent_link__on_patch,
     .on_cancel = agent_link__on_cancel,
     .on_disconnect = agent_link__on_disconnect,
+    .on_drained = agent_link__on_drained,
 };
 
 /* Opens the agent socket for T (see tui.h). */

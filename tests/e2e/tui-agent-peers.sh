@@ -74,6 +74,11 @@ tr -d '\r' <"$e2e_dir/stream.out" | grep -qx streamed-all || fail "the streaming
 lines=$(tr -d '\r' <"$e2e_dir/stream.out" | grep -c '^[0-9]*$')
 [ "$lines" = 80000 ] || fail "the streaming client got $lines lines, not 80000"
 
+# A client that reads slower than its command writes loses nothing (the
+# command is paused, the client never dropped).
+n=$(submit -- head -c 33554432 /dev/zero | wc -c)
+[ "$n" = 33554432 ] || fail "32 MiB through submit gave $n bytes"
+
 out=$(submit -- echo still-here) || fail "a last request failed"
 case $out in *still-here*) ;; *) fail "a last request printed: $out" ;; esac
 alive "at the end"
