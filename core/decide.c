@@ -48,6 +48,12 @@ static const char *const decide__denial_markers[] = {
     "permission denied",
     "read-only file system",
     "network is unreachable",
+    /* git on a protected config (EBUSY on the read-only bind), or its object dirs */
+    "device or resource busy",
+    "unable to create",
+    "could not lock",
+    /* curl to a host the sandbox cannot reach */
+    "couldn't connect",
 };
 
 /* The name of decision D. */

@@ -112,7 +112,9 @@ char **decide_prefix(size_t argc, char *const argv[], size_t *n);
 /*
  * on-failure: whether a sandboxed run "looks denied": exit status != 0 and
  * OUTPUT (LEN bytes) contains, in any case, "operation not permitted",
- * "permission denied", "read-only file system" or "network is unreachable";
+ * "permission denied", "read-only file system", "network is unreachable",
+ * "device or resource busy", "unable to create", "could not lock" or
+ * "couldn't connect";
  * or it was killed by SIGSYS (TERM_SIGNAL, 0 when it exited).
  */
 bool decide_looks_denied(int exit_status, int term_signal, const char *output, size_t len);

@@ -164,6 +164,8 @@ static const char *const safe_commands__rg_bad[] = {"--pre", "--pre-glob", "--ho
 static const char *const safe_commands__sort_bad[] = {"--output", "--compress-program", NULL};
 static const char *const safe_commands__date_bad[] = {"--set", NULL};
 static const char *const safe_commands__file_bad[] = {"--compile", NULL};
+/* base64 on BSD/macOS writes a file with -o / --output. */
+static const char *const safe_commands__base64_bad[] = {"--output", "-o", NULL};
 
 /* Programs that only read (SPEC section 4, step 3). */
 static const struct safe_commands__entry safe_commands__safe[] = {
@@ -205,6 +207,23 @@ static const struct safe_commands__entry safe_commands__safe[] = {
     {.name = "printenv"},
     {.name = "od"},
     {.name = "hexdump"},
+    /* Read-only tools Codex lists too (issue 12). */
+    {.name = "base64", .bad = safe_commands__base64_bad, .bad_short = "o"},
+    {.name = "base32"},
+    {.name = "tac"},
+    {.name = "numfmt"},
+    {.name = "expr"},
+    {.name = "paste"},
+    {.name = "fold"},
+    {.name = "expand"},
+    {.name = "unexpand"},
+    {.name = "comm"},
+    {.name = "join"},
+    {.name = "column"},
+    {.name = "cksum"},
+    {.name = "b2sum"},
+    {.name = "sha224sum"},
+    {.name = "sha384sum"},
     {.name = "file", .bad = safe_commands__file_bad, .bad_short = "C"},
     {.name = "tree", .bad_short = "o"},
     {.name = "date", .bad = safe_commands__date_bad, .bad_short = "s"},

@@ -343,6 +343,22 @@ TEST(decide_looks_denied_detects_sandbox_denials)
 	    {.status = 128 + SIGSYS, .sig = SIGSYS, .out = "", .denied = true},
 	    {.status = 128 + SIGKILL, .sig = SIGKILL, .out = "killed", .denied = false},
 	    {.status = 1, .out = "permission\ndenied", .denied = false},
+	    /* git remote add on the protected config; git push to a local remote; curl */
+	    {.status = 255,
+	     .out = "error: could not write config file .git/config: Device or resource busy",
+	     .denied = true},
+	    {.status = 1,
+	     .out = "remote: error: unable to create temporary object directory",
+	     .denied = true},
+	    {.status = 128,
+	     .out = "fatal: Unable to create '/r/.git/index.lock': x",
+	     .denied = true},
+	    {.status = 255, .out = "error: could not lock config file .git/config", .denied = true},
+	    {.status = 7,
+	     .out =
+	         "curl: (7) Failed to connect to 127.0.0.1 port 8080: Couldn't connect to server",
+	     .denied = true},
+	    {.status = 0, .out = "Couldn't connect (but it worked)", .denied = false},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -382,6 +398,27 @@ TEST(decide_safe_and_dangerous_tables)
 	    {.cmd = "sudo -E rm --force x", .dangerous = true},
 	    {.cmd = "echo rm -rf x", .safe = true, .dangerous = false},
 	    {.cmd = "git rm -f x", .dangerous = false},
+	    /* Codex's read-only tools, one line each */
+	    {.cmd = "base64 file", .safe = true},
+	    {.cmd = "base64 -d file", .safe = true},
+	    {.cmd = "base64 -o out file", .safe = false},
+	    {.cmd = "base64 --output=out file", .safe = false},
+	    {.cmd = "base32 file", .safe = true},
+	    {.cmd = "tac log", .safe = true},
+	    {.cmd = "numfmt --to=iec 1048576", .safe = true},
+	    {.cmd = "expr 1 + 2", .safe = true},
+	    {.cmd = "paste a b", .safe = true},
+	    {.cmd = "fold -w 80 x", .safe = true},
+	    {.cmd = "expand x", .safe = true},
+	    {.cmd = "unexpand x", .safe = true},
+	    {.cmd = "comm a b", .safe = true},
+	    {.cmd = "join a b", .safe = true},
+	    {.cmd = "column -t x", .safe = true},
+	    {.cmd = "cksum x", .safe = true},
+	    {.cmd = "b2sum x", .safe = true},
+	    {.cmd = "sha224sum x", .safe = true},
+	    {.cmd = "sha384sum x", .safe = true},
+	    {.cmd = "/usr/bin/tac x", .safe = true},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
