@@ -458,10 +458,11 @@ int cmd_exec(const struct cli_options *opts)
 	log_path = audit_default_path();
 	audit = log_path != NULL ? audit_open(log_path, &cause) : NULL;
 	if (audit == NULL) {
+		/* CAUSE names the path already ("PATH: error"). */
 		fprintf(stderr,
-		        "airlock: cannot open the audit log %s: %s; nothing was run (run `airlock "
+		        "airlock: cannot open the audit log %s; nothing was run (run `airlock "
 		        "doctor` for what to do on this host)\n",
-		        log_path != NULL ? log_path : "(no HOME)", cause != NULL ? cause : "");
+		        cause != NULL ? cause : log_path != NULL ? log_path : "(no HOME)");
 		free(cause);
 		free(log_path);
 		free(helper);
