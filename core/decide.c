@@ -315,6 +315,59 @@ enum decide__wrap {
 	DECIDE__WRAP_UNKNOWN, /* runs a command somewhere in its words */
 };
 
+/* What a program name means to the judge (one table for wrappers, shells and eval). */
+enum decide__kind {
+	DECIDE__K_NONE,
+	DECIDE__K_COMMAND, /* command, builtin */
+	DECIDE__K_EXEC,
+	DECIDE__K_NOHUP,
+	DECIDE__K_TIME,
+	DECIDE__K_NICE,
+	DECIDE__K_TIMEOUT,
+	DECIDE__K_ENV,
+	DECIDE__K_SUDO, /* sudo, doas */
+	DECIDE__K_FIND,
+	DECIDE__K_WRAPPER, /* runs a command somewhere in its words; options unknown */
+	DECIDE__K_SHELL,   /* its -c argument is a script */
+	DECIDE__K_EVAL,
+};
+
+/* The names with a meaning, and that meaning (wrappers as in safe-commands.c). */
+static const struct {
+	const char *name;
+	enum decide__kind kind;
+} decide__kinds[] = {
+    {"ash", DECIDE__K_SHELL},       {"bash", DECIDE__K_SHELL},
+    {"builtin", DECIDE__K_COMMAND}, {"busybox", DECIDE__K_WRAPPER},
+    {"bwrap", DECIDE__K_WRAPPER},   {"chroot", DECIDE__K_WRAPPER},
+    {"chrt", DECIDE__K_WRAPPER},    {"command", DECIDE__K_COMMAND},
+    {"dash", DECIDE__K_SHELL},      {"doas", DECIDE__K_SUDO},
+    {"env", DECIDE__K_ENV},         {"eval", DECIDE__K_EVAL},
+    {"exec", DECIDE__K_EXEC},       {"faketime", DECIDE__K_WRAPPER},
+    {"find", DECIDE__K_FIND},       {"firejail", DECIDE__K_WRAPPER},
+    {"flock", DECIDE__K_WRAPPER},   {"ionice", DECIDE__K_WRAPPER},
+    {"ksh", DECIDE__K_SHELL},       {"ltrace", DECIDE__K_WRAPPER},
+    {"mksh", DECIDE__K_SHELL},      {"nice", DECIDE__K_NICE},
+    {"nohup", DECIDE__K_NOHUP},     {"nsenter", DECIDE__K_WRAPPER},
+    {"runuser", DECIDE__K_WRAPPER}, {"script", DECIDE__K_WRAPPER},
+    {"setsid", DECIDE__K_WRAPPER},  {"sh", DECIDE__K_SHELL},
+    {"stdbuf", DECIDE__K_WRAPPER},  {"strace", DECIDE__K_WRAPPER},
+    {"su", DECIDE__K_WRAPPER},      {"sudo", DECIDE__K_SUDO},
+    {"taskset", DECIDE__K_WRAPPER}, {"time", DECIDE__K_TIME},
+    {"timeout", DECIDE__K_TIMEOUT}, {"unshare", DECIDE__K_WRAPPER},
+    {"watch", DECIDE__K_WRAPPER},   {"xargs", DECIDE__K_WRAPPER},
+    {"zsh", DECIDE__K_SHELL},
+};
+
+/* The meaning of program NAME (first bytes compared before any strcmp). */
+static enum decide__kind decide__kind_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof decide__kinds / sizeof *decide__kinds; i++)
+		if (decide__kinds[i].name[0] == name[0] && strcmp(decide__kinds[i].name, name) == 0)
+			return decide__kinds[i].kind;
+	return DECIDE__K_NONE;
+}
+
 /* True when W is `NAME=value`. */
 static bool decide__assignment(const char *w)
 {
@@ -366,7 +419,7 @@ static size_t decide__skip_opts(size_t argc, char *const argv[], size_t i, const
  * *INNER and *BENIGN (false when the wrapper changes privileges or the
  * environment: allow rules do not reach through it).
  */
-static enum decide__wrap decide__wrapper(const char *name, size_t argc, char *const argv[],
+static enum decide__wrap decide__wrapper(enum decide__kind kind, size_t argc, char *const argv[],
                                          size_t *inner, bool *benign)
 {
 	static const char *const env_long[] = {"--unset", "--chdir", "--split-string", NULL};
@@ -379,30 +432,28 @@ static enum decide__wrap decide__wrapper(const char *name, size_t argc, char *co
 	size_t i;
 
 	*benign = true;
-	if (!safe_commands_is_wrapper(name))
-		return DECIDE__WRAP_NONE;
-	if (strcmp(name, "command") == 0 || strcmp(name, "builtin") == 0) {
+	if (kind == DECIDE__K_COMMAND) {
 		i = decide__skip_opts(argc, argv, 1, NULL, NULL);
 		/* `command -v x` only looks x up. */
 		for (size_t k = 1; k < i; k++)
 			if (strpbrk(argv[k], "vV") != NULL && argv[k][1] != '-')
 				return DECIDE__WRAP_NONE;
-	} else if (strcmp(name, "exec") == 0) {
+	} else if (kind == DECIDE__K_EXEC) {
 		i = decide__skip_opts(argc, argv, 1, "a", NULL);
-	} else if (strcmp(name, "nohup") == 0) {
+	} else if (kind == DECIDE__K_NOHUP) {
 		i = decide__skip_opts(argc, argv, 1, NULL, NULL);
-	} else if (strcmp(name, "time") == 0) {
+	} else if (kind == DECIDE__K_TIME) {
 		i = decide__skip_opts(argc, argv, 1, "fo", NULL);
-	} else if (strcmp(name, "nice") == 0) {
+	} else if (kind == DECIDE__K_NICE) {
 		i = 1;
 		/* `nice -5 cmd`, `nice -n 5 cmd`, `nice -n5 cmd`. */
 		while (i < argc && argv[i][0] == '-' && isdigit((unsigned char)argv[i][1]))
 			i++;
 		i = decide__skip_opts(argc, argv, i, "n", nice_long);
-	} else if (strcmp(name, "timeout") == 0) {
+	} else if (kind == DECIDE__K_TIMEOUT) {
 		i = decide__skip_opts(argc, argv, 1, "sk", timeout_long);
 		i++; /* the duration */
-	} else if (strcmp(name, "env") == 0) {
+	} else if (kind == DECIDE__K_ENV) {
 		for (size_t k = 1; k < argc && argv[k][0] == '-'; k++)
 			if (strcmp(argv[k], "-S") == 0 ||
 			    strncmp(argv[k], "--split-string", 14) == 0 ||
@@ -411,12 +462,12 @@ static enum decide__wrap decide__wrapper(const char *name, size_t argc, char *co
 		i = decide__skip_opts(argc, argv, 1, "uC", env_long);
 		for (; i < argc && decide__assignment(argv[i]); i++)
 			*benign = false;
-	} else if (strcmp(name, "sudo") == 0 || strcmp(name, "doas") == 0) {
+	} else if (kind == DECIDE__K_SUDO) {
 		*benign = false;
 		i = decide__skip_opts(argc, argv, 1, "ughpCDrtTUc", sudo_long);
 		for (; i < argc && decide__assignment(argv[i]); i++)
 			;
-	} else if (strcmp(name, "find") == 0) {
+	} else if (kind == DECIDE__K_FIND) {
 		/* find runs a command only through its -exec family. */
 		for (size_t k = 1; k < argc; k++)
 			if (strncmp(argv[k], "-exec", 5) == 0 || strncmp(argv[k], "-ok", 3) == 0) {
@@ -424,7 +475,7 @@ static enum decide__wrap decide__wrapper(const char *name, size_t argc, char *co
 				return DECIDE__WRAP_UNKNOWN;
 			}
 		return DECIDE__WRAP_NONE;
-	} else if (safe_commands_is_wrapper(name)) {
+	} else if (kind == DECIDE__K_WRAPPER) {
 		*benign = false;
 		return DECIDE__WRAP_UNKNOWN;
 	} else {
@@ -434,19 +485,6 @@ static enum decide__wrap decide__wrapper(const char *name, size_t argc, char *co
 		return DECIDE__WRAP_NONE;
 	*inner = i;
 	return DECIDE__WRAP_KNOWN;
-}
-
-/* True when NAME is a shell whose `-c` argument is a script. */
-static bool decide__is_shell(const char *name)
-{
-	static const char *const shells[] = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash"};
-
-	if (strchr("bszdkma", name[0]) == NULL || name[0] == '\0')
-		return false;
-	for (size_t i = 0; i < sizeof shells / sizeof *shells; i++)
-		if (strcmp(name, shells[i]) == 0)
-			return true;
-	return false;
 }
 
 static void decide__judge_words(struct decide__judge *j, size_t argc, char *const argv[],
@@ -548,16 +586,17 @@ static void decide__judge_argv(struct decide__judge *j, size_t argc, char *const
 		bool ok = true;
 		enum decide__wrap w;
 
-		if (name != NULL &&
-		    (decide__is_shell(name) || (name[0] == 'e' && strcmp(name, "eval") == 0))) {
-			bool script = strcmp(name, "eval") == 0;
+		enum decide__kind kind = name != NULL ? decide__kind_of(name) : DECIDE__K_NONE;
+
+		if (kind == DECIDE__K_SHELL || kind == DECIDE__K_EVAL) {
+			bool script = kind == DECIDE__K_EVAL;
 
 			for (size_t i = off + 1; i < argc && !script; i++)
 				script = argv[i][0] == '-' && argv[i][1] != '-' &&
 				         strchr(argv[i], 'c') != NULL;
 			/* A script is opaque: allow rules do not apply to it. */
 			decide__match(j, argc - off, argv + off, benign && !script);
-			script = strcmp(name, "eval") == 0;
+			script = kind == DECIDE__K_EVAL;
 			for (size_t i = off + 1; i < argc; i++) {
 				if (script)
 					decide__scan(j, argv[i]);
@@ -570,7 +609,7 @@ static void decide__judge_argv(struct decide__judge *j, size_t argc, char *const
 		decide__match(j, argc - off, argv + off, benign);
 		if (name == NULL)
 			return;
-		w = decide__wrapper(name, argc - off, argv + off, &inner, &ok);
+		w = decide__wrapper(kind, argc - off, argv + off, &inner, &ok);
 		if (w == DECIDE__WRAP_NONE) {
 			j->safe = benign && safe_commands_is_known_safe(argc - off, argv + off);
 			return;

@@ -377,9 +377,19 @@ void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
 	len = strlen(argv[0]);
 	one = rules__find(r, argv[0], len, rules__hash(argv[0], len));
 	if (argc >= 2) {
-		key = rules__key(argv[0], argv[1], &len);
-		two = rules__find(r, key, len, rules__hash(key, len));
-		free(key);
+		size_t l1 = strlen(argv[1]);
+		char small[256];
+
+		/* The pair key, on the stack when it fits (most do: no allocation). */
+		if (len + l1 + 2 <= sizeof small) {
+			memcpy(small, argv[0], len + 1);
+			memcpy(small + len + 1, argv[1], l1 + 1);
+			two = rules__find(r, small, len + 1 + l1, rules__hash(small, len + 1 + l1));
+		} else {
+			key = rules__key(argv[0], argv[1], &len);
+			two = rules__find(r, key, len, rules__hash(key, len));
+			free(key);
+		}
 	}
 	/* Merge the two lists (each in load order) into load order. */
 	while ((one->key != NULL && i < one->n) ||

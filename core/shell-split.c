@@ -549,6 +549,39 @@ static void shell_split__scan_add(struct shell_split__frame *f, char c)
 	f->buf[f->len++] = c;
 }
 
+/* Appends the N plain bytes at P (no quote, operator or expansion among them) to F's word. */
+static void shell_split__scan_add_run(struct shell_split__frame *f, const char *p, size_t n)
+{
+	shell_split__scan_add(f, p[0]);
+	if (n == 1)
+		return;
+	p++;
+	n--;
+	if (f->len + n + 2 > f->cap) {
+		while (f->len + n + 2 > f->cap)
+			f->cap *= 2;
+		f->buf = xrealloc(f->buf, f->cap);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			f->digits = false;
+		if (p[i] == '=')
+			f->eq_seen = true;
+	}
+	memcpy(f->buf + f->len, p, n);
+	f->len += n;
+}
+
+/* The length of the run of bytes at P that are plain outside quotes (see shell_split__plain). */
+static size_t shell_split__plain_run(const char *p, const unsigned char *plain)
+{
+	size_t n = 0;
+
+	while (plain[(unsigned char)p[n]])
+		n++;
+	return n;
+}
+
 /* Starts a word in F even if nothing is added to it (`''`); quoting starts here. */
 static void shell_split__scan_start(struct shell_split__frame *f)
 {
@@ -674,10 +707,16 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 {
 	struct shell_split__opaque *st = xcalloc(1, sizeof *st);
 	const char *s = script;
+	unsigned char plain[256];
 	bool complete;
 
 	st->fn = fn;
 	st->ctx = ctx;
+	/* Bytes that are plain outside quotes: none of them starts anything. */
+	memset(plain, 1, sizeof plain);
+	for (const char *c = " \t\n;&|()<>'\"\\$`#"; *c != '\0'; c++)
+		plain[(unsigned char)*c] = 0;
+	plain[0] = 0;
 	for (size_t i = 0; s[i] != '\0'; i++) {
 		struct shell_split__frame *f = &st->f[st->top];
 		char c = s[i];
@@ -797,9 +836,14 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 			while (s[i + 1] != '\0' && s[i + 1] != '\n')
 				i++;
 			break;
-		default:
-			shell_split__scan_add(f, c);
+		default: {
+			/* A run of plain bytes at once: most of a script. */
+			size_t n = shell_split__plain_run(s + i, plain);
+
+			shell_split__scan_add_run(f, s + i, n > 0 ? n : 1);
+			i += n > 0 ? n - 1 : 0;
 			break;
+		}
 		}
 	}
 	while (st->top > 0)
