@@ -340,7 +340,7 @@ SCRIPT(tui_e2e_repl_keys_and_interrupt, "tests/e2e/tui-repl.sh", 90)
 SCRIPT(tui_e2e_pane_controlling_terminal, "tests/e2e/tui-ctty.sh", 90)
 SCRIPT(tui_e2e_cd_moves_the_session_cwd, "tests/e2e/tui-cwd.sh", 90)
 SCRIPT(tui_e2e_prompt_typeahead, "tests/e2e/tui-prompt-typeahead.sh", 120)
-UNIT(rules_refresh_follows_edits, 10)
+SCRIPT(tui_e2e_rules_reload, "tests/e2e/tui-rules-reload.sh", 90)
 
 /* rules, shell splitting, decisions, approvals, audit, check (core/decide, issue 3) */
 UNIT(rules_fixture_valid_team_loads, 5)
