@@ -171,6 +171,12 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 		free(t);
 		return NULL;
 	}
+	/* SPEC 6, said once: the workspace's own allow rules wait for `airlock trust`. */
+	if (rules_workspace(t->rules)->ignored_allow > 0)
+		t->notice = xasprintf("this workspace's own rules: %zu allow rule%s ignored until "
+		                      "`airlock trust`",
+		                      rules_workspace(t->rules)->ignored_allow,
+		                      rules_workspace(t->rules)->ignored_allow == 1 ? "" : "s");
 	if (opts->home != NULL)
 		tui__mkdirs(opts->home);
 	char *audit_path = audit_default_path();

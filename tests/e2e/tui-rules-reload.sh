@@ -1,12 +1,16 @@
 # Rules files are read again when they change (SPEC 6): in a running TUI, a
 # forbidden rule removed with `airlock rules remove` stops refusing from the
 # next command on, and a forbidden rule appended to a rules file is obeyed
-# by the next command (the refusal names the rule).
+# by the next command (the refusal names the rule). A workspace's own allow
+# rules are ignored until trusted, and the TUI says so once at start.
 . "$(dirname "$0")/tui-lib.sh"
 
 mkdir -p "$e2e_home/rules"
 printf '%s\n' 'prefix_rule(pattern=["true"], decision="forbidden")' >"$e2e_home/rules/team.rules"
+mkdir -p "$e2e_dir/ws/.airlock/rules"
+printf '%s\n' 'prefix_rule(pattern=["make"], decision="allow")' >"$e2e_dir/ws/.airlock/rules/repo.rules"
 start 120 30 -n off -a on-request
+wait_for "this workspace's own rules: 1 allow rule ignored until \`airlock trust\`"
 
 t send-keys -t e2e "true" Enter
 wait_for "denied by rule"
