@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* config.json larger than this is refused rather than read. */
@@ -324,7 +325,33 @@ static const struct config__key config__environment_keys[] = {
     {0},
 };
 
+/*
+ * prefix_key: the key a focused pane does not get, "C-X", "Ctrl-X" or "^X"
+ * for X one of A-Z \ ] ^ _ (any case); never Tab, Enter or Esc, which
+ * programs need.
+ */
+static int config__set_prefix_key(struct config *c, const cJSON *v, char **why)
+{
+	const char *s = cJSON_IsString(v) ? v->valuestring : "";
+	size_t skip = strncmp(s, "C-", 2) == 0         ? 2
+	              : strncasecmp(s, "Ctrl-", 5) == 0 ? 5
+	              : s[0] == '^'                     ? 1
+	                                                : 0;
+	int ch = skip > 0 && s[skip] != '\0' && s[skip + 1] == '\0' ? (unsigned char)s[skip] : 0;
+
+	if (ch >= 'a' && ch <= 'z')
+		ch -= 'a' - 'A';
+	if (ch < 'A' || ch > '_' || ch == 'I' || ch == 'J' || ch == 'M' || ch == '[') {
+		*why = xstrdup("must be a control key such as \"C-]\" or \"C-a\" (not Tab, Enter "
+		               "or Esc)");
+		return -EINVAL;
+	}
+	c->prefix_key = ch & 0x1f;
+	return 0;
+}
+
 static const struct config__key config__top_keys[] = {
+    {.name = "prefix_key", .set = config__set_prefix_key},
     {.name = "sandbox", .set = config__set_sandbox},
     {.name = "ask_for_approval", .set = config__set_approval},
     {.name = "writable_roots", .set = config__set_writable_roots},

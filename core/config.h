@@ -42,6 +42,7 @@ struct config {
 	size_t n_environment_keep;
 	char **environment_set; /* "NAME=value" added inside the sandbox */
 	size_t n_environment_set;
+	int prefix_key; /* prefix_key: the TUI's prefix as a control code ("C-]" 0x1d); 0: unset */
 };
 
 /*

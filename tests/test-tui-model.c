@@ -975,3 +975,52 @@ TEST(tui_cd_line_moves_where_typed_lines_run)
 	free(sub);
 	return 0;
 }
+
+TEST(tui_prefix_key_comes_from_config)
+{
+	struct config cfg;
+	char *cause = NULL;
+	struct guard g;
+
+	memset(&cfg, 0, sizeof cfg);
+	ASSERT_EQ(config_parse(&cfg, "{\"prefix_key\": \"C-a\"}", "config.json", &cause), 0);
+	ASSERT_EQ(cfg.prefix_key, 0x01);
+	config_free(&cfg);
+	ASSERT_EQ(config_parse(&cfg, "{\"prefix_key\": \"Ctrl-]\"}", "config.json", &cause), 0);
+	ASSERT_EQ(cfg.prefix_key, 0x1d);
+	config_free(&cfg);
+	/* Tab, Enter and Esc belong to programs; a letter is no prefix. */
+	const char *bad[] = {"\"C-i\"", "\"C-m\"", "\"C-[\"", "\"x\"", "\"C-\"", "\"C-ab\"", "7"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *text = xasprintf("{\"prefix_key\": %s}", bad[i]);
+		ASSERT_EQ(config_parse(&cfg, text, "config.json", &cause), -EINVAL);
+		ASSERT_CONTAINS(cause, "prefix_key");
+		free(cause);
+		cause = NULL;
+		free(text);
+		config_free(&cfg);
+	}
+	/* A TUI with Ctrl-A as its prefix: Ctrl-] goes to the pane, Ctrl-A then i leaves it. */
+	ASSERT_EQ(guard_open(&g, "on-failure"), 0);
+	ASSERT_EQ(g.t->prefix_key, TUI_PREFIX_KEY);
+	tui_free(g.t);
+	g.opts.config.prefix_key = 0x01;
+	g.t = tui_new(&g.opts, &g.loop, guard__clock, &g, &cause);
+	ASSERT(g.t != NULL);
+	g.t->spawn = guard__spawn;
+	g.t->spawn_data = &g;
+	ASSERT_EQ(g.t->prefix_key, 0x01);
+	launch_line(g.t, "python3");
+	tui_key(g.t, '\t', false);
+	ASSERT(!g.t->focus_input);
+	tui_key(g.t, 0x1d, false);
+	tui_key(g.t, 'i', false);
+	ASSERT(!g.t->focus_input);
+	ASSERT(!g.t->prefix);
+	tui_key(g.t, 0x01, false);
+	ASSERT(g.t->prefix);
+	tui_key(g.t, 'i', false);
+	ASSERT(g.t->focus_input);
+	guard_close(&g);
+	return 0;
+}

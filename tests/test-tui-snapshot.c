@@ -594,24 +594,66 @@ TEST(tui_focus_and_keys_reach_the_pane)
 	snap_pane(&s, "a", true);
 	snap_pane(&s, "b", true);
 	ASSERT(s.t->focus_input);
+	/* From the input line Tab focuses a pane... */
 	tui_key(s.t, '\t', false);
 	ASSERT(!s.t->focus_input);
 	ASSERT_EQ(s.t->current, 0);
+	/* ...whose program then gets Tab, Shift-Tab, Ctrl-W, F-keys (SPEC 7). */
 	tui_key(s.t, '\t', false);
-	ASSERT_EQ(s.t->current, 1);
 	tui_key(s.t, KEY_BTAB, true);
+	tui_key(s.t, 0x17, false);
+	tui_key(s.t, KEY_F(1), true);
+	tui_key(s.t, KEY_F(2), true);
+	tui_key(s.t, 0x11, false);
+	ASSERT(!s.t->focus_input);
 	ASSERT_EQ(s.t->current, 0);
-	tui_key(s.t, KEY_BTAB, true);
+	ASSERT_EQ(s.t->n_panes, 2);
+	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_NONE);
+	ASSERT(!s.t->maximised);
+	/* The prefix, then n / p: the next and previous pane. */
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'n', false);
+	ASSERT_EQ(s.t->current, 1);
+	ASSERT(!s.t->focus_input);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'p', false);
+	ASSERT_EQ(s.t->current, 0);
+	/* z maximises; x does not close a running pane; i goes back to the input line. */
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'z', false);
+	ASSERT(s.t->maximised);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'z', false);
+	ASSERT(!s.t->maximised);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'x', false);
+	ASSERT_EQ(s.t->n_panes, 2);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'i', false);
 	ASSERT(s.t->focus_input);
-	/* Ctrl-W does not close a running pane. */
+	/* Shift-Tab from the input line: the last pane; the prefix and Esc: back. */
 	tui_key(s.t, KEY_BTAB, true);
+	ASSERT(!s.t->focus_input);
+	ASSERT_EQ(s.t->current, 1);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 0x1b, false);
+	ASSERT(s.t->focus_input);
+	/* Ctrl-W on the input line does not close a running pane; it closes a finished one. */
 	tui_key(s.t, 0x17, false);
 	ASSERT_EQ(s.t->n_panes, 2);
 	s.now += 10;
 	launch_exited(s.t->panes[1], 0, 0);
 	tui_key(s.t, 0x17, false);
 	ASSERT_EQ(s.t->n_panes, 1);
+	/* The prefix then x closes a finished pane too. */
+	launch_exited(s.t->panes[0], 0, 0);
+	tui_key(s.t, '\t', false);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'x', false);
+	ASSERT_EQ(s.t->n_panes, 0);
+	ASSERT(s.t->focus_input);
 	/* Ctrl-Q with a running command asks first; n keeps airlock running. */
+	snap_pane(&s, "c", true);
 	tui_key(s.t, 0x11, false);
 	ASSERT_EQ(s.t->overlay, TUI_OVERLAY_QUIT);
 	ASSERT_EQ(snap_check(&s, "tui-quit-modal-80x24.txt"), 0);
@@ -622,6 +664,41 @@ TEST(tui_focus_and_keys_reach_the_pane)
 	snap_type(&s, "y");
 	ASSERT(s.t->quit);
 	snap_close(&s);
+	return 0;
+}
+
+/* Two panes, the second focused (keys go to it), at COLS x ROWS; snapshot NAME. */
+static int snap__focus_frame(int cols, int rows, const char *name)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, cols, rows, "on-failure"), 0);
+	p = snap_pane(&s, "make test", true);
+	snap_feed(p, "ok 1 - parse\r\nok 2 - eval\r\n");
+	p = snap_pane(&s, "python3 -q", true);
+	snap_feed(p, ">>> import os\r\n>>> os.getc");
+	snap_pane(&s, "tail -f log", true);
+	tui_key(s.t, '\t', false);
+	tui_key(s.t, TUI_PREFIX_KEY, false);
+	tui_key(s.t, 'n', false);
+	ASSERT(!s.t->focus_input);
+	ASSERT_EQ(s.t->current, 1);
+	s.now += 700;
+	ASSERT_EQ(snap_check(&s, name), 0);
+	char *text = snap_text(&s);
+	/* The marker and the input line's hint say where keys go. */
+	ASSERT_CONTAINS(text, "\xe2\x96\xb6[2] running");
+	ASSERT_CONTAINS(text, "keys go to pane 2");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_focus_frame)
+{
+	ASSERT_EQ(snap__focus_frame(80, 24, "tui-focus-80x24.txt"), 0);
+	ASSERT_EQ(snap__focus_frame(40, 12, "tui-focus-40x12.txt"), 0);
 	return 0;
 }
 

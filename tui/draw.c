@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The focus colour and the marker of the pane that has the keyboard (SPEC 7). */
+#define DRAW_FOCUS_COLOR COLOR_CYAN
+#define DRAW_FOCUS_MARK  "\xe2\x96\xb6" /* U+25B6, one column */
+
 static bool draw__color;
 
 /* Sets colours up (once, after newterm). */
@@ -104,11 +108,10 @@ static void draw__status(struct tui *t, const struct rect *r)
 {
 	const struct cli_options *o = t->opts;
 	size_t pending = tui_prompts_waiting(t);
-	/* The cwd before the socket's long path, which a narrow screen cuts first. */
 	char *s = xasprintf(" sandbox %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s \xe2\x94\x82 "
-	                    "prompts %zu \xe2\x94\x82 cwd %s \xe2\x94\x82 socket %s",
-	                    o->sandbox, o->network, o->approval, pending, t->cwd ? t->cwd : "-",
-	                    t->socket_path ? t->socket_path : "-");
+	                    "prompts %zu \xe2\x94\x82 socket %s \xe2\x94\x82 cwd %s",
+	                    o->sandbox, o->network, o->approval, pending,
+	                    t->socket_path ? t->socket_path : "-", t->cwd ? t->cwd : "-");
 
 	if (r->h > 0)
 		draw__text(r->y, r->x, r->w, s, A_REVERSE | (pending ? A_BOLD : 0), 0);
@@ -120,12 +123,16 @@ static void draw__pane(struct tui *t, int i, const struct rect *r)
 {
 	struct pane *p = t->panes[i];
 	bool current = i == t->current;
+	bool focused = current && !t->focus_input;
 	char *title = pane_title(p, tui_now(t));
-	char *head = xasprintf(" %s ", title);
+	/* The pane that has the keyboard: a marker, and the focus colour. */
+	char *head = xasprintf("%s%s ", focused ? DRAW_FOCUS_MARK : " ", title);
 	attr_t tattr = current ? (A_REVERSE | A_BOLD) : A_REVERSE;
 	int tpair = 0;
 
-	if (p->state == PANE_DENIED || (p->state == PANE_EXITED && p->status != 0))
+	if (focused)
+		tpair = draw__pair(DRAW_FOCUS_COLOR, -1);
+	else if (p->state == PANE_DENIED || (p->state == PANE_EXITED && p->status != 0))
 		tpair = draw__pair(COLOR_RED, -1);
 	else if (p->state == PANE_WAITING)
 		tpair = draw__pair(COLOR_YELLOW, -1);
@@ -164,8 +171,10 @@ static void draw__pane(struct tui *t, int i, const struct rect *r)
 			draw__put(r->y + 1 + row, r->x + col, wch, a, draw__pair(fg, bg));
 		}
 	}
-	if (p->scroll > 0 && r->h > 1) {
-		char *mark = xasprintf(" -%d/%zu ", p->scroll, p->sb_len);
+	if ((p->scroll > 0 || (current && t->scroll_mode)) && r->h > 1) {
+		char *mark = current && t->scroll_mode
+		                 ? xasprintf(" scroll -%d/%zu \xc2\xb7 q leaves ", p->scroll, p->sb_len)
+		                 : xasprintf(" -%d/%zu ", p->scroll, p->sb_len);
 		int w = layout_text_width(mark);
 		if (w <= r->w)
 			draw__text(r->y + 1, r->x + r->w - w, w, mark, A_REVERSE, 0);
@@ -181,7 +190,13 @@ static void draw__input(struct tui *t, const struct rect *r, int *cx)
 	int col = input_cursor_col(&t->input);
 	const char *shown = text;
 
-	attr_set(t->focus_input ? A_BOLD : A_NORMAL, 0, NULL);
+	/* Dimmed while a pane has the keyboard: typing does not land here. */
+	attr_t dim = t->focus_input ? A_NORMAL : A_DIM;
+	const struct pane *fp =
+	    !t->focus_input && t->current >= 0 && t->current < t->n_panes ? t->panes[t->current]
+	                                                                   : NULL;
+
+	attr_set(t->focus_input ? A_BOLD : A_DIM, 0, NULL);
 	mvaddstr(r->y, r->x, r->w >= 2 ? "> " : ">");
 	attr_set(A_NORMAL, 0, NULL);
 	if (w < 1) {
@@ -189,12 +204,17 @@ static void draw__input(struct tui *t, const struct rect *r, int *cx)
 		free(text);
 		return;
 	}
-	if (t->input.len == 0 && (t->notice != NULL || t->focus_input)) {
-		const char *hint = t->notice != NULL
-		                       ? t->notice
-		                       : "type a command and press enter \xc2\xb7 F1 help";
+	if (t->input.len == 0 && (t->notice != NULL || t->focus_input || fp != NULL)) {
+		char *where = fp != NULL ? xasprintf("keys go to pane %d \xc2\xb7 %s then i: back to "
+		                                     "the input line",
+		                                     fp->id, t->prefix ? "(prefix)" : "Ctrl-]")
+		                         : NULL;
+		const char *hint = t->notice != NULL ? t->notice
+		                   : where != NULL   ? where
+		                                     : "type a command and press enter \xc2\xb7 F1 help";
 		draw__text(r->y, r->x + prompt_w, w, hint, t->notice ? A_BOLD : A_DIM, 0);
 		*cx = r->x + prompt_w;
+		free(where);
 		free(text);
 		return;
 	}
@@ -210,7 +230,7 @@ static void draw__input(struct tui *t, const struct rect *r, int *cx)
 		shown += len;
 		col -= cw;
 	}
-	draw__text(r->y, r->x + prompt_w, w, shown, A_NORMAL, 0);
+	draw__text(r->y, r->x + prompt_w, w, shown, dim, 0);
 	*cx = r->x + prompt_w + col;
 	free(text);
 }
@@ -339,8 +359,18 @@ void draw_screen(struct tui *t)
 	for (int i = 0; i < l->n && i < t->n_panes; i++)
 		if (l->pane[i].h > 0 && l->pane[i].w > 0)
 			draw__pane(t, i, &l->pane[i]);
-	for (int i = 0; i < l->n_seps; i++)
+	for (int i = 0; i < l->n_seps; i++) {
+		/* The focused pane's frame: the bars beside it, in the focus colour. */
+		const struct rect *fr = !t->focus_input && t->current >= 0 && t->current < l->n
+		                            ? &l->pane[t->current]
+		                            : NULL;
+		bool framing = fr != NULL && fr->h > 0 && l->seps[i].y == fr->y &&
+		               (l->seps[i].x == fr->x + fr->w || l->seps[i].x == fr->x - 1);
+		int pair = framing ? draw__pair(DRAW_FOCUS_COLOR, -1) : 0;
+		attr_set(framing ? A_BOLD : A_NORMAL, 0, &pair);
 		mvvline_set(l->seps[i].y, l->seps[i].x, WACS_VLINE, l->seps[i].h);
+		attr_set(A_NORMAL, 0, NULL);
+	}
 	if (t->n_panes == 0 && l->panes.h > 2 && l->panes.w > 10) {
 		const char *hello = "airlock: every command runs in a sandbox.";
 		int w = layout_text_width(hello);

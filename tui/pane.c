@@ -575,6 +575,8 @@ static const struct pane_keymap pane__keys[] = {
     {.curses = KEY_END, .key = VTERM_KEY_END},
     {.curses = KEY_IC, .key = VTERM_KEY_INS},
     {.curses = KEY_DC, .key = VTERM_KEY_DEL},
+    {.curses = KEY_PPAGE, .key = VTERM_KEY_PAGEUP},
+    {.curses = KEY_NPAGE, .key = VTERM_KEY_PAGEDOWN},
     {.curses = KEY_BACKSPACE, .key = VTERM_KEY_BACKSPACE},
     {.curses = KEY_ENTER, .key = VTERM_KEY_ENTER},
     {.curses = KEY_BTAB, .key = VTERM_KEY_TAB, .mod = VTERM_MOD_SHIFT},
@@ -608,8 +610,9 @@ void pane_key(struct pane *p, wint_t ch, bool keycode)
 	else if (ch == 0x1b)
 		vterm_keyboard_key(p->vt, VTERM_KEY_ESCAPE, VTERM_MOD_NONE);
 	else if (ch < 0x20) {
-		/* A control character: vterm wants the letter with Ctrl held. */
-		vterm_keyboard_unichar(p->vt, ch + 0x60, VTERM_MOD_CTRL);
+		/* A control character goes as the byte a terminal sends (Ctrl-W, Ctrl-]...). */
+		char c = (char)ch;
+		job_write(p->job, &c, 1);
 	} else {
 		vterm_keyboard_unichar(p->vt, (uint32_t)ch, VTERM_MOD_NONE);
 	}

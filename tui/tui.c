@@ -161,6 +161,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	t->rows = 24;
 	t->current = -1;
 	t->focus_input = true;
+	t->prefix_key = opts->config.prefix_key > 0 ? opts->config.prefix_key : TUI_PREFIX_KEY;
 	t->next_id = 1;
 	t->color = !opts->no_color; /* NO_COLOR (non-empty) is in it: no-color.org */
 
@@ -719,6 +720,7 @@ static void tui__close_pane(struct tui *t, int i)
 
 	launch_drop(p);
 	pane_free(p);
+	t->scroll_mode = false;
 	memmove(&t->panes[i], &t->panes[i + 1], (size_t)(t->n_panes - i - 1) * sizeof t->panes[0]);
 	t->n_panes--;
 	if (t->current > i || t->current >= t->n_panes)
@@ -788,6 +790,124 @@ static bool tui__when_interrupt(struct tui *t)
 	return t->focus_input || (tui__current(t) != NULL && tui__current(t)->job != NULL);
 }
 
+/* Focuses the pane DIR away from the current one, among the panes only. */
+static void tui__focus_pane(struct tui *t, int dir)
+{
+	if (t->n_panes == 0)
+		return;
+	t->current = ((t->current < 0 ? 0 : t->current) + dir + t->n_panes) % t->n_panes;
+	t->focus_input = false;
+	tui__relayout(t);
+}
+
+/* The key after the prefix: acts on airlock (n p z x [ i Esc), or sends the prefix on. */
+static void tui__prefix_key(struct tui *t, wint_t ch, bool keycode)
+{
+	struct pane *p = tui__current(t);
+
+	t->dirty = true;
+	if (keycode)
+		ch = 0;
+	if ((int)ch == t->prefix_key) {
+		/* Twice: the command gets the key itself. */
+		if (!t->focus_input && p != NULL && p->state == PANE_RUNNING)
+			pane_key(p, ch, false);
+		return;
+	}
+	switch (ch) {
+	case 'n':
+		tui__focus_pane(t, +1);
+		return;
+	case 'p':
+		tui__focus_pane(t, -1);
+		return;
+	case 'z':
+		tui__key_layout(t);
+		return;
+	case 'x':
+		if (p != NULL && (p->state == PANE_RUNNING || p->state == PANE_WAITING)) {
+			free(t->notice);
+			t->notice = xasprintf("pane %d still runs: interrupt it first (Ctrl-C in it)",
+			                      p->id);
+		} else if (p != NULL) {
+			tui__close_pane(t, t->current);
+		}
+		return;
+	case '[':
+		if (p != NULL)
+			t->scroll_mode = true;
+		return;
+	case 'i':
+	case 0x1b:
+		t->focus_input = true;
+		tui__relayout(t);
+		return;
+	case '?':
+		tui__key_help(t);
+		return;
+	default:
+		free(t->notice);
+		t->notice = xstrdup("after the prefix: n p (panes), z (maximise), x (close), "
+		                    "[ (scroll), i or Esc (input line)");
+		return;
+	}
+}
+
+/* A key in scroll mode: moves through the current pane's scrollback; q, Esc or i leave. */
+static void tui__scroll_key(struct tui *t, wint_t ch, bool keycode)
+{
+	struct pane *p = tui__current(t);
+	int page = p != NULL && p->rows > 2 ? p->rows - 1 : 1;
+
+	t->dirty = true;
+	if (p == NULL) {
+		t->scroll_mode = false;
+		return;
+	}
+	if (keycode) {
+		switch (ch) {
+		case KEY_PPAGE:
+			pane_scroll(p, page);
+			break;
+		case KEY_NPAGE:
+			pane_scroll(p, -page);
+			break;
+		case KEY_UP:
+			pane_scroll(p, 1);
+			break;
+		case KEY_DOWN:
+			pane_scroll(p, -1);
+			break;
+		case KEY_HOME:
+			pane_scroll(p, (int)p->sb_len);
+			break;
+		case KEY_END:
+			pane_scroll(p, -p->scroll);
+			break;
+		default:
+			break;
+		}
+		return;
+	}
+	switch (ch) {
+	case 'k':
+		pane_scroll(p, 1);
+		return;
+	case 'j':
+		pane_scroll(p, -1);
+		return;
+	case 'q':
+	case 'i':
+	case 0x1b:
+	case '\r':
+		t->scroll_mode = false;
+		pane_scroll(p, -p->scroll);
+		return;
+	default:
+		return;
+	}
+}
+
 struct tui_binding {
 	int key;
 	bool keycode;
@@ -815,7 +935,7 @@ static const struct tui_binding tui__bindings[] = {
      .fn = tui__key_layout},
     {.key = '\t',
      .keys = "Tab, Shift-Tab",
-     .what = "focus the next / previous pane or the input",
+     .what = "from the input line: focus the next / previous pane",
      .fn = tui__key_next},
     {.key = KEY_BTAB, .keycode = true, .fn = tui__key_prev},
     {.key = KEY_PPAGE,
@@ -839,7 +959,9 @@ static const struct tui_binding tui__bindings[] = {
 static const struct tui_help_line tui__help_extra[] = {
     {.keys = "Enter", .what = "run the input line as `bash -lc LINE`"},
     {.keys = "Up, Down", .what = "walk the input history"},
-    {.keys = "(typing)", .what = "in a focused running pane: goes to its command"},
+    {.keys = "(typing)", .what = "in a focused running pane: all keys but the prefix"},
+    {.keys = "Ctrl-] n p z x", .what = "prefix, then: next / previous pane, maximise, close"},
+    {.keys = "Ctrl-] [ i Esc", .what = "prefix, then: scroll mode (q leaves), input line"},
     {.keys = "1-9, y a p d n", .what = "in a prompt: choose an option"},
     {.keys = "j k, arrows", .what = "in a prompt: move; Enter confirms"},
     {.keys = "Esc", .what = "in a prompt: the last, denying option"},
@@ -894,6 +1016,31 @@ void tui_key(struct tui *t, wint_t ch, bool keycode)
 		t->modal_since = tui_now(t);
 		t->dirty = true;
 	}
+	p = tui__current(t);
+	if (t->scroll_mode) {
+		tui__scroll_key(t, ch, keycode);
+		return;
+	}
+	if (t->prefix) {
+		t->prefix = false;
+		tui__prefix_key(t, ch, keycode);
+		return;
+	}
+	if (!keycode && (int)ch == t->prefix_key) {
+		t->prefix = true;
+		t->dirty = true;
+		return;
+	}
+	/* A focused running pane gets every key but the prefix (SPEC 7). */
+	if (!t->focus_input && p != NULL && p->state == PANE_RUNNING) {
+		pane_key(p, ch, keycode);
+		/* Typing brings the live screen back. */
+		if (p->scroll != 0) {
+			p->scroll = 0;
+			t->dirty = true;
+		}
+		return;
+	}
 	for (size_t i = 0; i < sizeof tui__bindings / sizeof tui__bindings[0]; i++) {
 		const struct tui_binding *b = &tui__bindings[i];
 		if (b->key == (int)ch && b->keycode == keycode && (b->when == NULL || b->when(t))) {
@@ -901,7 +1048,6 @@ void tui_key(struct tui *t, wint_t ch, bool keycode)
 			return;
 		}
 	}
-	p = tui__current(t);
 	if (!t->focus_input && p != NULL && p->state == PANE_RUNNING) {
 		pane_key(p, ch, keycode);
 		/* Typing brings the live screen back. */

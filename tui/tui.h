@@ -30,6 +30,7 @@ struct proxy_session;
 #define TUI_FLUSH_STEP_NS     (1000 * 1000) /* output fed per loop turn, all panes */
 #define TUI_FLUSH_MIN         (256 * 1024)  /* queued output fed before its frame is due */
 #define TUI_MAX_PANES         64
+#define TUI_PREFIX_KEY        0x1d /* Ctrl-]: the prefix unless config.json says another */
 #define TUI_ARM_MS            500 /* a prompt takes no answer until this long without a key */
 #define PANE_SCROLLBACK_LINES 10000
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
@@ -316,6 +317,9 @@ struct tui {
 	int current;      /* index of the current pane, -1 none */
 	bool focus_input; /* keys go to the input line, else to the current pane */
 	bool maximised;
+	int prefix_key;   /* the one key a focused pane does not get (config prefix_key) */
+	bool prefix;      /* the prefix key came: the next key acts on airlock */
+	bool scroll_mode; /* keys scroll the current pane (prefix [) */
 	struct input input;
 
 	enum tui_overlay overlay;

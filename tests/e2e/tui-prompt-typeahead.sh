@@ -118,7 +118,9 @@ wait_for "$pane_line"
 	fail "the keys did not reach cat in the focused pane"
 t send-keys -t e2e C-d
 wait_for "cat-4-done"
-# Back to the input line: Tab moves on from pane 4 to pane 5, then to it.
+# Back to the input line: once pane 4's command is over (while it runs, Tab
+# is its program's), Tab moves on from pane 4 to pane 5, then to it.
+wait_for "[4] exit 0 ·"
 t send-keys -t e2e Tab Tab
 
 # Ctrl-Q while a command still runs asks; once the command ends there is
