@@ -913,6 +913,26 @@ TEST(exec_killed_leaves_no_command_running)
 	for (int i = 0; i < 100 && (left = exec__count_procs(sleeper, 2)) != 0; i++)
 		usleep(10000);
 	ASSERT_EQ(left, 0);
+	/* The helper removed its covers (.airlock, .codex, ...) as it went: nothing new here. */
+	for (int i = 0; i < 100; i++) {
+		DIR *d = opendir(test_tmpdir());
+		struct dirent *e;
+		int extra = 0;
+
+		ASSERT(d != NULL);
+		while ((e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+			    strcmp(e->d_name, "home") != 0 && strcmp(e->d_name, "started") != 0) {
+				if (i == 99)
+					fprintf(stderr, "left in the workspace: %s\n", e->d_name);
+				extra++;
+			}
+		closedir(d);
+		if (extra == 0)
+			break;
+		ASSERT(i < 99);
+		usleep(10000);
+	}
 	free(script);
 	free(started);
 	free(home);
