@@ -633,6 +633,74 @@ static bool shell_split__assignment(const char *w)
 	return *p == '=' || (p[0] == '+' && p[1] == '=');
 }
 
+/* Hands the blank-separated words of TEXT to the callback as one command. */
+static void shell_split__scan_words(struct shell_split__opaque *st, const char *text)
+{
+	char *copy, *save = NULL;
+	char **argv = NULL;
+	size_t n = 0;
+
+	/* One word (most values): no copy. A `$...` value is no literal at all. */
+	if (text[0] == '\0' || text[0] == '$')
+		return;
+	if (strpbrk(text, " \t\n") == NULL) {
+		char *one[2] = {(char *)text, NULL};
+
+		st->fn(1, one, st->ctx);
+		return;
+	}
+	copy = xstrdup(text);
+
+	for (char *w = strtok_r(copy, " \t\n", &save); w != NULL;
+	     w = strtok_r(NULL, " \t\n", &save)) {
+		argv = xreallocarray(argv, n + 2, sizeof *argv);
+		argv[n++] = w;
+	}
+	if (n > 0) {
+		argv[n] = NULL;
+		st->fn(n, argv, st->ctx);
+	}
+	free(argv);
+	free(copy);
+}
+
+/*
+ * Brace expansion of the program word: `{git,push} x` runs git push x. When
+ * st->argv[0] holds PRE{A,B,...}POST, the callback also gets PREA POSTB ...
+ * followed by the other words (one level, the first brace pair).
+ */
+static void shell_split__scan_braces(struct shell_split__opaque *st, size_t n)
+{
+	const char *w = st->argv[0], *open = strchr(w, '{'), *close;
+	char **argv;
+	size_t m = 0, alts = 1;
+
+	if (open == NULL || (close = strchr(open, '}')) == NULL ||
+	    memchr(open, ',', (size_t)(close - open)) == NULL)
+		return;
+	for (const char *c = open + 1; c < close; c++)
+		alts += *c == ',';
+	argv = xcalloc(alts + n, sizeof *argv);
+	for (const char *a = open + 1;; a++) {
+		const char *end = a;
+
+		while (end < close && *end != ',')
+			end++;
+		argv[m++] =
+		    xasprintf("%.*s%.*s%s", (int)(open - w), w, (int)(end - a), a, close + 1);
+		if (end >= close)
+			break;
+		a = end;
+	}
+	for (size_t k = 1; k < n; k++)
+		argv[m++] = xstrdup(st->argv[k]);
+	argv[m] = NULL;
+	st->fn(m, argv, st->ctx);
+	for (size_t k = 0; k < m; k++)
+		free(argv[k]);
+	free(argv);
+}
+
 /* Ends F's command: hands its words (leading keywords and assignments dropped) to the callback. */
 static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct shell_split__frame *f)
 {
@@ -656,6 +724,9 @@ static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct she
 			lead = strcmp(w, shell_split__lead[k]) == 0;
 		if (!lead)
 			break;
+		/* `x="git push"; $x`: an assigned value may be run later; its words count. */
+		if (!f->noassign[i] && shell_split__assignment(w))
+			shell_split__scan_words(st, strchr(w, '=') + 1);
 	}
 	n = f->n - i;
 	if (n > 0) {
@@ -667,6 +738,7 @@ static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct she
 			st->argv[k] = f->buf + f->offs[i + k];
 		st->argv[n] = NULL;
 		st->fn(n, st->argv, st->ctx);
+		shell_split__scan_braces(st, n);
 	}
 	f->n = 0;
 	f->len = 0;
@@ -700,6 +772,61 @@ static void shell_split__scan_pop(struct shell_split__opaque *st)
 	shell_split__scan_end_cmd(st, &st->f[st->top]);
 	if (st->top > 0)
 		st->top--;
+}
+
+/* The value of hex digit C, or -1. */
+static int shell_split__hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Adds the $'...' text starting at S[I] (just past the opening quote) to
+ * F's word, decoding bash's escapes (\xHH, \NNN, \n, \', ...; \u and \c
+ * give '?'). Returns the index of the closing quote (or of the last byte).
+ */
+static size_t shell_split__ansi_c(struct shell_split__frame *f, const char *s, size_t i)
+{
+	static const char simple[] = "a\ab\be\033E\033f\fn\nr\rt\tv\v\\\\''\"\"??";
+
+	shell_split__scan_start(f);
+	for (; s[i] != '\0' && s[i] != '\''; i++) {
+		const char *e;
+		int v, d;
+
+		if (s[i] != '\\' || s[i + 1] == '\0') {
+			shell_split__scan_add(f, s[i]);
+			continue;
+		}
+		i++;
+		for (e = simple; *e != '\0' && *e != s[i]; e += 2)
+			;
+		if (*e != '\0') {
+			shell_split__scan_add(f, e[1]);
+		} else if (s[i] == 'x' && shell_split__hexval(s[i + 1]) >= 0) {
+			v = shell_split__hexval(s[++i]);
+			if ((d = shell_split__hexval(s[i + 1])) >= 0) {
+				v = v * 16 + d;
+				i++;
+			}
+			shell_split__scan_add(f, v != 0 ? (char)v : '?');
+		} else if (s[i] >= '0' && s[i] <= '7') {
+			v = s[i] - '0';
+			for (int k = 0; k < 2 && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
+				v = v * 8 + (s[++i] - '0');
+			shell_split__scan_add(f, (v & 0xff) != 0 ? (char)(v & 0xff) : '?');
+		} else {
+			shell_split__scan_add(f, '\\');
+			shell_split__scan_add(f, s[i]);
+		}
+	}
+	return s[i] == '\0' ? i - 1 : i;
 }
 
 /* The conservative scan of SCRIPT (see shell-split.h). */
@@ -760,6 +887,14 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 			}
 			break;
 		case '$':
+			/* $'...' is quoted text with C escapes: `$'\x67it' push` is git push. */
+			if (s[i + 1] == '\'') {
+				i = shell_split__ansi_c(f, s, i + 2);
+				break;
+			}
+			/* $"..." is "..." (translated): the quotes come next. */
+			if (s[i + 1] == '"')
+				break;
 			shell_split__scan_add(f, '$');
 			if (s[i + 1] == '(') {
 				i++;
