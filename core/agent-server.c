@@ -388,6 +388,9 @@ static void agent_server_line(void *arg, const char *line, size_t len, bool too_
 	case PROTOCOL_CANCEL:
 		cb = s->ops->on_cancel;
 		break;
+	case PROTOCOL_STDIN:
+		cb = s->ops->on_stdin;
+		break;
 	}
 	if (cb != NULL)
 		cb(s->data, c->id, &req);

@@ -39,6 +39,7 @@ struct agent_server_ops {
 	void (*on_exec)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_patch)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_cancel)(void *data, uint64_t client, const struct protocol_request *req);
+	void (*on_stdin)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_disconnect)(void *data, uint64_t client);
 	/* A client that agent_server_busy() called busy has drained (may be NULL). */
 	void (*on_drained)(void *data, uint64_t client);

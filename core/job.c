@@ -13,6 +13,12 @@
  * the reap when a background process still holds the terminal open. Reads
  * are bounded per loop turn so a flooding command cannot starve the loop.
  *
+ * Pipe mode (an agent's command, SPEC 8): no terminal; stdout and stderr
+ * are pipes read the same way (each with its poll), stdin a libuv pipe that
+ * queues what job_write_stdin() gives and shuts after it at end of input.
+ * The exit waits for both outputs' end; the grace after the reap never cuts
+ * output held back by a pause.
+ *
  * Ownership: job_free() may be called at any time, callbacks included; the
  * memory goes when the last of the handles is closed.
  *
@@ -74,6 +80,18 @@ struct job {
 	int report_fd; /* -1: none, or read to its end */
 	char *report;
 	size_t report_len, report_cap;
+
+	/*
+	 * Pipe mode (job_options.pipes): MASTER is stdout's read end; stderr's
+	 * read end has a poll of its own; stdin's write end is a libuv pipe, so
+	 * what job_write() sends is queued, never blocking the loop.
+	 */
+	int err_fd; /* -1: a terminal (no stderr of its own), or closed */
+	uv_poll_t err_poll;
+	bool err_eof;
+	uv_pipe_t in_pipe;
+	bool in_open; /* stdin's write end not yet closed */
+	bool pipes;
 };
 
 /* Frees the job once its last handle is closed. */
@@ -87,6 +105,8 @@ static void job__closed(uv_handle_t *h)
 		close(job->master);
 	if (job->report_fd >= 0)
 		close(job->report_fd);
+	if (job->err_fd >= 0)
+		close(job->err_fd);
 	free(job->buf);
 	free(job->report);
 	free(job);
@@ -102,7 +122,8 @@ static void job__stop_poll(struct job *job)
 /* Reports the exit when the child was reaped and its output fully read. */
 static void job__maybe_report(struct job *job)
 {
-	if (job->reported || job->freed || !job->reaped || !job->eof)
+	if (job->reported || job->freed || !job->reaped || !job->eof ||
+	    (job->err_fd >= 0 && !job->err_eof))
 		return;
 	job->reported = true;
 	job__stop_poll(job);
@@ -159,13 +180,62 @@ static void job__on_readable(uv_poll_t *p, int status, int events)
 	job__maybe_report(job);
 }
 
+/* Pipe mode: reads what stderr's pipe has (at most LIMIT bytes), marks its end. */
+static void job__drain_err(struct job *job, size_t limit)
+{
+	size_t total = 0;
+
+	while (!job->freed && !job->err_eof && total < limit) {
+		ssize_t n = read(job->err_fd, job->buf, JOB_READ_CHUNK);
+		if (n > 0) {
+			void (*out)(struct job *, const char *, size_t, void *) =
+			    job->cb->output_err != NULL ? job->cb->output_err : job->cb->output;
+			total += (size_t)n;
+			if (out != NULL)
+				out(job, job->buf, (size_t)n, job->data);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		job->err_eof = true;
+		if (uv_is_active((uv_handle_t *)&job->err_poll))
+			uv_poll_stop(&job->err_poll);
+	}
+}
+
+/* Pipe mode: stderr is readable. */
+static void job__on_err(uv_poll_t *p, int status, int events)
+{
+	struct job *job = p->data;
+
+	(void)events;
+	if (status < 0) {
+		job->err_eof = true;
+		uv_poll_stop(p);
+	} else {
+		job__drain_err(job, JOB_READ_PER_TURN);
+	}
+	job__maybe_report(job);
+}
+
 /* The grace after the reap is over: take what is left and report. */
 static void job__on_grace(uv_timer_t *t)
 {
 	struct job *job = t->data;
 
+	/* On pipes, output held back by a pause is still to come: wait for the resume. */
+	if (job->pipes && job->paused) {
+		uv_timer_start(&job->timer, job__on_grace, JOB_EXIT_GRACE_MS, 0);
+		return;
+	}
 	job__drain(job, JOB_READ_PER_TURN);
 	job->eof = true;
+	if (job->err_fd >= 0) {
+		job__drain_err(job, JOB_READ_PER_TURN);
+		job->err_eof = true;
+	}
 	job__maybe_report(job);
 }
 
@@ -240,7 +310,7 @@ static void job__reap(struct job *job)
 		return;
 	job__reaped(job, st);
 	uv_signal_stop(&job->sigchld);
-	if (!job->eof)
+	if (!job->eof || (job->err_fd >= 0 && !job->err_eof))
 		uv_timer_start(&job->timer, job__on_grace, JOB_EXIT_GRACE_MS, 0);
 }
 
@@ -283,7 +353,7 @@ static char **job__env(char *const *base, char *const *extra)
 
 /* In the child: become a session on the terminal SLAVE, then exec. Never returns. */
 static void job__child(int slave, const struct job_options *opts, char **env, pid_t parent,
-                       int report_w)
+                       int report_w, const int *stdio)
 {
 	sigset_t none;
 
@@ -297,13 +367,20 @@ static void job__child(int slave, const struct job_options *opts, char **env, pi
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	setsid();
-	if (!opts->no_ctty)
-		ioctl(slave, TIOCSCTTY, 0);
-	dup2(slave, 0);
-	dup2(slave, 1);
-	dup2(slave, 2);
-	if (slave > 2)
-		close(slave);
+	if (stdio != NULL) {
+		/* Pipe mode: no terminal at all. */
+		for (int fd = 0; fd < 3; fd++)
+			if (dup2(stdio[fd], fd) < 0)
+				_exit(125);
+	} else {
+		if (!opts->no_ctty)
+			ioctl(slave, TIOCSCTTY, 0);
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		if (slave > 2)
+			close(slave);
+	}
 	if (report_w >= 0) {
 		/* dup2 clears close-on-exec; a pipe already at that number needs it cleared. */
 		if (report_w == JOB_REPORT_FD)
@@ -320,6 +397,8 @@ static void job__child(int slave, const struct job_options *opts, char **env, pi
 	_exit(127);
 }
 
+static void job__start_pipes(struct job *job, int in_w);
+
 /* Starts a command on a new pseudo-terminal (see job.h). */
 int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_callbacks *cb,
               void *data, struct job **out)
@@ -328,6 +407,7 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	                     .ws_col = (unsigned short)(opts->cols > 0 ? opts->cols : 80)};
 	char name[128];
 	int master, slave, err, report[2] = {-1, -1};
+	int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, stdio[3];
 	struct job *job;
 	char **env;
 	pid_t parent = getpid();
@@ -337,6 +417,23 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	/* Descriptors 0-2 are open (stdio), so the pipe lands above them. */
 	if (opts->report && pipe2(report, O_CLOEXEC) != 0)
 		return -errno;
+	if (opts->pipes) {
+		if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
+		    pipe2(errp, O_CLOEXEC) != 0) {
+			err = -errno;
+			for (int i = 0; i < 2; i++) {
+				if (in[i] >= 0)
+					close(in[i]);
+				if (outp[i] >= 0)
+					close(outp[i]);
+			}
+			goto fail_report;
+		}
+		stdio[0] = in[0], stdio[1] = outp[1], stdio[2] = errp[1];
+		master = outp[0];
+		slave = -1;
+		goto started_pipes;
+	}
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0) {
 		err = -errno;
@@ -356,7 +453,10 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	}
 	ioctl(master, TIOCSWINSZ, &ws);
 
+started_pipes:
 	job = xcalloc(1, sizeof *job);
+	job->err_fd = errp[0];
+	job->pipes = opts->pipes;
 	job->loop = loop;
 	job->master = master;
 	job->cb = cb;
@@ -374,10 +474,16 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	job->start_ns = uv_hrtime();
 	job->pid = fork();
 	if (job->pid == 0)
-		job__child(slave, opts, env, parent, report[1]);
+		job__child(slave, opts, env, parent, report[1], opts->pipes ? stdio : NULL);
 	err = job->pid < 0 ? -errno : 0;
 	free(env);
-	close(slave);
+	if (slave >= 0)
+		close(slave);
+	if (opts->pipes) {
+		close(in[0]);
+		close(outp[1]);
+		close(errp[1]);
+	}
 	if (report[1] >= 0)
 		close(report[1]);
 	if (err == 0) {
@@ -399,6 +505,8 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 			waitpid(job->pid, NULL, 0);
 		}
 		job->freed = true;
+		if (in[1] >= 0)
+			close(in[1]);
 		uv_close((uv_handle_t *)&job->sigchld, job__closed);
 		uv_close((uv_handle_t *)&job->timer, job__closed);
 		return err;
@@ -411,6 +519,8 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 		job->open_handles = 4;
 		uv_poll_start(&job->report_poll, UV_READABLE, job__on_report);
 	}
+	if (opts->pipes)
+		job__start_pipes(job, in[1]);
 	*out = job;
 	return 0;
 
@@ -422,9 +532,90 @@ fail_report:
 	return err;
 }
 
+/* One write queued on stdin's pipe (pipe mode) and the bytes it owns. */
+struct job__in_write {
+	uv_write_t req;
+	char *bytes;
+};
+
+/* Frees a finished write to stdin (a command that stopped reading: dropped). */
+static void job__in_written(uv_write_t *req, int status)
+{
+	struct job__in_write *w = (struct job__in_write *)req;
+
+	(void)status;
+	free(w->bytes);
+	free(w);
+}
+
+/* The end of input went out after what was queued: close stdin's pipe. */
+static void job__in_shut(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	if (!uv_is_closing((uv_handle_t *)req->handle))
+		uv_close((uv_handle_t *)req->handle, job__closed);
+	free(req);
+}
+
+/* Pipe mode: watches stderr, and opens stdin's write end IN_W as a libuv pipe. */
+static void job__start_pipes(struct job *job, int in_w)
+{
+	fcntl(job->err_fd, F_SETFL, fcntl(job->err_fd, F_GETFL) | O_NONBLOCK);
+	if (uv_poll_init(job->loop, &job->err_poll, job->err_fd) == 0) {
+		job->err_poll.data = job;
+		job->open_handles++;
+		uv_poll_start(&job->err_poll, UV_READABLE, job__on_err);
+	} else {
+		close(job->err_fd); /* cannot happen for a pipe; stderr is then lost */
+		job->err_fd = -1;
+	}
+	uv_pipe_init(job->loop, &job->in_pipe, 0);
+	job->in_pipe.data = job;
+	job->open_handles++;
+	if (uv_pipe_open(&job->in_pipe, in_w) == 0) {
+		job->in_open = true;
+	} else {
+		close(in_w);
+		uv_close((uv_handle_t *)&job->in_pipe, job__closed);
+	}
+}
+
+/* Writes to the command's stdin (pipe mode, see job.h). */
+int job_write_stdin(struct job *job, const char *buf, size_t len)
+{
+	struct job__in_write *w;
+	uv_buf_t b;
+
+	if (!job->in_open)
+		return -EPIPE;
+	if (len == 0) {
+		/* The end of input, after what is queued: the command reads end of file. */
+		uv_shutdown_t *req = xcalloc(1, sizeof *req);
+
+		job->in_open = false;
+		if (uv_shutdown(req, (uv_stream_t *)&job->in_pipe, job__in_shut) != 0) {
+			free(req);
+			uv_close((uv_handle_t *)&job->in_pipe, job__closed);
+		}
+		return 0;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->bytes = xmalloc(len);
+	memcpy(w->bytes, buf, len);
+	b = uv_buf_init(w->bytes, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&job->in_pipe, &b, 1, job__in_written) != 0) {
+		free(w->bytes);
+		free(w);
+		return -EPIPE;
+	}
+	return 0;
+}
+
 /* Writes what a user typed to the command's terminal. */
 int job_write(struct job *job, const char *buf, size_t len)
 {
+	if (job->pipes)
+		return len > 0 ? job_write_stdin(job, buf, len) : 0;
 	while (len > 0) {
 		ssize_t n = write(job->master, buf, len);
 		if (n < 0 && errno == EINTR)
@@ -575,6 +766,12 @@ void job_free(struct job *job)
 	}
 	if (job->report_fd >= 0)
 		uv_close((uv_handle_t *)&job->report_poll, job__closed);
+	if (job->err_fd >= 0)
+		uv_close((uv_handle_t *)&job->err_poll, job__closed);
+	if (job->pipes && !uv_is_closing((uv_handle_t *)&job->in_pipe)) {
+		job->in_open = false;
+		uv_close((uv_handle_t *)&job->in_pipe, job__closed);
+	}
 	uv_close((uv_handle_t *)&job->poll, job__closed);
 	uv_close((uv_handle_t *)&job->sigchld, job__closed);
 	uv_close((uv_handle_t *)&job->timer, job__closed);

@@ -25,6 +25,8 @@ struct job_callbacks {
 	 * output; the job may be freed from here.
 	 */
 	void (*exit)(struct job *job, int status, int signal, void *data);
+	/* Pipe mode: bytes the command wrote to stderr (NULL: given to output). */
+	void (*output_err)(struct job *job, const char *buf, size_t len, void *data);
 };
 
 struct job_options {
@@ -45,6 +47,12 @@ struct job_options {
 	 * bubblewrap's new session would leave it none otherwise).
 	 */
 	bool no_ctty;
+	/*
+	 * No terminal: stdin, stdout and stderr are pipes (an agent's request,
+	 * SPEC 8): output comes byte for byte, stderr through output_err, and
+	 * job_write_stdin() feeds stdin. ROWS, COLS and NO_CTTY are unused.
+	 */
+	bool pipes;
 };
 
 /* The descriptor number the command gets the report pipe's write end as. */
@@ -61,6 +69,11 @@ struct job_options {
 int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_callbacks *cb,
               void *data, struct job **out);
 
+/*
+ * Pipe mode: queues BUF for the command's stdin (never blocks); LEN 0 closes
+ * it (the command reads end of file). Returns 0, or -EPIPE once closed.
+ */
+int job_write_stdin(struct job *job, const char *buf, size_t len);
 /* Writes BUF to the command's terminal (what a user types); returns 0 or -errno. */
 int job_write(struct job *job, const char *buf, size_t len);
 

@@ -35,13 +35,15 @@ enum protocol_field {
 	PROTOCOL_F_PREFIX_RULE,
 	PROTOCOL_F_PATCH,
 	PROTOCOL_F_TARGET,
+	PROTOCOL_F_TTY,
+	PROTOCOL_F_DATA,
 	PROTOCOL_N_FIELDS,
 };
 
 #define PROTOCOL_OP_BIT(op) (1u << (op))
 #define PROTOCOL_ALL_OPS                                                                           \
 	(PROTOCOL_OP_BIT(PROTOCOL_EXEC) | PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH) |                  \
-	 PROTOCOL_OP_BIT(PROTOCOL_CANCEL))
+	 PROTOCOL_OP_BIT(PROTOCOL_CANCEL) | PROTOCOL_OP_BIT(PROTOCOL_STDIN))
 
 static const struct {
 	const char *name;
@@ -58,13 +60,17 @@ static const struct {
     [PROTOCOL_F_JUSTIFICATION] = {.name = "justification", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_PREFIX_RULE] = {.name = "prefix_rule", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_PATCH] = {.name = "patch", .ops = PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH)},
-    [PROTOCOL_F_TARGET] = {.name = "target", .ops = PROTOCOL_OP_BIT(PROTOCOL_CANCEL)},
+    [PROTOCOL_F_TARGET] = {.name = "target",
+                           .ops = PROTOCOL_OP_BIT(PROTOCOL_CANCEL) | PROTOCOL_OP_BIT(PROTOCOL_STDIN)},
+    [PROTOCOL_F_TTY] = {.name = "tty", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_DATA] = {.name = "data", .ops = PROTOCOL_OP_BIT(PROTOCOL_STDIN)},
 };
 
 static const char *const protocol_op_names[] = {
     [PROTOCOL_EXEC] = "exec",
     [PROTOCOL_APPLY_PATCH] = "apply_patch",
     [PROTOCOL_CANCEL] = "cancel",
+    [PROTOCOL_STDIN] = "stdin",
 };
 
 static const char *const protocol_decision_names[] = {
@@ -319,7 +325,7 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 			break;
 	if (k == sizeof protocol_op_names / sizeof *protocol_op_names) {
 		rc = protocol_fail(cause, "unknown op ", op,
-		                   " (expected exec, apply_patch or cancel)");
+		                   " (expected exec, apply_patch, cancel or stdin)");
 		goto out;
 	}
 	req->op = (enum protocol_op)k;
@@ -339,6 +345,7 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 	    [PROTOCOL_EXEC] = {PROTOCOL_F_COMMAND, PROTOCOL_F_CWD, PROTOCOL_N_FIELDS},
 	    [PROTOCOL_APPLY_PATCH] = {PROTOCOL_F_CWD, PROTOCOL_F_PATCH, PROTOCOL_N_FIELDS},
 	    [PROTOCOL_CANCEL] = {PROTOCOL_F_TARGET, PROTOCOL_N_FIELDS, PROTOCOL_N_FIELDS},
+	    [PROTOCOL_STDIN] = {PROTOCOL_F_TARGET, PROTOCOL_F_DATA, PROTOCOL_N_FIELDS},
 	};
 	for (int i = 0; i < 3 && required[req->op][i] != PROTOCOL_N_FIELDS; i++) {
 		if (f[required[req->op][i]] == NULL) {
@@ -413,6 +420,26 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 		}
 		req->target = xstrdup(f[PROTOCOL_F_TARGET]->valuestring);
 	}
+	if (f[PROTOCOL_F_TTY] != NULL) {
+		if (!cJSON_IsBool(f[PROTOCOL_F_TTY])) {
+			rc = protocol_fail(cause, "field \"tty\" must be true or false", NULL, "");
+			goto out;
+		}
+		req->tty = cJSON_IsTrue(f[PROTOCOL_F_TTY]);
+	}
+	if (f[PROTOCOL_F_DATA] != NULL) {
+		const cJSON *v = f[PROTOCOL_F_DATA];
+
+		req->data = cJSON_IsString(v) ? protocol_base64_decode(v->valuestring,
+		                                                        strlen(v->valuestring),
+		                                                        &req->data_len)
+		                              : NULL;
+		if (req->data == NULL) {
+			rc = protocol_fail(cause, "field \"data\" must be a base64 string", NULL,
+			                   "");
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	cJSON_Delete(json);
@@ -428,6 +455,7 @@ void protocol_request_free(struct protocol_request *req)
 	protocol_strv_free(req->prefix_rule);
 	free(req->patch);
 	free(req->target);
+	free(req->data);
 	memset(req, 0, sizeof *req);
 }
 
@@ -474,6 +502,8 @@ char *protocol_request_format(const struct protocol_request *req)
 			cJSON_AddStringToObject(o, "justification", req->justification);
 		if (req->prefix_rule != NULL)
 			protocol_add_strv(o, "prefix_rule", req->prefix_rule);
+		if (req->tty)
+			cJSON_AddTrueToObject(o, "tty");
 		break;
 	case PROTOCOL_APPLY_PATCH:
 		cJSON_AddStringToObject(o, "cwd", req->cwd);
@@ -482,6 +512,15 @@ char *protocol_request_format(const struct protocol_request *req)
 	case PROTOCOL_CANCEL:
 		cJSON_AddStringToObject(o, "target", req->target);
 		break;
+	case PROTOCOL_STDIN: {
+		char *b64 = protocol_base64_encode(
+		    req->data != NULL ? (const void *)req->data : (const void *)"", req->data_len);
+
+		cJSON_AddStringToObject(o, "target", req->target);
+		cJSON_AddStringToObject(o, "data", b64);
+		free(b64);
+		break;
+	}
 	}
 	return protocol_line(o);
 }

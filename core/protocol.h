@@ -10,6 +10,7 @@
  *    "justification":"...","prefix_rule":["git","push"]}
  *   {"id":"2","op":"apply_patch","cwd":"/ws","patch":"*** Begin Patch\n..."}
  *   {"id":"3","op":"cancel","target":"1"}
+ *   {"id":"4","op":"stdin","target":"1","data":"<base64>"}  (empty data: end of input)
  * "id", "op" are required; exec needs "command" and "cwd", apply_patch "cwd"
  * and "patch", cancel "target"; the rest is optional. Unknown and duplicate
  * fields are errors (a typo in "justification" must not pass unseen).
@@ -39,6 +40,7 @@ enum protocol_op {
 	PROTOCOL_EXEC,
 	PROTOCOL_APPLY_PATCH,
 	PROTOCOL_CANCEL,
+	PROTOCOL_STDIN,
 };
 
 enum protocol_permissions {
@@ -57,7 +59,10 @@ struct protocol_request {
 	char **prefix_rule;                    /* exec: NULL-terminated, or NULL */
 	size_t n_prefix_rule;
 	char *patch;  /* apply_patch */
-	char *target; /* cancel: the id to cancel */
+	char *target; /* cancel, stdin: the request it is about */
+	bool tty;     /* exec: run on a terminal, not on pipes */
+	unsigned char *data; /* stdin: the bytes (decoded; empty: end of input) */
+	size_t data_len;
 };
 
 /*
@@ -83,6 +88,8 @@ struct protocol_request {
  *   field "prefix_rule" must be a non-empty array of strings
  *   field "patch" must be a string
  *   field "target" must be a non-empty string
+ *   field "tty" must be true or false
+ *   field "data" must be a base64 string
  * After an error, REQ->id holds the line's id when it could be read (for the
  * error event), else NULL.
  */

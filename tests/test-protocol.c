@@ -67,6 +67,49 @@ TEST(protocol_parse_patch_and_cancel)
 	return 0;
 }
 
+/* stdin ops and "tty" (issue 11): decoded bytes, an empty one ends the input, both round-trip. */
+TEST(protocol_stdin_op_and_tty)
+{
+	const char *line = "{\"id\":\"4\",\"op\":\"stdin\",\"target\":\"1\",\"data\":\"aGkK\"}";
+	struct protocol_request r, back;
+	char *cause = NULL, *again;
+
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.op, PROTOCOL_STDIN);
+	ASSERT_STR_EQ(r.target, "1");
+	ASSERT_EQ(r.data_len, 3u);
+	ASSERT(memcmp(r.data, "hi\n", 3) == 0);
+	again = protocol_request_format(&r);
+	ASSERT_EQ(protocol_parse(again, strlen(again) - 1, &back, &cause), 0);
+	ASSERT_EQ(back.data_len, 3u);
+	protocol_request_free(&back);
+	free(again);
+	protocol_request_free(&r);
+	line = "{\"id\":\"5\",\"op\":\"stdin\",\"target\":\"1\",\"data\":\"\"}";
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.data_len, 0u);
+	protocol_request_free(&r);
+	line = "{\"id\":\"6\",\"op\":\"stdin\",\"target\":\"1\",\"data\":\"*\"}";
+	ASSERT(protocol_parse(line, strlen(line), &r, &cause) != 0);
+	ASSERT_STR_EQ(cause, "field \"data\" must be a base64 string");
+	free(cause);
+	cause = NULL;
+	protocol_request_free(&r);
+	line = "{\"id\":\"7\",\"op\":\"exec\",\"command\":[\"ls\"],\"cwd\":\"/\",\"tty\":true}";
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT(r.tty);
+	again = protocol_request_format(&r);
+	ASSERT_CONTAINS(again, "\"tty\":true");
+	free(again);
+	protocol_request_free(&r);
+	line = "{\"id\":\"8\",\"op\":\"exec\",\"command\":[\"ls\"],\"cwd\":\"/\",\"tty\":1}";
+	ASSERT(protocol_parse(line, strlen(line), &r, &cause) != 0);
+	ASSERT_STR_EQ(cause, "field \"tty\" must be true or false");
+	free(cause);
+	protocol_request_free(&r);
+	return 0;
+}
+
 TEST(protocol_parse_error_messages)
 {
 	static const struct {
@@ -85,7 +128,7 @@ TEST(protocol_parse_error_messages)
 	    {"{\"id\":\"7\"}", "missing field \"op\"", "7"},
 	    {"{\"id\":\"7\",\"op\":3}", "field \"op\" must be a string", "7"},
 	    {"{\"id\":\"7\",\"op\":\"run\"}",
-	     "unknown op \"run\" (expected exec, apply_patch or cancel)", "7"},
+	     "unknown op \"run\" (expected exec, apply_patch, cancel or stdin)", "7"},
 	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],\"justfication\":"
 	     "\"x\"}",
 	     "unknown field \"justfication\" for op \"exec\"", "7"},
@@ -123,7 +166,7 @@ TEST(protocol_parse_error_messages)
 	     "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	     "xxxxxxxxxxxx\"}",
 	     "unknown op \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" "
-	     "(expected exec, apply_patch or cancel)",
+	     "(expected exec, apply_patch, cancel or stdin)",
 	     "7"},
 	};
 

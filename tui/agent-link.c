@@ -38,6 +38,9 @@ struct agent_link_req {
 	struct patch_plan *plan; /* patch */
 	bool decision_sent;
 	bool throttled; /* exec: its command paused until the client drains */
+	char *stdin_buf; /* exec: input that came before the command started */
+	size_t stdin_len;
+	bool stdin_eof; /* and whether its end came too */
 	struct agent_link_req *next;
 };
 
@@ -69,6 +72,7 @@ static void agent_link__forget(struct agent_link_req *r)
 		agent_server_release(r->link->server, r->client);
 	if (r->plan != NULL)
 		patch_plan_free(r->plan);
+	free(r->stdin_buf);
 	free(r->id);
 	free(r);
 }
@@ -133,6 +137,29 @@ static void agent_link__output(const char *buf, size_t len, void *data)
 	}
 }
 
+/* exec: stderr (on pipes), as it comes. */
+static void agent_link__output_err(const char *buf, size_t len, void *data)
+{
+	struct agent_link_req *r = data;
+
+	agent_link__send(r, protocol_event_output(r->id, PROTOCOL_STDERR, buf, len));
+}
+
+/* exec: the command runs: what the client sent for its stdin goes in. */
+static void agent_link__started(struct job *job, void *data)
+{
+	struct agent_link_req *r = data;
+
+	if (r->stdin_len > 0)
+		job_write_stdin(job, r->stdin_buf, r->stdin_len);
+	if (r->stdin_eof)
+		job_write_stdin(job, "", 0);
+	free(r->stdin_buf);
+	r->stdin_buf = NULL;
+	r->stdin_len = 0;
+	r->stdin_eof = false;
+}
+
 /* A lagging client caught up: its commands read on (unless their pane holds them). */
 static void agent_link__on_drained(void *data, uint64_t client)
 {
@@ -190,6 +217,8 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	    .queued = agent_link__queued,
 	    .decided = agent_link__decided,
 	    .output = agent_link__output,
+	    .output_err = agent_link__output_err,
+	    .started = agent_link__started,
 	    .done = agent_link__done,
 	    .free = agent_link__free,
 	    .data = r,
@@ -203,6 +232,7 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	    .prefix_rule = req->prefix_rule,
 	    .origin = origin,
 	    .observer = &obs,
+	    .pipes = !req->tty,
 	};
 	struct pane *p = launch_request(l->t, &lr);
 
@@ -363,6 +393,38 @@ static void agent_link__on_cancel(void *data, uint64_t client, const struct prot
 	                  protocol_event_error(req->id, "no such request to cancel"));
 }
 
+/* A stdin request: bytes for a command's input (empty: its end). */
+static void agent_link__on_stdin(void *data, uint64_t client, const struct protocol_request *req)
+{
+	struct agent_link *l = data;
+
+	for (struct agent_link_req *r = l->reqs; r != NULL; r = r->next) {
+		if (r->client != client || strcmp(r->id, req->target) != 0 || r->plan != NULL)
+			continue;
+		struct pane *p = r->pane_id != 0 ? tui_pane_by_id(l->t, r->pane_id) : NULL;
+		if (p != NULL && p->state == PANE_RUNNING && p->job != NULL) {
+			if (p->pipes)
+				job_write_stdin(p->job, (const char *)req->data, req->data_len);
+			else if (req->data_len > 0)
+				job_write(p->job, (const char *)req->data, req->data_len);
+		} else if (req->data_len > 0 && r->stdin_len + req->data_len > AGENT_SERVER_MAX_QUEUE) {
+			agent_server_send(l->server, client,
+			                  protocol_event_error(req->id, "too much input before the "
+			                                                "command started"));
+		} else if (req->data_len > 0) {
+			/* Not started yet (a prompt waits): kept until it does. */
+			r->stdin_buf = xrealloc(r->stdin_buf, r->stdin_len + req->data_len);
+			memcpy(r->stdin_buf + r->stdin_len, req->data, req->data_len);
+			r->stdin_len += req->data_len;
+		} else {
+			r->stdin_eof = true;
+		}
+		return;
+	}
+	agent_server_send(l->server, client,
+	                  protocol_event_error(req->id, "no such request for stdin"));
+}
+
 /* A client went away: its requests are withdrawn. */
 static void agent_link__on_disconnect(void *data, uint64_t client)
 {
@@ -381,6 +443,7 @@ static const struct agent_server_ops agent_link__ops = {
     .on_exec = agent_link__on_exec,
     .on_patch = agent_link__on_patch,
     .on_cancel = agent_link__on_cancel,
+    .on_stdin = agent_link__on_stdin,
     .on_disconnect = agent_link__on_disconnect,
     .on_drained = agent_link__on_drained,
 };

@@ -44,6 +44,9 @@
 /* The ids of our two possible requests on the connection. */
 #define SUBMIT_ID        "1"
 #define SUBMIT_CANCEL_ID "2"
+#define SUBMIT_STDIN_ID  "3" /* every stdin op (their errors are not ours to report) */
+/* How much of our stdin one stdin op carries. */
+#define SUBMIT_STDIN_CHUNK 65536
 
 /* Exit statuses of our own (the command's come from the server). */
 #define SUBMIT_EXIT_FAILURE     1
@@ -62,6 +65,7 @@ struct submit_args {
 	const char *patch_file;
 	char **command; /* borrowed from argv, NULL-terminated */
 	size_t n_command;
+	bool tty; /* --tty: the command gets a terminal, not pipes */
 };
 
 /* The client's state on its loop. */
@@ -74,6 +78,9 @@ struct submit {
 	bool finished;  /* the request's last event came, or the connection failed */
 	int interrupts; /* Ctrl-C presses so far */
 	bool tty;       /* stderr is a terminal: say what we are waiting for */
+	uv_fs_t stdin_req; /* reading our stdin (any kind of file) for stdin ops */
+	char stdin_buf[SUBMIT_STDIN_CHUNK];
+	bool stdin_reading;
 };
 
 /* One uv_write in flight and the line it owns. */
@@ -88,7 +95,7 @@ static int submit_usage(const char *msg)
 	fprintf(stderr,
 	        "airlock: submit: %s\n"
 	        "usage: airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
-	        "                      [--prefix-rule TOK...] -- CMD ARG...\n"
+	        "                      [--prefix-rule TOK...] [--tty] -- CMD ARG...\n"
 	        "       airlock submit [--socket PATH] --patch FILE\n",
 	        msg);
 	return SUBMIT_EXIT_USAGE;
@@ -109,6 +116,8 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 		}
 		if (strcmp(a, "--escalate") == 0) {
 			args->escalate = true;
+		} else if (strcmp(a, "--tty") == 0) {
+			args->tty = true;
 		} else if (strcmp(a, "--socket") == 0 || strcmp(a, "--justification") == 0 ||
 		           strcmp(a, "--patch") == 0) {
 			if (i + 1 >= argc) {
@@ -144,7 +153,7 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 			printf(
 			    "usage: airlock submit [--socket PATH] [--escalate] [--justification "
 			    "TEXT]\n"
-			    "                      [--prefix-rule TOK...] -- CMD ARG...\n"
+			    "                      [--prefix-rule TOK...] [--tty] -- CMD ARG...\n"
 			    "       airlock submit [--socket PATH] --patch FILE\n");
 			return -1;
 		} else {
@@ -452,6 +461,9 @@ static void submit_finish(struct submit *s, int status)
 		uv_close((uv_handle_t *)&s->pipe, NULL);
 	if (!uv_is_closing((uv_handle_t *)&s->sigint))
 		uv_close((uv_handle_t *)&s->sigint, NULL);
+	/* A read of our stdin may block for ever (`sleep 100 | airlock submit ...`): do not wait. */
+	if (s->stdin_reading)
+		uv_stop(&s->loop);
 }
 
 /* Frees a finished write. */
@@ -536,7 +548,8 @@ static void submit_line(void *arg, const char *line, size_t len, bool too_long)
 	}
 	/* Events of the cancel request, or of no request, only matter if errors. */
 	if (ev.id == NULL || strcmp(ev.id, SUBMIT_ID) != 0) {
-		if (ev.kind == PROTOCOL_EVENT_ERROR) {
+		if (ev.kind == PROTOCOL_EVENT_ERROR &&
+		    (ev.id == NULL || strcmp(ev.id, SUBMIT_STDIN_ID) != 0)) {
 			fprintf(stderr, "airlock: %s\n", ev.message);
 			if (ev.id == NULL)
 				submit_finish(s, SUBMIT_EXIT_FAILURE);
@@ -602,6 +615,37 @@ static void submit_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
+static void submit_stdin_next(struct submit *s);
+
+/* A read of our stdin finished: its bytes (or its end) go out as a stdin op. */
+static void submit_stdin_read(uv_fs_t *req)
+{
+	struct submit *s = req->data;
+	ssize_t n = req->result;
+	struct protocol_request op = {
+	    .op = PROTOCOL_STDIN, .id = SUBMIT_STDIN_ID, .target = SUBMIT_ID};
+
+	uv_fs_req_cleanup(req);
+	s->stdin_reading = false;
+	if (s->finished)
+		return;
+	op.data = (unsigned char *)s->stdin_buf;
+	op.data_len = n > 0 ? (size_t)n : 0; /* an error counts as the end */
+	submit_send(s, protocol_request_format(&op));
+	if (n > 0)
+		submit_stdin_next(s);
+}
+
+/* Reads the next chunk of our stdin (through libuv's threads: a file, a pipe, anything). */
+static void submit_stdin_next(struct submit *s)
+{
+	uv_buf_t b = uv_buf_init(s->stdin_buf, sizeof s->stdin_buf);
+
+	s->stdin_req.data = s;
+	if (uv_fs_read(&s->loop, &s->stdin_req, STDIN_FILENO, &b, 1, -1, submit_stdin_read) == 0)
+		s->stdin_reading = true;
+}
+
 /* Ctrl-C: the first asks the server to cancel; the second gives up. */
 static void submit_sigint(uv_signal_t *h, int signum)
 {
@@ -644,6 +688,7 @@ static char *submit_request(const struct submit_args *args)
 		r.justification = (char *)args->justification;
 		r.prefix_rule = args->prefix_rule;
 		r.n_prefix_rule = args->n_prefix_rule;
+		r.tty = args->tty;
 		line = protocol_request_format(&r);
 	}
 	free(cwd);
@@ -696,9 +741,14 @@ int cmd_submit(int argc, char **argv)
 		uv_signal_start(&s.sigint, submit_sigint, SIGINT);
 		uv_read_start((uv_stream_t *)&s.pipe, submit_alloc, submit_read);
 		submit_send(&s, line);
+		/* Our stdin is the command's, unless it is a terminal (SPEC 8). */
+		if (args.patch_file == NULL && !isatty(STDIN_FILENO) &&
+		    fcntl(STDIN_FILENO, F_GETFD) >= 0)
+			submit_stdin_next(&s);
 	}
 	uv_run(&s.loop, UV_RUN_DEFAULT);
-	uv_loop_close(&s.loop);
+	if (!s.stdin_reading)
+		uv_loop_close(&s.loop);
 	protocol_splitter_free(&s.split);
 	fflush(stdout);
 	return s.status;

@@ -81,18 +81,58 @@ void launch_drop(struct pane *p)
 }
 
 /* Bytes from a pane's command. */
+/*
+ * Shows BUF in P. A command on pipes writes bare "\n"; the pane is a
+ * terminal, so each becomes "\r\n" there (the observer got the bytes as
+ * they were).
+ */
+static void launch__show(struct job *job, struct pane *p, const char *buf, size_t len)
+{
+	char *crlf = NULL;
+	bool full;
+
+	if (p->pipes && memchr(buf, '\n', len) != NULL) {
+		size_t k = 0;
+
+		crlf = xmalloc(len * 2);
+		for (size_t i = 0; i < len; i++) {
+			if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))
+				crlf[k++] = '\r';
+			crlf[k++] = buf[i];
+		}
+		full = pane_queue(p, crlf, k);
+		free(crlf);
+	} else {
+		full = pane_queue(p, buf, len);
+	}
+	if (full && !p->paused) {
+		job_pause(job);
+		p->paused = true;
+	}
+	p->tui->pending = true; /* fed in steps by the loop (tui.c) */
+	tui_pane_changed(p->tui, p);
+}
+
+/* Bytes from a pane's command (its terminal, or its stdout). */
 static void launch__on_output(struct job *job, const char *buf, size_t len, void *data)
 {
 	struct pane *p = data;
 
 	if (p->obs.output != NULL)
 		p->obs.output(buf, len, p->obs.data);
-	if (pane_queue(p, buf, len) && !p->paused) {
-		job_pause(job);
-		p->paused = true;
-	}
-	p->tui->pending = true; /* fed in steps by the loop (tui.c) */
-	tui_pane_changed(p->tui, p);
+	launch__show(job, p, buf, len);
+}
+
+/* Bytes from a pane's command's stderr (pipes only). */
+static void launch__on_output_err(struct job *job, const char *buf, size_t len, void *data)
+{
+	struct pane *p = data;
+
+	if (p->obs.output_err != NULL)
+		p->obs.output_err(buf, len, p->obs.data);
+	else if (p->obs.output != NULL)
+		p->obs.output(buf, len, p->obs.data);
+	launch__show(job, p, buf, len);
 }
 
 /* A pane's command ended (see tui.h). */
@@ -160,6 +200,7 @@ static void launch__on_exit(struct job *job, int status, int signal, void *data)
 static const struct job_callbacks launch__job_callbacks = {
     .output = launch__on_output,
     .exit = launch__on_exit,
+    .output_err = launch__on_output_err,
 };
 
 /* Starts P's command now (see tui.h). */
@@ -229,6 +270,7 @@ int launch_start(struct pane *p, bool sandboxed)
 	    .report = argv != NULL, /* the helper's post-run git report */
 	    /* Sandboxed, the command takes the pane's terminal as its own (sandbox-inner.c). */
 	    .no_ctty = argv != NULL,
+	    .pipes = p->pipes,
 	};
 	p->sandboxed = sandboxed;
 	pane_tail_reset(p);
@@ -253,6 +295,8 @@ int launch_start(struct pane *p, bool sandboxed)
 	}
 	p->state = PANE_RUNNING;
 	t->dirty = true;
+	if (p->job != NULL && p->obs.started != NULL)
+		p->obs.started(p->job, p->obs.data);
 	return 0;
 }
 
@@ -571,6 +615,7 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 	p->cwd = req->cwd != NULL ? xstrdup(req->cwd) : NULL;
 	p->origin = xstrdup(req->origin != NULL ? req->origin : LAUNCH__CLI);
 	p->escalate = req->escalate;
+	p->pipes = req->pipes;
 	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
 	if (req->prefix_rule != NULL) {
 		while (req->prefix_rule[n] != NULL)

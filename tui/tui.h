@@ -106,6 +106,8 @@ struct launch_observer {
 	void (*queued)(void *data);
 	void (*decided)(const struct approval_result *res, void *data);
 	void (*output)(const char *buf, size_t len, void *data);
+	void (*output_err)(const char *buf, size_t len, void *data); /* pipes: stderr */
+	void (*started)(struct job *job, void *data); /* the command runs (JOB takes stdin) */
 	void (*done)(int status, bool sandboxed, bool denied, void *data);
 	void (*free)(void *data);
 	void *data;
@@ -121,6 +123,7 @@ struct launch_request {
 	char *const *prefix_rule;  /* the proposed `p` prefix (NULL-terminated), or NULL */
 	const char *origin;        /* who asks ("agent client 2"); NULL: airlock's command line */
 	const struct launch_observer *observer; /* or NULL */
+	bool pipes; /* stdin, stdout, stderr are pipes, not a terminal (an agent's, SPEC 8) */
 };
 
 struct pane {
@@ -152,6 +155,7 @@ struct pane {
 	/* how it was asked for (launch_request) */
 	char *cwd; /* NULL: the workspace */
 	bool escalate;
+	bool pipes; /* runs on pipes, not on its terminal (launch_request.pipes) */
 	char *justification;
 	char **prefix_rule;
 	char *origin; /* who asked for it ("typed at the input", "agent client 2") */

@@ -1,0 +1,52 @@
+# An agent's command runs on pipes (SPEC 8): `airlock submit` gives back
+# stdout and stderr apart and byte for byte (1 MiB of random bytes through
+# cat, sha256 equal; "\n" stays "\n"), forwards its own stdin, and --tty
+# asks for a terminal instead.
+. "$(dirname "$0")/tui-lib.sh"
+
+export XDG_RUNTIME_DIR="$e2e_dir/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+# Until the TUI's agent socket is there (the status bar may be too narrow to show it).
+wait_socket() {
+	local i=0
+	while [ $i -lt 200 ]; do
+		ls "$XDG_RUNTIME_DIR"/airlock/*.sock >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "no agent socket under $XDG_RUNTIME_DIR/airlock"
+}
+submit() {
+	(cd "$e2e_dir/ws" && timeout 60 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
+}
+
+start 100 30 -n off -a never
+wait_socket
+
+head -c 1048576 /dev/urandom >"$e2e_dir/in.bin"
+submit -- cat <"$e2e_dir/in.bin" >"$e2e_dir/out.bin" || fail "cat through submit exited $?"
+[ "$(sha256sum <"$e2e_dir/in.bin")" = "$(sha256sum <"$e2e_dir/out.bin")" ] ||
+	fail "1 MiB through cat came back changed ($(wc -c <"$e2e_dir/out.bin") bytes)"
+
+submit -- sh -c 'echo out; echo err >&2; exit 3' >"$e2e_dir/o" 2>"$e2e_dir/e" </dev/null
+rc=$?
+[ "$rc" = 3 ] || fail "exit status $rc, not 3"
+[ "$(od -c <"$e2e_dir/o")" = "$(printf 'out\n' | od -c)" ] || fail "stdout: $(od -c <"$e2e_dir/o")"
+[ "$(od -c <"$e2e_dir/e")" = "$(printf 'err\n' | od -c)" ] || fail "stderr: $(od -c <"$e2e_dir/e")"
+
+out=$(echo piped-in | submit -- sh -c 'read v; echo "got $v"') || fail "read from stdin exited $?"
+[ "$out" = "got piped-in" ] || fail "stdin: $out"
+
+out=$(submit -- sh -c 'test -t 0 || test -t 1 || echo no-terminal' </dev/null)
+[ "$out" = "no-terminal" ] || fail "a piped command saw a terminal: $out"
+out=$(submit --tty -- sh -c 'test -t 1 && echo on-a-terminal' </dev/null | tr -d '\r')
+[ "$out" = "on-a-terminal" ] || fail "--tty: $out"
+
+# The pane still shows both streams.
+submit -- sh -c 'echo shown-out; echo shown-err >&2' >/dev/null 2>&1 </dev/null
+wait_for "shown-out"
+wait_for "shown-err"
+
+t send-keys -t e2e C-q
+wait_for "AIRLOCK-EXITED 0"
+exit 0
