@@ -363,6 +363,8 @@ TEST(cli_home_flag_moves_the_audit_log)
 	char *moved = xasprintf("%s/audit.jsonl", other);
 	char *env_log = xasprintf("%s/audit.jsonl", test_tmpdir());
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(mkdir(other, 0700), 0);
 	ASSERT_EQ(cli__run(&r, NULL, (const char *[]){"exec", "--home", other, "--", "true", NULL}),
 	          0);

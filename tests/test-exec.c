@@ -948,6 +948,8 @@ TEST(exec_git_report_goes_to_the_audit_log)
 	struct test_run r;
 	char *log;
 
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	ASSERT_EQ(exec__run(&r, args), 0);
 	ASSERT_EQ(r.status, 0);
 	test_run_free(&r);
@@ -966,6 +968,8 @@ TEST(exec_git_report_goes_to_the_audit_log)
  */
 TEST(exec_proxy_slowloris_is_timed_out)
 {
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
 	static const char script[] =
 	    "import os, socket, sys, time\n"
 	    "h, port = os.environ['HTTP_PROXY'].split('//')[1].rstrip('/').rsplit(':', 1)\n"
