@@ -38,6 +38,7 @@ static const char usage__tui[] =
     "                      [--prefix-rule TOK...] -- CMD ARG...\n"
     "       airlock submit [--socket PATH] --patch FILE\n"
     "       airlock rules list | airlock rules remove N\n"
+    "       airlock trust [DIR] | airlock trust --revoke [DIR] | airlock trust --list\n"
     "       airlock doctor [--use-legacy-landlock]\n"
     "\n"
     "Runs commands in a bubblewrap + seccomp sandbox, each in a pane of a\n"
