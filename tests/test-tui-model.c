@@ -1024,3 +1024,28 @@ TEST(tui_prefix_key_comes_from_config)
 	guard_close(&g);
 	return 0;
 }
+
+/* Every exec line says where the request came from and its working directory. */
+TEST(tui_audit_lines_carry_cwd_and_from)
+{
+	char *agent_argv[] = {"ls", "-l", NULL};
+	struct launch_request lr = {
+	    .argc = 2, .argv = agent_argv, .cwd = "/ws/sub", .origin = "agent client 1"};
+	struct guard g;
+	char *log, *path;
+
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	launch_line(g.t, "ls");
+	launch_request(g.t, &lr);
+	ASSERT_EQ(g.spawned, 2);
+	guard_close(&g);
+	path = xasprintf("%s/home/audit.jsonl", test_tmpdir());
+	log = test_read_file(path, NULL);
+	ASSERT(log != NULL);
+	ASSERT_CONTAINS(log, "\"subject\":[\"bash\",\"-lc\",\"ls\"]");
+	ASSERT_CONTAINS(log, "\"cwd\":\"/ws\",\"from\":\"input\"");
+	ASSERT_CONTAINS(log, "\"cwd\":\"/ws/sub\",\"from\":\"agent\"");
+	free(log);
+	free(path);
+	return 0;
+}
