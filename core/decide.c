@@ -560,6 +560,39 @@ static void decide__match(struct decide__judge *j, size_t argc, char *const argv
 }
 
 /*
+ * `git -C . push` is `git push` to a forbidden or prompt rule: for programs
+ * whose global options the prefix table knows, ARGV (program NAME) is also
+ * matched with the options before its subcommand left out (restricting
+ * rules only: an allow rule is written for what it says).
+ */
+static void decide__match_global_opts(struct decide__judge *j, const char *name, size_t argc,
+                                      char *const argv[])
+{
+	const struct decide__prog_opts *po = NULL;
+	char *small[16], **view;
+	size_t at, n;
+
+	if (argc < 3 || argv[1][0] != '-')
+		return;
+	for (size_t i = 0; i < sizeof decide__prog_opts / sizeof *decide__prog_opts; i++)
+		if (strcmp(name, decide__prog_opts[i].name) == 0)
+			po = &decide__prog_opts[i];
+	if (po == NULL)
+		return;
+	at = decide__first_word(po, argc, argv);
+	if (at <= 1 || at >= argc)
+		return;
+	n = 1 + argc - at;
+	view = n + 1 <= sizeof small / sizeof *small ? small : xcalloc(n + 1, sizeof *view);
+	view[0] = argv[0];
+	memcpy(view + 1, argv + at, (argc - at) * sizeof *argv);
+	view[n] = NULL;
+	decide__match(j, n, view, false);
+	if (view != small)
+		free(view);
+}
+
+/*
  * Judges the command ARGV and every command it runs: through wrappers
  * (allow rules only through benign ones), into shell scripts (scanned,
  * allow rules off), at every later word of a wrapper whose options are
@@ -607,6 +640,8 @@ static void decide__judge_argv(struct decide__judge *j, size_t argc, char *const
 			return;
 		}
 		decide__match(j, argc - off, argv + off, benign);
+		if (name != NULL)
+			decide__match_global_opts(j, name, argc - off, argv + off);
 		if (name == NULL)
 			return;
 		w = decide__wrapper(kind, argc - off, argv + off, &inner, &ok);
