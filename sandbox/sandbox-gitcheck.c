@@ -130,8 +130,26 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 /* True when ST's ctime is at or after the run's start. */
 static bool gitcheck_is_new(const struct gitcheck *g, const struct stat *st)
 {
+	/* A file system that keeps whole seconds (ext4 with small inodes, FAT, NFS) shows
+	 * all three times without nanoseconds: there, the run's first second counts whole,
+	 * or what a command changed in it would pass. */
+	bool whole_seconds =
+	    st->st_ctim.tv_nsec == 0 && st->st_mtim.tv_nsec == 0 && st->st_atim.tv_nsec == 0;
+
 	return st->st_ctim.tv_sec > g->since.tv_sec ||
-	       (st->st_ctim.tv_sec == g->since.tv_sec && st->st_ctim.tv_nsec >= g->since.tv_nsec);
+	       (st->st_ctim.tv_sec == g->since.tv_sec &&
+	        (whole_seconds || st->st_ctim.tv_nsec >= g->since.tv_nsec));
+}
+
+/*
+ * True when the command could have made the change ST shows: the inode is
+ * this user's (what the sandbox creates is), or others may write it. Inside,
+ * no capability overrides the mode bits, so another user's private file
+ * changed by someone else (a clone of theirs in /tmp) is not the command's.
+ */
+static bool gitcheck_ours(const struct stat *st)
+{
+	return st->st_uid == geteuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
 
 /* Appends an empty report for PATH; the pointer lives until the next add. */
@@ -424,10 +442,10 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 		struct stat ist;
 
 		exists[i] = fstatat(gfd, gitcheck_items[i], &ist, AT_SYMLINK_NOFOLLOW) == 0;
-		changed[i] = exists[i] && gitcheck_is_new(g, &ist) &&
+		changed[i] = exists[i] && gitcheck_is_new(g, &ist) && gitcheck_ours(&ist) &&
 		             !gitcheck_harmless(gfd, gitcheck_items[i]);
 	}
-	if (!skipped && gitcheck_is_new(g, entry_st))
+	if (!skipped && gitcheck_ours(entry_st) && gitcheck_is_new(g, entry_st))
 		why = xstrdup("new, replaced or written to");
 	for (size_t i = 0; i < GITCHECK_N_ITEMS && why == NULL; i++)
 		if (changed[i])

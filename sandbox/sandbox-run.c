@@ -473,9 +473,6 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	sandbox_run_report_fd = opts->report_fd;
 	struct timespec started;
 	clock_gettime(CLOCK_REALTIME_COARSE, &started); /* the clock file times come from */
-	/* Some file systems keep whole seconds (ext4 with small inodes, FAT, NFS): what a
-	 * command changes in its first second must still count as during the run. */
-	started.tv_nsec = 0;
 	sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
 	if (r->status != 0 && !in.no_proc && sandbox_run_proc_failed(r->err)) {
 		const char *why = strstr(r->err, "Can't mount proc");
