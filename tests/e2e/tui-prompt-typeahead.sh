@@ -39,7 +39,8 @@ wait_for "typeahead check"
 kill -0 "$esc" 2>/dev/null || fail "typeahead answered the prompt: $(cat "$e2e_dir/esc.out")"
 # The typed line ran as a command of its own (6*7 was worked out by its shell).
 wait_for "y42p-any"
-grep -qxF "$line" "$e2e_home/history" || fail "the typed line did not reach the input line"
+# The input history lives in $XDG_STATE_HOME/airlock (SPEC 9; tui-lib sets it).
+grep -qxF "$line" "$e2e_dir/state/airlock/history" || fail "the typed line did not reach the input line"
 wait_armed
 [ ! -e "$marker" ] || fail "the escalation ran"
 # Armed: a stray enter refuses.
