@@ -84,6 +84,7 @@ static const char *const protocol_event_names[] = {
     [PROTOCOL_EVENT_QUEUED] = "queued", [PROTOCOL_EVENT_DECISION] = "decision",
     [PROTOCOL_EVENT_OUTPUT] = "output", [PROTOCOL_EVENT_EXIT] = "exit",
     [PROTOCOL_EVENT_ERROR] = "error",
+    [PROTOCOL_EVENT_PATCH] = "patch",
 };
 
 /* Longest piece of a client's text quoted back in a message. */
@@ -601,14 +602,88 @@ static char *protocol_clean_utf8(const char *message)
 
 char *protocol_event_error(const char *id, const char *message)
 {
+	return protocol_event_error_code(id, message, 0);
+}
+
+char *protocol_event_error_code(const char *id, const char *message, int code)
+{
 	char *clean = protocol_clean_utf8(message);
 	char *cid = id != NULL ? protocol_clean_utf8(id) : NULL;
 	cJSON *o = protocol_event_new(cid, PROTOCOL_EVENT_ERROR);
 
 	cJSON_AddStringToObject(o, "message", clean);
+	if (code != 0)
+		cJSON_AddNumberToObject(o, "code", code);
 	free(clean);
 	free(cid);
 	return protocol_line(o);
+}
+
+/* The protocol's name of a patch file's op. */
+static const char *const protocol_patch_ops[] = {"add", "update", "delete"};
+
+char *protocol_event_patch(const char *id, const struct protocol_patch_file *files, size_t n)
+{
+	char *cid = id != NULL ? protocol_clean_utf8(id) : NULL;
+	cJSON *o = protocol_event_new(cid, PROTOCOL_EVENT_PATCH);
+	cJSON *a = cJSON_AddArrayToObject(o, "files");
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *f = cJSON_CreateObject();
+		char *path = protocol_clean_utf8(files[i].path);
+
+		cJSON_AddStringToObject(f, "path", path);
+		cJSON_AddStringToObject(f, "op", protocol_patch_ops[files[i].op]);
+		free(path);
+		if (files[i].move_to != NULL) {
+			char *to = protocol_clean_utf8(files[i].move_to);
+
+			cJSON_AddStringToObject(f, "move_to", to);
+			free(to);
+		}
+		cJSON_AddItemToArray(a, f);
+	}
+	free(cid);
+	return protocol_line(o);
+}
+
+/*
+ * The lines `airlock submit --patch` prints for a patch event's FILES: "A
+ * path", "M path", "D path", "R from -> to". NULL if FILES is malformed.
+ */
+static char *protocol_patch_lines(const cJSON *files)
+{
+	size_t cap = 1, len = 0;
+	char *out;
+	const cJSON *f;
+
+	if (!cJSON_IsArray(files))
+		return NULL;
+	cJSON_ArrayForEach(f, files) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(f, "move_to");
+		if (!cJSON_IsString(p) || (m != NULL && !cJSON_IsString(m)))
+			return NULL;
+		cap += strlen(p->valuestring) + (m != NULL ? strlen(m->valuestring) : 0) + 8;
+	}
+	out = xmalloc(cap);
+	out[0] = '\0';
+	cJSON_ArrayForEach(f, files) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(f, "move_to");
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(f, "op");
+		const char *o = cJSON_IsString(op) ? op->valuestring : "";
+
+		if (m != NULL)
+			len += (size_t)sprintf(out + len, "R %s -> %s\n", p->valuestring, m->valuestring);
+		else
+			len += (size_t)sprintf(out + len, "%c %s\n",
+			                       strcmp(o, "add") == 0      ? 'A'
+			                       : strcmp(o, "delete") == 0 ? 'D'
+			                                                  : 'M',
+			                       p->valuestring);
+	}
+	return out;
 }
 
 int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev, char **cause)
@@ -698,6 +773,15 @@ int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev
 		if (!cJSON_IsString(v))
 			PROTOCOL_BAD("message");
 		ev->message = xstrdup(v->valuestring);
+		v = cJSON_GetObjectItemCaseSensitive(json, "code");
+		if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 255))
+			PROTOCOL_BAD("code");
+		ev->code = v != NULL ? (int)v->valuedouble : 0;
+		break;
+	case PROTOCOL_EVENT_PATCH:
+		ev->message = protocol_patch_lines(cJSON_GetObjectItemCaseSensitive(json, "files"));
+		if (ev->message == NULL)
+			PROTOCOL_BAD("files");
 		break;
 	}
 #undef PROTOCOL_BAD

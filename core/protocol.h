@@ -117,6 +117,7 @@ enum protocol_event_kind {
 	PROTOCOL_EVENT_OUTPUT,
 	PROTOCOL_EVENT_EXIT,
 	PROTOCOL_EVENT_ERROR,
+	PROTOCOL_EVENT_PATCH,
 };
 
 /* Event lines, newline included; ID may be NULL ("id":null). Caller frees. */
@@ -129,6 +130,17 @@ char *protocol_event_output(const char *id, enum protocol_stream stream, const v
                             size_t len);
 char *protocol_event_exit(const char *id, int code, bool sandboxed);
 char *protocol_event_error(const char *id, const char *message);
+/* An error with the exit CODE `airlock submit` should end with (0: none given, 1). */
+char *protocol_event_error_code(const char *id, const char *message, int code);
+
+/* One file of an applied patch, for the `patch` event. */
+struct protocol_patch_file {
+	const char *path;
+	int op; /* 0 add, 1 update, 2 delete (enum patch_kind's order) */
+	const char *move_to; /* update with a move, or NULL */
+};
+/* {"event":"patch","files":[{"path","op"[,"move_to"]}]}: what an applied patch changed. */
+char *protocol_event_patch(const char *id, const struct protocol_patch_file *files, size_t n);
 
 /* A parsed event (what `airlock submit` reads). */
 struct protocol_event {
@@ -140,7 +152,8 @@ struct protocol_event {
 	size_t len;
 	int code;
 	bool sandboxed;
-	char *message;
+	char *message; /* error: its message; patch: "A path\n", "M path\n", "D path\n",
+	                  "R from -> to\n" lines */
 	char *reason; /* decision: its "reason", or NULL */
 };
 

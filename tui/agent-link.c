@@ -29,6 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How a patch that does not go through ends `airlock submit --patch` (SPEC 1). */
+#define AGENT_LINK_PATCH_FAILED    1 /* does not apply */
+#define AGENT_LINK_PATCH_MALFORMED 2
+
 struct agent_link_req {
 	struct agent_link *link;
 	uint64_t client;
@@ -38,6 +42,8 @@ struct agent_link_req {
 	struct patch_plan *plan; /* patch */
 	bool decision_sent;
 	bool throttled; /* exec: its command paused until the client drains */
+	struct protocol_patch_file *files; /* patch: what it changes (strings owned) */
+	size_t n_files;
 	char *stdin_buf; /* exec: input that came before the command started */
 	size_t stdin_len;
 	bool stdin_eof; /* and whether its end came too */
@@ -73,6 +79,11 @@ static void agent_link__forget(struct agent_link_req *r)
 	if (r->plan != NULL)
 		patch_plan_free(r->plan);
 	free(r->stdin_buf);
+	for (size_t i = 0; i < r->n_files; i++) {
+		free((char *)r->files[i].path);
+		free((char *)r->files[i].move_to);
+	}
+	free(r->files);
 	free(r->id);
 	free(r);
 }
@@ -287,10 +298,13 @@ static void agent_link__patch_decided(const struct approval_result *res, void *d
 	if (!res->allowed)
 		return;
 	if (patch_plan_commit(r->plan, &cause) != 0) {
-		agent_link__send(r, protocol_event_error(r->id, cause ? cause : "cannot apply"));
+		agent_link__send(r, protocol_event_error_code(r->id, cause ? cause : "cannot apply",
+		                                              AGENT_LINK_PATCH_FAILED));
 		free(cause);
 		return;
 	}
+	if (r->files != NULL)
+		agent_link__send(r, protocol_event_patch(r->id, r->files, r->n_files));
 	agent_link__send(r, protocol_event_exit(r->id, 0, false));
 }
 
@@ -316,11 +330,30 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	int err;
 
 	err = patch_parse(req->patch, strlen(req->patch), &patch, &cause);
-	if (err == 0)
-		err = patch_plan_new(patch, req->cwd, &po, &plan, &cause);
 	if (err != 0) {
-		char *line = protocol_event_error(req->id, cause ? cause : "malformed patch");
-		agent_server_send(l->server, client, line);
+		/* Malformed: exit 2 for `airlock submit --patch` (SPEC 1). */
+		agent_server_send(l->server, client,
+		                  protocol_event_error_code(req->id, cause ? cause : "malformed patch",
+		                                            AGENT_LINK_PATCH_MALFORMED));
+		free(cause);
+		patch_free(patch);
+		return;
+	}
+	err = patch_plan_new(patch, req->cwd, &po, &plan, &cause);
+	if (err == -EPERM) {
+		/* Refused by policy (a protected path, a path it may not take): a denial, 126. */
+		agent_server_send(l->server, client,
+		                  protocol_event_decision_reason(req->id, PROTOCOL_DENIED,
+		                                                 cause ? cause : "refused"));
+		free(cause);
+		patch_free(patch);
+		return;
+	}
+	if (err != 0) {
+		/* It does not apply (the message names the file and the hunk): 1. */
+		agent_server_send(l->server, client,
+		                  protocol_event_error_code(req->id, cause ? cause : "does not apply",
+		                                            AGENT_LINK_PATCH_FAILED));
 		free(cause);
 		patch_free(patch);
 		return;
@@ -330,6 +363,15 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	char *diff = patch_plan_diff(plan);
 	struct agent_link_req *r = agent_link__req(l, client, req->id);
 	r->plan = plan;
+	r->files = xcalloc(patch->n_files, sizeof *r->files);
+	r->n_files = patch->n_files;
+	for (size_t i = 0; i < patch->n_files; i++) {
+		const struct patch_file *f = &patch->files[i];
+
+		r->files[i].path = xstrdup(f->path);
+		r->files[i].op = f->kind == PATCH_ADD ? 0 : f->kind == PATCH_UPDATE ? 1 : 2;
+		r->files[i].move_to = f->move_to != NULL ? xstrdup(f->move_to) : NULL;
+	}
 	char *origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct approval_request ar = {
 	    .kind = APPROVAL_PATCH,

@@ -582,8 +582,13 @@ static void submit_line(void *arg, const char *line, size_t len, bool too_long)
 		submit_finish(s, ev.code >= 0 && ev.code <= 255 ? ev.code : SUBMIT_EXIT_FAILURE);
 		break;
 	case PROTOCOL_EVENT_ERROR:
+		/* A patch's error says how it ends: 1 does not apply, 2 malformed (SPEC 1). */
 		fprintf(stderr, "airlock: %s\n", ev.message);
-		submit_finish(s, SUBMIT_EXIT_FAILURE);
+		submit_finish(s, ev.code > 0 ? ev.code : SUBMIT_EXIT_FAILURE);
+		break;
+	case PROTOCOL_EVENT_PATCH:
+		/* What an applied patch changed: "A path", "M path", "D path", "R from -> to". */
+		fputs(ev.message, stdout);
 		break;
 	}
 	protocol_event_free(&ev);
