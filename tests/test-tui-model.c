@@ -11,6 +11,7 @@
 
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <sched.h>
 #include <stdio.h>
@@ -1047,5 +1048,70 @@ TEST(tui_audit_lines_carry_cwd_and_from)
 	ASSERT_CONTAINS(log, "\"cwd\":\"/ws/sub\",\"from\":\"agent\"");
 	free(log);
 	free(path);
+	return 0;
+}
+
+/*
+ * A full disk under a running TUI (a 16 KiB tmpfs of its own as the home,
+ * filled once the log is open): the next command is refused, the input row
+ * says why, and the log holds only whole lines.
+ */
+TEST(tui_full_disk_refuses_and_says_why)
+{
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *fill = xasprintf("%s/fill", home);
+	char *log = xasprintf("%s/audit.jsonl", home);
+	char block[4096];
+	struct guard g;
+	size_t len;
+	int fd;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0)
+		SKIP("a tmpfs of its own needs root (unshare: %s)", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		SKIP("no private mounts here: %s", strerror(errno));
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mount("tmpfs", home, "tmpfs", 0, "size=16k"), 0);
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	launch_line(g.t, "ls");
+	ASSERT_EQ(g.spawned, 1);
+	/* The log ends on a page boundary (one padding line), then the disk fills up. */
+	struct stat st;
+	ASSERT_EQ(stat(log, &st), 0);
+	size_t pad = 4096 - (size_t)st.st_size % 4096;
+	if (pad < 16)
+		pad += 4096;
+	char *line = xmalloc(pad + 1);
+	memset(line, 'p', pad);
+	memcpy(line, "{\"pad\":\"", 8);
+	memcpy(line + pad - 3, "\"}\n", 3);
+	line[pad] = '\0';
+	fd = open(log, O_WRONLY | O_APPEND);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(write(fd, line, pad), (ssize_t)pad);
+	close(fd);
+	free(line);
+	memset(block, 'x', sizeof block);
+	fd = open(fill, O_WRONLY | O_CREAT, 0600);
+	ASSERT(fd >= 0);
+	while (write(fd, block, sizeof block) > 0)
+		;
+	while (write(fd, block, 1) > 0)
+		;
+	close(fd);
+	launch_line(g.t, "ls -l");
+	ASSERT_EQ(g.spawned, 1);
+	ASSERT_EQ(g.t->panes[1]->state, PANE_DENIED);
+	ASSERT(g.t->notice != NULL);
+	ASSERT_CONTAINS(g.t->notice, "cannot be written");
+	guard_close(&g);
+	char *text = test_read_file(log, &len);
+	ASSERT(text != NULL && len > 0 && text[len - 1] == '\n');
+	ASSERT_NOT_CONTAINS(text, "\"-l\"");
+	free(text);
+	umount2(home, MNT_DETACH);
+	free(log);
+	free(fill);
+	free(home);
 	return 0;
 }
