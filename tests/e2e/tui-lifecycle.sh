@@ -17,7 +17,7 @@ tmp_now() {
 
 # run_and_end HOW: three sleepers, then end airlock HOW; checks what is left.
 run_and_end() {
-	local how=$1 tag=$$.$RANDOM before_ws before_tmp pid n
+	local how=$1 tag=$$$RANDOM before_ws before_tmp pid n
 	before_ws=$(ls -A "$ws")
 	before_tmp=$(tmp_now)
 	start 120 40 -n off
