@@ -1,7 +1,7 @@
 # The pane's pseudo-terminal is its command's controlling terminal, in the
-# sandbox and outside it: tcgetpgrp and /dev/tty work, and every size change
-# of the pane reaches the command as SIGWINCH (`tput cols` follows three
-# resizes of the window).
+# sandbox and outside it: tcgetpgrp and /dev/tty work, every size change of
+# the pane reaches the command as SIGWINCH (`tput cols` follows three
+# resizes of the window), and an interactive shell has job control.
 . "$(dirname "$0")/tui-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is not installed" >&2; exit 77; }
@@ -35,6 +35,35 @@ ctty() {
 	done
 }
 
+# jobctl MODE: job control in an interactive shell in a pane: Ctrl-Z stops
+# the foreground job, fg brings it back, Ctrl-C interrupts it.
+jobctl() {
+	start 100 30 -n off -s "$1" -- bash --norc --noprofile -i
+	wait_for "[1] running ·"
+	t send-keys -t e2e Tab
+	t send-keys -t e2e "sleep 30" Enter
+	sleep 0.5
+	t send-keys -t e2e C-z
+	wait_for "Stopped                 sleep 30"
+	t send-keys -t e2e "fg" Enter
+	sleep 0.5
+	t send-keys -t e2e C-c
+	t send-keys -t e2e 'echo back-$((1+1))' Enter
+	wait_for_line "back-2"
+	t send-keys -t e2e "exit" Enter
+	wait_for "[1] exit "
+	t send-keys -t e2e C-q
+	wait_for "AIRLOCK-EXITED 0"
+	t kill-server >/dev/null 2>&1
+	local i=0
+	while [ -e "$e2e_sock" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 ctty workspace-write
 ctty danger-full-access
+jobctl workspace-write
+jobctl danger-full-access
 exit 0
