@@ -1009,6 +1009,8 @@ void tui_key(struct tui *t, wint_t ch, bool keycode)
 	}
 	if (tui_modal_view(t, &v)) {
 		if (!v.arming) {
+			/* A prefix typed before the prompt came acts on nothing after it. */
+			t->prefix = false;
 			tui__modal_key(t, &v, ch, keycode);
 			return;
 		}
