@@ -63,12 +63,25 @@ static size_t patch_rtrim_len(const struct patch_parse_line *l)
 	return n;
 }
 
-/* Whether line L is the marker M, trailing white space ignored. */
+/* L without its leading spaces and tabs (agents indent marker lines). */
+static struct patch_parse_line patch_ltrim(const struct patch_parse_line *l)
+{
+	struct patch_parse_line t = *l;
+
+	while (t.len > 0 && (t.s[0] == ' ' || t.s[0] == '\t')) {
+		t.s++;
+		t.len--;
+	}
+	return t;
+}
+
+/* Whether line L is the marker M, white space around it ignored (as Codex does). */
 static bool patch_is_marker(const struct patch_parse_line *l, const char *m)
 {
-	size_t n = patch_rtrim_len(l);
+	struct patch_parse_line t = patch_ltrim(l);
+	size_t n = patch_rtrim_len(&t);
 
-	return n == strlen(m) && memcmp(l->s, m, n) == 0;
+	return n == strlen(m) && memcmp(t.s, m, n) == 0;
 }
 
 /* Whether line L starts with PREFIX. */
@@ -89,11 +102,13 @@ static const struct {
     {.prefix = "*** Update File: ", .kind = PATCH_UPDATE},
 };
 
-/* Which header line L is (index into patch_headers), or -1. */
+/* Which header line L is (index into patch_headers), or -1; leading white space ignored. */
 static int patch_header_of(const struct patch_parse_line *l)
 {
+	struct patch_parse_line t = patch_ltrim(l);
+
 	for (size_t k = 0; k < sizeof patch_headers / sizeof patch_headers[0]; k++)
-		if (patch_has_prefix(l, patch_headers[k].prefix))
+		if (patch_has_prefix(&t, patch_headers[k].prefix))
 			return (int)k;
 	return -1;
 }
@@ -115,7 +130,8 @@ static char *patch_excerpt(const struct patch_parse_line *l)
 /* Reads the argument of header line L (after PREFIX) into *PATH. */
 static int patch_parse_path(struct patch_parser *ps, const char *prefix, char **path)
 {
-	const struct patch_parse_line *l = &ps->lines[ps->i];
+	struct patch_parse_line t = patch_ltrim(&ps->lines[ps->i]);
+	const struct patch_parse_line *l = &t;
 	size_t start = strlen(prefix), end = patch_rtrim_len(l);
 
 	if (end <= start)
@@ -217,7 +233,10 @@ static int patch_parse_update(struct patch_parser *ps, struct patch_file *f)
 	struct patch_hunk *h = NULL;
 	int rc;
 
-	if (ps->i < ps->n_lines && patch_has_prefix(&ps->lines[ps->i], "*** Move to: ")) {
+	struct patch_parse_line mv =
+	    ps->i < ps->n_lines ? patch_ltrim(&ps->lines[ps->i]) : (struct patch_parse_line){0};
+
+	if (ps->i < ps->n_lines && patch_has_prefix(&mv, "*** Move to: ")) {
 		rc = patch_parse_path(ps, "*** Move to: ", &f->move_to);
 		if (rc < 0)
 			return rc;
@@ -248,6 +267,8 @@ static int patch_parse_update(struct patch_parser *ps, struct patch_file *f)
 			h = NULL;
 			continue;
 		}
+		if (h == NULL && f->n_hunks > 0 && patch_rtrim_len(l) == 0)
+			continue; /* blank lines after "*** End of File" */
 		if (h == NULL) {
 			/* Only the first hunk may omit its "@@". */
 			if (f->n_hunks > 0) {
@@ -312,6 +333,42 @@ static int patch_split(struct patch_parser *ps, const char *text, size_t len)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A patch wrapped as a shell heredoc (`<<EOF`, `<<'EOF'`, `<<"EOF"`, maybe
+ * after `apply_patch `, ... `EOF`), as agents send it: the two wrapper
+ * lines are dropped (line numbers then count from the patch itself).
+ */
+static void patch_unwrap_heredoc(struct patch_parser *ps)
+{
+	struct patch_parse_line first, last;
+	const char *tag;
+	size_t first_len, tag_len, n = ps->n_lines;
+
+	while (n > 0 && patch_rtrim_len(&ps->lines[n - 1]) == 0)
+		n--;
+	if (n < 2)
+		return;
+	first = patch_ltrim(&ps->lines[0]);
+	first_len = patch_rtrim_len(&first);
+	if (first_len > 12 && memcmp(first.s, "apply_patch ", 12) == 0) {
+		first.s += 12;
+		first_len -= 12;
+	}
+	if (first_len < 3 || memcmp(first.s, "<<", 2) != 0)
+		return;
+	tag = first.s + 2;
+	tag_len = first_len - 2;
+	if (tag_len >= 2 && (tag[0] == '\'' || tag[0] == '"') && tag[tag_len - 1] == tag[0]) {
+		tag++;
+		tag_len -= 2;
+	}
+	last = patch_ltrim(&ps->lines[n - 1]);
+	if (tag_len == 0 || patch_rtrim_len(&last) != tag_len || memcmp(last.s, tag, tag_len) != 0)
+		return;
+	memmove(ps->lines, ps->lines + 1, (n - 2) * sizeof *ps->lines);
+	ps->n_lines = n - 2;
 }
 
 /* Parses the file operations between Begin Patch and End Patch. */
@@ -385,6 +442,8 @@ int patch_parse(const char *text, size_t len, struct patch **out, char **cause)
 	}
 	ps.p = xcalloc(1, sizeof *ps.p);
 	rc = patch_split(&ps, text, len);
+	if (rc == 0)
+		patch_unwrap_heredoc(&ps);
 	if (rc == 0)
 		rc = patch_parse_body(&ps);
 	free(ps.lines);

@@ -10,7 +10,11 @@
  * touches (for the session approval cache) and patch_plan_diff() renders the
  * plan as a unified diff (for the prompt).
  *
- * The grammar (one item per line; a trailing "\r" on a line is ignored):
+ * The grammar (one item per line; a trailing "\r" on a line is ignored; as
+ * in Codex, marker and header lines may have white space around them, a
+ * patch may come wrapped in a shell heredoc, `<<EOF` (or `<<'EOF'`,
+ * `<<"EOF"`, after `apply_patch `) ... `EOF`, and blank lines may follow
+ * "*** End of File"):
  *
  *   *** Begin Patch                      first line, exactly
  *   *** Add File: PATH                   then lines "+TEXT": the new file
