@@ -35,7 +35,7 @@ for sub in exec check submit rules trust doctor; do
 	done
 done
 
-opts=$( { "$AIRLOCK" --help; for sub in exec check submit rules doctor; do
+opts=$( { "$AIRLOCK" --help; for sub in exec check submit rules trust doctor; do
 	"$AIRLOCK" "$sub" --help 2>/dev/null; done; } | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 [ -n "$opts" ] || { echo "airlock --help printed no options" >&2; exit 1; }
 for o in $opts; do
