@@ -381,13 +381,28 @@ static int patch_plan_hunks(struct patch_plan_op *op, const struct patch_file *f
 		}
 		r[k] = (struct patch_plan_repl){
 		    .pos = (size_t)pos, .n_old = n_old, .h = h, .n_lines = n_lines};
-		cursor = (size_t)pos + n_old;
+		/*
+		 * A hunk that only adds, with no context, goes at the end of the
+		 * file and leaves the search where it was (as Codex does): the next
+		 * hunk may change lines before it.
+		 */
+		if (n_old > 0 || h->context != NULL)
+			cursor = (size_t)pos + n_old;
 	}
 	patch_plan_matcher_free(&m);
 	if (rc < 0) {
 		free(r);
 		patch_plan_lines_free(&old);
 		return rc;
+	}
+	/* In file order for the walk below (stable: hunks at one place keep theirs). */
+	for (size_t k = 1; k < f->n_hunks; k++) {
+		struct patch_plan_repl x = r[k];
+		size_t j = k;
+
+		for (; j > 0 && r[j - 1].pos > x.pos; j--)
+			r[j] = r[j - 1];
+		r[j] = x;
 	}
 	/* Build the new lines and the diff in one walk; at most every old line
 	 * plus every added one. */
