@@ -725,6 +725,22 @@ static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct pat
 	return -EINVAL;
 }
 
+char **patch_plan_paths(const struct patch_plan *plan, size_t *n)
+{
+	char **v = xcalloc(2 * plan->n_ops + 1, sizeof *v);
+	const char *sep = strcmp(plan->realcwd, "/") == 0 ? "" : "/";
+	size_t count = 0;
+
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		v[count++] = xasprintf("%s%s%s", plan->realcwd, sep, plan->ops[i].rel);
+		if (plan->ops[i].move_rel != NULL)
+			v[count++] = xasprintf("%s%s%s", plan->realcwd, sep, plan->ops[i].move_rel);
+	}
+	if (n != NULL)
+		*n = count;
+	return v;
+}
+
 int patch_plan_new(const struct patch *p, const char *cwd, const struct patch_options *opts,
                    struct patch_plan **out, char **cause)
 {

@@ -520,6 +520,59 @@ char *patch__normalize(const char *path, int *escapes)
 	return buf;
 }
 
+/* NAME (absolute, or relative to CWD) as a path relative to "/", normalised. Caller frees. */
+static char *patch_from_root(const char *cwd, const char *name)
+{
+	char *joined = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", cwd, name);
+	int escapes;
+	char *norm = patch__normalize(joined, &escapes), *rel;
+
+	free(joined);
+	rel = xstrdup(norm[0] == '/' ? norm + 1 : norm);
+	free(norm);
+	return rel;
+}
+
+bool patch_rebase(struct patch *p, const char *cwd)
+{
+	bool leaves = false;
+
+	for (size_t i = 0; i < p->n_files && !leaves; i++) {
+		const char *names[2] = {p->files[i].path, p->files[i].move_to};
+
+		for (int k = 0; k < 2; k++) {
+			int escapes;
+			char *norm;
+
+			if (names[k] == NULL)
+				continue;
+			if (names[k][0] == '/') {
+				leaves = true;
+				break;
+			}
+			norm = patch__normalize(names[k], &escapes);
+			free(norm);
+			if (escapes > 0)
+				leaves = true;
+		}
+	}
+	if (!leaves)
+		return false;
+	for (size_t i = 0; i < p->n_files; i++) {
+		char *path = patch_from_root(cwd, p->files[i].path);
+
+		free(p->files[i].path);
+		p->files[i].path = path;
+		if (p->files[i].move_to != NULL) {
+			char *to = patch_from_root(cwd, p->files[i].move_to);
+
+			free(p->files[i].move_to);
+			p->files[i].move_to = to;
+		}
+	}
+	return true;
+}
+
 char **patch_paths(const struct patch *p, const char *cwd, size_t *n)
 {
 	char **v = xcalloc(2 * p->n_files + 1, sizeof *v);

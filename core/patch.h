@@ -165,7 +165,25 @@ void patch_paths_free(char **paths);
 int patch_check_path(const char *cwd, const char *path, const struct patch_options *opts,
                      char **cause);
 
+/*
+ * Agents write absolute paths, or "../x", that land outside CWD but maybe
+ * inside a writable root (SPEC 5: what counts is where a path lands). When
+ * some path of P is absolute or leaves CWD, every path of P is rewritten
+ * relative to "/" (made absolute against CWD, normalised, the leading "/"
+ * dropped) and true is returned: plan P against "/" then, and judge where
+ * its paths land (patch_plan_paths) against the writable roots. False, and
+ * P unchanged, when every path stays under CWD.
+ */
+bool patch_rebase(struct patch *p, const char *cwd);
+
 struct patch_plan;
+
+/*
+ * Where the plan's files land: absolute, every existing symbolic link
+ * followed, one per file plus one per move target, in patch order.
+ * NULL-terminated; free with patch_paths_free. N may be NULL.
+ */
+char **patch_plan_paths(const struct patch_plan *plan, size_t *n);
 
 /*
  * Plans P against directory CWD: checks every path, reads the files, locates

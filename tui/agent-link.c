@@ -325,8 +325,9 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	};
 	struct patch *patch = NULL;
 	struct patch_plan *plan = NULL;
-	char *cause = NULL;
-	size_t n_paths = 0;
+	struct protocol_patch_file *files = NULL;
+	char *cause = NULL, **prot = NULL;
+	size_t n_paths = 0, n_files = 0;
 	int err;
 
 	err = patch_parse(req->patch, strlen(req->patch), &patch, &cause);
@@ -339,7 +340,41 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 		patch_free(patch);
 		return;
 	}
-	err = patch_plan_new(patch, req->cwd, &po, &plan, &cause);
+	/* What it changes, as the agent wrote it (the patch event names these). */
+	n_files = patch->n_files;
+	files = xcalloc(n_files, sizeof *files);
+	for (size_t i = 0; i < n_files; i++) {
+		const struct patch_file *f = &patch->files[i];
+
+		files[i].path = xstrdup(f->path);
+		files[i].op = f->kind == PATCH_ADD ? 0 : f->kind == PATCH_UPDATE ? 1 : 2;
+		files[i].move_to = f->move_to != NULL ? xstrdup(f->move_to) : NULL;
+	}
+	/*
+	 * Absolute paths and "../x" are taken (SPEC 5): the patch is planned
+	 * from "/" then, and where its paths land is judged below; the
+	 * configured protected paths that are relative are the workspace's.
+	 */
+	bool rebased = patch_rebase(patch, req->cwd);
+	if (rebased && po.n_protected_paths > 0) {
+		prot = xcalloc(po.n_protected_paths, sizeof *prot);
+		for (size_t i = 0; i < po.n_protected_paths; i++)
+			prot[i] = po.protected_paths[i][0] == '/'
+			              ? xstrdup(po.protected_paths[i])
+			              : xasprintf("%s/%s", l->t->opts->cwd, po.protected_paths[i]);
+		po.protected_paths = prot;
+	}
+	err = patch_plan_new(patch, rebased ? "/" : req->cwd, &po, &plan, &cause);
+	for (size_t i = 0; prot != NULL && i < po.n_protected_paths; i++)
+		free(prot[i]);
+	free(prot);
+	if (err != 0) {
+		for (size_t i = 0; i < n_files; i++) {
+			free((char *)files[i].path);
+			free((char *)files[i].move_to);
+		}
+		free(files);
+	}
 	if (err == -EPERM) {
 		/* Refused by policy (a protected path, a path it may not take): a denial, 126. */
 		agent_server_send(l->server, client,
@@ -358,20 +393,14 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 		patch_free(patch);
 		return;
 	}
-	char **paths = patch_paths(patch, req->cwd, &n_paths);
+	/* Judged where they land, symbolic links followed. */
+	char **paths = patch_plan_paths(plan, &n_paths);
 	bool outside = agent_link__outside_roots(l->t, req->cwd, paths, n_paths);
 	char *diff = patch_plan_diff(plan);
 	struct agent_link_req *r = agent_link__req(l, client, req->id);
 	r->plan = plan;
-	r->files = xcalloc(patch->n_files, sizeof *r->files);
-	r->n_files = patch->n_files;
-	for (size_t i = 0; i < patch->n_files; i++) {
-		const struct patch_file *f = &patch->files[i];
-
-		r->files[i].path = xstrdup(f->path);
-		r->files[i].op = f->kind == PATCH_ADD ? 0 : f->kind == PATCH_UPDATE ? 1 : 2;
-		r->files[i].move_to = f->move_to != NULL ? xstrdup(f->move_to) : NULL;
-	}
+	r->files = files;
+	r->n_files = n_files;
 	char *origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct approval_request ar = {
 	    .kind = APPROVAL_PATCH,
