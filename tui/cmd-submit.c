@@ -752,8 +752,17 @@ int cmd_submit(int argc, char **argv)
 			submit_stdin_next(&s);
 	}
 	uv_run(&s.loop, UV_RUN_DEFAULT);
-	if (!s.stdin_reading)
-		uv_loop_close(&s.loop);
+	if (s.stdin_reading) {
+		/*
+		 * A thread of libuv's still waits on our stdin (a writer that
+		 * never ends it): end the process now, with the command's status.
+		 */
+		protocol_splitter_free(&s.split);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(s.status);
+	}
+	uv_loop_close(&s.loop);
 	protocol_splitter_free(&s.split);
 	fflush(stdout);
 	return s.status;

@@ -42,6 +42,11 @@ out=$(submit -- sh -c 'test -t 0 || test -t 1 || echo no-terminal' </dev/null)
 out=$(submit --tty -- sh -c 'test -t 1 && echo on-a-terminal' </dev/null | tr -d '\r')
 [ "$out" = "on-a-terminal" ] || fail "--tty: $out"
 
+# A stdin that never ends before the command does: submit still ends with its status.
+sleep 2 | submit -- sh -c 'exit 7'
+rc=$?
+[ "$rc" = 7 ] || fail "with an open stdin, submit exited $rc, not 7"
+
 # The pane still shows both streams.
 submit -- sh -c 'echo shown-out; echo shown-err >&2' >/dev/null 2>&1 </dev/null
 wait_for "shown-out"
