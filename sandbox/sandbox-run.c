@@ -55,7 +55,7 @@ void __lsan_disable(void) __attribute__((weak));
 
 static volatile sig_atomic_t sandbox_run_child_pid;
 static volatile sig_atomic_t sandbox_run_interrupt; /* SIGINT/SIGQUIT to pass inward */
-static int sandbox_run_wake = -1; /* write end of the self-pipe that wakes the wait */
+static int sandbox_run_wake = -1;      /* write end of the self-pipe that wakes the wait */
 static int sandbox_run_report_fd = -1; /* --report-fd, closed in bubblewrap's process */
 
 /* Prints one `airlock: ...` line and exits 125 at once. */
@@ -387,6 +387,48 @@ static void __attribute__((noreturn)) sandbox_run_fail(const char *err)
 }
 
 /*
+ * After the run: an index the command changed that registers an embedded
+ * repository as a gitlink is said, as the check's reports are (host git
+ * status enters that repository; the check above has made it harmless).
+ */
+static void sandbox_run_gitlinks(const struct sandbox_plan *plan, struct timespec since,
+                                 int report_fd)
+{
+	for (size_t i = 0; i < plan->n_git_dirs; i++) {
+		const char *g = plan->git_dirs[i];
+		size_t len = strlen(g), n = 0;
+		char *index, *top, **links = NULL;
+		struct stat st;
+		if (len < 5 || strcmp(g + len - 5, "/.git") != 0)
+			continue; /* a worktree's own .git only */
+		index = xasprintf("%s/index", g);
+		bool changed =
+		    stat(index, &st) == 0 &&
+		    (st.st_ctim.tv_sec > since.tv_sec ||
+		     (st.st_ctim.tv_sec == since.tv_sec && st.st_ctim.tv_nsec >= since.tv_nsec));
+		free(index);
+		if (!changed)
+			continue;
+		top = xstrndup(g, len - 5);
+		sandbox_gitlinks_embedded(g, top[0] != '\0' ? top : "/", &links, &n);
+		for (size_t j = 0; j < n; j++) {
+			struct sandbox_gitcheck_report r = {
+			    .path = xasprintf("%s/%s/.git", top, links[j]),
+			    .why = xasprintf("registered as a gitlink in the index of %s (host git "
+			                     "status enters it)",
+			                     top),
+			};
+			sandbox_gitcheck_print(&r, 1, report_fd);
+			free(r.path);
+			free(r.why);
+			free(links[j]);
+		}
+		free(links);
+		free(top);
+	}
+}
+
+/*
  * After the run: git repositories the command planted or changed in the
  * writable roots are reported (stderr, and REPORT_FD for the audit log when
  * given) and made harmless (sandbox-gitcheck.c).
@@ -404,6 +446,7 @@ static void sandbox_run_gitcheck(const struct sandbox_plan *plan, struct timespe
 	    n > 0)
 		sandbox_gitcheck_print(reports, n, report_fd);
 	sandbox_gitcheck_free(reports, n);
+	sandbox_run_gitlinks(plan, since, report_fd);
 }
 
 /* Plans, runs bubblewrap (retrying once without /proc if needed), cleans up. */

@@ -117,6 +117,14 @@ struct sandbox_gitconfig_ref {
 };
 
 /*
+ * Lists the gitlinks in GITDIR's index whose path under the worktree TOP
+ * holds a `.git` directory (an embedded repository host git status enters):
+ * *OUT (paths relative to TOP; caller frees each and the array), *N.
+ * Returns 0, or -EINVAL when the index does not parse (sandbox-gitlinks.c).
+ */
+int sandbox_gitlinks_embedded(const char *gitdir, const char *top, char ***out, size_t *n);
+
+/*
  * Reads GITDIR/config for the paths it points git at: core.hooksPath
  * (relative to the worktree's top) and include.path / includeIf.*.path
  * (relative to GITDIR). Fills at most MAX entries of OUT; returns how many.

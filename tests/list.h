@@ -176,6 +176,8 @@ UNIT(sandbox_linked_worktree_common_dir_protected_root, 40)
 UNIT(sandbox_linked_worktree_common_dir_protected_user, 40)
 UNIT(sandbox_paths_the_git_config_names_read_only_root, 40)
 UNIT(sandbox_paths_the_git_config_names_read_only_user, 40)
+UNIT(sandbox_gitlink_to_an_embedded_repository_is_reported_root, 40)
+UNIT(sandbox_gitlink_to_an_embedded_repository_is_reported_user, 40)
 
 /* apply_patch, agent protocol, submit, agent server (issue 6) */
 UNIT(patch_parse_builds_the_model, 5)

@@ -1351,3 +1351,29 @@ BOTH(paths_the_git_config_names_read_only)
 	free(ws);
 	return 0;
 }
+
+BOTH(gitlink_to_an_embedded_repository_is_reported)
+{
+	char *ws = sbx_ws("ws", uid);
+	struct test_run r;
+	char *nested[] = {"sh", "-c",
+	                  "mkdir old && cd old && git init -q . && git -c user.email=t@t -c "
+	                  "user.name=t commit -q --allow-empty -m o",
+	                  NULL};
+
+	sbx_git_repo(uid, ws);
+	ASSERT_EQ(test_run(&r, nested, NULL, ws, NULL, uid, T), 0);
+	ASSERT_EQ(r.status, 0);
+	test_run_free(&r);
+	/* An existing repository registered as a gitlink: host git status enters it. */
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW, "git add old 2>/dev/null; echo DONE"), 0);
+	ASSERT_CONTAINS(r.out, "DONE");
+	ASSERT_CONTAINS(r.err, "old/.git (registered as a gitlink in the index of");
+	test_run_free(&r);
+	/* A run that leaves the index alone says nothing of it. */
+	ASSERT_EQ(sbx_sh(&r, uid, ws, WW, "true"), 0);
+	ASSERT_NOT_CONTAINS(r.err, "gitlink");
+	test_run_free(&r);
+	free(ws);
+	return 0;
+}
