@@ -506,6 +506,8 @@ struct shell_split__frame {
 	bool q_early;   /* ... and was quoted before it: not an assignment */
 	size_t *offs;   /* where each finished word starts in buf */
 	bool *noassign; /* per finished word: quoted before its '=' */
+	bool brace;     /* the word so far has an unquoted '{' */
+	bool *ubrace;   /* per finished word: it had one (brace expansion applies) */
 	size_t n;
 	size_t ncap;
 	size_t word_at; /* where the word being read starts */
@@ -535,7 +537,7 @@ static void shell_split__scan_add(struct shell_split__frame *f, char c)
 	if (!f->in_word) {
 		f->in_word = true;
 		f->digits = true;
-		f->eq_seen = f->q_early = false;
+		f->eq_seen = f->q_early = f->brace = false;
 		f->word_at = f->len;
 	}
 	if (c < '0' || c > '9')
@@ -553,6 +555,9 @@ static void shell_split__scan_add(struct shell_split__frame *f, char c)
 static void shell_split__scan_add_run(struct shell_split__frame *f, const char *p, size_t n)
 {
 	shell_split__scan_add(f, p[0]);
+	/* Only these bytes are unquoted: a '{' here is one brace expansion sees. */
+	if (memchr(p, '{', n) != NULL)
+		f->brace = true;
 	if (n == 1)
 		return;
 	p++;
@@ -587,7 +592,7 @@ static void shell_split__scan_start(struct shell_split__frame *f)
 {
 	if (!f->in_word) {
 		f->in_word = true;
-		f->eq_seen = false;
+		f->eq_seen = f->brace = false;
 		f->word_at = f->len;
 	}
 	f->digits = false;
@@ -615,8 +620,10 @@ static void shell_split__scan_end_word(struct shell_split__frame *f)
 		f->ncap = f->ncap ? f->ncap * 2 : 16;
 		f->offs = xreallocarray(f->offs, f->ncap, sizeof *f->offs);
 		f->noassign = xreallocarray(f->noassign, f->ncap, sizeof *f->noassign);
+		f->ubrace = xreallocarray(f->ubrace, f->ncap, sizeof *f->ubrace);
 	}
 	f->noassign[f->n] = f->q_early;
+	f->ubrace[f->n] = f->brace;
 	f->offs[f->n++] = f->word_at;
 }
 
@@ -738,7 +745,8 @@ static void shell_split__scan_end_cmd(struct shell_split__opaque *st, struct she
 			st->argv[k] = f->buf + f->offs[i + k];
 		st->argv[n] = NULL;
 		st->fn(n, st->argv, st->ctx);
-		shell_split__scan_braces(st, n);
+		if (f->ubrace[i])
+			shell_split__scan_braces(st, n);
 	}
 	f->n = 0;
 	f->len = 0;
@@ -989,6 +997,7 @@ bool shell_split_scan(const char *script, shell_split_scan_fn fn, void *ctx)
 		free(st->f[k].buf);
 		free(st->f[k].offs);
 		free(st->f[k].noassign);
+		free(st->f[k].ubrace);
 	}
 	free(st->argv);
 	free(st);

@@ -288,6 +288,7 @@ TEST(shell_split_scan_finds_every_command)
 	    {"x='rm -rf /'", "[rm,-rf,/]"},
 	    {"{git,push} x", "[{git,push},x][git,push,x]"},
 	    {"a{b,c}d", "[a{b,c}d][abd,acd]"},
+	    {"'{git,push}' \"{a,b}\"", "[{git,push},{a,b}]"},
 	    {"$'\\x67it' $'a\\tb' $\"c\"", "[git,a\tb,c]"},
 	    {"a & b | c || d", "[a][b][c][d]"},
 	    {"ls # note\ngit push", "[ls][git,push]"},
