@@ -63,6 +63,11 @@ struct patch_plan_op {
 	struct patch_plan_entry *entries;
 	size_t n_entries;
 	bool old_noeol, new_noeol;
+	/* A move onto an existing file (which it replaces): that file, for the rollback. */
+	bool target_existed;
+	char *target_old;
+	size_t target_old_len;
+	struct stat target_st;
 };
 
 struct patch_plan {
@@ -706,19 +711,19 @@ static int patch_plan_file(struct patch_plan *plan, int rootfd, const struct pat
 			rc = patch_plan_check_parent(rootfd, op->move_rel, op->move_path, cause);
 			if (rc < 0)
 				return rc;
-			const char *base;
-			int dirfd = patch_plan_open_parent(rootfd, op->move_rel, NULL, NULL, &base);
-			if (dirfd >= 0) {
-				struct stat st;
-				bool exists = fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+			/*
+			 * A move onto an existing regular file replaces it (as Codex
+			 * does); its content is kept for the rollback.
+			 */
+			struct patch_plan_op tgt = {0};
 
-				close(dirfd);
-				if (exists) {
-					*cause = xasprintf("%s: the move target already exists",
-					                   op->move_path);
-					return -EEXIST;
-				}
-			}
+			rc = patch_plan_read(rootfd, op->move_rel, op->move_path, true, &tgt, cause);
+			if (rc < 0)
+				return rc;
+			op->target_existed = tgt.existed;
+			op->target_old = tgt.old;
+			op->target_old_len = tgt.old_len;
+			op->target_st = tgt.st;
 		}
 		return patch_plan_hunks(op, f, cause);
 	}
@@ -789,6 +794,7 @@ void patch_plan_free(struct patch_plan *plan)
 		free(op->move_rel);
 		free(op->old);
 		free(op->new);
+		free(op->target_old);
 		for (size_t k = 0; k < op->n_entries; k++)
 			free(op->entries[k].text);
 		free(op->entries);
@@ -911,6 +917,7 @@ enum patch_plan_undo_kind {
 	PATCH_UNDO_RESTORE,     /* REL was replaced or removed: write the old content back */
 	PATCH_UNDO_UNLINK,      /* the target was created: remove it */
 	PATCH_UNDO_RESTORE_SRC, /* a move's source was removed: write it back */
+	PATCH_UNDO_RESTORE_TARGET, /* a move replaced an existing file: write that back */
 };
 
 struct patch_plan_undo {
@@ -1009,11 +1016,12 @@ static int patch_plan_rename(int dirfd, const char *tmp, const char *base, bool 
 	return renameat(dirfd, tmp, dirfd, base) == 0 ? 0 : -errno;
 }
 
-/* Writes OP's old content back to DIRFD/BASE (a rollback step). */
-static int patch_plan_restore(int dirfd, const char *base, const struct patch_plan_op *op)
+/* Writes LEN bytes of OLD (mode from ST) back to DIRFD/BASE (a rollback step). */
+static int patch_plan_restore_bytes(int dirfd, const char *base, const char *old, size_t len,
+                                    const struct stat *st)
 {
 	char *tmp;
-	int rc = patch_plan_write_tmp(dirfd, base, op->old, op->old_len, &op->st, &tmp);
+	int rc = patch_plan_write_tmp(dirfd, base, old, len, st, &tmp);
 
 	if (rc < 0)
 		return rc;
@@ -1023,6 +1031,12 @@ static int patch_plan_restore(int dirfd, const char *base, const struct patch_pl
 	}
 	free(tmp);
 	return rc;
+}
+
+/* Writes OP's old content back to DIRFD/BASE (a rollback step). */
+static int patch_plan_restore(int dirfd, const char *base, const struct patch_plan_op *op)
+{
+	return patch_plan_restore_bytes(dirfd, base, op->old, op->old_len, &op->st);
 }
 
 /* Undoes the logged steps, newest first; returns 0 or the first failure. */
@@ -1045,6 +1059,10 @@ static int patch_plan_rollback(struct patch_plan *plan, struct patch_plan_slot *
 			break;
 		case PATCH_UNDO_RESTORE_SRC:
 			rc = patch_plan_restore(s->src_dirfd, s->src_base, op);
+			break;
+		case PATCH_UNDO_RESTORE_TARGET:
+			rc = patch_plan_restore_bytes(s->dirfd, s->base, op->target_old,
+			                              op->target_old_len, &op->target_st);
 			break;
 		}
 		if (rc < 0 && result == 0)
@@ -1113,7 +1131,7 @@ int patch_plan_commit(struct patch_plan *plan, char **cause)
 		failed = op->move_rel != NULL ? op->move_path : op->path;
 		what = "cannot rename";
 		if (op->kind != PATCH_DELETE) {
-			bool creates = op->move_rel != NULL || !op->existed;
+			bool creates = op->move_rel != NULL ? !op->target_existed : !op->existed;
 
 			rc = patch_plan_rename(s->dirfd, s->tmp, s->base, creates);
 			if (rc < 0)
@@ -1121,7 +1139,10 @@ int patch_plan_commit(struct patch_plan *plan, char **cause)
 			free(s->tmp);
 			s->tmp = NULL;
 			log[n_log++] = (struct patch_plan_undo){
-			    .kind = creates ? PATCH_UNDO_UNLINK : PATCH_UNDO_RESTORE, .op = i};
+			    .kind = creates                 ? PATCH_UNDO_UNLINK
+			            : op->move_rel != NULL ? PATCH_UNDO_RESTORE_TARGET
+			                                   : PATCH_UNDO_RESTORE,
+			    .op = i};
 		}
 		if (op->kind == PATCH_DELETE || op->move_rel != NULL) {
 			failed = op->path;

@@ -51,8 +51,8 @@
  * deleting or moving a symbolic link itself is refused (it would act on the
  * target, or turn the link into a file).
  * A path may appear once per patch (a move target counts). "Add File" over an
- * existing file replaces it (as Codex does); "Move to" onto an existing file
- * is refused.
+ * existing file replaces it, and so does "Move to" onto an existing regular
+ * file (as Codex does; a rollback writes it back).
  *
  * The guarantee of patch_plan_commit(): every new content is first written
  * to a temporary file beside its target; if any of that fails, the temporary
@@ -197,7 +197,6 @@ char **patch_plan_paths(const struct patch_plan *plan, size_t *n);
  *   PATH: not a regular file
  *   PATH: binary file (contains a NUL byte), not patched
  *   PATH: over 67108864 bytes, not patched
- *   NEWPATH: the move target already exists
  *   PATH: hunk K: could not find the context line "TEXT"
  *   PATH: hunk K: could not find the lines to replace:
  *   PATH: hunk K: could not find the lines to replace at the end of the file:

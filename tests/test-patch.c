@@ -620,6 +620,45 @@ TEST(patch_commit_is_all_or_nothing)
 	return 0;
 }
 
+/* A move onto an existing file replaces it; a failure after that writes it back. */
+TEST(patch_move_onto_existing_rolls_back)
+{
+	char *ws = xasprintf("%s/ws", test_tmpdir()), *a, *b, *c, *cause = NULL, *got;
+	const char *text = "*** Begin Patch\n*** Update File: a.txt\n*** Move to: b.txt\n"
+	                   "@@\n-a\n+A\n*** Add File: c.txt\n+c\n*** End Patch\n";
+
+	ASSERT_EQ(mkdir(ws, 0755), 0);
+	a = xasprintf("%s/a.txt", ws);
+	b = xasprintf("%s/b.txt", ws);
+	c = xasprintf("%s/c.txt", ws);
+	ASSERT_EQ(test_write_file(a, "a\n"), 0);
+	ASSERT_EQ(test_write_file(b, "old b\n"), 0);
+	/* Steps: 2 temporary files, then rename onto b.txt, unlink a.txt, rename c.txt. */
+	patch__fail_step = 5;
+	ASSERT(patch_apply(text, strlen(text), ws, NULL, &cause) != 0);
+	ASSERT_CONTAINS(cause, "(rolled back)");
+	free(cause);
+	cause = NULL;
+	got = test_read_file(b, NULL);
+	ASSERT_STR_EQ(got, "old b\n");
+	free(got);
+	got = test_read_file(a, NULL);
+	ASSERT_STR_EQ(got, "a\n");
+	free(got);
+	ASSERT(access(c, F_OK) != 0);
+	patch__fail_step = 0;
+	ASSERT_EQ(patch_apply(text, strlen(text), ws, NULL, &cause), 0);
+	got = test_read_file(b, NULL);
+	ASSERT_STR_EQ(got, "A\n");
+	free(got);
+	ASSERT(access(a, F_OK) != 0);
+	free(a);
+	free(b);
+	free(c);
+	free(ws);
+	return 0;
+}
+
 TEST(patch_commit_keeps_the_mode)
 {
 	char *ws = xasprintf("%s/ws", test_tmpdir()), *f, *cause = NULL;
