@@ -442,9 +442,13 @@ static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r, b
 	if (r->pane_id != 0) {
 		struct pane *p = gone ? tui_pane_by_id(l->t, r->pane_id) : NULL;
 
-		if (p != NULL && p->state == PANE_RUNNING && p->job != NULL)
+		if (p != NULL && p->state == PANE_RUNNING && p->job != NULL) {
 			job_kill(p->job);
-		else
+			/* Nobody will drain it now: read on, to the end (and the exit). */
+			if (r->throttled && !p->paused)
+				job_resume(p->job);
+			r->throttled = false;
+		} else
 			launch_cancel(l->t, r->pane_id);
 	}
 }
