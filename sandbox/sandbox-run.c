@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +48,7 @@
 
 #define SANDBOX_ERR_MAX       8192 /* bubblewrap error text kept for diagnosis */
 #define SANDBOX_PLAN_ATTEMPTS 3    /* re-plans when covers vanish under us */
+#define SANDBOX_ORPHAN_ROUNDS 64   /* children ended after bubblewrap is gone */
 
 #ifndef SYSTEM_BWRAP
 int bwrap_main(int argc, char **argv);
@@ -54,6 +57,7 @@ void __lsan_disable(void) __attribute__((weak));
 #endif
 
 static volatile sig_atomic_t sandbox_run_child_pid;
+static volatile sig_atomic_t sandbox_run_ending;    /* SIGTERM or SIGHUP received */
 static volatile sig_atomic_t sandbox_run_interrupt; /* SIGINT/SIGQUIT to pass inward */
 static int sandbox_run_wake = -1;      /* write end of the self-pipe that wakes the wait */
 static int sandbox_run_report_fd = -1; /* --report-fd, closed in bubblewrap's process */
@@ -88,8 +92,13 @@ static void sandbox_run_forward(int sig)
 			/* full: a wake-up is pending already */
 		}
 		errno = saved;
-	} else if (sandbox_run_child_pid > 0)
-		kill((pid_t)sandbox_run_child_pid, sig);
+	} else {
+		/* Before bubblewrap is forked (or between two runs of it), the run ends as
+		 * soon as there is one to end: never swallowed. */
+		sandbox_run_ending = sig;
+		if (sandbox_run_child_pid > 0)
+			kill((pid_t)sandbox_run_child_pid, sig);
+	}
 }
 
 /* Reads the parent and session of PID from /proc; false when it is gone. */
@@ -117,8 +126,8 @@ static bool sandbox_run_stat(pid_t pid, pid_t *ppid, pid_t *sid)
 	return true;
 }
 
-/* The first child of PARENT (only a session leader when LEADER), or 0. */
-static pid_t sandbox_run_child_of(pid_t parent, bool leader)
+/* The first child of PARENT other than EXCEPT (only a session leader when LEADER), or 0. */
+static pid_t sandbox_run_child_of(pid_t parent, bool leader, pid_t except)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -128,8 +137,8 @@ static pid_t sandbox_run_child_of(pid_t parent, bool leader)
 		return 0;
 	while (found == 0 && (e = readdir(d)) != NULL) {
 		pid_t pid = (pid_t)atoi(e->d_name), ppid, sid;
-		if (pid > 0 && sandbox_run_stat(pid, &ppid, &sid) && ppid == parent &&
-		    (!leader || sid == pid))
+		if (pid > 0 && pid != except && sandbox_run_stat(pid, &ppid, &sid) &&
+		    ppid == parent && (!leader || sid == pid))
 			found = pid;
 	}
 	closedir(d);
@@ -151,11 +160,29 @@ static void sandbox_run_pass_interrupt(pid_t bwrap)
 	sandbox_run_interrupt = 0;
 	if (sig == 0)
 		return;
-	init = sandbox_run_child_of(bwrap, true);
+	init = sandbox_run_child_of(bwrap, true, 0);
 	if (init > 0)
 		kill(-init, sig);
 	else
 		kill(bwrap, sig);
+}
+
+/*
+ * Ends every process left of the run once bubblewrap (BWRAP) is gone: this
+ * helper is a child subreaper, so a sandbox whose parent died in the middle
+ * of its setup (before --die-with-parent took hold) is reparented here, not
+ * to init, and is killed and reaped, as is anything it had started. The
+ * proxy bridge is among them; it is not needed any more.
+ */
+static void sandbox_run_end_orphans(pid_t bwrap)
+{
+	for (int round = 0; round < SANDBOX_ORPHAN_ROUNDS; round++) {
+		pid_t child = sandbox_run_child_of(getpid(), false, bwrap);
+		if (child <= 0)
+			return;
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
 }
 
 /* In the child: stderr to the pipe, the marker for the inner stage, then bubblewrap. */
@@ -172,6 +199,10 @@ sandbox_run_child(const struct sandbox_plan *plan, int errw, int real_err, int b
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
+	/* The parent's handler may have taken a SIGTERM meant to end the run before the
+	 * reset above: end here, before any sandbox exists. */
+	if (sandbox_run_ending != 0)
+		_exit(128 + sandbox_run_ending);
 	if (stat("/proc/self/ns/user", &st) != 0)
 		st.st_ino = 0;
 	marker = xasprintf("%llu:%d:%d", (unsigned long long)st.st_ino, real_err, bpf);
@@ -298,6 +329,8 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 		sandbox_run_child(plan, fds[1], real_err, bpf[0]);
 	}
 	sandbox_run_child_pid = pid;
+	if (sandbox_run_ending != 0)
+		kill(pid, sandbox_run_ending);
 	close(fds[1]);
 	close(real_err);
 	close(bpf[0]);
@@ -316,13 +349,22 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 	sandbox_run_wake = wake[1];
 	if (sandbox_run_interrupt != 0)
 		sandbox_run_pass_interrupt(pid);
+	/* bubblewrap's end, seen at once: what it leaves behind (a sandbox whose setup it
+	 * did not finish) is this helper's, a subreaper, to end (sandbox_run_end_orphans). */
+	int gone = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = fds[0], .events = POLLIN},
-		                        {.fd = wake[0], .events = POLLIN}};
-		if (poll(pfd, 2, -1) < 0) {
+		struct pollfd pfd[3] = {{.fd = fds[0], .events = POLLIN},
+		                        {.fd = wake[0], .events = POLLIN},
+		                        {.fd = gone, .events = POLLIN}};
+		if (poll(pfd, gone >= 0 ? 3 : 2, -1) < 0) {
 			if (errno != EINTR)
 				sandbox_die("poll: %s", strerror(errno));
 			continue;
+		}
+		if (gone >= 0 && pfd[2].revents != 0) {
+			sandbox_run_end_orphans(pid);
+			close(gone);
+			gone = -1;
 		}
 		if (pfd[1].revents != 0) {
 			while (read(wake[0], buf, sizeof buf) > 0)
@@ -344,6 +386,8 @@ static void sandbox_run_once(const struct sandbox_plan *plan, enum policy_net ne
 			}
 		}
 	}
+	if (gone >= 0)
+		close(gone);
 	sandbox_run_wake = -1;
 	close(wake[0]);
 	close(wake[1]);
@@ -480,7 +524,21 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	    .n_keep_sockets = opts->n_host_sockets,
 	    .command = opts->command,
 	};
+	/* What bubblewrap leaves when it dies mid-setup comes to this helper (see
+	 * sandbox_run_end_orphans), never to init. */
+	if (!opts->print_plan)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	struct proxy_route *route = proxy_route_outer_start(opts); /* network proxy: bridges */
+	/* From here on (the bridge keeps the default handlers) a SIGTERM or SIGHUP ends the
+	 * run through bubblewrap, so the covers made below are removed and the git check
+	 * runs; before, the default action ended the helper where it stood. */
+	sigemptyset(&sa.sa_mask);
+	if (!opts->print_plan) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGQUIT, &sa, NULL);
+	}
 	struct sandbox_covers covers = {0};
 	for (int attempt = 0;; attempt++) {
 		sandbox_facts_gather(&facts, &in);
@@ -505,11 +563,6 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 		free(r);
 		return 0;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
 	/* The report descriptor never reaches the sandbox: a command could forge lines. */
 	if (opts->report_fd >= 0 && fcntl(opts->report_fd, F_SETFD, FD_CLOEXEC) != 0)
 		sandbox_die("--report-fd %d: %s", opts->report_fd, strerror(errno));
@@ -517,7 +570,8 @@ int sandbox_run(const struct sandbox_opts *opts, const char *exe)
 	struct timespec started;
 	clock_gettime(CLOCK_REALTIME_COARSE, &started); /* the clock file times come from */
 	sandbox_run_once(&plan, res.net, res.kind == POLICY_FS_RESTRICTED, r);
-	if (r->status != 0 && !in.no_proc && sandbox_run_proc_failed(r->err)) {
+	if (r->status != 0 && !in.no_proc && sandbox_run_ending == 0 &&
+	    sandbox_run_proc_failed(r->err)) {
 		const char *why = strstr(r->err, "Can't mount proc");
 		fprintf(stderr,
 		        "airlock: bubblewrap cannot mount /proc here (%.*s); running again "

@@ -178,6 +178,8 @@ UNIT(sandbox_paths_the_git_config_names_read_only_root, 40)
 UNIT(sandbox_paths_the_git_config_names_read_only_user, 40)
 UNIT(sandbox_gitlink_to_an_embedded_repository_is_reported_root, 40)
 UNIT(sandbox_gitlink_to_an_embedded_repository_is_reported_user, 40)
+UNIT(sandbox_sigterm_at_any_moment_ends_the_run_root, 60)
+UNIT(sandbox_sigterm_at_any_moment_ends_the_run_user, 60)
 
 /* apply_patch, agent protocol, submit, agent server (issue 6) */
 UNIT(patch_parse_builds_the_model, 5)

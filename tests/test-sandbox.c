@@ -1377,3 +1377,64 @@ BOTH(gitlink_to_an_embedded_repository_is_reported)
 	free(ws);
 	return 0;
 }
+
+/* True when a process whose command line holds MARKER is running. */
+static bool sbx_running_with(const char *marker)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	while (d != NULL && !found && (e = readdir(d)) != NULL) {
+		char path[300], buf[512];
+		ssize_t n;
+		int fd;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[n > 0 ? n : 0] = '\0';
+		found = strstr(buf, marker) != NULL;
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+BOTH(sigterm_at_any_moment_ends_the_run)
+{
+	char *ws = sbx_ws("ws", uid), *before = sbx_listing(ws);
+
+	/* SIGTERM while the helper still plans, forks bubblewrap, or runs the command:
+	 * each time the helper ends, and takes the command and its covers with it. */
+	for (int i = 0; i < 12; i++) {
+		char *marker = xasprintf("30.%d%d", (int)getpid(), i);
+		char *script = xasprintf("sleep %s", marker);
+		pid_t a = sbx_spawn(uid, ws, script);
+		int status = 0;
+		ASSERT(a > 0);
+		usleep((useconds_t)(i * 4000));
+		kill(a, SIGTERM);
+		for (int t = 0; t < 100 && waitpid(a, &status, WNOHANG) == 0; t++)
+			usleep(50 * 1000);
+		ASSERT(kill(a, 0) != 0 || errno != 0); /* reaped */
+		usleep(200 * 1000);
+		if (sbx_running_with(marker))
+			fprintf(stderr, "  the command (sleep %s) outlived its helper\n", marker);
+		ASSERT(!sbx_running_with(marker));
+		free(script);
+		free(marker);
+	}
+	char *after = sbx_listing(ws);
+	ASSERT_STR_EQ(after, before);
+	free(after);
+	free(before);
+	free(ws);
+	return 0;
+}
