@@ -43,10 +43,10 @@ struct agent_server_client {
 	struct protocol_splitter split;
 	struct agent_server_client *next;
 	bool closing;
-	bool read_eof;     /* the client shut its writing side */
-	size_t holds;      /* its requests still under way (agent_server_hold) */
-	uint64_t last_ms;  /* when its last request came (or it connected) */
-	bool want_drain;   /* the owner was told it is busy: tell it when it drains */
+	bool read_eof;    /* the client shut its writing side */
+	size_t holds;     /* its requests still under way (agent_server_hold) */
+	uint64_t last_ms; /* when its last request came (or it connected) */
+	bool want_drain;  /* the owner was told it is busy: tell it when it drains */
 };
 
 struct agent_server {
@@ -586,6 +586,31 @@ static int agent_server_stale(const char *path, char **cause)
 	return 0;
 }
 
+/*
+ * Removes the sockets in DIR that nobody listens on any more (a TUI killed
+ * with SIGKILL cannot remove its own): every `*.sock` whose connect is
+ * refused. A live airlock's socket answers and stays.
+ */
+static void agent_server_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char *p, *why = NULL;
+		if (len < 6 || strcmp(e->d_name + len - 5, ".sock") != 0)
+			continue;
+		p = xasprintf("%s/%s", dir, e->d_name);
+		if (strlen(p) < sizeof(((struct sockaddr_un *)0)->sun_path) &&
+		    agent_server_stale(p, &why) < 0)
+			free(why); /* live, or not a socket: left alone */
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
 int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_server_ops *ops,
                        void *data, struct agent_server **out, char **cause)
 {
@@ -602,8 +627,13 @@ int agent_server_start(uv_loop_t *loop, const char *path, const struct agent_ser
 		return -ENAMETOOLONG;
 	}
 	rc = agent_server_dir(p, cause);
-	if (rc == 0)
+	if (rc == 0) {
+		char *dir = xstrdup(p);
+		*strrchr(dir, '/') = '\0';
+		agent_server_sweep(dir); /* what SIGKILLed airlocks left */
+		free(dir);
 		rc = agent_server_stale(p, cause);
+	}
 	if (rc < 0) {
 		free(p);
 		return rc;

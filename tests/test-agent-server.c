@@ -541,6 +541,13 @@ TEST(agent_server_paths_and_stale_sockets)
 	strcpy(sa.sun_path, path);
 	ASSERT_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	close(fd);
+	/* And another airlock's, killed with SIGKILL: swept when a TUI starts there. */
+	char *other = xasprintf("%s/2.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, other);
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	close(fd);
+	strcpy(sa.sun_path, path);
 	pid = test_agent_start(path);
 	ASSERT(pid > 0);
 	fd = -1;
@@ -551,6 +558,9 @@ TEST(agent_server_paths_and_stale_sockets)
 	}
 	ASSERT(fd >= 0);
 	close(fd);
+	struct stat ost;
+	ASSERT_EQ(lstat(other, &ost), -1);
+	free(other);
 	/* A live one is not taken over. */
 	uv_loop_init(&loop);
 	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), -EADDRINUSE);
@@ -658,7 +668,8 @@ TEST(agent_server_socket_directory_checks)
 	free(cause);
 	ASSERT_EQ(unlink(dir), 0);
 
-	/* An empty 0555 directory (a sandbox's cover) is taken over; one with anything in it, not. */
+	/* An empty 0555 directory (a sandbox's cover) is taken over; one with anything in it, not.
+	 */
 	ASSERT_EQ(mkdir(dir, 0555), 0);
 	ASSERT_EQ(agent_server_start(&loop, path, &test_agent_ops, NULL, &s, &cause), 0);
 	ASSERT_EQ(lstat(dir, &st), 0);
