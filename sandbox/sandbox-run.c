@@ -176,8 +176,29 @@ static void sandbox_run_pass_interrupt(pid_t bwrap)
  */
 static void sandbox_run_end_orphans(pid_t bwrap)
 {
+	char path[64];
+
+	/* The kernel's own list of this process's children, where it keeps one
+	 * (CONFIG_PROC_CHILDREN); else a look through /proc. */
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
 	for (int round = 0; round < SANDBOX_ORPHAN_ROUNDS; round++) {
-		pid_t child = sandbox_run_child_of(getpid(), false, bwrap);
+		char buf[512];
+		pid_t child = 0;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			for (char *p = buf, *end; child == 0 && *p != '\0'; p = end) {
+				long v = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				if (v > 0 && (pid_t)v != bwrap)
+					child = (pid_t)v;
+			}
+		} else {
+			child = sandbox_run_child_of(getpid(), false, bwrap);
+		}
 		if (child <= 0)
 			return;
 		kill(child, SIGKILL);
