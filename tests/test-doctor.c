@@ -134,6 +134,17 @@ TEST(doctor_chroot_names_the_chroot_and_the_landlock_fallback)
 	ASSERT_CONTAINS(r.summary, "can with --use-legacy-landlock");
 	doctor_report_free(&r);
 
+	/* A chroot that doctor cannot see (it has a /proc of its own, pid 1 inside): root
+	 * refused with EPERM and no container still names the chroot as the likely cause. */
+	f.chroot = 0;
+	doctor_evaluate(&f, &r);
+	u = LINE(r, "user namespaces", DOCTOR_FAIL);
+	ASSERT_NOT_CONTAINS(u, "; this is a chroot");
+	ASSERT_CONTAINS(u, "if this is a chroot");
+	ASSERT_CONTAINS(u, "pivot_root");
+	doctor_report_free(&r);
+	f.chroot = 1;
+
 	/* Judged for the fallback, the same host can sandbox. */
 	f.legacy_requested = true;
 	doctor_evaluate(&f, &r);

@@ -184,6 +184,15 @@ static void doctor__userns(const struct doctor_facts *f, struct doctor_report *r
 		    "this kernel has no user namespaces: use one built with CONFIG_USER_NS");
 	if (f->userns_step == DOCTOR_USERNS_MAP && !f->proc_mounted)
 		doctor__cat(&fix, "; or ", "mount /proc (see /proc)");
+	/* Root refused with EPERM, no container seen: the kernel refuses user namespaces to
+	 * a chrooted process, which a chroot with its own /proc (pid 1 inside) hides. */
+	if (fix == NULL && root && e == EPERM && f->chroot != 1 && f->container == NULL)
+		doctor__cat(&fix, "",
+		            "if this is a chroot (the kernel refuses user namespaces to a "
+		            "chrooted process, even root): run airlock outside it, or enter the "
+		            "tree with pivot_root instead (e.g. `systemd-nspawn -D DIR`); else "
+		            "find what refuses it (a seccomp profile or a security module around "
+		            "this process)");
 	if (fix == NULL)
 		doctor__cat(&fix, "",
 		            "find what refuses it on this host (a seccomp profile or a "
