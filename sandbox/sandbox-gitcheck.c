@@ -885,6 +885,22 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 	return 0;
 }
 
+/* The length of the valid UTF-8 sequence at S[I] (of LEN bytes), or 0 when it is not one. */
+static size_t gitcheck_utf8_seq(const char *s, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)s[i];
+	size_t n = c < 0x80             ? 1
+	           : (c & 0xe0) == 0xc0 ? 2
+	           : (c & 0xf0) == 0xe0 ? 3
+	           : (c & 0xf8) == 0xf0 ? 4
+	                                : 0;
+	bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && c < 0xf5;
+
+	for (size_t k = 1; ok && k < n; k++)
+		ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+	return ok ? n : 0;
+}
+
 /* S with every byte a terminal could act on (controls, C1, invalid UTF-8, '\') as \xHH. */
 static char *gitcheck_printable(const char *s)
 {
@@ -893,15 +909,9 @@ static char *gitcheck_printable(const char *s)
 
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80             ? 1
-		           : (c & 0xe0) == 0xc0 ? 2
-		           : (c & 0xf0) == 0xe0 ? 3
-		           : (c & 0xf8) == 0xf0 ? 4
-		                                : 0;
-		bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2);
+		size_t n = gitcheck_utf8_seq(s, len, i);
+		bool ok = n > 0;
 
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
 		if (ok && n == 1)
 			ok = c >= 0x20 && c != 0x7f && c != '\\';
 		if (ok && n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
@@ -926,17 +936,9 @@ static char *gitcheck_utf8(const char *s)
 	char *out = xmalloc(len * 3 + 1);
 
 	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80             ? 1
-		           : (c & 0xe0) == 0xc0 ? 2
-		           : (c & 0xf0) == 0xe0 ? 3
-		           : (c & 0xf8) == 0xf0 ? 4
-		                                : 0;
-		bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && c < 0xf5;
+		size_t n = gitcheck_utf8_seq(s, len, i);
 
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-		if (!ok) {
+		if (n == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			i++;
