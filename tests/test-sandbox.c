@@ -1323,8 +1323,8 @@ BOTH(paths_the_git_config_names_read_only)
 	struct test_run r;
 	char *cfg[] = {"sh", "-c",
 	               "git config core.hooksPath .husky && mkdir -p .husky && "
-	               "git config include.path ../shared.gitconfig && echo '[user]' > "
-	               "shared.gitconfig && git config --add include.path ../other.gitconfig",
+	               "git config include.path ../team.gitconfig && echo '[user]' > "
+	               "team.gitconfig && git config --add include.path ../other.gitconfig",
 	               NULL};
 
 	sbx_git_repo(uid, ws);
@@ -1334,7 +1334,7 @@ BOTH(paths_the_git_config_names_read_only)
 	ASSERT_EQ(
 	    sbx_sh(&r, uid, ws, WW,
 	           "echo 'touch PWNED' > .husky/pre-commit && echo WROTE-hook; "
-	           "printf '[core]\\n\\tfsmonitor = touch PWNED\\n' >> shared.gitconfig && "
+	           "printf '[core]\\n\\tfsmonitor = touch PWNED\\n' >> team.gitconfig && "
 	           "echo WROTE-include; echo x > other.gitconfig && echo WROTE-other; "
 	           "echo b > b && git add b && git commit -qm b && echo COMMITTED; echo DONE"),
 	    0);
