@@ -276,11 +276,18 @@ TEST(proxy_deny_gets_403_and_nothing_slips)
 	resp = get_via(fd, "LocalHost", srv.port, "/x", &status);
 	ASSERT_EQ(status, 403);
 	ASSERT_CONTAINS(resp, "x-airlock-error: localhost:");
-	/* A name of loopback is refused before the decider is asked (SPEC 11). */
-	ASSERT_CONTAINS(resp, "a loopback address");
+	/* A name of loopback is refused before the decider is asked (SPEC 11); where this
+	 * host's /etc/hosts names no localhost (a minimal system), it is just a name the
+	 * decider refuses. */
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	bool resolves = getaddrinfo("localhost", NULL, &hints, &ai) == 0;
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (resolves)
+		ASSERT_CONTAINS(resp, "a loopback address");
 	free(resp);
 	close(fd);
-	ASSERT_EQ(tproxy_calls(&t), 0);
+	ASSERT_EQ(tproxy_calls(&t), resolves ? 0 : 1);
 	fd = tcp_connect_local(t.http_port);
 	resp = get_via(fd, "[::ffff:127.0.0.1]", srv.port, "/x", &status);
 	ASSERT_EQ(status, 403);
