@@ -142,6 +142,15 @@ static int runner__run(const struct test_entry *t, int index)
 			_exit(1);
 		if (t->script != NULL) {
 			char *path = test_srcpath(t->script);
+			/* A script that also runs as the unprivileged test user is told who that is. */
+			long uid = test_unprivileged_uid();
+			if (uid >= 0) {
+				char num[24];
+				snprintf(num, sizeof num, "%ld", uid);
+				setenv("AIRLOCK_TEST_UID", num, 1);
+			} else {
+				setenv("AIRLOCK_TEST_UID_SKIP", test_unprivileged_skip_reason(), 1);
+			}
 			execlp("bash", "bash", path, (char *)NULL);
 			fprintf(stderr, "exec bash %s: %s\n", path, strerror(errno));
 			_exit(1);

@@ -30,10 +30,43 @@ e2e_sock="$e2e_dir/tmux.sock"
 e2e_home="$e2e_dir/home"
 mkdir -p "$e2e_home" "$e2e_dir/ws"
 
+# The user airlock runs as: the runner's own, or (after e2e_as_test_user) the
+# unprivileged test uid the runner names in AIRLOCK_TEST_UID. The script
+# itself stays the runner's user: it reads /proc and kills what is left.
+e2e_user=
+
+# as_user COMMAND...: runs COMMAND as the user airlock runs as (the test
+# user's environment as tests/test-util.c gives it: no home, no groups).
+as_user() {
+	if [ -n "$e2e_user" ]; then
+		setpriv --reuid="$e2e_user" --regid="$e2e_user" --clear-groups \
+			env HOME=/nonexistent USER=airlock-test LOGNAME=airlock-test "$@"
+	else
+		"$@"
+	fi
+}
+
+# e2e_as_test_user: from now on tmux, airlock and as_user run as the
+# unprivileged test user, who owns e2e_dir. False (with the reason on
+# stderr) when the runner has no such user (not root, no free uid).
+e2e_as_test_user() {
+	if [ -z "${AIRLOCK_TEST_UID:-}" ]; then
+		echo "not run as the test user: ${AIRLOCK_TEST_UID_SKIP:-AIRLOCK_TEST_UID is not set}" >&2
+		return 1
+	fi
+	if ! command -v setpriv >/dev/null 2>&1; then
+		echo "not run as the test user: setpriv is not installed (util-linux)" >&2
+		return 1
+	fi
+	t kill-server >/dev/null 2>&1
+	chown -R "$AIRLOCK_TEST_UID:$AIRLOCK_TEST_UID" "$e2e_dir" || fail "chown $e2e_dir"
+	e2e_user=$AIRLOCK_TEST_UID
+}
+
 # tmux on our private socket, never the user's config. The socket lives in
 # e2e_dir (not in /tmp/tmux-UID), so nothing of it outlives the test.
 t() {
-	tmux -S "$e2e_sock" -f /dev/null "$@"
+	as_user tmux -S "$e2e_sock" -f /dev/null "$@"
 }
 
 # Process checks scan all of /proc, not a parent's children: what a sandbox
@@ -234,7 +267,7 @@ start() {
 	# never /tmp/airlock-UID, which would outlive the test.
 	local run=${XDG_RUNTIME_DIR:-}
 	case $run in "$e2e_dir"/*) ;; *) run=$e2e_dir/run ;; esac
-	mkdir -p -m 700 "$run"
+	as_user mkdir -p -m 700 "$run"
 	for a in "$@"; do
 		args="$args $(printf '%q' "$a")"
 	done
