@@ -429,6 +429,7 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	    .requests = requests,
 	    /* What a human typed; else why policy refused a destination (SPEC 11). */
 	    .reason = res->typed_reason != NULL ? res->typed_reason
+	              : res->rejected != NULL ? res->reason /* which kind was rejected */
 	              : kind == APPROVAL_NETWORK && res->by == AUDIT_BY_POLICY && !res->allowed
 	                  ? res->reason
 	                  : NULL,
@@ -520,6 +521,88 @@ static uint64_t approval__wait(struct approval_queue *q, struct approval__pendin
 	return w->id;
 }
 
+/* The reject kinds, in the order their bits go (SPEC 12). */
+static const char *const approval__reject_names[] = {"sandbox", "rules", "patches", "network"};
+
+int approval_reject_parse(const char *s, unsigned *kind)
+{
+	const char *p = s;
+
+	*kind = 0;
+	for (;;) {
+		size_t len = strcspn(p, ","), i;
+
+		for (i = 0; i < sizeof approval__reject_names / sizeof *approval__reject_names; i++)
+			if (strlen(approval__reject_names[i]) == len &&
+			    strncmp(p, approval__reject_names[i], len) == 0)
+				break;
+		if (i == sizeof approval__reject_names / sizeof *approval__reject_names)
+			return -EINVAL;
+		*kind |= 1u << i;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+const char *approval_reject_name(unsigned kind)
+{
+	for (size_t i = 0; i < sizeof approval__reject_names / sizeof *approval__reject_names; i++)
+		if (kind & (1u << i))
+			return approval__reject_names[i];
+	return "";
+}
+
+/*
+ * The reject kind (one APPROVAL_REJECT_* bit) that refuses REQ's prompt
+ * unasked, or 0. An exec prompt is of kind `rules` when a prompt rule or a
+ * dangerous command asks (decided again here, with no escalation), and of
+ * kind `sandbox` when it would run the command outside the sandbox; either
+ * kind, when rejected, refuses it.
+ */
+static unsigned approval__rejected(const struct approval_queue *q,
+                                   const struct approval_request *req)
+{
+	unsigned kinds = 0;
+
+	if (q->cfg.reject == 0)
+		return 0;
+	switch (req->kind) {
+	case APPROVAL_EXEC: {
+		struct decide_input in = {
+		    .argc = req->argc,
+		    .argv = req->argv,
+		    .cwd = req->cwd,
+		    .approval = DECIDE_APPROVAL_ON_REQUEST,
+		    .sandbox = req->sandbox,
+		    .rules = q->cfg.rules,
+		};
+		struct decide_result dr;
+
+		if (req->escalate || req->retry)
+			kinds |= APPROVAL_REJECT_SANDBOX;
+		if ((q->cfg.reject & APPROVAL_REJECT_RULES) != 0) {
+			decide_command(&in, &dr);
+			if (dr.dangerous || (dr.rule != NULL && dr.rule->decision == RULES_PROMPT))
+				kinds |= APPROVAL_REJECT_RULES;
+			decide_result_free(&dr);
+		}
+		break;
+	}
+	case APPROVAL_NETWORK:
+		kinds = APPROVAL_REJECT_NETWORK;
+		break;
+	case APPROVAL_PATCH:
+		kinds = APPROVAL_REJECT_PATCHES;
+		break;
+	default: /* extra permissions for a command that stays sandboxed */
+		kinds = APPROVAL_REJECT_SANDBOX;
+		break;
+	}
+	kinds &= q->cfg.reject;
+	return kinds & -kinds; /* the first of them */
+}
+
 /* Queues REQ behind KEY (joining an equal pending prompt). Consumes KEY and REASON. */
 static uint64_t approval__enqueue(struct approval_queue *q, const struct approval_request *req,
                                   char *key, char *reason, char **prefix, size_t prefix_len,
@@ -544,6 +627,23 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 		if (freecb != NULL)
 			freecb(data);
 		return 0;
+	}
+	/* A kind of prompt that policy rejects is refused unasked (SPEC 12). */
+	unsigned rejected = approval__rejected(q, req);
+	if (rejected != 0) {
+		struct approval_result res = {.allowed = false,
+		                              .by = AUDIT_BY_POLICY,
+		                              .scope = AUDIT_SCOPE_ONCE,
+		                              .rejected = approval_reject_name(rejected)};
+		char *why = xasprintf("rejected by policy (reject:%s): %s", res.rejected, reason);
+
+		res.reason = why;
+		free(key);
+		free(reason);
+		shell_split_words_free(prefix);
+		id = approval__finish(q, req, &res, cb, freecb, data);
+		free(why);
+		return id;
 	}
 	for (p = q->head; p != NULL; p = p->next)
 		if (strcmp(p->key, key) == 0) {
@@ -733,7 +833,8 @@ bool approval_network_refused_by_name(const struct approval_queue *q, const char
 	         approval__set_has(&q->net_ok, key) || approval__domains_match(q->allowed, h))
 		refused = false;
 	else
-		refused = q->cfg.approval == DECIDE_APPROVAL_NEVER;
+		refused = q->cfg.approval == DECIDE_APPROVAL_NEVER ||
+		          (q->cfg.reject & APPROVAL_REJECT_NETWORK) != 0;
 	free(key);
 	free(h);
 	return refused;

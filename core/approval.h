@@ -57,6 +57,25 @@ enum approval_kind {
 	APPROVAL_PATCH,
 };
 
+/*
+ * The kinds of prompt `-a reject:KINDS` and config approval.reject refuse
+ * without asking (SPEC 12), as bits of approval_config.reject.
+ */
+enum approval_reject {
+	APPROVAL_REJECT_SANDBOX = 1 << 0, /* escalations, retries outside, extra permissions */
+	APPROVAL_REJECT_RULES = 1 << 1,   /* `prompt` rules and dangerous commands */
+	APPROVAL_REJECT_PATCHES = 1 << 2, /* patches that would prompt */
+	APPROVAL_REJECT_NETWORK = 1 << 3, /* network prompts */
+};
+
+/*
+ * Parses one kind ("sandbox", "rules", "patches", "network") into *KIND, or
+ * a comma-separated list of them into their union. Returns 0 or -EINVAL.
+ */
+int approval_reject_parse(const char *s, unsigned *kind);
+/* The name of one APPROVAL_REJECT_* bit ("rules"). Static. */
+const char *approval_reject_name(unsigned kind);
+
 /* What a human can answer (not every kind offers every answer). */
 enum approval_answer {
 	APPROVAL_ONCE,       /* y */
@@ -110,6 +129,7 @@ struct approval_result {
 	const char *rule;   /* "FILE:LINE" of the deciding rule, or NULL */
 	const char *reason; /* one sentence */
 	const char *typed_reason; /* what the human typed when denying, or NULL */
+	const char *rejected;     /* the kind a reject policy refused it as ("rules"), or NULL */
 };
 
 /* The reason of every denial because the audit log cannot be written (compare pointers). */
@@ -158,6 +178,7 @@ struct approval_prompt {
 
 struct approval_config {
 	enum decide_approval approval;
+	unsigned reject;     /* APPROVAL_REJECT_* kinds refused without a prompt */
 	struct rules *rules; /* borrowed; `p` answers amend it; may be NULL */
 	const char *home;    /* AIRLOCK_HOME (copied): default.rules lives in HOME/rules */
 	struct audit *audit; /* borrowed; NULL: a log that could not be opened (all denied) */

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "approval.h"
 #include "json-error.h"
 #include "proxy-address.h"
 #include "read-all.h"
@@ -105,7 +106,52 @@ static int config__set_sandbox(struct config *c, const cJSON *v, char **why)
 
 static int config__set_approval(struct config *c, const cJSON *v, char **why)
 {
+	if (c->approval != NULL) {
+		*why = xstrdup("the policy is given twice (ask_for_approval and approval.policy)");
+		return -EINVAL;
+	}
 	return config__one_of(v, config__approvals, &c->approval, why);
+}
+
+/* approval.reject: the kinds of prompt refused without asking (SPEC 12). */
+static int config__set_approval_reject(struct config *c, const cJSON *v, char **why)
+{
+	const cJSON *item;
+
+	if (!cJSON_IsArray(v)) {
+		*why = xstrdup("must be an array of kinds (sandbox, rules, patches, network)");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(item, v)
+	{
+		unsigned kind;
+
+		if (!cJSON_IsString(item) || approval_reject_parse(item->valuestring, &kind) != 0) {
+			*why = xasprintf("\"%s\" is not one of sandbox, rules, patches, network",
+			                 cJSON_IsString(item) ? item->valuestring : "(not a string)");
+			return -EINVAL;
+		}
+		c->approval_reject |= kind;
+	}
+	return 0;
+}
+
+/* permissions: the named permission profiles (core/policy-profile). */
+static int config__set_permissions(struct config *c, const cJSON *v, char **why)
+{
+	return policy_profiles_parse(v, &c->profiles, why);
+}
+
+/* default_permissions: the profile in force when no option picks one. */
+static int config__set_default_permissions(struct config *c, const cJSON *v, char **why)
+{
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+		*why = xstrdup("must name a permission profile");
+		return -EINVAL;
+	}
+	free(c->default_permissions);
+	c->default_permissions = xstrdup(v->valuestring);
+	return 0;
 }
 
 static int config__set_writable_roots(struct config *c, const cJSON *v, char **why)
@@ -319,6 +365,12 @@ static const struct config__key config__network_keys[] = {
     {0},
 };
 
+static const struct config__key config__approval_keys[] = {
+    {.name = "policy", .set = config__set_approval},
+    {.name = "reject", .set = config__set_approval_reject},
+    {0},
+};
+
 static const struct config__key config__environment_keys[] = {
     {.name = "keep", .set = config__set_env_keep},
     {.name = "set", .set = config__set_env_set},
@@ -354,6 +406,9 @@ static const struct config__key config__top_keys[] = {
     {.name = "prefix_key", .set = config__set_prefix_key},
     {.name = "sandbox", .set = config__set_sandbox},
     {.name = "ask_for_approval", .set = config__set_approval},
+    {.name = "approval", .keys = config__approval_keys},
+    {.name = "permissions", .set = config__set_permissions},
+    {.name = "default_permissions", .set = config__set_default_permissions},
     {.name = "writable_roots", .set = config__set_writable_roots},
     {.name = "protected_paths", .set = config__set_protected_paths},
     {.name = "git_protection", .set = config__set_git_protection},
@@ -518,6 +573,16 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 		config_free(cfg);
 		return rc;
 	}
+	if (cfg->default_permissions != NULL &&
+	    !policy_profile_known(&cfg->profiles, cfg->default_permissions)) {
+		int line, col;
+
+		json_error_position(text, config__key_at(text, "default_permissions"), &line, &col);
+		*cause = xasprintf("%s:%d:%d: \"default_permissions\": no permission profile \"%s\"",
+		                   path, line, col, cfg->default_permissions);
+		config_free(cfg);
+		return -EINVAL;
+	}
 	rc = config__check_allow_private(cfg, text, path, cause);
 	if (rc != 0)
 		config_free(cfg);
@@ -566,6 +631,8 @@ void config_free(struct config *cfg)
 {
 	free(cfg->sandbox);
 	free(cfg->approval);
+	free(cfg->default_permissions);
+	policy_profiles_free(&cfg->profiles);
 	free(cfg->network);
 	config__free_strings(cfg->writable_roots, cfg->n_writable_roots);
 	config__free_strings(cfg->protected_paths, cfg->n_protected_paths);

@@ -10,13 +10,19 @@
  *    "network": {"mode": "ask", "allowed_domains": ["*.example.com"],
  *                "denied_domains": [], "host_loopback_ports": [3000],
  *                "allow_private": ["10.0.0.0/8", "fd00::1"]},
- *    "environment": {"keep": ["GITHUB_TOKEN"], "set": {"CI": "1"}}}
+ *    "environment": {"keep": ["GITHUB_TOKEN"], "set": {"CI": "1"}},
+ *    "permissions": {"docs": {"filesystem": {":minimal": "read", ":workspace": "write"},
+ *                             "network": "off"}},
+ *    "default_permissions": "docs",
+ *    "approval": {"policy": "on-request", "reject": ["sandbox", "rules"]}}
  */
 #ifndef AIRLOCK_CONFIG_H
 #define AIRLOCK_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "policy-profile.h"
 
 struct config {
 	char *sandbox;  /* NULL when unset */
@@ -43,6 +49,10 @@ struct config {
 	char **environment_set; /* "NAME=value" added inside the sandbox */
 	size_t n_environment_set;
 	int prefix_key; /* prefix_key: the TUI's prefix as a control code ("C-]" 0x1d); 0: unset */
+	/* Permission profiles (SPEC 12): "permissions" and "default_permissions" (or NULL). */
+	struct policy_profiles profiles;
+	char *default_permissions;
+	unsigned approval_reject; /* approval.reject: APPROVAL_REJECT_* kinds refused unasked */
 };
 
 /*

@@ -28,6 +28,13 @@ UNIT(cli_man_page_documents_every_option, 20)
 UNIT(cli_unknown_words_are_usage_errors, 30)
 UNIT(cli_use_legacy_landlock_reaches_the_helper, 30)
 
+/* permission profiles, rejection by kind, timeouts (SPEC 12) */
+UNIT(profile_minimal_workspace_none_is_enforced, 60)
+UNIT(profile_builtins_plan_as_the_legacy_flags, 60)
+UNIT(profile_usage_errors_exit_2, 60)
+UNIT(exec_timeout_ends_the_command_with_124, 60)
+UNIT(reject_kinds_refuse_unasked_and_keep_the_others, 20)
+
 /* airlock doctor */
 UNIT(doctor_healthy_host_can_sandbox, 5)
 UNIT(doctor_chroot_names_the_chroot_and_the_landlock_fallback, 5)

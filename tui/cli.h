@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 
@@ -32,6 +33,10 @@ struct cli_options {
 	struct config config; /* HOME/config.json, read once here; owned */
 	bool no_color;
 	bool legacy_landlock; /* --use-legacy-landlock: Landlock + seccomp, no bubblewrap */
+	uint64_t timeout_ms;  /* exec --timeout: 0 none */
+	unsigned reject;      /* -a reject:KINDS / approval.reject: APPROVAL_REJECT_* bits */
+	char *profile;        /* the permission profile in force (-p, default_permissions), owned */
+	char *profile_fs;     /* its file-system policy (split JSON), owned; NULL without one */
 	char **argv; /* the command after `--` (not owned: points into main's argv) */
 	int argc;
 };
@@ -52,6 +57,23 @@ struct sandbox_command;
  * home that stays read-only inside. SC keeps pointers into OPTS.
  */
 void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command *sc);
+
+/*
+ * The policy every sandboxed command of OPTS gets, for the helper: the
+ * --sandbox-policy JSON, the profile's file-system policy, or the legacy
+ * policy of -s/-w/-n. Caller frees. Hand it to cli_options_sandbox_policy.
+ */
+char *cli_options_policy(const struct cli_options *opts);
+/*
+ * Puts POLICY (from cli_options_policy, borrowed) into SC: as the legacy
+ * policy flag, or under a profile as the split file-system and network
+ * policies (SPEC 12: a profile is a split policy, the helper is unchanged).
+ */
+void cli_options_sandbox_policy(const struct cli_options *opts, const char *policy,
+                                struct sandbox_command *sc);
+
+/* Parses --timeout SECONDS (> 0, fractions allowed) into *MS. Returns 0 or -EINVAL. */
+int cli_parse_timeout(const char *s, uint64_t *ms);
 
 /* Subcommands: each returns the process exit status. */
 int cmd_exec(const struct cli_options *opts);

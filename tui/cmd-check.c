@@ -126,6 +126,9 @@ int cmd_check(const struct cli_options *opts)
 	in.rules = rules;
 	decide_command(&in, &res);
 	o = cmd_check__json(&res, &info);
+	/* The permission profile in force, when one is (SPEC 12). */
+	if (opts->profile != NULL)
+		cJSON_AddStringToObject(o, "permissions", opts->profile);
 	if (info.ignored_allow > 0)
 		fprintf(stderr,
 		        "airlock: %zu allow rule%s of this workspace's own rules ignored: "

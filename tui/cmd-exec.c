@@ -17,6 +17,10 @@
  * `-n ask` the same loop serves the network proxy while the command runs;
  * its approval queue has policy `never`, so only rules and config.json's
  * domain lists decide, and each refusal is one line on stderr.
+ * `--timeout SECONDS` bounds the run (SPEC 12): SIGTERM when the time is
+ * up (the helper ends its sandbox on it), SIGKILL JOB_STOP_GRACE_MS later,
+ * and status 124 whatever the command's own was, as timeout(1) does. exec
+ * never prompts, so nothing pauses that clock.
  */
 #include "tui/cli.h"
 
@@ -45,6 +49,7 @@
 extern char **environ;
 
 /* Exit statuses of SPEC section 1. */
+#define EXEC_TIMED_OUT      124
 #define EXEC_NOT_FOUND      127
 #define EXEC_DENIED         126
 #define EXEC_SANDBOX_FAILED 125
@@ -67,6 +72,9 @@ struct exec__run {
 	int report_fd;
 	char *report;
 	size_t report_len;
+	/* --timeout: the deadline's timer, and whether it went off. */
+	uv_timer_t deadline;
+	bool deadline_set, timed_out;
 };
 
 /* The sandbox mode that a --sandbox-policy amounts to, for the decision. */
@@ -123,6 +131,12 @@ static void exec__on_sigchld(uv_signal_t *h, int signum)
 	if (waitpid(run->pid, &st, WNOHANG) != run->pid)
 		return;
 	run->status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	if (run->timed_out)
+		run->status = EXEC_TIMED_OUT;
+	if (run->deadline_set) {
+		run->deadline_set = false;
+		uv_close((uv_handle_t *)&run->deadline, NULL);
+	}
 	uv_close((uv_handle_t *)h, NULL);
 	for (size_t i = 0; i < EXEC__N_FORWARDED; i++)
 		uv_close((uv_handle_t *)&run->signals[i], NULL);
@@ -134,6 +148,20 @@ static void exec__on_sigchld(uv_signal_t *h, int signum)
 	if (run->proxy != NULL) {
 		proxy_session_close(run->proxy, NULL, NULL);
 		run->proxy = NULL;
+	}
+}
+
+/* The time is up: SIGTERM now, SIGKILL after the grace if it still runs (SPEC 12). */
+static void exec__on_deadline(uv_timer_t *t)
+{
+	struct exec__run *run = t->data;
+
+	if (!run->timed_out) {
+		run->timed_out = true;
+		kill(run->pid, SIGTERM);
+		uv_timer_start(t, exec__on_deadline, JOB_STOP_GRACE_MS, 0);
+	} else {
+		kill(run->pid, SIGKILL);
 	}
 }
 
@@ -184,7 +212,7 @@ static void exec__child(char *const argv[], const char *cwd, char **env, pid_t p
  * closes what is left (the proxy) and runs the loop out.
  */
 static int exec__spawn(struct exec__run *run, char *const argv[], const char *cwd, char **env,
-                       bool report)
+                       bool report, uint64_t timeout_ms)
 {
 	int rep[2] = {-1, -1};
 	pid_t parent = getpid();
@@ -224,6 +252,12 @@ static int exec__spawn(struct exec__run *run, char *const argv[], const char *cw
 		run->signals[i].data = run;
 		uv_signal_start(&run->signals[i], exec__on_signal, exec__forwarded[i]);
 	}
+	if (timeout_ms > 0) {
+		uv_timer_init(&run->loop, &run->deadline);
+		run->deadline.data = run;
+		run->deadline_set = true;
+		uv_timer_start(&run->deadline, exec__on_deadline, timeout_ms, 0);
+	}
 	uv_run(&run->loop, UV_RUN_DEFAULT);
 	return run->status;
 }
@@ -242,7 +276,8 @@ static int exec__start_proxy(struct exec__run *run, const struct cli_options *op
 	char *cause = NULL;
 	int rc;
 
-	if ((*fs_json = proxy_session_fs_policy(sc->policy_json, &cause)) == NULL) {
+	if ((*fs_json = proxy_session_fs_policy(
+	         sc->policy_json != NULL ? sc->policy_json : sc->fs_policy_json, &cause)) == NULL) {
 		fprintf(stderr, "airlock: %s\n", cause);
 		free(cause);
 		return EXEC_USAGE;
@@ -361,17 +396,13 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	}
 	uint64_t t0 = uv_hrtime();
 	if (sandboxed) {
-		char *policy = opts->sandbox_policy != NULL
-		                   ? xstrdup(opts->sandbox_policy)
-		                   : sandbox_command_policy(opts->sandbox, opts->writable_roots,
-		                                            opts->n_writable_roots,
-		                                            strcmp(opts->network, "on") == 0);
+		char *policy = cli_options_policy(opts);
 		struct sandbox_command sc = {
 		    .helper = helper,
 		    .cwd = opts->cwd,
-		    .policy_json = policy,
 		    .argv = opts->argv,
 		};
+		cli_options_sandbox_policy(opts, policy, &sc);
 		cli_options_sandbox(opts, &sc);
 		sc.report_fd = JOB_REPORT_FD;
 		status = 0;
@@ -381,14 +412,14 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 			/* After the proxy's variables are set: they pass, secrets do not. */
 			char **env = sandbox_command_env(&sc, environ);
 			char **argv = sandbox_command_argv(&sc);
-			status = exec__spawn(&run, argv, opts->cwd, env, true);
+			status = exec__spawn(&run, argv, opts->cwd, env, true, opts->timeout_ms);
 			sandbox_command_argv_free(argv);
 			free(env);
 		}
 		free(policy);
 	} else {
 		/* Outside the sandbox by a rule: the whole environment (core/sandbox-command). */
-		status = exec__spawn(&run, opts->argv, opts->cwd, NULL, false);
+		status = exec__spawn(&run, opts->argv, opts->cwd, NULL, false, opts->timeout_ms);
 	}
 	if (run.proxy != NULL)
 		proxy_session_close(run.proxy, NULL, NULL);

@@ -108,9 +108,12 @@ static void draw__status(struct tui *t, const struct rect *r)
 {
 	const struct cli_options *o = t->opts;
 	size_t pending = tui_prompts_waiting(t);
-	char *s = xasprintf(" sandbox %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s \xe2\x94\x82 "
+	/* A permission profile in force is named in place of the mode (SPEC 12). */
+	char *s = xasprintf(" %s %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s%s \xe2\x94\x82 "
 	                    "prompts %zu \xe2\x94\x82 socket %s \xe2\x94\x82 cwd %s",
-	                    o->sandbox, o->network, o->approval, pending,
+	                    o->profile != NULL ? "permissions" : "sandbox",
+	                    o->profile != NULL ? o->profile : o->sandbox, o->network, o->approval,
+	                    o->reject != 0 ? " (reject)" : "", pending,
 	                    t->socket_path ? t->socket_path : "-", t->cwd ? t->cwd : "-");
 
 	if (r->h > 0)

@@ -234,13 +234,14 @@ int launch_start(struct pane *p, bool sandboxed)
 		    /* The writable roots are the TUI's own; a request's cwd is only where it starts. */
 		    .cwd = t->opts->cwd,
 		    .command_cwd = p->cwd,
-		    .policy_json = t->proxy_fs_policy != NULL ? NULL : t->sandbox_policy,
 		    .fs_policy_json = t->proxy_fs_policy,
 		    .net_policy = t->proxy_fs_policy != NULL ? "\"proxy\"" : NULL,
 		    .hidden = hidden,
 		    .n_hidden = slash != NULL && slash != sockdir ? 1 : 0,
 		    .argv = p->argv,
 		};
+		if (t->proxy_fs_policy == NULL)
+			cli_options_sandbox_policy(t->opts, t->sandbox_policy, &sc);
 		cli_options_sandbox(t->opts, &sc);
 		sc.report_fd = JOB_REPORT_FD;
 		argv = sandbox_command_argv(&sc);

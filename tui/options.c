@@ -7,11 +7,14 @@
  */
 #include "cli.h"
 
+#include "core/approval.h"
 #include "core/config.h"
+#include "core/policy-profile.h"
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 #include "tui/usage.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -30,6 +33,7 @@ enum {
 	OPTIONS__HOME,
 	OPTIONS__NO_COLOR,
 	OPTIONS__LEGACY_LANDLOCK,
+	OPTIONS__TIMEOUT,
 };
 
 static const struct option options__long[] = {
@@ -38,10 +42,12 @@ static const struct option options__long[] = {
     {"writable-root", required_argument, NULL, 'w'},
     {"network", required_argument, NULL, 'n'},
     {"cd", required_argument, NULL, 'C'},
+    {"permissions", required_argument, NULL, 'p'},
     {"sandbox-policy", required_argument, NULL, OPTIONS__SANDBOX_POLICY},
     {"home", required_argument, NULL, OPTIONS__HOME},
     {"no-color", no_argument, NULL, OPTIONS__NO_COLOR},
     {"use-legacy-landlock", no_argument, NULL, OPTIONS__LEGACY_LANDLOCK},
+    {"timeout", required_argument, NULL, OPTIONS__TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -112,6 +118,7 @@ static int options__defaults(struct cli_options *opts, enum cli_mode mode, char 
 	if (cfg->approval != NULL)
 		opts->approval =
 		    options__word("ask_for_approval", cfg->approval, options__approvals);
+	opts->reject = cfg->approval_reject;
 	if (cfg->network != NULL)
 		opts->network = options__word("network.mode", cfg->network, options__network_modes);
 	for (size_t i = 0; i < cfg->n_writable_roots; i++) {
@@ -121,11 +128,62 @@ static int options__defaults(struct cli_options *opts, enum cli_mode mode, char 
 	return 0;
 }
 
+/*
+ * -a VALUE: one of the policies, or reject:KIND[,KIND...], which is on-request
+ * with those kinds of prompt refused unasked (SPEC 12). 0, or 2 after printing.
+ */
+static int options__approval(struct cli_options *opts, const char *value)
+{
+	opts->reject = 0; /* the flag replaces config.json's approval, reject list and all */
+	if (strncmp(value, "reject:", 7) == 0) {
+		if (approval_reject_parse(value + 7, &opts->reject) != 0) {
+			fprintf(stderr,
+			        "airlock: --ask-for-approval: \"%s\": reject: takes kinds from sandbox, "
+			        "rules, patches, network (comma-separated)\n",
+			        value);
+			return 2;
+		}
+		opts->approval = "on-request";
+		return 0;
+	}
+	if ((opts->approval = options__word("--ask-for-approval", value, options__approvals)) ==
+	    NULL)
+		return 2;
+	return 0;
+}
+
+/*
+ * Puts permission profile NAME in force (SPEC 12): its split policy for
+ * the helper, the sandbox mode decisions count it as, and its network mode
+ * unless -n gave one (NETWORK_FLAG). 0, or 2 after printing why not.
+ */
+static int options__profile(struct cli_options *opts, const char *name, bool network_flag)
+{
+	struct policy_split split;
+	const char *network = NULL;
+	char *cause = NULL;
+
+	if (policy_profile_resolve(&opts->config.profiles, name, opts->writable_roots,
+	                           opts->n_writable_roots, &split, &network, &cause) != 0) {
+		fprintf(stderr, "airlock: --permissions: %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	if (network != NULL && !network_flag)
+		opts->network = network;
+	opts->sandbox = policy_profile_mode(&split);
+	opts->profile = xstrdup(name);
+	opts->profile_fs = policy_fs_to_json(&split.fs);
+	policy_split_free(&split);
+	return 0;
+}
+
 /* Parses the command line; a bad config.json is left in *CONFIG_CAUSE, not reported. */
 static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc, char **argv,
                           char **config_cause)
 {
-	const char *home_flag = NULL;
+	const char *home_flag = NULL, *profile = NULL, *legacy_flag = NULL;
+	bool network_flag = false;
 	int c;
 
 	memset(opts, 0, sizeof *opts);
@@ -147,20 +205,24 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 	optind = 1;
 	opterr = 0;
 	int after_options = 1; /* where the last option (and its value) ended */
-	while ((c = getopt_long(argc, argv, "+:s:a:w:n:C:hV", options__long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:s:a:p:w:n:C:hV", options__long, NULL)) != -1) {
 		after_options = optind;
 		switch (c) {
 		case 's':
 			if ((opts->sandbox = options__word("--sandbox", optarg,
 			                                   options__sandbox_modes)) == NULL)
 				return 2;
+			legacy_flag = "--sandbox";
 			break;
 		case 'a':
-			if ((opts->approval = options__word("--ask-for-approval", optarg,
-			                                    options__approvals)) == NULL)
+			if (options__approval(opts, optarg) != 0)
 				return 2;
 			break;
+		case 'p':
+			profile = optarg;
+			break;
 		case 'n':
+			network_flag = true;
 			if ((opts->network = options__word("--network", optarg,
 			                                   options__network_modes)) == NULL)
 				return 2;
@@ -168,6 +230,7 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 		case 'w':
 			if (options__add_root(opts, optarg) != 0)
 				return 2;
+			legacy_flag = "--writable-root";
 			break;
 		case 'C':
 			free(opts->cwd);
@@ -177,6 +240,7 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 		case OPTIONS__SANDBOX_POLICY:
 			free(opts->sandbox_policy);
 			opts->sandbox_policy = xstrdup(optarg);
+			legacy_flag = "--sandbox-policy";
 			break;
 		case OPTIONS__HOME:
 			break; /* taken above */
@@ -185,6 +249,20 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 			break;
 		case OPTIONS__LEGACY_LANDLOCK:
 			opts->legacy_landlock = true;
+			break;
+		case OPTIONS__TIMEOUT:
+			if (mode != CLI_MODE_EXEC) {
+				fprintf(stderr, "airlock: --timeout is for exec and submit (see airlock "
+				                "%s--help)\n",
+				        usage_subcommand(mode));
+				return 2;
+			}
+			if (cli_parse_timeout(optarg, &opts->timeout_ms) != 0) {
+				fprintf(stderr,
+				        "airlock: --timeout: \"%s\" is not a number of seconds above 0\n",
+				        optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage_print(stdout, mode);
@@ -221,6 +299,20 @@ static int options__parse(struct cli_options *opts, enum cli_mode mode, int argc
 	}
 	opts->argv = argv + optind;
 	opts->argc = argc - optind;
+	/* A profile says all a policy says: with a legacy flag it is a contradiction (SPEC 12). */
+	if (profile != NULL && legacy_flag != NULL) {
+		fprintf(stderr,
+		        "airlock: --permissions %s cannot be combined with %s: a permission profile "
+		        "is the whole policy (drop one of them)\n",
+		        profile, legacy_flag);
+		return 2;
+	}
+	/* config.json's default_permissions yields to a legacy flag on the command line. */
+	if (profile == NULL && legacy_flag == NULL && *config_cause == NULL)
+		profile = opts->config.default_permissions;
+	if (profile != NULL && *config_cause == NULL &&
+	    options__profile(opts, profile, network_flag) != 0)
+		return 2;
 	if (opts->cwd == NULL) {
 		opts->cwd = options__dir("the current directory", ".");
 		if (opts->cwd == NULL)
@@ -241,6 +333,52 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 	}
 	free(config_cause);
 	return rc;
+}
+
+int cli_parse_timeout(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	/* At most a week: a bound, not a way to overflow a timer. */
+	if (end == s || *end != '\0' || errno != 0 || !(v > 0) || v > 7 * 24 * 3600.0)
+		return -EINVAL;
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+char *cli_options_policy(const struct cli_options *opts)
+{
+	if (opts->sandbox_policy != NULL)
+		return xstrdup(opts->sandbox_policy);
+	if (opts->profile_fs != NULL)
+		return xstrdup(opts->profile_fs);
+	return sandbox_command_policy(opts->sandbox, opts->writable_roots, opts->n_writable_roots,
+	                              strcmp(opts->network, "on") == 0);
+}
+
+void cli_options_sandbox_policy(const struct cli_options *opts, const char *policy,
+                                struct sandbox_command *sc)
+{
+	cJSON *json = cJSON_Parse(policy);
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(json, "kind");
+
+	/* A split file-system policy (a profile's) has a "kind"; a legacy one a "type". */
+	if (cJSON_IsString(kind)) {
+		sc->policy_json = NULL;
+		sc->fs_policy_json = policy;
+		sc->net_policy = strcmp(kind->valuestring, "unrestricted") == 0 ||
+		                         strcmp(opts->network, "on") == 0
+		                     ? "\"enabled\""
+		                     : "\"restricted\"";
+	} else {
+		sc->policy_json = policy;
+	}
+	cJSON_Delete(json);
 }
 
 void cli_options_sandbox(const struct cli_options *opts, struct sandbox_command *sc)
@@ -267,6 +405,8 @@ void cli_options_free(struct cli_options *opts)
 	free(opts->writable_roots);
 	free(opts->cwd);
 	free(opts->sandbox_policy);
+	free(opts->profile);
+	free(opts->profile_fs);
 	free(opts->home);
 	config_free(&opts->config);
 	memset(opts, 0, sizeof *opts);

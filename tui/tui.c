@@ -195,6 +195,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	decide_approval_parse(opts->approval, &approval);
 	struct approval_config acfg = {
 	    .approval = approval,
+	    .reject = opts->reject,
 	    .rules = t->rules,
 	    .home = opts->home,
 	    .audit = t->audit,
@@ -208,11 +209,8 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 
 	t->sandbox_helper = sandbox_command_helper(&tried);
 	free(tried);
-	t->sandbox_policy =
-	    opts->sandbox_policy != NULL
-	        ? xstrdup(opts->sandbox_policy)
-	        : sandbox_command_policy(opts->sandbox, opts->writable_roots,
-	                                 opts->n_writable_roots, strcmp(opts->network, "on") == 0);
+	/* The legacy policy of -s/-w/-n, --sandbox-policy, or a profile's split policy. */
+	t->sandbox_policy = cli_options_policy(opts);
 
 	/* History is state, not config: $XDG_STATE_HOME/airlock/history (SPEC 9). */
 	const char *state = getenv("XDG_STATE_HOME"), *user = getenv("HOME");
