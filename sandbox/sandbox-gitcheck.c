@@ -22,8 +22,8 @@
  * apart. Names are compared without case (a casefolded directory takes
  * `.GIT` for `.git`).
  *
- * The walk goes through directory descriptors (openat + fdopendir + getdents
- * with d_type), opens every directory with O_NOFOLLOW, never follows or
+ * The walk goes through directory descriptors (openat, then getdents64 on
+ * the same descriptor, for names with d_type), opens every directory with O_NOFOLLOW, never follows or
  * descends through a symlink, and stats only the few git names, entries of
  * unknown type, and each directory once (fstat of its own descriptor: its
  * device, for mounts and loops, and its ctime). It does cross into other
@@ -117,6 +117,7 @@ struct gitcheck {
 	size_t entries;  /* directory entries read so far */
 	bool stopped;    /* the entry limit was hit: read nothing more */
 	size_t n_incomplete;
+	uid_t euid;                   /* the user the sandbox ran as (geteuid) */
 	struct gitcheck_id *skip_ids; /* what each SKIP path is (lstat), or {0, 0} */
 	struct gitcheck_id *seen;     /* git dirs checked */
 	size_t n_seen, cap_seen;
@@ -126,6 +127,66 @@ struct gitcheck {
 
 static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, const char *path,
                           size_t depth, bool dotgit, const struct gitcheck_frame *up);
+
+/*
+ * A directory listing read with getdents64 from a descriptor the walk
+ * already holds: fdopendir would fstat and fcntl it again, three system
+ * calls per directory for nothing. The descriptor stays the caller's.
+ */
+struct gitcheck_dir {
+	int fd;
+	size_t len, pos;
+	bool done;
+	union {
+		struct dirent64 align;
+		char bytes[16384];
+	} buf;
+};
+
+/* A reader of FD, or NULL when FD is negative. */
+static struct gitcheck_dir *gitcheck_dir_open(int fd)
+{
+	struct gitcheck_dir *d;
+
+	if (fd < 0)
+		return NULL;
+	d = xmalloc(sizeof *d);
+	d->fd = fd;
+	d->len = d->pos = 0;
+	d->done = false;
+	return d;
+}
+
+/* The next entry but "." and "..", or NULL at the end or on an error (as readdir). */
+static const struct dirent64 *gitcheck_dir_next(struct gitcheck_dir *d)
+{
+	for (;;) {
+		if (d->pos >= d->len) {
+			ssize_t n = d->done ? 0 : getdents64(d->fd, d->buf.bytes, sizeof d->buf.bytes);
+
+			if (n <= 0) {
+				d->done = true;
+				return NULL;
+			}
+			d->len = (size_t)n;
+			d->pos = 0;
+		}
+		const struct dirent64 *de = (const struct dirent64 *)(d->buf.bytes + d->pos);
+
+		d->pos += de->d_reclen;
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			return de;
+	}
+}
+
+/* Closes the reader and its descriptor. */
+static void gitcheck_dir_close(struct gitcheck_dir *d)
+{
+	if (d == NULL)
+		return;
+	close(d->fd);
+	free(d);
+}
 
 /* True when ST's ctime is at or after the run's start. */
 static bool gitcheck_is_new(const struct gitcheck *g, const struct stat *st)
@@ -147,9 +208,9 @@ static bool gitcheck_is_new(const struct gitcheck *g, const struct stat *st)
  * no capability overrides the mode bits, so another user's private file
  * changed by someone else (a clone of theirs in /tmp) is not the command's.
  */
-static bool gitcheck_ours(const struct stat *st)
+static bool gitcheck_ours(const struct gitcheck *g, const struct stat *st)
 {
-	return st->st_uid == geteuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+	return st->st_uid == g->euid || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
 
 /* Appends an empty report for PATH; the pointer lives until the next add. */
@@ -261,11 +322,10 @@ static int gitcheck_rename(int dfd, const char *name, const char *to)
 static bool gitcheck_harmless(int dfd, const char *name)
 {
 	struct stat st;
-	struct dirent *de;
-	bool empty = true;
+	struct gitcheck_dir *d;
+	bool empty;
 	char buf[2];
 	int fd;
-	DIR *d;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return false;
@@ -281,13 +341,9 @@ static bool gitcheck_harmless(int dfd, const char *name)
 	if (!S_ISDIR(st.st_mode) ||
 	    (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return false;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return false;
-	}
-	while (empty && (de = readdir(d)) != NULL)
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-	closedir(d);
+	d = gitcheck_dir_open(fd);
+	empty = gitcheck_dir_next(d) == NULL;
+	gitcheck_dir_close(d);
 	return empty;
 }
 
@@ -313,7 +369,7 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 		int rc = gitcheck_rename(dfd, name, to);
 
 		if (rc != 0 && (errno == EACCES || errno == EPERM) && !chmodded &&
-		    fstat(dfd, &dst) == 0 && dst.st_uid == geteuid() &&
+		    fstat(dfd, &dst) == 0 && dst.st_uid == g->euid &&
 		    fchmod(dfd, (dst.st_mode & 07777) | S_IWUSR | S_IXUSR) == 0) {
 			chmodded = true;
 			rc = gitcheck_rename(dfd, name, to);
@@ -356,27 +412,22 @@ static int gitcheck_open_beneath(const char *root, const char *path)
 /* The first entry of the hooks directory FD (owned) changed since the start, or NULL. */
 static char *gitcheck_hooks_dir_changed(struct gitcheck *g, int fd, const char *path)
 {
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
+	struct gitcheck_dir *d = gitcheck_dir_open(fd);
+	const struct dirent64 *de;
 	char *why = NULL;
 
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return NULL;
-	}
-	while (why == NULL && (de = readdir(d)) != NULL) {
+	while (why == NULL && (de = gitcheck_dir_next(d)) != NULL) {
 		struct stat st;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
 		if (!gitcheck_count(g, path))
 			break;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (fstatat(d->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    gitcheck_is_new(g, &st))
 			why = xasprintf("hooks/%s changed", de->d_name);
 	}
-	closedir(d);
+	gitcheck_dir_close(d);
 	return why;
 }
 
@@ -442,10 +493,10 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 		struct stat ist;
 
 		exists[i] = fstatat(gfd, gitcheck_items[i], &ist, AT_SYMLINK_NOFOLLOW) == 0;
-		changed[i] = exists[i] && gitcheck_is_new(g, &ist) && gitcheck_ours(&ist) &&
+		changed[i] = exists[i] && gitcheck_is_new(g, &ist) && gitcheck_ours(g, &ist) &&
 		             !gitcheck_harmless(gfd, gitcheck_items[i]);
 	}
-	if (!skipped && gitcheck_ours(entry_st) && gitcheck_is_new(g, entry_st))
+	if (!skipped && gitcheck_ours(g, entry_st) && gitcheck_is_new(g, entry_st))
 		why = xstrdup("new, replaced or written to");
 	for (size_t i = 0; i < GITCHECK_N_ITEMS && why == NULL; i++)
 		if (changed[i])
@@ -549,7 +600,7 @@ static int gitcheck_open_own(const struct gitcheck *g, int dfd, const char *name
 
 	if (pfd < 0)
 		return -1;
-	if (fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	if (fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == g->euid &&
 	    gitcheck_is_new(g, &st)) {
 		proc = xasprintf("/proc/self/fd/%d", pfd);
 		if (chmod(proc, (st.st_mode & 07777) | S_IRUSR | S_IXUSR) == 0) {
@@ -592,7 +643,7 @@ static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, cons
 		if (err != ENOENT && err != ENOTDIR && err != ELOOP &&
 		    (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		     (gitcheck_is_new(g, st) &&
-		      (st->st_uid == geteuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0))))
+		      (st->st_uid == g->euid || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0))))
 			gitcheck_incomplete(g, path, "cannot read it: %s", strerror(err));
 		return -1;
 	}
@@ -601,7 +652,7 @@ static int gitcheck_open_dir(struct gitcheck *g, int dfd, const char *name, cons
 		return -1;
 	}
 	/* Readable but not searchable (mode 0400): its entries cannot be opened either. */
-	if (restore != NULL && *restore == (mode_t)-1 && st->st_uid == geteuid() &&
+	if (restore != NULL && *restore == (mode_t)-1 && st->st_uid == g->euid &&
 	    (st->st_mode & (S_IRUSR | S_IXUSR)) != (S_IRUSR | S_IXUSR) && gitcheck_is_new(g, st) &&
 	    fchmod(fd, (st->st_mode & 07777) | S_IRUSR | S_IXUSR) == 0)
 		*restore = st->st_mode & 07777;
@@ -662,9 +713,8 @@ static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst
 {
 	char *opath = sandbox__join(path, "objects");
 	struct stat ost;
-	int fd;
-	DIR *d;
-	struct dirent *de;
+	struct gitcheck_dir *d;
+	const struct dirent64 *de;
 
 	if (depth > g->lim.max_depth) {
 		gitcheck_incomplete(g, opath, "deeper than %zu levels; not checked",
@@ -672,34 +722,29 @@ static void gitcheck_objects(struct gitcheck *g, int dfd, const struct stat *dst
 		free(opath);
 		return;
 	}
-	fd = gitcheck_open_dir(g, dfd, "objects", opath, dst->st_dev, &ost, NULL);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
+	d = gitcheck_dir_open(gitcheck_open_dir(g, dfd, "objects", opath, dst->st_dev, &ost, NULL));
 	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
 		free(opath);
 		return;
 	}
 	struct gitcheck_frame frame = {ost.st_dev, ost.st_ino, up};
-	while ((de = readdir(d)) != NULL) {
+	while ((de = gitcheck_dir_next(d)) != NULL) {
 		struct stat st;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
 		if (!gitcheck_count(g, opath))
 			break;
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
 		if (gitcheck_fanout(de->d_name) || strcmp(de->d_name, "pack") == 0) {
-			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			if (fstatat(d->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 			    !S_ISDIR(st.st_mode))
 				continue;
 			if (st.st_nlink == 2 || (st.st_nlink < 2 && !gitcheck_is_new(g, &st)))
 				continue; /* only files, as git keeps it */
 		}
-		gitcheck_enter(g, dirfd(d), &ost, opath, de->d_name, depth + 1, &frame);
+		gitcheck_enter(g, d->fd, &ost, opath, de->d_name, depth + 1, &frame);
 	}
-	closedir(d);
+	gitcheck_dir_close(d);
 	free(opath);
 }
 
@@ -721,8 +766,8 @@ static void gitcheck_push(char ***names, size_t *n, size_t *cap, const char *nam
 static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, const char *path,
                           size_t depth, bool dotgit, const struct gitcheck_frame *up)
 {
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
+	struct gitcheck_dir *d = gitcheck_dir_open(fd);
+	const struct dirent64 *de;
 	char **subdirs = NULL;
 	size_t n_subdirs = 0, cap_subdirs = 0;
 	bool head = false, objects = false, refs = false, commondir = false, gitname = false;
@@ -730,17 +775,13 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 	size_t n_dotgits = 0, cap_dotgits = 0;
 	struct gitcheck_frame frame = {st->st_dev, st->st_ino, up};
 
-	if (d == NULL) {
-		close(fd);
+	if (d == NULL)
 		return;
-	}
-	while ((de = readdir(d)) != NULL) {
+	while ((de = gitcheck_dir_next(d)) != NULL) {
 		const char *name = de->d_name;
 		unsigned char type = de->d_type;
 		struct stat est;
 
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
 		if (!gitcheck_count(g, path))
 			break;
 		if (type == DT_UNKNOWN) {
@@ -783,7 +824,7 @@ static void gitcheck_walk(struct gitcheck *g, int fd, const struct stat *st, con
 		free(subdirs[i]);
 	}
 	free(subdirs);
-	closedir(d);
+	gitcheck_dir_close(d);
 }
 
 /* Scans with the default limits. */
@@ -841,6 +882,7 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 	    .skip = skip,
 	    .n_skip = n_skip,
 	    .stamp = (long long)time(NULL),
+	    .euid = geteuid(),
 	};
 
 	*out = NULL;
