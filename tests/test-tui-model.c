@@ -927,6 +927,108 @@ TEST(tui_history_lives_in_the_state_dir_private)
 	return 0;
 }
 
+/*
+ * The history an older airlock kept in the config dir moves to the state
+ * dir once: its lines first (a torn last one not glued to the next), then
+ * those already there; private; the old file gone; nothing moved twice.
+ */
+TEST(tui_history_moves_from_the_config_dir_once)
+{
+	struct guard g;
+	char *old = xasprintf("%s/home/history", test_tmpdir());
+	char *dir = xasprintf("%s/.local/state/airlock", test_tmpdir());
+	char *hist = xasprintf("%s/history", dir);
+	char *home = xasprintf("%s/home", test_tmpdir());
+	char *file;
+	struct stat st;
+
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(test_write_file(old, "echo old1\necho old2"), 0);
+	char *cmd = xasprintf("mkdir -p %s", dir);
+	ASSERT_EQ(system(cmd), 0);
+	free(cmd);
+	ASSERT_EQ(test_write_file(hist, "echo new\n"), 0);
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	file = test_read_file(hist, NULL);
+	ASSERT(file != NULL);
+	ASSERT_STR_EQ(file, "echo old1\necho old2\necho new\n");
+	free(file);
+	ASSERT_EQ(stat(hist, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	ASSERT(lstat(old, &st) != 0 && errno == ENOENT);
+	/* The session walks them all, the newest first. */
+	ASSERT_EQ(g.t->input.n_history, 3);
+	ASSERT_STR_EQ(g.t->input.history[0], "echo old1");
+	ASSERT_STR_EQ(g.t->input.history[2], "echo new");
+	guard_type(&g, "ls\r");
+	guard_close(&g);
+	/* The next run moves nothing again. */
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	guard_close(&g);
+	file = test_read_file(hist, NULL);
+	ASSERT_STR_EQ(file, "echo old1\necho old2\necho new\nls\n");
+	free(file);
+	free(home);
+	free(hist);
+	free(dir);
+	free(old);
+	return 0;
+}
+
+/*
+ * Neither history path is followed when it is a symbolic link: an old one
+ * pointing elsewhere is not read into the history, a new one pointing
+ * elsewhere is not written through; the old lines stay where they were.
+ */
+TEST(tui_history_never_follows_a_planted_link)
+{
+	struct guard g;
+	char *old = xasprintf("%s/home/history", test_tmpdir());
+	char *dir = xasprintf("%s/.local/state/airlock", test_tmpdir());
+	char *hist = xasprintf("%s/history", dir);
+	char *secret = xasprintf("%s/secret", test_tmpdir());
+	char *victim = xasprintf("%s/victim", test_tmpdir());
+	char *cmd = xasprintf("mkdir -p %s %s/home", dir, test_tmpdir());
+	char *file;
+	struct stat st;
+
+	ASSERT_EQ(system(cmd), 0);
+	ASSERT_EQ(test_write_file(secret, "secret words\n"), 0);
+	ASSERT_EQ(test_write_file(victim, "untouched\n"), 0);
+	/* An old path that is a link: not read, not removed. */
+	ASSERT_EQ(symlink(secret, old), 0);
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	ASSERT_EQ(g.t->input.n_history, 0);
+	guard_type(&g, "ls\r");
+	guard_close(&g);
+	file = test_read_file(hist, NULL);
+	ASSERT_STR_EQ(file, "ls\n");
+	free(file);
+	ASSERT(lstat(old, &st) == 0 && S_ISLNK(st.st_mode));
+	/* A new path that is a link: the old lines stay, nothing is written through it. */
+	ASSERT_EQ(unlink(old), 0);
+	ASSERT_EQ(test_write_file(old, "echo old\n"), 0);
+	ASSERT_EQ(unlink(hist), 0);
+	ASSERT_EQ(symlink(victim, hist), 0);
+	ASSERT_EQ(guard_open(&g, "on-request"), 0);
+	guard_type(&g, "echo typed\r");
+	guard_close(&g);
+	file = test_read_file(victim, NULL);
+	ASSERT_STR_EQ(file, "untouched\n");
+	free(file);
+	file = test_read_file(old, NULL);
+	ASSERT_STR_EQ(file, "echo old\n");
+	free(file);
+	ASSERT(lstat(hist, &st) == 0 && S_ISLNK(st.st_mode));
+	free(cmd);
+	free(victim);
+	free(secret);
+	free(hist);
+	free(dir);
+	free(old);
+	return 0;
+}
+
 TEST(tui_cd_line_moves_where_typed_lines_run)
 {
 	struct guard g;

@@ -1,10 +1,21 @@
 /*
  * The input line: a small line editor over wide characters (so the cursor
  * moves by characters, not bytes) with a history that up/down walk. Each
- * line entered is appended to the history file (one line per entry, under
- * AIRLOCK_HOME) at once, so a crash loses nothing; the file is read back at
- * start, keeping the last INPUT_HISTORY_MAX entries. No curses output here:
- * the drawing code reads the buffer and the cursor.
+ * line entered is appended to the history file (one line per entry, in the
+ * state directory, SPEC 9) at once, so a crash loses nothing; the file is
+ * read back at start, keeping the last INPUT_HISTORY_MAX entries. No curses
+ * output here: the drawing code reads the buffer and the cursor.
+ *
+ * Older airlocks kept the history in the config directory: the first run
+ * that finds it there moves it (input_history_migrate). The moved lines come
+ * before those already in the new file, the result replaces that file in
+ * one rename, and the old file goes only once the new one is on disk, so a
+ * crash at any point loses no line (at worst the next run moves them again).
+ * Writers hold an exclusive lock on the history file and check that the
+ * file they locked is still the one at the path, so a line appended by
+ * another airlock while the move runs lands in the file that stays. Neither
+ * path is followed when it is a symbolic link, nor read when it is not a
+ * regular file of this user's.
  */
 #include "tui/tui.h"
 
@@ -13,8 +24,11 @@
 #include <curses.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,6 +123,35 @@ static void input__set(struct input *in, const char *text)
 	in->cur = in->len;
 }
 
+/*
+ * Opens the history file PATH with FLAGS (O_CREAT included: mode 0600) and
+ * locks it exclusively, retrying when the file locked is no longer the one
+ * at PATH (a migration replaced it meanwhile). Never follows a symbolic
+ * link. Returns the descriptor or -errno.
+ */
+static int input__open_locked(const char *path, int flags)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		struct stat fst, pst;
+		int fd = open(path, flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_uid != geteuid()) {
+			close(fd);
+			return -EPERM;
+		}
+		if (flock(fd, LOCK_EX) != 0) {
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+		if (lstat(path, &pst) == 0 && pst.st_dev == fst.st_dev && pst.st_ino == fst.st_ino)
+			return fd;
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
 /* Appends LINE to the history file. */
 static void input__persist(struct input *in, const char *line)
 {
@@ -117,7 +160,7 @@ static void input__persist(struct input *in, const char *line)
 	if (in->history_path == NULL)
 		return;
 	/* Private to the user (0600), an older file included: it holds what was typed. */
-	int fd = open(in->history_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int fd = input__open_locked(in->history_path, O_WRONLY | O_APPEND | O_CREAT);
 	if (fd < 0)
 		return;
 	fchmod(fd, 0600);
@@ -128,6 +171,140 @@ static void input__persist(struct input *in, const char *line)
 	}
 	fprintf(f, "%s\n", line);
 	fclose(f);
+}
+
+/* Reads all of FD into *BUF (NUL-terminated), *LEN its length; 0 or -errno. */
+static int input__slurp(int fd, char **buf, size_t *len)
+{
+	size_t cap = 4096;
+
+	*buf = xmalloc(cap);
+	*len = 0;
+	for (;;) {
+		if (*len + 1 == cap) {
+			cap *= 2;
+			*buf = xrealloc(*buf, cap);
+		}
+		ssize_t n = read(fd, *buf + *len, cap - 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			free(*buf);
+			*buf = NULL;
+			return -err;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* Writes all LEN bytes of BUF to FD; 0 or -errno. */
+static int input__write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * With the new file NFD locked and OFD the old one: writes the old lines,
+ * then the new file's, to a private file beside NEW_PATH and renames it
+ * over NEW_PATH. Returns 0 or -errno (NEW_PATH then stays as it was).
+ */
+static int input__merge(int ofd, int nfd, const char *new_path)
+{
+	char *old_text = NULL, *new_text = NULL, *copy = xstrdup(new_path);
+	char *tmp = xasprintf("%s/.history-XXXXXX", dirname(copy));
+	size_t old_len = 0, new_len = 0;
+	int rc, tfd = -1;
+
+	free(copy);
+	rc = input__slurp(ofd, &old_text, &old_len);
+	if (rc == 0)
+		rc = input__slurp(nfd, &new_text, &new_len);
+	if (rc == 0 && (tfd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = input__write_all(tfd, old_text, old_len);
+	/* A torn last line of the old file is not glued to the first new one. */
+	if (rc == 0 && old_len > 0 && old_text[old_len - 1] != '\n')
+		rc = input__write_all(tfd, "\n", 1);
+	if (rc == 0)
+		rc = input__write_all(tfd, new_text, new_len);
+	if (rc == 0 && (fchmod(tfd, 0600) != 0 || fsync(tfd) != 0))
+		rc = -errno;
+	if (tfd >= 0 && close(tfd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, new_path) != 0)
+		rc = -errno;
+	if (rc != 0 && tfd >= 0)
+		unlink(tmp);
+	free(tmp);
+	free(old_text);
+	free(new_text);
+	return rc;
+}
+
+/* Flushes the directory that holds PATH (a rename or an unlink in it) to disk. */
+static void input__sync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+int input_history_migrate(const char *old_path, const char *new_path)
+{
+	struct stat ost, nst, now;
+	int ofd, nfd, rc;
+
+	ofd = open(old_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (ofd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(ofd, &ost) != 0 || !S_ISREG(ost.st_mode) || ost.st_uid != geteuid()) {
+		close(ofd);
+		return -EPERM;
+	}
+	nfd = input__open_locked(new_path, O_RDWR | O_CREAT);
+	if (nfd < 0) {
+		close(ofd);
+		return nfd;
+	}
+	rc = fstat(nfd, &nst) != 0 ? -errno : 0;
+	/* The same file under both names (a config dir that is the state dir): nothing to move. */
+	if (rc == 0 && nst.st_dev == ost.st_dev && nst.st_ino == ost.st_ino)
+		goto out;
+	/* Another airlock moved it while this one waited for the lock. */
+	if (rc == 0 && (lstat(old_path, &now) != 0 || now.st_dev != ost.st_dev ||
+	                now.st_ino != ost.st_ino))
+		goto out;
+	if (rc == 0)
+		rc = input__merge(ofd, nfd, new_path);
+	if (rc == 0) {
+		input__sync_dir(new_path);
+		if (unlink(old_path) != 0)
+			rc = -errno;
+	}
+out:
+	close(nfd); /* unlocks: writers waiting find the new file and take it */
+	close(ofd);
+	return rc;
 }
 
 /* Walks the history by DIR (-1 older, +1 newer). */

@@ -220,6 +220,12 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	char *hist = statedir != NULL ? xasprintf("%s/history", statedir) : NULL;
 	if (statedir != NULL)
 		tui__mkdirs(statedir);
+	/* Older airlocks kept it in the config dir: moved here once. */
+	if (hist != NULL && opts->home != NULL) {
+		char *old = xasprintf("%s/history", opts->home);
+		input_history_migrate(old, hist);
+		free(old);
+	}
 	input_init(&t->input, hist);
 	free(hist);
 	free(statedir);

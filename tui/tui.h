@@ -213,6 +213,13 @@ struct input {
 };
 
 void input_init(struct input *in, const char *history_path);
+/*
+ * Moves the history file OLD_PATH (where older airlocks kept it) into
+ * NEW_PATH once: its lines before those NEW_PATH already holds, atomically,
+ * never following a symbolic link. Returns 0 (moved, or nothing to move) or
+ * -errno (both files then stay as they were).
+ */
+int input_history_migrate(const char *old_path, const char *new_path);
 void input_free(struct input *in);
 /* Handles a key; returns true when it used it. On enter stores the line in *LINE (caller frees). */
 bool input_key(struct input *in, wint_t ch, bool keycode, char **line);
