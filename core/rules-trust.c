@@ -136,22 +136,19 @@ void rules_trust_files_free(struct rules_trust_files *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* Adds REAL/SUB's *.rules files (sorted) to OUT. */
-static int rules_trust__dir(const char *real, const char *sub, struct rules_trust_files *out,
-                            char **cause)
+/* Lists DIR's rules files' names, sorted (rules-trust.h). */
+int rules_dir_names(const char *dir, bool notdir_is_missing, char ***names, size_t *n,
+                    char **cause)
 {
-	char *dir = xasprintf("%s/%s", real, sub);
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0;
-	int rc = 0;
 
+	*names = NULL;
+	*n = 0;
 	if (d == NULL) {
-		rc = errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+		int rc = errno == ENOENT || (notdir_is_missing && errno == ENOTDIR) ? 0 : -errno;
 		if (rc != 0 && cause != NULL)
 			*cause = xasprintf("%s: %s", dir, strerror(errno));
-		free(dir);
 		return rc;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -159,12 +156,24 @@ static int rules_trust__dir(const char *real, const char *sub, struct rules_trus
 
 		if (e->d_name[0] == '.' || l <= 6 || strcmp(e->d_name + l - 6, ".rules") != 0)
 			continue;
-		names = xreallocarray(names, n + 1, sizeof *names);
-		names[n++] = xstrdup(e->d_name);
+		*names = xreallocarray(*names, *n + 1, sizeof **names);
+		(*names)[(*n)++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof *names, rules_trust__cmp);
+	if (*n > 0)
+		qsort(*names, *n, sizeof **names, rules_trust__cmp);
+	return 0;
+}
+
+/* Adds REAL/SUB's *.rules files (sorted) to OUT. */
+static int rules_trust__dir(const char *real, const char *sub, struct rules_trust_files *out,
+                            char **cause)
+{
+	char *dir = xasprintf("%s/%s", real, sub);
+	char **names;
+	size_t n;
+	int rc = rules_dir_names(dir, true, &names, &n, cause);
+
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
 		char *buf = NULL, hex[65];

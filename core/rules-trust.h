@@ -24,6 +24,16 @@
 /* SHA-256 of LEN bytes of DATA as 64 lower-case hex digits and a NUL in HEX. */
 void rules_trust_sha256_hex(const void *data, size_t len, char hex[65]);
 
+/*
+ * The names of DIR's rules files (`*.rules`, not hidden), sorted with
+ * strcmp: the order every loader reads them in. A missing DIR (and with
+ * NOTDIR_IS_MISSING, a DIR that is not a directory) has none. Returns 0, or
+ * -errno with *cause when CAUSE is not NULL; caller frees each name and
+ * *NAMES.
+ */
+int rules_dir_names(const char *dir, bool notdir_is_missing, char ***names, size_t *n,
+                    char **cause);
+
 /* A workspace's rules files: names relative to it, and their hashes. */
 struct rules_trust_files {
 	char **names;  /* ".airlock/rules/x.rules", load order */

@@ -31,7 +31,6 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -1664,40 +1663,13 @@ int rules_load_file(struct rules *r, const char *path, char **cause)
 	return rc;
 }
 
-/* Orders names with strcmp, for qsort. */
-static int rules__cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Loads DIR/ *.rules in name order. */
 int rules_load_dir(struct rules *r, const char *dir, char **cause)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0;
-	int rc = 0;
+	char **names;
+	size_t n;
+	int rc = rules_dir_names(dir, false, &names, &n, cause);
 
-	if (d == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		rc = -errno;
-		if (cause != NULL)
-			*cause = xasprintf("%s: %s", dir, strerror(errno));
-		return rc;
-	}
-	while ((e = readdir(d)) != NULL) {
-		size_t l = strlen(e->d_name);
-
-		if (e->d_name[0] == '.' || l <= 6 || strcmp(e->d_name + l - 6, ".rules") != 0)
-			continue;
-		names = xreallocarray(names, n + 1, sizeof *names);
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof *names, rules__cmp);
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
 
@@ -1777,32 +1749,10 @@ int rules_load_workspace(struct rules *r, const char *home, const char *workspac
 
 	for (size_t k = 0; k < 2 && rc == 0; k++) {
 		char *dir = xasprintf("%s/%s", workspace, subs[k]);
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		char **names = NULL;
-		size_t nn = 0;
+		char **names;
+		size_t nn;
 
-		if (d == NULL) {
-			if (errno != ENOENT && errno != ENOTDIR) {
-				rc = -errno;
-				if (cause != NULL)
-					*cause = xasprintf("%s: %s", dir, strerror(errno));
-			}
-			free(dir);
-			continue;
-		}
-		while ((e = readdir(d)) != NULL) {
-			size_t l = strlen(e->d_name);
-
-			if (e->d_name[0] == '.' || l <= 6 ||
-			    strcmp(e->d_name + l - 6, ".rules") != 0)
-				continue;
-			names = xreallocarray(names, nn + 1, sizeof *names);
-			names[nn++] = xstrdup(e->d_name);
-		}
-		closedir(d);
-		if (nn > 0)
-			qsort(names, nn, sizeof *names, rules__cmp);
+		rc = rules_dir_names(dir, true, &names, &nn, cause);
 		for (size_t i = 0; i < nn; i++) {
 			char hex[65];
 
