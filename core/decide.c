@@ -686,6 +686,7 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 	const char *unknown_name = NULL;
 	char dangerous_name[128] = "";
 	bool never = in->approval == DECIDE_APPROVAL_NEVER;
+	bool sandbox_only = in->sandbox_only || rules_sandbox_only(in->rules);
 	struct decide__judge j = {.rules = in->rules};
 
 	memset(out, 0, sizeof *out);
@@ -762,11 +763,23 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 		decide__reason(out, decide__rule_reason("forbidden", forbid));
 		return;
 	}
+	/* Managed allow_unsandboxed: false: an escalation cannot be granted (SPEC 11). */
+	if (in->escalate && sandbox_only) {
+		out->decision = DECIDE_FORBIDDEN;
+		decide__reason(out, xstrdup("the request asks to run outside the sandbox, and the "
+		                            "managed policy runs nothing outside it "
+		                            "(allow_unsandboxed: false)"));
+		return;
+	}
 	if (n_ruled_allow == out->split.n) {
 		out->decision = DECIDE_ALLOW;
-		out->sandboxed = false;
+		out->sandboxed = sandbox_only;
 		out->rule = allow_rule;
-		decide__reason(out, decide__rule_reason("allowed outside the sandbox", allow_rule));
+		decide__reason(out, decide__rule_reason(sandbox_only
+		                                            ? "allowed in the sandbox (the managed "
+		                                              "policy runs nothing outside it)"
+		                                            : "allowed outside the sandbox",
+		                                        allow_rule));
 		return;
 	}
 	if (prompt_rule != NULL || dangerous > 0 || in->escalate ||
@@ -797,7 +810,7 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 		return;
 	}
 	out->decision = DECIDE_ALLOW;
-	out->sandboxed = in->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS;
+	out->sandboxed = in->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS || sandbox_only;
 	if (!out->sandboxed)
 		decide__reason(out,
 		               xstrdup("allowed; sandbox mode danger-full-access runs it as is"));

@@ -69,6 +69,8 @@ struct decide_input {
 	enum decide_sandbox sandbox;
 	bool escalate;             /* the request asked to run outside the sandbox */
 	const struct rules *rules; /* may be NULL: no rules */
+	/* managed allow_unsandboxed: false (SPEC 11): nothing runs outside the sandbox */
+	bool sandbox_only;
 };
 
 /* Why a part was judged as it was. */

@@ -102,6 +102,8 @@ struct rules {
 	bool loaded_all; /* filled by rules_load_all_info: refreshable */
 	char *home;      /* what it loaded (copies), or NULL */
 	char *workspace;
+	char *managed_dir; /* the managed rules directory (rules_set_managed), or NULL */
+	bool sandbox_only; /* managed allow_unsandboxed: false (rules_set_sandbox_only) */
 	struct rules_workspace_info ws_info;
 	struct rules__stamp *stamps; /* every path whose change means a reload */
 	size_t n_stamps;
@@ -186,6 +188,7 @@ void rules_free(struct rules *r)
 	free(r->exe);
 	free(r->home);
 	free(r->workspace);
+	free(r->managed_dir);
 	for (size_t i = 0; i < r->n_stamps; i++)
 		free(r->stamps[i].path);
 	free(r->stamps);
@@ -1682,6 +1685,25 @@ int rules_load_dir(struct rules *r, const char *dir, char **cause)
 	return rc;
 }
 
+/* Sets the managed rules directory loaded before the user's. */
+void rules_set_managed(struct rules *r, const char *dir)
+{
+	free(r->managed_dir);
+	r->managed_dir = dir != NULL ? xstrdup(dir) : NULL;
+}
+
+/* Marks the set as bound by managed allow_unsandboxed: false. */
+void rules_set_sandbox_only(struct rules *r, bool sandbox_only)
+{
+	r->sandbox_only = sandbox_only;
+}
+
+/* Whether nothing may run outside the sandbox under this set (NULL: no). */
+bool rules_sandbox_only(const struct rules *r)
+{
+	return r != NULL && r->sandbox_only;
+}
+
 /* Loads HOME/rules then WORKSPACE/.airlock/rules. */
 int rules_load_all(struct rules *r, const char *home, const char *workspace, char **cause)
 {
@@ -1724,7 +1746,16 @@ int rules_load_all_info(struct rules *r, const char *home, const char *workspace
 			free(dir);
 		}
 	}
-	if (home != NULL) {
+	/* The managed rules first (SPEC 11); their forbidden and prompt verdicts bind. */
+	if (r->managed_dir != NULL) {
+		size_t first = r->n;
+
+		rules__watch(r, r->managed_dir, NULL);
+		rc = rules_load_dir(r, r->managed_dir, cause);
+		for (size_t i = first; i < r->n; i++)
+			r->v[i]->managed = true;
+	}
+	if (rc == 0 && home != NULL) {
 		char *dir = xasprintf("%s/rules", home);
 
 		rc = rules_load_dir(r, dir, cause);
@@ -2262,6 +2293,8 @@ int rules_refresh(struct rules *r, bool *changed, char **cause)
 	if (r == NULL || !r->loaded_all || !rules__changed(r))
 		return 0;
 	n = rules_new();
+	rules_set_managed(n, r->managed_dir);
+	n->sandbox_only = r->sandbox_only;
 	n->fallback = r;
 	rc = rules_load_all_info(n, r->home, r->workspace, NULL, cause);
 	n->fallback = NULL;

@@ -78,6 +78,7 @@ struct rules_rule {
 	size_t start;
 	size_t end;
 	size_t index; /* its place in the set's load order (rules_get(r, index) == rule) */
+	bool managed; /* from the managed policy's rules directory (SPEC 11): binds over the user's */
 };
 
 /* Every rule that matched, in load order (pointers into the rule set). */
@@ -130,6 +131,19 @@ int rules_load_workspace(struct rules *r, const char *home, const char *workspac
  * Returns 0 or the first error with *cause.
  */
 int rules_load_all(struct rules *r, const char *home, const char *workspace, char **cause);
+/*
+ * The managed policy's rules directory (SPEC 11), or NULL: rules_load_all*
+ * load DIR/ *.rules before the user's (and again on each refresh), marking
+ * them managed. Call before rules_load_all*.
+ */
+void rules_set_managed(struct rules *r, const char *dir);
+/*
+ * The managed policy's allow_unsandboxed: false (SPEC 11) travels with the
+ * rule set it binds: decide_command() then lets nothing run outside the
+ * sandbox (no allow rule, no escalation), whoever builds its input.
+ */
+void rules_set_sandbox_only(struct rules *r, bool sandbox_only);
+bool rules_sandbox_only(const struct rules *r);
 /* The same, filling INFO (may be NULL) about the workspace's rules. */
 int rules_load_all_info(struct rules *r, const char *home, const char *workspace,
                         struct rules_workspace_info *info, char **cause);

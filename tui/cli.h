@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/managed.h"
 
 /* Which program the options are for: defaults differ (SPEC section 1). */
 enum cli_mode {
@@ -22,6 +23,7 @@ enum cli_mode {
 
 struct cli_options {
 	enum cli_mode mode;
+	struct managed managed; /* the managed policy (SPEC 11), read once here; owned */
 	const char *sandbox;   /* "read-only", "workspace-write", "danger-full-access" */
 	const char *approval;  /* "untrusted", "on-failure", "on-request", "never" */
 	const char *network;   /* "off", "ask", "on" */
@@ -83,5 +85,20 @@ int cmd_trust(int argc, char **argv);  /* argv[0] = "trust" */
 int cmd_submit(int argc, char **argv); /* argv[0] = "submit" */
 int cmd_doctor(int argc, char **argv); /* argv[0] = "doctor" */
 int tui_main(const struct cli_options *opts);
+
+struct rules;
+/*
+ * A new, empty rule set bound by OPTS's managed policy (its rules
+ * directory, read first, and allow_unsandboxed): what exec, check and the
+ * TUI load the user's rules into. Free with rules_free.
+ */
+struct rules *cli_options_rules(const struct cli_options *opts);
+/*
+ * Reads the managed policy (SPEC 11) into OPTS->managed and holds OPTS's
+ * choices (from ARGV and config.json) to it: 0, or 2 after printing one
+ * `airlock: ...` line (a managed file that may not be trusted or is
+ * malformed, or a value it does not allow, named with its managed key).
+ */
+int cli_options_managed(struct cli_options *opts, int argc, char **argv);
 
 #endif

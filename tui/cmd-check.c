@@ -40,6 +40,8 @@ static cJSON *cmd_check__json(const struct decide_result *res,
 		cJSON_AddNumberToObject(m, "line", r->line);
 		cJSON_AddStringToObject(m, "decision", rules_decision_name(r->kind, r->decision));
 		cJSON_AddStringToObject(m, "pattern", r->pattern_text);
+		if (r->managed)
+			cJSON_AddBoolToObject(m, "managed", true);
 		cJSON_AddItemToArray(rules, m);
 	}
 	cJSON_AddItemToObject(o, "matched_rules", rules);
@@ -63,6 +65,27 @@ static cJSON *cmd_check__json(const struct decide_result *res,
 	cJSON_AddBoolToObject(ws, "trusted", info->trusted);
 	cJSON_AddNumberToObject(ws, "ignored_allow_rules", (double)info->ignored_allow);
 	return o;
+}
+
+/*
+ * Adds "managed" to O: null without a managed policy, else {"file",
+ * "allow_unsandboxed", "rules"} of the one in force (SPEC 11).
+ */
+static void cmd_check__managed(cJSON *o, const struct managed *m)
+{
+	cJSON *j;
+
+	if (!m->present) {
+		cJSON_AddNullToObject(o, "managed");
+		return;
+	}
+	j = cJSON_AddObjectToObject(o, "managed");
+	cJSON_AddStringToObject(j, "file", m->path);
+	cJSON_AddBoolToObject(j, "allow_unsandboxed", m->allow_unsandboxed);
+	if (m->rules_dir != NULL)
+		cJSON_AddStringToObject(j, "rules", m->rules_dir);
+	else
+		cJSON_AddNullToObject(j, "rules");
 }
 
 /* The sandbox mode a --sandbox-policy JSON amounts to; 0 or 2 (printed). */
@@ -113,7 +136,7 @@ int cmd_check(const struct cli_options *opts)
 	if (opts->sandbox_policy != NULL &&
 	    cmd_check__policy_mode(opts->sandbox_policy, &in.sandbox))
 		return 2;
-	rules = rules_new();
+	rules = cli_options_rules(opts);
 	if (rules_load_all_info(rules, opts->home, opts->cwd, &info, &cause) != 0) {
 		fprintf(stderr, "airlock: %s\n", cause != NULL ? cause : "cannot load the rules");
 		free(cause);
@@ -126,6 +149,7 @@ int cmd_check(const struct cli_options *opts)
 	in.rules = rules;
 	decide_command(&in, &res);
 	o = cmd_check__json(&res, &info);
+	cmd_check__managed(o, &opts->managed);
 	/* The permission profile in force, when one is (SPEC 12). */
 	if (opts->profile != NULL)
 		cJSON_AddStringToObject(o, "permissions", opts->profile);

@@ -1123,6 +1123,33 @@ static const char doctor__usage[] =
     "Exit status: 0 when airlock can sandbox here, 1 when it cannot, 2 on a usage\n"
     "error.\n";
 
+/*
+ * One line on the managed policy (SPEC 11): in force (and what it binds),
+ * absent, or one that stops airlock (FAIL, with why). Returns false then.
+ */
+static bool doctor__managed(FILE *f)
+{
+	struct managed m;
+	char *cause = NULL, *summary;
+
+	if (managed_load(&m, managed_default_path(), &cause) != 0) {
+		fprintf(f, "FAIL  managed: %s; airlock stops until an administrator fixes it\n",
+		        cause);
+		free(cause);
+		return false;
+	}
+	if (!m.present) {
+		fprintf(f, "info  managed: no managed policy (%s does not exist)\n",
+		        managed_default_path());
+		return true;
+	}
+	summary = managed_summary(&m);
+	fprintf(f, "info  managed: %s\n", summary);
+	free(summary);
+	managed_free(&m);
+	return true;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1158,8 +1185,9 @@ int cmd_doctor(int argc, char **argv)
 	}
 	doctor_gather(&h, legacy);
 	doctor_evaluate(&h.f, &report);
+	int managed_ok = doctor__managed(stdout);
 	doctor_report_print(stdout, &report);
-	int status = report.can_sandbox ? 0 : 1;
+	int status = report.can_sandbox && managed_ok ? 0 : 1;
 	doctor_report_free(&report);
 	doctor__host_free(&h);
 	return status;

@@ -467,7 +467,7 @@ int cmd_exec(const struct cli_options *opts)
 		mode = exec__policy_mode(&split);
 		policy_split_free(&split);
 	}
-	rules = rules_new();
+	rules = cli_options_rules(opts);
 	if (rules_load_all(rules, opts->home, opts->cwd, &cause) != 0) {
 		fprintf(stderr, "airlock: %s\n", cause);
 		free(cause);

@@ -149,7 +149,9 @@ void launch_exited(struct pane *p, int status, int signal)
 	audit_exit(t->audit, p->argc, p->argv, status, p->end_ms - p->start_ms, p->sandboxed);
 	t->dirty = true;
 	decide_approval_parse(t->opts->approval, &approval);
+	/* No retry outside where the managed policy runs nothing outside (SPEC 11). */
 	if (p->sandboxed && !p->retried && approval == DECIDE_APPROVAL_ON_FAILURE &&
+	    !rules_sandbox_only(t->rules) &&
 	    decide_looks_denied(status, signal, p->tail, p->tail_len))
 		launch__decide(p, true);
 	else

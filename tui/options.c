@@ -332,6 +332,9 @@ int cli_options_parse(struct cli_options *opts, enum cli_mode mode, int argc, ch
 		rc = 2;
 	}
 	free(config_cause);
+	/* The administrator's limits, over everything the user chose (SPEC 11). */
+	if (rc == 0)
+		rc = cli_options_managed(opts, argc, argv);
 	return rc;
 }
 
@@ -409,5 +412,6 @@ void cli_options_free(struct cli_options *opts)
 	free(opts->profile_fs);
 	free(opts->home);
 	config_free(&opts->config);
+	managed_free(&opts->managed);
 	memset(opts, 0, sizeof *opts);
 }

@@ -165,7 +165,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	t->next_id = 1;
 	t->color = !opts->no_color; /* NO_COLOR (non-empty) is in it: no-color.org */
 
-	t->rules = rules_new();
+	t->rules = cli_options_rules(opts);
 	if (rules_load_all(t->rules, opts->home, opts->cwd, &err) != 0) {
 		*cause = err;
 		rules_free(t->rules);

@@ -87,6 +87,11 @@ void usage_print(FILE *f, enum cli_mode mode)
 	usage__common(f, approval, network);
 	if (mode != CLI_MODE_CHECK)
 		fputs(usage__exit, f);
+	/* The administrator's file (SPEC 11): where it is, and that it binds. */
+	fprintf(f,
+	        "\nManaged policy: %s (read only when root owns it and no one\n"
+	        "else may write it): a value it does not allow is refused with exit 2.\n",
+	        MANAGED_FILE);
 	fputs("\nSee airlock(1) for rules, prompts, keys and files.\n", f);
 }
 

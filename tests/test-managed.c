@@ -1,0 +1,295 @@
+/*
+ * The managed policy (core/managed.c): the pure parser (every key, every
+ * error with its line and column), the allowed_* checks a flag or config
+ * value meets, and the ownership checks managed_load() makes before it reads
+ * a byte (as root, on files made here in a private temporary directory).
+ * The real binary under a managed file is tests/e2e/managed-cli.sh.
+ */
+#include "test.h"
+
+#include "core/managed.h"
+#include "core/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+TEST(managed_parser_reads_every_key)
+{
+	struct managed m;
+	char *cause = NULL;
+	const char *text =
+	    "{\"allowed_approval_policies\": [\"on-request\", \"never\"],\n"
+	    " \"allowed_network_modes\": [\"off\", \"ask\"],\n"
+	    " \"allowed_sandbox_policies\": [\"read-only\", \"workspace-write\"],\n"
+	    " \"allow_unsandboxed\": false,\n"
+	    " \"rules\": \"/etc/airlock/rules\",\n"
+	    " \"network\": {\"allowed_domains\": [], \"denied_domains\": [\"*.pastebin.com\"],\n"
+	    "             \"allow_private\": [\"10.1.0.0/16\"]},\n"
+	    " \"protected_paths\": [\".env\"],\n"
+	    " \"decider\": {\"command\": [\"/usr/lib/acme/decide\", \"--fast\"], \"timeout_ms\": "
+	    "500}}\n";
+
+	ASSERT_EQ(managed_parse(&m, text, "m.json", &cause), 0);
+	ASSERT(m.present);
+	ASSERT_STR_EQ(m.path, "m.json");
+	ASSERT(m.approval_policies.set);
+	ASSERT_EQ(m.approval_policies.n, 2);
+	ASSERT_STR_EQ(m.approval_policies.v[1], "never");
+	ASSERT(m.approval_policies.v[2] == NULL);
+	ASSERT_EQ(m.network_modes.n, 2);
+	ASSERT_EQ(m.sandbox_policies.n, 2);
+	ASSERT(!m.allow_unsandboxed);
+	ASSERT_STR_EQ(m.rules_dir, "/etc/airlock/rules");
+	ASSERT(m.allowed_domains.set);
+	ASSERT_EQ(m.allowed_domains.n, 0);
+	ASSERT_STR_EQ(m.denied_domains.v[0], "*.pastebin.com");
+	ASSERT_STR_EQ(m.allow_private.v[0], "10.1.0.0/16");
+	ASSERT_STR_EQ(m.protected_paths.v[0], ".env");
+	ASSERT_EQ(m.decider_argc, 2);
+	ASSERT_STR_EQ(m.decider_argv[0], "/usr/lib/acme/decide");
+	ASSERT(m.decider_argv[2] == NULL);
+	ASSERT_EQ(m.decider_timeout_ms, 500);
+	/* What the lists allow and refuse. */
+	ASSERT(managed_allows(&m.approval_policies, "never"));
+	ASSERT(!managed_allows(&m.approval_policies, "on-failure"));
+	ASSERT(!managed_allows(&m.network_modes, "on"));
+	ASSERT(managed_allows(&m.protected_paths, ".env"));
+	managed_free(&m);
+
+	/* Every key is optional: {} is a policy in force that allows everything. */
+	ASSERT_EQ(managed_parse(&m, "{}", "m.json", &cause), 0);
+	ASSERT(m.present);
+	ASSERT(m.allow_unsandboxed);
+	ASSERT(!m.approval_policies.set);
+	ASSERT(managed_allows(&m.approval_policies, "never"));
+	ASSERT(m.decider_argv == NULL);
+	ASSERT_EQ(m.decider_timeout_ms, MANAGED_DECIDER_TIMEOUT_MS);
+	managed_free(&m);
+	return 0;
+}
+
+/* One bad managed file and the exact message it must produce. */
+static const struct {
+	const char *text;
+	const char *cause;
+} managed_bad_cases[] = {
+    {"{\"allowed_network_modes\": [\"off\", \"wide\"]}",
+     "m.json:1:2: \"allowed_network_modes\": [1]: \"wide\" is not one of off, ask, on"},
+    {"{\"allowed_approval_policies\": \"never\"}",
+     "m.json:1:2: \"allowed_approval_policies\": must be an array of strings"},
+    {"{\"allowed_sandbox_policies\": [\"full\"]}",
+     "m.json:1:2: \"allowed_sandbox_policies\": [0]: \"full\" is not one of read-only, "
+     "workspace-write, danger-full-access"},
+    {"{\"allow_unsandboxed\": \"no\"}", "m.json:1:2: \"allow_unsandboxed\": must be true or false"},
+    {"{\"rules\": \"rel/rules\"}",
+     "m.json:1:2: \"rules\": must be the absolute path of a directory of *.rules files"},
+    {"{\n  \"network\": {\n    \"allowed_domain\": []\n  }\n}",
+     "m.json:3:5: unknown key \"network.allowed_domain\""},
+    {"{\"network\": {\"allow_private\": [\"10.0.0.0/33\"]}}",
+     "m.json:1:14: \"network.allow_private\": [0]: \"10.0.0.0/33\": the prefix length must "
+     "be 0 to 32"},
+    {"{\"decider\": {\"command\": [\"decide\"]}}",
+     "m.json:1:14: \"decider.command\": must be a non-empty array of strings whose first is an "
+     "absolute path"},
+    {"{\"decider\": {\"command\": []}}",
+     "m.json:1:14: \"decider.command\": must be a non-empty array of strings whose first is an "
+     "absolute path"},
+    {"{\"decider\": {\"command\": [\"/d\"], \"timeout_ms\": 0}}",
+     "m.json:1:33: \"decider.timeout_ms\": must be a whole number of milliseconds from 1 to "
+     "600000"},
+    {"{\"decider\": {\"timeout_ms\": 100}}",
+     "m.json:1:2: \"decider\": a timeout_ms needs a command"},
+    {"{\"allow_unsandboxed\": false, \"allowed_sandbox_policies\": [\"danger-full-access\"]}",
+     "m.json:1:30: \"allowed_sandbox_policies\" lists danger-full-access, but "
+     "allow_unsandboxed is false"},
+    {"{\"sandbox\": \"read-only\"}", "m.json:1:2: unknown key \"sandbox\""},
+    {"{\"rules\": \"/a\", \"rules\": \"/b\"}", "m.json:1:17: duplicate key \"rules\""},
+    {"{\"protected_paths\": [\"a\\u0000b\"]}",
+     "m.json:1:24: a string holds a NUL character (\\u0000)"},
+    {"[]", "m.json:1:1: the top level must be an object"},
+    {"{\"rules\": \"/a\"", "m.json:1:15: malformed JSON"},
+};
+
+TEST(managed_parser_errors_name_the_key_and_place)
+{
+	for (size_t i = 0; i < sizeof managed_bad_cases / sizeof managed_bad_cases[0]; i++) {
+		struct managed m;
+		char *cause = NULL;
+
+		ASSERT_EQ(managed_parse(&m, managed_bad_cases[i].text, "m.json", &cause), -EINVAL);
+		ASSERT_STR_EQ(cause, managed_bad_cases[i].cause);
+		ASSERT(!m.present);
+		free(cause);
+	}
+	return 0;
+}
+
+TEST(managed_refusal_names_the_value_and_the_key)
+{
+	struct managed m;
+	char *cause = NULL;
+
+	ASSERT_EQ(managed_parse(&m,
+	                        "{\"allowed_approval_policies\": [\"on-request\", \"reject\"], "
+	                        "\"allowed_network_modes\": [\"off\"], \"allow_unsandboxed\": false}",
+	                        "/etc/airlock/managed.json", &cause),
+	          0);
+	ASSERT_EQ(managed_refuse(&m, "on-request", "-a", "off", "-n", "workspace-write", "-s", &cause),
+	          0);
+	/* reject:KIND,... is the policy "reject". */
+	ASSERT_EQ(managed_refuse(&m, "reject:sandbox,rules", "-a", NULL, NULL, NULL, NULL, &cause), 0);
+	ASSERT_EQ(managed_refuse(&m, "never", "--ask-for-approval", NULL, NULL, NULL, NULL, &cause),
+	          -EPERM);
+	ASSERT_STR_EQ(cause, "--ask-for-approval \"never\" is not allowed by the managed policy "
+	                     "/etc/airlock/managed.json: allowed_approval_policies allows "
+	                     "on-request, reject");
+	free(cause);
+	ASSERT_EQ(managed_refuse(&m, NULL, NULL, "on", "config.json network.mode", NULL, NULL,
+	                         &cause),
+	          -EPERM);
+	ASSERT_STR_EQ(cause, "config.json network.mode \"on\" is not allowed by the managed policy "
+	                     "/etc/airlock/managed.json: allowed_network_modes allows off");
+	free(cause);
+	/* allow_unsandboxed: false refuses danger-full-access even with no list. */
+	ASSERT_EQ(managed_refuse(&m, NULL, NULL, NULL, NULL, "danger-full-access", "--sandbox",
+	                         &cause),
+	          -EPERM);
+	ASSERT_CONTAINS(cause, "--sandbox \"danger-full-access\"");
+	ASSERT_CONTAINS(cause, "allow_unsandboxed is false");
+	free(cause);
+	managed_free(&m);
+	/* No managed file: nothing is refused. */
+	memset(&m, 0, sizeof m);
+	ASSERT_EQ(managed_refuse(&m, "never", "-a", "on", "-n", "danger-full-access", "-s", &cause),
+	          0);
+	return 0;
+}
+
+/* Writes TEXT to PATH with MODE, owned by UID. */
+static int managed__write(const char *path, const char *text, mode_t mode, uid_t uid)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (chown(path, uid, uid) != 0 || chmod(path, mode) != 0)
+		return -1;
+	return 0;
+}
+
+TEST(managed_file_must_be_roots_and_kept_from_others)
+{
+	char dir[] = "/tmp/airlock-managed-XXXXXX";
+	char *file, *link, *sub, *subfile, *rules, *rulesfile, *cause = NULL;
+	struct managed m;
+
+	if (geteuid() != 0)
+		SKIP("not root: the managed file must be root's, and only root can make one");
+	ASSERT(mkdtemp(dir) != NULL);
+	file = xasprintf("%s/managed.json", dir);
+	link = xasprintf("%s/link.json", dir);
+	sub = xasprintf("%s/sub", dir);
+	subfile = xasprintf("%s/sub/managed.json", dir);
+	rules = xasprintf("%s/rules", dir);
+	rulesfile = xasprintf("%s/rules/team.rules", dir);
+
+	/* Missing: no policy, no error. */
+	ASSERT_EQ(managed_load(&m, file, &cause), 0);
+	ASSERT(!m.present);
+
+	/* Root's, 0644, in root's 0700 directory under /tmp (sticky): read. */
+	ASSERT_EQ(managed__write(file, "{\"allowed_network_modes\": [\"off\"]}", 0644, 0), 0);
+	ASSERT_EQ(managed_load(&m, file, &cause), 0);
+	ASSERT(m.present);
+	ASSERT_EQ(m.network_modes.n, 1);
+	managed_free(&m);
+
+	/* Group-writable: stops. */
+	ASSERT_EQ(chmod(file, 0664), 0);
+	ASSERT_EQ(managed_load(&m, file, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "writable by its group");
+	ASSERT(!m.present);
+	free(cause);
+	ASSERT_EQ(chmod(file, 0646), 0);
+	ASSERT_EQ(managed_load(&m, file, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "writable by others");
+	free(cause);
+
+	/* A user's: stops, whatever its mode. */
+	ASSERT_EQ(chmod(file, 0644), 0);
+	ASSERT_EQ(chown(file, 65534, 65534), 0);
+	ASSERT_EQ(managed_load(&m, file, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "owned by uid 65534, not root");
+	free(cause);
+	ASSERT_EQ(chown(file, 0, 0), 0);
+
+	/* A symbolic link to a good file: stops (a link is a second path). */
+	ASSERT_EQ(symlink(file, link), 0);
+	ASSERT_EQ(managed_load(&m, link, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "is a symbolic link");
+	free(cause);
+
+	/* A good file in a directory others may write (no sticky bit): stops. */
+	ASSERT_EQ(mkdir(sub, 0755), 0);
+	ASSERT_EQ(managed__write(subfile, "{}", 0644, 0), 0);
+	ASSERT_EQ(managed_load(&m, subfile, &cause), 0);
+	managed_free(&m);
+	ASSERT_EQ(chmod(sub, 0777), 0);
+	ASSERT_EQ(managed_load(&m, subfile, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "/sub is writable by others");
+	free(cause);
+	ASSERT_EQ(chmod(sub, 0755), 0);
+	ASSERT_EQ(chown(sub, 65534, 65534), 0);
+	ASSERT_EQ(managed_load(&m, subfile, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "/sub is owned by uid 65534");
+	free(cause);
+	ASSERT_EQ(chown(sub, 0, 0), 0);
+
+	/* The managed rules: the directory and each file are checked as well. */
+	{
+		char *text = xasprintf("{\"rules\": \"%s\"}", rules);
+
+		ASSERT_EQ(managed__write(file, text, 0644, 0), 0);
+		free(text);
+	}
+	ASSERT_EQ(managed_load(&m, file, &cause), 0); /* named but absent: none yet */
+	managed_free(&m);
+	ASSERT_EQ(mkdir(rules, 0755), 0);
+	ASSERT_EQ(managed__write(rulesfile, "prefix_rule(pattern=[\"rm\"], decision=\"forbidden\")\n",
+	                         0644, 0),
+	          0);
+	ASSERT_EQ(managed_load(&m, file, &cause), 0);
+	ASSERT_STR_EQ(m.rules_dir, rules);
+	managed_free(&m);
+	ASSERT_EQ(chown(rulesfile, 65534, 65534), 0);
+	ASSERT_EQ(managed_load(&m, file, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "\"rules\": ");
+	ASSERT_CONTAINS(cause, "team.rules is owned by uid 65534");
+	ASSERT(!m.present);
+	free(cause);
+
+	ASSERT_EQ(unlink(rulesfile), 0);
+	ASSERT_EQ(rmdir(rules), 0);
+	ASSERT_EQ(unlink(subfile), 0);
+	ASSERT_EQ(rmdir(sub), 0);
+	ASSERT_EQ(unlink(link), 0);
+	ASSERT_EQ(unlink(file), 0);
+	ASSERT_EQ(rmdir(dir), 0);
+	free(file);
+	free(link);
+	free(sub);
+	free(subfile);
+	free(rules);
+	free(rulesfile);
+	return 0;
+}
