@@ -7,13 +7,17 @@
  * ptrace and /proc, which the sandbox takes away on purpose.
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -61,11 +65,35 @@ static int probe_family(const char *name)
 }
 
 /* Runs one probe. */
+/*
+ * Runs CMD with the system call NR failing ENOSYS, as on a kernel that lacks
+ * it (a seccomp filter, inherited by everything CMD runs): how the tests try
+ * the helper's fallbacks for newer calls on this kernel.
+ */
+static int probe_without_syscall(long nr, char **cmd)
+{
+	struct sock_filter code[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return probe_result(-1);
+	execvp(cmd[0], cmd);
+	return probe_result(-1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
 	int sv[2];
 
+	if (strcmp(what, "without-syscall") == 0 && argc > 4 && strcmp(argv[3], "--") == 0)
+		return probe_without_syscall(strtol(argv[2], NULL, 10), argv + 4);
 	if (strcmp(what, "socket") == 0 && argc > 2) {
 		bool unix_other = strncmp(argv[2], "unix-", 5) == 0;
 		int af = unix_other ? AF_UNIX : probe_family(argv[2]);
