@@ -1,0 +1,230 @@
+/*
+ * Tests of extra permissions that keep the sandbox (SPEC 12): the
+ * canonical sets (links and `..` resolved, `/` refused for writing, hosts
+ * without wildcards) and their keys; how they extend a policy (a `none`
+ * path stays closed); the directory a read-only denial names.
+ */
+#include "test.h"
+
+#include "../core/policy-permissions.h"
+#include "../core/xmalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+TEST(permissions_are_canonical_and_refuse_what_would_escape)
+{
+	struct policy_permissions p = {0}, q = {0};
+	const char *tmp = test_tmpdir();
+	char *a = xasprintf("%s/a", tmp), *b = xasprintf("%s/b", tmp);
+	char *dotdot = xasprintf("%s/a/../b", tmp), *link = xasprintf("%s/etc-link", tmp);
+	char *root = xasprintf("%s/root-link", tmp), *file = xasprintf("%s/file", tmp);
+	char *real_b, *cause = NULL, *k1, *k2;
+
+	ASSERT_EQ(mkdir(a, 0700), 0);
+	ASSERT_EQ(mkdir(b, 0700), 0);
+	ASSERT_EQ(symlink("/etc", link), 0);
+	ASSERT_EQ(symlink("/", root), 0);
+	ASSERT_EQ(test_write_file(file, "x"), 0);
+	real_b = realpath(b, NULL);
+	/* `..` is resolved: what is opened is where the path really lands. */
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, dotdot, &cause), 0);
+	ASSERT_EQ(p.n_write, 1);
+	ASSERT_STR_EQ(p.write[0], real_b);
+	/* A link to /etc is /etc, and the prompt says so. */
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, link, &cause), 0);
+	ASSERT_STR_EQ(p.write[0], "/etc");
+	char *described = policy_permissions_describe(&p);
+	char *want = xasprintf("write /etc, %s", real_b);
+	ASSERT_STR_EQ(described, want);
+	free(described);
+	free(want);
+	/* Writing / (or a link to it) is the whole file system: refused. */
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, "/", &cause), -EINVAL);
+	ASSERT_CONTAINS(cause, "write access to / is the whole file system");
+	free(cause);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, root, &cause), -EINVAL);
+	free(cause);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, "/usr/../", &cause), -EINVAL);
+	free(cause);
+	/* Reading / adds nothing the default policy does not give; taken. */
+	ASSERT_EQ(policy_permissions_add_dir(&p, false, "/", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, "relative", &cause), -EINVAL);
+	ASSERT_CONTAINS(cause, "not an absolute path");
+	free(cause);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, "/nonexistent-airlock-dir", &cause),
+	          -ENOENT);
+	free(cause);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, file, &cause), -ENOTDIR);
+	free(cause);
+	ASSERT_EQ(p.n_write, 2);
+
+	/* Hosts: a name or address and a port; never a wildcard. */
+	static const char *const bad[] = {"*.example.com:443", "*:443",         "example.com",
+	                                  "example.com:*",     "example.com:0", "example.com:65536",
+	                                  "a..b:80",           ".a.b:80",       "-a.b:80",
+	                                  "a b:80",            ":80",           "[]:80",
+	                                  "[zz]:80",           "example.com:+80", "x:080"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ASSERT_EQ(policy_permissions_add_host(&p, bad[i], &cause), -EINVAL);
+		ASSERT_CONTAINS(cause, "no wildcard");
+		free(cause);
+	}
+	ASSERT_EQ(policy_permissions_add_host(&p, "Registry.Example.COM:443", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&p, "[::1]:8080", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&p, "10.0.0.1:22", &cause), 0);
+	ASSERT_EQ(p.n_hosts, 3);
+	ASSERT(policy_permissions_has_host(&p, "registry.example.com", 443));
+	ASSERT(!policy_permissions_has_host(&p, "registry.example.com", 80));
+	ASSERT(!policy_permissions_has_host(&p, "example.com", 443));
+	ASSERT(policy_permissions_has_host(&p, "::1", 8080));
+
+	/* The same set in another order and spelling has the same key. */
+	ASSERT_EQ(policy_permissions_add_host(&q, "10.0.0.1:22", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&q, "[::1]:8080", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&q, "registry.example.com:443", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&q, false, "/", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&q, true, b, &cause), 0);
+	ASSERT(!policy_permissions_covered(&p, &q));
+	ASSERT(policy_permissions_covered(&q, &p));
+	ASSERT_EQ(policy_permissions_add_dir(&q, true, link, &cause), 0);
+	k1 = policy_permissions_key(&p);
+	k2 = policy_permissions_key(&q);
+	ASSERT_STR_EQ(k1, k2);
+	free(k2);
+	/* A write is not a read: another key. */
+	struct policy_permissions r = {0};
+	ASSERT_EQ(policy_permissions_add_dir(&r, false, b, &cause), 0);
+	k2 = policy_permissions_key(&r);
+	struct policy_permissions w = {0};
+	ASSERT_EQ(policy_permissions_add_dir(&w, true, b, &cause), 0);
+	char *k3 = policy_permissions_key(&w);
+	ASSERT(strcmp(k2, k3) != 0);
+	ASSERT(!policy_permissions_covered(&w, &r));
+	free(k1);
+	free(k2);
+	free(k3);
+	policy_permissions_free(&r);
+	policy_permissions_free(&w);
+	policy_permissions_free(&p);
+	policy_permissions_free(&q);
+	free(real_b);
+	free(a);
+	free(b);
+	free(dotdot);
+	free(link);
+	free(root);
+	free(file);
+	return 0;
+}
+
+TEST(permissions_extend_a_policy_but_never_open_a_none_path)
+{
+	struct policy_split split;
+	struct policy_permissions p = {0};
+	struct policy_resolved res;
+	const char *tmp = test_tmpdir();
+	char *out = xasprintf("%s/out", tmp), *ref = xasprintf("%s/ref", tmp);
+	char *secret = xasprintf("%s/ws/secret", tmp), *ws = xasprintf("%s/ws", tmp);
+	char *cause = NULL, *json;
+
+	ASSERT_EQ(mkdir(out, 0700), 0);
+	ASSERT_EQ(mkdir(ref, 0700), 0);
+	ASSERT_EQ(mkdir(ws, 0700), 0);
+	ASSERT_EQ(mkdir(secret, 0700), 0);
+	char *real_out = realpath(out, NULL), *real_ref = realpath(ref, NULL);
+	char *real_ws = realpath(ws, NULL), *real_secret = realpath(secret, NULL);
+	json = xasprintf("{\"kind\":\"restricted\",\"entries\":["
+	                 "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"minimal\"}},"
+	                 "\"access\":\"read\"},"
+	                 "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":"
+	                 "\"current_working_directory\"}},\"access\":\"write\"},"
+	                 "{\"path\":{\"type\":\"path\",\"path\":\"%s\"},\"access\":\"none\"}]}",
+	                 real_secret);
+	ASSERT_EQ(policy_parse(json, &split, &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, out, &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&p, false, ref, &cause), 0);
+	ASSERT_EQ(policy_permissions_apply(&p, &split, real_ws, NULL, &cause), 0);
+	ASSERT_EQ(policy_resolve(&split, real_ws, NULL, &res, &cause), 0);
+	ASSERT_EQ(policy_resolved_access(&res, real_out), POLICY_ACCESS_WRITE);
+	ASSERT_EQ(policy_resolved_access(&res, real_ref), POLICY_ACCESS_READ);
+	ASSERT_EQ(policy_resolved_access(&res, real_secret), POLICY_ACCESS_NONE);
+	ASSERT_EQ(policy_resolved_access(&res, "/var/log"), POLICY_ACCESS_NONE);
+	policy_resolved_free(&res);
+	policy_split_free(&split);
+	policy_permissions_free(&p);
+
+	/* The `none` path, or one under it, cannot be opened, for writing or reading. */
+	ASSERT_EQ(policy_parse(json, &split, &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&p, false, secret, &cause), 0);
+	ASSERT_EQ(policy_permissions_apply(&p, &split, real_ws, NULL, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "closed by the sandbox policy");
+	free(cause);
+	policy_split_free(&split);
+	policy_permissions_free(&p);
+
+	/* An unrestricted policy allows everything already: left as it is. */
+	ASSERT_EQ(policy_parse("{\"kind\":\"unrestricted\"}", &split, &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&p, true, out, &cause), 0);
+	ASSERT_EQ(policy_permissions_apply(&p, &split, real_ws, NULL, &cause), 0);
+	ASSERT_EQ(split.fs.n_entries, 0);
+	policy_split_free(&split);
+	policy_permissions_free(&p);
+	free(json);
+	free(real_out);
+	free(real_ref);
+	free(real_ws);
+	free(real_secret);
+	free(out);
+	free(ref);
+	free(secret);
+	free(ws);
+	return 0;
+}
+
+TEST(permissions_read_the_directory_a_denial_names)
+{
+	const char *tmp = test_tmpdir();
+	char *real = realpath(tmp, NULL), *sub = xasprintf("%s/sub", real), *dir, *text;
+
+	ASSERT_EQ(mkdir(sub, 0700), 0);
+	text = xasprintf("touch: cannot touch '%s/sub/x': Read-only file system\r\n", real);
+	dir = policy_permissions_denied_dir(text, strlen(text), "/");
+	ASSERT_STR_EQ(dir, sub);
+	free(dir);
+	free(text);
+	text = xasprintf("bash: line 1: %s/sub/y.txt: Read-only file system\n", real);
+	dir = policy_permissions_denied_dir(text, strlen(text), "/");
+	ASSERT_STR_EQ(dir, sub);
+	free(dir);
+	free(text);
+	/* Relative to the command's directory; the last denial counts. */
+	text = xasprintf("mkdir: cannot create directory '/nope/a': Read-only file system\n"
+	                 "mkdir: cannot create directory ‘sub/new’: Read-only file system\n");
+	dir = policy_permissions_denied_dir(text, strlen(text), real);
+	ASSERT_STR_EQ(dir, sub); /* the quotes of a UTF-8 locale */
+	free(dir);
+	free(text);
+	text = xasprintf("mkdir: cannot create directory '/nope/a': Read-only file system\n"
+	                 "mkdir: cannot create directory 'sub/new': Read-only file system\n");
+	dir = policy_permissions_denied_dir(text, strlen(text), real);
+	ASSERT_STR_EQ(dir, sub);
+	free(dir);
+	free(text);
+	/* Nothing to offer: no such message, a parent that is missing, or /. */
+	text = xstrdup("touch: cannot touch '/x': Permission denied\n");
+	ASSERT(policy_permissions_denied_dir(text, strlen(text), "/") == NULL);
+	free(text);
+	text = xstrdup("touch: cannot touch '/nope/x': Read-only file system\n");
+	ASSERT(policy_permissions_denied_dir(text, strlen(text), "/") == NULL);
+	free(text);
+	text = xstrdup("touch: cannot touch '/x': Read-only file system\n");
+	ASSERT(policy_permissions_denied_dir(text, strlen(text), "/") == NULL);
+	free(text);
+	free(sub);
+	free(real);
+	return 0;
+}
