@@ -24,10 +24,10 @@
  */
 #include "rules.h"
 
-#include "audit.h"
 #include "read-all.h"
 #include "rules-trust.h"
 #include "shell-split.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -1493,7 +1493,7 @@ static int rules__parse(struct rules *r, const char *file, const char *text, siz
 /* Parses and adds a whole buffer. */
 int rules_load_buffer(struct rules *r, const char *file, const char *text, size_t len, char **cause)
 {
-	size_t bad = audit_utf8_check(text, len);
+	size_t bad = utf8_check(text, len);
 
 	/* A rules file is UTF-8 text: a byte that is not is refused where it stands. */
 	if (bad < len) {
