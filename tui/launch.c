@@ -214,6 +214,9 @@ int launch_start(struct pane *p, bool sandboxed)
 	char *env[3 + PROXY_ENV_MAX];
 	int n_env = 0, err;
 
+	/* Whatever a prompt, a decider or a cache said: the managed policy's last word (SPEC 11). */
+	if (rules_sandbox_only(t->rules))
+		sandboxed = true;
 	if (sandboxed) {
 		if (t->sandbox_helper == NULL) {
 			pane_note(p, "airlock: cannot find the sandbox helper airlock-sandbox "
