@@ -65,6 +65,11 @@ struct job {
 	uv_timer_t timer;
 	int open_handles;
 
+	/* The timeout (job_set_timeout): its timer, what is left, since when it runs. */
+	uv_timer_t deadline;
+	uint64_t timeout_left_ms, timeout_since_ns;
+	bool timeout_set, timeout_held, timed_out;
+
 	int master;
 	pid_t pid;
 	const struct job_callbacks *cb;
@@ -128,6 +133,7 @@ static void job__maybe_report(struct job *job)
 	job->reported = true;
 	job__stop_poll(job);
 	uv_timer_stop(&job->timer);
+	uv_timer_stop(&job->deadline);
 	if (job->cb->exit != NULL)
 		job->cb->exit(job, job->status, job->signal, job->data);
 }
@@ -465,8 +471,9 @@ started_pipes:
 	job->report_fd = report[0];
 	uv_signal_init(loop, &job->sigchld);
 	uv_timer_init(loop, &job->timer);
-	job->sigchld.data = job->timer.data = job;
-	job->open_handles = 2;
+	uv_timer_init(loop, &job->deadline);
+	job->sigchld.data = job->timer.data = job->deadline.data = job;
+	job->open_handles = 3;
 	/* Watch SIGCHLD before forking so a command that ends at once is seen. */
 	uv_signal_start(&job->sigchld, job__on_sigchld, SIGCHLD);
 
@@ -509,14 +516,15 @@ started_pipes:
 			close(in[1]);
 		uv_close((uv_handle_t *)&job->sigchld, job__closed);
 		uv_close((uv_handle_t *)&job->timer, job__closed);
+		uv_close((uv_handle_t *)&job->deadline, job__closed);
 		return err;
 	}
 	job->poll.data = job;
-	job->open_handles = 3;
+	job->open_handles = 4;
 	uv_poll_start(&job->poll, UV_READABLE, job__on_readable);
 	if (job->report_fd >= 0) {
 		job->report_poll.data = job;
-		job->open_handles = 4;
+		job->open_handles = 5;
 		uv_poll_start(&job->report_poll, UV_READABLE, job__on_report);
 	}
 	if (opts->pipes)
@@ -751,6 +759,77 @@ uint64_t job_duration_ms(const struct job *job)
 	return (end - job->start_ns) / 1000000;
 }
 
+/* The time is up: SIGTERM to the command's group, and SIGKILL after the grace. */
+static void job__on_deadline(uv_timer_t *t)
+{
+	struct job *job = t->data;
+
+	if (job->reaped || job->freed)
+		return;
+	if (!job->timed_out) {
+		job->timed_out = true;
+		job->timeout_left_ms = 0;
+		killpg(job->pid, SIGTERM);
+		uv_timer_start(&job->deadline, job__on_deadline, JOB_STOP_GRACE_MS, 0);
+	} else {
+		killpg(job->pid, SIGKILL);
+		kill(job->pid, SIGKILL);
+	}
+}
+
+/* Bounds the command to MS milliseconds of unheld time. */
+void job_set_timeout(struct job *job, uint64_t ms)
+{
+	if (job->reaped || job->freed || ms == 0)
+		return;
+	job->timeout_set = true;
+	job->timeout_left_ms = ms;
+	job->timeout_since_ns = uv_hrtime();
+	if (!job->timeout_held)
+		uv_timer_start(&job->deadline, job__on_deadline, ms, 0);
+}
+
+/* Stops (HELD) or restarts the timeout's clock. */
+void job_timeout_hold(struct job *job, bool held)
+{
+	uint64_t now = uv_hrtime(), spent;
+
+	if (held == job->timeout_held)
+		return;
+	job->timeout_held = held;
+	if (!job->timeout_set || job->timed_out || job->reaped || job->freed)
+		return;
+	if (held) {
+		uv_timer_stop(&job->deadline);
+		spent = (now - job->timeout_since_ns) / 1000000;
+		/* A clock held at the last moment still leaves the command its last millisecond. */
+		job->timeout_left_ms = spent < job->timeout_left_ms ? job->timeout_left_ms - spent : 1;
+	} else {
+		job->timeout_since_ns = now;
+		uv_timer_start(&job->deadline, job__on_deadline, job->timeout_left_ms, 0);
+	}
+}
+
+/* Whether the timeout went off. */
+bool job_timed_out(const struct job *job)
+{
+	return job->timed_out;
+}
+
+/* What is left of the timeout, in milliseconds. */
+uint64_t job_timeout_left_ms(const struct job *job)
+{
+	uint64_t spent, end;
+
+	if (!job->timeout_set || job->timed_out)
+		return 0;
+	if (job->timeout_held)
+		return job->timeout_left_ms;
+	end = job->reaped ? job->end_ns : uv_hrtime();
+	spent = end > job->timeout_since_ns ? (end - job->timeout_since_ns) / 1000000 : 0;
+	return spent < job->timeout_left_ms ? job->timeout_left_ms - spent : 1;
+}
+
 /* Kills what still runs and frees the job when its handles are closed. */
 void job_free(struct job *job)
 {
@@ -775,4 +854,5 @@ void job_free(struct job *job)
 	uv_close((uv_handle_t *)&job->poll, job__closed);
 	uv_close((uv_handle_t *)&job->sigchld, job__closed);
 	uv_close((uv_handle_t *)&job->timer, job__closed);
+	uv_close((uv_handle_t *)&job->deadline, job__closed);
 }

@@ -122,6 +122,20 @@ pid_t job_pid(const struct job *job);
 uint64_t job_duration_ms(const struct job *job);
 
 /*
+ * Timeouts (SPEC 12). job_set_timeout bounds the command to MS milliseconds
+ * of time that is not held: when they are spent, SIGTERM goes to its
+ * process group, then SIGKILL JOB_STOP_GRACE_MS later, and job_timed_out()
+ * says so from then on. job_timeout_hold(job, true) stops the clock (a
+ * prompt about the command waits for a human), false starts it again with
+ * what was left; holding twice is holding once. job_timeout_left_ms() is
+ * what is left (0 without a timeout), e.g. for a retry of the same command.
+ */
+void job_set_timeout(struct job *job, uint64_t ms);
+void job_timeout_hold(struct job *job, bool held);
+bool job_timed_out(const struct job *job);
+uint64_t job_timeout_left_ms(const struct job *job);
+
+/*
  * Lets the job go: kills the command if it still runs, closes its handles
  * and frees it once they are closed. No callback is called afterwards.
  */

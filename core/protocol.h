@@ -11,12 +11,6 @@
  *   {"id":"2","op":"apply_patch","cwd":"/ws","patch":"*** Begin Patch\n..."}
  *   {"id":"3","op":"cancel","target":"1"}
  *   {"id":"4","op":"stdin","target":"1","data":"<base64>"}  (empty data: end of input)
- *   {"id":"5","op":"exec",...,"sandbox_permissions":"with_additional_permissions",
- *    "permissions":{"write":["/abs"],"read":["/abs"],"network":["host:port"]}}
- *   {"id":"6","op":"request_permissions","permissions":{...},"justification":"..."}
- * (SPEC 12: extra permissions, still sandboxed. "permissions" needs at least
- * one entry and goes with with_additional_permissions or request_permissions
- * only; request_permissions ends with its `decision` event.)
  * "id", "op" are required; exec needs "command" and "cwd", apply_patch "cwd"
  * and "patch", cancel "target"; the rest is optional. Unknown and duplicate
  * fields are errors (a typo in "justification" must not pass unseen).
@@ -38,32 +32,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The longest line, newline excluded; a longer one is refused, not buffered. */
 #define PROTOCOL_MAX_LINE (1024 * 1024)
+/* The longest timeout_ms an exec request may carry: a week. */
+#define PROTOCOL_TIMEOUT_MAX_MS 604800000.0
 
 enum protocol_op {
 	PROTOCOL_EXEC,
 	PROTOCOL_APPLY_PATCH,
 	PROTOCOL_CANCEL,
 	PROTOCOL_STDIN,
-	PROTOCOL_REQUEST_PERMISSIONS,
 };
 
 enum protocol_permissions {
 	PROTOCOL_USE_DEFAULT,
 	PROTOCOL_REQUIRE_ESCALATED,
-	PROTOCOL_WITH_ADDITIONAL_PERMISSIONS,
-};
-
-/* "permissions": what a request adds, as given (the TUI resolves and checks them). */
-struct protocol_additions {
-	char **write; /* NULL-terminated absolute paths, or NULL */
-	size_t n_write;
-	char **read;
-	size_t n_read;
-	char **network; /* "host:port" */
-	size_t n_network;
 };
 
 struct protocol_request {
@@ -79,10 +64,9 @@ struct protocol_request {
 	char *patch;  /* apply_patch */
 	char *target; /* cancel, stdin: the request it is about */
 	bool tty;     /* exec: run on a terminal, not on pipes */
+	uint64_t timeout_ms; /* exec: the command's bound (SPEC 12), 0: none */
 	unsigned char *data; /* stdin: the bytes (decoded; empty: end of input) */
 	size_t data_len;
-	struct protocol_additions additions; /* exec (with_additional_permissions),
-	                                        request_permissions */
 };
 
 /*
@@ -99,22 +83,18 @@ struct protocol_request {
  *   missing field "F"
  *   field "id" must be a non-empty string
  *   field "op" must be a string
- *   unknown op "X" (expected exec, apply_patch, cancel, stdin or request_permissions)
+ *   unknown op "X" (expected exec, apply_patch or cancel)
  *   unknown field "F" for op "X"
  *   field "command" must be a non-empty array of strings
  *   field "cwd" must be an absolute path
- *   field "sandbox_permissions" must be "use_default", "require_escalated" or
- *     "with_additional_permissions"
+ *   field "sandbox_permissions" must be "use_default" or "require_escalated"
  *   field "justification" must be a string
  *   field "prefix_rule" must be a non-empty array of strings
  *   field "patch" must be a string
  *   field "target" must be a non-empty string
  *   field "tty" must be true or false
+ *   field "timeout_ms" must be a whole number of milliseconds from 1 to 604800000
  *   field "data" must be a base64 string
- *   field "permissions" must be an object of "write", "read" and "network"
- *     arrays of strings, with at least one entry
- *   field "permissions.write" must hold absolute paths (also .read)
- *   field "permissions" needs "sandbox_permissions":"with_additional_permissions"
  * After an error, REQ->id holds the line's id when it could be read (for the
  * error event), else NULL.
  */
@@ -151,9 +131,14 @@ char *protocol_event_decision(const char *id, enum protocol_decision decision);
 /* A decision with the REASON a human typed or a policy gave (NULL: none, as above). */
 char *protocol_event_decision_reason(const char *id, enum protocol_decision decision,
                                      const char *reason);
+/* As above, with the kind a reject policy refused it as (SPEC 12: "rejected":"rules"), or NULL. */
+char *protocol_event_decision_rejected(const char *id, enum protocol_decision decision,
+                                       const char *reason, const char *rejected);
 char *protocol_event_output(const char *id, enum protocol_stream stream, const void *data,
                             size_t len);
 char *protocol_event_exit(const char *id, int code, bool sandboxed);
+/* An exit that says whether the command ran past its timeout (SPEC 12: "timed_out":true). */
+char *protocol_event_exit_timed(const char *id, int code, bool sandboxed, bool timed_out);
 char *protocol_event_error(const char *id, const char *message);
 /* An error with the exit CODE `airlock submit` should end with (0: none given, 1). */
 char *protocol_event_error_code(const char *id, const char *message, int code);
@@ -177,6 +162,7 @@ struct protocol_event {
 	size_t len;
 	int code;
 	bool sandboxed;
+	bool timed_out; /* exit: it ran past its timeout (SPEC 12) */
 	char *message; /* error: its message; patch: "A path\n", "M path\n", "D path\n",
 	                  "R from -> to\n" lines */
 	char *reason; /* decision: its "reason", or NULL */

@@ -68,6 +68,7 @@ struct proxy_session__rec {
 	struct proxy_session__rec *next, *prev;
 	struct proxy_query *query; /* NULL once answered */
 	uint64_t waiter;
+	bool waiting; /* counted in its decider's n_waiting */
 };
 
 struct proxy_session_decider {
@@ -76,6 +77,10 @@ struct proxy_session_decider {
 	FILE *refusals; /* where refusals are told, or NULL */
 	char *origin;   /* whose traffic this is, for the prompt (or NULL) */
 	char *cwd;      /* and its working directory (or NULL) */
+	/* Told when its first query starts waiting for a human and its last stops (SPEC 12). */
+	void (*waiting)(void *data, bool waiting);
+	void *waiting_data;
+	size_t n_waiting;
 };
 
 /* The queue's answer: release or refuse the proxy's waiters. */
@@ -106,6 +111,8 @@ static void proxy_session__rec_free(void *data)
 	struct proxy_session__rec *rec = data;
 	struct proxy_session_decider *d = rec->d;
 
+	if (rec->waiting && --d->n_waiting == 0 && d->waiting != NULL)
+		d->waiting(d->waiting_data, false);
 	if (rec->prev != NULL)
 		rec->prev->next = rec->next;
 	else
@@ -139,8 +146,12 @@ static void proxy_session__decide(void *data, struct proxy_query *query)
 	d->recs = rec;
 	id =
 	    approval_request(d->queue, &req, proxy_session__answered, proxy_session__rec_free, rec);
-	if (id != 0)
+	if (id != 0) {
 		rec->waiter = id; /* still pending: REC is alive */
+		rec->waiting = true;
+		if (d->n_waiting++ == 0 && d->waiting != NULL)
+			d->waiting(d->waiting_data, true);
+	}
 }
 
 /*
@@ -286,6 +297,14 @@ void proxy_session_set_origin(struct proxy_session *s, const char *origin, const
 	s->decider->cwd = cwd != NULL ? xstrdup(cwd) : NULL;
 }
 
+/* Who is told when the session's queries wait for a human. */
+void proxy_session_set_waiting(struct proxy_session *s, void (*waiting)(void *data, bool waiting),
+                               void *data)
+{
+	s->decider->waiting = waiting;
+	s->decider->waiting_data = data;
+}
+
 /* Returns the HTTP port. */
 int proxy_session_http_port(const struct proxy_session *s)
 {
@@ -326,6 +345,7 @@ static void proxy_session__closed(void *arg)
 /* Closes the session. */
 void proxy_session_close(struct proxy_session *s, void (*cb)(void *arg), void *arg)
 {
+	s->decider->waiting = NULL; /* whoever was told goes its own way now */
 	s->close_cb = cb;
 	s->close_arg = arg;
 	proxy_close(s->proxy, proxy_session__closed, s);

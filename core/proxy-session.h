@@ -85,6 +85,14 @@ int proxy_session_set_allow_private(struct proxy_session *s, const char *const *
  * its CWD; copied, NULL for none): its network prompts show them (SPEC 5).
  */
 void proxy_session_set_origin(struct proxy_session *s, const char *origin, const char *cwd);
+/*
+ * WAITING(DATA, true) runs when a query of S's starts waiting for a human
+ * (a prompt, or the decider), and WAITING(DATA, false) when that wait ends
+ * (answered, withdrawn): the TUI holds the timeout of S's command meanwhile
+ * (SPEC 12). Never called once S is closing. WAITING may be NULL.
+ */
+void proxy_session_set_waiting(struct proxy_session *s, void (*waiting)(void *data, bool waiting),
+                               void *data);
 int proxy_session_http_port(const struct proxy_session *s);
 int proxy_session_socks_port(const struct proxy_session *s);
 /* The proxy itself (for proxy_get_stats). */

@@ -127,8 +127,13 @@ static void agent_link__decided(const struct approval_result *res, void *data)
 {
 	struct agent_link_req *r = data;
 
-	agent_link__send(r, protocol_event_decision_reason(r->id, agent_link__decision(res),
-	                                                   res->typed_reason));
+	/* Refused unasked by a reject policy: the kind, and why (SPEC 12). */
+	agent_link__send(r, protocol_event_decision_rejected(
+	                        r->id, agent_link__decision(res),
+	                        res->typed_reason != NULL ? res->typed_reason
+	                        : res->rejected != NULL   ? res->reason
+	                                                  : NULL,
+	                        res->rejected));
 	r->decision_sent = !res->allowed;
 }
 
@@ -196,7 +201,9 @@ static void agent_link__done(int status, bool sandboxed, bool denied, void *data
 			agent_link__send(r, protocol_event_decision(r->id, PROTOCOL_DENIED));
 		return;
 	}
-	agent_link__send(r, protocol_event_exit(r->id, status, sandboxed));
+	struct pane *p = tui_pane_by_id(r->link->t, r->pane_id);
+	agent_link__send(r, protocol_event_exit_timed(r->id, status, sandboxed,
+	                                              p != NULL && p->timed_out));
 }
 
 /* exec: the pane lets go. */
@@ -244,6 +251,7 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	    .origin = origin,
 	    .observer = &obs,
 	    .pipes = !req->tty,
+	    .timeout_ms = req->timeout_ms,
 	};
 	struct pane *p = launch_request(l->t, &lr);
 
@@ -293,8 +301,12 @@ static void agent_link__patch_decided(const struct approval_result *res, void *d
 	char *cause = NULL;
 
 	r->waiter = 0;
-	agent_link__send(r, protocol_event_decision_reason(r->id, agent_link__decision(res),
-	                                                   res->typed_reason));
+	agent_link__send(r, protocol_event_decision_rejected(
+	                        r->id, agent_link__decision(res),
+	                        res->typed_reason != NULL ? res->typed_reason
+	                        : res->rejected != NULL   ? res->reason
+	                                                  : NULL,
+	                        res->rejected));
 	if (!res->allowed)
 		return;
 	if (patch_plan_commit(r->plan, &cause) != 0) {

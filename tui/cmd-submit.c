@@ -52,6 +52,7 @@
 #define SUBMIT_EXIT_FAILURE     1
 #define SUBMIT_EXIT_USAGE       2
 #define SUBMIT_EXIT_UNREACHABLE 69 /* no running airlock (or none to trust) */
+#define SUBMIT_EXIT_TIMED_OUT   124
 #define SUBMIT_EXIT_DENIED      126
 #define SUBMIT_EXIT_INTERRUPTED 130
 
@@ -66,6 +67,7 @@ struct submit_args {
 	char **command; /* borrowed from argv, NULL-terminated */
 	size_t n_command;
 	bool tty; /* --tty: the command gets a terminal, not pipes */
+	uint64_t timeout_ms; /* --timeout SECONDS (SPEC 12), 0: none */
 };
 
 /* The client's state on its loop. */
@@ -95,7 +97,8 @@ static int submit_usage(const char *msg)
 	fprintf(stderr,
 	        "airlock: submit: %s\n"
 	        "usage: airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
-	        "                      [--prefix-rule TOK...] [--tty] -- CMD ARG...\n"
+	        "                      [--prefix-rule TOK...] [--tty] [--timeout SECONDS]\n"
+	        "                      -- CMD ARG...\n"
 	        "       airlock submit [--socket PATH] --patch FILE\n",
 	        msg);
 	return SUBMIT_EXIT_USAGE;
@@ -118,6 +121,17 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 			args->escalate = true;
 		} else if (strcmp(a, "--tty") == 0) {
 			args->tty = true;
+		} else if (strcmp(a, "--timeout") == 0 || strncmp(a, "--timeout=", 10) == 0) {
+			/* SIGTERM after SECONDS of its run, not counting its prompts (SPEC 12). */
+			const char *v = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : NULL;
+			if (v == NULL || cli_parse_timeout(v, &args->timeout_ms) != 0) {
+				char *m = xasprintf("--timeout takes a number of seconds above 0 (not %s)",
+				                    v != NULL ? v : "nothing");
+				int rc = submit_usage(m);
+
+				free(m);
+				return rc;
+			}
 		} else if (strcmp(a, "--socket") == 0 || strcmp(a, "--justification") == 0 ||
 		           strcmp(a, "--patch") == 0) {
 			if (i + 1 >= argc) {
@@ -153,8 +167,13 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 			printf(
 			    "usage: airlock submit [--socket PATH] [--escalate] [--justification "
 			    "TEXT]\n"
-			    "                      [--prefix-rule TOK...] [--tty] -- CMD ARG...\n"
-			    "       airlock submit [--socket PATH] --patch FILE\n");
+			    "                      [--prefix-rule TOK...] [--tty] [--timeout SECONDS]\n"
+			    "                      -- CMD ARG...\n"
+			    "       airlock submit [--socket PATH] --patch FILE\n"
+			    "\n"
+			    "--timeout SECONDS ends the command (SIGTERM, SIGKILL 2 s later) once it\n"
+			    "ran that long, not counting time its prompts wait for you; then submit\n"
+			    "exits 124.\n");
 			return -1;
 		} else {
 			char *m = a[0] == '-' ? xasprintf("unknown option %s", a)
@@ -167,6 +186,8 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 	}
 	args->command = argv + i;
 	args->n_command = (size_t)(argc - i);
+	if (args->patch_file != NULL && args->timeout_ms > 0)
+		return submit_usage("--timeout is for commands, not --patch");
 	if (args->patch_file != NULL) {
 		if (args->n_command > 0)
 			return submit_usage("--patch takes no command");
@@ -579,6 +600,12 @@ static void submit_line(void *arg, const char *line, size_t len, bool too_long)
 			submit_finish(s, 128 + SIGPIPE);
 		break;
 	case PROTOCOL_EVENT_EXIT:
+		if (ev.timed_out) {
+			/* As timeout(1): 124, whatever the command's own status (SPEC 12). */
+			fputs("airlock: timed out\n", stderr);
+			submit_finish(s, SUBMIT_EXIT_TIMED_OUT);
+			break;
+		}
 		submit_finish(s, ev.code >= 0 && ev.code <= 255 ? ev.code : SUBMIT_EXIT_FAILURE);
 		break;
 	case PROTOCOL_EVENT_ERROR:
@@ -694,6 +721,7 @@ static char *submit_request(const struct submit_args *args)
 		r.prefix_rule = args->prefix_rule;
 		r.n_prefix_rule = args->n_prefix_rule;
 		r.tty = args->tty;
+		r.timeout_ms = args->timeout_ms;
 		line = protocol_request_format(&r);
 	}
 	free(cwd);

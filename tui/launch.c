@@ -19,7 +19,6 @@
 #include "core/job.h"
 #include "core/policy.h"
 #include "core/sandbox-command.h"
-#include "core/utf8.h"
 #include "core/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -143,6 +142,7 @@ void launch_exited(struct pane *p, int status, int signal)
 	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
 
 	tui_pane_proxy_close(p); /* its prompts leave with it */
+	p->net_waiting = 0;
 	pane_flush(p);
 	p->state = PANE_EXITED;
 	p->status = status;
@@ -150,6 +150,11 @@ void launch_exited(struct pane *p, int status, int signal)
 	audit_exit(t->audit, p->argc, p->argv, status, p->end_ms - p->start_ms, p->sandboxed);
 	t->dirty = true;
 	decide_approval_parse(t->opts->approval, &approval);
+	if (p->timed_out) {
+		pane_note(p, "airlock: timed out: ended with SIGTERM (SIGKILL 2 s later if need be)");
+		launch__done(p, status, false);
+		return;
+	}
 	/* No retry outside where the managed policy runs nothing outside (SPEC 11). */
 	if (p->sandboxed && !p->retried && approval == DECIDE_APPROVAL_ON_FAILURE &&
 	    !rules_sandbox_only(t->rules) &&
@@ -172,8 +177,8 @@ void launch_git_reports(struct pane *p, const struct job *job)
 		cJSON *o = cJSON_Parse(line);
 		const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "reason");
-		char *where = utf8_fix(cJSON_IsString(path) ? path->valuestring : "?");
-		char *reason = utf8_fix(cJSON_IsString(why) ? why->valuestring : "?");
+		char *where = audit_utf8_fix(cJSON_IsString(path) ? path->valuestring : "?");
+		char *reason = audit_utf8_fix(cJSON_IsString(why) ? why->valuestring : "?");
 		/* The helper said what it moved on the terminal; this says where it is recorded. */
 		char *note = rc == 0 ? xasprintf("airlock: git repository %s (%s): in the audit log",
 		                                 where, reason)
@@ -194,6 +199,12 @@ static void launch__on_exit(struct job *job, int status, int signal, void *data)
 {
 	struct pane *p = data;
 
+	/* A timeout's run ends as timeout(1)'s does; a retry gets what was left (SPEC 12). */
+	p->timed_out = job_timed_out(job);
+	if (p->timeout_ms > 0)
+		p->timeout_ms = job_timeout_left_ms(job);
+	if (p->timed_out)
+		status = 124;
 	launch_git_reports(p, job);
 	job_free(job);
 	p->job = NULL;
@@ -214,9 +225,6 @@ int launch_start(struct pane *p, bool sandboxed)
 	char *env[3 + PROXY_ENV_MAX];
 	int n_env = 0, err;
 
-	/* Whatever a prompt, a decider or a cache said: the managed policy's last word (SPEC 11). */
-	if (rules_sandbox_only(t->rules))
-		sandboxed = true;
 	if (sandboxed) {
 		if (t->sandbox_helper == NULL) {
 			pane_note(p, "airlock: cannot find the sandbox helper airlock-sandbox "
@@ -302,6 +310,11 @@ int launch_start(struct pane *p, bool sandboxed)
 	}
 	p->state = PANE_RUNNING;
 	t->dirty = true;
+	/* Its bound, held while one of its prompts waits (SPEC 12). */
+	if (p->job != NULL && p->timeout_ms > 0) {
+		job_timeout_hold(p->job, p->net_waiting > 0);
+		job_set_timeout(p->job, p->timeout_ms);
+	}
 	if (p->job != NULL && p->obs.started != NULL)
 		p->obs.started(p->job, p->obs.data);
 	return 0;
@@ -623,6 +636,7 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 	p->origin = xstrdup(req->origin != NULL ? req->origin : LAUNCH__CLI);
 	p->escalate = req->escalate;
 	p->pipes = req->pipes;
+	p->timeout_ms = req->timeout_ms;
 	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
 	if (req->prefix_rule != NULL) {
 		while (req->prefix_rule[n] != NULL)

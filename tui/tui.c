@@ -1338,6 +1338,19 @@ static int tui__proxy_new(struct tui *t, struct proxy_session **out)
 	return 0;
 }
 
+/*
+ * A network prompt of pane P's command starts or stops waiting: its timeout's
+ * clock stops meanwhile (SPEC 12). The pane closes its proxy before it goes.
+ */
+static void tui__pane_net_waiting(void *data, bool waiting)
+{
+	struct pane *p = data;
+
+	p->net_waiting = waiting ? 1 : 0;
+	if (p->job != NULL)
+		job_timeout_hold(p->job, waiting);
+}
+
 /* Pane P's own proxy (see tui.h). */
 char **tui_pane_proxy_env(struct tui *t, struct pane *p)
 {
@@ -1350,6 +1363,7 @@ char **tui_pane_proxy_env(struct tui *t, struct pane *p)
 		}
 		char *origin = xasprintf("pane %d: %s", p->id, p->command);
 		proxy_session_set_origin(p->proxy, origin, p->cwd != NULL ? p->cwd : t->opts->cwd);
+		proxy_session_set_waiting(p->proxy, tui__pane_net_waiting, p);
 		free(origin);
 		proxy_env_free(p->proxy_env);
 		p->proxy_env = proxy_session_env(p->proxy);

@@ -124,6 +124,7 @@ struct launch_request {
 	const char *origin;        /* who asks ("agent client 2"); NULL: airlock's command line */
 	const struct launch_observer *observer; /* or NULL */
 	bool pipes; /* stdin, stdout, stderr are pipes, not a terminal (an agent's, SPEC 8) */
+	uint64_t timeout_ms; /* SPEC 12: the run's bound (timeout_ms, submit --timeout); 0 none */
 };
 
 struct pane {
@@ -165,6 +166,11 @@ struct pane {
 	char **proxy_env;            /* that proxy's variables */
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
 	bool paused;   /* its job is not read until the queue drains */
+	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and how many of its
+	 * network prompts wait (the clock stops while any do) */
+	uint64_t timeout_ms;
+	bool timed_out;
+	int net_waiting;
 	char *pending; /* output not yet through the emulator (see pane_queue) */
 	size_t pending_len, pending_cap;
 	unsigned long flood_chunks; /* chunks that took the fast path */

@@ -13,8 +13,14 @@ static void usage__common(FILE *f, const char *approval, const char *network)
 	        "Options:\n"
 	        "  -s, --sandbox MODE            read-only, workspace-write (default) or\n"
 	        "                                danger-full-access\n"
-	        "  -a, --ask-for-approval POLICY untrusted, on-failure, on-request or never\n"
-	        "                                (default: %s)\n"
+	        "  -a, --ask-for-approval POLICY untrusted, on-failure, on-request, never, or\n"
+	        "                                reject:KIND[,KIND...] (on-request, refusing\n"
+	        "                                sandbox, rules, patches or network prompts\n"
+	        "                                unasked) (default: %s)\n"
+	        "  -p, --permissions NAME        a permission profile: config.json's\n"
+	        "                                \"permissions\", or :read-only, :workspace,\n"
+	        "                                :danger-full-access (not with -s, -w or\n"
+	        "                                --sandbox-policy; default: default_permissions)\n"
 	        "  -w, --writable-root DIR       another writable directory (repeatable)\n"
 	        "  -n, --network MODE            off, ask (proxy, prompt per host) or on\n"
 	        "                                (default: %s)\n"
@@ -35,7 +41,7 @@ static const char usage__tui[] =
     "       airlock exec [OPTIONS] -- CMD ARG...\n"
     "       airlock check [OPTIONS] -- CMD ARG...\n"
     "       airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
-    "                      [--prefix-rule TOK...] -- CMD ARG...\n"
+    "                      [--prefix-rule TOK...] [--timeout SECONDS] -- CMD ARG...\n"
     "       airlock submit [--socket PATH] --patch FILE\n"
     "       airlock rules list | airlock rules remove N\n"
     "       airlock trust [DIR] | airlock trust --revoke [DIR] | airlock trust --list\n"
@@ -65,8 +71,8 @@ static const char usage__check[] =
 static const char usage__exit[] =
     "\n"
     "Exit status (exec): the command's own (128+N when killed by signal N);\n"
-    "126 when a rule or policy denied it; 125 when the sandbox could not be set\n"
-    "up; 2 on a usage error or malformed input.\n";
+    "124 when it ran past --timeout; 126 when a rule or policy denied it; 125\n"
+    "when the sandbox could not be set up; 2 on a usage error or malformed input.\n";
 
 void usage_print(FILE *f, enum cli_mode mode)
 {
@@ -85,6 +91,10 @@ void usage_print(FILE *f, enum cli_mode mode)
 		break;
 	}
 	usage__common(f, approval, network);
+	if (mode == CLI_MODE_EXEC)
+		fputs("      --timeout SECONDS         end the command after SECONDS: SIGTERM, SIGKILL\n"
+		      "                                2 s later, exit status 124\n",
+		      f);
 	if (mode != CLI_MODE_CHECK)
 		fputs(usage__exit, f);
 	/* The administrator's file (SPEC 11): where it is, and that it binds. */
