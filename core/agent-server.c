@@ -391,6 +391,9 @@ static void agent_server_line(void *arg, const char *line, size_t len, bool too_
 	case PROTOCOL_STDIN:
 		cb = s->ops->on_stdin;
 		break;
+	case PROTOCOL_REQUEST_PERMISSIONS:
+		cb = s->ops->on_permissions;
+		break;
 	}
 	if (cb != NULL)
 		cb(s->data, c->id, &req);

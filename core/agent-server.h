@@ -40,6 +40,8 @@ struct agent_server_ops {
 	void (*on_patch)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_cancel)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_stdin)(void *data, uint64_t client, const struct protocol_request *req);
+	/* request_permissions (SPEC 12): extra permissions for the rest of the connection. */
+	void (*on_permissions)(void *data, uint64_t client, const struct protocol_request *req);
 	void (*on_disconnect)(void *data, uint64_t client);
 	/* A client that agent_server_busy() called busy has drained (may be NULL). */
 	void (*on_drained)(void *data, uint64_t client);

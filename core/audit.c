@@ -23,6 +23,7 @@
  */
 #include "audit.h"
 
+#include "utf8.h"
 #include "xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -153,84 +154,12 @@ static cJSON *audit__start(const char *kind)
 	return o;
 }
 
-/* The length of the valid UTF-8 sequence at S (N bytes left), or 0 when it is not one. */
-static size_t audit__utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* No overlong forms, no surrogates, nothing above U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* The offset of the first byte of S (N bytes) that is not part of valid UTF-8, or N. */
-size_t audit_utf8_check(const char *s, size_t n)
-{
-	size_t i = 0, k;
-
-	while (i < n && (k = audit__utf8_len((const unsigned char *)s + i, n - i)) != 0)
-		i += k;
-	return i;
-}
-
-/* Whether S is valid UTF-8 throughout. */
-bool audit_utf8_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	for (size_t i = 0, k; i < n; i += k)
-		if ((k = audit__utf8_len((const unsigned char *)s + i, n - i)) == 0)
-			return false;
-	return true;
-}
-
-/* S with every byte that is not part of valid UTF-8 replaced by U+FFFD. Caller frees. */
-char *audit_utf8_fix(const char *s)
-{
-	size_t n = strlen(s), o = 0;
-	char *out = xmalloc(n * 3 + 1);
-
-	for (size_t i = 0, k; i < n; i += k) {
-		k = audit__utf8_len((const unsigned char *)s + i, n - i);
-		if (k == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			k = 1;
-		} else {
-			memcpy(out + o, s + i, k);
-			o += k;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Makes every string (values and names) in the tree at ITEM valid UTF-8. */
 void audit_json_fix_utf8(cJSON *item)
 {
 	for (; item != NULL; item = item->next) {
-		if (item->string != NULL && !audit_utf8_valid(item->string)) {
-			char *fixed = audit_utf8_fix(item->string);
+		if (item->string != NULL && !utf8_valid(item->string)) {
+			char *fixed = utf8_fix(item->string);
 
 			if (!(item->type & cJSON_StringIsConst))
 				cJSON_free(item->string);
@@ -242,8 +171,8 @@ void audit_json_fix_utf8(cJSON *item)
 			free(fixed);
 		}
 		if (cJSON_IsString(item) && item->valuestring != NULL &&
-		    !audit_utf8_valid(item->valuestring)) {
-			char *fixed = audit_utf8_fix(item->valuestring);
+		    !utf8_valid(item->valuestring)) {
+			char *fixed = utf8_fix(item->valuestring);
 
 			cJSON_SetValuestring(item, fixed);
 			free(fixed);
@@ -285,10 +214,10 @@ static void audit__add_words(cJSON *o, size_t n, char *const words[])
 	bool raw = false;
 
 	for (size_t i = 0; i < n; i++) {
-		if (audit_utf8_valid(words[i])) {
+		if (utf8_valid(words[i])) {
 			cJSON_AddItemToArray(arr, cJSON_CreateString(words[i]));
 		} else {
-			char *fixed = audit_utf8_fix(words[i]);
+			char *fixed = utf8_fix(words[i]);
 
 			cJSON_AddItemToArray(arr, cJSON_CreateString(fixed));
 			free(fixed);

@@ -89,12 +89,6 @@ int audit_exit(struct audit *a, size_t argc, char *const argv[], int code, uint6
  */
 int audit_git(struct audit *a, const char *report, const char *cwd, const char *from);
 
-/* The offset of the first byte of S (N bytes) that is not valid UTF-8, or N. */
-size_t audit_utf8_check(const char *s, size_t n);
-/* Whether S is valid UTF-8. */
-bool audit_utf8_valid(const char *s);
-/* S with each byte that is not valid UTF-8 replaced by U+FFFD. Caller frees. */
-char *audit_utf8_fix(const char *s);
 /* Makes every string and name in the JSON tree at ITEM (and its siblings) valid UTF-8. */
 void audit_json_fix_utf8(struct cJSON *item);
 

@@ -38,13 +38,15 @@ enum protocol_field {
 	PROTOCOL_F_TTY,
 	PROTOCOL_F_TIMEOUT,
 	PROTOCOL_F_DATA,
+	PROTOCOL_F_ADDITIONS,
 	PROTOCOL_N_FIELDS,
 };
 
 #define PROTOCOL_OP_BIT(op) (1u << (op))
 #define PROTOCOL_ALL_OPS                                                                           \
 	(PROTOCOL_OP_BIT(PROTOCOL_EXEC) | PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH) |                  \
-	 PROTOCOL_OP_BIT(PROTOCOL_CANCEL) | PROTOCOL_OP_BIT(PROTOCOL_STDIN))
+	 PROTOCOL_OP_BIT(PROTOCOL_CANCEL) | PROTOCOL_OP_BIT(PROTOCOL_STDIN) |                      \
+	 PROTOCOL_OP_BIT(PROTOCOL_REQUEST_PERMISSIONS))
 
 static const struct {
 	const char *name;
@@ -58,7 +60,9 @@ static const struct {
                             PROTOCOL_OP_BIT(PROTOCOL_EXEC) | PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH)},
     [PROTOCOL_F_PERMISSIONS] = {.name = "sandbox_permissions",
                                 .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
-    [PROTOCOL_F_JUSTIFICATION] = {.name = "justification", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_JUSTIFICATION] = {.name = "justification",
+                                  .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC) |
+                                         PROTOCOL_OP_BIT(PROTOCOL_REQUEST_PERMISSIONS)},
     [PROTOCOL_F_PREFIX_RULE] = {.name = "prefix_rule", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_PATCH] = {.name = "patch", .ops = PROTOCOL_OP_BIT(PROTOCOL_APPLY_PATCH)},
     [PROTOCOL_F_TARGET] = {.name = "target",
@@ -66,6 +70,9 @@ static const struct {
     [PROTOCOL_F_TTY] = {.name = "tty", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_TIMEOUT] = {.name = "timeout_ms", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_DATA] = {.name = "data", .ops = PROTOCOL_OP_BIT(PROTOCOL_STDIN)},
+    [PROTOCOL_F_ADDITIONS] = {.name = "permissions",
+                              .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC) |
+                                     PROTOCOL_OP_BIT(PROTOCOL_REQUEST_PERMISSIONS)},
 };
 
 static const char *const protocol_op_names[] = {
@@ -73,6 +80,7 @@ static const char *const protocol_op_names[] = {
     [PROTOCOL_APPLY_PATCH] = "apply_patch",
     [PROTOCOL_CANCEL] = "cancel",
     [PROTOCOL_STDIN] = "stdin",
+    [PROTOCOL_REQUEST_PERMISSIONS] = "request_permissions",
 };
 
 static const char *const protocol_decision_names[] = {
@@ -278,6 +286,52 @@ static void protocol_strv_free(char **v)
 	free(v);
 }
 
+/*
+ * Reads "permissions" V into *OUT: an object of "write", "read" and
+ * "network" (each optional, an array of strings; the paths absolute), with
+ * at least one entry in all. Returns 0 or -EINVAL with *CAUSE.
+ */
+static int protocol_additions_parse(const cJSON *v, struct protocol_additions *out, char **cause)
+{
+	static const char shape[] = "field \"permissions\" must be an object of \"write\", "
+	                            "\"read\" and \"network\" arrays of strings, with at least "
+	                            "one entry";
+	const cJSON *m;
+
+	if (!cJSON_IsObject(v))
+		return protocol_fail(cause, shape, NULL, "");
+	cJSON_ArrayForEach(m, v)
+	{
+		char ***list = strcmp(m->string, "write") == 0     ? &out->write
+		               : strcmp(m->string, "read") == 0    ? &out->read
+		               : strcmp(m->string, "network") == 0 ? &out->network
+		                                                   : NULL;
+		size_t *n = list == &out->write  ? &out->n_write
+		            : list == &out->read ? &out->n_read
+		                                 : &out->n_network;
+
+		if (list == NULL)
+			return protocol_fail(cause, shape, NULL, "");
+		if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 0)
+			continue;
+		*list = protocol_strings(m, n);
+		if (*list == NULL)
+			return protocol_fail(cause, shape, NULL, "");
+		for (size_t i = 0; list != &out->network && i < *n; i++)
+			if ((*list)[i][0] != '/') {
+				char *field = xasprintf("field \"permissions.%s\" must hold absolute "
+				                        "paths",
+				                        m->string);
+
+				*cause = field;
+				return -EINVAL;
+			}
+	}
+	if (out->n_write + out->n_read + out->n_network == 0)
+		return protocol_fail(cause, shape, NULL, "");
+	return 0;
+}
+
 int protocol_parse(const char *line, size_t len, struct protocol_request *req, char **cause)
 {
 	const cJSON *f[PROTOCOL_N_FIELDS] = {0};
@@ -328,7 +382,8 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 			break;
 	if (k == sizeof protocol_op_names / sizeof *protocol_op_names) {
 		rc = protocol_fail(cause, "unknown op ", op,
-		                   " (expected exec, apply_patch, cancel or stdin)");
+		                   " (expected exec, apply_patch, cancel, stdin or "
+		                   "request_permissions)");
 		goto out;
 	}
 	req->op = (enum protocol_op)k;
@@ -345,6 +400,8 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 	}
 	/* The fields of each op, in a fixed order. */
 	static const enum protocol_field required[][3] = {
+	    [PROTOCOL_REQUEST_PERMISSIONS] = {PROTOCOL_F_ADDITIONS, PROTOCOL_N_FIELDS,
+	                                      PROTOCOL_N_FIELDS},
 	    [PROTOCOL_EXEC] = {PROTOCOL_F_COMMAND, PROTOCOL_F_CWD, PROTOCOL_N_FIELDS},
 	    [PROTOCOL_APPLY_PATCH] = {PROTOCOL_F_CWD, PROTOCOL_F_PATCH, PROTOCOL_N_FIELDS},
 	    [PROTOCOL_CANCEL] = {PROTOCOL_F_TARGET, PROTOCOL_N_FIELDS, PROTOCOL_N_FIELDS},
@@ -382,14 +439,31 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 			req->permissions = PROTOCOL_USE_DEFAULT;
 		} else if (cJSON_IsString(v) && strcmp(v->valuestring, "require_escalated") == 0) {
 			req->permissions = PROTOCOL_REQUIRE_ESCALATED;
+		} else if (cJSON_IsString(v) &&
+		           strcmp(v->valuestring, "with_additional_permissions") == 0) {
+			req->permissions = PROTOCOL_WITH_ADDITIONAL_PERMISSIONS;
 		} else {
 			rc = protocol_fail(cause,
-			                   "field \"sandbox_permissions\" must be \"use_default\" "
-			                   "or \"require_escalated\"",
+			                   "field \"sandbox_permissions\" must be \"use_default\", "
+			                   "\"require_escalated\" or \"with_additional_permissions\"",
 			                   NULL, "");
 			goto out;
 		}
 	}
+	if (req->op == PROTOCOL_EXEC &&
+	    (req->permissions == PROTOCOL_WITH_ADDITIONAL_PERMISSIONS) !=
+	        (f[PROTOCOL_F_ADDITIONS] != NULL)) {
+		rc = protocol_fail(cause,
+		                   f[PROTOCOL_F_ADDITIONS] == NULL
+		                       ? "missing field \"permissions\""
+		                       : "field \"permissions\" needs "
+		                         "\"sandbox_permissions\":\"with_additional_permissions\"",
+		                   NULL, "");
+		goto out;
+	}
+	if (f[PROTOCOL_F_ADDITIONS] != NULL &&
+	    (rc = protocol_additions_parse(f[PROTOCOL_F_ADDITIONS], &req->additions, cause)) != 0)
+		goto out;
 	if (f[PROTOCOL_F_JUSTIFICATION] != NULL) {
 		if (!cJSON_IsString(f[PROTOCOL_F_JUSTIFICATION])) {
 			rc = protocol_fail(cause, "field \"justification\" must be a string", NULL,
@@ -473,6 +547,9 @@ void protocol_request_free(struct protocol_request *req)
 	free(req->patch);
 	free(req->target);
 	free(req->data);
+	protocol_strv_free(req->additions.write);
+	protocol_strv_free(req->additions.read);
+	protocol_strv_free(req->additions.network);
 	memset(req, 0, sizeof *req);
 }
 
@@ -501,6 +578,19 @@ static void protocol_add_strv(cJSON *obj, const char *name, char *const *v)
 		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
 }
 
+/* Adds A as "permissions" to OBJ (only the kinds it has). */
+static void protocol_add_additions(cJSON *obj, const struct protocol_additions *a)
+{
+	cJSON *p = cJSON_AddObjectToObject(obj, "permissions");
+
+	if (a->write != NULL)
+		protocol_add_strv(p, "write", a->write);
+	if (a->read != NULL)
+		protocol_add_strv(p, "read", a->read);
+	if (a->network != NULL)
+		protocol_add_strv(p, "network", a->network);
+}
+
 char *protocol_request_format(const struct protocol_request *req)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -514,6 +604,8 @@ char *protocol_request_format(const struct protocol_request *req)
 		cJSON_AddStringToObject(o, "sandbox_permissions",
 		                        req->permissions == PROTOCOL_REQUIRE_ESCALATED
 		                            ? "require_escalated"
+		                        : req->permissions == PROTOCOL_WITH_ADDITIONAL_PERMISSIONS
+		                            ? "with_additional_permissions"
 		                            : "use_default");
 		if (req->justification != NULL)
 			cJSON_AddStringToObject(o, "justification", req->justification);
@@ -523,6 +615,13 @@ char *protocol_request_format(const struct protocol_request *req)
 			cJSON_AddTrueToObject(o, "tty");
 		if (req->timeout_ms > 0)
 			cJSON_AddNumberToObject(o, "timeout_ms", (double)req->timeout_ms);
+		if (req->permissions == PROTOCOL_WITH_ADDITIONAL_PERMISSIONS)
+			protocol_add_additions(o, &req->additions);
+		break;
+	case PROTOCOL_REQUEST_PERMISSIONS:
+		protocol_add_additions(o, &req->additions);
+		if (req->justification != NULL)
+			cJSON_AddStringToObject(o, "justification", req->justification);
 		break;
 	case PROTOCOL_APPLY_PATCH:
 		cJSON_AddStringToObject(o, "cwd", req->cwd);

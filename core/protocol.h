@@ -11,6 +11,12 @@
  *   {"id":"2","op":"apply_patch","cwd":"/ws","patch":"*** Begin Patch\n..."}
  *   {"id":"3","op":"cancel","target":"1"}
  *   {"id":"4","op":"stdin","target":"1","data":"<base64>"}  (empty data: end of input)
+ *   {"id":"5","op":"exec",...,"sandbox_permissions":"with_additional_permissions",
+ *    "permissions":{"write":["/abs"],"read":["/abs"],"network":["host:port"]}}
+ *   {"id":"6","op":"request_permissions","permissions":{...},"justification":"..."}
+ * (SPEC 12: extra permissions, still sandboxed. "permissions" needs at least
+ * one entry and goes with with_additional_permissions or request_permissions
+ * only; request_permissions ends with its `decision` event.)
  * "id", "op" are required; exec needs "command" and "cwd", apply_patch "cwd"
  * and "patch", cancel "target"; the rest is optional. Unknown and duplicate
  * fields are errors (a typo in "justification" must not pass unseen).
@@ -44,11 +50,23 @@ enum protocol_op {
 	PROTOCOL_APPLY_PATCH,
 	PROTOCOL_CANCEL,
 	PROTOCOL_STDIN,
+	PROTOCOL_REQUEST_PERMISSIONS,
 };
 
 enum protocol_permissions {
 	PROTOCOL_USE_DEFAULT,
 	PROTOCOL_REQUIRE_ESCALATED,
+	PROTOCOL_WITH_ADDITIONAL_PERMISSIONS,
+};
+
+/* "permissions": what a request adds, as given (the TUI resolves and checks them). */
+struct protocol_additions {
+	char **write; /* NULL-terminated absolute paths, or NULL */
+	size_t n_write;
+	char **read;
+	size_t n_read;
+	char **network; /* "host:port" */
+	size_t n_network;
 };
 
 struct protocol_request {
@@ -67,6 +85,8 @@ struct protocol_request {
 	uint64_t timeout_ms; /* exec: the command's bound (SPEC 12), 0: none */
 	unsigned char *data; /* stdin: the bytes (decoded; empty: end of input) */
 	size_t data_len;
+	struct protocol_additions additions; /* exec (with_additional_permissions),
+	                                        request_permissions */
 };
 
 /*
@@ -83,11 +103,12 @@ struct protocol_request {
  *   missing field "F"
  *   field "id" must be a non-empty string
  *   field "op" must be a string
- *   unknown op "X" (expected exec, apply_patch or cancel)
+ *   unknown op "X" (expected exec, apply_patch, cancel, stdin or request_permissions)
  *   unknown field "F" for op "X"
  *   field "command" must be a non-empty array of strings
  *   field "cwd" must be an absolute path
- *   field "sandbox_permissions" must be "use_default" or "require_escalated"
+ *   field "sandbox_permissions" must be "use_default", "require_escalated" or
+ *     "with_additional_permissions"
  *   field "justification" must be a string
  *   field "prefix_rule" must be a non-empty array of strings
  *   field "patch" must be a string
@@ -95,6 +116,10 @@ struct protocol_request {
  *   field "tty" must be true or false
  *   field "timeout_ms" must be a whole number of milliseconds from 1 to 604800000
  *   field "data" must be a base64 string
+ *   field "permissions" must be an object of "write", "read" and "network"
+ *     arrays of strings, with at least one entry
+ *   field "permissions.write" must hold absolute paths (also .read)
+ *   field "permissions" needs "sandbox_permissions":"with_additional_permissions"
  * After an error, REQ->id holds the line's id when it could be read (for the
  * error event), else NULL.
  */

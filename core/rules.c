@@ -24,10 +24,10 @@
  */
 #include "rules.h"
 
-#include "audit.h"
 #include "read-all.h"
 #include "rules-trust.h"
 #include "shell-split.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -1490,23 +1490,31 @@ static int rules__parse(struct rules *r, const char *file, const char *text, siz
 	return 0;
 }
 
+/*
+ * A rules file is UTF-8 text: the first byte of TEXT that is not is refused
+ * where it stands (-EINVAL, *CAUSE "FILE:LINE:COL: not UTF-8"); 0 otherwise.
+ */
+static int rules__check_utf8(const char *file, const char *text, size_t len, char **cause)
+{
+	size_t bad = utf8_check(text, len);
+	unsigned line = 1, col = 1; /* columns in bytes, as the parser's */
+
+	if (bad == len)
+		return 0;
+	for (size_t i = 0; i < bad; i++)
+		col = text[i] == '\n' ? (line++, 1) : col + 1;
+	if (cause != NULL)
+		*cause = xasprintf("%s:%u:%u: not UTF-8 (byte 0x%02x)", file, line, col,
+		                   (unsigned char)text[bad]);
+	return -EINVAL;
+}
+
 /* Parses and adds a whole buffer. */
 int rules_load_buffer(struct rules *r, const char *file, const char *text, size_t len, char **cause)
 {
-	size_t bad = audit_utf8_check(text, len);
+	int rc = rules__check_utf8(file, text, len, cause);
 
-	/* A rules file is UTF-8 text: a byte that is not is refused where it stands. */
-	if (bad < len) {
-		unsigned line = 1, col = 1; /* columns in bytes, as the parser's */
-
-		for (size_t i = 0; i < bad; i++)
-			col = text[i] == '\n' ? (line++, 1) : col + 1;
-		if (cause != NULL)
-			*cause = xasprintf("%s:%u:%u: not UTF-8 (byte 0x%02x)", file, line, col,
-			                   (unsigned char)text[bad]);
-		return -EINVAL;
-	}
-	return rules__parse(r, file, text, len, 1, 0, NULL, cause);
+	return rc != 0 ? rc : rules__parse(r, file, text, len, 1, 0, NULL, cause);
 }
 
 /* ---- files ----------------------------------------------------------------- */
@@ -1622,8 +1630,10 @@ static int rules__load_text(struct rules *r, const char *path, const char *text,
 {
 	char *why = NULL;
 	size_t dropped = 0;
-	int rc = rules__parse(r, path, text, len, 1, 0, restrict_only, &why);
+	int rc = rules__check_utf8(path, text, len, &why);
 
+	if (rc == 0)
+		rc = rules__parse(r, path, text, len, 1, 0, restrict_only, &why);
 	if (rc == 0) {
 		rules__remember(r, path, text, len, restrict_only != NULL);
 		return 0;

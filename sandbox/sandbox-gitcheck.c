@@ -46,6 +46,7 @@
  */
 #include "sandbox/sandbox.h"
 
+#include "core/utf8.h"
 #include "core/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -927,22 +928,6 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at S[I] (of LEN bytes), or 0 when it is not one. */
-static size_t gitcheck_utf8_seq(const char *s, size_t len, size_t i)
-{
-	unsigned char c = (unsigned char)s[i];
-	size_t n = c < 0x80             ? 1
-	           : (c & 0xe0) == 0xc0 ? 2
-	           : (c & 0xf0) == 0xe0 ? 3
-	           : (c & 0xf8) == 0xf0 ? 4
-	                                : 0;
-	bool ok = n > 0 && i + n <= len && !(n == 2 && c < 0xc2) && c < 0xf5;
-
-	for (size_t k = 1; ok && k < n; k++)
-		ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-	return ok ? n : 0;
-}
-
 /* S with every byte a terminal could act on (controls, C1, invalid UTF-8, '\') as \xHH. */
 static char *gitcheck_printable(const char *s)
 {
@@ -951,7 +936,7 @@ static char *gitcheck_printable(const char *s)
 
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = gitcheck_utf8_seq(s, len, i);
+		size_t n = utf8_seq_len(s + i, len - i);
 		bool ok = n > 0;
 
 		if (ok && n == 1)
@@ -971,33 +956,10 @@ static char *gitcheck_printable(const char *s)
 	return out;
 }
 
-/* S as valid UTF-8: every byte of an invalid sequence becomes U+FFFD. */
-static char *gitcheck_utf8(const char *s)
-{
-	size_t len = strlen(s), o = 0;
-	char *out = xmalloc(len * 3 + 1);
-
-	for (size_t i = 0; i < len;) {
-		size_t n = gitcheck_utf8_seq(s, len, i);
-
-		if (n == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(out + o, s + i, n);
-		o += n;
-		i += n;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Adds KEY: S (made valid UTF-8) to O. */
 static void gitcheck_json_str(cJSON *o, const char *key, const char *s)
 {
-	char *u = gitcheck_utf8(s);
+	char *u = utf8_fix(s);
 
 	cJSON_AddStringToObject(o, key, u);
 	free(u);
@@ -1082,7 +1044,7 @@ static char *gitcheck_json_line(const struct sandbox_gitcheck_report *r)
 	gitcheck_json_str(o, "path", r->path);
 	gitcheck_json_str(o, "reason", r->why);
 	for (size_t i = 0; i < r->n_moved; i++) {
-		char *u = gitcheck_utf8(r->moved[i]);
+		char *u = utf8_fix(r->moved[i]);
 		cJSON_AddItemToArray(moved, cJSON_CreateString(u));
 		free(u);
 	}

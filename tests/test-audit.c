@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include "../core/audit.h"
+#include "../core/utf8.h"
 #include "../core/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -235,7 +236,7 @@ static int audit_test__all_valid(const char *text, size_t len)
 		if (text[i] != '\n')
 			continue;
 		char *line = xstrndup(text + start, i - start);
-		cJSON *o = audit_utf8_valid(line) && strlen(line) == i - start ? cJSON_Parse(line)
+		cJSON *o = utf8_valid(line) && strlen(line) == i - start ? cJSON_Parse(line)
 		                                                              : NULL;
 		bool ok = cJSON_IsObject(o);
 

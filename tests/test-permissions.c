@@ -1,5 +1,6 @@
 /*
- * Tests of extra permissions that keep the sandbox (SPEC 12): the
+ * Tests of extra permissions that keep the sandbox (SPEC 12): the protocol's
+ * "with_additional_permissions", "permissions" and request_permissions; the
  * canonical sets (links and `..` resolved, `/` refused for writing, hosts
  * without wildcards) and their keys; how they extend a policy (a `none`
  * path stays closed); the directory a read-only denial names.
@@ -7,6 +8,7 @@
 #include "test.h"
 
 #include "../core/policy-permissions.h"
+#include "../core/protocol.h"
 #include "../core/xmalloc.h"
 
 #include <errno.h>
@@ -14,6 +16,112 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+TEST(protocol_parses_additional_permissions_and_request_permissions)
+{
+	struct protocol_request r;
+	char *cause = NULL, *again;
+	const char *line =
+	    "{\"id\":\"5\",\"op\":\"exec\",\"command\":[\"touch\",\"/out/x\"],\"cwd\":\"/ws\","
+	    "\"sandbox_permissions\":\"with_additional_permissions\",\"justification\":\"build\","
+	    "\"permissions\":{\"write\":[\"/out\"],\"read\":[\"/ref\",\"/doc\"],"
+	    "\"network\":[\"example.com:443\"]}}";
+
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.permissions, PROTOCOL_WITH_ADDITIONAL_PERMISSIONS);
+	ASSERT_EQ(r.additions.n_write, 1);
+	ASSERT_STR_EQ(r.additions.write[0], "/out");
+	ASSERT_EQ(r.additions.n_read, 2);
+	ASSERT_STR_EQ(r.additions.read[1], "/doc");
+	ASSERT_EQ(r.additions.n_network, 1);
+	ASSERT_STR_EQ(r.additions.network[0], "example.com:443");
+	again = protocol_request_format(&r);
+	ASSERT_CONTAINS(again, "\"sandbox_permissions\":\"with_additional_permissions\"");
+	ASSERT_CONTAINS(again, "\"permissions\":{\"write\":[\"/out\"],\"read\":[\"/ref\",\"/doc\"],"
+	                       "\"network\":[\"example.com:443\"]}");
+	protocol_request_free(&r);
+	/* What it formats reads back the same. */
+	ASSERT_EQ(protocol_parse(again, strlen(again) - 1, &r, &cause), 0);
+	ASSERT_EQ(r.additions.n_read, 2);
+	protocol_request_free(&r);
+	free(again);
+
+	line = "{\"id\":\"6\",\"op\":\"request_permissions\",\"justification\":\"caches\","
+	       "\"permissions\":{\"write\":[\"/cache\"]}}";
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.op, PROTOCOL_REQUEST_PERMISSIONS);
+	ASSERT_STR_EQ(r.justification, "caches");
+	ASSERT_EQ(r.additions.n_write, 1);
+	again = protocol_request_format(&r);
+	ASSERT_STR_EQ(again, "{\"id\":\"6\",\"op\":\"request_permissions\",\"permissions\":{"
+	                     "\"write\":[\"/cache\"]},\"justification\":\"caches\"}\n");
+	free(again);
+	protocol_request_free(&r);
+	return 0;
+}
+
+TEST(protocol_refuses_malformed_permissions)
+{
+	static const struct {
+		const char *line, *error;
+	} cases[] = {
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"with_additional_permissions\"}",
+	     "missing field \"permissions\""},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"permissions\":{\"write\":[\"/x\"]}}",
+	     "field \"permissions\" needs \"sandbox_permissions\":\"with_additional_permissions\""},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"require_escalated\",\"permissions\":{\"write\":[\"/x\"]}}",
+	     "field \"permissions\" needs \"sandbox_permissions\":\"with_additional_permissions\""},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"with_additional_permissions\",\"permissions\":{}}",
+	     "field \"permissions\" must be an object of \"write\", \"read\" and \"network\" "
+	     "arrays of strings, with at least one entry"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"with_additional_permissions\","
+	     "\"permissions\":{\"write\":[]}}",
+	     "field \"permissions\" must be an object of \"write\", \"read\" and \"network\" "
+	     "arrays of strings, with at least one entry"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"with_additional_permissions\","
+	     "\"permissions\":{\"exec\":[\"/x\"]}}",
+	     "field \"permissions\" must be an object of \"write\", \"read\" and \"network\" "
+	     "arrays of strings, with at least one entry"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"with_additional_permissions\","
+	     "\"permissions\":{\"write\":\"/x\"}}",
+	     "field \"permissions\" must be an object of \"write\", \"read\" and \"network\" "
+	     "arrays of strings, with at least one entry"},
+	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
+	     "\"sandbox_permissions\":\"with_additional_permissions\","
+	     "\"permissions\":{\"write\":[\"out\"]}}",
+	     "field \"permissions.write\" must hold absolute paths"},
+	    {"{\"id\":\"7\",\"op\":\"request_permissions\",\"permissions\":{\"read\":[\"../x\"]}}",
+	     "field \"permissions.read\" must hold absolute paths"},
+	    {"{\"id\":\"7\",\"op\":\"request_permissions\"}", "missing field \"permissions\""},
+	    {"{\"id\":\"7\",\"op\":\"request_permissions\",\"permissions\":{\"write\":[\"/x\"]},"
+	     "\"cwd\":\"/\"}",
+	     "unknown field \"cwd\" for op \"request_permissions\""},
+	    {"{\"id\":\"7\",\"op\":\"request_permissions\",\"permissions\":{\"write\":[\"/x\"],"
+	     "\"write\":[\"/y\"]}}",
+	     "duplicate field \"permissions.write\" at byte 67"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct protocol_request r;
+		char *cause = NULL;
+
+		ASSERT_EQ(protocol_parse(cases[i].line, strlen(cases[i].line), &r, &cause), -EINVAL);
+		ASSERT_STR_EQ(cause, cases[i].error);
+		/* A repeated key is found before the id is read. */
+		if (strstr(cases[i].error, "duplicate") == NULL)
+			ASSERT_STR_EQ(r.id, "7");
+		free(cause);
+		protocol_request_free(&r);
+	}
+	return 0;
+}
 
 TEST(permissions_are_canonical_and_refuse_what_would_escape)
 {

@@ -128,7 +128,9 @@ TEST(protocol_parse_error_messages)
 	    {"{\"id\":\"7\"}", "missing field \"op\"", "7"},
 	    {"{\"id\":\"7\",\"op\":3}", "field \"op\" must be a string", "7"},
 	    {"{\"id\":\"7\",\"op\":\"run\"}",
-	     "unknown op \"run\" (expected exec, apply_patch, cancel or stdin)", "7"},
+	     "unknown op \"run\" (expected exec, apply_patch, cancel, stdin or "
+	     "request_permissions)",
+	     "7"},
 	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],\"justfication\":"
 	     "\"x\"}",
 	     "unknown field \"justfication\" for op \"exec\"", "7"},
@@ -146,7 +148,9 @@ TEST(protocol_parse_error_messages)
 	     "field \"cwd\" must be an absolute path", "7"},
 	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
 	     "\"sandbox_permissions\":\"escalate\"}",
-	     "field \"sandbox_permissions\" must be \"use_default\" or \"require_escalated\"", "7"},
+	     "field \"sandbox_permissions\" must be \"use_default\", \"require_escalated\" or "
+	     "\"with_additional_permissions\"",
+	     "7"},
 	    {"{\"id\":\"7\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"ls\"],"
 	     "\"justification\":null}",
 	     "field \"justification\" must be a string", "7"},
@@ -166,7 +170,7 @@ TEST(protocol_parse_error_messages)
 	     "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	     "xxxxxxxxxxxx\"}",
 	     "unknown op \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" "
-	     "(expected exec, apply_patch, cancel or stdin)",
+	     "(expected exec, apply_patch, cancel, stdin or request_permissions)",
 	     "7"},
 	};
 

@@ -732,6 +732,21 @@ TEST(rules_file_that_is_not_utf8_is_an_error)
 	              r, "# café ✓\nprefix_rule(pattern=[\"ls\"], decision=\"allow\")\n", &cause),
 	          0);
 	rules_free(r);
+	/* The same from a file on disk, as airlock loads them: refused too. */
+	char *dir = xasprintf("%s/rules", test_tmpdir()), *file = xasprintf("%s/x.rules", dir);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(test_write_file(file, "prefix_rule(pattern=[\"ls\"], decision=\"allow\")\n"
+	                                "# caf\xe9\n"),
+	          0);
+	r = rules_new();
+	ASSERT_EQ(rules_load_dir(r, dir, &cause), -EINVAL);
+	char *want = xasprintf("%s:2:6: not UTF-8 (byte 0xe9)", file);
+	ASSERT_STR_EQ(cause, want);
+	free(want);
+	free(cause);
+	rules_free(r);
+	free(file);
+	free(dir);
 	return 0;
 }
 

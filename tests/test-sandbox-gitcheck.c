@@ -624,6 +624,38 @@ TEST(gitcheck_attacker_variants)
 	return 0;
 }
 
+/*
+ * A name that only looks like UTF-8 (a surrogate, an overlong form, a code
+ * point above U+10FFFF) is not UTF-8: the audit line gets U+FFFD for each of
+ * its bytes, as the audit log writes any other bytes that are not, and the
+ * pane line gets them escaped.
+ */
+TEST(gitcheck_report_names_are_strict_utf8)
+{
+	static const char *const fakes[] = {"\xed\xa0\x80", "\xe0\x80\xaf", "\xf4\x90\x80\x80"};
+	struct sandbox_gitcheck_report r = {0};
+	char *err, *json;
+
+	for (size_t i = 0; i < sizeof fakes / sizeof *fakes; i++) {
+		r.path = xasprintf("/ws/a%sb/.git", fakes[i]);
+		r.why = xstrdup("new, replaced or written to");
+		r.moved[0] = xasprintf("/ws/a%sb/.git/config.airlock-moved-1", fakes[i]);
+		r.n_moved = 1;
+		gc_print(&r, 1, &err, &json);
+		ASSERT(json != NULL && err != NULL);
+		ASSERT_NOT_CONTAINS(json, fakes[i]);
+		ASSERT_CONTAINS(json, "/ws/a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+		ASSERT_NOT_CONTAINS(err, fakes[i]);
+		ASSERT_CONTAINS(err, "/ws/a\\x");
+		free(err);
+		free(json);
+		free(r.moved[0]);
+		free(r.why);
+		free(r.path);
+	}
+	return 0;
+}
+
 /* An old repository whose hooks symlink names a directory in the worktree: a hook changed there
  * counts. */
 TEST(gitcheck_hooks_kept_in_the_worktree)

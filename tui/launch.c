@@ -19,6 +19,7 @@
 #include "core/job.h"
 #include "core/policy.h"
 #include "core/sandbox-command.h"
+#include "core/utf8.h"
 #include "core/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -177,8 +178,8 @@ void launch_git_reports(struct pane *p, const struct job *job)
 		cJSON *o = cJSON_Parse(line);
 		const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "reason");
-		char *where = audit_utf8_fix(cJSON_IsString(path) ? path->valuestring : "?");
-		char *reason = audit_utf8_fix(cJSON_IsString(why) ? why->valuestring : "?");
+		char *where = utf8_fix(cJSON_IsString(path) ? path->valuestring : "?");
+		char *reason = utf8_fix(cJSON_IsString(why) ? why->valuestring : "?");
 		/* The helper said what it moved on the terminal; this says where it is recorded. */
 		char *note = rc == 0 ? xasprintf("airlock: git repository %s (%s): in the audit log",
 		                                 where, reason)
@@ -225,6 +226,9 @@ int launch_start(struct pane *p, bool sandboxed)
 	char *env[3 + PROXY_ENV_MAX];
 	int n_env = 0, err;
 
+	/* Whatever a prompt, a decider or a cache said: the managed policy's last word (SPEC 11). */
+	if (rules_sandbox_only(t->rules))
+		sandboxed = true;
 	if (sandboxed) {
 		if (t->sandbox_helper == NULL) {
 			pane_note(p, "airlock: cannot find the sandbox helper airlock-sandbox "

@@ -4,11 +4,7 @@
 # writable.
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-submit() {
-	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
+e2e_agent_setup
 printf '*** Begin Patch\n*** Add File: one.txt\n+one\n*** End Patch\n' >"$e2e_dir/one.patch"
 printf '*** Begin Patch\n*** Add File: two.txt\n+two\n*** End Patch\n' >"$e2e_dir/two.patch"
 

@@ -4,21 +4,7 @@
 # asks for a terminal instead.
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-# Until the TUI's agent socket is there (the status bar may be too narrow to show it).
-wait_socket() {
-	local i=0
-	while [ $i -lt 200 ]; do
-		ls "$XDG_RUNTIME_DIR"/airlock/*.sock >/dev/null 2>&1 && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "no agent socket under $XDG_RUNTIME_DIR/airlock"
-}
-submit() {
-	(cd "$e2e_dir/ws" && timeout 60 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
+e2e_agent_setup 60
 
 start 100 30 -n off -a never
 wait_socket

@@ -4,17 +4,13 @@
 # socket directory and socket are the user's, 0700 and 0600.
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+e2e_agent_setup
 export GITHUB_TOKEN=ghp-e2e AWS_SECRET_ACCESS_KEY=aws-e2e my_api_key=key-e2e MY_KEEP_TOKEN=kept
 export PLAIN_E2E=plain
 printf '{"environment":{"keep":["MY_KEEP_TOKEN"],"set":{"FIXED_SECRET":"fixed"}}}\n' \
 	>"$e2e_home/config.json"
 start 100 30 -n off
 wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
-submit() {
-	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
 
 [ "$(stat -c %a "$XDG_RUNTIME_DIR/airlock")" = 700 ] || fail "the socket directory is not 0700"
 for s in "$XDG_RUNTIME_DIR"/airlock/*.sock; do

@@ -5,13 +5,9 @@
 # client's output keeps streaming, complete.
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+e2e_agent_setup
 start 100 30 -n off
 wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
-submit() {
-	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
 
 # An approved escalation (root can write /etc outside the sandbox).
 if [ "$(id -u)" = 0 ]; then

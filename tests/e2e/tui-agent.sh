@@ -3,13 +3,9 @@
 # human (n: 126); a patch shows its diff in the modal and y applies it.
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+e2e_agent_setup
 start 100 30 -n off
 wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
-submit() {
-	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
 
 out=$(submit -- sh -c 'echo hello from the agent; exit 3')
 rc=$?

@@ -306,3 +306,30 @@ airlock_pid() {
 	done
 	return 0
 }
+
+# e2e_agent_setup [SECONDS]: for the tests that talk to the agent socket: a
+# private runtime directory (XDG_RUNTIME_DIR, exported) where the TUI makes
+# its socket, and `submit` below giving up after SECONDS (default 30).
+e2e_agent_setup() {
+	e2e_submit_timeout=${1:-30}
+	export XDG_RUNTIME_DIR="$e2e_dir/run"
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+}
+
+# wait_socket: until the TUI's agent socket is there (the status bar may be
+# too narrow to show it).
+wait_socket() {
+	local i=0
+	while [ $i -lt 200 ]; do
+		ls "$XDG_RUNTIME_DIR"/airlock/*.sock >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "no agent socket under $XDG_RUNTIME_DIR/airlock"
+}
+
+# submit ARGS...: `airlock submit ARGS...` from the workspace, to the TUI's socket.
+submit() {
+	(cd "$e2e_dir/ws" && timeout "${e2e_submit_timeout:-30}" \
+		env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
+}

@@ -8,13 +8,9 @@
 # command goes ahead when the command ends.
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+e2e_agent_setup 60
 start 100 30 -n off
 wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
-submit() {
-	(cd "$e2e_dir/ws" && timeout 60 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
 
 marker="$e2e_dir/escalated-ran"
 line='echo y$((6*7))p-any-yap-any-typeahead'
