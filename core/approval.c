@@ -42,6 +42,9 @@ struct approval__pending {
 	bool escalate;
 	bool outside_roots;
 	struct approval__pending *next;
+	/* The decider (SPEC 11): its question while it is asked (q->asking), and the queue. */
+	uint64_t ask_id;
+	struct approval_queue *q;
 };
 
 /* A set of strings. */
@@ -65,6 +68,8 @@ struct approval_queue {
 	struct approval__set blocked;  /* hosts blocked for the session */
 	void (*changed)(void *data);
 	void *changed_data;
+	struct approval__pending *asking; /* waiting for the decider, unseen (SPEC 11) */
+	bool by_decider; /* approval_answer_reason answers for the decider, not a human */
 };
 
 /* How an option of a prompt is offered. */
@@ -92,6 +97,7 @@ static const struct approval__option_def approval__network_options[] = {
     {.key = 'a', .answer = APPROVAL_SESSION, .label = "Yes, allow %s for this session"},
     {.key = 'p', .answer = APPROVAL_RULE, .label = "Yes, always allow %s"},
     {.key = 'd', .answer = APPROVAL_DENY_BLOCK, .label = "No, and block %s for this session"},
+    {.key = 'b', .answer = APPROVAL_DENY_RULE, .label = "No, and always block %s"},
     {.key = 'n', .answer = APPROVAL_DENY, .label = "No"},
 };
 
@@ -129,7 +135,7 @@ static const struct {
 static const char *const approval__answer_names[] = {
     [APPROVAL_ONCE] = "once", [APPROVAL_SESSION] = "session",
     [APPROVAL_RULE] = "rule", [APPROVAL_DENY_BLOCK] = "deny-block",
-    [APPROVAL_DENY] = "deny",
+    [APPROVAL_DENY] = "deny", [APPROVAL_DENY_RULE] = "deny-rule",
 };
 
 /* The name of answer A. */
@@ -385,6 +391,17 @@ void approval_queue_free(struct approval_queue *q)
 	if (q == NULL)
 		return;
 	q->changed = NULL;
+	/* Questions to the decider are withdrawn; their requests are denied like the rest. */
+	while (q->asking != NULL) {
+		struct approval__pending *p = q->asking;
+
+		q->asking = p->next;
+		p->next = NULL;
+		if (p->ask_id != 0 && q->cfg.decider != NULL)
+			decider_withdraw(q->cfg.decider, p->ask_id);
+		approval__resume(p, &res);
+		approval__pending_free(p);
+	}
 	while (q->head != NULL) {
 		struct approval__pending *p = q->head;
 
@@ -521,6 +538,153 @@ static uint64_t approval__wait(struct approval_queue *q, struct approval__pendin
 	return w->id;
 }
 
+/* ---- the decider (SPEC 11) ------------------------------------------------- */
+
+static int approval__audit_prompt(struct approval_queue *q, struct approval__pending *p,
+                                  const struct approval_result *res);
+
+/* The decider's name for a kind of request, or NULL for a kind it is not asked about. */
+static const char *approval__decider_kind(enum approval_kind k)
+{
+	switch (k) {
+	case APPROVAL_EXEC:
+		return "exec";
+	case APPROVAL_NETWORK:
+		return "network";
+	case APPROVAL_PATCH:
+		return "patch";
+	default:
+		return NULL;
+	}
+}
+
+/* Whether new prompt P goes to the decider before a human. */
+static bool approval__decider_asks(const struct approval_queue *q,
+                                   const struct approval__pending *p)
+{
+	return q->cfg.decider != NULL && approval__decider_kind(p->prompt.kind) != NULL;
+}
+
+/*
+ * Whether a command DR found forbidden goes to the decider all the same:
+ * under never, what is refused only for want of a prompt (not by a
+ * forbidden rule) is the decider's to judge.
+ */
+static bool approval__decider_takes(const struct approval_queue *q, const struct decide_result *dr)
+{
+	return q->cfg.decider != NULL && q->cfg.approval == DECIDE_APPROVAL_NEVER &&
+	       !(dr->rule != NULL && dr->rule->decision == RULES_FORBIDDEN);
+}
+
+/* Takes P off the decider's list; returns whether it was there. */
+static bool approval__asking_unlink(struct approval_queue *q, struct approval__pending *p)
+{
+	for (struct approval__pending **pp = &q->asking; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			p->next = NULL;
+			return true;
+		}
+	return false;
+}
+
+/* Puts P at the FIFO's tail: a prompt from now on. */
+static void approval__show(struct approval_queue *q, struct approval__pending *p)
+{
+	if (q->tail != NULL)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->n_pending++;
+}
+
+/*
+ * The decider's answer about P: allow or deny decides as a human's "once"
+ * or "no" would (by decider); ask or a failure shows the prompt, or under
+ * never (no human to ask) refuses.
+ */
+static void approval__decided(enum decider_verdict v, const char *reason, bool failed, void *data)
+{
+	struct approval__pending *p = data;
+	struct approval_queue *q = p->q;
+	struct approval_prompt *pr = &p->prompt;
+
+	approval__asking_unlink(q, p);
+	p->ask_id = 0;
+	if (!failed && v != DECIDER_ASK) {
+		approval__show(q, p);
+		q->by_decider = true;
+		approval_answer_reason(q, pr->id, v == DECIDER_ALLOW ? APPROVAL_ONCE : APPROVAL_DENY,
+		                       reason);
+		q->by_decider = false;
+		return;
+	}
+	if (q->cfg.approval == DECIDE_APPROVAL_NEVER) {
+		char *why = xasprintf("policy never refuses what would prompt (the decider %s: %s)",
+		                      failed ? "failed" : "asks", reason);
+		struct approval_result res = {.allowed = false,
+		                              .by = AUDIT_BY_POLICY,
+		                              .scope = AUDIT_SCOPE_ONCE,
+		                              .answer = APPROVAL_DENY,
+		                              .reason = why,
+		                              .typed_reason = why};
+
+		approval__audit_prompt(q, p, &res);
+		approval__resume(p, &res);
+		approval__pending_free(p);
+		free(why);
+		approval__changed(q);
+		return;
+	}
+	/* A human decides; the prompt says what the decider said. */
+	char *r = pr->reason[0] != '\0' ? xasprintf("%s; decider: %s", pr->reason, reason)
+	                                : xasprintf("decider: %s", reason);
+	free(pr->reason);
+	pr->reason = r;
+	approval__show(q, p);
+	approval__changed(q);
+}
+
+/*
+ * Puts new prompt P (not yet in the FIFO) to the decider with its first
+ * waiter; it waits unseen for the answer. Returns the waiter's id, or 0
+ * when the answer came at once and the waiter is done.
+ */
+static uint64_t approval__ask(struct approval_queue *q, struct approval__pending *p,
+                              approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct approval_prompt *pr = &p->prompt;
+	uint64_t id = approval__wait(q, p, cb, freecb, data), pid = pr->id, ask;
+	struct decider_query dq = {
+	    .kind = approval__decider_kind(pr->kind),
+	    .words = pr->kind == APPROVAL_PATCH  ? pr->paths
+	             : pr->kind == APPROVAL_EXEC ? pr->argv
+	                                         : NULL,
+	    .n_words = pr->kind == APPROVAL_PATCH ? pr->n_paths : pr->argc,
+	    .host = pr->host,
+	    .port = pr->port,
+	    .protocol = pr->protocol,
+	    .cwd = pr->cwd,
+	    .from = pr->from,
+	    .reason = pr->reason,
+	};
+
+	p->q = q;
+	p->next = q->asking;
+	q->asking = p;
+	ask = decider_ask(q->cfg.decider, &dq, approval__decided, p);
+	if (ask != 0) {
+		p->ask_id = ask;
+		return id;
+	}
+	/* Answered at once: the waiter lives on only if P became a prompt. */
+	for (struct approval__pending *f = q->head; f != NULL; f = f->next)
+		if (f->prompt.id == pid)
+			return id;
+	return 0;
+}
+
 /* The reject kinds, in the order their bits go (SPEC 12). */
 static const char *const approval__reject_names[] = {"sandbox", "rules", "patches", "network"};
 
@@ -654,6 +818,14 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 			approval__changed(q);
 			return id;
 		}
+	/* An equal request already put to the decider: wait on its answer too. */
+	for (p = q->asking; p != NULL; p = p->next)
+		if (strcmp(p->key, key) == 0) {
+			free(key);
+			free(reason);
+			shell_split_words_free(prefix);
+			return approval__wait(q, p, cb, freecb, data);
+		}
 	p = xcalloc(1, sizeof *p);
 	pr = &p->prompt;
 	p->key = key;
@@ -707,6 +879,9 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 		break;
 	}
 	}
+	/* Before a human, the decider (SPEC 11) is asked, when there is one. */
+	if (approval__decider_asks(q, p))
+		return approval__ask(q, p, cb, freecb, data);
 	if (q->tail != NULL)
 		q->tail->next = p;
 	else
@@ -758,7 +933,7 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	decide_command(&in, &dr);
 	res.rule = approval__where(dr.rule, where, sizeof where);
 	res.reason = dr.reason;
-	if (dr.decision == DECIDE_FORBIDDEN ||
+	if ((dr.decision == DECIDE_FORBIDDEN && !approval__decider_takes(q, &dr)) ||
 	    (dr.decision == DECIDE_ALLOW && (!dr.sandboxed || !req->retry))) {
 		res.allowed = dr.decision == DECIDE_ALLOW;
 		res.sandboxed = dr.sandboxed;
@@ -779,7 +954,7 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 		return id;
 	}
 	/* A prompt: a retry after a denial, or what decide says needs a human. */
-	if (q->cfg.approval == DECIDE_APPROVAL_NEVER) {
+	if (q->cfg.approval == DECIDE_APPROVAL_NEVER && q->cfg.decider == NULL) {
 		res.allowed = false;
 		res.rule = NULL;
 		res.reason = "policy never refuses what would prompt";
@@ -835,6 +1010,11 @@ bool approval_network_refused_by_name(const struct approval_queue *q, const char
 	else
 		refused = q->cfg.approval == DECIDE_APPROVAL_NEVER ||
 		          (q->cfg.reject & APPROVAL_REJECT_NETWORK) != 0;
+	/* Under never, a name nothing refuses is the decider's to judge (SPEC 11). */
+	if (refused && q->cfg.decider != NULL && q->cfg.approval == DECIDE_APPROVAL_NEVER &&
+	    !approval__domains_match(q->denied, h) &&
+	    !(rule != NULL && rule->decision == RULES_FORBIDDEN) && !approval__set_has(&q->blocked, h))
+		refused = false;
 	free(key);
 	free(h);
 	return refused;
@@ -885,7 +1065,7 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 		res.by = AUDIT_BY_CONFIG;
 		res.rule = NULL;
 		res.reason = "the host is in network.allowed_domains";
-	} else if (q->cfg.approval == DECIDE_APPROVAL_NEVER) {
+	} else if (q->cfg.approval == DECIDE_APPROVAL_NEVER && q->cfg.decider == NULL) {
 		res.by = AUDIT_BY_POLICY;
 		res.rule = NULL;
 		res.reason = "policy never refuses what would prompt";
@@ -928,7 +1108,7 @@ static uint64_t approval__patch(struct approval_queue *q, const struct approval_
 		res.by = AUDIT_BY_SESSION;
 		res.scope = AUDIT_SCOPE_SESSION;
 		res.reason = "every file is approved for this session";
-	} else if (a == DECIDE_APPROVAL_NEVER) {
+	} else if (a == DECIDE_APPROVAL_NEVER && (!req->outside_roots || q->cfg.decider == NULL)) {
 		res.allowed = !req->outside_roots;
 		res.reason = req->outside_roots ? "outside the writable roots; policy never refuses"
 		                                : "inside the writable roots (policy never)";
@@ -962,26 +1142,53 @@ uint64_t approval_request(struct approval_queue *q, const struct approval_reques
 	return 0;
 }
 
+/*
+ * P's last requester went away: P leaves the FIFO (or the decider's list,
+ * its question withdrawn) at once, with an audit line (SPEC 11).
+ */
+static void approval__withdraw(struct approval_queue *q, struct approval__pending *p)
+{
+	static const char why[] = "withdrawn: the requester is gone";
+	struct approval_result res = {.allowed = false,
+	                              .by = AUDIT_BY_WITHDRAWN,
+	                              .scope = AUDIT_SCOPE_ONCE,
+	                              .answer = APPROVAL_DENY,
+	                              .reason = why,
+	                              .typed_reason = why};
+
+	if (approval__asking_unlink(q, p)) {
+		if (p->ask_id != 0)
+			decider_withdraw(q->cfg.decider, p->ask_id);
+	} else {
+		approval__unlink(q, p);
+	}
+	p->prompt.n_waiters = 1; /* the line stands for the one request withdrawn */
+	approval__audit_prompt(q, p, &res);
+	approval__pending_free(p);
+}
+
 /* Withdraws one waiter. */
 int approval_cancel(struct approval_queue *q, uint64_t waiter)
 {
-	for (struct approval__pending *p = q->head; p != NULL; p = p->next) {
-		for (struct approval__waiter **pp = &p->waiters; *pp != NULL; pp = &(*pp)->next) {
-			struct approval__waiter *w = *pp;
+	for (int list = 0; list < 2; list++) {
+		for (struct approval__pending *p = list == 0 ? q->head : q->asking; p != NULL;
+		     p = p->next) {
+			for (struct approval__waiter **pp = &p->waiters; *pp != NULL;
+			     pp = &(*pp)->next) {
+				struct approval__waiter *w = *pp;
 
-			if (w->id != waiter)
-				continue;
-			*pp = w->next;
-			p->prompt.n_waiters--;
-			if (w->freecb != NULL)
-				w->freecb(w->data);
-			free(w);
-			if (p->waiters == NULL) {
-				approval__unlink(q, p);
-				approval__pending_free(p);
+				if (w->id != waiter)
+					continue;
+				*pp = w->next;
+				p->prompt.n_waiters--;
+				if (w->freecb != NULL)
+					w->freecb(w->data);
+				free(w);
+				if (p->waiters == NULL)
+					approval__withdraw(q, p);
+				approval__changed(q);
+				return 0;
 			}
-			approval__changed(q);
-			return 0;
 		}
 	}
 	return -ENOENT;
@@ -1117,8 +1324,8 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 {
 	struct approval__pending *p;
 	struct approval_prompt *pr;
-	struct approval_result res = {.prompted = true,
-	                              .by = AUDIT_BY_USER,
+	struct approval_result res = {.prompted = !q->by_decider,
+	                              .by = q->by_decider ? AUDIT_BY_DECIDER : AUDIT_BY_USER,
 	                              .answer = answer,
 	                              .typed_reason = reason != NULL && reason[0] != '\0' ? reason
 	                                                                                  : NULL};
@@ -1142,7 +1349,7 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 	res.sandboxed = false;
 	res.scope = answer == APPROVAL_SESSION || answer == APPROVAL_DENY_BLOCK
 	                ? AUDIT_SCOPE_SESSION
-	            : answer == APPROVAL_RULE ? AUDIT_SCOPE_RULE
+	            : answer == APPROVAL_RULE || answer == APPROVAL_DENY_RULE ? AUDIT_SCOPE_RULE
 	                                      : AUDIT_SCOPE_ONCE;
 	res.reason = res.allowed ? "approved" : "denied";
 	if (answer == APPROVAL_SESSION) {
@@ -1180,6 +1387,18 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 	} else if (answer == APPROVAL_DENY_BLOCK) {
 		recheck = true;
 		approval__set_add(&q->blocked, pr->host);
+	} else if (answer == APPROVAL_DENY_RULE) {
+		/* `b`: network_rule(host=HOST, decision="deny"), every protocol (SPEC 11). */
+		recheck = true;
+		rc = q->home == NULL ? -ENOENT
+		                     : rules_amend_network(q->cfg.rules, q->home, pr->host, NULL,
+		                                           RULES_FORBIDDEN, &cause);
+		if (rc != 0) {
+			/* Refused all the same; blocked for the session at least. */
+			res.scope = AUDIT_SCOPE_SESSION;
+			approval__set_add(&q->blocked, pr->host);
+		}
+		free(cause);
 	}
 	if (approval__audit_prompt(q, p, &res) != 0 && res.allowed) {
 		res.allowed = false;

@@ -34,9 +34,17 @@
  * rule with decision allow; network: network_rule(host, protocol, allow);
  * both to HOME/rules/default.rules, and the in-memory rules at once); deny;
  * deny-and-block (network: deny and block the host (any port, any protocol)
- * for the session). After a session/rule answer, the other pending prompts
+ * for the session); deny-rule (network `b`: deny, and append
+ * network_rule(host, decision="deny") to default.rules as `p` does). After a session/rule answer, the other pending prompts
  * that are now covered are resolved without a prompt.
  * One answered prompt = one audit line with `requests` = number of waiters.
+ *
+ * The decider (approval_config.decider) sits between the checks and the
+ * prompt: a request that would prompt waits, unseen, for its answer
+ * (joined by equal requests, as a prompt is), then is decided or becomes
+ * the prompt. A prompt (or a question to the decider) whose last waiter is
+ * withdrawn (approval_cancel: the requester went away) leaves at once, with
+ * an audit line `decision: "deny", by: "withdrawn"`.
  *
  * Single-threaded: call everything from the loop thread.
  */
@@ -49,6 +57,7 @@
 
 #include "audit.h"
 #include "decide.h"
+#include "decider.h"
 #include "rules.h"
 
 enum approval_kind {
@@ -83,6 +92,7 @@ enum approval_answer {
 	APPROVAL_RULE,       /* p: exec prefix rule / network "always allow HOST" */
 	APPROVAL_DENY_BLOCK, /* d: network only, deny and block HOST for the session */
 	APPROVAL_DENY,       /* n / esc */
+	APPROVAL_DENY_RULE,  /* b: network only, deny and append a deny network_rule (SPEC 11) */
 };
 
 /* A request, as the requester describes it. Everything is copied. */
@@ -138,11 +148,11 @@ extern const char approval_audit_failed[];
 typedef void (*approval_cb)(const struct approval_result *res, void *data);
 typedef void (*approval_free_cb)(void *data);
 
-#define APPROVAL_MAX_OPTIONS 5
+#define APPROVAL_MAX_OPTIONS 6
 
 /* One numbered option of a prompt (1-based number = index + 1). */
 struct approval_option {
-	char key; /* 'y', 'a', 'p', 'd', 'n' */
+	char key; /* 'y', 'a', 'p', 'd', 'b', 'n' */
 	enum approval_answer answer;
 	char *label; /* formatted, e.g. "Yes, and don't ask again for commands that start with `git
 	                push`" */
@@ -187,6 +197,15 @@ struct approval_config {
 	size_t n_allowed_domains;
 	const char *const *denied_domains;
 	size_t n_denied_domains;
+	/*
+	 * The decider (SPEC 11), borrowed, or NULL: asked about every request
+	 * that would prompt (or, under never, be refused for want of a prompt)
+	 * before a prompt is shown. Its allow/deny decides as a human's "once"
+	 * would (by AUDIT_BY_DECIDER, its reason in approval_result.typed_reason);
+	 * its ask or a failure shows the prompt, or under never denies.
+	 * It must outlive the queue.
+	 */
+	struct decider *decider;
 };
 
 struct approval_queue;
@@ -209,7 +228,8 @@ uint64_t approval_request(struct approval_queue *q, const struct approval_reques
                           approval_cb cb, approval_free_cb freecb, void *data);
 /*
  * Withdraws one waiter: its FREECB runs, its CB does not. A prompt left
- * without waiters goes away (no audit line). Returns 0 or -ENOENT.
+ * without waiters goes away, with an audit line (deny, by withdrawn).
+ * Returns 0 or -ENOENT.
  */
 int approval_cancel(struct approval_queue *q, uint64_t waiter);
 

@@ -49,6 +49,7 @@ static const char *const audit__kinds[] = {[AUDIT_EXEC] = "exec",
 static const char *const audit__bys[] = {
     [AUDIT_BY_RULE] = "rule",     [AUDIT_BY_SESSION] = "session", [AUDIT_BY_USER] = "user",
     [AUDIT_BY_POLICY] = "policy", [AUDIT_BY_CONFIG] = "config",
+    [AUDIT_BY_DECIDER] = "decider", [AUDIT_BY_WITHDRAWN] = "withdrawn",
 };
 static const char *const audit__scopes[] = {
     [AUDIT_SCOPE_ONCE] = "once", [AUDIT_SCOPE_SESSION] = "session", [AUDIT_SCOPE_RULE] = "rule"};

@@ -30,6 +30,8 @@ enum audit_by {
 	AUDIT_BY_USER,
 	AUDIT_BY_POLICY,
 	AUDIT_BY_CONFIG,
+	AUDIT_BY_DECIDER,   /* the decider program answered (SPEC 11) */
+	AUDIT_BY_WITHDRAWN, /* the requester went away while its prompt waited (SPEC 11) */
 };
 
 enum audit_scope {

@@ -47,6 +47,7 @@ static const char *const config__approvals[] = {"untrusted", "on-failure", "on-r
                                                 NULL};
 static const char *const config__network_modes[] = {"off", "ask", "on", NULL};
 static const char *const config__git_protection[] = {"default", "full", NULL};
+static const char *const config__attentions[] = {"bell", "osc9", "none", NULL};
 
 /* Sets *OUT to a copy of V's string when it is one of ALLOWED. */
 static int config__one_of(const cJSON *v, const char *const *allowed, char **out, char **why)
@@ -371,6 +372,48 @@ static const struct config__key config__approval_keys[] = {
     {0},
 };
 
+/* decider.command: the decider's argv (SPEC 11), its program an absolute path. */
+static int config__set_decider_command(struct config *c, const cJSON *v, char **why)
+{
+	int rc;
+
+	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0) {
+		*why = xstrdup("must name a program");
+		return -EINVAL;
+	}
+	rc = config__strings(v, false, &c->decider_command, &c->n_decider_command, why);
+	if (rc == 0 && c->decider_command[0][0] != '/') {
+		*why = xasprintf("[0]: \"%s\" is not an absolute path", c->decider_command[0]);
+		return -EINVAL;
+	}
+	return rc;
+}
+
+/* decider.timeout_ms: how long an answer may take (1 ms to 10 minutes). */
+static int config__set_decider_timeout(struct config *c, const cJSON *v, char **why)
+{
+	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+
+	if (d < 1 || d > 600000 || d != (double)(unsigned)d) {
+		*why = xstrdup("must be a whole number of milliseconds from 1 to 600000");
+		return -EINVAL;
+	}
+	c->decider_timeout_ms = (unsigned)d;
+	return 0;
+}
+
+/* attention: how a new prompt asks for the user's eye (bell, osc9, none). */
+static int config__set_attention(struct config *c, const cJSON *v, char **why)
+{
+	return config__one_of(v, config__attentions, &c->attention, why);
+}
+
+static const struct config__key config__decider_keys[] = {
+    {.name = "command", .set = config__set_decider_command},
+    {.name = "timeout_ms", .set = config__set_decider_timeout},
+    {0},
+};
+
 static const struct config__key config__environment_keys[] = {
     {.name = "keep", .set = config__set_env_keep},
     {.name = "set", .set = config__set_env_set},
@@ -414,6 +457,8 @@ static const struct config__key config__top_keys[] = {
     {.name = "git_protection", .set = config__set_git_protection},
     {.name = "network", .keys = config__network_keys},
     {.name = "environment", .keys = config__environment_keys},
+    {.name = "decider", .keys = config__decider_keys},
+    {.name = "attention", .set = config__set_attention},
     {0},
 };
 
@@ -643,5 +688,7 @@ void config_free(struct config *cfg)
 	config__free_strings(cfg->host_sockets, cfg->n_host_sockets);
 	config__free_strings(cfg->environment_keep, cfg->n_environment_keep);
 	config__free_strings(cfg->environment_set, cfg->n_environment_set);
+	config__free_strings(cfg->decider_command, cfg->n_decider_command);
+	free(cfg->attention);
 	memset(cfg, 0, sizeof *cfg);
 }

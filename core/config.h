@@ -14,7 +14,9 @@
  *    "permissions": {"docs": {"filesystem": {":minimal": "read", ":workspace": "write"},
  *                             "network": "off"}},
  *    "default_permissions": "docs",
- *    "approval": {"policy": "on-request", "reject": ["sandbox", "rules"]}}
+ *    "approval": {"policy": "on-request", "reject": ["sandbox", "rules"]},
+ *    "decider": {"command": ["/abs/prog", "arg"], "timeout_ms": 2000},
+ *    "attention": "bell" | "osc9" | "none"}
  */
 #ifndef AIRLOCK_CONFIG_H
 #define AIRLOCK_CONFIG_H
@@ -48,6 +50,10 @@ struct config {
 	size_t n_environment_keep;
 	char **environment_set; /* "NAME=value" added inside the sandbox */
 	size_t n_environment_set;
+	char **decider_command; /* decider.command: the decider's argv (SPEC 11), or NULL */
+	size_t n_decider_command;
+	unsigned decider_timeout_ms; /* decider.timeout_ms; 0: default */
+	char *attention;             /* "bell", "osc9" or "none"; NULL: unset (bell) */
 	int prefix_key; /* prefix_key: the TUI's prefix as a control code ("C-]" 0x1d); 0: unset */
 	/* Permission profiles (SPEC 12): "permissions" and "default_permissions" (or NULL). */
 	struct policy_profiles profiles;

@@ -388,12 +388,14 @@ TEST(approval_network_checks_and_answers)
 	ASSERT_EQ(approval_pending(env.q), 2);
 	p = approval_current(env.q);
 	ASSERT_STR_EQ(p->subject, "site.com:443 (https)");
-	ASSERT_EQ(p->n_options, 5);
+	ASSERT_EQ(p->n_options, 6);
 	ASSERT_STR_EQ(p->options[1].label, "Yes, allow site.com for this session");
 	ASSERT_STR_EQ(p->options[2].label, "Yes, always allow site.com");
 	ASSERT_STR_EQ(p->options[3].label, "No, and block site.com for this session");
 	ASSERT_EQ(p->options[3].key, 'd');
-	ASSERT_STR_EQ(p->options[4].label, "No");
+	ASSERT_STR_EQ(p->options[4].label, "No, and always block site.com"); /* b, SPEC 11 */
+	ASSERT_EQ(p->options[4].key, 'b');
+	ASSERT_STR_EQ(p->options[5].label, "No");
 	/* Deny and block: both waiters denied, the other port too, without a prompt. */
 	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_DENY_BLOCK), 0);
 	ASSERT(r[4].calls == 1 && !r[4].allowed && r[4].prompted);

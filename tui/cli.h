@@ -86,6 +86,14 @@ int cmd_submit(int argc, char **argv); /* argv[0] = "submit" */
 int cmd_doctor(int argc, char **argv); /* argv[0] = "doctor" */
 int tui_main(const struct cli_options *opts);
 
+struct decider_spec;
+/*
+ * The decider OPTS names (SPEC 11: managed.json's, else config.json's)
+ * into *OUT, its stderr silenced when QUIET; false when none is named.
+ * OUT borrows OPTS's strings.
+ */
+bool cli_decider_spec(const struct cli_options *opts, bool quiet, struct decider_spec *out);
+
 struct rules;
 /*
  * A new, empty rule set bound by OPTS's managed policy (its rules

@@ -72,6 +72,7 @@ struct exec__run {
 	int report_fd;
 	char *report;
 	size_t report_len;
+	struct decider *decider; /* -n ask: the proxy's queue asks it (SPEC 11), or NULL */
 	/* --timeout: the deadline's timer, and whether it went off. */
 	uv_timer_t deadline;
 	bool deadline_set, timed_out;
@@ -292,6 +293,10 @@ static int exec__start_proxy(struct exec__run *run, const struct cli_options *op
 	    .denied_domains = (const char *const *)cfg->denied_domains,
 	    .n_denied_domains = cfg->n_denied_domains,
 	};
+	struct decider_spec dspec;
+	if (cli_decider_spec(opts, false, &dspec))
+		run->decider = decider_new(&run->loop, &dspec);
+	acfg.decider = run->decider;
 	*queue = approval_queue_new(&acfg);
 	rc = proxy_session_start(&run->loop, *queue, &run->proxy);
 	if (rc < 0) {
@@ -331,6 +336,63 @@ static char *exec__rule_ref(const struct decide_result *res)
 	return res->rule != NULL ? xasprintf("%s:%u", res->rule->file, res->rule->line) : NULL;
 }
 
+/* The decider's answer about the command, as exec__ask_decider waits for it. */
+struct exec__verdict {
+	bool done;
+	bool failed;
+	enum decider_verdict verdict;
+	char *reason; /* owned */
+};
+
+/* The decider answered. */
+static void exec__decided(enum decider_verdict v, const char *reason, bool failed, void *data)
+{
+	struct exec__verdict *a = data;
+
+	a->done = true;
+	a->failed = failed;
+	a->verdict = v;
+	a->reason = xstrdup(reason);
+}
+
+/*
+ * Asks the decider OPTS names (SPEC 11) about OPTS's command, which RES
+ * would prompt for or refuse for want of a prompt, on a loop of its own,
+ * and waits for the answer into *OUT. Returns false when none is named.
+ */
+static bool exec__ask_decider(const struct cli_options *opts, const struct decide_result *res,
+                              struct exec__verdict *out)
+{
+	struct decider_spec spec;
+	struct decider *d;
+	uv_loop_t loop;
+
+	if (!cli_decider_spec(opts, false, &spec))
+		return false;
+	if (uv_loop_init(&loop) != 0) {
+		exec__decided(DECIDER_ASK, "no event loop to ask the decider on", true, out);
+		return true;
+	}
+	struct decider_query q = {
+	    .kind = "exec",
+	    .words = opts->argv,
+	    .n_words = (size_t)opts->argc,
+	    .cwd = opts->cwd,
+	    .from = "cli",
+	    .reason = res->reason,
+	};
+	d = decider_new(&loop, &spec);
+	decider_ask(d, &q, exec__decided, out);
+	while (!out->done && uv_run(&loop, UV_RUN_ONCE) != 0)
+		;
+	if (!out->done)
+		exec__decided(DECIDER_ASK, "the decider gave no answer", true, out);
+	decider_free(d);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return true;
+}
+
 /* Decides about and runs OPTS's command with the sandbox helper HELPER. */
 static int exec__decide_and_run(const struct cli_options *opts, enum decide_sandbox mode,
                                 const char *helper, struct rules *rules, struct audit *audit)
@@ -348,19 +410,38 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	if (decide_approval_parse(opts->approval, &in.approval) != 0)
 		return EXEC_USAGE;
 	decide_command(&in, &res);
-	char *ref = exec__rule_ref(&res);
+	/*
+	 * What would prompt (or, under never, is refused for want of a prompt)
+	 * goes to the decider, if one is named; a forbidden rule never does.
+	 * Its allow runs the command as a human's "once" would (in the sandbox,
+	 * SPEC 4); its deny, ask or silence refuses: nobody here can answer.
+	 */
+	struct exec__verdict dv = {0};
+	bool asked = res.decision != DECIDE_ALLOW &&
+	             !(res.rule != NULL && res.rule->decision == RULES_FORBIDDEN) &&
+	             exec__ask_decider(opts, &res, &dv);
+	bool by_decider = asked && !dv.failed && dv.verdict != DECIDER_ASK;
+	bool allowed = asked ? by_decider && dv.verdict == DECIDER_ALLOW
+	                     : res.decision == DECIDE_ALLOW;
+	char *why = asked && !by_decider
+	                ? xasprintf("%s (exec never prompts; the decider %s: %s)", res.reason,
+	                            dv.failed ? "failed" : "asks", dv.reason)
+	                : NULL;
+	char *ref = asked ? NULL : exec__rule_ref(&res);
 	struct audit_decision line = {
 	    .kind = AUDIT_EXEC,
 	    .words = opts->argv,
 	    .n_words = (size_t)opts->argc,
-	    .allow = res.decision == DECIDE_ALLOW,
-	    .by = exec__by(&res),
+	    .allow = allowed,
+	    .by = by_decider ? AUDIT_BY_DECIDER : asked ? AUDIT_BY_POLICY : exec__by(&res),
 	    .rule = ref,
 	    .scope = AUDIT_SCOPE_ONCE,
-	    .sandboxed = res.decision == DECIDE_ALLOW && res.sandboxed,
+	    .sandboxed = allowed && (asked ? mode != DECIDE_SANDBOX_DANGER_FULL_ACCESS
+	                                   : res.sandboxed),
 	    .requests = 1,
 	    .cwd = opts->cwd,
 	    .from = "cli",
+	    .reason = by_decider ? dv.reason : why,
 	};
 	int rc = audit_decision(audit, &line);
 	free(ref);
@@ -368,23 +449,33 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 		fprintf(stderr, "airlock: cannot write the audit log %s: %s; nothing was run\n",
 		        audit_path(audit), strerror(-rc));
 		decide_result_free(&res);
+		free(dv.reason);
+		free(why);
 		return EXEC_SANDBOX_FAILED;
 	}
-	if (res.decision != DECIDE_ALLOW) {
+	if (!allowed) {
 		/* A forbidden rule forbids; anything else here is what would have prompted. */
 		if (res.rule != NULL && res.rule->decision == RULES_FORBIDDEN)
 			fprintf(stderr, "airlock: forbidden by %s:%u: %s\n", res.rule->file,
 			        res.rule->line, res.reason);
+		else if (by_decider)
+			fprintf(stderr, "airlock: denied by the decider: %s\n", dv.reason);
+		else if (why != NULL)
+			fprintf(stderr, "airlock: denied: %s\n", why);
 		else
 			fprintf(stderr,
 			        "airlock: denied: %s (exec never prompts: approve it in the TUI, "
 			        "or add a rule)\n",
 			        res.reason);
 		decide_result_free(&res);
+		free(dv.reason);
+		free(why);
 		return EXEC_DENIED;
 	}
+	free(dv.reason);
+	free(why);
 
-	bool sandboxed = res.sandboxed;
+	bool sandboxed = asked ? mode != DECIDE_SANDBOX_DANGER_FULL_ACCESS : res.sandboxed;
 	decide_result_free(&res);
 	struct exec__run run = {.report_fd = -1};
 	struct approval_queue *queue = NULL;
@@ -426,6 +517,10 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	uv_run(&run.loop, UV_RUN_DEFAULT);
 	if (queue != NULL)
 		approval_queue_free(queue);
+	if (run.decider != NULL) {
+		decider_free(run.decider);
+		uv_run(&run.loop, UV_RUN_DEFAULT); /* its handles close */
+	}
 	uv_loop_close(&run.loop);
 	free(fs_json);
 	if (run.report_fd >= 0)

@@ -585,7 +585,11 @@ static void submit_line(void *arg, const char *line, size_t len, bool too_long)
 		break;
 	case PROTOCOL_EVENT_DECISION:
 		if (ev.decision == PROTOCOL_DENIED) {
-			fputs("airlock: denied\n", stderr);
+			/* The reason, when the human or the decider gave one (SPEC 5, 11). */
+			if (ev.reason != NULL)
+				fprintf(stderr, "airlock: denied: %s\n", ev.reason);
+			else
+				fputs("airlock: denied\n", stderr);
 			submit_finish(s, SUBMIT_EXIT_DENIED);
 		}
 		break;

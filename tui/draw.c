@@ -15,6 +15,7 @@
 #include "core/xmalloc.h"
 
 #include <curses.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +350,39 @@ bool draw_cursor(int *y, int *x)
 }
 
 /* Paints the model and updates the terminal. */
+/*
+ * Attention (SPEC 11): a new prompt rings the bell once (config
+ * `attention`: bell, osc9 for a desktop notification, none), and the
+ * terminal title says how many prompts wait while any do. The escapes go
+ * through curses' own output (putp), with the frame.
+ */
+static void draw__attention(struct tui *t)
+{
+	const char *how = t->opts != NULL ? t->opts->config.attention : NULL;
+	long n = t->approvals != NULL ? (long)approval_pending(t->approvals) : 0;
+	char title[96];
+
+	/* Only the real terminal: off-screen renderings (snapshots) have none to ring. */
+	if (!t->in_loop)
+		return;
+	if (t->attention_ring) {
+		t->attention_ring = false;
+		if (how == NULL || strcmp(how, "bell") == 0)
+			beep();
+		else if (strcmp(how, "osc9") == 0)
+			putp("\033]9;airlock: a prompt waits for your answer\033\\");
+	}
+	if (n == t->attention_title || (n == 0 && t->attention_title < 0))
+		return;
+	t->attention_title = n;
+	if (n > 0)
+		snprintf(title, sizeof title, "\033]2;airlock: %ld prompt%s waiting\033\\", n,
+		         n == 1 ? "" : "s");
+	else
+		snprintf(title, sizeof title, "\033]2;airlock\033\\");
+	putp(title);
+}
+
 void draw_screen(struct tui *t)
 {
 	struct modal_view v;
@@ -415,6 +449,7 @@ void draw_screen(struct tui *t)
 	if (cy >= 0)
 		move(cy, cx < COLS ? cx : COLS - 1);
 	curs_set(cy >= 0 ? 1 : 0);
+	draw__attention(t);
 	wnoutrefresh(stdscr);
 	doupdate();
 }

@@ -352,6 +352,9 @@ static char *launch__decision_line(const struct approval_result *res, bool retry
 			                 res->typed_reason);
 		return xasprintf("airlock: %s: %s", what, effect);
 	}
+	if (res->by == AUDIT_BY_DECIDER && res->typed_reason != NULL)
+		return xasprintf("airlock: %s by the decider: %s (reason: %s)",
+		                 res->allowed ? "allowed" : "denied", effect, res->typed_reason);
 	return xasprintf("airlock: %s by %s%s%s: %s", res->allowed ? "allowed" : "denied",
 	                 audit_by_name(res->by), res->rule ? " " : "", res->rule ? res->rule : "",
 	                 !res->allowed && res->reason ? res->reason : effect);
@@ -669,7 +672,7 @@ void launch_cancel(struct tui *t, int id)
 		p->waiter = 0;
 		p->state = PANE_DENIED;
 		p->end_ms = tui_now(t);
-		pane_note(p, "airlock: cancelled by the requester");
+		pane_note(p, "airlock: withdrawn: the requester cancelled it or went away");
 		launch__done(p, 126, true);
 		t->dirty = true;
 	} else if (p->state == PANE_RUNNING && p->job != NULL) {

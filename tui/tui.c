@@ -141,7 +141,12 @@ void tui_audit_notice(struct tui *t)
 static void tui__approvals_changed(void *data)
 {
 	struct tui *t = data;
+	size_t n = approval_pending(t->approvals);
 
+	/* One more prompt than last time: the next frame rings once (SPEC 11). */
+	if (n > t->attention_seen)
+		t->attention_ring = true;
+	t->attention_seen = n;
 	t->dirty = true;
 }
 
@@ -204,6 +209,12 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	    .denied_domains = (const char *const *)t->opts->config.denied_domains,
 	    .n_denied_domains = t->opts->config.n_denied_domains,
 	};
+	/* The decider is asked before any prompt; its stderr must not scribble on the screen. */
+	struct decider_spec dspec;
+	if (cli_decider_spec(opts, true, &dspec))
+		t->decider = decider_new(loop, &dspec);
+	acfg.decider = t->decider;
+	t->attention_title = -1;
 	t->approvals = approval_queue_new(&acfg);
 	approval_queue_set_changed(t->approvals, tui__approvals_changed, t);
 
@@ -281,6 +292,8 @@ void tui_free(struct tui *t)
 		tui_pane_proxy_close(t->panes[i]);
 	approval_queue_free(t->approvals);
 	t->approvals = NULL;
+	decider_free(t->decider); /* after the queue, which withdraws its questions */
+	t->decider = NULL;
 	tui_kill_all(t);
 	for (int i = 0; i < t->n_panes; i++) {
 		launch_drop(t->panes[i]);
@@ -402,7 +415,8 @@ static bool tui__option_denies(const struct approval_prompt *pr, int i)
 {
 	return i >= 0 && (size_t)i < pr->n_options &&
 	       (pr->options[i].answer == APPROVAL_DENY ||
-	        pr->options[i].answer == APPROVAL_DENY_BLOCK);
+	        pr->options[i].answer == APPROVAL_DENY_BLOCK ||
+	        pr->options[i].answer == APPROVAL_DENY_RULE);
 }
 
 /* Where a key goes when no modal takes it, as the arming footer names it. */

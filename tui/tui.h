@@ -353,6 +353,11 @@ struct tui {
 	char *proxy_fs_policy;       /* the file-system half, for the proxy network policy */
 	char **proxy_env;            /* HTTP_PROXY and friends for sandboxed commands */
 	struct approval_queue *approvals;
+	struct decider *decider; /* the decider program (SPEC 11), or NULL */
+	/* Attention (SPEC 11): prompts counted at the last change, a bell due, the title's count. */
+	size_t attention_seen;
+	bool attention_ring;
+	long attention_title; /* what the title last said (-1: nothing yet) */
 	struct rules *rules;
 	struct audit *audit;
 	char *audit_error; /* why the log cannot be written (nothing that needs a decision runs) */
