@@ -9,6 +9,12 @@
  * the outer stage, read from the descriptor the marker names), the
  * environment the command sees, and execvp. Every failure exits 125.
  *
+ * With the vendored bubblewrap, the inner stage is not exec'd: bubblewrap
+ * calls sandbox_inner_hook with the argv it would have exec'd, in the
+ * process it has set up; the hook parses that argv as main would and runs
+ * the same checks and steps, so the stage refuses to run outside in both
+ * forms. A system bwrap still execs the helper.
+ *
  * A standard input that is a terminal no session holds (a TUI pane's: the
  * job leaves it free for sandboxed runs) becomes the command's controlling
  * terminal, in a session of its own: job control, tcgetpgrp, /dev/tty and
@@ -22,6 +28,7 @@
 
 #include "core/xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,4 +125,53 @@ void sandbox_inner_exec(const struct sandbox_opts *opts)
 	execvp(opts->command[0], opts->command);
 	fprintf(stderr, "airlock: %s: %s\n", opts->command[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Runs the inner stage when ARGV is the helper's own inner-stage argv; returns otherwise. */
+void sandbox_inner_hook(char **argv)
+{
+	struct sandbox_opts opts;
+	char *cause = NULL;
+	int argc = 0;
+
+	if (argv == NULL || argv[0] == NULL || argv[1] == NULL ||
+	    strcmp(argv[1], "--apply-seccomp-then-exec") != 0)
+		return;
+	while (argv[argc] != NULL)
+		argc++;
+	if (sandbox_args_parse(argc, argv, &opts, &cause) < 0 || !opts.inner)
+		sandbox_die("inner stage: %s", cause != NULL ? cause : "not an inner-stage argv");
+	sandbox_inner_exec(&opts);
+}
+
+/* Closes every descriptor above stderr marked close-on-exec (what an exec would). */
+void sandbox_close_cloexec_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int *fds = NULL;
+	size_t n = 0, cap = 0;
+
+	if (d == NULL)
+		return; /* no /proc: they close at the command's exec */
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		int flags;
+
+		if (*end != '\0' || end == de->d_name || fd <= 2 || fd == dirfd(d))
+			continue;
+		flags = fcntl((int)fd, F_GETFD);
+		if (flags < 0 || (flags & FD_CLOEXEC) == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			fds = xreallocarray(fds, cap, sizeof *fds);
+		}
+		fds[n++] = (int)fd;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
 }

@@ -6,7 +6,13 @@
  * exec'd) and waiting for it. The child's stderr is a pipe, so the helper
  * sees what bubblewrap itself says; the caller's real stderr reaches the
  * command through a descriptor named in the inner-stage marker, so the
- * command's own output never passes through the helper. Lines from
+ * command's own output never passes through the helper. The vendored
+ * bubblewrap does not exec the inner stage: it calls it (sandbox-inner.c,
+ * through the hook vendor/patches/exec-hook.patch adds) in the process it
+ * has set up, which saves a second exec and dynamic load of the helper; the
+ * child first closes what an exec would have (close-on-exec descriptors),
+ * so bubblewrap and the inner stage see the descriptors they would after
+ * one. Lines from
  * bubblewrap are streamed, except its fatal "bwrap: ..." lines, which the
  * helper turns into one `airlock: ...` line and exit status 125 (with what to
  * do when user namespaces are off), or into one retry without --proc /proc
@@ -52,6 +58,8 @@
 
 #ifndef SYSTEM_BWRAP
 int bwrap_main(int argc, char **argv);
+/* vendor/patches/exec-hook.patch: bubblewrap calls it where it would exec the command. */
+extern void (*bwrap_exec_hook)(char **argv);
 /* Declared weak so that non-sanitizer builds link; see sandbox_run_child. */
 void __lsan_disable(void) __attribute__((weak));
 #endif
@@ -243,6 +251,8 @@ sandbox_run_child(const struct sandbox_plan *plan, int errw, int real_err, int b
 	/* bubblewrap's allocations live until it exits; they are not leaks. */
 	if (__lsan_disable != NULL)
 		__lsan_disable();
+	sandbox_close_cloexec_fds();
+	bwrap_exec_hook = sandbox_inner_hook;
 	_exit(bwrap_main((int)plan->argc + 1, argv));
 #endif
 }

@@ -274,6 +274,10 @@ void sandbox_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), nore
 int sandbox_run(const struct sandbox_opts *opts, const char *exe);
 /* The inner stage: checks it is inside, applies seccomp, execs. Never returns. */
 void sandbox_inner_exec(const struct sandbox_opts *opts) __attribute__((noreturn));
+/* The inner stage called by the vendored bubblewrap instead of an exec (sandbox-inner.c). */
+void sandbox_inner_hook(char **argv);
+/* Closes the descriptors above stderr an exec would close (close-on-exec ones). */
+void sandbox_close_cloexec_fds(void);
 /* Builds (does not load) the filter for NET: a scmp_filter_ctx in *out; 0 or -errno. */
 int sandbox_seccomp_build(enum policy_net net, bool fs_restricted, void **out, char **cause);
 /* Builds the filter for NET and writes it as raw BPF to FD; 0 or -errno. */
