@@ -2219,6 +2219,14 @@ int rules_remove(const struct rules_rule *rule, char **cause)
 	int lock, rc;
 	bool found = false;
 
+	/* The administrator's rules are theirs to change (SPEC 11), even for a root airlock. */
+	if (rule->managed) {
+		if (cause != NULL)
+			*cause = xasprintf("%s:%u: a rule of the managed policy; only its "
+			                   "administrator changes it",
+			                   rule->file, rule->line);
+		return -EPERM;
+	}
 	lock = rules__lock(rule->file);
 	if (lock < 0) {
 		if (cause != NULL)

@@ -246,7 +246,8 @@ int rules_amend_network(struct rules *r, const char *home, const char *host, con
  * but blanks and a comment share them) from its file, atomically and under
  * the same lock as appends (a temporary file renamed over the file's real
  * target: a symlink stays a symlink); every other byte stays. The rewritten file must
- * still load, else nothing changes. Returns 0 or -errno with *cause.
+ * still load, else nothing changes. A managed rule (SPEC 11) is never removed
+ * (-EPERM). Returns 0 or -errno with *cause.
  * R is not updated: reload it.
  */
 int rules_remove(const struct rules_rule *rule, char **cause);

@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include "core/managed.h"
+#include "core/rules.h"
 #include "core/xmalloc.h"
 
 #include <errno.h>
@@ -291,5 +292,31 @@ TEST(managed_file_must_be_roots_and_kept_from_others)
 	free(subfile);
 	free(rules);
 	free(rulesfile);
+	return 0;
+}
+
+TEST(managed_rules_are_never_removed)
+{
+	char *mdir = xasprintf("%s/managed-rm", test_tmpdir()), *file, *cause = NULL, *text;
+	struct rules *rules = rules_new();
+
+	ASSERT_EQ(mkdir(mdir, 0755), 0);
+	file = xasprintf("%s/team.rules", mdir);
+	ASSERT_EQ(test_write_file(file, "prefix_rule(pattern=[\"rm\"], decision=\"forbidden\", "
+	                                "justification=\"no\")\n"),
+	          0);
+	rules_set_managed(rules, mdir);
+	ASSERT_EQ(rules_load_all(rules, NULL, NULL, &cause), 0);
+	ASSERT_EQ(rules_count(rules), 1);
+	ASSERT(rules_get(rules, 0)->managed);
+	ASSERT_EQ(rules_remove(rules_get(rules, 0), &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "a rule of the managed policy");
+	free(cause);
+	text = test_read_file(file, NULL);
+	ASSERT_CONTAINS(text, "forbidden");
+	free(text);
+	rules_free(rules);
+	free(file);
+	free(mdir);
 	return 0;
 }
