@@ -5,7 +5,8 @@
 # 1. `airlock-sandbox ... -- true` against raw `bwrap` with the very same
 #    mounts (the helper's own plan, printed by --print-bwrap-args, with the
 #    inner stage replaced by `true`), and `$AIRLOCK exec -- true` when it
-#    works; paired and interleaved in one run (N rounds, default 200) so
+#    works (with `$AIRLOCK check -- true`, its start-up and decision alone);
+#    paired and interleaved in one run (N rounds, default 200) so
 #    that drift hits all sides alike; prints medians and the median of the
 #    per-round ratios.
 # 2. `head -c SIZE /dev/zero | cat` inside the sandbox against bare
@@ -105,6 +106,8 @@ os.chdir(ws)
 sides = {"bwrap minimal": minimal, "bwrap": raw, "helper": helper}
 if airlock:
     sides["airlock exec"] = airlock
+    # start-up and decision alone, no sandbox: what exec adds before the helper
+    sides["airlock check"] = [airlock[0], "check", "--", "true"]
 times = {k: [] for k in sides}
 for i in range(n):
     order = list(sides) if i % 2 == 0 else list(reversed(list(sides)))
@@ -116,7 +119,7 @@ for k in sides:
         statistics.quantiles(times[k], n=10)[0] * 1e3,
         statistics.quantiles(times[k], n=10)[-1] * 1e3, n))
 for k in sides:
-    if k.startswith("bwrap"):
+    if k.startswith("bwrap") or k == "airlock check":
         continue
     ratios = [a / b for a, b in zip(times[k], times["bwrap"])]
     r = statistics.median(ratios)
