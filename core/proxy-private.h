@@ -51,7 +51,7 @@ struct proxy {
 	struct proxy_address *own;
 	size_t n_own;
 	uint64_t own_at; /* uv_now() when listed; 0: never */
-	/* AIRLOCK_PROXY_TEST_LOOPBACK_PORTS: loopback literals tests may reach (0: any port) */
+	/* proxy_test_loopback_ports(): loopback literals tests may reach (0: any port) */
 	int *test_loopback;
 	size_t n_test_loopback;
 	struct proxy_splice *splice; /* tunnels handed to splice threads */

@@ -1119,7 +1119,7 @@ struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider)
 	proxy->splice = proxy_splice__new();
 	proxy->no_splice = getenv("AIRLOCK_PROXY_NO_SPLICE") != NULL;
 	proxy->head_timeout_ms = PROXY_HEAD_TIMEOUT_MS;
-	proxy__test_ports(proxy, getenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS"));
+	proxy__test_ports(proxy, proxy_test_loopback_ports());
 	return proxy;
 }
 

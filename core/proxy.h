@@ -123,11 +123,18 @@ struct proxy;
 
 /*
  * Creates a proxy on LOOP asking DECIDER (copied). Start it with proxy_start.
- * For tests only, AIRLOCK_PROXY_TEST_LOOPBACK_PORTS (`*` or a comma list of
- * ports) lets it reach loopback literals (127.x.y.z, ::1; never a name) on
- * those ports, as test servers listen there; nothing else is opened by it.
+ * In test programs only, the ports proxy_test_loopback_ports() names let it
+ * reach loopback literals (127.x.y.z, ::1; never a name) there, as test
+ * servers listen there; nothing else is opened by it.
  */
 struct proxy *proxy_new(uv_loop_t *loop, const struct proxy_decider *decider);
+/*
+ * The loopback ports a test program opens to the proxy: `*` or a comma list
+ * of ports, or NULL. NULL in airlock itself (core/proxy-hatch.c); test
+ * programs link tests/proxy-hatch.c instead, which reads
+ * AIRLOCK_PROXY_TEST_LOOPBACK_PORTS.
+ */
+const char *proxy_test_loopback_ports(void);
 /*
  * Sets config network.allow_private: N entries (addresses or CIDRs, copied)
  * whose private, link-local, multicast or reserved addresses the proxy may

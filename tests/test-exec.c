@@ -21,10 +21,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Runs `airlock exec ARGS...` with a private AIRLOCK_HOME under the test's directory. */
+/*
+ * Runs `airlock exec ARGS...` with a private AIRLOCK_HOME under the test's
+ * directory. A test that opened loopback ports to the proxy
+ * (AIRLOCK_PROXY_TEST_LOOPBACK_PORTS) gets the build of airlock that has the
+ * hatch (tests/airlock-hatch); the installed one has none.
+ */
 static int exec__run(struct test_run *r, const char *const *args)
 {
-	char *bin = test_buildpath("airlock");
+	char *bin = test_buildpath(getenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS") != NULL
+	                               ? "tests/airlock-hatch"
+	                               : "airlock");
 	char *home = xasprintf("AIRLOCK_HOME=%s/home", test_tmpdir());
 	char *env[] = {home, NULL};
 	char *argv[40];
@@ -304,6 +311,48 @@ static int exec__config(const char *json)
 	free(path);
 	free(home);
 	return rc;
+}
+
+/*
+ * The proxy's loopback hatch is in test builds only: the installed airlock
+ * refuses a loopback literal whatever AIRLOCK_PROXY_TEST_LOOPBACK_PORTS says,
+ * while the test build reaches its server there.
+ */
+TEST(exec_installed_airlock_has_no_loopback_hatch)
+{
+	struct tserver srv;
+	struct test_run r;
+
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	char *url = xasprintf("http://127.0.0.1:%d/hello", srv.port);
+	char *bin = test_buildpath("airlock");
+	char *home = xasprintf("AIRLOCK_HOME=%s/home", test_tmpdir());
+	char *const env[] = {home, "AIRLOCK_PROXY_TEST_LOOPBACK_PORTS=*", NULL};
+	char *const argv[] = {bin,  "exec", "-n",        "ask",       "--", "curl",         "-s",
+	                      "--noproxy", "",     "-o",        "/dev/null", "-w", "%{http_code}", url,
+	                      NULL};
+	const char *const curl[] = {"-n", "ask",       "--", "curl",         "-s", "--noproxy", "",
+	                            "-o", "/dev/null", "-w", "%{http_code}", url,  NULL};
+
+	ASSERT_EQ(exec__config("{\"network\":{\"allowed_domains\":[\"127.0.0.1\"]}}"), 0);
+	ASSERT_EQ(test_run(&r, argv, NULL, NULL, env, (uid_t)-1, 30), 0);
+	ASSERT_STR_EQ(r.out, "403");
+	ASSERT_CONTAINS(r.err, "127.0.0.1 is a loopback address");
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 0);
+	/* The test build (what exec__run takes once the variable is set) has the hatch. */
+	setenv("AIRLOCK_PROXY_TEST_LOOPBACK_PORTS", "*", 1);
+	ASSERT_EQ(exec__run(&r, curl), 0);
+	ASSERT_STR_EQ(r.out, "200");
+	test_run_free(&r);
+	ASSERT_EQ(srv.requests, 1);
+	tserver_stop(&srv);
+	free(home);
+	free(bin);
+	free(url);
+	return 0;
 }
 
 TEST(exec_network_ask_allows_only_what_config_and_rules_allow)
