@@ -63,6 +63,7 @@ struct approval_queue {
 	size_t n_pending;
 	uint64_t next_id;
 	struct approval__set exec_ok;  /* exec keys approved for the session */
+	struct approval__set extra_ok; /* exec keys with extra permissions approved (SPEC 12) */
 	struct approval__set paths_ok; /* absolute paths approved for the session */
 	struct approval__set net_ok;   /* network keys approved for the session */
 	struct approval__set blocked;  /* hosts blocked for the session */
@@ -91,6 +92,29 @@ static const struct approval__option_def approval__exec_options[] = {
      .needs_prefix = true},
     {.key = 'n', .answer = APPROVAL_DENY, .label = "No, keep it sandboxed"},
 };
+
+/* A command with extra permissions that stays sandboxed (SPEC 12). */
+static const struct approval__option_def approval__extra_options[] = {
+    {.key = 'y', .answer = APPROVAL_ONCE, .label = "Yes, with these permissions, once"},
+    {.key = 'a',
+     .answer = APPROVAL_SESSION,
+     .label = "Yes, and for this command with these permissions this session"},
+    {.key = 'n', .answer = APPROVAL_DENY, .label = "No"},
+};
+
+/* request_permissions: additions for the rest of a client's connection. */
+static const struct approval__option_def approval__grant_options[] = {
+    {.key = 'y',
+     .answer = APPROVAL_ONCE,
+     .label = "Yes, for this client's later commands, still sandboxed"},
+    {.key = 'n', .answer = APPROVAL_DENY, .label = "No"},
+};
+
+/* The retry's `w` (offered before its last option when the denial names a directory). */
+static const struct approval__option_def approval__write_dir_option = {
+    .key = 'w',
+    .answer = APPROVAL_WRITE_DIR,
+    .label = "Retry with write access to %s, still sandboxed"};
 
 static const struct approval__option_def approval__network_options[] = {
     {.key = 'y', .answer = APPROVAL_ONCE, .label = "Yes, just this once"},
@@ -130,12 +154,17 @@ static const struct {
                         .n_options =
                             sizeof approval__patch_options / sizeof *approval__patch_options,
                         .audit = AUDIT_PATCH},
+    [APPROVAL_PERMISSIONS] = {.title = "Grant extra permissions, still sandboxed?",
+                              .options = approval__grant_options,
+                              .n_options = sizeof approval__grant_options /
+                                           sizeof *approval__grant_options,
+                              .audit = AUDIT_EXEC},
 };
 
 static const char *const approval__answer_names[] = {
     [APPROVAL_ONCE] = "once", [APPROVAL_SESSION] = "session",
     [APPROVAL_RULE] = "rule", [APPROVAL_DENY_BLOCK] = "deny-block",
-    [APPROVAL_DENY] = "deny", [APPROVAL_DENY_RULE] = "deny-rule",
+    [APPROVAL_DENY] = "deny", [APPROVAL_DENY_RULE] = "deny-rule", [APPROVAL_WRITE_DIR] = "write-dir",
 };
 
 /* The name of answer A. */
@@ -339,6 +368,8 @@ static void approval__pending_free(struct approval__pending *p)
 	free(pr->host);
 	free(pr->protocol);
 	shell_split_words_free(pr->paths);
+	policy_permissions_free(&pr->permissions);
+	free(pr->write_dir);
 	free(p->key);
 	free(p);
 }
@@ -410,6 +441,7 @@ void approval_queue_free(struct approval_queue *q)
 		approval__pending_free(p);
 	}
 	approval__set_free(&q->exec_ok);
+	approval__set_free(&q->extra_ok);
 	approval__set_free(&q->paths_ok);
 	approval__set_free(&q->net_ok);
 	approval__set_free(&q->blocked);
@@ -444,6 +476,7 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	    .scope = res->scope,
 	    .sandboxed = res->sandboxed,
 	    .requests = requests,
+	    .permissions = res->permissions,
 	    /* What a human typed; else why policy refused a destination (SPEC 11). */
 	    .reason = res->typed_reason != NULL ? res->typed_reason
 	              : res->rejected != NULL ? res->reason /* which kind was rejected */
@@ -465,7 +498,14 @@ static uint64_t approval__finish(struct approval_queue *q, const struct approval
 	char *host = approval__lower(req->host);
 	size_t n = req->kind == APPROVAL_PATCH ? req->n_paths : req->argc;
 	char *const *words = req->kind == APPROVAL_PATCH ? req->paths : req->argv;
+	/* A sandboxed run with what its requester holds: the audit line names it (SPEC 12). */
+	char *held = res->permissions == NULL && res->allowed && res->sandboxed &&
+	                     !policy_permissions_empty(req->held)
+	                 ? policy_permissions_describe(req->held)
+	                 : NULL;
 
+	if (held != NULL)
+		res->permissions = held;
 	if (approval__audit(q, req->kind, n, words, host, req->protocol, req->port, res, 1, req->cwd,
 	                    req->from) != 0 &&
 	    res->allowed) {
@@ -477,6 +517,9 @@ static uint64_t approval__finish(struct approval_queue *q, const struct approval
 		cb(res, data);
 	if (freecb != NULL)
 		freecb(data);
+	if (held != NULL)
+		res->permissions = NULL;
+	free(held);
 	return 0;
 }
 
@@ -509,11 +552,21 @@ static void approval__options(struct approval__pending *p, const char *arg)
 	const struct approval__option_def *defs = approval__kinds[pr->kind].options;
 	size_t n = approval__kinds[pr->kind].n_options;
 
+	if (pr->kind == APPROVAL_EXEC && !policy_permissions_empty(&pr->permissions)) {
+		defs = approval__extra_options;
+		n = sizeof approval__extra_options / sizeof *approval__extra_options;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct approval_option *o;
 
 		if (defs[i].needs_prefix && pr->prefix == NULL)
 			continue;
+		if (i == n - 1 && pr->write_dir != NULL && pr->n_options < APPROVAL_MAX_OPTIONS - 1) {
+			o = &pr->options[pr->n_options++];
+			o->key = approval__write_dir_option.key;
+			o->answer = approval__write_dir_option.answer;
+			o->label = approval__subst(approval__write_dir_option.label, pr->write_dir);
+		}
 		o = &pr->options[pr->n_options++];
 		o->key = defs[i].key;
 		o->answer = defs[i].answer;
@@ -743,7 +796,7 @@ static unsigned approval__rejected(const struct approval_queue *q,
 		};
 		struct decide_result dr;
 
-		if (req->escalate || req->retry)
+		if (req->escalate || req->retry || !policy_permissions_empty(req->permissions))
 			kinds |= APPROVAL_REJECT_SANDBOX;
 		if ((q->cfg.reject & APPROVAL_REJECT_RULES) != 0) {
 			decide_command(&in, &dr);
@@ -759,7 +812,7 @@ static unsigned approval__rejected(const struct approval_queue *q,
 	case APPROVAL_PATCH:
 		kinds = APPROVAL_REJECT_PATCHES;
 		break;
-	default: /* extra permissions for a command that stays sandboxed */
+	case APPROVAL_PERMISSIONS:
 		kinds = APPROVAL_REJECT_SANDBOX;
 		break;
 	}
@@ -835,6 +888,12 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 	pr->id = q->next_id++;
 	pr->kind = req->kind;
 	pr->title = xstrdup(approval__kinds[req->kind].title);
+	policy_permissions_copy(&pr->permissions, req->permissions);
+	pr->write_dir = req->write_dir != NULL ? xstrdup(req->write_dir) : NULL;
+	if (req->kind == APPROVAL_EXEC && !policy_permissions_empty(req->permissions)) {
+		free(pr->title);
+		pr->title = xstrdup("Run with extra permissions, still sandboxed?");
+	}
 	pr->reason = reason != NULL ? reason : xstrdup("");
 	pr->origin = xstrdup(req->origin != NULL ? req->origin : "");
 	pr->cwd = xstrdup(req->cwd != NULL ? req->cwd : "");
@@ -878,6 +937,10 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 		approval__options(p, NULL);
 		break;
 	}
+	case APPROVAL_PERMISSIONS:
+		pr->subject = policy_permissions_describe(req->permissions);
+		approval__options(p, NULL);
+		break;
 	}
 	/* Before a human, the decider (SPEC 11) is asked, when there is one. */
 	if (approval__decider_asks(q, p))
@@ -900,6 +963,112 @@ static const char *approval__where(const struct rules_rule *rule, char *buf, siz
 		return NULL;
 	snprintf(buf, size, "%s:%u", rule->file, rule->line);
 	return buf;
+}
+
+/* The key of an exec request with extra permissions: the exec key and the permissions'. */
+static char *approval__extra_key(size_t argc, char *const argv[], const char *cwd,
+                                 enum decide_sandbox sandbox,
+                                 const struct policy_permissions *perms)
+{
+	char *exec = approval__exec_key(argc, argv, cwd, sandbox);
+	char *extra = policy_permissions_key(perms);
+	char *key = xasprintf("extra|%s|%s", exec, extra);
+
+	free(exec);
+	free(extra);
+	return key;
+}
+
+/*
+ * Judges an exec request with extra permissions (SPEC 12): a forbidden
+ * verdict refuses it and an allow rule that runs it outside the sandbox
+ * lets it run so; otherwise a human decides (policy never refuses) unless
+ * the same command with the same permissions is approved for the session.
+ * Approved, it runs in the sandbox with the permissions added.
+ */
+static uint64_t approval__exec_extra(struct approval_queue *q, const struct approval_request *req,
+                                     approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct decide_input in = {
+	    .argc = req->argc,
+	    .argv = req->argv,
+	    .cwd = req->cwd,
+	    .approval = q->cfg.approval,
+	    .sandbox = req->sandbox,
+	    .rules = q->cfg.rules,
+	};
+	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE, .by = AUDIT_BY_POLICY};
+	char *described = policy_permissions_describe(req->permissions);
+	char where[4096], *key, *reason;
+	struct decide_result dr;
+	uint64_t id;
+
+	decide_command(&in, &dr);
+	key = approval__extra_key(req->argc, req->argv, req->cwd, req->sandbox, req->permissions);
+	res.permissions = described;
+	if (dr.decision == DECIDE_FORBIDDEN ||
+	    (dr.decision == DECIDE_ALLOW && !dr.sandboxed && dr.rule != NULL)) {
+		res.allowed = dr.decision == DECIDE_ALLOW;
+		res.by = AUDIT_BY_RULE;
+		res.scope = AUDIT_SCOPE_RULE;
+		res.rule = approval__where(dr.rule, where, sizeof where);
+		res.reason = dr.reason;
+		res.permissions = NULL; /* outside the sandbox, or not at all */
+	} else if (approval__set_has(&q->extra_ok, key)) {
+		res.allowed = true;
+		res.sandboxed = true;
+		res.by = AUDIT_BY_SESSION;
+		res.scope = AUDIT_SCOPE_SESSION;
+		res.reason = "approved with these permissions for this session";
+	} else if (q->cfg.approval == DECIDE_APPROVAL_NEVER) {
+		res.reason = "policy never refuses what would prompt (extra permissions)";
+	} else {
+		/* What else asks about it (a prompt rule, a dangerous command) is said too. */
+		const char *why = dr.decision == DECIDE_ALLOW ? NULL : dr.reason;
+		const char *just = req->justification != NULL ? req->justification : "";
+
+		reason = xasprintf("Adds %s. The command stays sandboxed.%s%s%s%s%s", described,
+		                   just[0] != '\0' ? " " : "", just, why != NULL ? " (" : "",
+		                   why != NULL ? why : "", why != NULL ? ")" : "");
+		decide_result_free(&dr);
+		free(described);
+		return approval__enqueue(q, req, key, reason, NULL, 0, cb, freecb, data);
+	}
+	free(key);
+	id = approval__finish(q, req, &res, cb, freecb, data);
+	decide_result_free(&dr);
+	free(described);
+	return id;
+}
+
+/* Judges request_permissions: a human decides (policy never refuses). */
+static uint64_t approval__grant(struct approval_queue *q, const struct approval_request *req,
+                                approval_cb cb, approval_free_cb freecb, void *data)
+{
+	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE, .by = AUDIT_BY_POLICY};
+	char *described = policy_permissions_describe(req->permissions), *key, *reason;
+	uint64_t id;
+
+	if (q->cfg.approval != DECIDE_APPROVAL_NEVER) {
+		char *perm = policy_permissions_key(req->permissions);
+
+		key = xasprintf("grant|%s", perm);
+		free(perm);
+		reason = req->justification != NULL && req->justification[0] != '\0'
+		             ? xasprintf("Adds %s to this client's later commands; they stay "
+		                         "sandboxed. %s",
+		                         described, req->justification)
+		             : xasprintf("Adds %s to this client's later commands; they stay "
+		                         "sandboxed.",
+		                         described);
+		free(described);
+		return approval__enqueue(q, req, key, reason, NULL, 0, cb, freecb, data);
+	}
+	res.reason = "policy never refuses what would prompt (extra permissions)";
+	res.permissions = described;
+	id = approval__finish(q, req, &res, cb, freecb, data);
+	free(described);
+	return id;
 }
 
 /* Judges an exec request; queues it when it needs a human. */
@@ -1049,6 +1218,12 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 		res.scope = AUDIT_SCOPE_SESSION;
 		res.rule = NULL;
 		res.reason = "the host is blocked for this session";
+	} else if (policy_permissions_has_host(req->grants, host, req->port)) {
+		/* A human granted it to this command as an extra permission (SPEC 12). */
+		res.allowed = true;
+		res.by = AUDIT_BY_USER;
+		res.rule = NULL;
+		res.reason = "granted to the command as an extra permission";
 	} else if (rule != NULL && rule->decision == RULES_ALLOW) {
 		res.allowed = true;
 		res.by = AUDIT_BY_RULE;
@@ -1133,7 +1308,11 @@ uint64_t approval_request(struct approval_queue *q, const struct approval_reques
 	rules_refresh(q->cfg.rules, NULL, NULL);
 	switch (req->kind) {
 	case APPROVAL_EXEC:
+		if (!policy_permissions_empty(req->permissions) && !req->retry)
+			return approval__exec_extra(q, req, cb, freecb, data);
 		return approval__exec(q, req, cb, freecb, data);
+	case APPROVAL_PERMISSIONS:
+		return approval__grant(q, req, cb, freecb, data);
 	case APPROVAL_NETWORK:
 		return approval__network(q, req, cb, freecb, data);
 	case APPROVAL_PATCH:
@@ -1245,7 +1424,15 @@ static void approval__recheck(struct approval_queue *q)
 		char where[4096];
 		bool covered = false;
 
-		if (pr->kind == APPROVAL_EXEC) {
+		if (pr->kind == APPROVAL_EXEC && !policy_permissions_empty(&pr->permissions)) {
+			char *key = approval__extra_key(pr->argc, pr->argv, pr->cwd, pr->sandbox,
+			                                &pr->permissions);
+
+			covered = approval__set_has(&q->extra_ok, key);
+			res.sandboxed = true;
+			res.reason = "approved with these permissions for this session";
+			free(key);
+		} else if (pr->kind == APPROVAL_EXEC) {
 			char *key = approval__exec_key(pr->argc, pr->argv, pr->cwd, pr->sandbox);
 			struct decide_input in = {.argc = pr->argc,
 			                          .argv = pr->argv,
@@ -1292,7 +1479,7 @@ static void approval__recheck(struct approval_queue *q)
 				res.reason = "decided by a network rule";
 			}
 			free(key);
-		} else {
+		} else if (pr->kind == APPROVAL_PATCH) {
 			covered = approval__paths_ok(q, pr->n_paths, pr->paths);
 			res.reason = "every file is approved for this session";
 		}
@@ -1344,15 +1531,36 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 	if (!offered)
 		return -EINVAL;
 	approval__unlink(q, p);
-	res.allowed =
-	    answer == APPROVAL_ONCE || answer == APPROVAL_SESSION || answer == APPROVAL_RULE;
+	res.allowed = answer == APPROVAL_ONCE || answer == APPROVAL_SESSION ||
+	              answer == APPROVAL_RULE || answer == APPROVAL_WRITE_DIR;
 	res.sandboxed = false;
 	res.scope = answer == APPROVAL_SESSION || answer == APPROVAL_DENY_BLOCK
 	                ? AUDIT_SCOPE_SESSION
 	            : answer == APPROVAL_RULE || answer == APPROVAL_DENY_RULE ? AUDIT_SCOPE_RULE
 	                                      : AUDIT_SCOPE_ONCE;
 	res.reason = res.allowed ? "approved" : "denied";
-	if (answer == APPROVAL_SESSION) {
+	/* Extra permissions (SPEC 12): whatever it was asked as, it runs in the sandbox. */
+	char *described = NULL;
+	if (res.allowed && !policy_permissions_empty(&pr->permissions)) {
+		described = policy_permissions_describe(&pr->permissions);
+		res.permissions = described;
+		res.sandboxed = pr->kind == APPROVAL_EXEC;
+	}
+	if (answer == APPROVAL_WRITE_DIR) {
+		described = xasprintf("write %s", pr->write_dir);
+		res.permissions = described;
+		res.write_dir = pr->write_dir;
+		res.sandboxed = true;
+		res.reason = "approved: a retry in the sandbox with write access to the directory";
+	}
+	if (answer == APPROVAL_SESSION && !policy_permissions_empty(&pr->permissions)) {
+		char *key = approval__extra_key(pr->argc, pr->argv, pr->cwd, pr->sandbox,
+		                                &pr->permissions);
+
+		recheck = true;
+		approval__set_add(&q->extra_ok, key);
+		free(key);
+	} else if (answer == APPROVAL_SESSION) {
 		recheck = true;
 		if (pr->kind == APPROVAL_EXEC) {
 			char *key = approval__exec_key(pr->argc, pr->argv, pr->cwd, pr->sandbox);
@@ -1406,6 +1614,7 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 	}
 	approval__resume(p, &res);
 	approval__pending_free(p);
+	free(described);
 	if (recheck)
 		approval__recheck(q);
 	approval__changed(q);

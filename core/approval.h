@@ -57,6 +57,7 @@
 
 #include "audit.h"
 #include "decide.h"
+#include "policy-permissions.h"
 #include "decider.h"
 #include "rules.h"
 
@@ -64,6 +65,7 @@ enum approval_kind {
 	APPROVAL_EXEC,
 	APPROVAL_NETWORK,
 	APPROVAL_PATCH,
+	APPROVAL_PERMISSIONS, /* request_permissions: extra permissions for a connection (SPEC 12) */
 };
 
 /*
@@ -92,6 +94,7 @@ enum approval_answer {
 	APPROVAL_RULE,       /* p: exec prefix rule / network "always allow HOST" */
 	APPROVAL_DENY_BLOCK, /* d: network only, deny and block HOST for the session */
 	APPROVAL_DENY,       /* n / esc */
+	APPROVAL_WRITE_DIR,  /* w: a retry, sandboxed, with write access to the denied directory */
 	APPROVAL_DENY_RULE,  /* b: network only, deny and append a deny network_rule (SPEC 11) */
 };
 
@@ -107,6 +110,20 @@ struct approval_request {
 	bool retry;                /* on-failure: the sandboxed run looked denied; retry outside? */
 	const char *justification; /* shown in the prompt; may be NULL */
 	char *const *prefix_rule;  /* agent's proposed `p` prefix (NULL-terminated) or NULL */
+	/*
+	 * exec: extra permissions to run with, still sandboxed (SPEC 12; NULL or
+	 * empty: none). A request with any always asks a human (the prompt names
+	 * them; its cache key holds them), unless an allow rule runs it outside.
+	 * permissions: what request_permissions asks for.
+	 */
+	const struct policy_permissions *permissions;
+	/* exec: extra permissions the requester holds already (request_permissions),
+	 * which its sandboxed run gets with no prompt: named in its audit line */
+	const struct policy_permissions *held;
+	/* exec retry: the directory the denial names, offered as `w` (or NULL) */
+	const char *write_dir;
+	/* network: destinations granted to the command as extra permissions (or NULL) */
+	const struct policy_permissions *grants;
 	/* network */
 	const char *host;
 	const char *protocol; /* "http", "https", ... */
@@ -139,6 +156,8 @@ struct approval_result {
 	const char *rule;   /* "FILE:LINE" of the deciding rule, or NULL */
 	const char *reason; /* one sentence */
 	const char *typed_reason; /* what the human typed when denying, or NULL */
+	const char *write_dir;    /* answer `w`: the directory to add for writing */
+	const char *permissions;  /* the extra permissions it runs with, described, or NULL */
 	const char *rejected;     /* the kind a reject policy refused it as ("rules"), or NULL */
 };
 
@@ -184,6 +203,8 @@ struct approval_prompt {
 	unsigned port;
 	char **paths; /* patch, NULL-terminated */
 	size_t n_paths;
+	struct policy_permissions permissions; /* exec, permissions: what is added (SPEC 12) */
+	char *write_dir;                       /* exec retry: the `w` directory, or NULL */
 };
 
 struct approval_config {

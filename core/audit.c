@@ -331,6 +331,8 @@ int audit_decision(struct audit *a, const struct audit_decision *d)
 	cJSON_AddNumberToObject(o, "requests", (double)(d->requests > 0 ? d->requests : 1));
 	if (d->reason != NULL)
 		cJSON_AddStringToObject(o, "reason", d->reason);
+	if (d->permissions != NULL)
+		cJSON_AddStringToObject(o, "permissions", d->permissions);
 	if (d->kind != AUDIT_NETWORK)
 		audit__add_origin(o, d->cwd, d->from);
 	return audit__write(a, o, true);

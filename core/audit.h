@@ -59,6 +59,7 @@ struct audit_decision {
 	const char *reason; /* the reason a human typed, or why policy refused a network request */
 	const char *cwd;  /* exec, patch: the request's working directory */
 	const char *from; /* exec, patch: "input", "agent" or "cli" (NULL: "cli") */
+	const char *permissions; /* exec: the extra permissions it runs with (SPEC 12), or NULL */
 };
 
 struct audit;

@@ -77,6 +77,7 @@ struct proxy_session_decider {
 	FILE *refusals; /* where refusals are told, or NULL */
 	char *origin;   /* whose traffic this is, for the prompt (or NULL) */
 	char *cwd;      /* and its working directory (or NULL) */
+	struct policy_permissions grants; /* hosts granted to its command (SPEC 12) */
 	/* Told when its first query starts waiting for a human and its last stops (SPEC 12). */
 	void (*waiting)(void *data, bool waiting);
 	void *waiting_data;
@@ -135,6 +136,7 @@ static void proxy_session__decide(void *data, struct proxy_query *query)
 	    .port = dest->port,
 	    .origin = d->origin,
 	    .cwd = d->cwd,
+	    .grants = &d->grants,
 	};
 	uint64_t id;
 
@@ -235,6 +237,7 @@ void proxy_session_decider_free(struct proxy_session_decider *d)
 	}
 	free(d->origin);
 	free(d->cwd);
+	policy_permissions_free(&d->grants);
 	free(d);
 }
 
@@ -289,6 +292,12 @@ void proxy_session_set_head_timeout(struct proxy_session *s, unsigned ms)
 }
 
 /* Names whose traffic the session carries, for its prompts. */
+void proxy_session_set_grants(struct proxy_session *s, const struct policy_permissions *grants)
+{
+	policy_permissions_free(&s->decider->grants);
+	policy_permissions_copy(&s->decider->grants, grants);
+}
+
 void proxy_session_set_origin(struct proxy_session *s, const char *origin, const char *cwd)
 {
 	free(s->decider->origin);

@@ -86,6 +86,13 @@ int proxy_session_set_allow_private(struct proxy_session *s, const char *const *
  */
 void proxy_session_set_origin(struct proxy_session *s, const char *origin, const char *cwd);
 /*
+ * The destinations GRANTS holds (its hosts; copied) are allowed without a
+ * prompt: a human granted them to S's command as extra permissions (SPEC
+ * 12). Refusals come first still: a denied domain, a deny rule, a blocked
+ * host, a loopback or private address.
+ */
+void proxy_session_set_grants(struct proxy_session *s, const struct policy_permissions *grants);
+/*
  * WAITING(DATA, true) runs when a query of S's starts waiting for a human
  * (a prompt, or the decider), and WAITING(DATA, false) when that wait ends
  * (answered, withdrawn): the TUI holds the timeout of S's command meanwhile

@@ -3,10 +3,13 @@
  * "with_additional_permissions", "permissions" and request_permissions; the
  * canonical sets (links and `..` resolved, `/` refused for writing, hosts
  * without wildcards) and their keys; how they extend a policy (a `none`
- * path stays closed); the directory a read-only denial names.
+ * path stays closed); the directory a read-only denial names; and the
+ * approval queue's prompts and session cache for them, where an answer for
+ * one set of permissions never covers another.
  */
 #include "test.h"
 
+#include "../core/approval.h"
 #include "../core/policy-permissions.h"
 #include "../core/protocol.h"
 #include "../core/xmalloc.h"
@@ -334,5 +337,243 @@ TEST(permissions_read_the_directory_a_denial_names)
 	free(text);
 	free(sub);
 	free(real);
+	return 0;
+}
+
+/* What one requester saw. */
+struct permissions_test__rec {
+	int calls;
+	bool allowed, sandboxed, prompted;
+	enum audit_by by;
+	char permissions[256];
+	char write_dir[256];
+};
+
+/* Records a result. */
+static void permissions_test__cb(const struct approval_result *res, void *data)
+{
+	struct permissions_test__rec *r = data;
+
+	r->calls++;
+	r->allowed = res->allowed;
+	r->sandboxed = res->sandboxed;
+	r->prompted = res->prompted;
+	r->by = res->by;
+	snprintf(r->permissions, sizeof r->permissions, "%s",
+	         res->permissions != NULL ? res->permissions : "");
+	snprintf(r->write_dir, sizeof r->write_dir, "%s",
+	         res->write_dir != NULL ? res->write_dir : "");
+}
+
+/* A queue under POLICY with RULES, its audit log in the test's directory. */
+struct permissions_test__env {
+	char *home, *log;
+	struct rules *rules;
+	struct audit *audit;
+	struct approval_queue *q;
+};
+
+/* Sets ENV up. */
+static int permissions_test__setup(struct permissions_test__env *env, enum decide_approval policy,
+                                   const char *rules_text)
+{
+	static int serial;
+	struct approval_config cfg = {.approval = policy};
+	char *dir, *file, *cause = NULL;
+
+	memset(env, 0, sizeof *env);
+	env->home = xasprintf("%s/home%d", test_tmpdir(), serial++);
+	env->log = xasprintf("%s/audit.jsonl", env->home);
+	dir = xasprintf("%s/rules", env->home);
+	file = xasprintf("%s/team.rules", dir);
+	ASSERT_EQ(mkdir(env->home, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(test_write_file(file, rules_text), 0);
+	env->rules = rules_new();
+	ASSERT_EQ(rules_load_all(env->rules, env->home, NULL, &cause), 0);
+	env->audit = audit_open(env->log, &cause);
+	ASSERT(env->audit != NULL);
+	cfg.rules = env->rules;
+	cfg.home = env->home;
+	cfg.audit = env->audit;
+	env->q = approval_queue_new(&cfg);
+	free(dir);
+	free(file);
+	return 0;
+}
+
+/* Frees ENV. */
+static void permissions_test__teardown(struct permissions_test__env *env)
+{
+	approval_queue_free(env->q);
+	audit_close(env->audit);
+	rules_free(env->rules);
+	free(env->home);
+	free(env->log);
+}
+
+TEST(approval_extra_permissions_prompt_and_their_session_key)
+{
+	struct permissions_test__env env;
+	struct permissions_test__rec a = {0}, b = {0}, c = {0}, d = {0}, e = {0}, f = {0};
+	struct policy_permissions out = {0}, other = {0};
+	char *touch[] = {"touch", "/x/f", NULL}, *docker[] = {"docker", "ps", NULL};
+	char *cause = NULL, *log;
+	const struct approval_prompt *p;
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = touch,
+	                               .argc = 2,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                               .justification = "writes the build output",
+	                               .permissions = &out};
+
+	if (permissions_test__setup(&env, DECIDE_APPROVAL_ON_REQUEST,
+	                            "prefix_rule(pattern=[\"docker\"], decision=\"forbidden\")\n"
+	                            "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\", "
+	                            "justification=\"talks to the remote\")\n") != 0)
+		return 1;
+	ASSERT_EQ(policy_permissions_add_dir(&out, true, "/tmp", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&other, true, "/var", &cause), 0);
+	/* on-request runs `touch` sandboxed unasked; with extra permissions it asks. */
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &a) > 0);
+	p = approval_current(env.q);
+	ASSERT(p != NULL);
+	ASSERT_STR_EQ(p->title, "Run with extra permissions, still sandboxed?");
+	ASSERT_STR_EQ(p->subject, "touch /x/f");
+	ASSERT_STR_EQ(p->reason,
+	              "Adds write /tmp. The command stays sandboxed. writes the build output");
+	ASSERT_EQ(p->n_options, 3);
+	ASSERT_STR_EQ(p->options[0].label, "Yes, with these permissions, once");
+	ASSERT_EQ(p->options[0].key, 'y');
+	ASSERT_STR_EQ(p->options[1].label,
+	              "Yes, and for this command with these permissions this session");
+	ASSERT_EQ(p->options[1].key, 'a');
+	ASSERT_STR_EQ(p->options[2].label, "No");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
+	ASSERT(a.calls == 1 && a.allowed && a.sandboxed && a.prompted);
+	ASSERT_STR_EQ(a.permissions, "write /tmp");
+	/* The same command with the same permissions: covered, still sandboxed. */
+	ASSERT_EQ(approval_request(env.q, &req, permissions_test__cb, NULL, &b), 0);
+	ASSERT(b.allowed && b.sandboxed && !b.prompted && b.by == AUDIT_BY_SESSION);
+	ASSERT_STR_EQ(b.permissions, "write /tmp");
+	/* Other permissions: asked again. */
+	req.permissions = &other;
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &c) > 0);
+	ASSERT_EQ(approval_pending(env.q), 1);
+	ASSERT_CONTAINS(approval_current(env.q)->reason, "Adds write /var.");
+	ASSERT_EQ(approval_answer(env.q, approval_current(env.q)->id, APPROVAL_DENY), 0);
+	ASSERT(c.calls == 1 && !c.allowed);
+	/* The session answer never lets the command out of the sandbox. */
+	req.permissions = NULL;
+	req.escalate = true;
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &d) > 0);
+	ASSERT_STR_EQ(approval_current(env.q)->title, "Run outside the sandbox?");
+	approval_deny_all(env.q);
+	/* A forbidden rule refuses, extra permissions or not. */
+	req.escalate = false;
+	req.permissions = &out;
+	req.argv = docker;
+	ASSERT_EQ(approval_request(env.q, &req, permissions_test__cb, NULL, &e), 0);
+	ASSERT(e.calls == 1 && !e.allowed && e.by == AUDIT_BY_RULE);
+	/* A prompt rule's reason is named in the extra-permissions prompt. */
+	char *push[] = {"git", "push", NULL};
+	struct permissions_test__rec g = {0};
+	req.argv = push;
+	req.justification = NULL;
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &g) > 0);
+	ASSERT_STR_EQ(approval_current(env.q)->title,
+	              "Run with extra permissions, still sandboxed?");
+	ASSERT_CONTAINS(approval_current(env.q)->reason,
+	                "Adds write /tmp. The command stays sandboxed. (");
+	ASSERT_CONTAINS(approval_current(env.q)->reason, "talks to the remote");
+	ASSERT_EQ(approval_answer(env.q, approval_current(env.q)->id, APPROVAL_ONCE), 0);
+	ASSERT(g.allowed && g.sandboxed);
+	log = test_read_file(env.log, NULL);
+	ASSERT_CONTAINS(log, "\"permissions\":\"write /tmp\"");
+	free(log);
+	permissions_test__teardown(&env);
+
+	/* Policy never: refused, no prompt. */
+	if (permissions_test__setup(&env, DECIDE_APPROVAL_NEVER, "") != 0)
+		return 1;
+	req.argv = touch;
+	ASSERT_EQ(approval_request(env.q, &req, permissions_test__cb, NULL, &f), 0);
+	ASSERT(f.calls == 1 && !f.allowed && !f.prompted);
+	ASSERT_EQ(approval_pending(env.q), 0);
+	permissions_test__teardown(&env);
+	policy_permissions_free(&out);
+	policy_permissions_free(&other);
+	return 0;
+}
+
+TEST(approval_request_permissions_retry_w_and_host_grants)
+{
+	struct permissions_test__env env;
+	struct permissions_test__rec a = {0}, b = {0}, c = {0}, d = {0};
+	struct policy_permissions grant = {0};
+	char *touch[] = {"touch", "/x/f", NULL};
+	char *cause = NULL;
+	const struct approval_prompt *p;
+
+	if (permissions_test__setup(&env, DECIDE_APPROVAL_ON_FAILURE, "") != 0)
+		return 1;
+	ASSERT_EQ(policy_permissions_add_dir(&grant, true, "/tmp", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&grant, "pypi.org:443", &cause), 0);
+	struct approval_request req = {.kind = APPROVAL_PERMISSIONS,
+	                               .cwd = "/ws",
+	                               .justification = "caches",
+	                               .permissions = &grant,
+	                               .origin = "agent client 1"};
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &a) > 0);
+	p = approval_current(env.q);
+	ASSERT_STR_EQ(p->title, "Grant extra permissions, still sandboxed?");
+	ASSERT_STR_EQ(p->subject, "write /tmp; network pypi.org:443");
+	ASSERT_CONTAINS(p->reason, "they stay sandboxed. caches");
+	ASSERT_EQ(p->n_options, 2);
+	ASSERT_EQ(p->options[0].key, 'y');
+	ASSERT_EQ(p->options[1].key, 'n');
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_ONCE), 0);
+	ASSERT(a.allowed && a.prompted);
+
+	/* The retry after a read-only denial offers `w`, which keeps the sandbox. */
+	struct approval_request retry = {.kind = APPROVAL_EXEC,
+	                                 .argv = touch,
+	                                 .argc = 2,
+	                                 .cwd = "/ws",
+	                                 .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                                 .retry = true,
+	                                 .write_dir = "/x",
+	                                 .from = "input"};
+	ASSERT(approval_request(env.q, &retry, permissions_test__cb, NULL, &b) > 0);
+	p = approval_current(env.q);
+	ASSERT_EQ(p->n_options, 5);
+	ASSERT_EQ(p->options[3].key, 'w');
+	ASSERT_STR_EQ(p->options[3].label, "Retry with write access to /x, still sandboxed");
+	ASSERT_EQ(p->options[4].key, 'n');
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_WRITE_DIR), 0);
+	ASSERT(b.allowed && b.sandboxed && b.prompted);
+	ASSERT_STR_EQ(b.write_dir, "/x");
+	/* Without a named directory there is no `w`. */
+	retry.write_dir = NULL;
+	ASSERT(approval_request(env.q, &retry, permissions_test__cb, NULL, &c) > 0);
+	ASSERT_EQ(approval_current(env.q)->n_options, 4);
+	ASSERT_EQ(approval_answer(env.q, approval_current(env.q)->id, APPROVAL_WRITE_DIR),
+	          -EINVAL);
+	approval_deny_all(env.q);
+
+	/* A granted host passes with no prompt; another port of it still asks. */
+	struct approval_request net = {.kind = APPROVAL_NETWORK,
+	                               .host = "PyPI.org",
+	                               .protocol = "https",
+	                               .port = 443,
+	                               .grants = &grant};
+	ASSERT_EQ(approval_request(env.q, &net, permissions_test__cb, NULL, &d), 0);
+	ASSERT(d.allowed && !d.prompted);
+	net.port = 80;
+	ASSERT(approval_request(env.q, &net, permissions_test__cb, NULL, &d) > 0);
+	approval_deny_all(env.q);
+	permissions_test__teardown(&env);
+	policy_permissions_free(&grant);
 	return 0;
 }

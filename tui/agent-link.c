@@ -9,6 +9,10 @@
  *  - apply_patch: parsed and planned at once (errors are `error` events),
  *    then the approval queue decides with the plan's diff in the prompt; an
  *    approved plan is committed (all or nothing) and ends with `exit` 0;
+ *  - request_permissions (SPEC 12): the approval queue asks a human; what
+ *    is granted is kept for the client's connection, and every later exec
+ *    of that client runs with it, still sandboxed; an exec's own
+ *    with_additional_permissions ask unless the client holds them already;
  *  - cancel: withdraws a waiting prompt or interrupts the command;
  *  - a client that goes away has its requests cancelled likewise.
  *
@@ -47,13 +51,23 @@ struct agent_link_req {
 	char *stdin_buf; /* exec: input that came before the command started */
 	size_t stdin_len;
 	bool stdin_eof; /* and whether its end came too */
+	bool grant;     /* request_permissions: waits on its prompt (waiter) */
+	struct policy_permissions asked; /* request_permissions: what it asks for */
 	struct agent_link_req *next;
+};
+
+/* What a connected client was granted by request_permissions (SPEC 12). */
+struct agent_link_grant {
+	uint64_t client;
+	struct policy_permissions held;
+	struct agent_link_grant *next;
 };
 
 struct agent_link {
 	struct tui *t;
 	struct agent_server *server;
 	struct agent_link_req *reqs;
+	struct agent_link_grant *grants;
 };
 
 /* Sends LINE (taken over) to R's client. */
@@ -84,8 +98,70 @@ static void agent_link__forget(struct agent_link_req *r)
 		free((char *)r->files[i].move_to);
 	}
 	free(r->files);
+	policy_permissions_free(&r->asked);
 	free(r->id);
 	free(r);
+}
+
+/* What CLIENT holds (NULL: nothing); with MAKE, made when missing. */
+static struct agent_link_grant *agent_link__grant(struct agent_link *l, uint64_t client, bool make)
+{
+	struct agent_link_grant *g;
+
+	for (g = l->grants; g != NULL; g = g->next)
+		if (g->client == client)
+			return g;
+	if (!make)
+		return NULL;
+	g = xcalloc(1, sizeof *g);
+	g->client = client;
+	g->next = l->grants;
+	l->grants = g;
+	return g;
+}
+
+/* Forgets what CLIENT holds (it went away). */
+static void agent_link__grant_drop(struct agent_link *l, uint64_t client)
+{
+	for (struct agent_link_grant **pp = &l->grants; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->client == client) {
+			struct agent_link_grant *g = *pp;
+
+			*pp = g->next;
+			policy_permissions_free(&g->held);
+			free(g);
+			return;
+		}
+}
+
+/*
+ * A request's "permissions" (A) checked and made canonical into *OUT:
+ * directories resolved (links followed), hosts checked. A host needs the
+ * session's proxy (-n ask) to be granted; with the network on it is open
+ * anyway. Returns 0, or -errno with *CAUSE (caller frees).
+ */
+static int agent_link__permissions(const struct tui *t, const struct protocol_additions *a,
+                                   struct policy_permissions *out, char **cause)
+{
+	int rc = 0;
+
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; rc == 0 && i < a->n_write; i++)
+		rc = policy_permissions_add_dir(out, true, a->write[i], cause);
+	for (size_t i = 0; rc == 0 && i < a->n_read; i++)
+		rc = policy_permissions_add_dir(out, false, a->read[i], cause);
+	for (size_t i = 0; rc == 0 && i < a->n_network; i++)
+		rc = policy_permissions_add_host(out, a->network[i], cause);
+	if (rc == 0 && out->n_hosts > 0 && t->proxy_fs_policy == NULL &&
+	    strcmp(t->opts->network, "on") != 0) {
+		*cause = xasprintf("%s: the network is off in this session, so no host can be "
+		                   "granted (airlock -n ask can)",
+		                   out->hosts[0]);
+		rc = -EPERM;
+	}
+	if (rc != 0)
+		policy_permissions_free(out);
+	return rc;
 }
 
 /* A new request record for CLIENT's ID. */
@@ -229,6 +305,20 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 		free(msg);
 		return;
 	}
+	/* Extra permissions (SPEC 12): checked now; those the client holds need no prompt. */
+	struct policy_permissions asked = {0};
+	struct agent_link_grant *held = agent_link__grant(l, client, false);
+	if (req->permissions == PROTOCOL_WITH_ADDITIONAL_PERMISSIONS) {
+		char *cause = NULL;
+
+		if (agent_link__permissions(l->t, &req->additions, &asked, &cause) != 0) {
+			agent_server_send(l->server, client, protocol_event_error(req->id, cause));
+			free(cause);
+			return;
+		}
+		if (held != NULL && policy_permissions_covered(&asked, &held->held))
+			policy_permissions_free(&asked);
+	}
 	r = agent_link__req(l, client, req->id);
 	origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct launch_observer obs = {
@@ -252,10 +342,13 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	    .observer = &obs,
 	    .pipes = !req->tty,
 	    .timeout_ms = req->timeout_ms,
+	    .permissions = &asked,
+	    .held = held != NULL ? &held->held : NULL,
 	};
 	struct pane *p = launch_request(l->t, &lr);
 
 	free(origin);
+	policy_permissions_free(&asked);
 	/* R may be gone already (decided and done at once). */
 	if (p != NULL)
 		for (struct agent_link_req *k = l->reqs; k != NULL; k = k->next)
@@ -437,13 +530,78 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	tui_dirty(l->t);
 }
 
+/* request_permissions: the queue decided; a grant is kept for the connection. */
+static void agent_link__grant_decided(const struct approval_result *res, void *data)
+{
+	struct agent_link_req *r = data;
+
+	r->waiter = 0;
+	if (res->allowed)
+		policy_permissions_merge(&agent_link__grant(r->link, r->client, true)->held,
+		                         &r->asked);
+	agent_link__send(r, protocol_event_decision_reason(r->id, agent_link__decision(res),
+	                                                   res->typed_reason != NULL
+	                                                       ? res->typed_reason
+	                                                   : res->allowed ? NULL
+	                                                                  : res->reason));
+}
+
+/* request_permissions: the queue lets go. */
+static void agent_link__grant_free(void *data)
+{
+	agent_link__forget(data);
+}
+
+/* A request_permissions request: a human decides; the connection keeps the answer. */
+static void agent_link__on_permissions(void *data, uint64_t client,
+                                       const struct protocol_request *req)
+{
+	struct agent_link *l = data;
+	struct policy_permissions asked;
+	struct agent_link_grant *held = agent_link__grant(l, client, false);
+	char *cause = NULL, *origin;
+
+	if (agent_link__permissions(l->t, &req->additions, &asked, &cause) != 0) {
+		agent_server_send(l->server, client, protocol_event_error(req->id, cause));
+		free(cause);
+		return;
+	}
+	if (held != NULL && policy_permissions_covered(&asked, &held->held)) {
+		/* Granted already: nothing to ask. */
+		policy_permissions_free(&asked);
+		agent_server_send(l->server, client,
+		                  protocol_event_decision(req->id, PROTOCOL_APPROVED));
+		return;
+	}
+	struct agent_link_req *r = agent_link__req(l, client, req->id);
+	r->grant = true;
+	r->asked = asked;
+	origin = xasprintf("agent client %llu", (unsigned long long)client);
+	struct approval_request ar = {
+	    .kind = APPROVAL_PERMISSIONS,
+	    .cwd = l->t->opts->cwd,
+	    .justification = req->justification,
+	    .permissions = &r->asked,
+	    .origin = origin,
+	    .from = "agent",
+	};
+	uint64_t id = approval_request(l->t->approvals, &ar, agent_link__grant_decided,
+	                               agent_link__grant_free, r);
+	if (id > 0) {
+		r->waiter = id;
+		agent_server_send(l->server, client, protocol_event_queued(req->id));
+	}
+	free(origin);
+	tui_dirty(l->t);
+}
+
 /*
  * Withdraws R: its prompt, or its command (interrupted; killed when GONE,
  * the client having gone away, since nobody is left to wait for it).
  */
 static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r, bool gone)
 {
-	if (r->plan != NULL) {
+	if (r->plan != NULL || r->grant) {
 		if (r->waiter != 0) {
 			uint64_t w = r->waiter;
 			/* approval_cancel runs the free callback: R goes. */
@@ -486,7 +644,8 @@ static void agent_link__on_stdin(void *data, uint64_t client, const struct proto
 	struct agent_link *l = data;
 
 	for (struct agent_link_req *r = l->reqs; r != NULL; r = r->next) {
-		if (r->client != client || strcmp(r->id, req->target) != 0 || r->plan != NULL)
+		if (r->client != client || strcmp(r->id, req->target) != 0 || r->plan != NULL ||
+		    r->grant)
 			continue;
 		struct pane *p = r->pane_id != 0 ? tui_pane_by_id(l->t, r->pane_id) : NULL;
 		if (p != NULL && p->state == PANE_RUNNING && p->job != NULL) {
@@ -518,6 +677,7 @@ static void agent_link__on_disconnect(void *data, uint64_t client)
 	struct agent_link *l = data;
 	struct agent_link_req *r = l->reqs;
 
+	agent_link__grant_drop(l, client);
 	while (r != NULL) {
 		struct agent_link_req *next = r->next;
 		if (r->client == client)
@@ -531,6 +691,7 @@ static const struct agent_server_ops agent_link__ops = {
     .on_patch = agent_link__on_patch,
     .on_cancel = agent_link__on_cancel,
     .on_stdin = agent_link__on_stdin,
+    .on_permissions = agent_link__on_permissions,
     .on_disconnect = agent_link__on_disconnect,
     .on_drained = agent_link__on_drained,
 };
@@ -570,5 +731,7 @@ void agent_link_free(struct agent_link *l)
 	agent_link_stop(l);
 	while (l->reqs != NULL)
 		agent_link__forget(l->reqs);
+	while (l->grants != NULL)
+		agent_link__grant_drop(l, l->grants->client);
 	free(l);
 }

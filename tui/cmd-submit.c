@@ -68,7 +68,53 @@ struct submit_args {
 	size_t n_command;
 	bool tty; /* --tty: the command gets a terminal, not pipes */
 	uint64_t timeout_ms; /* --timeout SECONDS (SPEC 12), 0: none */
+	struct protocol_additions add; /* --add-write/--add-read/--add-host (owned copies) */
 };
+
+/* Appends a copy of S to the NULL-terminated list *V (*N long). */
+static void submit_push(char ***v, size_t *n, char *s)
+{
+	*v = xreallocarray(*v, *n + 2, sizeof **v);
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+/* Frees what ARGS owns. */
+static void submit_args_free(struct submit_args *args)
+{
+	char **lists[] = {args->add.write, args->add.read, args->add.network};
+
+	free(args->prefix_rule);
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t i = 0; lists[k] != NULL && lists[k][i] != NULL; i++)
+			free(lists[k][i]);
+		free(lists[k]);
+	}
+	memset(&args->add, 0, sizeof args->add);
+	args->prefix_rule = NULL;
+}
+
+/*
+ * Takes --add-write/--add-read DIR (made absolute against the current
+ * directory; the TUI resolves links) or --add-host HOST:PORT into ARGS.
+ */
+static void submit_add(struct submit_args *args, char kind, const char *value)
+{
+	if (kind == 'h') {
+		submit_push(&args->add.network, &args->add.n_network, xstrdup(value));
+		return;
+	}
+	char *cwd = value[0] == '/' ? NULL : getcwd(NULL, 0);
+	char *abs = value[0] == '/' ? xstrdup(value)
+	            : cwd != NULL    ? xasprintf("%s/%s", cwd, value)
+	                             : xstrdup(value);
+
+	free(cwd);
+	if (kind == 'w')
+		submit_push(&args->add.write, &args->add.n_write, abs);
+	else
+		submit_push(&args->add.read, &args->add.n_read, abs);
+}
 
 /* The client's state on its loop. */
 struct submit {
@@ -99,6 +145,9 @@ static int submit_usage(const char *msg)
 	        "usage: airlock submit [--socket PATH] [--escalate] [--justification TEXT]\n"
 	        "                      [--prefix-rule TOK...] [--tty] [--timeout SECONDS]\n"
 	        "                      -- CMD ARG...\n"
+	        "       airlock submit [--socket PATH] [--add-write DIR] [--add-read DIR]\n"
+	        "                      [--add-host HOST:PORT] [--justification TEXT] -- CMD "
+	        "ARG...\n"
 	        "       airlock submit [--socket PATH] --patch FILE\n",
 	        msg);
 	return SUBMIT_EXIT_USAGE;
@@ -147,6 +196,20 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 				args->justification = argv[++i];
 			else
 				args->patch_file = argv[++i];
+		} else if (strcmp(a, "--add-write") == 0 || strcmp(a, "--add-read") == 0 ||
+		           strcmp(a, "--add-host") == 0) {
+			/* Extra permissions, still sandboxed (SPEC 12); repeatable. */
+			if (i + 1 >= argc) {
+				char *m = xasprintf("%s needs a value", a);
+				int rc = submit_usage(m);
+
+				free(m);
+				return rc;
+			}
+			submit_add(args, a[6], argv[++i]);
+		} else if (strncmp(a, "--add-write=", 12) == 0 || strncmp(a, "--add-read=", 11) == 0 ||
+		           strncmp(a, "--add-host=", 11) == 0) {
+			submit_add(args, a[6], strchr(a, '=') + 1);
 		} else if (strncmp(a, "--socket=", 9) == 0) {
 			args->socket = a + 9;
 		} else if (strncmp(a, "--justification=", 16) == 0) {
@@ -169,7 +232,15 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 			    "TEXT]\n"
 			    "                      [--prefix-rule TOK...] [--tty] [--timeout SECONDS]\n"
 			    "                      -- CMD ARG...\n"
+			    "       airlock submit [--socket PATH] [--add-write DIR] [--add-read DIR]\n"
+			    "                      [--add-host HOST:PORT] [--justification TEXT] -- "
+			    "CMD ARG...\n"
 			    "       airlock submit [--socket PATH] --patch FILE\n"
+			    "\n"
+			    "--add-write DIR, --add-read DIR, --add-host HOST:PORT (repeatable) ask to\n"
+			    "run the command in the sandbox with that directory writable or readable,\n"
+			    "or that destination open: the TUI prompts, naming them; the command\n"
+			    "never leaves the sandbox.\n"
 			    "\n"
 			    "--timeout SECONDS ends the command (SIGTERM, SIGKILL 2 s later) once it\n"
 			    "ran that long, not counting time its prompts wait for you; then submit\n"
@@ -186,6 +257,13 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *args)
 	}
 	args->command = argv + i;
 	args->n_command = (size_t)(argc - i);
+	bool adds = args->add.n_write + args->add.n_read + args->add.n_network > 0;
+	if (adds && args->patch_file != NULL)
+		return submit_usage("--add-write, --add-read and --add-host are for commands, not "
+		                    "--patch");
+	if (adds && args->escalate)
+		return submit_usage("--escalate runs outside the sandbox; --add-write, --add-read "
+		                    "and --add-host keep it: give one or the other");
 	if (args->patch_file != NULL && args->timeout_ms > 0)
 		return submit_usage("--timeout is for commands, not --patch");
 	if (args->patch_file != NULL) {
@@ -721,6 +799,10 @@ static char *submit_request(const struct submit_args *args)
 		r.command = args->command;
 		r.n_command = args->n_command;
 		r.permissions = args->escalate ? PROTOCOL_REQUIRE_ESCALATED : PROTOCOL_USE_DEFAULT;
+		if (args->add.n_write + args->add.n_read + args->add.n_network > 0) {
+			r.permissions = PROTOCOL_WITH_ADDITIONAL_PERMISSIONS;
+			r.additions = args->add;
+		}
 		r.justification = (char *)args->justification;
 		r.prefix_rule = args->prefix_rule;
 		r.n_prefix_rule = args->n_prefix_rule;
@@ -747,11 +829,11 @@ int cmd_submit(int argc, char **argv)
 
 	rc = submit_parse_args(argc, argv, &args);
 	if (rc != 0) {
-		free(args.prefix_rule);
+		submit_args_free(&args);
 		return rc < 0 ? 0 : rc;
 	}
 	line = submit_request(&args);
-	free(args.prefix_rule);
+	submit_args_free(&args);
 	if (line == NULL)
 		return args.patch_file != NULL ? SUBMIT_EXIT_USAGE : SUBMIT_EXIT_FAILURE;
 	fd = submit_find(args.socket);

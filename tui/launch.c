@@ -18,6 +18,7 @@
 #include "core/decide.h"
 #include "core/job.h"
 #include "core/policy.h"
+#include "core/proxy-session.h"
 #include "core/sandbox-command.h"
 #include "core/utf8.h"
 #include "core/xmalloc.h"
@@ -73,6 +74,8 @@ void launch_drop(struct pane *p)
 	free(p->cwd);
 	free(p->origin);
 	free(p->justification);
+	policy_permissions_free(&p->asked);
+	policy_permissions_free(&p->perms);
 	if (p->prefix_rule != NULL)
 		for (size_t i = 0; p->prefix_rule[i] != NULL; i++)
 			free(p->prefix_rule[i]);
@@ -218,6 +221,40 @@ static const struct job_callbacks launch__job_callbacks = {
     .output_err = launch__on_output_err,
 };
 
+/*
+ * SC's policy with P's extra permissions added (SPEC 12): the split policy
+ * the helper would enforce, with a write or read entry per directory, put
+ * back into SC as split JSON (*FS and *NET hold it; caller frees). Returns
+ * 0, or -errno with *CAUSE (a directory the policy closes stays closed).
+ */
+static int launch__extra_policy(const struct pane *p, struct sandbox_command *sc, char **fs,
+                                char **net, char **cause)
+{
+	struct policy_split split;
+	int rc;
+
+	*fs = *net = NULL;
+	if (sc->fs_policy_json != NULL) {
+		memset(&split, 0, sizeof split);
+		rc = policy_fs_parse(sc->fs_policy_json, &split.fs, cause);
+		if (rc == 0)
+			rc = policy_net_parse(sc->net_policy, &split.net, cause);
+	} else {
+		rc = policy_parse(sc->policy_json, &split, cause);
+	}
+	if (rc == 0)
+		rc = policy_permissions_apply(&p->perms, &split, sc->cwd, getenv("TMPDIR"), cause);
+	if (rc == 0) {
+		*fs = policy_fs_to_json(&split.fs);
+		*net = policy_net_to_json(split.net);
+		sc->policy_json = NULL;
+		sc->fs_policy_json = *fs;
+		sc->net_policy = *net;
+	}
+	policy_split_free(&split);
+	return rc;
+}
+
 /* Starts P's command now (see tui.h). */
 int launch_start(struct pane *p, bool sandboxed)
 {
@@ -262,7 +299,28 @@ int launch_start(struct pane *p, bool sandboxed)
 			cli_options_sandbox_policy(t->opts, t->sandbox_policy, &sc);
 		cli_options_sandbox(t->opts, &sc);
 		sc.report_fd = JOB_REPORT_FD;
+		char *extra_fs = NULL, *extra_net = NULL, *cause = NULL;
+		if (!policy_permissions_empty(&p->perms) &&
+		    launch__extra_policy(p, &sc, &extra_fs, &extra_net, &cause) != 0) {
+			char *msg = xasprintf("airlock: cannot add the extra permissions: %s; nothing "
+			                      "ran",
+			                      cause != NULL ? cause : "bad policy");
+
+			pane_note(p, msg);
+			free(msg);
+			free(cause);
+			free(sockdir);
+			p->state = PANE_EXITED;
+			p->status = 125;
+			p->sandboxed = true;
+			p->end_ms = tui_now(t);
+			t->dirty = true;
+			launch__done(p, 125, false);
+			return -EPERM;
+		}
 		argv = sandbox_command_argv(&sc);
+		free(extra_fs);
+		free(extra_net);
 		/* Secret-looking variables stay outside (SPEC 3). */
 		base_env = sandbox_command_env(&sc, environ);
 		free(sockdir);
@@ -276,6 +334,9 @@ int launch_start(struct pane *p, bool sandboxed)
 	 * is open), each through one of its own, so its prompts name the pane.
 	 */
 	char **proxy_env = sandboxed ? tui_pane_proxy_env(t, p) : NULL;
+	/* Hosts granted as extra permissions pass its proxy with no prompt (SPEC 12). */
+	if (sandboxed && p->proxy != NULL)
+		proxy_session_set_grants(p->proxy, &p->perms);
 	for (size_t i = 0; proxy_env != NULL && proxy_env[i] != NULL && i < PROXY_ENV_MAX; i++)
 		env[n_env++] = proxy_env[i];
 	env[n_env] = NULL;
@@ -332,6 +393,22 @@ static char *launch__decision_line(const struct approval_result *res, bool retry
 	effect = !res->allowed    ? (retry ? "it stays sandboxed" : "not run")
 	         : res->sandboxed ? "runs in the sandbox"
 	                          : "runs outside the sandbox";
+	if (res->allowed && res->sandboxed && res->permissions != NULL) {
+		/* Extra permissions (SPEC 12): the line says what was added. */
+		char *with = xasprintf("runs in the sandbox, adding %s", res->permissions);
+		struct approval_result plain = *res;
+		char *line;
+
+		plain.permissions = NULL;
+		line = launch__decision_line(&plain, retry);
+		char *at = strstr(line, "runs in the sandbox");
+		char *out = at != NULL ? xasprintf("%.*s%s%s", (int)(at - line), line, with,
+		                                   at + strlen("runs in the sandbox"))
+		                       : xasprintf("%s (adding %s)", line, res->permissions);
+		free(line);
+		free(with);
+		return out;
+	}
 	if (res->prompted) {
 		switch (res->answer) {
 		case APPROVAL_ONCE:
@@ -396,6 +473,12 @@ static void launch__decided(const struct approval_result *res, void *data)
 	}
 	if (r->retry)
 		p->retried = true;
+	if (res->write_dir != NULL) {
+		char *cause = NULL;
+
+		if (policy_permissions_add_dir(&p->perms, true, res->write_dir, &cause) != 0)
+			free(cause); /* gone since: the retry runs without it and is denied again */
+	}
 	launch_start(p, res->sandboxed);
 }
 
@@ -432,10 +515,19 @@ static void launch__decide(struct pane *p, bool retry)
 	    .prefix_rule = retry ? NULL : p->prefix_rule,
 	    .origin = origin,
 	    .from = launch__from(p),
+	    .permissions = retry ? NULL : &p->asked,
+	    .held = &p->perms,
 	};
+	/* A typed command's read-only denial: `w` retries with that directory writable. */
+	char *write_dir = retry && strcmp(req.from, "input") == 0 && p->tail != NULL
+	                      ? policy_permissions_denied_dir(p->tail, p->tail_len,
+	                                                      req.cwd)
+	                      : NULL;
+	req.write_dir = write_dir;
 	p->state = PANE_WAITING;
 	id = approval_request(t->approvals, &req, launch__decided, free, r);
 	free(origin);
+	free(write_dir);
 	if (id > 0 && p->state == PANE_WAITING) {
 		p->waiter = id;
 		if (p->obs.queued != NULL)
@@ -645,6 +737,10 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 	p->pipes = req->pipes;
 	p->timeout_ms = req->timeout_ms;
 	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
+	/* What it asks for, and what its sandboxed run gets: that and what its client holds. */
+	policy_permissions_copy(&p->asked, req->permissions);
+	policy_permissions_copy(&p->perms, req->held);
+	policy_permissions_merge(&p->perms, &p->asked);
 	if (req->prefix_rule != NULL) {
 		while (req->prefix_rule[n] != NULL)
 			n++;

@@ -124,6 +124,10 @@ struct launch_request {
 	const char *origin;        /* who asks ("agent client 2"); NULL: airlock's command line */
 	const struct launch_observer *observer; /* or NULL */
 	bool pipes; /* stdin, stdout, stderr are pipes, not a terminal (an agent's, SPEC 8) */
+	/* extra permissions (SPEC 12): asked of a human for this command, or NULL */
+	const struct policy_permissions *permissions;
+	/* and those the requester holds already (request_permissions), or NULL */
+	const struct policy_permissions *held;
 	uint64_t timeout_ms; /* SPEC 12: the run's bound (timeout_ms, submit --timeout); 0 none */
 };
 
@@ -157,6 +161,8 @@ struct pane {
 	char *cwd; /* NULL: the workspace */
 	bool escalate;
 	bool pipes; /* runs on pipes, not on its terminal (launch_request.pipes) */
+	struct policy_permissions asked; /* extra permissions a human is asked for (SPEC 12) */
+	struct policy_permissions perms; /* those its sandboxed run gets */
 	char *justification;
 	char **prefix_rule;
 	char *origin; /* who asked for it ("typed at the input", "agent client 2") */
