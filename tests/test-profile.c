@@ -418,6 +418,15 @@ TEST(reject_kinds_refuse_unasked_and_keep_the_others)
 	ASSERT_STR_EQ(s.rejected, "rules");
 	ASSERT_CONTAINS(s.reason, "reject:rules");
 	ASSERT_EQ(approval_pending(q), 0);
+	/* Nor is it asked inside a script, under an escalation, or for a dangerous command. */
+	char *script[] = {"bash", "-c", "echo hi; deploy now", NULL};
+	ASSERT_EQ(profile__exec(q, script, false, &s), 0);
+	ASSERT_STR_EQ(s.rejected, "rules");
+	ASSERT_EQ(profile__exec(q, deploy, true, &s), 0);
+	ASSERT_STR_EQ(s.rejected, "rules");
+	char *rm[] = {"rm", "-rf", "build", NULL};
+	ASSERT_EQ(profile__exec(q, rm, false, &s), 0);
+	ASSERT_STR_EQ(s.rejected, "rules");
 	ASSERT(profile__exec(q, touch, true, &s) > 0);
 	ASSERT_EQ(approval_pending(q), 1);
 	ASSERT_EQ(s.calls, 0);
