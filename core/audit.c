@@ -2,10 +2,12 @@
  * The audit log. A line is built as a cJSON object, printed unformatted,
  * and written with a single write(2) to a descriptor opened with O_APPEND,
  * so concurrent writers (two airlock processes) never interleave inside a
- * line. A decision line is then fdatasync'd, durable before the caller acts
- * on it; an exit line records what already happened and nothing waits on
- * it, so it is written but not synced. Field order is fixed: ts, kind,
- * subject, then the rest.
+ * line. Every line is written before its effect; a decision line is then
+ * made durable as config audit.sync says: fdatasync'd before the caller
+ * acts ("always"), or by the log's sync thread within a second and at
+ * close ("batch", the default: core/audit-sync.c says why). An exit line
+ * records what already happened and nothing waits on it, so it is written
+ * but not synced. Field order is fixed: ts, kind, subject, then the rest.
  *
  * Whole or absent: the write happens under an exclusive flock(2) on the
  * log (every airlock process takes it), after noting the file's size; if
@@ -23,6 +25,7 @@
  */
 #include "audit.h"
 
+#include "audit-sync.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -40,6 +43,8 @@
 struct audit {
 	char *path;
 	int fd;
+	enum audit_sync sync;
+	struct audit_syncer *syncer; /* batch: the thread that syncs */
 };
 
 static const char *const audit__kinds[] = {[AUDIT_EXEC] = "exec",
@@ -119,14 +124,36 @@ struct audit *audit_open(const char *path, char **cause)
 	a = xcalloc(1, sizeof *a);
 	a->path = xstrdup(path);
 	a->fd = fd;
+	a->sync = AUDIT_SYNC_BATCH;
+	a->syncer = audit_syncer_new(fd);
 	return a;
 }
 
-/* Closes the log. */
+/* Sets the sync mode. */
+void audit_set_sync(struct audit *a, enum audit_sync mode)
+{
+	if (a != NULL)
+		a->sync = mode;
+}
+
+/* Parses an audit.sync value. */
+int audit_sync_parse(const char *name, enum audit_sync *out)
+{
+	if (strcmp(name, "batch") == 0)
+		*out = AUDIT_SYNC_BATCH;
+	else if (strcmp(name, "always") == 0)
+		*out = AUDIT_SYNC_ALWAYS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Closes the log, after the last sync of a batch. */
 void audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	(void)audit_syncer_free(a->syncer);
 	close(a->fd);
 	free(a->path);
 	free(a);
@@ -252,6 +279,9 @@ static int audit__append(struct audit *a, const char *line, size_t len, bool syn
 	size_t done = 0;
 	int rc = 0;
 
+	/* A batch sync that failed in the background refuses every decision after it. */
+	if (sync && a->sync == AUDIT_SYNC_BATCH && (rc = audit_syncer_error(a->syncer)) != 0)
+		return rc;
 	while (flock(a->fd, LOCK_EX) != 0)
 		if (errno != EINTR)
 			return -errno;
@@ -274,8 +304,11 @@ static int audit__append(struct audit *a, const char *line, size_t len, bool syn
 		}
 		done += (size_t)k;
 	}
-	if (rc == 0 && sync && fdatasync(a->fd) != 0 && errno != EINVAL)
+	if (rc == 0 && sync && a->sync == AUDIT_SYNC_ALWAYS && fdatasync(a->fd) != 0 &&
+	    errno != EINVAL)
 		rc = -errno;
+	else if (rc == 0 && sync && a->sync == AUDIT_SYNC_BATCH)
+		rc = audit_syncer_kick(a->syncer);
 	/* Whole or absent: a fragment (or an unsynced decision) is cut away. */
 	if (rc != 0 && ftruncate(a->fd, st.st_size) != 0)
 		rc = rc != 0 ? rc : -errno;

@@ -65,6 +65,12 @@ struct audit_decision {
 struct audit;
 struct cJSON;
 
+/* When a decision line reaches the disk (config audit.sync, core/audit-sync.c). */
+enum audit_sync {
+	AUDIT_SYNC_BATCH,  /* written before the effect; fdatasync'd within a second, and at close */
+	AUDIT_SYNC_ALWAYS, /* fdatasync'd before the caller acts */
+};
+
 /*
  * The default log path per SPEC 9 from the environment (AIRLOCK_HOME,
  * XDG_STATE_HOME, HOME). Caller frees; NULL if no HOME either.
@@ -73,6 +79,10 @@ char *audit_default_path(void);
 /* Opens (creating it and its directory, 0700/0600) the log at PATH. Returns NULL with *cause. */
 struct audit *audit_open(const char *path, char **cause);
 void audit_close(struct audit *a);
+/* Sets when decision lines are synced (a new log: AUDIT_SYNC_BATCH). */
+void audit_set_sync(struct audit *a, enum audit_sync mode);
+/* "batch" or "always" into *OUT; -EINVAL for anything else. */
+int audit_sync_parse(const char *name, enum audit_sync *out);
 /* The path it writes to. */
 const char *audit_path(const struct audit *a);
 

@@ -48,6 +48,7 @@ static const char *const config__approvals[] = {"untrusted", "on-failure", "on-r
 static const char *const config__network_modes[] = {"off", "ask", "on", NULL};
 static const char *const config__git_protection[] = {"default", "full", NULL};
 static const char *const config__attentions[] = {"bell", "osc9", "none", NULL};
+static const char *const config__audit_syncs[] = {"batch", "always", NULL};
 
 /* Sets *OUT to a copy of V's string when it is one of ALLOWED. */
 static int config__one_of(const cJSON *v, const char *const *allowed, char **out, char **why)
@@ -408,6 +409,17 @@ static int config__set_attention(struct config *c, const cJSON *v, char **why)
 	return config__one_of(v, config__attentions, &c->attention, why);
 }
 
+/* audit.sync: when a decision line reaches the disk (batch, always; core/audit-sync.c). */
+static int config__set_audit_sync(struct config *c, const cJSON *v, char **why)
+{
+	return config__one_of(v, config__audit_syncs, &c->audit_sync, why);
+}
+
+static const struct config__key config__audit_keys[] = {
+    {.name = "sync", .set = config__set_audit_sync},
+    {0},
+};
+
 static const struct config__key config__decider_keys[] = {
     {.name = "command", .set = config__set_decider_command},
     {.name = "timeout_ms", .set = config__set_decider_timeout},
@@ -459,6 +471,7 @@ static const struct config__key config__top_keys[] = {
     {.name = "environment", .keys = config__environment_keys},
     {.name = "decider", .keys = config__decider_keys},
     {.name = "attention", .set = config__set_attention},
+    {.name = "audit", .keys = config__audit_keys},
     {0},
 };
 
@@ -690,5 +703,6 @@ void config_free(struct config *cfg)
 	config__free_strings(cfg->environment_set, cfg->n_environment_set);
 	config__free_strings(cfg->decider_command, cfg->n_decider_command);
 	free(cfg->attention);
+	free(cfg->audit_sync);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -402,3 +402,54 @@ TEST(audit_full_disk_leaves_whole_lines_and_says_enospc)
 	free(dir);
 	return 0;
 }
+
+/*
+ * audit.sync: every decision line is in the file as soon as audit_decision
+ * returns, in both modes (what the caller acts on next is already written),
+ * and closing a batch log ends its sync thread with nothing lost.
+ */
+TEST(audit_lines_are_written_before_the_caller_acts_in_both_sync_modes)
+{
+	static const char *const modes[] = {"batch", "always"};
+	enum audit_sync mode;
+
+	ASSERT_EQ(audit_sync_parse("sometimes", &mode), -EINVAL);
+	for (size_t m = 0; m < 2; m++) {
+		char *path = xasprintf("%s/audit-%s.jsonl", test_tmpdir(), modes[m]);
+		struct audit *a = audit_open(path, NULL);
+
+		ASSERT(a != NULL);
+		ASSERT_EQ(audit_sync_parse(modes[m], &mode), 0);
+		audit_set_sync(a, mode);
+		for (int i = 0; i < 50; i++) {
+			char n[16], *words[] = {"echo", n, NULL}, *text;
+			struct audit_decision d = {.kind = AUDIT_EXEC,
+			                           .words = words,
+			                           .n_words = 2,
+			                           .allow = true,
+			                           .by = AUDIT_BY_POLICY,
+			                           .scope = AUDIT_SCOPE_ONCE,
+			                           .cwd = "/ws",
+			                           .from = "cli"};
+			char *want = xasprintf("[\"echo\",\"%d\"]", i);
+
+			snprintf(n, sizeof n, "%d", i);
+			ASSERT_EQ(audit_decision(a, &d), 0);
+			text = test_read_file(path, NULL);
+			ASSERT(text != NULL);
+			ASSERT_CONTAINS(text, want);
+			free(text);
+			free(want);
+		}
+		audit_close(a);
+		size_t len = 0;
+		char *text = test_read_file(path, &len);
+		size_t lines = 0;
+		for (size_t i = 0; i < len; i++)
+			lines += text[i] == '\n';
+		ASSERT_EQ(lines, 50);
+		free(text);
+		free(path);
+	}
+	return 0;
+}

@@ -53,6 +53,8 @@ static const struct config_bad_case config_bad_cases[] = {
     {"{\"network\":{\"mode\":\"maybe\"}}",
      "c.json:1:13: \"network.mode\": \"maybe\" is not one of off, ask, on"},
     {"{\"network\":[]}", "c.json:1:2: \"network\" must be an object"},
+    {"{\"audit\": {\"sync\": \"never\"}}",
+     "c.json:1:12: \"audit.sync\": \"never\" is not one of batch, always"},
     {"{\"writable_roots\":[\"rel/dir\"]}",
      "c.json:1:2: \"writable_roots\": [0]: \"rel/dir\" is not an absolute path"},
     {"{\"writable_roots\":\"/x\"}", "c.json:1:2: \"writable_roots\": must be an array of strings"},

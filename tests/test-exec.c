@@ -102,6 +102,40 @@ TEST(exec_runs_sandboxed_with_the_commands_status)
 	return 0;
 }
 
+/*
+ * The exec line is in the audit log before the command runs, whatever
+ * audit.sync says: the sandboxed command itself reads it there.
+ */
+TEST(exec_audit_line_is_written_before_the_command_runs)
+{
+	static const char *const modes[] = {"batch", "always"};
+
+	if (!test_sandbox_usable())
+		SKIP("%s", test_sandbox_skip_reason());
+	for (size_t m = 0; m < 2; m++) {
+		char *log = xasprintf("%s/home/audit.jsonl", test_tmpdir());
+		char *config = xasprintf("%s/home/config.json", test_tmpdir());
+		char *text = xasprintf("{\"audit\": {\"sync\": \"%s\"}}\n", modes[m]);
+		char *marker = xasprintf("marker-%s", modes[m]);
+		struct test_run r;
+
+		ASSERT_EQ(exec__rules("empty.rules", ""), 0);
+		ASSERT_EQ(test_write_file(config, text), 0);
+		ASSERT_EQ(exec__run(&r, (const char *[]){"--", "sh", "-c", "tail -n 1 \"$1\"", "sh",
+		                                         log, marker, NULL}),
+		          0);
+		ASSERT_EQ(r.status, 0);
+		ASSERT_CONTAINS(r.out, "\"kind\":\"exec\"");
+		ASSERT_CONTAINS(r.out, marker);
+		test_run_free(&r);
+		free(marker);
+		free(text);
+		free(config);
+		free(log);
+	}
+	return 0;
+}
+
 TEST(exec_writes_the_workspace_not_etc)
 {
 	struct test_run r;

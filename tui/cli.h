@@ -21,6 +21,8 @@ enum cli_mode {
 	CLI_MODE_CHECK,
 };
 
+struct audit;
+
 struct cli_options {
 	enum cli_mode mode;
 	struct managed managed; /* the managed policy (SPEC 11), read once here; owned */
@@ -76,6 +78,8 @@ void cli_options_sandbox_policy(const struct cli_options *opts, const char *poli
 
 /* Parses --timeout SECONDS (> 0, fractions allowed) into *MS. Returns 0 or -EINVAL. */
 int cli_parse_timeout(const char *s, uint64_t *ms);
+/* Applies config.json's audit.sync to the log A (NULL is fine). */
+void cli_audit_sync(struct audit *a, const struct config *cfg);
 
 /* Subcommands: each returns the process exit status. */
 int cmd_exec(const struct cli_options *opts);

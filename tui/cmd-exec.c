@@ -596,6 +596,7 @@ int cmd_exec(const struct cli_options *opts)
 		return EXEC_SANDBOX_FAILED;
 	}
 	free(log_path);
+	cli_audit_sync(audit, &opts->config);
 	status = exec__decide_and_run(opts, mode, helper, rules, audit);
 	audit_close(audit);
 	free(helper);

@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 
+#include "core/audit.h"
+
 #include "core/approval.h"
 #include "core/config.h"
 #include "core/policy-profile.h"
@@ -414,4 +416,14 @@ void cli_options_free(struct cli_options *opts)
 	config_free(&opts->config);
 	managed_free(&opts->managed);
 	memset(opts, 0, sizeof *opts);
+}
+
+/* audit.sync from config.json (checked when it was loaded); batch when unset. */
+void cli_audit_sync(struct audit *a, const struct config *cfg)
+{
+	enum audit_sync mode = AUDIT_SYNC_BATCH;
+
+	if (cfg->audit_sync != NULL && audit_sync_parse(cfg->audit_sync, &mode) != 0)
+		mode = AUDIT_SYNC_BATCH;
+	audit_set_sync(a, mode);
 }

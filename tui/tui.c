@@ -188,6 +188,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	char *audit_path = audit_default_path();
 	if (audit_path != NULL) {
 		t->audit = audit_open(audit_path, &err);
+		cli_audit_sync(t->audit, &opts->config);
 		if (t->audit == NULL) {
 			t->audit_error = xasprintf("audit log %s", err ? err : audit_path);
 			free(err);
