@@ -8,7 +8,10 @@
  * "gitdir:", a `.git` symlink), a bare repository or a linked worktree's git
  * dir (a directory holding HEAD with objects and refs, or with commondir),
  * and a commondir or config.worktree that appeared inside a protected git dir
- * (the mounts cannot cover those names without breaking git). Each such git
+ * (the mounts cannot cover those names without breaking git), and, in any
+ * git dir, a rebase or cherry-pick todo list written during the run with an
+ * `exec` line in it (host git would run it on `--continue`; it is moved
+ * aside, so git stops there instead). Each such git
  * dir whose own entry, config, config.worktree, commondir, hooks or any hook
  * file has a ctime at or after the run's start is reported, and those names
  * are renamed to NAME.airlock-moved-<unix seconds> inside the same directory
@@ -432,6 +435,70 @@ static char *gitcheck_hooks_dir_changed(struct gitcheck *g, int fd, const char *
 	return why;
 }
 
+/* The todo lists host git goes on with (`git rebase --continue`, `git cherry-pick --continue`). */
+static const char *const gitcheck_todos[][2] = {{"rebase-merge", "git-rebase-todo"},
+                                                {"sequencer", "todo"}};
+#define GITCHECK_N_TODOS (sizeof gitcheck_todos / sizeof gitcheck_todos[0])
+#define GITCHECK_TODO_MAX (1024 * 1024) /* bytes of a todo list read */
+
+/* True when the todo list NAME in DFD has an `exec`/`x` line (a command host git would run). */
+static bool gitcheck_todo_execs(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	char line[4096];
+	size_t read = 0;
+	bool found = false;
+
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	/* A line longer than the buffer goes on in the next piece, which may read as one
+	 * more line: that can only find more, never less. */
+	while (!found && read < GITCHECK_TODO_MAX && fgets(line, sizeof line, f) != NULL) {
+		const char *p = line + strspn(line, " \t");
+		size_t n = strcspn(p, " \t\r\n");
+
+		read += strlen(line);
+		found = (n == 1 && p[0] == 'x') || (n == 4 && strncmp(p, "exec", 4) == 0);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The todo lists of the git dir GFD that changed since the start and run
+ * commands: *DIRS gets each one's directory descriptor (or -1); the first
+ * one's reason, or NULL.
+ */
+static char *gitcheck_todos_changed(struct gitcheck *g, int gfd, int dirs[GITCHECK_N_TODOS])
+{
+	char *why = NULL;
+
+	for (size_t i = 0; i < GITCHECK_N_TODOS; i++) {
+		struct stat st;
+		int fd = openat(gfd, gitcheck_todos[i][0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		                                               O_CLOEXEC);
+
+		dirs[i] = -1;
+		if (fd < 0)
+			continue;
+		if (fstatat(fd, gitcheck_todos[i][1], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    gitcheck_is_new(g, &st) && gitcheck_ours(g, &st) &&
+		    gitcheck_todo_execs(fd, gitcheck_todos[i][1])) {
+			dirs[i] = fd;
+			if (why == NULL)
+				why = xasprintf("%s/%s changed and runs commands (exec)",
+				                gitcheck_todos[i][0], gitcheck_todos[i][1]);
+		} else {
+			close(fd);
+		}
+	}
+	return why;
+}
+
 /*
  * The first hook of the git dir GFD (at PATH) changed since the start, or
  * NULL. When `hooks` is a symlink (hooks kept in the worktree), the
@@ -505,12 +572,27 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 			                skipped ? " in a protected git dir" : "");
 	if (why == NULL && exists[3] && (why = gitcheck_hook_changed(g, gfd, path)) != NULL)
 		changed[3] = true;
+	int todo_dirs[GITCHECK_N_TODOS];
+	char *todo_why = gitcheck_todos_changed(g, gfd, todo_dirs);
+	if (why == NULL)
+		why = todo_why;
+	else
+		free(todo_why);
 	if (why == NULL)
 		return;
 	r = gitcheck_add(g, path, why);
 	for (size_t i = 0; i < GITCHECK_N_ITEMS; i++)
 		if (skipped ? changed[i] : exists[i])
 			gitcheck_move(g, r, gfd, path, gitcheck_items[i]);
+	/* A todo list with commands a command wrote: host git stops instead of running them. */
+	for (size_t i = 0; i < GITCHECK_N_TODOS; i++) {
+		if (todo_dirs[i] < 0)
+			continue;
+		char *dir = sandbox__join(path, gitcheck_todos[i][0]);
+		gitcheck_move(g, r, todo_dirs[i], dir, gitcheck_todos[i][1]);
+		free(dir);
+		close(todo_dirs[i]);
+	}
 	free(why);
 }
 

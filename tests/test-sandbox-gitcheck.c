@@ -477,6 +477,54 @@ TEST(gitcheck_protected_gitdir_changed_config_or_hook_moved_aside)
 	return 0;
 }
 
+/*
+ * A rebase stopped half way on the host goes on with `git rebase --continue`,
+ * which runs the `exec` lines of its todo list: one that a command wrote
+ * during the run is moved aside (git then stops), one the run did not touch
+ * or without commands stays, and so does a cherry-pick sequence's likewise.
+ */
+TEST(gitcheck_rebase_todo_with_exec_moved_aside)
+{
+	gc_private();
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	for (int i = 1; i <= 3; i++)
+		ASSERT_EQ(gc_sh("git init -q ws%d && cd ws%d && for c in a b c; do echo $c > $c && "
+		                "git add $c && git commit -qm $c; done && "
+		                "GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i HEAD~2 "
+		                ">/dev/null 2>&1; test -f .git/rebase-merge/git-rebase-todo",
+		                i, i),
+		          0);
+	ASSERT_EQ(gc_sh("git init -q ws4 && mkdir ws4/.git/sequencer"), 0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo \"exec touch $PWD/ran\" >> ws1/.git/rebase-merge/git-rebase-todo && "
+	                "cat ws3/.git/rebase-merge/git-rebase-todo > t && "
+	                "cat t > ws3/.git/rebase-merge/git-rebase-todo && "
+	                "printf '  x touch %%s/ran\\n' \"$PWD\" > ws4/.git/sequencer/todo"),
+	          0);
+	static const char *const roots[] = {"ws1", "ws2", "ws3", "ws4", NULL};
+	static const char *const skip[] = {"ws1/.git", "ws2/.git", "ws3/.git", "ws4/.git", NULL};
+	gc_scan(roots, skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	ASSERT_EQ(n, 2);
+	const struct sandbox_gitcheck_report *a = gc_find(r, n, "ws1/.git");
+	ASSERT(a != NULL);
+	ASSERT_STR_EQ(a->why, "rebase-merge/git-rebase-todo changed and runs commands (exec)");
+	ASSERT(gc_moved(a, "ws1/.git/rebase-merge", "git-rebase-todo"));
+	ASSERT(gc_exists("ws1/.git/config"));
+	const struct sandbox_gitcheck_report *b = gc_find(r, n, "ws4/.git");
+	ASSERT(b != NULL);
+	ASSERT(gc_moved(b, "ws4/.git/sequencer", "todo"));
+	ASSERT(gc_exists("ws2/.git/rebase-merge/git-rebase-todo"));
+	ASSERT(gc_exists("ws3/.git/rebase-merge/git-rebase-todo"));
+	sandbox_gitcheck_free(r, n);
+	/* Host git now stops rather than run the planted line. */
+	gc_sh("cd ws1 && git rebase --continue >/dev/null 2>&1 || true");
+	ASSERT(!gc_exists("ran"));
+	return 0;
+}
+
 /* Symlink loops and symlinked directories are not entered; a new .git symlink is renamed, not
  * followed. */
 TEST(gitcheck_symlinks_not_followed)
