@@ -33,6 +33,18 @@ struct approval__waiter {
 	struct approval__waiter *next;
 };
 
+/*
+ * What an exec prompt runs (SPEC 4 step 4, SPEC 5): a prompt that is not
+ * about escalation approves a run in the sandbox; one about escalation (or
+ * the retry after a denial) approves a run outside, and its "No" keeps the
+ * command sandboxed when a sandboxed run needs no approval of its own.
+ */
+enum approval__flavor {
+	APPROVAL__INSIDE,  /* yes: runs in the sandbox; no: not run */
+	APPROVAL__OUTSIDE, /* yes: runs outside; no: not run (sandboxed it would prompt too) */
+	APPROVAL__KEEP,    /* yes: runs outside; no: runs (retry: stays) in the sandbox */
+};
+
 /* A pending prompt and its waiters. */
 struct approval__pending {
 	struct approval_prompt prompt;
@@ -40,6 +52,8 @@ struct approval__pending {
 	struct approval__waiter *waiters; /* in arrival order */
 	bool retry;
 	bool escalate;
+	enum approval__flavor flavor; /* exec */
+	bool inside_sandboxed;        /* exec: a run "in the sandbox" is one (not danger-full-access) */
 	bool outside_roots;
 	struct approval__pending *next;
 	/* The decider (SPEC 11): its question while it is asked (q->asking), and the queue. */
@@ -91,6 +105,19 @@ static const struct approval__option_def approval__exec_options[] = {
      .label = "Yes, and don't ask again for commands that start with `%s`",
      .needs_prefix = true},
     {.key = 'n', .answer = APPROVAL_DENY, .label = "No, keep it sandboxed"},
+};
+
+/* An exec prompt whose approval runs the command in the sandbox, or one whose No runs nothing. */
+static const struct approval__option_def approval__exec_plain_options[] = {
+    {.key = 'y', .answer = APPROVAL_ONCE, .label = "Yes, run it once"},
+    {.key = 'a',
+     .answer = APPROVAL_SESSION,
+     .label = "Yes, and don't ask again for this command this session"},
+    {.key = 'p',
+     .answer = APPROVAL_RULE,
+     .label = "Yes, and don't ask again for commands that start with `%s`",
+     .needs_prefix = true},
+    {.key = 'n', .answer = APPROVAL_DENY, .label = "No"},
 };
 
 /* A command with extra permissions that stays sandboxed (SPEC 12). */
@@ -244,6 +271,34 @@ static char *approval__exec_key(size_t argc, char *const argv[], const char *cwd
 		w = approval__key_put(w, argv[i]);
 	*w = '\0';
 	return key;
+}
+
+/* The session cache's entry for an approval of exec KEY to run OUTSIDE the sandbox or in it. */
+static char *approval__session_key(const char *key, bool outside)
+{
+	return xasprintf("%s|%s", key, outside ? "outside" : "inside");
+}
+
+/*
+ * Whether the session cache approves exec KEY: an approval to run outside
+ * covers any run (*SANDBOXED false), one to run in the sandbox only a run
+ * that does not need OUTSIDE (*SANDBOXED true).
+ */
+static bool approval__exec_cached(const struct approval_queue *q, const char *key, bool outside,
+                                  bool *sandboxed)
+{
+	char *k = approval__session_key(key, true);
+	bool hit = approval__set_has(&q->exec_ok, k);
+
+	free(k);
+	*sandboxed = false;
+	if (hit || outside)
+		return hit;
+	k = approval__session_key(key, false);
+	hit = approval__set_has(&q->exec_ok, k);
+	free(k);
+	*sandboxed = hit;
+	return hit;
 }
 
 /* A lower-cased copy of S. */
@@ -552,6 +607,10 @@ static void approval__options(struct approval__pending *p, const char *arg)
 	const struct approval__option_def *defs = approval__kinds[pr->kind].options;
 	size_t n = approval__kinds[pr->kind].n_options;
 
+	if (pr->kind == APPROVAL_EXEC && p->flavor != APPROVAL__KEEP) {
+		defs = approval__exec_plain_options;
+		n = sizeof approval__exec_plain_options / sizeof *approval__exec_plain_options;
+	}
 	if (pr->kind == APPROVAL_EXEC && !policy_permissions_empty(&pr->permissions)) {
 		defs = approval__extra_options;
 		n = sizeof approval__extra_options / sizeof *approval__extra_options;
@@ -820,10 +879,14 @@ static unsigned approval__rejected(const struct approval_queue *q,
 	return kinds & -kinds; /* the first of them */
 }
 
-/* Queues REQ behind KEY (joining an equal pending prompt). Consumes KEY and REASON. */
+/*
+ * Queues REQ behind KEY (joining an equal pending prompt); an exec prompt
+ * runs what it approves as FLAVOR says. Consumes KEY and REASON.
+ */
 static uint64_t approval__enqueue(struct approval_queue *q, const struct approval_request *req,
                                   char *key, char *reason, char **prefix, size_t prefix_len,
-                                  approval_cb cb, approval_free_cb freecb, void *data)
+                                  enum approval__flavor flavor, approval_cb cb,
+                                  approval_free_cb freecb, void *data)
 {
 	struct approval__pending *p;
 	struct approval_prompt *pr;
@@ -885,9 +948,15 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 	p->retry = req->retry;
 	p->escalate = req->escalate;
 	p->outside_roots = req->outside_roots;
+	p->flavor = flavor;
+	p->inside_sandboxed = req->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS;
 	pr->id = q->next_id++;
 	pr->kind = req->kind;
-	pr->title = xstrdup(approval__kinds[req->kind].title);
+	if (req->kind == APPROVAL_EXEC && flavor == APPROVAL__INSIDE)
+		pr->title = xstrdup(p->inside_sandboxed ? "Run it in the sandbox?"
+		                                         : "Run this command?");
+	else
+		pr->title = xstrdup(approval__kinds[req->kind].title);
 	policy_permissions_copy(&pr->permissions, req->permissions);
 	pr->write_dir = req->write_dir != NULL ? xstrdup(req->write_dir) : NULL;
 	if (req->kind == APPROVAL_EXEC && !policy_permissions_empty(req->permissions)) {
@@ -1032,7 +1101,8 @@ static uint64_t approval__exec_extra(struct approval_queue *q, const struct appr
 		                   why != NULL ? why : "", why != NULL ? ")" : "");
 		decide_result_free(&dr);
 		free(described);
-		return approval__enqueue(q, req, key, reason, NULL, 0, cb, freecb, data);
+		return approval__enqueue(q, req, key, reason, NULL, 0, APPROVAL__INSIDE, cb, freecb,
+		                         data);
 	}
 	free(key);
 	id = approval__finish(q, req, &res, cb, freecb, data);
@@ -1062,7 +1132,8 @@ static uint64_t approval__grant(struct approval_queue *q, const struct approval_
 		                         "sandboxed.",
 		                         described);
 		free(described);
-		return approval__enqueue(q, req, key, reason, NULL, 0, cb, freecb, data);
+		return approval__enqueue(q, req, key, reason, NULL, 0, APPROVAL__INSIDE, cb, freecb,
+		                         data);
 	}
 	res.reason = "policy never refuses what would prompt (extra permissions)";
 	res.permissions = described;
@@ -1086,22 +1157,35 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	};
 	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE, .by = AUDIT_BY_POLICY};
 	struct decide_result dr;
-	char where[4096], *key, *reason, **prefix = NULL;
+	char where[4096], *key, *pending_key, *reason, **prefix = NULL;
+	enum approval__flavor flavor = APPROVAL__INSIDE;
 	size_t prefix_len = 0;
 	uint64_t id;
 
-	key = approval__exec_key(req->argc, req->argv, req->cwd, req->sandbox);
-	if (approval__set_has(&q->exec_ok, key)) {
-		free(key);
-		res.allowed = true;
-		res.by = AUDIT_BY_SESSION;
-		res.scope = AUDIT_SCOPE_SESSION;
-		res.reason = "approved for this session";
-		return approval__finish(q, req, &res, cb, freecb, data);
-	}
 	decide_command(&in, &dr);
 	res.rule = approval__where(dr.rule, where, sizeof where);
 	res.reason = dr.reason;
+	key = approval__exec_key(req->argc, req->argv, req->cwd, req->sandbox);
+	/*
+	 * A forbidden verdict wins over every cache; an approval for the session
+	 * to run outside covers every later run of the command, one to run in
+	 * the sandbox only a later run that asks for no more.
+	 */
+	if (dr.decision != DECIDE_FORBIDDEN && (dr.decision != DECIDE_ALLOW || dr.sandboxed) &&
+	    approval__exec_cached(q, key, req->escalate || req->retry, &res.sandboxed)) {
+		res.sandboxed = res.sandboxed && req->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS;
+		if (!res.sandboxed || req->retry || dr.decision != DECIDE_ALLOW) {
+			free(key);
+			res.allowed = true;
+			res.by = AUDIT_BY_SESSION;
+			res.scope = AUDIT_SCOPE_SESSION;
+			res.rule = NULL;
+			res.reason = "approved for this session";
+			id = approval__finish(q, req, &res, cb, freecb, data);
+			decide_result_free(&dr);
+			return id;
+		}
+	}
 	if ((dr.decision == DECIDE_FORBIDDEN && !approval__decider_takes(q, &dr)) ||
 	    (dr.decision == DECIDE_ALLOW && (!dr.sandboxed || !req->retry))) {
 		res.allowed = dr.decision == DECIDE_ALLOW;
@@ -1156,7 +1240,20 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	else
 		reason = xstrdup(dr.reason);
 	decide_result_free(&dr);
-	return approval__enqueue(q, req, key, reason, prefix, prefix_len, cb, freecb, data);
+	if (req->retry) {
+		flavor = APPROVAL__KEEP;
+	} else if (req->escalate) {
+		/* Its "No" can keep it sandboxed only when a sandboxed run needs no approval. */
+		in.escalate = false;
+		decide_command(&in, &dr);
+		flavor = dr.decision == DECIDE_ALLOW ? APPROVAL__KEEP : APPROVAL__OUTSIDE;
+		decide_result_free(&dr);
+	}
+	/* Prompts that run differently never share an answer. */
+	pending_key = xasprintf("%s|%d", key, (int)flavor);
+	free(key);
+	return approval__enqueue(q, req, pending_key, reason, prefix, prefix_len, flavor, cb,
+	                         freecb, data);
 }
 
 /* Whether a network request would be refused by its name alone, with no prompt. */
@@ -1252,7 +1349,8 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 		                             host, req->port);
 
 		free(host);
-		return approval__enqueue(q, req, key, reason, NULL, 0, cb, freecb, data);
+		return approval__enqueue(q, req, key, reason, NULL, 0, APPROVAL__INSIDE, cb, freecb,
+		                         data);
 	}
 	free(key);
 	free(host);
@@ -1295,7 +1393,7 @@ static uint64_t approval__patch(struct approval_queue *q, const struct approval_
 		                         xstrdup(req->outside_roots
 		                                     ? "the patch writes outside the writable roots"
 		                                     : "the patch changes files"),
-		                         NULL, 0, cb, freecb, data);
+		                         NULL, 0, APPROVAL__INSIDE, cb, freecb, data);
 	}
 	return approval__finish(q, req, &res, cb, freecb, data);
 }
@@ -1443,7 +1541,9 @@ static void approval__recheck(struct approval_queue *q)
 			                          .rules = q->cfg.rules};
 			struct decide_result dr;
 
-			covered = approval__set_has(&q->exec_ok, key);
+			covered = approval__exec_cached(q, key, p->flavor != APPROVAL__INSIDE,
+			                                &res.sandboxed);
+			res.sandboxed = res.sandboxed && p->inside_sandboxed;
 			res.reason = "approved for this session";
 			free(key);
 			if (!covered) {
@@ -1533,12 +1633,21 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 	approval__unlink(q, p);
 	res.allowed = answer == APPROVAL_ONCE || answer == APPROVAL_SESSION ||
 	              answer == APPROVAL_RULE || answer == APPROVAL_WRITE_DIR;
-	res.sandboxed = false;
+	res.sandboxed = pr->kind == APPROVAL_EXEC && p->flavor == APPROVAL__INSIDE && res.allowed &&
+	                p->inside_sandboxed;
+	/* "No, keep it sandboxed" to an escalation: it runs, in the sandbox. */
+	if (pr->kind == APPROVAL_EXEC && p->flavor == APPROVAL__KEEP && !p->retry &&
+	    answer == APPROVAL_DENY) {
+		res.allowed = true;
+		res.sandboxed = p->inside_sandboxed;
+	}
 	res.scope = answer == APPROVAL_SESSION || answer == APPROVAL_DENY_BLOCK
 	                ? AUDIT_SCOPE_SESSION
 	            : answer == APPROVAL_RULE || answer == APPROVAL_DENY_RULE ? AUDIT_SCOPE_RULE
 	                                      : AUDIT_SCOPE_ONCE;
-	res.reason = res.allowed ? "approved" : "denied";
+	res.reason = answer == APPROVAL_DENY && res.allowed ? "escalation denied; it runs in the sandbox"
+	             : res.allowed                          ? "approved"
+	                                                    : "denied";
 	/* Extra permissions (SPEC 12): whatever it was asked as, it runs in the sandbox. */
 	char *described = NULL;
 	if (res.allowed && !policy_permissions_empty(&pr->permissions)) {
@@ -1564,8 +1673,10 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 		recheck = true;
 		if (pr->kind == APPROVAL_EXEC) {
 			char *key = approval__exec_key(pr->argc, pr->argv, pr->cwd, pr->sandbox);
+			char *entry = approval__session_key(key, p->flavor != APPROVAL__INSIDE);
 
-			approval__set_add(&q->exec_ok, key);
+			approval__set_add(&q->exec_ok, entry);
+			free(entry);
 			free(key);
 		} else if (pr->kind == APPROVAL_NETWORK) {
 			char *key = approval__net_key(pr->host, pr->protocol, pr->port);
@@ -1633,7 +1744,7 @@ bool approval_session_exec_allowed(const struct approval_queue *q, size_t argc, 
                                    const char *cwd, enum decide_sandbox sandbox)
 {
 	char *key = approval__exec_key(argc, argv, cwd, sandbox);
-	bool ok = approval__set_has(&q->exec_ok, key);
+	bool sandboxed, ok = approval__exec_cached(q, key, false, &sandboxed);
 
 	free(key);
 	return ok;

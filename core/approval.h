@@ -29,6 +29,16 @@
  *   patch:   every path approved for the session -> allow; then policy:
  *            untrusted/on-failure prompt; on-request prompts only when
  *            `outside_roots`; never allows inside the roots, denies outside.
+ * Exec prompts (SPEC 4 step 4, SPEC 5): one that is not about escalation
+ * ("Run it in the sandbox?": untrusted, a `prompt` rule, a dangerous
+ * command) runs what it approves in the sandbox; one about escalation or
+ * the retry after a denial ("Run outside the sandbox?") runs it outside, and
+ * its "No, keep it sandboxed" runs an escalated command in the sandbox
+ * (allowed, sandboxed, answer deny) or leaves a retried one as it ran; when
+ * the sandboxed run would need an approval of its own that option is a
+ * plain "No" that runs nothing. The exec session cache remembers which of
+ * the two was approved: outside covers every later run, inside only runs
+ * that do not ask for escalation. A forbidden verdict beats any cache.
  * Answers: once; session (cache the key; for patches every path; for
  * network the (host, protocol, port)); rule (exec: append the `p` prefix
  * rule with decision allow; network: network_rule(host, protocol, allow);

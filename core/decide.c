@@ -797,8 +797,13 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 			why = xasprintf("`%s` is not a known-safe command (policy untrusted)",
 			                unknown_name);
 		}
-		out->sandboxed = false;
+		/*
+		 * Approved, it runs in the sandbox (SPEC 4 step 4) unless the
+		 * request asked to run outside it.
+		 */
+		out->sandboxed = !in->escalate && in->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS;
 		if (never) {
+			out->sandboxed = false;
 			out->decision = DECIDE_FORBIDDEN;
 			decide__reason(
 			    out, xasprintf("%s; policy never refuses what would prompt", why));

@@ -28,9 +28,11 @@
  *                                         -> prompt, or forbidden under never;
  *   4. otherwise                          -> allow, sandboxed (unless the
  *                                            sandbox mode is danger-full-access).
- * A prompted command, once approved, runs outside the sandbox (the prompt
- * says so), so `sandboxed` is false for prompt; it is false for forbidden too
- * (nothing runs). on-failure's second chance is decide_looks_denied().
+ * A prompted command, once approved, runs in the sandbox (`sandboxed` true,
+ * unless the sandbox mode is danger-full-access) unless the request asked
+ * for escalation: only an escalation or the retry after a denial runs a
+ * command outside. `sandboxed` is false for forbidden (nothing runs).
+ * on-failure's second chance is decide_looks_denied().
  */
 #ifndef AIRLOCK_DECIDE_H
 #define AIRLOCK_DECIDE_H

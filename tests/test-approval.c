@@ -194,7 +194,8 @@ TEST(approval_exec_shared_prompt_and_session_answer)
 	ASSERT(p != NULL);
 	ASSERT_EQ(p->kind, APPROVAL_EXEC);
 	ASSERT_EQ(p->n_waiters, 2);
-	ASSERT_STR_EQ(p->title, "Run outside the sandbox?");
+	/* Under untrusted an approval runs it in the sandbox (SPEC 4 step 4). */
+	ASSERT_STR_EQ(p->title, "Run it in the sandbox?");
 	ASSERT_STR_EQ(p->subject, "npm install");
 	ASSERT_STR_EQ(p->cwd, "/ws");
 	ASSERT_EQ(p->n_options, 4);
@@ -204,7 +205,7 @@ TEST(approval_exec_shared_prompt_and_session_answer)
 	              "Yes, and don't ask again for this command this session");
 	ASSERT_STR_EQ(p->options[2].label,
 	              "Yes, and don't ask again for commands that start with `npm install`");
-	ASSERT_STR_EQ(p->options[3].label, "No, keep it sandboxed");
+	ASSERT_STR_EQ(p->options[3].label, "No");
 	ASSERT_EQ(p->options[3].answer, APPROVAL_DENY);
 	ASSERT(approval_nth(env.q, 1) != NULL);
 	ASSERT_STR_EQ(approval_nth(env.q, 1)->cwd, "/other");
@@ -213,8 +214,8 @@ TEST(approval_exec_shared_prompt_and_session_answer)
 	ASSERT_EQ(approval_answer(env.q, 9999, APPROVAL_ONCE), -ENOENT);
 
 	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
-	ASSERT(a.calls == 1 && a.frees == 1 && a.allowed && a.prompted && !a.sandboxed);
-	ASSERT(b.calls == 1 && b.frees == 1 && b.allowed && b.by == AUDIT_BY_USER);
+	ASSERT(a.calls == 1 && a.frees == 1 && a.allowed && a.prompted && a.sandboxed);
+	ASSERT(b.calls == 1 && b.frees == 1 && b.allowed && b.by == AUDIT_BY_USER && b.sandboxed);
 	ASSERT_EQ(b.scope, AUDIT_SCOPE_SESSION);
 	ASSERT_EQ(c.calls, 0);
 	ASSERT_EQ(approval_pending(env.q), 1);
@@ -229,7 +230,7 @@ TEST(approval_exec_shared_prompt_and_session_answer)
 	/* The cache now passes the same command in /ws without a prompt. */
 	req.cwd = "/ws";
 	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, approval_test__free, &d), 0);
-	ASSERT(d.allowed && !d.prompted && d.by == AUDIT_BY_SESSION && !d.sandboxed);
+	ASSERT(d.allowed && !d.prompted && d.by == AUDIT_BY_SESSION && d.sandboxed);
 	ASSERT(approval_session_exec_allowed(env.q, 2, npm, "/ws", DECIDE_SANDBOX_WORKSPACE_WRITE));
 	ASSERT(!approval_session_exec_allowed(env.q, 2, npm, "/ws", DECIDE_SANDBOX_READ_ONLY));
 	ASSERT_EQ(approval_test__lines(env.log), 2);
@@ -641,5 +642,178 @@ TEST(approval_random_operations_keep_invariants)
 		ASSERT_EQ(slots[i].calls, slots[i].cancelled ? 0 : 1);
 	}
 	ASSERT(lines_before > 0);
+	return 0;
+}
+
+/* One request of the SPEC 4 table and what it gets under each policy. */
+struct approval_test__table_case {
+	const char *cmd;    /* words, split on blanks */
+	const char *flags;  /* "", "esc" (escalation asked), "retry", "full" (danger-full-access) */
+	const char *exp[4]; /* untrusted, on-failure, on-request, never */
+};
+
+/*
+ * The outcome word of one request: "run" / "sbx" (allowed without a prompt,
+ * outside / inside the sandbox), "no" (refused without a prompt), or for a
+ * prompt "ask:TITLE-INITIAL:Y=..,N=.." with what `y` and `n` each lead to.
+ */
+static int approval_test__outcome(struct approval_test__env *env, struct approval_request *req,
+                                  char *out, size_t size)
+{
+	struct approval_test__rec a = {0}, b = {0};
+	const struct approval_prompt *p;
+	uint64_t w = approval_request(env->q, req, approval_test__cb, NULL, &a);
+	char title;
+
+	if (w == 0) {
+		snprintf(out, size, "%s", !a.allowed ? "no" : a.sandboxed ? "sbx" : "run");
+		return 0;
+	}
+	p = approval_current(env->q);
+	ASSERT(p != NULL);
+	/* I: "Run it in the sandbox?", O: "Run outside the sandbox?", C: "Run this command?" */
+	title = strstr(p->title, "outside") != NULL ? 'O' : strstr(p->title, "in the sandbox") ? 'I' : 'C';
+	/* The denying option's label says what it does. */
+	ASSERT_EQ(p->options[p->n_options - 1].answer, APPROVAL_DENY);
+	ASSERT_EQ(approval_answer(env->q, p->id, APPROVAL_ONCE), 0);
+	ASSERT(approval_request(env->q, req, approval_test__cb, NULL, &b) > 0);
+	p = approval_current(env->q);
+	bool keep = strcmp(p->options[p->n_options - 1].label, "No, keep it sandboxed") == 0;
+	ASSERT(keep || strcmp(p->options[p->n_options - 1].label, "No") == 0);
+	ASSERT_EQ(approval_answer(env->q, p->id, APPROVAL_DENY), 0);
+	ASSERT(a.calls == 1 && b.calls == 1 && a.prompted && b.prompted);
+	snprintf(out, size, "ask:%c:y=%s,n=%s%s", title, a.allowed ? a.sandboxed ? "sbx" : "run" : "no",
+	         b.allowed ? b.sandboxed ? "sbx" : "run" : "no", keep ? "(keep)" : "");
+	/* "keep it sandboxed" is offered exactly when `n` keeps (or leaves) it sandboxed. */
+	ASSERT(keep == (strcmp(req->retry ? "sbx" : (b.allowed ? (b.sandboxed ? "sbx" : "run") : "no"),
+	                       "sbx") == 0 || req->retry));
+	return 0;
+}
+
+TEST(approval_prompts_run_where_spec4_says_under_every_policy)
+{
+	static const struct approval_test__table_case cases[] = {
+	    /* known-safe, unknown, prompt rule, dangerous, allow rule, forbidden rule */
+	    {"cat README", "", {"sbx", "sbx", "sbx", "sbx"}},
+	    {"npm install", "", {"ask:I:y=sbx,n=no", "sbx", "sbx", "sbx"}},
+	    {"git push origin", "",
+	     {"ask:I:y=sbx,n=no", "ask:I:y=sbx,n=no", "ask:I:y=sbx,n=no", "no"}},
+	    {"rm -rf build", "", {"ask:I:y=sbx,n=no", "ask:I:y=sbx,n=no", "ask:I:y=sbx,n=no", "no"}},
+	    {"sudo rm -f x", "", {"ask:I:y=sbx,n=no", "ask:I:y=sbx,n=no", "ask:I:y=sbx,n=no", "no"}},
+	    {"make all", "", {"run", "run", "run", "run"}},
+	    {"docker ps", "", {"no", "no", "no", "no"}},
+	    {"/usr/bin/docker ps", "", {"no", "no", "no", "no"}},
+	    /* escalation: outside when approved; `n` keeps it sandboxed when that needs no approval */
+	    {"cat README", "esc",
+	     {"ask:O:y=run,n=sbx(keep)", "ask:O:y=run,n=sbx(keep)", "ask:O:y=run,n=sbx(keep)",
+	      "no"}},
+	    {"npm install", "esc",
+	     {"ask:O:y=run,n=no", "ask:O:y=run,n=sbx(keep)", "ask:O:y=run,n=sbx(keep)", "no"}},
+	    {"git push origin", "esc",
+	     {"ask:O:y=run,n=no", "ask:O:y=run,n=no", "ask:O:y=run,n=no", "no"}},
+	    {"rm -rf build", "esc", {"ask:O:y=run,n=no", "ask:O:y=run,n=no", "ask:O:y=run,n=no", "no"}},
+	    {"make all", "esc", {"run", "run", "run", "run"}},
+	    {"docker ps", "esc", {"no", "no", "no", "no"}},
+	    /* the retry after a denial: outside when approved, the sandboxed run stands when not */
+	    {"npm install", "retry",
+	     {"ask:O:y=run,n=no(keep)", "ask:O:y=run,n=no(keep)", "ask:O:y=run,n=no(keep)", "no"}},
+	    {"make all", "retry", {"run", "run", "run", "run"}},
+	    {"docker ps", "retry", {"no", "no", "no", "no"}},
+	    /* danger-full-access: nothing is sandboxed, an approval runs it as is */
+	    {"npm install", "full", {"ask:C:y=run,n=no", "run", "run", "run"}},
+	    {"git push origin", "full",
+	     {"ask:C:y=run,n=no", "ask:C:y=run,n=no", "ask:C:y=run,n=no", "no"}},
+	};
+	static const enum decide_approval policies[] = {
+	    DECIDE_APPROVAL_UNTRUSTED, DECIDE_APPROVAL_ON_FAILURE, DECIDE_APPROVAL_ON_REQUEST,
+	    DECIDE_APPROVAL_NEVER};
+	char rules[512];
+	int failures = 0;
+
+	snprintf(rules, sizeof rules, "%s%s", approval_test__rules,
+	         "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\")\n");
+	for (size_t pi = 0; pi < 4; pi++) {
+		struct approval_test__env env;
+
+		if (approval_test__setup(&env, policies[pi], rules) != 0)
+			return 1;
+		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+			char **argv, got[128];
+			size_t argc;
+			struct approval_request req = {
+			    .kind = APPROVAL_EXEC,
+			    .cwd = "/ws",
+			    .sandbox = strcmp(cases[i].flags, "full") == 0
+			                   ? DECIDE_SANDBOX_DANGER_FULL_ACCESS
+			                   : DECIDE_SANDBOX_WORKSPACE_WRITE,
+			    .escalate = strcmp(cases[i].flags, "esc") == 0,
+			    .retry = strcmp(cases[i].flags, "retry") == 0,
+			};
+
+			ASSERT_EQ(shell_split_words(cases[i].cmd, &argv, &argc), 0);
+			req.argv = argv;
+			req.argc = argc;
+			if (approval_test__outcome(&env, &req, got, sizeof got) != 0)
+				return 1;
+			if (strcmp(got, cases[i].exp[pi]) != 0) {
+				fprintf(stderr, "%s [%s] under %s: expected %s, got %s\n", cases[i].cmd,
+				        cases[i].flags, decide_approval_name(policies[pi]),
+				        cases[i].exp[pi], got);
+				failures++;
+			}
+			shell_split_words_free(argv);
+		}
+		ASSERT_EQ(approval_pending(env.q), 0);
+		approval_test__teardown(&env);
+	}
+	ASSERT_EQ(failures, 0);
+	return 0;
+}
+
+TEST(approval_session_answers_remember_inside_or_outside)
+{
+	struct approval_test__env env;
+	struct approval_test__rec a = {0}, b = {0}, c = {0}, d = {0}, e = {0};
+	char *npm[] = {"npm", "install", NULL};
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = npm,
+	                               .argc = 2,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE};
+	const struct approval_prompt *p;
+	char *path;
+
+	if (approval_test__setup(&env, DECIDE_APPROVAL_UNTRUSTED, approval_test__rules) != 0)
+		return 1;
+	/* Approved in the sandbox for the session: the next run is sandboxed, no prompt. */
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &a) > 0);
+	p = approval_current(env.q);
+	ASSERT_STR_EQ(p->title, "Run it in the sandbox?");
+	ASSERT_STR_EQ(p->options[p->n_options - 1].label, "No");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
+	ASSERT(a.allowed && a.sandboxed);
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &b), 0);
+	ASSERT(b.allowed && b.sandboxed && b.by == AUDIT_BY_SESSION);
+	/* That approval does not cover an escalation: it prompts, and an escalation waiter
+	 * never shares a sandboxed prompt. */
+	req.escalate = true;
+	ASSERT(approval_request(env.q, &req, approval_test__cb, NULL, &c) > 0);
+	p = approval_current(env.q);
+	ASSERT_STR_EQ(p->title, "Run outside the sandbox?");
+	ASSERT_EQ(approval_answer(env.q, p->id, APPROVAL_SESSION), 0);
+	ASSERT(c.allowed && !c.sandboxed);
+	/* Approved outside for the session: later runs, escalated or not, run outside. */
+	req.escalate = false;
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &d), 0);
+	ASSERT(d.allowed && !d.sandboxed && d.by == AUDIT_BY_SESSION);
+	/* A forbidden rule added now beats the session's approval. */
+	path = xasprintf("%s/rules/zz-late.rules", env.home);
+	ASSERT_EQ(test_write_file(path, "prefix_rule(pattern=[\"npm\"], decision=\"forbidden\")\n"),
+	          0);
+	ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &e), 0);
+	ASSERT(e.calls == 1 && !e.allowed && e.by == AUDIT_BY_RULE);
+	ASSERT_CONTAINS(e.rule, "zz-late.rules:1");
+	free(path);
+	approval_test__teardown(&env);
 	return 0;
 }

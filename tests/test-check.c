@@ -167,7 +167,8 @@ TEST(check_prints_one_json_object)
 	o = cJSON_Parse(r.out);
 	ASSERT(o != NULL);
 	ASSERT_STR_EQ(cJSON_GetObjectItem(o, "decision")->valuestring, "prompt");
-	ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(o, "sandboxed")));
+	/* Approved, a prompt rule's command runs in the sandbox (SPEC 4 step 4). */
+	ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(o, "sandboxed")));
 	m = cJSON_GetObjectItem(o, "matched_rules");
 	ASSERT_EQ(cJSON_GetArraySize(m), 1);
 	ASSERT_CONTAINS(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "file")->valuestring,

@@ -203,13 +203,16 @@ static void agent_link__decided(const struct approval_result *res, void *data)
 {
 	struct agent_link_req *r = data;
 
+	/* An escalation kept in the sandbox runs: the agent is told why it is sandboxed. */
+	const char *why = res->typed_reason;
+
+	if (why == NULL && res->prompted && res->answer == APPROVAL_DENY && res->allowed)
+		why = res->reason;
 	/* Refused unasked by a reject policy: the kind, and why (SPEC 12). */
-	agent_link__send(r, protocol_event_decision_rejected(
-	                        r->id, agent_link__decision(res),
-	                        res->typed_reason != NULL ? res->typed_reason
-	                        : res->rejected != NULL   ? res->reason
-	                                                  : NULL,
-	                        res->rejected));
+	if (why == NULL && res->rejected != NULL)
+		why = res->reason;
+	agent_link__send(r, protocol_event_decision_rejected(r->id, agent_link__decision(res), why,
+	                                                     res->rejected));
 	r->decision_sent = !res->allowed;
 }
 

@@ -168,6 +168,18 @@ void launch_exited(struct pane *p, int status, int signal)
 		launch__done(p, status, false);
 }
 
+/* Retries P's failed sandboxed command outside the sandbox, through the retry prompt (see tui.h). */
+int launch_retry_outside(struct pane *p)
+{
+	if (p->job != NULL || (p->state != PANE_EXITED && p->state != PANE_DENIED) ||
+	    !p->sandboxed || p->status == 0)
+		return -EINVAL;
+	if (rules_sandbox_only(p->tui->rules))
+		return -EPERM;
+	launch__decide(p, true);
+	return 0;
+}
+
 /* Writes each line of the helper's git report on JOB as an audit line and a note in P (see tui.h). */
 void launch_git_reports(struct pane *p, const struct job *job)
 {
@@ -421,7 +433,7 @@ static char *launch__decision_line(const struct approval_result *res, bool retry
 			what = "you approved it and added a prefix rule";
 			break;
 		default:
-			what = "you denied it";
+			what = res->allowed ? "you denied running it outside" : "you denied it";
 			break;
 		}
 		if (res->typed_reason != NULL)
@@ -465,13 +477,15 @@ static void launch__decided(const struct approval_result *res, void *data)
 			p->sandboxed = false;
 			p->start_ms = tui_now(r->t);
 		}
-		p->state = PANE_DENIED;
+		/* A retry asked for by hand (its run was reported) leaves the pane as it was. */
+		p->state = r->retry && p->obs_done ? PANE_EXITED : PANE_DENIED;
 		p->end_ms = r->retry ? p->end_ms : p->start_ms;
 		/* A refused retry leaves the sandboxed run's status. */
 		launch__done(p, r->retry ? p->status : 126, !r->retry);
 		return;
 	}
-	if (r->retry)
+	/* Kept in the sandbox by the human: no retry prompt after it either. */
+	if (r->retry || (res->prompted && res->answer == APPROVAL_DENY))
 		p->retried = true;
 	if (res->write_dir != NULL) {
 		char *cause = NULL;

@@ -856,6 +856,19 @@ static void tui__prefix_key(struct tui *t, wint_t ch, bool keycode)
 		if (p != NULL)
 			t->scroll_mode = true;
 		return;
+	case 'o': {
+		/* A failed sandboxed command, again outside the sandbox, through the retry prompt. */
+		int rc = p != NULL ? launch_retry_outside(p) : -EINVAL;
+
+		if (rc != 0) {
+			free(t->notice);
+			t->notice = xstrdup(rc == -EPERM ? "the managed policy runs nothing outside the "
+			                                   "sandbox: no retry outside"
+			                                 : "o retries outside the sandbox a focused pane "
+			                                   "whose sandboxed command failed");
+		}
+		return;
+	}
 	case 'i':
 	case 0x1b:
 		t->focus_input = true;
@@ -979,7 +992,7 @@ static const struct tui_help_line tui__help_extra[] = {
     {.keys = "Enter", .what = "run the input line as `bash -lc LINE`"},
     {.keys = "Up, Down", .what = "walk the input history"},
     {.keys = "(typing)", .what = "in a focused running pane: all keys but the prefix"},
-    {.keys = "Ctrl-] n p z x", .what = "prefix, then: next / previous pane, maximise, close"},
+    {.keys = "Ctrl-] n p z x o", .what = "prefix, then: panes, maximise, close, retry outside"},
     {.keys = "Ctrl-] [ i Esc", .what = "prefix, then: scroll mode (q leaves), input line"},
     {.keys = "1-9, y a p d n", .what = "in a prompt: choose an option"},
     {.keys = "j k, arrows", .what = "in a prompt: move; Enter confirms"},

@@ -471,6 +471,13 @@ void launch_drop(struct pane *p);
 int launch_start(struct pane *p, bool sandboxed);
 /* P's command ended with STATUS (SIGNAL when killed): record it, maybe ask to retry. */
 void launch_exited(struct pane *p, int status, int signal);
+/*
+ * Retries P's finished sandboxed command that failed outside the sandbox,
+ * by hand (prefix o, SPEC 5/7): the retry prompt of on-failure, whatever
+ * the policy (never refuses it). 0, -EINVAL when P has no such command,
+ * -EPERM when the managed policy runs nothing outside the sandbox.
+ */
+int launch_retry_outside(struct pane *p);
 
 /* ---- the agent socket (agent-link.c) ---- */
 

@@ -1,6 +1,7 @@
 # The agent socket end to end: `airlock submit` against the running TUI.
 # A plain command streams back with its status; an escalation waits for the
-# human (n: 126); a patch shows its diff in the modal and y applies it.
+# human (n keeps it sandboxed: it runs there and fails); a patch shows its
+# diff in the modal and y applies it.
 . "$(dirname "$0")/tui-lib.sh"
 
 e2e_agent_setup
@@ -26,8 +27,13 @@ wait_armed
 t send-keys -t e2e n
 wait "$esc"
 rc=$?
-[ "$rc" = 126 ] || fail "a denied escalation exited $rc, not 126"
-[ ! -e /etc/airlock-e2e-agent-$$ ] || fail "the denied command ran"
+# "No, keep it sandboxed": it ran in the sandbox, where /etc is read-only.
+[ "$rc" = 1 ] || fail "an escalation kept in the sandbox exited $rc, not touch's 1"
+[ ! -e /etc/airlock-e2e-agent-$$ ] || fail "the kept command wrote /etc"
+wait_for "you denied running it outside: runs in the sandbox"
+# The human said no to running it outside: no retry prompt follows the failure.
+sleep 1
+screen | grep -qF "Run outside the sandbox?" && fail "a retry prompt followed the human's No"
 
 printf '*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\n' >"$e2e_dir/p.patch"
 submit --patch "$e2e_dir/p.patch" >"$e2e_dir/patch.out" 2>&1 &
