@@ -55,6 +55,7 @@ struct approval__pending {
 	enum approval__flavor flavor; /* exec */
 	bool inside_sandboxed;        /* exec: a run "in the sandbox" is one (not danger-full-access) */
 	bool outside_roots;
+	bool managed_bound; /* a managed prompt rule asks: no session or rule answer (SPEC 11) */
 	struct approval__pending *next;
 	/* The decider (SPEC 11): its question while it is asked (q->asking), and the queue. */
 	uint64_t ask_id;
@@ -620,6 +621,10 @@ static void approval__options(struct approval__pending *p, const char *arg)
 
 		if (defs[i].needs_prefix && pr->prefix == NULL)
 			continue;
+		/* What a managed prompt rule asks is asked every time (SPEC 11). */
+		if (p->managed_bound &&
+		    (defs[i].answer == APPROVAL_SESSION || defs[i].answer == APPROVAL_RULE))
+			continue;
 		if (i == n - 1 && pr->write_dir != NULL && pr->n_options < APPROVAL_MAX_OPTIONS - 1) {
 			o = &pr->options[pr->n_options++];
 			o->key = approval__write_dir_option.key;
@@ -948,6 +953,7 @@ static uint64_t approval__enqueue(struct approval_queue *q, const struct approva
 	p->retry = req->retry;
 	p->escalate = req->escalate;
 	p->outside_roots = req->outside_roots;
+	p->managed_bound = req->managed_bound;
 	p->flavor = flavor;
 	p->inside_sandboxed = req->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS;
 	pr->id = q->next_id++;
@@ -1142,6 +1148,18 @@ static uint64_t approval__grant(struct approval_queue *q, const struct approval_
 	return id;
 }
 
+/*
+ * Whether a managed rule (SPEC 11) forbids or prompts for part of what DR
+ * judged: then no session approval and no rule of the user's answers for it.
+ */
+static bool approval__managed_binds(const struct decide_result *dr)
+{
+	for (size_t i = 0; i < dr->matches.n; i++)
+		if (dr->matches.v[i]->managed && dr->matches.v[i]->decision != RULES_ALLOW)
+			return true;
+	return false;
+}
+
 /* Judges an exec request; queues it when it needs a human. */
 static uint64_t approval__exec(struct approval_queue *q, const struct approval_request *req,
                                approval_cb cb, approval_free_cb freecb, void *data)
@@ -1172,6 +1190,7 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	 * the sandbox only a later run that asks for no more.
 	 */
 	if (dr.decision != DECIDE_FORBIDDEN && (dr.decision != DECIDE_ALLOW || dr.sandboxed) &&
+	    !approval__managed_binds(&dr) &&
 	    approval__exec_cached(q, key, req->escalate || req->retry, &res.sandboxed)) {
 		res.sandboxed = res.sandboxed && req->sandbox != DECIDE_SANDBOX_DANGER_FULL_ACCESS;
 		if (!res.sandboxed || req->retry || dr.decision != DECIDE_ALLOW) {
@@ -1239,6 +1258,10 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 		reason = xasprintf("%s (%s)", req->justification, dr.reason);
 	else
 		reason = xstrdup(dr.reason);
+	/* The prompt a managed rule asks for offers no session or rule answer (SPEC 11). */
+	struct approval_request bound = *req;
+
+	bound.managed_bound = approval__managed_binds(&dr);
 	decide_result_free(&dr);
 	if (req->retry) {
 		flavor = APPROVAL__KEEP;
@@ -1252,7 +1275,7 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 	/* Prompts that run differently never share an answer. */
 	pending_key = xasprintf("%s|%d", key, (int)flavor);
 	free(key);
-	return approval__enqueue(q, req, pending_key, reason, prefix, prefix_len, flavor, cb,
+	return approval__enqueue(q, &bound, pending_key, reason, prefix, prefix_len, flavor, cb,
 	                         freecb, data);
 }
 
@@ -1295,6 +1318,8 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 	const struct rules_rule *rule =
 	    rules_match_network_port(q->cfg.rules, host, req->protocol, req->port);
 	char where[4096], *key = approval__net_key(host, req->protocol, req->port);
+	/* A managed prompt rule asks every time: no grant, session or config list passes it. */
+	bool bound = rule != NULL && rule->managed && rule->decision == RULES_PROMPT;
 	uint64_t id;
 
 	res.rule = approval__where(rule, where, sizeof where);
@@ -1315,7 +1340,7 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 		res.scope = AUDIT_SCOPE_SESSION;
 		res.rule = NULL;
 		res.reason = "the host is blocked for this session";
-	} else if (policy_permissions_has_host(req->grants, host, req->port)) {
+	} else if (!bound && policy_permissions_has_host(req->grants, host, req->port)) {
 		/* A human granted it to this command as an extra permission (SPEC 12). */
 		res.allowed = true;
 		res.by = AUDIT_BY_USER;
@@ -1326,13 +1351,13 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 		res.by = AUDIT_BY_RULE;
 		res.scope = AUDIT_SCOPE_RULE;
 		res.reason = "allowed by a network rule";
-	} else if (approval__set_has(&q->net_ok, key)) {
+	} else if (!bound && approval__set_has(&q->net_ok, key)) {
 		res.allowed = true;
 		res.by = AUDIT_BY_SESSION;
 		res.scope = AUDIT_SCOPE_SESSION;
 		res.rule = NULL;
 		res.reason = "approved for this session";
-	} else if (approval__domains_match(q->allowed, host)) {
+	} else if (!bound && approval__domains_match(q->allowed, host)) {
 		res.allowed = true;
 		res.by = AUDIT_BY_CONFIG;
 		res.rule = NULL;
@@ -1348,9 +1373,12 @@ static uint64_t approval__network(struct approval_queue *q, const struct approva
 		                             req->protocol != NULL ? req->protocol : "a connection",
 		                             host, req->port);
 
+		struct approval_request managed_req = *req;
+
+		managed_req.managed_bound = bound;
 		free(host);
-		return approval__enqueue(q, req, key, reason, NULL, 0, APPROVAL__INSIDE, cb, freecb,
-		                         data);
+		return approval__enqueue(q, &managed_req, key, reason, NULL, 0, APPROVAL__INSIDE, cb,
+		                         freecb, data);
 	}
 	free(key);
 	free(host);

@@ -149,6 +149,12 @@ struct approval_request {
 	char *const *paths; /* absolute */
 	bool outside_roots; /* some path is outside the writable roots */
 	const char *diff;   /* what the prompt shows */
+	/*
+	 * Set by the queue itself, never by a requester: a managed rule's
+	 * `prompt` asks this (SPEC 11), so the prompt offers no session or rule
+	 * answer and no session approval passes it.
+	 */
+	bool managed_bound;
 	/* any kind: who asks, as the prompt names it ("typed at the input, pane 3"), or NULL */
 	const char *origin;
 	/* exec, patch: where it came from, for the audit log: "input", "agent", "cli" (NULL) */

@@ -7,6 +7,7 @@
  */
 #include "test.h"
 
+#include "core/approval.h"
 #include "core/managed.h"
 #include "core/rules.h"
 #include "core/xmalloc.h"
@@ -292,6 +293,123 @@ TEST(managed_file_must_be_roots_and_kept_from_others)
 	free(subfile);
 	free(rules);
 	free(rulesfile);
+	return 0;
+}
+
+/* What a requester of the approval queue saw. */
+struct managed_test__seen {
+	int calls;
+	bool allowed;
+	bool prompted;
+};
+
+/* Records one result. */
+static void managed_test__cb(const struct approval_result *res, void *data)
+{
+	struct managed_test__seen *s = data;
+
+	s->calls++;
+	s->allowed = res->allowed;
+	s->prompted = res->prompted;
+}
+
+/* Whether prompt PR offers ANSWER. */
+static bool managed_test__offers(const struct approval_prompt *pr, enum approval_answer answer)
+{
+	for (size_t i = 0; i < pr->n_options; i++)
+		if (pr->options[i].answer == answer)
+			return true;
+	return false;
+}
+
+TEST(managed_rules_bind_over_user_rules_session_grants_and_p)
+{
+	static const char *const allowed[] = {"ask.example"};
+	char *home = xasprintf("%s/home", test_tmpdir()), *mdir = xasprintf("%s/managed", test_tmpdir());
+	char *rules_dir = xasprintf("%s/rules", home), *file, *cause = NULL, *log;
+	char *push[] = {"git", "push", "origin", NULL}, *reset[] = {"git", "reset", "--hard", NULL};
+	struct managed_test__seen seen = {0};
+	struct approval_request req = {.kind = APPROVAL_EXEC, .argc = 3, .argv = push, .cwd = "/",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE};
+	const struct approval_prompt *pr;
+	struct rules *rules;
+	struct audit *audit;
+	struct approval_queue *q;
+
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mkdir(rules_dir, 0700), 0);
+	ASSERT_EQ(mkdir(mdir, 0755), 0);
+	/* The user's rules: what a `p` answer writes for `git`, and a host allowed for good. */
+	file = xasprintf("%s/default.rules", rules_dir);
+	ASSERT_EQ(test_write_file(file, "prefix_rule(pattern=[\"git\"], decision=\"allow\")\n"
+	                                "network_rule(host=\"ask.example\", decision=\"allow\")\n"),
+	          0);
+	free(file);
+	file = xasprintf("%s/team.rules", mdir);
+	ASSERT_EQ(test_write_file(
+	              file, "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\", "
+	                    "justification=\"pushes are reviewed\")\n"
+	                    "prefix_rule(pattern=[\"git\", \"reset\"], decision=\"forbidden\", "
+	                    "justification=\"history stays\")\n"
+	                    "network_rule(host=\"ask.example\", decision=\"prompt\")\n"),
+	          0);
+	free(file);
+	rules = rules_new();
+	rules_set_managed(rules, mdir);
+	ASSERT_EQ(rules_load_all(rules, home, NULL, &cause), 0);
+	log = xasprintf("%s/audit.jsonl", home);
+	audit = audit_open(log, &cause);
+	ASSERT(audit != NULL);
+	q = approval_queue_new(&(struct approval_config){.approval = DECIDE_APPROVAL_ON_REQUEST,
+	                                                 .rules = rules,
+	                                                 .home = home,
+	                                                 .audit = audit,
+	                                                 .allowed_domains = allowed,
+	                                                 .n_allowed_domains = 1});
+
+	/* The managed forbidden rule wins over the user's allow rule. */
+	req.argv = reset;
+	ASSERT_EQ(approval_request(q, &req, managed_test__cb, NULL, &seen), 0);
+	ASSERT_EQ(seen.calls, 1);
+	ASSERT(!seen.allowed);
+
+	/* The managed prompt rule asks, though the user's rule allows: no session or `p` answer. */
+	req.argv = push;
+	ASSERT(approval_request(q, &req, managed_test__cb, NULL, &seen) > 0);
+	pr = approval_current(q);
+	ASSERT(pr != NULL);
+	ASSERT(!managed_test__offers(pr, APPROVAL_SESSION));
+	ASSERT(!managed_test__offers(pr, APPROVAL_RULE));
+	ASSERT(managed_test__offers(pr, APPROVAL_ONCE));
+	ASSERT_EQ(approval_answer(q, pr->id, APPROVAL_SESSION), -EINVAL);
+	ASSERT_EQ(approval_answer(q, pr->id, APPROVAL_ONCE), 0);
+	ASSERT_EQ(seen.calls, 2);
+	ASSERT(seen.allowed);
+	/* And again: an answer is never remembered for it. */
+	ASSERT(approval_request(q, &req, managed_test__cb, NULL, &seen) > 0);
+	ASSERT_EQ(approval_pending(q), 1);
+	approval_deny_all(q);
+
+	/* A network prompt rule of the managed policy: no allow rule, config list or session passes it. */
+	req = (struct approval_request){
+	    .kind = APPROVAL_NETWORK, .host = "ask.example", .protocol = "https", .port = 443};
+	ASSERT(approval_request(q, &req, managed_test__cb, NULL, &seen) > 0);
+	pr = approval_current(q);
+	ASSERT(pr != NULL);
+	ASSERT(!managed_test__offers(pr, APPROVAL_SESSION));
+	ASSERT(!managed_test__offers(pr, APPROVAL_RULE));
+	ASSERT_EQ(approval_answer(q, pr->id, APPROVAL_ONCE), 0);
+	ASSERT(seen.allowed);
+	ASSERT(approval_request(q, &req, managed_test__cb, NULL, &seen) > 0);
+	approval_deny_all(q);
+
+	approval_queue_free(q);
+	audit_close(audit);
+	rules_free(rules);
+	free(log);
+	free(rules_dir);
+	free(mdir);
+	free(home);
 	return 0;
 }
 
