@@ -398,6 +398,12 @@ void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data)
 	q->changed_data = data;
 }
 
+/* Sets the policy later requests are judged by. */
+void approval_set_policy(struct approval_queue *q, enum decide_approval approval)
+{
+	q->cfg.approval = approval;
+}
+
 /* Tells the UI the queue changed. */
 static void approval__changed(struct approval_queue *q)
 {

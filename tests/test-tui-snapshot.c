@@ -981,3 +981,171 @@ TEST(tui_snapshot_status_first_titles)
 	snap_close(&s);
 	return 0;
 }
+
+/* A maximised pane that printed "line 1" to "line 300" and is over. */
+static struct pane *snap__lines_pane(struct snap *s)
+{
+	struct pane *p = snap_pane(s, "seq -f 'line %g' 300", true);
+	char line[64];
+
+	for (int i = 1; i <= 300; i++) {
+		snprintf(line, sizeof line, "line %d\r\n", i);
+		snap_feed(p, line);
+	}
+	p->state = PANE_EXITED;
+	p->end_ms = s->now + 2100;
+	tui_key(s->t, KEY_F(2), true);
+	return p;
+}
+
+TEST(tui_snapshot_scroll_search)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap__lines_pane(&s);
+	tui_key(s.t, 0x1d, false);
+	snap_type(&s, "[");
+	/* Typing the search: it shows in the input row, with its cursor. */
+	snap_type(&s, "/line 12");
+	ASSERT_EQ(snap_check(&s, "tui-scroll-search-typing-80x24.txt"), 0);
+	/* Enter: the newest match (line 129) in view and highlighted; n the one before. */
+	snap_type(&s, "\rn");
+	ASSERT(p->scroll > 0);
+	ASSERT_EQ(snap_check(&s, "tui-scroll-search-80x24.txt"), 0);
+	/* Home: the oldest line kept; End: the live screen. */
+	tui_key(s.t, KEY_HOME, true);
+	ASSERT_EQ(p->scroll, (int)p->sb_len);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "\nline 2\n");
+	free(text);
+	tui_key(s.t, KEY_END, true);
+	ASSERT_EQ(p->scroll, 0);
+	snap_close(&s);
+
+	/* 40x12: the mark and the prompt fit or give way, nothing garbles. */
+	ASSERT_EQ(snap_open(&s, 40, 12, "on-failure"), 0);
+	snap__lines_pane(&s);
+	tui_key(s.t, 0x1d, false);
+	snap_type(&s, "[?line 29\r");
+	ASSERT_EQ(snap_check(&s, "tui-scroll-search-40x12.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+/* Writes TEXT as HOME/rules/NAME for the next snap_open (the test's own home). */
+static void snap__rules(const char *name, const char *text)
+{
+	char *dir = xasprintf("%s/home/rules", test_tmpdir());
+	char *path = xasprintf("%s/%s", dir, name);
+	char *home = xasprintf("%s/home", test_tmpdir());
+
+	mkdir(home, 0700);
+	mkdir(dir, 0700);
+	test_write_file(path, text);
+	free(home);
+	free(dir);
+	free(path);
+}
+
+TEST(tui_snapshot_rules_view)
+{
+	struct snap s;
+
+	snap__rules("default.rules",
+	            "prefix_rule(pattern=[\"git\", [\"push\", \"fetch\"]], decision=\"prompt\",\n"
+	            "            justification=\"talks to the remote\")\n"
+	            "prefix_rule(pattern=[\"make\"])\n"
+	            "prefix_rule(pattern=[\"rm\", \"-rf\"], decision=\"forbidden\")\n"
+	            "network_rule(host=\"registry.npmjs.org\", protocol=\"https\", "
+	            "decision=\"allow\")\n"
+	            "network_rule(host=\"*.pastebin.com\", decision=\"deny\")\n"
+	            "host_executable(name=\"git\", paths=[\"/usr/bin/git\"])\n");
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	snap_pane(&s, "make test", true);
+	tui_key(s.t, KEY_F(3), true);
+	ASSERT_EQ(snap_check(&s, "tui-rules-view-80x24.txt"), 0);
+	/* d on a rule: the footer asks, nothing is removed yet. */
+	snap_type(&s, "jjd");
+	ASSERT_EQ(snap_check(&s, "tui-rules-revoke-80x24.txt"), 0);
+	snap_type(&s, "n");
+	snap_close(&s);
+
+	ASSERT_EQ(snap_open(&s, 40, 12, "on-failure"), 0);
+	tui_key(s.t, 0x1d, false);
+	snap_type(&s, "r");
+	tui_key(s.t, KEY_END, true);
+	ASSERT_EQ(snap_check(&s, "tui-rules-view-40x12.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_mode_switch)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	snap_pane(&s, "make test", true);
+	tui_key(s.t, KEY_F(4), true);
+	ASSERT_EQ(snap_check(&s, "tui-mode-switch-80x24.txt"), 0);
+	/* never, chosen: the status bar says so at once. */
+	snap_type(&s, "jj\r");
+	ASSERT_EQ(snap_check(&s, "tui-mode-switch-never-80x24.txt"), 0);
+	snap_close(&s);
+
+	ASSERT_EQ(snap_open(&s, 40, 12, "on-failure"), 0);
+	tui_key(s.t, 0x1d, false);
+	snap_type(&s, "m");
+	ASSERT_EQ(snap_check(&s, "tui-mode-switch-40x12.txt"), 0);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_status_shortened_and_bidi_shown)
+{
+	struct snap s;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	tui_set_socket_path(s.t, "/run/user/1000/airlock/airlock-4242.sock");
+	free(s.t->cwd);
+	s.t->cwd = xstrdup("/srv/projects/airlock/tests/e2e/fixtures");
+	/* A right-to-left override would show "exe.txt" as "txt.exe" and turn the title round. */
+	snap_pane(&s, "cat \xe2\x80\xaetxt.exe \xe2\x81\xa6x\xe2\x81\xa9", true);
+	ASSERT_EQ(snap_check(&s, "tui-status-bidi-80x24.txt"), 0);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "cwd /s/p/a/t/e/fixtures");
+	ASSERT_NOT_CONTAINS(text, "\xe2\x80\xae");
+	ASSERT_NOT_CONTAINS(text, "\xe2\x81\xa6");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_modes_draw_at_every_size_down_to_1x1)
+{
+	static const char *const keys[] = {"[/line 2\r", "r", "m"};
+	struct snap s;
+
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+		snap__lines_pane(&s);
+		tui_key(s.t, 0x1d, false);
+		snap_type(&s, keys[k]);
+		ASSERT(s.t->mode != NULL);
+		for (int rows = 24; rows >= 1; rows -= 3) {
+			for (int cols = 80; cols >= 1; cols -= 9) {
+				resizeterm(rows, cols);
+				tui_resize(s.t, cols, rows);
+				draw_screen(s.t);
+				tui_key(s.t, KEY_DOWN, true);
+				draw_screen(s.t);
+			}
+		}
+		resizeterm(1, 1);
+		tui_resize(s.t, 1, 1);
+		draw_screen(s.t);
+		snap_close(&s);
+	}
+	return 0;
+}

@@ -110,20 +110,33 @@ static void draw__status(struct tui *t, const struct rect *r)
 	const struct cli_options *o = t->opts;
 	size_t pending = tui_prompts_waiting(t);
 	/* A permission profile in force is named in place of the mode (SPEC 12). */
-	char *s = xasprintf(" %s %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s%s \xe2\x94\x82 "
-	                    "prompts %zu \xe2\x94\x82 socket %s \xe2\x94\x82 cwd %s",
-	                    o->profile != NULL ? "permissions" : "sandbox",
-	                    o->profile != NULL ? o->profile : o->sandbox, o->network, o->approval,
-	                    o->reject != 0 ? " (reject)" : "", pending,
-	                    t->socket_path ? t->socket_path : "-", t->cwd ? t->cwd : "-");
+	char *head = xasprintf(" %s %s \xe2\x94\x82 net %s \xe2\x94\x82 approval %s%s \xe2\x94\x82 "
+	                       "prompts %zu",
+	                       o->profile != NULL ? "permissions" : "sandbox",
+	                       o->profile != NULL ? o->profile : o->sandbox, t->network,
+	                       decide_approval_name(t->approval), o->reject != 0 ? " (reject)" : "",
+	                       pending);
+	/* The same without labels, for a narrow screen (the managed mark stays). */
+	char *short_head = xasprintf(
+	    " %s \xe2\x94\x82 net %s \xe2\x94\x82 %s%s \xe2\x94\x82 prompts %zu%s",
+	    o->profile != NULL ? o->profile : o->sandbox, t->network,
+	    decide_approval_name(t->approval), o->reject != 0 ? " (reject)" : "", pending,
+	    !o->managed.present              ? ""
+	    : o->managed.allow_unsandboxed ? " \xe2\x94\x82 managed"
+	                                   : " \xe2\x94\x82 managed, sandbox only");
+	/* The socket and the cwd are shortened to fit, never cut before the modes (SPEC 7). */
+	char *s = layout_status(head, short_head, t->socket_path ? t->socket_path : "-",
+	                        t->cwd ? t->cwd : "-", getenv("HOME"), r->w);
 
 	if (r->h > 0)
 		draw__text(r->y, r->x, r->w, s, A_REVERSE | (pending ? A_BOLD : 0), 0);
+	free(head);
+	free(short_head);
 	free(s);
 }
 
-/* One pane: its title row, then its view. */
-static void draw__pane(struct tui *t, int i, const struct rect *r)
+/* One pane: its title row, then its view (MV: the mode's view, scroll mode's mark and match). */
+static void draw__pane(struct tui *t, int i, const struct rect *r, const struct mode_view *mv)
 {
 	struct pane *p = t->panes[i];
 	bool current = i == t->current;
@@ -143,6 +156,7 @@ static void draw__pane(struct tui *t, int i, const struct rect *r)
 	draw__text(r->y, r->x, r->w, head, tattr, tpair);
 	free(head);
 	free(title);
+	long hl_row = current && mv->hl_cols > 0 ? pane_line_row(p, mv->hl_line) : -1;
 
 	for (int row = 0; row < r->h - 1; row++) {
 		for (int col = 0; col < r->w; col++) {
@@ -172,18 +186,81 @@ static void draw__pane(struct tui *t, int i, const struct rect *r)
 			int bg = draw__color_of(c.bg, NULL);
 			if (bold)
 				a |= A_BOLD;
+			if (hl_row == row && col >= mv->hl_col && col < mv->hl_col + mv->hl_cols) {
+				/* The search's match. */
+				a = A_REVERSE | A_BOLD;
+				fg = COLOR_YELLOW;
+				bg = -1;
+			}
 			draw__put(r->y + 1 + row, r->x + col, wch, a, draw__pair(fg, bg));
 		}
 	}
-	if ((p->scroll > 0 || (current && t->scroll_mode)) && r->h > 1) {
-		char *mark = current && t->scroll_mode
-		                 ? xasprintf(" scroll -%d/%zu \xc2\xb7 q leaves ", p->scroll, p->sb_len)
-		                 : xasprintf(" -%d/%zu ", p->scroll, p->sb_len);
+	if ((p->scroll > 0 || (current && mv->mark != NULL)) && r->h > 1) {
+		char *mark = current && mv->mark != NULL ? xstrdup(mv->mark)
+		                                         : xasprintf(" -%d/%zu ", p->scroll, p->sb_len);
 		int w = layout_text_width(mark);
 		if (w <= r->w)
 			draw__text(r->y + 1, r->x + r->w - w, w, mark, A_REVERSE, 0);
 		free(mark);
 	}
+}
+
+/* The input row while a mode uses it: its prompt (cursor in *CX) or its message; false when not. */
+static bool draw__mode_input(const struct mode_view *mv, const struct rect *r, int *cx)
+{
+	if (mv->prompt == NULL && mv->message == NULL)
+		return false;
+	if (mv->prompt != NULL) {
+		draw__text(r->y, r->x, r->w, mv->prompt, A_BOLD, 0);
+		*cx = r->x + (mv->prompt_cursor < r->w ? mv->prompt_cursor : r->w - 1);
+	} else {
+		draw__text(r->y, r->x, r->w, mv->message, A_BOLD, 0);
+	}
+	return true;
+}
+
+/* A list mode over the panes' area: title, rows (the selected one reversed), detail, footer. */
+static void draw__mode_list(const struct mode_view *mv, const struct rect *area)
+{
+	const struct mode_list *l = mv->list;
+	/* Title, rows, then the detail and footer rows (kept, as the list's height counts them). */
+	int y = area->y, rows = area->h - 3;
+
+	if (area->h < 1 || area->w < 1)
+		return;
+	for (int i = 0; i < area->h; i++)
+		draw__text(area->y + i, area->x, area->w, "", A_NORMAL, 0);
+	draw__text(y++, area->x, area->w, mv->title != NULL ? mv->title : "", A_REVERSE | A_BOLD,
+	           0);
+	for (int i = 0; l != NULL && i < rows; i++) {
+		int k = l->top + i;
+		attr_t a = A_NORMAL;
+		int pair = 0;
+		if (k >= l->n)
+			break;
+		switch (l->items[k].role) {
+		case MODE_ROW_HEADING:
+			a = A_BOLD;
+			break;
+		case MODE_ROW_NOTE:
+			a = A_DIM;
+			break;
+		case MODE_ROW_WARN:
+			pair = draw__pair(COLOR_YELLOW, -1);
+			break;
+		default:
+			break;
+		}
+		if (k == l->selected)
+			a = A_REVERSE | A_BOLD;
+		draw__text(y + i, area->x, area->w, l->items[k].text, a, pair);
+	}
+	y = area->y + area->h - 2;
+	if (mv->detail != NULL && y > area->y)
+		draw__text(y, area->x, area->w, mv->detail, A_NORMAL, draw__pair(COLOR_CYAN, -1));
+	y++;
+	if (mv->footer != NULL && y > area->y)
+		draw__text(y, area->x, area->w, mv->footer, A_DIM, 0);
 }
 
 /* The input line, scrolled so the cursor stays visible; or a notice. */
@@ -392,10 +469,13 @@ void draw_screen(struct tui *t)
 	if (t->cols != COLS || t->rows != LINES)
 		tui_resize(t, COLS, LINES);
 	erase();
+	struct mode_view mv;
+	bool moded = tui_mode_view(t, &mv);
+
 	draw__status(t, &l->status);
 	for (int i = 0; i < l->n && i < t->n_panes; i++)
 		if (l->pane[i].h > 0 && l->pane[i].w > 0)
-			draw__pane(t, i, &l->pane[i]);
+			draw__pane(t, i, &l->pane[i], &mv);
 	for (int i = 0; i < l->n_seps; i++) {
 		/* The focused pane's frame: the bars beside it, in the focus colour. */
 		const struct rect *fr = !t->focus_input && t->current >= 0 && t->current < l->n
@@ -415,8 +495,16 @@ void draw_screen(struct tui *t)
 			draw__text(l->panes.y + l->panes.h / 2, (l->panes.w - w) / 2, w, hello,
 			           A_DIM, 0);
 	}
-	draw__input(t, &l->input, &ix);
-	if (t->focus_input) {
+	if (moded && mv.list != NULL)
+		draw__mode_list(&mv, &l->panes);
+	bool mode_row = moded && draw__mode_input(&mv, &l->input, &ix);
+	if (!mode_row)
+		draw__input(t, &l->input, &ix);
+	if (mode_row || (moded && mv.list != NULL)) {
+		/* A mode has the keys: the cursor is in its prompt, or nowhere. */
+		cy = moded && mv.prompt != NULL ? l->input.y : -1;
+		cx = ix;
+	} else if (t->focus_input) {
 		cy = l->input.y;
 		cx = ix;
 	} else if (t->current >= 0 && t->current < t->n_panes) {

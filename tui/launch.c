@@ -143,7 +143,7 @@ static void launch__on_output_err(struct job *job, const char *buf, size_t len, 
 void launch_exited(struct pane *p, int status, int signal)
 {
 	struct tui *t = p->tui;
-	enum decide_approval approval = DECIDE_APPROVAL_ON_FAILURE;
+	enum decide_approval approval = t->approval; /* the session's (the mode switch changes it) */
 
 	tui_pane_proxy_close(p); /* its prompts leave with it */
 	p->net_waiting = 0;
@@ -153,7 +153,6 @@ void launch_exited(struct pane *p, int status, int signal)
 	p->end_ms = tui_now(t);
 	audit_exit(t->audit, p->argc, p->argv, status, p->end_ms - p->start_ms, p->sandboxed);
 	t->dirty = true;
-	decide_approval_parse(t->opts->approval, &approval);
 	if (p->timed_out) {
 		pane_note(p, "airlock: timed out: ended with SIGTERM (SIGKILL 2 s later if need be)");
 		launch__done(p, status, false);

@@ -85,6 +85,115 @@ char *layout_text_fit(const char *s, int width)
 	return out;
 }
 
+/* PATH with HOME at its start written as ~. Caller frees. */
+char *layout_tilde(const char *path, const char *home)
+{
+	size_t n = home != NULL ? strlen(home) : 0;
+
+	if (n > 1 && strncmp(path, home, n) == 0 && (path[n] == '/' || path[n] == '\0'))
+		return xasprintf("~%s", path + n);
+	return xstrdup(path);
+}
+
+/* PATH with every directory but the last written as its first character (~/s/airlock). */
+static char *layout__initials(const char *path)
+{
+	const char *last = strrchr(path, '/');
+	char *out = xmalloc(strlen(path) + 1);
+	size_t k = 0;
+	bool start = true;
+
+	if (last == NULL)
+		last = path;
+	for (const char *c = path; c < last; c++) {
+		if (*c == '/') {
+			out[k++] = '/';
+			start = true;
+		} else if (start) {
+			/* A whole character, not one byte of it. */
+			int w;
+			size_t len = layout__char(c, strlen(c), &w);
+			memcpy(out + k, c, len);
+			k += len;
+			c += len - 1;
+			start = false;
+		}
+	}
+	strcpy(out + k, last);
+	return out;
+}
+
+/* The last component of PATH after an ellipsis (…/airlock), or PATH when it has none. */
+static char *layout__last(const char *path)
+{
+	const char *last = strrchr(path, '/');
+
+	if (last == NULL || last == path || last[1] == '\0')
+		return xstrdup(path);
+	return xasprintf(LAYOUT_ELLIPSIS "%s", last);
+}
+
+/* The status bar's text (see tui.h): shortened a step at a time until it fits. */
+char *layout_status(const char *head, const char *short_head, const char *socket,
+                    const char *cwd, const char *home, int width)
+{
+	static const char sep[] = " \xe2\x94\x82 ";
+	char *sock = xstrdup(socket), *dir = xstrdup(cwd), *t;
+	const char *h = head;
+	bool with_socket = true;
+	char *out = NULL;
+
+	for (int step = 0;; step++) {
+		switch (step) {
+		case 0: /* everything as it is */
+			break;
+		case 1: /* the home directory as ~ */
+			t = layout_tilde(sock, home);
+			free(sock);
+			sock = t;
+			t = layout_tilde(dir, home);
+			free(dir);
+			dir = t;
+			break;
+		case 2: /* the socket by its name */
+			t = layout__last(sock);
+			free(sock);
+			sock = t;
+			break;
+		case 3: /* the cwd's parents by their initials */
+			t = layout__initials(dir);
+			free(dir);
+			dir = t;
+			break;
+		case 4: /* no socket: the cwd says where commands run, which matters more */
+			with_socket = false;
+			break;
+		case 5: /* the modes without their labels */
+			h = short_head;
+			break;
+		case 6: /* the cwd by its last directory */
+			t = layout__last(dir);
+			free(dir);
+			dir = t;
+			break;
+		default: /* cut, with an ellipsis: the modes come first and stay */
+			t = layout_text_fit(out, width);
+			free(out);
+			free(sock);
+			free(dir);
+			return t;
+		}
+		free(out);
+		out = with_socket ? xasprintf("%s%ssocket %s%scwd %s", h, sep, sock, sep, dir)
+		                  : xasprintf("%s%scwd %s", h, sep, dir);
+		if (layout_text_width(out) <= width)
+			break;
+	}
+	free(sock);
+	free(dir);
+	return out;
+}
+
 /* Splits the screen into status bar, panes and input line. */
 void layout_screen(int cols, int rows, int n, int current, bool maximised, struct layout *out)
 {
@@ -223,6 +332,13 @@ struct layout_lines {
  * measured. What it returns is measured and drawn alike, one column per
  * character but for wide ones.
  */
+/* Whether WC is a bidirectional formatting character (marks, embeddings, overrides, isolates). */
+bool layout_bidi_control(wchar_t wc)
+{
+	return wc == 0x061c || wc == 0x200e || wc == 0x200f || (wc >= 0x202a && wc <= 0x202e) ||
+	       (wc >= 0x2066 && wc <= 0x2069);
+}
+
 static char *layout__clean(const char *s, bool keep_nl)
 {
 	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
@@ -264,6 +380,14 @@ static char *layout__clean(const char *s, bool keep_nl)
 			continue;
 		}
 		if (wc == 0x200d) {
+			i += len;
+			continue;
+		}
+		if (layout_bidi_control(wc)) {
+			/* Shown, not obeyed: it would reorder the text after it on the screen. */
+			memcpy(out + k, replacement, sizeof replacement - 1);
+			k += sizeof replacement - 1;
+			col++;
 			i += len;
 			continue;
 		}

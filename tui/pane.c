@@ -519,6 +519,54 @@ void pane_scroll(struct pane *p, int delta)
 	p->scroll = (int)s;
 }
 
+/* Lines of the pane: scrollback then screen. */
+long pane_line_count(const struct pane *p)
+{
+	return (long)p->sb_len + p->rows;
+}
+
+/* The view row of line LINE: the view's top row shows line sb_len - scroll. */
+long pane_line_row(const struct pane *p, long line)
+{
+	return line - ((long)p->sb_len - p->scroll);
+}
+
+/* Columns line LINE holds: a scrollback line its cells (it may be wider than the pane), a screen row the pane's width. */
+int pane_line_width(const struct pane *p, long line)
+{
+	if (line < 0 || line >= pane_line_count(p))
+		return 0;
+	if (line >= (long)p->sb_len)
+		return p->cols;
+	const struct pane_line *l = p->sb[(p->sb_head + (size_t)line) % PANE_SCROLLBACK_LINES];
+	return l != NULL ? l->ncells : 0;
+}
+
+/* The cell at COL of line LINE, through the view's own reading. */
+void pane_line_cell(const struct pane *p, long line, int col, struct pane_cell *out)
+{
+	/* pane_view_cell reads view row R as line sb_len - scroll + R. */
+	long row = pane_line_row(p, line);
+
+	if (line < 0 || line >= pane_line_count(p)) {
+		memset(out, 0, sizeof *out);
+		out->width = 1;
+		return;
+	}
+	pane_view_cell(p, (int)row, col, out);
+}
+
+/* Scrolls so that LINE shows: untouched when it does, else a third of the view below the top. */
+void pane_show_line(struct pane *p, long line)
+{
+	long row = pane_line_row(p, line);
+
+	if (row >= 0 && row < p->rows)
+		return;
+	/* Line LINE at view row R needs scroll = sb_len - LINE + R. */
+	pane_scroll(p, (int)((long)p->sb_len - line + p->rows / 3 - p->scroll));
+}
+
 /* Formats MS as 0.3s, 12.0s, 2m05s or 1h02m. */
 void pane_format_duration(uint64_t ms, char *buf, size_t size)
 {

@@ -77,6 +77,8 @@ static void tui__relayout(struct tui *t)
 		if (r->h >= 2)
 			pane_resize(t->panes[i], r->h - 1, r->w);
 	}
+	if (t->mode != NULL)
+		t->mode->resize(t->mode_data);
 	t->dirty = true;
 }
 
@@ -210,6 +212,10 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	    .denied_domains = (const char *const *)t->opts->config.denied_domains,
 	    .n_denied_domains = t->opts->config.n_denied_domains,
 	};
+	t->approval = approval;
+	t->network = strcmp(opts->network, "on") == 0    ? "on"
+	             : strcmp(opts->network, "ask") == 0 ? "ask"
+	                                                 : "off";
 	/* The decider is asked before any prompt; its stderr must not scribble on the screen. */
 	struct decider_spec dspec;
 	if (cli_decider_spec(opts, true, &dspec))
@@ -291,6 +297,12 @@ void tui_free(struct tui *t)
 	/* Proxies ask the queue: they close before it goes. */
 	for (int i = 0; i < t->n_panes; i++)
 		tui_pane_proxy_close(t->panes[i]);
+	tui_mode_leave(t);
+	if (t->proxy != NULL) {
+		/* A proxy the mode switch started (tui_main closes its own first). */
+		proxy_session_close(t->proxy, NULL, NULL);
+		t->proxy = NULL;
+	}
 	approval_queue_free(t->approvals);
 	t->approvals = NULL;
 	decider_free(t->decider); /* after the queue, which withdraws its questions */
@@ -646,6 +658,126 @@ static void tui__modal_key(struct tui *t, const struct modal_view *v, wint_t ch,
 	}
 }
 
+/* ---- modes ---- */
+
+/* Starts mode M in place of the one on; a mode that cannot start says why. */
+void tui_mode_enter(struct tui *t, const struct tui_mode *m)
+{
+	const char *why = NULL;
+	void *data;
+
+	tui_mode_leave(t);
+	t->dirty = true;
+	data = m->init(t, &why);
+	if (data == NULL) {
+		free(t->notice);
+		t->notice = xstrdup(why != NULL ? why : "cannot start that now");
+		return;
+	}
+	t->mode = m;
+	t->mode_data = data;
+}
+
+/* Ends the mode on. */
+void tui_mode_leave(struct tui *t)
+{
+	if (t->mode == NULL)
+		return;
+	t->mode->free(t->mode_data);
+	t->mode = NULL;
+	t->mode_data = NULL;
+	t->dirty = true;
+}
+
+/* The mode's view. */
+bool tui_mode_view(struct tui *t, struct mode_view *v)
+{
+	memset(v, 0, sizeof *v);
+	if (t->mode == NULL)
+		return false;
+	t->mode->view(t->mode_data, v);
+	return true;
+}
+
+/* The approval policy from now on, unless the managed policy does not allow it. */
+int tui_set_approval(struct tui *t, enum decide_approval a, char **cause)
+{
+	if (!managed_allows(&t->opts->managed.approval_policies, decide_approval_name(a))) {
+		*cause = xasprintf("%s does not allow it (allowed_approval_policies)",
+		                   t->opts->managed.path != NULL ? t->opts->managed.path
+		                                                 : "the managed policy");
+		return -EPERM;
+	}
+	t->approval = a;
+	approval_set_policy(t->approvals, a);
+	t->dirty = true;
+	return 0;
+}
+
+/* The shared proxy goes (its prompts with it); panes' own proxies stay with their commands. */
+static void tui__stop_proxy(struct tui *t)
+{
+	if (t->proxy != NULL)
+		proxy_session_close(t->proxy, NULL, NULL);
+	t->proxy = NULL;
+	free(t->proxy_fs_policy);
+	t->proxy_fs_policy = NULL;
+	proxy_env_free(t->proxy_env);
+	t->proxy_env = NULL;
+}
+
+static void tui__start_proxy(struct tui *t);
+
+/* The network mode from now on: the sandbox policy again, and the proxy for ask. */
+int tui_set_network(struct tui *t, const char *mode, char **cause)
+{
+	bool on = strcmp(mode, "on") == 0;
+
+	if (strcmp(mode, "off") != 0 && strcmp(mode, "ask") != 0 && !on) {
+		*cause = xasprintf("unknown network mode %s", mode);
+		return -EINVAL;
+	}
+	if (!managed_allows(&t->opts->managed.network_modes, mode)) {
+		*cause = xasprintf("%s does not allow it (allowed_network_modes)",
+		                   t->opts->managed.path != NULL ? t->opts->managed.path
+		                                                 : "the managed policy");
+		return -EPERM;
+	}
+	if (t->opts->sandbox_policy != NULL) {
+		*cause = xstrdup("the sandbox is --sandbox-policy JSON, which sets its network");
+		return -EPERM;
+	}
+	if (t->opts->profile != NULL) {
+		*cause = xasprintf("the permission profile %s sets it (-p at start)", t->opts->profile);
+		return -EPERM;
+	}
+	if (strcmp(t->opts->sandbox, "danger-full-access") == 0) {
+		*cause = xstrdup("commands run with no sandbox: the network is the host's");
+		return -EPERM;
+	}
+	tui__stop_proxy(t);
+	t->network = on ? "on" : strcmp(mode, "ask") == 0 ? "ask" : "off";
+	free(t->sandbox_policy);
+	t->sandbox_policy = sandbox_command_policy(t->opts->sandbox, t->opts->writable_roots,
+	                                           t->opts->n_writable_roots, on);
+	if (strcmp(t->network, "ask") == 0)
+		tui__start_proxy(t);
+	t->dirty = true;
+	return 0;
+}
+
+/* F3 (or prefix r): the rules view. */
+static void tui__key_rules(struct tui *t)
+{
+	tui_mode_enter(t, &mode_rules);
+}
+
+/* F4 (or prefix m): the mode switch. */
+static void tui__key_modes(struct tui *t)
+{
+	tui_mode_enter(t, &mode_switch);
+}
+
 /* ---- key bindings ---- */
 
 /* Ctrl-Q: quit, asking first when commands still run. */
@@ -737,9 +869,10 @@ static void tui__close_pane(struct tui *t, int i)
 {
 	struct pane *p = t->panes[i];
 
+	if (t->mode == &mode_scroll)
+		tui_mode_leave(t); /* it scrolled this pane, or another that moves now */
 	launch_drop(p);
 	pane_free(p);
-	t->scroll_mode = false;
 	memmove(&t->panes[i], &t->panes[i + 1], (size_t)(t->n_panes - i - 1) * sizeof t->panes[0]);
 	t->n_panes--;
 	if (t->current > i || t->current >= t->n_panes)
@@ -853,8 +986,13 @@ static void tui__prefix_key(struct tui *t, wint_t ch, bool keycode)
 		}
 		return;
 	case '[':
-		if (p != NULL)
-			t->scroll_mode = true;
+		tui_mode_enter(t, &mode_scroll);
+		return;
+	case 'r':
+		tui_mode_enter(t, &mode_rules);
+		return;
+	case 'm':
+		tui_mode_enter(t, &mode_switch);
 		return;
 	case 'o': {
 		/* A failed sandboxed command, again outside the sandbox, through the retry prompt. */
@@ -880,62 +1018,7 @@ static void tui__prefix_key(struct tui *t, wint_t ch, bool keycode)
 	default:
 		free(t->notice);
 		t->notice = xstrdup("after the prefix: n p (panes), z (maximise), x (close), "
-		                    "[ (scroll), i or Esc (input line)");
-		return;
-	}
-}
-
-/* A key in scroll mode: moves through the current pane's scrollback; q, Esc or i leave. */
-static void tui__scroll_key(struct tui *t, wint_t ch, bool keycode)
-{
-	struct pane *p = tui__current(t);
-	int page = p != NULL && p->rows > 2 ? p->rows - 1 : 1;
-
-	t->dirty = true;
-	if (p == NULL) {
-		t->scroll_mode = false;
-		return;
-	}
-	if (keycode) {
-		switch (ch) {
-		case KEY_PPAGE:
-			pane_scroll(p, page);
-			break;
-		case KEY_NPAGE:
-			pane_scroll(p, -page);
-			break;
-		case KEY_UP:
-			pane_scroll(p, 1);
-			break;
-		case KEY_DOWN:
-			pane_scroll(p, -1);
-			break;
-		case KEY_HOME:
-			pane_scroll(p, (int)p->sb_len);
-			break;
-		case KEY_END:
-			pane_scroll(p, -p->scroll);
-			break;
-		default:
-			break;
-		}
-		return;
-	}
-	switch (ch) {
-	case 'k':
-		pane_scroll(p, 1);
-		return;
-	case 'j':
-		pane_scroll(p, -1);
-		return;
-	case 'q':
-	case 'i':
-	case 0x1b:
-	case '\r':
-		t->scroll_mode = false;
-		pane_scroll(p, -p->scroll);
-		return;
-	default:
+		                    "[ (scroll), r (rules), m (modes), i or Esc (input line)");
 		return;
 	}
 }
@@ -965,6 +1048,16 @@ static const struct tui_binding tui__bindings[] = {
      .keys = "F2",
      .what = "maximise the current pane / tile all panes",
      .fn = tui__key_layout},
+    {.key = KEY_F(3),
+     .keycode = true,
+     .keys = "F3",
+     .what = "the rules: where each comes from; d revokes one",
+     .fn = tui__key_rules},
+    {.key = KEY_F(4),
+     .keycode = true,
+     .keys = "F4",
+     .what = "the session's approval policy and network mode",
+     .fn = tui__key_modes},
     {.key = '\t',
      .keys = "Tab, Shift-Tab",
      .what = "from the input line: focus the next / previous pane",
@@ -993,7 +1086,8 @@ static const struct tui_help_line tui__help_extra[] = {
     {.keys = "Up, Down", .what = "walk the input history"},
     {.keys = "(typing)", .what = "in a focused running pane: all keys but the prefix"},
     {.keys = "Ctrl-] n p z x o", .what = "prefix, then: panes, maximise, close, retry outside"},
-    {.keys = "Ctrl-] [ i Esc", .what = "prefix, then: scroll mode (q leaves), input line"},
+    {.keys = "Ctrl-] [ r m i", .what = "prefix, then: scroll, rules, modes, input line"},
+    {.keys = "/ ? n N Home End", .what = "in scroll mode: search back, forward, again; ends"},
     {.keys = "1-9, y a p d n", .what = "in a prompt: choose an option"},
     {.keys = "j k, arrows", .what = "in a prompt: move; Enter confirms"},
     {.keys = "Esc", .what = "in a prompt: the last, denying option"},
@@ -1051,8 +1145,10 @@ void tui_key(struct tui *t, wint_t ch, bool keycode)
 		t->dirty = true;
 	}
 	p = tui__current(t);
-	if (t->scroll_mode) {
-		tui__scroll_key(t, ch, keycode);
+	if (t->mode != NULL) {
+		if (!t->mode->key(t->mode_data, ch, keycode))
+			tui_mode_leave(t);
+		t->dirty = true;
 		return;
 	}
 	if (t->prefix) {
@@ -1319,7 +1415,7 @@ static void tui__start_proxy(struct tui *t)
 	char *cause = NULL;
 	int rc;
 
-	if (strcmp(t->opts->network, "ask") != 0 ||
+	if (strcmp(t->network, "ask") != 0 ||
 	    strcmp(t->opts->sandbox, "danger-full-access") == 0)
 		return;
 	t->proxy_fs_policy = proxy_session_fs_policy(t->sandbox_policy, &cause);

@@ -55,6 +55,20 @@ char *layout_text_fit(const char *s, int width);
  * frees.
  */
 char *layout_text_printable(const char *s);
+/* PATH with HOME (may be NULL) at its start written as ~ (~/src/x). Caller frees. */
+char *layout_tilde(const char *path, const char *home);
+/* Whether WC is a bidi formatting character: never drawn as is (it would reorder the row). */
+bool layout_bidi_control(wchar_t wc);
+/*
+ * The status bar's text for WIDTH columns: HEAD (the modes and the prompt
+ * count), then the socket path and the cwd, shortened rather than cut
+ * when they do not fit: HOME as ~, the socket by its name, the cwd's
+ * parents by their initials, no socket, SHORT_HEAD (the modes without
+ * their labels) for HEAD, the cwd's last directory, and only then cut.
+ * Caller frees.
+ */
+char *layout_status(const char *head, const char *short_head, const char *socket,
+                    const char *cwd, const char *home, int width);
 
 /* ---- pane: one command's terminal (pane.c) ---- */
 
@@ -204,6 +218,16 @@ void pane_resize(struct pane *p, int rows, int cols);
 void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *out);
 /* Scrolls the view by DELTA lines (positive: back in history). */
 void pane_scroll(struct pane *p, int delta);
+/* Lines of P: the scrollback (oldest first), then the screen's rows. */
+long pane_line_count(const struct pane *p);
+/* How many columns line LINE holds (a scrollback line may be wider than the pane). */
+int pane_line_width(const struct pane *p, long line);
+/* The cell at COL of line LINE (pane_line_count numbering). */
+void pane_line_cell(const struct pane *p, long line, int col, struct pane_cell *out);
+/* The view row that shows line LINE (may be off the view: < 0 or >= rows). */
+long pane_line_row(const struct pane *p, long line);
+/* Scrolls so that line LINE is in view (a few lines below the top when it was not). */
+void pane_show_line(struct pane *p, long line);
 /* The title, status first: `[N] running · 1.2s · sandboxed · command`. Caller frees. */
 char *pane_title(const struct pane *p, uint64_t now_ms);
 /* Formats a duration as the title shows it (1.2s, 2m05s). */
@@ -319,6 +343,121 @@ struct modal_layout {
 void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_layout *out);
 void layout_modal_free(struct modal_layout *ml);
 
+/* ---- modes: what takes the keys over the panes (mode-*.c) ---- */
+
+/*
+ * A mode takes every key while it is on (as tmux's window modes do): scroll
+ * mode with search, the rules view, the mode switch. Each is a const struct
+ * in a file of its own; its model knows nothing of curses and shows itself
+ * through a mode_view, which draw.c paints. The list-like ones share one
+ * engine, mode_list.
+ */
+enum mode_role {
+	MODE_ROW_TEXT,
+	MODE_ROW_HEADING, /* a section's name (not selectable) */
+	MODE_ROW_NOTE,    /* dim text (not selectable) */
+	MODE_ROW_WARN,    /* something the user should know (broken, ignored) */
+};
+
+/* One row of a list: its text, and what it stands for (TAG, the mode's). */
+struct mode_list_item {
+	char *text;
+	enum mode_role role;
+	bool selectable;
+	long tag;
+};
+
+/* The shared list engine: rows, the selection and the first row shown. */
+struct mode_list {
+	struct mode_list_item *items;
+	int n, cap;
+	int selected; /* index of the selected row, -1 when none is selectable */
+	int top;      /* first row shown */
+	int height;   /* rows shown (mode_list_resize) */
+};
+
+/* Empties L (its rows freed), keeping the selection's place when it can. */
+void mode_list_clear(struct mode_list *l);
+/* Frees L's rows. */
+void mode_list_free(struct mode_list *l);
+/* Adds a row formatted from FMT. */
+void mode_list_add(struct mode_list *l, enum mode_role role, bool selectable, long tag,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* HEIGHT rows are shown: keeps the selection among them. */
+void mode_list_resize(struct mode_list *l, int height);
+/* Moves the selection (arrows, j k, PgUp/PgDn, Home/End); returns whether the key moved it. */
+bool mode_list_key(struct mode_list *l, wint_t ch, bool keycode);
+/* Selects the first selectable row with TAG; returns whether there is one. */
+bool mode_list_select_tag(struct mode_list *l, long tag);
+/* The selected row, or NULL. */
+const struct mode_list_item *mode_list_current(const struct mode_list *l);
+
+/* What a mode shows; draw.c paints it. Every pointer is the mode's, valid until its next key. */
+struct mode_view {
+	/* list modes: a screen over the panes' area */
+	const char *title;
+	const struct mode_list *list; /* or NULL */
+	const char *footer;           /* the keys, or a question */
+	const char *detail;           /* about the selected row (its file, its meaning), or NULL */
+	/* scroll mode: on the current pane */
+	const char *mark;   /* the corner mark (where in the scrollback, how to leave) */
+	long hl_line;       /* a search match: its line (pane_line_count numbering) */
+	int hl_col, hl_cols; /* its first column and width; hl_cols 0: none */
+	/* the input row: a search prompt, or a message */
+	const char *prompt; /* "/text" while one is typed, or NULL */
+	int prompt_cursor;  /* display column of its cursor */
+	const char *message; /* a one-line message, or NULL */
+};
+
+/* A mode: its table of operations (designated initializers, one file each). */
+struct tui_mode {
+	const char *name;
+	/* Makes the mode's state for T; NULL when it cannot start (*WHY: a notice, static). */
+	void *(*init)(struct tui *t, const char **why);
+	void (*free)(void *data);
+	/* The screen was laid out again. */
+	void (*resize)(void *data);
+	/* One key; returns false when the mode ends with it. */
+	bool (*key)(void *data, wint_t ch, bool keycode);
+	/* Fills V (zeroed by the caller). */
+	void (*view)(void *data, struct mode_view *v);
+};
+
+extern const struct tui_mode mode_scroll; /* mode-scroll.c: scrollback, Home/End, / ? n N */
+extern const struct tui_mode mode_rules;  /* mode-rules.c: the rules, revocable in place */
+extern const struct tui_mode mode_switch; /* mode-switch.c: approval policy, network mode */
+
+/* Starts mode M (another one on ends first); says why in the input row when it cannot. */
+void tui_mode_enter(struct tui *t, const struct tui_mode *m);
+/* Ends the mode on, if any. */
+void tui_mode_leave(struct tui *t);
+/* The view of the mode on; false when none is. */
+bool tui_mode_view(struct tui *t, struct mode_view *v);
+/*
+ * The session's approval policy is A from now on (the mode switch). Returns
+ * 0, or -EPERM with *CAUSE (caller frees) when the managed policy does not
+ * allow A.
+ */
+int tui_set_approval(struct tui *t, enum decide_approval a, char **cause);
+/*
+ * The session's network mode is MODE ("off", "ask", "on") for the commands
+ * started from now on. Returns 0, or -EPERM with *CAUSE (caller frees) when
+ * the managed policy does not allow MODE or the network is not the mode
+ * switch's to change (--sandbox-policy, a permission profile, no sandbox).
+ */
+int tui_set_network(struct tui *t, const char *mode, char **cause);
+
+/* ---- scroll mode's search over a pane (mode-scroll.c) ---- */
+
+/*
+ * Finds NEEDLE (UTF-8; case-insensitive unless it has a capital) in P's
+ * lines, from line *LINE, column *COL exclusive, towards older lines when
+ * BACK, wrapping around once. Returns true with the match in *LINE, *COL
+ * and its width in *COLS (columns); *WRAPPED says whether it went round.
+ */
+bool mode_scroll_find(const struct pane *p, const char *needle, bool back, long *line, int *col,
+                      int *cols, bool *wrapped);
+
 /* ---- the TUI model (tui.c) ---- */
 
 enum tui_overlay {
@@ -342,7 +481,10 @@ struct tui {
 	bool maximised;
 	int prefix_key;   /* the one key a focused pane does not get (config prefix_key) */
 	bool prefix;      /* the prefix key came: the next key acts on airlock */
-	bool scroll_mode; /* keys scroll the current pane (prefix [) */
+	const struct tui_mode *mode; /* scroll, rules view, mode switch; NULL: none */
+	void *mode_data;
+	enum decide_approval approval; /* the session's policy (the mode switch changes it) */
+	const char *network;           /* the session's network mode: "off", "ask", "on" */
 	struct input input;
 
 	enum tui_overlay overlay;
