@@ -441,7 +441,8 @@ static const char *const gitcheck_todos[][2] = {{"rebase-merge", "git-rebase-tod
 #define GITCHECK_N_TODOS (sizeof gitcheck_todos / sizeof gitcheck_todos[0])
 #define GITCHECK_TODO_MAX (1024 * 1024) /* bytes of a todo list read */
 
-/* True when the todo list NAME in DFD has an `exec`/`x` line (a command host git would run). */
+/* True when the todo list NAME in DFD has an `exec`/`x` line (a command host git would run),
+ * or cannot be read whole (git reads all of it: fail closed). */
 static bool gitcheck_todo_execs(int dfd, const char *name)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -464,14 +465,17 @@ static bool gitcheck_todo_execs(int dfd, const char *name)
 		read += strlen(line);
 		found = (n == 1 && p[0] == 'x') || (n == 4 && strncmp(p, "exec", 4) == 0);
 	}
+	/* Git reads past where this stops: what it would find there is unknown. */
+	if (!found && read >= GITCHECK_TODO_MAX)
+		found = true;
 	fclose(f);
 	return found;
 }
 
 /*
  * The todo lists of the git dir GFD that changed since the start and run
- * commands: *DIRS gets each one's directory descriptor (or -1); the first
- * one's reason, or NULL.
+ * commands: *DIRS gets each one's directory descriptor (-1: none; -2: the state
+ * directory itself is a new symlink, moved aside whole); the first one's reason, or NULL.
  */
 static char *gitcheck_todos_changed(struct gitcheck *g, int gfd, int dirs[GITCHECK_N_TODOS])
 {
@@ -483,11 +487,21 @@ static char *gitcheck_todos_changed(struct gitcheck *g, int gfd, int dirs[GITCHE
 		                                               O_CLOEXEC);
 
 		dirs[i] = -1;
+		/* Host git follows a symlinked state directory or todo, this check does not:
+		 * a new one is moved aside whatever it points at. */
+		if (fd < 0 && fstatat(gfd, gitcheck_todos[i][0], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode) && gitcheck_is_new(g, &st) && gitcheck_ours(g, &st)) {
+			dirs[i] = -2;
+			if (why == NULL)
+				why = xasprintf("%s changed into a symlink (git would follow it)",
+				                gitcheck_todos[i][0]);
+			continue;
+		}
 		if (fd < 0)
 			continue;
 		if (fstatat(fd, gitcheck_todos[i][1], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    gitcheck_is_new(g, &st) && gitcheck_ours(g, &st) &&
-		    gitcheck_todo_execs(fd, gitcheck_todos[i][1])) {
+		    (!S_ISREG(st.st_mode) || gitcheck_todo_execs(fd, gitcheck_todos[i][1]))) {
 			dirs[i] = fd;
 			if (why == NULL)
 				why = xasprintf("%s/%s changed and runs commands (exec)",
@@ -586,6 +600,8 @@ static void gitcheck_gitdir(struct gitcheck *g, int gfd, const struct stat *st, 
 			gitcheck_move(g, r, gfd, path, gitcheck_items[i]);
 	/* A todo list with commands a command wrote: host git stops instead of running them. */
 	for (size_t i = 0; i < GITCHECK_N_TODOS; i++) {
+		if (todo_dirs[i] == -2)
+			gitcheck_move(g, r, gfd, path, gitcheck_todos[i][0]);
 		if (todo_dirs[i] < 0)
 			continue;
 		char *dir = sandbox__join(path, gitcheck_todos[i][0]);

@@ -525,6 +525,65 @@ TEST(gitcheck_rebase_todo_with_exec_moved_aside)
 	return 0;
 }
 
+/*
+ * Attacker's variants of the todo list above, each of which host git still
+ * runs on `git rebase --continue`: the todo a symlink to a file with an exec
+ * line, `rebase-merge` a symlink to a directory holding such a todo, and a
+ * todo with its exec line after more than the check reads (1 MiB of
+ * comments). Each must be moved aside, so that host git runs none of them.
+ */
+TEST(gitcheck_rebase_todo_variants_host_git_would_run)
+{
+	gc_private();
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	for (int i = 1; i <= 3; i++)
+		ASSERT_EQ(gc_sh("git init -q ws%d && cd ws%d && for c in a b c; do echo $c > $c && "
+		                "git add $c && git commit -qm $c; done && "
+		                "GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i HEAD~2 "
+		                ">/dev/null 2>&1; test -f .git/rebase-merge/git-rebase-todo",
+		                i, i),
+		          0);
+	/* A linked worktree's rebase keeps its state in the common dir's worktrees/NAME. */
+	ASSERT_EQ(gc_sh("git init -q ws4 && cd ws4 && for c in a b c; do echo $c > $c && "
+	                "git add $c && git commit -qm $c; done && git worktree add -q -b side wt && "
+	                "cd wt && GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i "
+	                "HEAD~2 >/dev/null 2>&1; test -f ../.git/worktrees/wt/rebase-merge/git-rebase-todo"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo \"exec touch $PWD/ran4\" >> "
+	                "ws4/.git/worktrees/wt/rebase-merge/git-rebase-todo"),
+	          0);
+	ASSERT_EQ(gc_sh("echo \"exec touch $PWD/ran1\" > ws1/evil && "
+	                "rm ws1/.git/rebase-merge/git-rebase-todo && "
+	                "ln -s \"$PWD/ws1/evil\" ws1/.git/rebase-merge/git-rebase-todo && "
+	                "cp -a ws2/.git/rebase-merge ws2/rm && "
+	                "echo \"exec touch $PWD/ran2\" >> ws2/rm/git-rebase-todo && "
+	                "rm -rf ws2/.git/rebase-merge && ln -s ../rm ws2/.git/rebase-merge && "
+	                "{ head -c 1100000 /dev/zero | tr '\\0' '#' | fold -w 100; echo; "
+	                "echo \"exec touch $PWD/ran3\"; } >> ws3/.git/rebase-merge/git-rebase-todo"),
+	          0);
+	static const char *const roots[] = {"ws1", "ws2", "ws3", "ws4", NULL};
+	static const char *const skip[] = {"ws1/.git", "ws2/.git", "ws3/.git", "ws4/.git", NULL};
+	gc_scan(roots, skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	sandbox_gitcheck_free(r, n);
+	gc_sh("for i in 1 2 3 4/wt; do (cd ws$i && git rebase --continue >/dev/null 2>&1 || true); "
+	      "done");
+	for (int i = 1; i <= 4; i++) {
+		char *ran = xasprintf("ran%d", i);
+		if (gc_exists(ran))
+			fprintf(stderr, "  host git ran the planted exec line of ws%d\n", i);
+		free(ran);
+	}
+	ASSERT(!gc_exists("ran1"));
+	ASSERT(!gc_exists("ran2"));
+	ASSERT(!gc_exists("ran3"));
+	ASSERT(!gc_exists("ran4"));
+	return 0;
+}
+
 /* Symlink loops and symlinked directories are not entered; a new .git symlink is renamed, not
  * followed. */
 TEST(gitcheck_symlinks_not_followed)
