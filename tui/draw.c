@@ -116,6 +116,14 @@ static void draw__status(struct tui *t, const struct rect *r)
 	                       o->profile != NULL ? o->profile : o->sandbox, t->network,
 	                       decide_approval_name(t->approval), o->reject != 0 ? " (reject)" : "",
 	                       pending);
+	/* A managed policy in force says so (SPEC 11), and when nothing may leave the sandbox. */
+	if (o->managed.present) {
+		char *h = xasprintf("%s \xe2\x94\x82 managed%s", head,
+		                    o->managed.allow_unsandboxed ? "" : ", sandbox only");
+
+		free(head);
+		head = h;
+	}
 	/* The same without labels, for a narrow screen (the managed mark stays). */
 	char *short_head = xasprintf(
 	    " %s \xe2\x94\x82 net %s \xe2\x94\x82 %s%s \xe2\x94\x82 prompts %zu%s",
