@@ -374,11 +374,16 @@ struct permissions_test__env {
 };
 
 /* Sets ENV up. */
-static int permissions_test__setup(struct permissions_test__env *env, enum decide_approval policy,
-                                   const char *rules_text)
+static int permissions_test__setup_reject(struct permissions_test__env *env,
+                                          enum decide_approval policy, const char *rules_text,
+                                          unsigned reject)
 {
+	static const char *const denied[] = {"evil.example"};
 	static int serial;
-	struct approval_config cfg = {.approval = policy};
+	struct approval_config cfg = {.approval = policy,
+	                              .reject = reject,
+	                              .denied_domains = denied,
+	                              .n_denied_domains = 1};
 	char *dir, *file, *cause = NULL;
 
 	memset(env, 0, sizeof *env);
@@ -400,6 +405,13 @@ static int permissions_test__setup(struct permissions_test__env *env, enum decid
 	free(dir);
 	free(file);
 	return 0;
+}
+
+/* Sets ENV up with no reject policy. */
+static int permissions_test__setup(struct permissions_test__env *env, enum decide_approval policy,
+                                   const char *rules_text)
+{
+	return permissions_test__setup_reject(env, policy, rules_text, 0);
 }
 
 /* Frees ENV. */
@@ -575,5 +587,51 @@ TEST(approval_request_permissions_retry_w_and_host_grants)
 	approval_deny_all(env.q);
 	permissions_test__teardown(&env);
 	policy_permissions_free(&grant);
+	return 0;
+}
+
+TEST(approval_extra_permissions_never_pass_what_refuses)
+{
+	struct permissions_test__env env;
+	struct permissions_test__rec a = {0}, b = {0}, c = {0}, d = {0};
+	struct policy_permissions out = {0};
+	char *touch[] = {"touch", "/x/f", NULL};
+	char *cause = NULL;
+
+	/* reject:sandbox refuses extra permissions unasked, and request_permissions too. */
+	if (permissions_test__setup_reject(&env, DECIDE_APPROVAL_ON_REQUEST, "",
+	                                   APPROVAL_REJECT_SANDBOX) != 0)
+		return 1;
+	ASSERT_EQ(policy_permissions_add_dir(&out, true, "/tmp", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&out, "evil.example:443", &cause), 0);
+	ASSERT_EQ(policy_permissions_add_host(&out, "127.0.0.1:22", &cause), 0);
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = touch,
+	                               .argc = 2,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                               .permissions = &out};
+	ASSERT_EQ(approval_request(env.q, &req, permissions_test__cb, NULL, &a), 0);
+	ASSERT(a.calls == 1 && !a.allowed && !a.prompted);
+	struct approval_request grant = {.kind = APPROVAL_PERMISSIONS, .permissions = &out};
+	ASSERT_EQ(approval_request(env.q, &grant, permissions_test__cb, NULL, &b), 0);
+	ASSERT(b.calls == 1 && !b.allowed);
+	ASSERT_EQ(approval_pending(env.q), 0);
+
+	/* A granted host that the config denies, or that the proxy refused itself, stays refused. */
+	struct approval_request net = {.kind = APPROVAL_NETWORK,
+	                               .host = "evil.example",
+	                               .protocol = "https",
+	                               .port = 443,
+	                               .grants = &out};
+	ASSERT_EQ(approval_request(env.q, &net, permissions_test__cb, NULL, &c), 0);
+	ASSERT(c.calls == 1 && !c.allowed && c.by == AUDIT_BY_CONFIG);
+	net.host = "127.0.0.1";
+	net.port = 22;
+	net.refuse = "a loopback address";
+	ASSERT_EQ(approval_request(env.q, &net, permissions_test__cb, NULL, &d), 0);
+	ASSERT(d.calls == 1 && !d.allowed && d.by == AUDIT_BY_POLICY);
+	permissions_test__teardown(&env);
+	policy_permissions_free(&out);
 	return 0;
 }

@@ -16,7 +16,12 @@ submit() {
 	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
 }
 
-out=$e2e_dir/out
+# The repository lives outside /tmp: a sandbox of another test whose writable
+# roots include /tmp would take a repository appearing there during its run for
+# a planted one and move its config aside (SPEC 3's check after the run).
+perm_dir=$(mktemp -d /var/tmp/airlock-e2e-perm-XXXXXX) || fail "mktemp in /var/tmp"
+trap 'rc=$?; rm -rf "$perm_dir"; (exit $rc); e2e_cleanup' EXIT
+out=$perm_dir/out
 other=$e2e_dir/other
 grant=$e2e_dir/grant
 mkdir -p "$out" "$other" "$grant"
