@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <grp.h>
 #include <sys/wait.h>
@@ -1121,6 +1122,84 @@ BOTH(mount_flags_same_without_listmount)
 		free(with);
 		free(without);
 	}
+	free(ws);
+	return 0;
+}
+
+/*
+ * A readable root whose file system is read-only on the host only at the
+ * superblock (`mount -o remount,ro` of one of its mounts), while the mount
+ * the sandbox binds is itself read-write: fstatvfs() reports ST_RDONLY for
+ * either, so the bind-mount patch took the mount for read-only and left the
+ * sandbox's bind read-write at the mount level (the mount table, read
+ * without listmount, says "rw" and bubblewrap remounts it). When the host
+ * makes the file system writable again during the run, the command can
+ * write to its read-only root (no Landlock: --no-landlock, as on a kernel
+ * without it).
+ */
+BOTH(read_only_root_stays_read_only_when_the_host_remounts_it)
+{
+	char *ws = sbx_ws("ws", uid), *fs = xasprintf("%s/fs", test_tmpdir());
+	char *data = xasprintf("%s/data", test_tmpdir());
+	char *ready = xasprintf("%s/ready", ws), *go = xasprintf("%s/go", ws);
+	char *policy = xasprintf(
+	    "{\"kind\":\"restricted\",\"entries\":["
+	    "{\"path\":{\"type\":\"path\",\"path\":\"/usr\"},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"/bin\"},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"/lib\"},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"/lib64\"},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"/etc\"},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"path\",\"path\":\"%s\"},\"access\":\"read\"},"
+	    "{\"path\":{\"type\":\"special\",\"value\":{\"kind\":\"current_working_directory\"}},"
+	    "\"access\":\"write\"}]}",
+	    data);
+	char *script = xasprintf(
+	    "grep ' %s ' /proc/self/mountinfo | cut -d' ' -f6 | sed 's/^/OPTS /'; touch ready; "
+	    "i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+	    "echo x > %s/planted && echo WROTE; true",
+	    data, data);
+	char *no_ll[] = {"--no-landlock", NULL};
+	char *cmd[] = {"sh", "-c", script, NULL};
+	struct test_run r;
+	int status;
+	pid_t host;
+
+	if (getuid() != 0)
+		SKIP("mounting a tmpfs needs root");
+	ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+	ASSERT_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ASSERT_EQ(mkdir(fs, 0755), 0);
+	ASSERT_EQ(mkdir(data, 0755), 0);
+	ASSERT_EQ(mount("tmpfs", fs, "tmpfs", 0, "size=64k,mode=0777"), 0);
+	ASSERT_EQ(mount(fs, data, NULL, MS_BIND, NULL), 0);
+	ASSERT_EQ(mount(NULL, data, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL), 0);
+	/* The superblock read-only; the mount at DATA stays read-write. */
+	ASSERT_EQ(mount(NULL, fs, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	host = fork();
+	if (host == 0) {
+		/* The host makes the file system writable again once the command runs. */
+		for (int i = 0; i < 400 && access(ready, F_OK) != 0; i++)
+			usleep(50 * 1000);
+		if (mount(NULL, fs, NULL, MS_REMOUNT, NULL) != 0)
+			_exit(1);
+		_exit(open(go, O_WRONLY | O_CREAT, 0644) >= 0 ? 0 : 2);
+	}
+	ASSERT(host > 0);
+	ASSERT_EQ(sbx_run(&r, uid, ws, NULL, policy, no_ll, cmd), 0);
+	ASSERT_EQ(waitpid(host, &status, 0), host);
+	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	umount2(data, MNT_DETACH);
+	umount2(fs, MNT_DETACH);
+	ASSERT_EQ(r.status, 0);
+	ASSERT_CONTAINS(r.out, "OPTS ro,");
+	ASSERT_NOT_CONTAINS(r.out, "WROTE");
+	test_run_free(&r);
+	free(script);
+	free(policy);
+	free(go);
+	free(ready);
+	free(data);
+	free(fs);
 	free(ws);
 	return 0;
 }
