@@ -7,7 +7,8 @@
 # prompt, while another connection has no such grant. Attacks: `/`, a link
 # to /etc (the prompt names /etc), a wildcard host, a relative `..` path.
 # Then a typed command's read-only denial offers `w`, which reruns it in the
-# sandbox with that directory writable.
+# sandbox with that directory writable; and with -n ask a granted host passes
+# the proxy unasked while another host of the same command is asked about.
 . "$(dirname "$0")/tui-lib.sh"
 
 export XDG_RUNTIME_DIR="$e2e_dir/run"
@@ -160,4 +161,33 @@ wait_for "[1] exit 1 ·"
 [ ! -e "$other/still-no" ] || fail "w opened more than the named folder"
 t send-keys -t e2e C-q
 wait_for "AIRLOCK-EXITED 0"
+t kill-server >/dev/null 2>&1
+
+# 6. A granted host passes the pane's proxy with no prompt; another host still asks.
+if command -v curl >/dev/null 2>&1; then
+	start 160 45 -n ask -a on-request --sandbox-policy "$policy"
+	wait_socket
+	submit --add-host airlock-e2e-grant.example:80 -- sh -c \
+		"curl -sS -o /dev/null -w 'granted=%{http_code}\n' http://airlock-e2e-grant.example/; \
+		curl -sS -o /dev/null -w 'other=%{http_code}\n' http://airlock-e2e-other.example/" \
+		>"$e2e_dir/host.out" 2>&1 &
+	host=$!
+	wait_for "Adds network airlock-e2e-grant.example:80. The command stays sandboxed."
+	wait_armed
+	t send-keys -t e2e y
+	# The granted one is not asked about; the other one is.
+	wait_for "airlock-e2e-other.example:80 (http)"
+	screen | grep -qF "airlock-e2e-grant.example:80 (http)" && fail "the granted host prompted"
+	wait_armed
+	t send-keys -t e2e n
+	wait "$host"
+	grep -q 'other=403' "$e2e_dir/host.out" || fail "the other host was not refused: $(cat "$e2e_dir/host.out")"
+	grep '"subject":"airlock-e2e-grant.example:80"' "$e2e_home/audit.jsonl" |
+		grep -q '"decision":"allow","by":"user","prompted":false' ||
+		fail "no allow line for the granted host: $(grep grant.example "$e2e_home/audit.jsonl")"
+	t send-keys -t e2e C-q
+	wait_for "AIRLOCK-EXITED 0"
+else
+	echo "curl is not installed: the host grant part is skipped" >&2
+fi
 exit 0
