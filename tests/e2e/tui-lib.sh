@@ -271,10 +271,18 @@ start() {
 	for a in "$@"; do
 		args="$args $(printf '%q' "$a")"
 	done
-	t new-session -d -s e2e -x "$cols" -y "$rows" -c "$e2e_dir/ws" \
+	# A server killed just before (kill-server returns before it is gone) may
+	# still hold the socket: its end fails the first try, the next one starts afresh.
+	local try=0 err
+	until err=$(t new-session -d -s e2e -x "$cols" -y "$rows" -c "$e2e_dir/ws" \
 		"env AIRLOCK_HOME=$e2e_home AIRLOCK_SANDBOX_EXE=${AIRLOCK_SANDBOX_EXE:-} \
 		XDG_STATE_HOME=$e2e_dir/state XDG_RUNTIME_DIR=$run $(printf '%q' "$AIRLOCK")$args; \
-		echo AIRLOCK-EXITED \$?; sleep 60" || fail "tmux new-session"
+		echo AIRLOCK-EXITED \$?; sleep 60" 2>&1); do
+		try=$((try + 1))
+		[ $try -lt 5 ] || fail "tmux new-session: $err"
+		t kill-server >/dev/null 2>&1
+		sleep 0.3
+	done
 	t set-option -t e2e remain-on-exit on >/dev/null
 	local i=0
 	while [ $i -lt 200 ]; do
