@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,21 @@ static void agent_server_close(struct agent_server_client *c, bool flush, bool t
 		s->ops->on_disconnect(s->data, c->id);
 }
 
+/*
+ * Whether C's peer closed its socket altogether (it exited, or was killed),
+ * not just its writing side: the kernel reports a hang-up only then.
+ */
+static bool agent_server_peer_gone(struct agent_server_client *c)
+{
+	struct pollfd p = {.events = POLLOUT};
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0)
+		return false;
+	p.fd = fd;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0;
+}
+
 /* Closes client C at once, telling the owner. */
 static void agent_server_close_client(struct agent_server_client *c)
 {
@@ -300,6 +316,11 @@ static void agent_server_idle_check(uv_timer_t *timer)
 	uint64_t now = uv_now(s->loop);
 
 	for (struct agent_server_client *c = s->clients; c != NULL; c = c->next) {
+		/* A half-closed client that has since gone altogether: its requests go too. */
+		if (!c->closing && c->read_eof && agent_server_peer_gone(c)) {
+			agent_server_close(c, false, true);
+			continue;
+		}
 		if (c->closing || c->holds > 0 || now - c->last_ms < s->idle_ms)
 			continue;
 		char *msg = xasprintf("idle for %llu ms with nothing under way: closing",
@@ -425,10 +446,11 @@ static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *bu
 		 * send their request, then shut their writing side): a last line
 		 * without its newline still counts, and the client gets every
 		 * event of its requests; the connection closes once none is under
-		 * way. A read error means the client is gone: its requests are
-		 * cancelled (on_disconnect).
+		 * way. A read error, or an end with the peer gone altogether
+		 * (closed or killed: a hang-up), means the client is gone: its
+		 * requests are cancelled (on_disconnect), its prompts withdrawn.
 		 */
-		if (n == UV_EOF && !c->closing) {
+		if (n == UV_EOF && !c->closing && !agent_server_peer_gone(c)) {
 			protocol_splitter_finish(&c->split, agent_server_line, c);
 			uv_read_stop((uv_stream_t *)&c->pipe);
 			c->read_eof = true;

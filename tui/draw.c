@@ -439,7 +439,7 @@ bool draw_cursor(int *y, int *x)
  * Attention (SPEC 11): a new prompt rings the bell once (config
  * `attention`: bell, osc9 for a desktop notification, none), and the
  * terminal title says how many prompts wait while any do. The escapes go
- * through curses' own output (putp), with the frame.
+ * to the terminal curses draws on (tui_main's stdout), flushed at once.
  */
 static void draw__attention(struct tui *t)
 {
@@ -455,7 +455,7 @@ static void draw__attention(struct tui *t)
 		if (how == NULL || strcmp(how, "bell") == 0)
 			beep();
 		else if (strcmp(how, "osc9") == 0)
-			putp("\033]9;airlock: a prompt waits for your answer\033\\");
+			fputs("\033]9;airlock: a prompt waits for your answer\033\\", stdout);
 	}
 	if (n == t->attention_title || (n == 0 && t->attention_title < 0))
 		return;
@@ -465,7 +465,8 @@ static void draw__attention(struct tui *t)
 		         n == 1 ? "" : "s");
 	else
 		snprintf(title, sizeof title, "\033]2;airlock\033\\");
-	putp(title);
+	fputs(title, stdout);
+	fflush(stdout);
 }
 
 void draw_screen(struct tui *t)
