@@ -11,7 +11,9 @@
  * (the mounts cannot cover those names without breaking git), and, in any
  * git dir, a rebase or cherry-pick todo list written during the run with an
  * `exec` line in it (host git would run it on `--continue`; it is moved
- * aside, so git stops there instead). Each such git
+ * aside, so git stops there instead), or a merge strategy git runs as a
+ * program (`rebase-merge/strategy`, `sequencer/opts`); a new symlink for
+ * either, or a todo too long to read whole, counts the same. Each such git
  * dir whose own entry, config, config.worktree, commondir, hooks or any hook
  * file has a ctime at or after the run's start is reported, and those names
  * are renamed to NAME.airlock-moved-<unix seconds> inside the same directory
@@ -435,9 +437,16 @@ static char *gitcheck_hooks_dir_changed(struct gitcheck *g, int fd, const char *
 	return why;
 }
 
-/* The todo lists host git goes on with (`git rebase --continue`, `git cherry-pick --continue`). */
+/*
+ * The state host git goes on with (`git rebase --continue`, `git cherry-pick
+ * --continue`): the todo lists, whose `exec` lines it runs, and where it
+ * takes a merge strategy from, which it runs as the program `git-merge-NAME`
+ * (a NAME with a slash is a path from the worktree's top).
+ */
 static const char *const gitcheck_todos[][2] = {{"rebase-merge", "git-rebase-todo"},
-                                                {"sequencer", "todo"}};
+                                                {"sequencer", "todo"},
+                                                {"rebase-merge", "strategy"},
+                                                {"sequencer", "opts"}};
 #define GITCHECK_N_TODOS (sizeof gitcheck_todos / sizeof gitcheck_todos[0])
 #define GITCHECK_TODO_MAX (1024 * 1024) /* bytes of a todo list read */
 
@@ -472,6 +481,51 @@ static bool gitcheck_todo_execs(int dfd, const char *name)
 	return found;
 }
 
+/* The merge strategies git has itself; any other runs a program of that name. */
+static const char *const gitcheck_strategies[] = {"ort",     "recursive", "resolve",
+                                                  "octopus", "ours",      "subtree"};
+
+/*
+ * True when the strategy file NAME in DFD (one line, as `git rebase -s`
+ * writes it) names a strategy git does not have itself, or when the options
+ * file (git config syntax, as `git cherry-pick` writes it) names a strategy
+ * at all: parsing it as git would is more than this check needs.
+ */
+static bool gitcheck_strategy_runs(int dfd, const char *name, bool config)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+	bool runs = true;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0 || (size_t)n == sizeof buf - 1)
+		return true; /* unread or longer than any real one: fail closed */
+	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n) != NULL)
+		return true;
+	if (config)
+		return strcasestr(buf, "strategy") != NULL;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	for (size_t i = 0; i < sizeof gitcheck_strategies / sizeof gitcheck_strategies[0]; i++)
+		runs = runs && strcmp(buf, gitcheck_strategies[i]) != 0;
+	return runs;
+}
+
+/* True when the state file I of gitcheck_todos in DFD makes host git run a command. */
+static bool gitcheck_state_runs(int dfd, size_t i)
+{
+	if (strcmp(gitcheck_todos[i][1], "strategy") == 0)
+		return gitcheck_strategy_runs(dfd, gitcheck_todos[i][1], false);
+	if (strcmp(gitcheck_todos[i][1], "opts") == 0)
+		return gitcheck_strategy_runs(dfd, gitcheck_todos[i][1], true);
+	return gitcheck_todo_execs(dfd, gitcheck_todos[i][1]);
+}
+
 /*
  * The todo lists of the git dir GFD that changed since the start and run
  * commands: *DIRS gets each one's directory descriptor (-1: none; -2: the state
@@ -485,11 +539,16 @@ static char *gitcheck_todos_changed(struct gitcheck *g, int gfd, int dirs[GITCHE
 		struct stat st;
 		int fd = openat(gfd, gitcheck_todos[i][0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		                                               O_CLOEXEC);
+		bool moved = false;
 
 		dirs[i] = -1;
+		for (size_t j = 0; j < i; j++)
+			moved |= dirs[j] == -2 &&
+			         strcmp(gitcheck_todos[j][0], gitcheck_todos[i][0]) == 0;
 		/* Host git follows a symlinked state directory or todo, this check does not:
 		 * a new one is moved aside whatever it points at. */
-		if (fd < 0 && fstatat(gfd, gitcheck_todos[i][0], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (fd < 0 && !moved &&
+		    fstatat(gfd, gitcheck_todos[i][0], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISLNK(st.st_mode) && gitcheck_is_new(g, &st) && gitcheck_ours(g, &st)) {
 			dirs[i] = -2;
 			if (why == NULL)
@@ -501,11 +560,13 @@ static char *gitcheck_todos_changed(struct gitcheck *g, int gfd, int dirs[GITCHE
 			continue;
 		if (fstatat(fd, gitcheck_todos[i][1], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    gitcheck_is_new(g, &st) && gitcheck_ours(g, &st) &&
-		    (!S_ISREG(st.st_mode) || gitcheck_todo_execs(fd, gitcheck_todos[i][1]))) {
+		    (!S_ISREG(st.st_mode) || gitcheck_state_runs(fd, i))) {
 			dirs[i] = fd;
 			if (why == NULL)
-				why = xasprintf("%s/%s changed and runs commands (exec)",
-				                gitcheck_todos[i][0], gitcheck_todos[i][1]);
+				why =
+				    xasprintf("%s/%s changed and runs commands (%s)",
+				              gitcheck_todos[i][0], gitcheck_todos[i][1],
+				              i < 2 ? "exec" : "merge strategy"); /* todos first */
 		} else {
 			close(fd);
 		}

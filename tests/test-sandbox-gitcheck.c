@@ -530,7 +530,10 @@ TEST(gitcheck_rebase_todo_with_exec_moved_aside)
  * runs on `git rebase --continue`: the todo a symlink to a file with an exec
  * line, `rebase-merge` a symlink to a directory holding such a todo, and a
  * todo with its exec line after more than the check reads (1 MiB of
- * comments). Each must be moved aside, so that host git runs none of them.
+ * comments), a linked worktree's todo, and, with no exec line at all, a
+ * merge strategy that names a program in the worktree (`x/evil` runs
+ * ./git-merge-x/evil) in a rebase's strategy file or a cherry-pick's opts.
+ * Each must be moved aside, so that host git runs none of them.
  */
 TEST(gitcheck_rebase_todo_variants_host_git_would_run)
 {
@@ -551,7 +554,30 @@ TEST(gitcheck_rebase_todo_variants_host_git_would_run)
 	                "cd wt && GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i "
 	                "HEAD~2 >/dev/null 2>&1; test -f ../.git/worktrees/wt/rebase-merge/git-rebase-todo"),
 	          0);
+	/* A rebase and a cherry-pick stopped half way, each with a pick left that needs a merge. */
+	ASSERT_EQ(gc_sh("git init -q ws5 && cd ws5 && for c in a b c; do echo $c > $c && "
+	                "git add $c && git commit -qm $c; done && "
+	                "GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i HEAD~2 "
+	                ">/dev/null 2>&1; test -d .git/rebase-merge"),
+	          0);
+	ASSERT_EQ(
+	    gc_sh("git init -q ws6 && cd ws6 && echo a > a && git add a && git commit -qm a && "
+	          "git checkout -q -b side && for c in b c d; do echo $c > $c && git add $c && "
+	          "git commit -qm $c; done && git checkout -q - && echo z > c && git add c && "
+	          "git commit -qm z && { git cherry-pick side~2..side >/dev/null 2>&1 || true; } "
+	          "&& test -f .git/sequencer/todo"),
+	    0);
 	struct timespec since = gc_start();
+	/* No exec line: a merge strategy with a slash is a program in the worktree to git. */
+	ASSERT_EQ(
+	    gc_sh(
+	        "for i in 5 6; do mkdir ws$i/git-merge-x && "
+	        "printf '#!/bin/sh\\ntouch %%s/ran%%s\\nexit 1\\n' \"$PWD\" $i "
+	        "> ws$i/git-merge-x/evil && chmod +x ws$i/git-merge-x/evil; done && "
+	        "cd ws5 && git commit -q --amend -m b2 && echo x/evil > .git/rebase-merge/strategy "
+	        "&& cd ../ws6 && echo y > c && git add c && "
+	        "git config -f .git/sequencer/opts options.strategy x/evil"),
+	    0);
 	ASSERT_EQ(gc_sh("echo \"exec touch $PWD/ran4\" >> "
 	                "ws4/.git/worktrees/wt/rebase-merge/git-rebase-todo"),
 	          0);
@@ -564,23 +590,26 @@ TEST(gitcheck_rebase_todo_variants_host_git_would_run)
 	                "{ head -c 1100000 /dev/zero | tr '\\0' '#' | fold -w 100; echo; "
 	                "echo \"exec touch $PWD/ran3\"; } >> ws3/.git/rebase-merge/git-rebase-todo"),
 	          0);
-	static const char *const roots[] = {"ws1", "ws2", "ws3", "ws4", NULL};
-	static const char *const skip[] = {"ws1/.git", "ws2/.git", "ws3/.git", "ws4/.git", NULL};
+	static const char *const roots[] = {"ws1", "ws2", "ws3", "ws4", "ws5", "ws6", NULL};
+	static const char *const skip[] = {"ws1/.git", "ws2/.git", "ws3/.git", "ws4/.git",
+	                                   "ws5/.git", "ws6/.git", NULL};
 	gc_scan(roots, skip, since, NULL, &r, &n);
 	gc_dump(r, n);
 	sandbox_gitcheck_free(r, n);
-	gc_sh("for i in 1 2 3 4/wt; do (cd ws$i && git rebase --continue >/dev/null 2>&1 || true); "
-	      "done");
-	for (int i = 1; i <= 4; i++) {
+	gc_sh("for i in 1 2 3 4/wt 5; do (cd ws$i && git rebase --continue >/dev/null 2>&1 || "
+	      "true); done; cd ws6 && { git cherry-pick --continue >/dev/null 2>&1 || true; }");
+	for (int i = 1; i <= 6; i++) {
 		char *ran = xasprintf("ran%d", i);
 		if (gc_exists(ran))
-			fprintf(stderr, "  host git ran the planted exec line of ws%d\n", i);
+			fprintf(stderr, "  host git ran what was planted in ws%d\n", i);
 		free(ran);
 	}
 	ASSERT(!gc_exists("ran1"));
 	ASSERT(!gc_exists("ran2"));
 	ASSERT(!gc_exists("ran3"));
 	ASSERT(!gc_exists("ran4"));
+	ASSERT(!gc_exists("ran5"));
+	ASSERT(!gc_exists("ran6"));
 	return 0;
 }
 
