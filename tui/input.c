@@ -19,6 +19,7 @@
  */
 #include "tui/tui.h"
 
+#include "core/read-all.h"
 #include "core/xmalloc.h"
 
 #include <curses.h>
@@ -31,6 +32,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The largest history file read when it moves (far more than INPUT_HISTORY_MAX lines). */
+#define INPUT_HISTORY_FILE_MAX (64u << 20)
 
 /* Adds LINE to the in-memory history (dropping the oldest past the limit). */
 static void input__remember(struct input *in, const char *line)
@@ -173,50 +177,6 @@ static void input__persist(struct input *in, const char *line)
 	fclose(f);
 }
 
-/* Reads all of FD into *BUF (NUL-terminated), *LEN its length; 0 or -errno. */
-static int input__slurp(int fd, char **buf, size_t *len)
-{
-	size_t cap = 4096;
-
-	*buf = xmalloc(cap);
-	*len = 0;
-	for (;;) {
-		if (*len + 1 == cap) {
-			cap *= 2;
-			*buf = xrealloc(*buf, cap);
-		}
-		ssize_t n = read(fd, *buf + *len, cap - 1 - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			free(*buf);
-			*buf = NULL;
-			return -err;
-		}
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
-/* Writes all LEN bytes of BUF to FD; 0 or -errno. */
-static int input__write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * With the new file NFD locked and OFD the old one: writes the old lines,
  * then the new file's, to a private file beside NEW_PATH and renames it
@@ -227,25 +187,32 @@ static int input__merge(int ofd, int nfd, const char *new_path)
 	char *old_text = NULL, *new_text = NULL, *copy = xstrdup(new_path);
 	char *tmp = xasprintf("%s/.history-XXXXXX", dirname(copy));
 	size_t old_len = 0, new_len = 0;
+	FILE *f = NULL;
 	int rc, tfd = -1;
 
 	free(copy);
-	rc = input__slurp(ofd, &old_text, &old_len);
+	rc = read_all(ofd, INPUT_HISTORY_FILE_MAX, &old_text, &old_len);
 	if (rc == 0)
-		rc = input__slurp(nfd, &new_text, &new_len);
-	if (rc == 0 && (tfd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		rc = read_all(nfd, INPUT_HISTORY_FILE_MAX, &new_text, &new_len);
+	if (rc == 0 && ((tfd = mkostemp(tmp, O_CLOEXEC)) < 0 || (f = fdopen(tfd, "w")) == NULL))
 		rc = -errno;
-	if (rc == 0)
-		rc = input__write_all(tfd, old_text, old_len);
-	/* A torn last line of the old file is not glued to the first new one. */
-	if (rc == 0 && old_len > 0 && old_text[old_len - 1] != '\n')
-		rc = input__write_all(tfd, "\n", 1);
-	if (rc == 0)
-		rc = input__write_all(tfd, new_text, new_len);
-	if (rc == 0 && (fchmod(tfd, 0600) != 0 || fsync(tfd) != 0))
-		rc = -errno;
-	if (tfd >= 0 && close(tfd) != 0 && rc == 0)
-		rc = -errno;
+	if (rc == 0) {
+		fwrite(old_text, 1, old_len, f);
+		/* A torn last line of the old file is not glued to the first new one. */
+		if (old_len > 0 && old_text[old_len - 1] != '\n')
+			fputc('\n', f);
+		fwrite(new_text, 1, new_len, f);
+		if (fflush(f) != 0 || ferror(f))
+			rc = -EIO;
+		else if (fchmod(tfd, 0600) != 0 || fsync(tfd) != 0)
+			rc = -errno;
+	}
+	if (f != NULL) {
+		if (fclose(f) != 0 && rc == 0)
+			rc = -errno;
+	} else if (tfd >= 0) {
+		close(tfd);
+	}
 	if (rc == 0 && rename(tmp, new_path) != 0)
 		rc = -errno;
 	if (rc != 0 && tfd >= 0)
