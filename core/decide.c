@@ -532,7 +532,7 @@ static bool decide__has(const struct rules_matches *m, size_t from, const struct
 static void decide__match(struct decide__judge *j, size_t argc, char *const argv[], bool allow_ok)
 {
 	struct rules_matches tmp = {0};
-	const char *name;
+	const char *name, *mname;
 
 	if (argc == 0 || j->rules == NULL)
 		return;
@@ -547,6 +547,24 @@ static void decide__match(struct decide__judge *j, size_t argc, char *const argv
 		j->view[0] = (char *)name;
 		j->view[argc] = NULL;
 		rules_match_command(j->rules, argc, j->view, &tmp);
+	}
+	/* The managed rules see through a pin of the user's (SPEC 11): restricting ones count. */
+	mname = rules_resolve_program_managed(j->rules, argv[0]);
+	if (mname != NULL && mname != argv[0] && mname != name) {
+		struct rules_matches more = {0};
+
+		if (argc + 1 > j->view_cap) {
+			j->view_cap = argc + 16;
+			j->view = xreallocarray(j->view, j->view_cap, sizeof *j->view);
+		}
+		memcpy(j->view, argv, argc * sizeof *argv);
+		j->view[0] = (char *)mname;
+		j->view[argc] = NULL;
+		rules_match_command(j->rules, argc, j->view, &more);
+		for (size_t i = 0; i < more.n; i++)
+			if (more.v[i]->managed && more.v[i]->decision != RULES_ALLOW)
+				rules_matches_add(&tmp, more.v[i]);
+		rules_matches_free(&more);
 	}
 	for (size_t i = 0; i < tmp.n; i++) {
 		if (tmp.v[i]->decision == RULES_ALLOW && !allow_ok)
@@ -619,6 +637,12 @@ static void decide__judge_argv(struct decide__judge *j, size_t argc, char *const
 		bool ok = true;
 		enum decide__wrap w;
 
+		/*
+		 * A program a pin of the user's left out is still looked into for
+		 * the managed rules (SPEC 11), with allow rules off.
+		 */
+		if (name == NULL && (name = rules_resolve_program_managed(j->rules, argv[off])) != NULL)
+			benign = false;
 		enum decide__kind kind = name != NULL ? decide__kind_of(name) : DECIDE__K_NONE;
 
 		if (kind == DECIDE__K_SHELL || kind == DECIDE__K_EVAL) {

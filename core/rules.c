@@ -335,7 +335,8 @@ bool rules_rule_matches(const struct rules_rule *rule, size_t argc, char *const 
 }
 
 /* The rules name of program word WORD, or NULL when host_executable pins it elsewhere. */
-const char *rules_resolve_program(const struct rules *r, const char *word)
+/* rules_resolve_program, counting every pin or (MANAGED_ONLY) the managed policy's alone. */
+static const char *rules__resolve(const struct rules *r, const char *word, bool managed_only)
 {
 	const char *base = strrchr(word, '/');
 	bool pinned = false;
@@ -346,7 +347,7 @@ const char *rules_resolve_program(const struct rules *r, const char *word)
 	for (size_t i = 0; r != NULL && i < r->n_exe; i++) {
 		const struct rules_rule *x = r->exe[i];
 
-		if (strcmp(x->exe_name, base) != 0)
+		if (strcmp(x->exe_name, base) != 0 || (managed_only && !x->managed))
 			continue;
 		pinned = true;
 		for (size_t j = 0; j < x->n_exe_paths; j++)
@@ -354,6 +355,18 @@ const char *rules_resolve_program(const struct rules *r, const char *word)
 				return base;
 	}
 	return pinned ? NULL : base;
+}
+
+const char *rules_resolve_program(const struct rules *r, const char *word)
+{
+	return rules__resolve(r, word, false);
+}
+
+const char *rules_resolve_program_managed(const struct rules *r, const char *word)
+{
+	if (r == NULL || r->managed_dir == NULL)
+		return NULL;
+	return rules__resolve(r, word, true);
 }
 
 /* Appends RULE to M. */

@@ -184,6 +184,13 @@ void rules_match_command(const struct rules *r, size_t argc, char *const argv[],
  */
 const char *rules_resolve_program(const struct rules *r, const char *word);
 
+/*
+ * The same for the managed rules (SPEC 11): only the managed policy's own
+ * host_executable pins count, so no pin of the user's hides a program from
+ * them. NULL when R has no managed rules directory (or a managed pin leaves
+ * WORD out).
+ */
+const char *rules_resolve_program_managed(const struct rules *r, const char *word);
 /* True when rule RULE (a prefix rule) matches ARGV. */
 bool rules_rule_matches(const struct rules_rule *rule, size_t argc, char *const argv[]);
 /* Appends RULE to M. */

@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include "core/approval.h"
+#include "core/decide.h"
 #include "core/managed.h"
 #include "core/rules.h"
 #include "core/xmalloc.h"
@@ -436,5 +437,71 @@ TEST(managed_rules_are_never_removed)
 	rules_free(rules);
 	free(file);
 	free(mdir);
+	return 0;
+}
+
+/* Decides ARGV (NULL-terminated) under RULES, policy on-request: the decision. */
+static enum decide_decision managed_test__decide(struct rules *rules, char *const argv[])
+{
+	struct decide_input in = {.cwd = "/", .approval = DECIDE_APPROVAL_ON_REQUEST,
+	                          .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE, .rules = rules};
+	struct decide_result res;
+	enum decide_decision d;
+
+	while (argv[in.argc] != NULL)
+		in.argc++;
+	in.argv = argv;
+	decide_command(&in, &res);
+	d = res.decision;
+	decide_result_free(&res);
+	return d;
+}
+
+TEST(managed_rules_see_through_the_users_pins)
+{
+	char *home = xasprintf("%s/pin-home", test_tmpdir()), *mdir = xasprintf("%s/pin-managed", test_tmpdir());
+	char *dir = xasprintf("%s/rules", home), *file, *cause = NULL;
+	char *by_path[] = {"/usr/bin/git", "push", NULL};
+	char *by_shell[] = {"/bin/bash", "-c", "git push origin", NULL};
+	char *by_env[] = {"/usr/bin/env", "git", "push", NULL};
+	struct rules *rules;
+
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(mkdir(mdir, 0755), 0);
+	/* The user pins git, bash and env to paths that are never used. */
+	file = xasprintf("%s/default.rules", dir);
+	ASSERT_EQ(test_write_file(file, "host_executable(name=\"git\", paths=[\"/nowhere/git\"])\n"
+	                                "host_executable(name=\"bash\", paths=[\"/nowhere/bash\"])\n"
+	                                "host_executable(name=\"env\", paths=[\"/nowhere/env\"])\n"),
+	          0);
+	free(file);
+	file = xasprintf("%s/team.rules", mdir);
+	ASSERT_EQ(test_write_file(file, "prefix_rule(pattern=[\"git\", \"push\"], "
+	                                "decision=\"forbidden\", justification=\"CI pushes\")\n"),
+	          0);
+	free(file);
+	rules = rules_new();
+	rules_set_managed(rules, mdir);
+	ASSERT_EQ(rules_load_all(rules, home, NULL, &cause), 0);
+	ASSERT_EQ(managed_test__decide(rules, by_path), DECIDE_FORBIDDEN);
+	ASSERT_EQ(managed_test__decide(rules, by_shell), DECIDE_FORBIDDEN);
+	ASSERT_EQ(managed_test__decide(rules, by_env), DECIDE_FORBIDDEN);
+	rules_free(rules);
+
+	/* The administrator's own pin counts: a git elsewhere is not the git its rules mean. */
+	file = xasprintf("%s/pins.rules", mdir);
+	ASSERT_EQ(test_write_file(file, "host_executable(name=\"git\", paths=[\"/usr/bin/git\"])\n"), 0);
+	free(file);
+	rules = rules_new();
+	rules_set_managed(rules, mdir);
+	ASSERT_EQ(rules_load_all(rules, home, NULL, &cause), 0);
+	ASSERT_EQ(managed_test__decide(rules, by_path), DECIDE_FORBIDDEN);
+	by_path[0] = "/opt/other/git";
+	ASSERT_EQ(managed_test__decide(rules, by_path), DECIDE_ALLOW);
+	rules_free(rules);
+	free(dir);
+	free(mdir);
+	free(home);
 	return 0;
 }
