@@ -137,6 +137,9 @@ void sandbox_inner_hook(char **argv)
 	if (argv == NULL || argv[0] == NULL || argv[1] == NULL ||
 	    strcmp(argv[1], "--apply-seccomp-then-exec") != 0)
 		return;
+	/* What bubblewrap holds close-on-exec (its eventfd with the sandbox's init) an exec
+	 * would close: the proxy bridge forked below never execs. */
+	sandbox_close_cloexec_fds();
 	while (argv[argc] != NULL)
 		argc++;
 	if (sandbox_args_parse(argc, argv, &opts, &cause) < 0 || !opts.inner)

@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #define WW "{\"type\":\"workspace-write\"}"
@@ -1200,6 +1202,134 @@ BOTH(read_only_root_stays_read_only_when_the_host_remounts_it)
 	free(ready);
 	free(data);
 	free(fs);
+	free(ws);
+	return 0;
+}
+
+/* The descriptors of process PID, one "N -> TARGET" a line; caller frees. */
+static char *sbx_fds_of(pid_t pid)
+{
+	char *dir = xasprintf("/proc/%d/fd", (int)pid), *s = xstrdup("");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char link[512], *path, *t;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof link - 1);
+		link[n > 0 ? n : 0] = '\0';
+		t = xasprintf("%s%s -> %s\n", s, de->d_name, link);
+		free(s);
+		s = t;
+		free(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	return s;
+}
+
+/*
+ * The proxy bridge inside the sandbox is a fork of the inner stage that
+ * never execs. With the inner stage run in-process by bubblewrap (not
+ * exec'd), what bubblewrap's child held close-on-exec at that point (its
+ * eventfd shared with the sandbox's init and the monitor outside) stayed
+ * open in the bridge, where an exec had closed it before. The bridge holds
+ * only its own: the standard three, its listening socket(s), the route's
+ * channel and the filter's pipe.
+ */
+BOTH(proxy_bridge_holds_only_its_own_descriptors)
+{
+	char *ws = sbx_ws("ws", uid), *exe = sbx_exe(), *ready = xasprintf("%s/ready", ws);
+	char *go = xasprintf("%s/go", ws), *proxy, *fds = NULL;
+	char *fs = "{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\","
+	           "\"value\":{\"kind\":\"root\"}},\"access\":\"read\"},{\"path\":{\"type\":"
+	           "\"special\",\"value\":{\"kind\":\"current_working_directory\"}},"
+	           "\"access\":\"write\"}]}";
+	char *argv[] = {exe, "--sandbox-policy-cwd", ws, "--file-system-sandbox-policy", fs,
+	                "--network-sandbox-policy", "\"proxy\"", "--", "sh", "-c",
+	                "touch ready; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; "
+	                "i=$((i+1)); done",
+	                NULL};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sin;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status, found = 0;
+	pid_t helper;
+
+	ASSERT(lfd >= 0);
+	ASSERT_EQ(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ASSERT_EQ(listen(lfd, 8), 0);
+	ASSERT_EQ(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	proxy = xasprintf("http://127.0.0.1:%d", ntohs(sin.sin_port));
+	setenv("HTTP_PROXY", proxy, 1);
+	helper = fork();
+	if (helper == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		if (chdir(ws) != 0 || (uid != (uid_t)-1 && (setgroups(0, NULL) != 0 ||
+		                                            setgid(uid) != 0 || setuid(uid) != 0)))
+			_exit(127);
+		execv(exe, argv);
+		_exit(127);
+	}
+	ASSERT(helper > 0);
+	for (int i = 0; i < 400 && access(ready, F_OK) != 0; i++)
+		usleep(50 * 1000);
+	/* The bridge: a process of the helper's program whose parent is the command. */
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char *st = xasprintf("/proc/%s/status", de->d_name), *text;
+		char *cmd = xasprintf("/proc/%s/cmdline", de->d_name), *line;
+		char *pcmd = NULL;
+		long ppid = -1;
+
+		text = test_read_file(st, NULL);
+		line = text != NULL ? strstr(text, "\nPPid:") : NULL;
+		if (line != NULL)
+			ppid = strtol(line + 6, NULL, 10);
+		if (ppid > 0) {
+			char *pc = xasprintf("/proc/%ld/cmdline", ppid);
+			pcmd = test_read_file(pc, NULL);
+			free(pc);
+		}
+		char *mine = test_read_file(cmd, NULL);
+		if (pcmd != NULL && mine != NULL && strcmp(pcmd, "sh") == 0 &&
+		    strcmp(mine, exe) == 0 && strstr(text, "NoNewPrivs:\t1") != NULL) {
+			char *more = sbx_fds_of((pid_t)atoi(de->d_name));
+			char *t = xasprintf("%s%s", fds != NULL ? fds : "", more);
+			free(fds);
+			free(more);
+			fds = t;
+			found++;
+		}
+		free(mine);
+		free(pcmd);
+		free(text);
+		free(cmd);
+		free(st);
+	}
+	if (d != NULL)
+		closedir(d);
+	close(open(go, O_WRONLY | O_CREAT, 0644));
+	ASSERT_EQ(waitpid(helper, &status, 0), helper);
+	close(lfd);
+	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT(found > 0);
+	fprintf(stderr, "  the bridge's descriptors:\n%s", fds);
+	ASSERT_NOT_CONTAINS(fds, "eventfd");
+	ASSERT_NOT_CONTAINS(fds, "signalfd");
+	ASSERT_NOT_CONTAINS(fds, "pidfd");
+	free(fds);
+	free(proxy);
+	free(go);
+	free(ready);
+	free(exe);
 	free(ws);
 	return 0;
 }
