@@ -635,3 +635,43 @@ TEST(approval_extra_permissions_never_pass_what_refuses)
 	policy_permissions_free(&out);
 	return 0;
 }
+
+TEST(approval_extra_permissions_ask_under_untrusted_and_stay_apart)
+{
+	struct permissions_test__env env;
+	struct permissions_test__rec a = {0}, b = {0}, c = {0};
+	struct policy_permissions out = {0};
+	char *ls[] = {"ls", NULL}, *npm[] = {"npm", "install", NULL};
+	char *cause = NULL;
+
+	if (permissions_test__setup(&env, DECIDE_APPROVAL_UNTRUSTED, "") != 0)
+		return 1;
+	ASSERT_EQ(policy_permissions_add_dir(&out, false, "/tmp", &cause), 0);
+	/* A known-safe command runs unasked, but not with extra permissions. */
+	struct approval_request req = {.kind = APPROVAL_EXEC,
+	                               .argv = ls,
+	                               .argc = 1,
+	                               .cwd = "/ws",
+	                               .sandbox = DECIDE_SANDBOX_WORKSPACE_WRITE,
+	                               .permissions = &out};
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &a) > 0);
+	ASSERT_STR_EQ(approval_current(env.q)->title,
+	              "Run with extra permissions, still sandboxed?");
+	ASSERT_CONTAINS(approval_current(env.q)->reason, "Adds read /tmp.");
+	ASSERT_EQ(approval_answer(env.q, approval_current(env.q)->id, APPROVAL_SESSION), 0);
+	ASSERT(a.allowed && a.sandboxed);
+	/* The session answer for extra permissions is not one for the plain command. */
+	req.argv = npm;
+	req.argc = 2;
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &b) > 0);
+	ASSERT_EQ(approval_answer(env.q, approval_current(env.q)->id, APPROVAL_SESSION), 0);
+	req.permissions = NULL;
+	ASSERT(approval_request(env.q, &req, permissions_test__cb, NULL, &c) > 0);
+	ASSERT(approval_current(env.q) != NULL);
+	ASSERT(strstr(approval_current(env.q)->title, "extra permissions") == NULL);
+	approval_deny_all(env.q);
+	ASSERT(c.calls == 1 && !c.allowed);
+	permissions_test__teardown(&env);
+	policy_permissions_free(&out);
+	return 0;
+}

@@ -139,6 +139,22 @@ wait_armed
 t send-keys -t e2e n
 wait "$etc"
 [ ! -e /etc/airlock-e2e-perm-$$ ] || { rm -f /etc/airlock-e2e-perm-$$; fail "/etc was written"; }
+# An added folder that holds airlock's home or its socket directory: they stay
+# read-only and hidden (a sandboxed command must not write rules or reach the TUI).
+submit --add-write "$e2e_dir" -- sh -c "echo x >>$e2e_home/audit.jsonl 2>/dev/null || echo home-denied; \
+	mkdir -p $e2e_home/rules 2>/dev/null; echo 'prefix_rule(pattern=[\"rm\"], decision=\"allow\")' \
+	>$e2e_home/rules/evil.rules 2>/dev/null || echo rules-denied; \
+	ls $XDG_RUNTIME_DIR/airlock/ >/dev/null 2>&1 && echo socket-seen || echo socket-hidden" \
+	>"$e2e_dir/home.out" 2>&1 &
+home=$!
+wait_for "Adds write $e2e_dir. The command stays sandboxed."
+wait_armed
+t send-keys -t e2e y
+wait "$home" || fail "the request with the home folder failed: $(cat "$e2e_dir/home.out")"
+grep -q home-denied "$e2e_dir/home.out" || fail "the audit log was writable: $(cat "$e2e_dir/home.out")"
+grep -q rules-denied "$e2e_dir/home.out" || fail "a rules file could be written: $(cat "$e2e_dir/home.out")"
+[ ! -e "$e2e_home/rules/evil.rules" ] || fail "a rules file was planted in airlock's home"
+grep -q socket-hidden "$e2e_dir/home.out" || fail "the socket directory was visible: $(cat "$e2e_dir/home.out")"
 submit --escalate --add-write "$out" -- true >"$e2e_dir/both.out" 2>&1
 [ $? = 2 ] || fail "--escalate with --add-write is not a usage error: $(cat "$e2e_dir/both.out")"
 
