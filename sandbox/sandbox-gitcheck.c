@@ -1059,6 +1059,29 @@ int sandbox_gitcheck_scan_limited(char *const *roots, size_t n_roots, char *cons
 		if (lstat(skip[i], &st) == 0)
 			g.skip_ids[i] = (struct gitcheck_id){st.st_dev, st.st_ino};
 	}
+	/* The protected git dirs inside a root first: the walk's budget is the command's to
+	 * spend (a directory of many entries listed before `.git`), these checks are not. */
+	for (size_t i = 0; i < n_skip; i++) {
+		bool inside = false;
+		struct stat st;
+		int fd;
+
+		for (size_t j = 0; j < n_roots && !inside; j++)
+			inside = policy_path_is_under(roots[j], skip[i]);
+		if (!inside || (fd = open(skip[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		                                        O_CLOEXEC)) < 0)
+			continue;
+		/* Some are only directories on the way to one (pinned): git dirs alone. */
+		const char *base = strrchr(skip[i], '/');
+		bool dotgit = base != NULL && strcasecmp(base, "/.git") == 0;
+		bool head = faccessat(fd, "HEAD", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		bool store = faccessat(fd, "objects", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+		             faccessat(fd, "refs", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		bool common = faccessat(fd, "commondir", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		if (head && (dotgit || store || common) && fstat(fd, &st) == 0)
+			gitcheck_gitdir(&g, fd, &st, skip[i], &st);
+		close(fd);
+	}
 	for (size_t i = 0; i < n_roots && !g.stopped; i++) {
 		struct stat st;
 		int fd;

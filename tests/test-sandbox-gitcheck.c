@@ -697,6 +697,40 @@ TEST(gitcheck_walk_limits_report_incomplete)
 	return 0;
 }
 
+/*
+ * The walk's budget is the command's to spend: a directory of more entries
+ * than the walk reads, made during the run where the listing comes before
+ * `.git`, stopped the walk before it reached the root's own git dir, so an
+ * exec line planted in its rebase todo stayed (only an "incomplete" line
+ * was said). The protected git dirs (the plan names them) are checked
+ * whatever the walk's budget.
+ */
+TEST(gitcheck_budget_spent_before_the_protected_git_dir)
+{
+	gc_private();
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+	struct sandbox_gitcheck_limits lim = {
+	    .max_entries = 50, .max_depth = 64, .max_incomplete = 16};
+
+	ASSERT_EQ(gc_sh("git init -q ws && cd ws && for c in a b c; do echo $c > $c && "
+	                "git add $c && git commit -qm $c; done && "
+	                "GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i HEAD~2 "
+	                ">/dev/null 2>&1; test -f .git/rebase-merge/git-rebase-todo"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo \"exec touch $PWD/ran\" >> ws/.git/rebase-merge/git-rebase-todo && "
+	                "for d in a b c d e f g h; do mkdir ws/0$d && for i in $(seq 100); do "
+	                ": > ws/0$d/f$i; done; done"),
+	          0);
+	gc_scan(ws_root, ws_skip, since, &lim, &r, &n);
+	gc_dump(r, n);
+	sandbox_gitcheck_free(r, n);
+	gc_sh("cd ws && git rebase --continue >/dev/null 2>&1 || true");
+	ASSERT(!gc_exists("ran"));
+	return 0;
+}
+
 /* What an attacker would try next: moves, hiding places, look-alikes, undoing a move. */
 TEST(gitcheck_attacker_variants)
 {
