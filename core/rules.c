@@ -2338,10 +2338,17 @@ int rules_refresh(struct rules *r, bool *changed, char **cause)
 	}
 	if (n->broken != NULL && cause != NULL)
 		*cause = xstrdup(n->broken);
-	/* The new contents take R's place; the old ones stay alive behind it. */
+	/*
+	 * The new contents take R's place; the old ones stay alive behind it
+	 * until the next reload (a decision under way may hold their rules),
+	 * and the ones before them go now: memory stays flat however often
+	 * the files change.
+	 */
 	tmp = *r;
 	*r = *n;
 	*n = tmp;
+	rules_free(n->retired);
+	n->retired = NULL;
 	r->retired = n;
 	if (changed != NULL)
 		*changed = true;

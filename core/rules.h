@@ -155,7 +155,8 @@ int rules_load_all_info(struct rules *r, const char *home, const char *workspace
  * that no longer loads keeps its last good rules, restricting only (what
  * only that file allowed is refused), and its error stays in
  * rules_broken(R) until a refresh loads it. Rules of the replaced contents
- * stay valid (pointers held by prompts) until rules_free. Returns 0, or
+ * stay valid until the next reload (pointers held during a decision), no
+ * longer: one generation is kept, so memory does not grow. Returns 0, or
  * -EINVAL / -errno with *cause (R still usable); *CHANGED (may be NULL)
  * says whether R was reloaded.
  */

@@ -22,6 +22,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The heap count of rules_reloads_keep_memory_flat: ASan's, or glibc's. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RULES_TEST__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RULES_TEST__ASAN 1
+#endif
+#endif
+#ifdef RULES_TEST__ASAN
+/* ASan's own count (its header is not always installed). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#define RULES_TEST__ASAN 0
+#include <malloc.h>
+#endif
+
 /* Loads TEXT as "t.rules"; returns the rc, *CAUSE set on error. */
 static int rules_test__load(struct rules *r, const char *text, char **cause)
 {
@@ -1099,5 +1115,63 @@ TEST(rules_refresh_follows_edits)
 	free(file);
 	free(dir);
 	free(home);
+	return 0;
+}
+
+/* Bytes the allocator holds for the program now (ASan's count under ASan). */
+static size_t rules_test__heap(void)
+{
+#if RULES_TEST__ASAN
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+/* Writes N prefix rules to PATH, the first one's program named by GEN (so each write differs). */
+static int rules_test__write_many(const char *path, int n, int gen)
+{
+	FILE *f = fopen(path, "w");
+
+	ASSERT(f != NULL);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "prefix_rule(pattern=[\"tool%d\", \"sub%d\"], decision=\"allow\")\n",
+		        i == 0 ? gen : i, i);
+	ASSERT_EQ(fclose(f), 0);
+	return 0;
+}
+
+TEST(rules_reloads_keep_memory_flat)
+{
+	const char *tmp = test_tmpdir();
+	char *home = xasprintf("%s/home", tmp), *dir = xasprintf("%s/home/rules", tmp);
+	char *file = xasprintf("%s/team.rules", dir), *cause = NULL;
+	struct rules *r = rules_new();
+	size_t base, one, settled, after;
+	bool changed;
+
+	ASSERT_EQ(mkdir(home, 0700), 0);
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	ASSERT_EQ(rules_test__write_many(file, 1000, 0), 0);
+	base = rules_test__heap();
+	ASSERT_EQ(rules_load_all(r, home, NULL, &cause), 0);
+	one = rules_test__heap() - base; /* one generation of 1000 rules */
+	for (int gen = 1; gen <= 40; gen++) {
+		ASSERT_EQ(rules_test__write_many(file, 1000, 100000 + gen), 0);
+		ASSERT_EQ(rules_refresh(r, &changed, &cause), 0);
+		ASSERT(changed);
+		if (gen == 5)
+			settled = rules_test__heap();
+	}
+	after = rules_test__heap();
+	fprintf(stderr, "one generation: %zu bytes; after 5 reloads: +%zu; after 40: +%zu\n", one,
+	        settled - base, after - base);
+	/* 35 more reloads cost less than one more copy of the rules (before: 35 copies). */
+	ASSERT(after < settled + one);
+	ASSERT_EQ(rules_test__decision(r, "tool100040 sub0"), RULES_ALLOW);
+	rules_free(r);
+	free(home);
+	free(dir);
+	free(file);
 	return 0;
 }

@@ -132,6 +132,16 @@ static void draw__status(struct tui *t, const struct rect *r)
 	    !o->managed.present              ? ""
 	    : o->managed.allow_unsandboxed ? " \xe2\x94\x82 managed"
 	                                   : " \xe2\x94\x82 managed, sandbox only");
+	/* A rules file that stopped loading (SPEC 6): its last good rules stand in; F3 says more. */
+	if (rules_broken(t->rules) != NULL) {
+		char *h = xasprintf("%s \xe2\x94\x82 rules broken (F3)", head);
+		char *sh = xasprintf("%s \xe2\x94\x82 rules broken", short_head);
+
+		free(head);
+		free(short_head);
+		head = h;
+		short_head = sh;
+	}
 	/* The socket and the cwd are shortened to fit, never cut before the modes (SPEC 7). */
 	char *s = layout_status(head, short_head, t->socket_path ? t->socket_path : "-",
 	                        t->cwd ? t->cwd : "-", getenv("HOME"), r->w);

@@ -1336,9 +1336,19 @@ static void tui__on_prepare(uv_prepare_t *h)
 static void tui__on_tick(uv_timer_t *h)
 {
 	struct tui *t = h->data;
+	static unsigned ticks;
+	bool changed = false;
+	char *cause = NULL;
 
 	if (tui_running(t) > 0)
 		t->dirty = true;
+	/* Once a second the rules files are looked at (a stat each): a broken edit shows at once. */
+	if (++ticks % 10 == 0) {
+		rules_refresh(t->rules, &changed, &cause);
+		free(cause);
+		if (changed)
+			t->dirty = true;
+	}
 }
 
 /* Keys are waiting on standard input: take them all, never blocking. */
