@@ -542,7 +542,8 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	    /* What a human typed; else why policy refused a destination (SPEC 11). */
 	    .reason = res->typed_reason != NULL ? res->typed_reason
 	              : res->rejected != NULL ? res->reason /* which kind was rejected */
-	              : kind == APPROVAL_NETWORK && res->by == AUDIT_BY_POLICY && !res->allowed
+	              : (kind == APPROVAL_NETWORK || kind == APPROVAL_PATCH) &&
+	                      res->by == AUDIT_BY_POLICY && !res->allowed
 	                  ? res->reason
 	                  : NULL,
 	    .cwd = cwd,
@@ -1410,6 +1411,12 @@ static uint64_t approval__patch(struct approval_queue *q, const struct approval_
 	struct approval_result res = {.scope = AUDIT_SCOPE_ONCE, .by = AUDIT_BY_POLICY};
 	enum decide_approval a = q->cfg.approval;
 
+	/* Refused by policy before anything else (a protected path): a decision all the same. */
+	if (req->refuse != NULL) {
+		res.allowed = false;
+		res.reason = req->refuse;
+		return approval__finish(q, req, &res, cb, freecb, data);
+	}
 	if (approval__paths_ok(q, req->n_paths, req->paths)) {
 		res.allowed = true;
 		res.by = AUDIT_BY_SESSION;

@@ -140,7 +140,8 @@ struct approval_request {
 	unsigned port;
 	/*
 	 * Set by the proxy when it refused the destination itself (an address
-	 * of loopback or a private network, SPEC 11): the reason. Recorded as
+	 * of loopback or a private network, SPEC 11), or by a patch's requester
+	 * when policy refuses it (a protected path): the reason. Recorded as
 	 * deny by policy before any other check; never prompts.
 	 */
 	const char *refuse;
