@@ -206,4 +206,25 @@ if command -v curl >/dev/null 2>&1; then
 else
 	echo "curl is not installed: the host grant part is skipped" >&2
 fi
+t kill-server >/dev/null 2>&1
+
+# 7. A folder the policy closes (none) is refused before anyone is asked.
+mkdir -p "$perm_dir/secret"
+echo hidden >"$perm_dir/secret/x"
+closed='{"kind":"restricted","entries":[
+ {"path":{"type":"special","value":{"kind":"root"}},"access":"read"},
+ {"path":{"type":"special","value":{"kind":"current_working_directory"}},"access":"write"},
+ {"path":{"type":"path","path":"'"$perm_dir/secret"'"},"access":"none"}]}'
+start 160 45 -n off -a on-request --sandbox-policy "$closed"
+wait_socket
+submit --add-read "$perm_dir/secret" -- true >"$e2e_dir/closed.out" 2>&1 && fail "a none folder was opened"
+grep -q "closed by the sandbox policy" "$e2e_dir/closed.out" || fail "none folder: $(cat "$e2e_dir/closed.out")"
+submit --add-write "$perm_dir" -- cat "$perm_dir/secret/x" >"$e2e_dir/closed2.out" 2>&1 &
+closed2=$!
+wait_for "Adds write $perm_dir. The command stays sandboxed."
+wait_armed
+t send-keys -t e2e y
+wait "$closed2" && fail "the none folder was readable under an added parent"
+t send-keys -t e2e C-q
+wait_for "AIRLOCK-EXITED 0"
 exit 0
