@@ -30,6 +30,7 @@
 #include "core/xmalloc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@ struct agent_link_req {
 	bool throttled; /* exec: its command paused until the client drains */
 	struct protocol_patch_file *files; /* patch: what it changes (strings owned) */
 	size_t n_files;
+	int patch_pane; /* patch: the number of the pane that shows it (0: none) */
 	char *stdin_buf; /* exec: input that came before the command started */
 	size_t stdin_len;
 	bool stdin_eof; /* and whether its end came too */
@@ -79,10 +81,33 @@ static void agent_link__send(struct agent_link_req *r, char *line)
 		free(line);
 }
 
+/* Ends patch pane ID of T as STATE with STATUS, NOTE (or NULL) its last line. */
+static void agent_link__patch_end(struct tui *t, int id, enum pane_state state, int status,
+                                  const char *note)
+{
+	struct pane *p = id != 0 ? tui_pane_by_id(t, id) : NULL;
+
+	if (p == NULL)
+		return;
+	if (note != NULL)
+		pane_note(p, note);
+	p->state = state;
+	p->status = status;
+	p->end_ms = tui_now(t);
+	tui_command_ended(t);
+	tui_dirty(t);
+}
+
 /* Unlinks and frees R. */
 static void agent_link__forget(struct agent_link_req *r)
 {
 	struct agent_link_req **pp = &r->link->reqs;
+	struct pane *pane = r->patch_pane != 0 ? tui_pane_by_id(r->link->t, r->patch_pane) : NULL;
+
+	/* A patch still waiting when its requester withdrew it or went away. */
+	if (pane != NULL && pane->state == PANE_WAITING)
+		agent_link__patch_end(r->link->t, r->patch_pane, PANE_DENIED, 126,
+		                      "airlock: withdrawn: the requester cancelled it or went away");
 
 	while (*pp != NULL && *pp != r)
 		pp = &(*pp)->next;
@@ -414,30 +439,119 @@ static bool agent_link__outside_roots(const struct tui *t, const char *cwd, char
 	return outside;
 }
 
-/* patch: the queue decided. */
+/* The line a patch's decision leaves in its pane. Caller frees. */
+static char *agent_link__patch_line(const struct approval_result *res)
+{
+	const char *what;
+
+	if (!res->prompted)
+		return xasprintf("airlock: %s by %s: %s", res->allowed ? "allowed" : "denied",
+		                 audit_by_name(res->by), res->reason != NULL ? res->reason : "");
+	what = !res->allowed                      ? "you denied it"
+	       : res->answer == APPROVAL_SESSION ? "you approved it for these files this session"
+	                                         : "you approved it once";
+	if (res->typed_reason != NULL)
+		return xasprintf("airlock: %s (reason: %s)", what, res->typed_reason);
+	return xasprintf("airlock: %s", what);
+}
+
+/* patch: the queue decided (every decision is a line in the patch's pane, SPEC 5). */
 static void agent_link__patch_decided(const struct approval_result *res, void *data)
 {
 	struct agent_link_req *r = data;
-	char *cause = NULL;
+	struct tui *t = r->link->t;
+	struct pane *p = r->patch_pane != 0 ? tui_pane_by_id(t, r->patch_pane) : NULL;
+	char *cause = NULL, *line = agent_link__patch_line(res);
 
 	r->waiter = 0;
-	agent_link__send(r, protocol_event_decision_rejected(
-	                        r->id, agent_link__decision(res),
-	                        res->typed_reason != NULL ? res->typed_reason
-	                        : res->rejected != NULL   ? res->reason
-	                                                  : NULL,
-	                        res->rejected));
-	if (!res->allowed)
+	/* A human's reason; else why a policy refused it (a protected path, never, a reject). */
+	agent_link__send(
+	    r, protocol_event_decision_rejected(
+	           r->id, agent_link__decision(res),
+	           res->typed_reason != NULL                                   ? res->typed_reason
+	           : res->rejected != NULL ||
+	                   (!res->allowed && !res->prompted && res->by == AUDIT_BY_POLICY)
+	               ? res->reason
+	               : NULL,
+	           res->rejected));
+	if (p != NULL)
+		pane_note(p, line);
+	free(line);
+	if (!res->allowed) {
+		agent_link__patch_end(t, r->patch_pane, PANE_DENIED, 126, NULL);
 		return;
+	}
 	if (patch_plan_commit(r->plan, &cause) != 0) {
+		char *note = xasprintf("airlock: not applied: %s", cause ? cause : "cannot apply");
+
+		agent_link__patch_end(t, r->patch_pane, PANE_EXITED, 1, note);
+		free(note);
 		agent_link__send(r, protocol_event_error_code(r->id, cause ? cause : "cannot apply",
 		                                              AGENT_LINK_PATCH_FAILED));
 		free(cause);
 		return;
 	}
+	/* What it changed, as `airlock submit --patch` prints it. */
+	for (size_t i = 0; p != NULL && i < r->n_files; i++) {
+		const struct protocol_patch_file *f = &r->files[i];
+		char *note = f->move_to != NULL ? xasprintf("R %s -> %s", f->path, f->move_to)
+		                                : xasprintf("%c %s", "AMD"[f->op], f->path);
+
+		pane_note(p, note);
+		free(note);
+	}
+	agent_link__patch_end(t, r->patch_pane, PANE_EXITED, 0, NULL);
 	if (r->files != NULL)
 		agent_link__send(r, protocol_event_patch(r->id, r->files, r->n_files));
 	agent_link__send(r, protocol_event_exit(r->id, 0, false));
+}
+
+/*
+ * A pane for a patch request of CLIENT (SPEC 5: every decision shows in the
+ * pane it concerns): titled by the files it names, waiting until decided.
+ * NULL when airlock is full (the client got an error event then).
+ */
+static struct pane *agent_link__patch_pane(struct agent_link *l, uint64_t client,
+                                           const struct protocol_request *req,
+                                           const struct patch *patch)
+{
+	struct tui *t = l->t;
+	char **argv = xcalloc(patch->n_files + 2, sizeof *argv), *shown, *w;
+	size_t len = strlen("apply_patch") + 1;
+	struct pane *p;
+
+	if (!tui_make_room(t)) {
+		char *msg = xasprintf("airlock is full: %d panes, none of them a finished agent "
+		                      "command it could close; close some with Ctrl-W",
+		                      TUI_MAX_PANES);
+
+		agent_server_send(l->server, client, protocol_event_error(req->id, msg));
+		free(msg);
+		free(argv);
+		return NULL;
+	}
+	argv[0] = "apply_patch";
+	for (size_t i = 0; i < patch->n_files; i++) {
+		argv[i + 1] = patch->files[i].path;
+		len += strlen(argv[i + 1]) + 1;
+	}
+	w = shown = xmalloc(len + (req->cwd != NULL ? strlen(req->cwd) + 8 : 0));
+	for (size_t i = 0; argv[i] != NULL; i++)
+		w += sprintf(w, "%s%s", i > 0 ? " " : "", argv[i]);
+	/* A cwd outside the workspace is named in the title (SPEC 8). */
+	if (req->cwd != NULL && !policy_path_is_under(t->opts->cwd, req->cwd))
+		sprintf(w, "  (in %s)", req->cwd);
+	p = tui_add_pane(t, shown, patch->n_files + 1, argv);
+	free(shown);
+	free(argv);
+	if (p == NULL)
+		return NULL;
+	p->origin = xasprintf("agent client %llu", (unsigned long long)client);
+	p->cwd = req->cwd != NULL ? xstrdup(req->cwd) : NULL;
+	p->sandboxed = false; /* airlock writes the files itself; nothing to retry */
+	p->state = PANE_WAITING;
+	p->obs_done = true;
+	return p;
 }
 
 /* patch: the queue lets go. */
@@ -469,6 +583,12 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 		                  protocol_event_error_code(req->id, cause ? cause : "malformed patch",
 		                                            AGENT_LINK_PATCH_MALFORMED));
 		free(cause);
+		patch_free(patch);
+		return;
+	}
+	struct pane *pane = agent_link__patch_pane(l, client, req, patch);
+
+	if (pane == NULL) {
 		patch_free(patch);
 		return;
 	}
@@ -508,16 +628,38 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 		free(files);
 	}
 	if (err == -EPERM) {
-		/* Refused by policy (a protected path, a path it may not take): a denial, 126. */
-		agent_server_send(l->server, client,
-		                  protocol_event_decision_reason(req->id, PROTOCOL_DENIED,
-		                                                 cause ? cause : "refused"));
+		/*
+		 * Refused by policy (a protected path, a path it may not take): a
+		 * denial, 126, and a decision like any other: an audit line (its
+		 * paths as the patch names them, from its cwd) and its pane.
+		 */
+		struct agent_link_req *r = agent_link__req(l, client, req->id);
+		size_t n = 0;
+		char **abs = patch_paths(patch, req->cwd != NULL ? req->cwd : l->t->opts->cwd, &n);
+
+		r->patch_pane = pane->id;
+		struct approval_request ar = {
+		    .kind = APPROVAL_PATCH,
+		    .cwd = req->cwd,
+		    .n_paths = n,
+		    .paths = abs,
+		    .refuse = cause != NULL ? cause : "refused by policy",
+		    .from = "agent",
+		};
+		approval_request(l->t->approvals, &ar, agent_link__patch_decided,
+		                 agent_link__patch_free, r);
+		patch_paths_free(abs);
 		free(cause);
 		patch_free(patch);
 		return;
 	}
 	if (err != 0) {
 		/* It does not apply (the message names the file and the hunk): 1. */
+		char *note = xasprintf("airlock: the patch does not apply: %s",
+		                       cause ? cause : "does not apply");
+
+		agent_link__patch_end(l->t, pane->id, PANE_EXITED, 1, note);
+		free(note);
 		agent_server_send(l->server, client,
 		                  protocol_event_error_code(req->id, cause ? cause : "does not apply",
 		                                            AGENT_LINK_PATCH_FAILED));
@@ -533,6 +675,7 @@ static void agent_link__on_patch(void *data, uint64_t client, const struct proto
 	r->plan = plan;
 	r->files = files;
 	r->n_files = n_files;
+	r->patch_pane = pane->id;
 	char *origin = xasprintf("agent client %llu", (unsigned long long)client);
 	struct approval_request ar = {
 	    .kind = APPROVAL_PATCH,
