@@ -1147,7 +1147,7 @@ TEST(rules_reloads_keep_memory_flat)
 	char *home = xasprintf("%s/home", tmp), *dir = xasprintf("%s/home/rules", tmp);
 	char *file = xasprintf("%s/team.rules", dir), *cause = NULL;
 	struct rules *r = rules_new();
-	size_t base, one, settled, after;
+	size_t base, one, settled = 0, after;
 	bool changed;
 
 	ASSERT_EQ(mkdir(home, 0700), 0);
