@@ -11,8 +11,10 @@
 
 # Where it can, the test has a /tmp of its own (a fresh tmpfs in a private
 # mount namespace): then whatever appears there is airlock's, not that of a
-# test running beside this one.
-if [ -z "${E2E_PRIVATE_TMP:-}" ] && [ "$(id -u)" = 0 ] &&
+# test running beside this one. Not for a build tree under /tmp, which the
+# fresh one would hide.
+e2e_exes="$(realpath -m "${AIRLOCK_SANDBOX_EXE:-/nonexistent}") $(realpath -m "${AIRLOCK:-/nonexistent}")"
+if [ -z "${E2E_PRIVATE_TMP:-}" ] && [ "$(id -u)" = 0 ] && [[ " $e2e_exes" != *" /tmp/"* ]] &&
 	unshare --mount --propagation private true 2>/dev/null; then
 	E2E_PRIVATE_TMP=1 exec unshare --mount --propagation private \
 		sh -c 'mount -t tmpfs -o mode=1777 e2e-tmp /tmp || E2E_PRIVATE_TMP=; export E2E_PRIVATE_TMP; exec bash "$0"' "$0"
