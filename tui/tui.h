@@ -186,8 +186,8 @@ struct pane {
 	char **proxy_env;            /* that proxy's variables */
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
 	bool paused;   /* its job is not read until the queue drains */
-	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and how many of its
-	 * network prompts wait (the clock stops while any do) */
+	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and whether one of
+	 * its network prompts waits (1; the clock stops meanwhile) */
 	uint64_t timeout_ms;
 	bool timed_out;
 	int net_waiting;
