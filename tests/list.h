@@ -42,6 +42,7 @@ UNIT(profile_builtins_plan_as_the_legacy_flags, 60)
 UNIT(profile_usage_errors_exit_2, 60)
 UNIT(exec_timeout_ends_the_command_with_124, 60)
 UNIT(reject_kinds_refuse_unasked_and_keep_the_others, 20)
+UNIT(protocol_timeout_ms_and_the_events_that_say_so, 5)
 
 /* airlock doctor */
 UNIT(doctor_healthy_host_can_sandbox, 5)

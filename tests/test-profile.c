@@ -11,6 +11,7 @@
 
 #include "core/approval.h"
 #include "core/audit.h"
+#include "core/protocol.h"
 #include "core/rules.h"
 #include "core/xmalloc.h"
 
@@ -474,5 +475,73 @@ TEST(reject_kinds_refuse_unasked_and_keep_the_others)
 	free(rules_dir);
 	free(home);
 	free(log);
+	return 0;
+}
+
+/* Parses LINE as a request; returns protocol_parse's result, *CAUSE for the caller to free. */
+static int profile__parse(const char *line, struct protocol_request *req, char **cause)
+{
+	*cause = NULL;
+	return protocol_parse(line, strlen(line), req, cause);
+}
+
+TEST(protocol_timeout_ms_and_the_events_that_say_so)
+{
+	struct protocol_request req;
+	struct protocol_event ev;
+	char *cause, *line;
+
+	/* timeout_ms on exec: whole milliseconds from 1 to a week, and formatted back. */
+	ASSERT_EQ(profile__parse("{\"id\":\"1\",\"op\":\"exec\",\"command\":[\"true\"],\"cwd\":\"/\","
+	                         "\"timeout_ms\":2000}",
+	                         &req, &cause),
+	          0);
+	ASSERT_EQ(req.timeout_ms, 2000);
+	line = protocol_request_format(&req);
+	ASSERT_CONTAINS(line, "\"timeout_ms\":2000");
+	free(line);
+	protocol_request_free(&req);
+	static const char *const bad[] = {
+	    "0", "-5", "1.5", "\"2000\"", "true", "604800001", "1e300", "null",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char *l = xasprintf("{\"id\":\"1\",\"op\":\"exec\",\"command\":[\"true\"],\"cwd\":\"/\","
+		                    "\"timeout_ms\":%s}",
+		                    bad[i]);
+		ASSERT(profile__parse(l, &req, &cause) != 0);
+		ASSERT_CONTAINS(cause, "timeout_ms");
+		free(cause);
+		protocol_request_free(&req);
+		free(l);
+	}
+	/* Only exec takes it. */
+	ASSERT(profile__parse("{\"id\":\"1\",\"op\":\"cancel\",\"target\":\"2\",\"timeout_ms\":5}", &req,
+	                      &cause) != 0);
+	free(cause);
+	protocol_request_free(&req);
+
+	/* The exit event says timed_out only when it did, and a client reads it back. */
+	line = protocol_event_exit_timed("1", 124, true, true);
+	ASSERT_CONTAINS(line, "\"timed_out\":true");
+	ASSERT_EQ(protocol_event_parse(line, strlen(line) - 1, &ev, &cause), 0);
+	ASSERT(ev.timed_out);
+	ASSERT_EQ(ev.code, 124);
+	protocol_event_free(&ev);
+	free(line);
+	line = protocol_event_exit("1", 0, true);
+	ASSERT_NOT_CONTAINS(line, "timed_out");
+	ASSERT_EQ(protocol_event_parse(line, strlen(line) - 1, &ev, &cause), 0);
+	ASSERT(!ev.timed_out);
+	protocol_event_free(&ev);
+	free(line);
+
+	/* A decision refused by a reject policy names the kind. */
+	line = protocol_event_decision_rejected("1", PROTOCOL_DENIED, "rejected by policy", "rules");
+	ASSERT_CONTAINS(line, "\"rejected\":\"rules\"");
+	ASSERT_CONTAINS(line, "\"reason\":\"rejected by policy\"");
+	free(line);
+	line = protocol_event_decision_reason("1", PROTOCOL_DENIED, NULL);
+	ASSERT_NOT_CONTAINS(line, "rejected");
+	free(line);
 	return 0;
 }
