@@ -351,6 +351,7 @@ UNIT(tui_rules_view_never_revokes_a_rule_that_changed_under_it, 10)
 UNIT(tui_mode_switch_changes_approval_and_network_for_what_comes_next, 10)
 UNIT(tui_mode_switch_says_why_the_network_stays, 10)
 UNIT(tui_status_text_shortens_the_socket_and_cwd_before_cutting, 5)
+UNIT(tui_pane_keeps_grapheme_clusters, 10)
 UNIT(layout_modal_keeps_origin_and_field_at_every_size, 30)
 
 /* TUI snapshots: real drawing code, off-screen curses (tui/, issue 4) */
@@ -386,6 +387,7 @@ UNIT(tui_snapshot_rules_view, 20)
 UNIT(tui_snapshot_mode_switch, 20)
 UNIT(tui_snapshot_status_shortened_and_bidi_shown, 20)
 UNIT(tui_modes_draw_at_every_size_down_to_1x1, 60)
+UNIT(tui_snapshot_combining_marks, 20)
 
 /* the real TUI in tmux (tests/e2e, issue 4) */
 SCRIPT(tui_e2e_denied_touch, "tests/e2e/tui-denied-touch.sh", 90)

@@ -599,3 +599,72 @@ TEST(tui_status_text_shortens_the_socket_and_cwd_before_cutting)
 	free(s);
 	return 0;
 }
+
+TEST(tui_pane_keeps_grapheme_clusters)
+{
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 2, 20);
+	struct pane_cell c;
+	uint32_t chars[PANE_CLUSTER_CHARS];
+
+	setlocale(LC_ALL, "C.UTF-8");
+	/* e + combining acute, a family joined by ZWJ, a heart with VS16. */
+	modes_feed(p, "e\xcc\x81!\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9 \xe2\x9d\xa4\xef\xb8\x8f");
+	pane_view_cell(p, 0, 0, &c);
+	ASSERT(c.ch & PANE_CLUSTER_BIT);
+	ASSERT_EQ(pane_cell_chars(p, &c, chars), 2u);
+	ASSERT_EQ(chars[0], 0x65u);
+	ASSERT_EQ(chars[1], 0x301u);
+	ASSERT_EQ(pane_cell_base(p, &c), 0x65u);
+	pane_view_cell(p, 0, 1, &c);
+	ASSERT_EQ(c.ch, (uint32_t)'!');
+	ASSERT_EQ(pane_cell_chars(p, &c, chars), 1u);
+	pane_view_cell(p, 0, 2, &c);
+	ASSERT_EQ(pane_cell_chars(p, &c, chars), 2u); /* the man and his joiner */
+	ASSERT_EQ(chars[1], 0x200du);
+	ASSERT_EQ(c.width, 2);
+	pane_view_cell(p, 0, 4, &c);
+	ASSERT_EQ(pane_cell_base(p, &c), 0x1f469u);
+	pane_view_cell(p, 0, 7, &c);
+	ASSERT_EQ(pane_cell_chars(p, &c, chars), 2u);
+	ASSERT_EQ(chars[1], 0xfe0fu);
+	/* To the scrollback and back (the pane grows): the marks stay. */
+	modes_feed(p, "\r\nnext\r\nlast");
+	ASSERT_EQ(p->sb_len, 1u);
+	pane_line_cell(p, 0, 0, &c);
+	ASSERT_EQ(pane_cell_chars(p, &c, chars), 2u);
+	ASSERT_EQ(chars[1], 0x301u);
+	pane_resize(p, 5, 20);
+	ASSERT_EQ(p->sb_len, 0u);
+	pane_view_cell(p, 0, 0, &c);
+	ASSERT_EQ(pane_cell_chars(p, &c, chars), 2u);
+	ASSERT_EQ(chars[1], 0x301u);
+	/* The same cluster again takes no new entry; search matches it by its base. */
+	for (int i = 0; i < 200; i++)
+		modes_feed(p, "\r\ne\xcc\x81");
+	ASSERT_EQ(pane_cluster_count(p), 3u); /* é, man + joiner, heart + VS16 */
+	long line = pane_line_count(p);
+	int col = 0, cols;
+	bool wrapped;
+	ASSERT(mode_scroll_find(p, "e!", true, &line, &col, &cols, &wrapped));
+	ASSERT_EQ(col, 0);
+	pane_free(p);
+
+	/* Past PANE_CLUSTERS_MAX distinct clusters, a cluster keeps its base alone. */
+	p = pane_new(NULL, 1, "x", 0, NULL, 2, 80);
+	char buf[8];
+	for (int i = 0; i < 70 * 70; i++) {
+		int a = 0x300 + i / 70, b = 0x300 + i % 70;
+		buf[0] = 'a';
+		buf[1] = (char)(0xc0 | (a >> 6));
+		buf[2] = (char)(0x80 | (a & 0x3f));
+		buf[3] = (char)(0xc0 | (b >> 6));
+		buf[4] = (char)(0x80 | (b & 0x3f));
+		buf[5] = '\0';
+		modes_feed(p, buf);
+	}
+	ASSERT_EQ(pane_cluster_count(p), (size_t)PANE_CLUSTERS_MAX);
+	pane_view_cell(p, 0, 79, &c);
+	ASSERT_EQ(c.ch, (uint32_t)'a');
+	pane_free(p);
+	return 0;
+}

@@ -1149,3 +1149,27 @@ TEST(tui_modes_draw_at_every_size_down_to_1x1)
 	}
 	return 0;
 }
+
+TEST(tui_snapshot_combining_marks)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_pane(&s, "printf 'caf\\u00e9'", true);
+	/* Decomposed accents, a ZWJ family, a heart with VS16, Hangul jamo, a flag's halves. */
+	snap_feed(p, "cafe\xcc\x81 na\xcc\x83o Zu\xcc\x88rich\r\n");
+	snap_feed(p, "family \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"
+	             " end\r\n");
+	snap_feed(p, "heart \xe2\x9d\xa4\xef\xb8\x8f end\r\n");
+	snap_feed(p, "a\xcc\x81\xcc\x82\xcc\x83\xcc\x84 stacked end\r\n");
+	snap_feed(p, "rtl \xe2\x80\xae" "abc end\r\n");
+	ASSERT_EQ(snap_check(&s, "tui-combining-80x24.txt"), 0);
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, "cafe\xcc\x81 na\xcc\x83o Zu\xcc\x88rich");
+	ASSERT_NOT_CONTAINS(text, "\xe2\x80\x8d"); /* no joiner reaches the terminal */
+	ASSERT_NOT_CONTAINS(text, "\xe2\x80\xae"); /* nor a bidi override */
+	free(text);
+	snap_close(&s);
+	return 0;
+}

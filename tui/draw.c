@@ -153,6 +153,30 @@ static void draw__status(struct tui *t, const struct rect *r)
 	free(s);
 }
 
+/*
+ * Cell C's characters for curses (WCH: CCHARW_MAX + 1): its base and the
+ * marks on it, as one cell. Joiners, variation selectors and bidi controls
+ * are left out: a terminal such as tmux would join an emoji sequence into
+ * one glyph two columns wide, or draw a text character as a wide emoji,
+ * where the pane's grid (libvterm's) gives every character its own cells,
+ * and the rest of the row would shift; a bidi control would reorder it.
+ */
+static void draw__cluster(const struct pane *p, const struct pane_cell *c, wchar_t *wch)
+{
+	uint32_t chars[PANE_CLUSTER_CHARS];
+	size_t n = pane_cell_chars(p, c, chars), k = 0;
+
+	wch[k++] = n > 0 ? (wchar_t)chars[0] : L' ';
+	for (size_t i = 1; i < n && k < CCHARW_MAX; i++) {
+		wchar_t m = (wchar_t)chars[i];
+		if (m == 0x200d || m == 0xfe0e || m == 0xfe0f || layout_bidi_control(m) ||
+		    wcwidth(m) != 0)
+			continue;
+		wch[k++] = m;
+	}
+	wch[k] = L'\0';
+}
+
 /* One pane: its title row, then its view (MV: the mode's view, scroll mode's mark and match). */
 static void draw__pane(struct tui *t, int i, const struct rect *r, const struct mode_view *mv)
 {
@@ -179,7 +203,7 @@ static void draw__pane(struct tui *t, int i, const struct rect *r, const struct 
 	for (int row = 0; row < r->h - 1; row++) {
 		for (int col = 0; col < r->w; col++) {
 			struct pane_cell c;
-			wchar_t wch[2] = {L' ', L'\0'};
+			wchar_t wch[CCHARW_MAX + 1] = {L' ', L'\0'};
 			attr_t a = A_NORMAL;
 			bool bold = false;
 
@@ -187,7 +211,7 @@ static void draw__pane(struct tui *t, int i, const struct rect *r, const struct 
 			if (c.width == 0 && col > 0)
 				continue; /* the right half of a wide character */
 			if (c.ch != 0)
-				wch[0] = (wchar_t)c.ch;
+				draw__cluster(p, &c, wch);
 			if (c.width == 2 && col + 1 >= r->w)
 				wch[0] = L' '; /* no room for both halves */
 			if (c.attrs & PANE_ATTR_BOLD)

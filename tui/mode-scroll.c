@@ -136,7 +136,8 @@ static void mode_scroll__read(const struct pane *p, long line, bool caseless,
 		pane_line_cell(p, line, c, &cell);
 		if (cell.width == 0 && c > 0)
 			continue; /* the right half of a wide character */
-		wchar_t wc = cell.ch == 0 ? L' ' : (wchar_t)cell.ch;
+		uint32_t base = pane_cell_base(p, &cell); /* a cluster matches by its base */
+		wchar_t wc = base == 0 ? L' ' : (wchar_t)base;
 		l->ch[l->n] = caseless ? (wchar_t)towlower((wint_t)wc) : wc;
 		l->col[l->n] = c;
 		l->width[l->n] = cell.width > 0 ? cell.width : 1;

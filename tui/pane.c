@@ -6,6 +6,11 @@
  * blanks trimmed, in a ring of PANE_SCROLLBACK_LINES lines; sb_popline gives
  * them back when the pane grows taller.
  *
+ * A character with marks on it (libvterm keeps up to six code points in a
+ * cell: e + U+0301, an emoji and its joiner) is kept whole: the cell names
+ * an entry of the pane's table of clusters, so a scrollback cell stays the
+ * same small size.
+ *
  * The pane is only a model: it never draws. The view (what the drawing code
  * reads) is the screen scrolled back by `scroll` lines into that ring. Keys
  * typed in a focused pane go through vterm_keyboard_* so the command gets
@@ -32,10 +37,91 @@ static uint32_t pane__color(const VTermColor *c, bool fg)
 	return PANE_COLOR_RGB(c->rgb.red, c->rgb.green, c->rgb.blue);
 }
 
-/* A VTerm screen cell in the pane's compact form. */
-static void pane__cell_from_vterm(const VTermScreenCell *vc, struct pane_cell *out)
+/*
+ * The pane's clusters: a growing array of character sequences and an open
+ * hash of their indexes, so that a cluster seen again (every accented
+ * letter of a text) takes no new entry.
+ */
+#define PANE_CLUSTER_SLOTS (2 * PANE_CLUSTERS_MAX)
+
+struct pane_clusters {
+	uint32_t (*v)[PANE_CLUSTER_CHARS];
+	size_t n;
+	int32_t slot[PANE_CLUSTER_SLOTS]; /* index + 1; 0: free */
+};
+
+/* A hash of a cluster's characters (FNV-1a over the code points). */
+static size_t pane__cluster_hash(const uint32_t *chars)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < PANE_CLUSTER_CHARS && chars[i] != 0; i++) {
+		h ^= chars[i];
+		h *= 16777619u;
+	}
+	return h % PANE_CLUSTER_SLOTS;
+}
+
+/* The cell value for the cluster CHARS (VTERM_MAX_CHARS_PER_CELL, 0-ended when shorter). */
+static uint32_t pane__cluster(struct pane_clusters *cl, const uint32_t *chars)
+{
+	uint32_t key[PANE_CLUSTER_CHARS] = {0};
+	size_t h;
+
+	for (int i = 0; i < PANE_CLUSTER_CHARS && chars[i] != 0; i++)
+		key[i] = chars[i];
+	for (h = pane__cluster_hash(key); cl->slot[h] != 0; h = (h + 1) % PANE_CLUSTER_SLOTS)
+		if (memcmp(cl->v[cl->slot[h] - 1], key, sizeof key) == 0)
+			return PANE_CLUSTER_BIT | (uint32_t)(cl->slot[h] - 1);
+	if (cl->n == PANE_CLUSTERS_MAX)
+		return key[0]; /* full: the base character alone */
+	if ((cl->n & (cl->n - 1)) == 0)
+		cl->v = xreallocarray(cl->v, cl->n ? cl->n * 2 : 16, sizeof cl->v[0]);
+	memcpy(cl->v[cl->n], key, sizeof key);
+	cl->slot[h] = (int32_t)++cl->n;
+	return PANE_CLUSTER_BIT | (uint32_t)(cl->n - 1);
+}
+
+/* The characters of a cell (see tui.h). */
+size_t pane_cell_chars(const struct pane *p, const struct pane_cell *c, uint32_t *out)
+{
+	size_t n = 0;
+
+	if (c->ch & PANE_CLUSTER_BIT) {
+		uint32_t idx = c->ch & ~PANE_CLUSTER_BIT;
+		if (p->clusters == NULL || idx >= p->clusters->n)
+			return 0;
+		for (; n < PANE_CLUSTER_CHARS && p->clusters->v[idx][n] != 0; n++)
+			out[n] = p->clusters->v[idx][n];
+		return n;
+	}
+	if (c->ch != 0)
+		out[n++] = c->ch;
+	return n;
+}
+
+/* How many clusters P's table holds. */
+size_t pane_cluster_count(const struct pane *p)
+{
+	return p->clusters != NULL ? p->clusters->n : 0;
+}
+
+/* A cell's first character. */
+uint32_t pane_cell_base(const struct pane *p, const struct pane_cell *c)
+{
+	uint32_t chars[PANE_CLUSTER_CHARS];
+
+	return pane_cell_chars(p, c, chars) > 0 ? chars[0] : 0;
+}
+
+/* A VTerm screen cell in the pane's compact form (P's clusters take its marks). */
+static void pane__cell_from_vterm(const struct pane *p, const VTermScreenCell *vc,
+                                  struct pane_cell *out)
 {
 	out->ch = vc->chars[0];
+	if (vc->chars[0] != 0 && vc->chars[0] != (uint32_t)-1 && vc->chars[1] != 0 &&
+	    p->clusters != NULL)
+		out->ch = pane__cluster(p->clusters, vc->chars);
 	out->width = (uint8_t)(vc->width < 0 ? 0 : vc->width);
 	if (vc->chars[0] == (uint32_t)-1) {
 		/* libvterm marks the right half of a wide character so. */
@@ -97,14 +183,14 @@ static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
 	int n = cols;
 
 	while (n > 0) {
-		pane__cell_from_vterm(&cells[n - 1], &tmp);
+		pane__cell_from_vterm(p, &cells[n - 1], &tmp);
 		if (!pane__cell_blank(&tmp))
 			break;
 		n--;
 	}
 	line = pane__sb_add(p, n);
 	for (int i = 0; i < n; i++)
-		pane__cell_from_vterm(&cells[i], &line->cells[i]);
+		pane__cell_from_vterm(p, &cells[i], &line->cells[i]);
 	return 1;
 }
 
@@ -140,7 +226,10 @@ static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 		c->bg.type = VTERM_COLOR_DEFAULT_BG;
 		if (i < line->ncells) {
 			const struct pane_cell *pc = &line->cells[i];
-			c->chars[0] = pc->ch;
+			uint32_t chars[PANE_CLUSTER_CHARS];
+			size_t n = pane_cell_chars(p, pc, chars);
+			for (size_t k = 0; k < n && k < VTERM_MAX_CHARS_PER_CELL; k++)
+				c->chars[k] = chars[k];
 			c->width = (char)pc->width;
 			c->attrs.bold = !!(pc->attrs & PANE_ATTR_BOLD);
 			c->attrs.underline = !!(pc->attrs & PANE_ATTR_UNDERLINE);
@@ -219,6 +308,7 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 	p->rows = rows > 0 ? rows : 1;
 	p->cols = cols > 0 ? cols : 1;
 	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
+	p->clusters = xcalloc(1, sizeof *p->clusters);
 	p->vt = vterm_new(p->rows, p->cols);
 	vterm_set_utf8(p->vt, 1);
 	vterm_output_set_callback(p->vt, pane__output, p);
@@ -240,6 +330,8 @@ void pane_free(struct pane *p)
 	for (size_t i = 0; i < p->sb_len; i++)
 		free(p->sb[(p->sb_head + i) % PANE_SCROLLBACK_LINES]);
 	free(p->sb);
+	free(p->clusters->v);
+	free(p->clusters);
 	for (size_t i = 0; i < p->argc; i++)
 		free(p->argv[i]);
 	free(p->argv);
@@ -504,7 +596,7 @@ void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *ou
 	VTermPos pos = {.row = v, .col = col};
 	if (v >= p->rows || col >= p->cols || !vterm_screen_get_cell(p->vs, pos, &vc))
 		return;
-	pane__cell_from_vterm(&vc, out);
+	pane__cell_from_vterm(p, &vc, out);
 }
 
 /* Scrolls the view within the scrollback. */

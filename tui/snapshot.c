@@ -93,7 +93,7 @@ char *snapshot_screen(void)
 	char *styles[SNAPSHOT_MAX_STYLES];
 	int n_styles = 0, cy, cx;
 	struct snapshot_buf text = {0}, plane = {0}, out = {0};
-	char *rowbuf = xmalloc((size_t)cols * 8 + 1);
+	char *rowbuf = xmalloc((size_t)cols * 8 * CCHARW_MAX + 1);
 	char *stylebuf = xmalloc((size_t)cols + 1);
 	bool shown = draw_cursor(&cy, &cx);
 
@@ -135,13 +135,16 @@ char *snapshot_screen(void)
 				wch[0] = L' ';
 			int w = wcwidth(wch[0]);
 			skip = w > 1 ? w - 1 : 0;
-			int n = wctomb(mb, wch[0]);
-			if (n <= 0) {
-				mb[0] = '?';
-				n = 1;
+			/* The marks on it too: a combining character shares its cell. */
+			for (int k = 0; k < CCHARW_MAX && (k == 0 || wch[k] != L'\0'); k++) {
+				int n = wctomb(mb, wch[k]);
+				if (n <= 0) {
+					mb[0] = '?';
+					n = 1;
+				}
+				memcpy(rowbuf + tlen, mb, (size_t)n);
+				tlen += (size_t)n;
 			}
-			memcpy(rowbuf + tlen, mb, (size_t)n);
-			tlen += (size_t)n;
 			if (wch[0] != L' ')
 				tkeep = tlen;
 		}

@@ -88,9 +88,20 @@ enum {
 	PANE_ATTR_BLINK = 1 << 4,
 };
 
+/*
+ * A character with marks on it (a grapheme cluster: e + U+0301, an emoji and
+ * its joiner) is kept whole: its cell's ch is PANE_CLUSTER_BIT | an index
+ * into the pane's table of clusters (pane_cell_chars() reads it back). The
+ * table holds at most PANE_CLUSTERS_MAX distinct clusters; past that a
+ * cluster keeps its first character only.
+ */
+#define PANE_CLUSTER_BIT   0x80000000u
+#define PANE_CLUSTER_CHARS 6 /* VTERM_MAX_CHARS_PER_CELL */
+#define PANE_CLUSTERS_MAX  4096
+
 /* One cell as the pane keeps it (compact: scrollback holds many). */
 struct pane_cell {
-	uint32_t ch; /* 0: blank */
+	uint32_t ch; /* 0: blank; PANE_CLUSTER_BIT set: a cluster (see above) */
 	uint32_t fg, bg;
 	uint8_t attrs;
 	uint8_t width; /* 1, 2 (wide), or 0 (right half of a wide char) */
@@ -194,6 +205,7 @@ struct pane {
 	char *pending; /* output not yet through the emulator (see pane_queue) */
 	size_t pending_len, pending_cap;
 	unsigned long flood_chunks; /* chunks that took the fast path */
+	struct pane_clusters *clusters; /* the clusters its cells name (see PANE_CLUSTER_BIT) */
 };
 
 struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, char *const argv[],
@@ -214,6 +226,15 @@ size_t pane_flush_for(struct pane *p, uint64_t budget_ns);
 /* Writes one airlock line (a decision, a note) into the pane, in colour. */
 void pane_note(struct pane *p, const char *text);
 void pane_resize(struct pane *p, int rows, int cols);
+/*
+ * The characters of cell C of P (a cluster's, or its one character) into
+ * OUT (room for PANE_CLUSTER_CHARS); returns how many (0: a blank cell).
+ */
+size_t pane_cell_chars(const struct pane *p, const struct pane_cell *c, uint32_t *out);
+/* How many distinct clusters P keeps (at most PANE_CLUSTERS_MAX). */
+size_t pane_cluster_count(const struct pane *p);
+/* The first character of cell C (its base, for a cluster); 0: blank. */
+uint32_t pane_cell_base(const struct pane *p, const struct pane_cell *c);
 /* The cell at ROW, COL of the pane's view, scrollback included. */
 void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *out);
 /* Scrolls the view by DELTA lines (positive: back in history). */
