@@ -670,3 +670,45 @@ TEST(exec_decider_is_asked_what_would_prompt_and_fails_closed)
 	free(made);
 	return 0;
 }
+
+TEST(approval_decider_judges_network_under_never)
+{
+	DECIDER_TEST_NEED_PYTHON();
+	char *script = test_srcpath("man/examples/decider.py");
+	char *asked = xasprintf("%s/asked", test_tmpdir());
+	char *argv[] = {DECIDER_TEST_PYTHON, script, "--host", "ok.example", "--log", asked};
+	struct decider_spec spec = {.argv = argv, .argc = 6, .timeout_ms = 10000, .quiet = true};
+	struct decider_test__res r[3] = {0};
+	struct decider_test__env env;
+	uv_loop_t loop;
+
+	ASSERT_EQ(uv_loop_init(&loop), 0);
+	struct decider *d = decider_new(&loop, &spec);
+	ASSERT_EQ(decider_test__setup(&env, DECIDE_APPROVAL_NEVER,
+	                              "network_rule(host=\"blocked.example\", decision=\"deny\")\n",
+	                              d),
+	          0);
+	/* Under never a name nothing refuses is the decider's: the proxy looks it up. */
+	ASSERT(!approval_network_refused_by_name(env.q, "ok.example", "https", 443));
+	ASSERT(approval_network_refused_by_name(env.q, "blocked.example", "https", 443));
+	struct approval_request net = {
+	    .kind = APPROVAL_NETWORK, .host = "ok.example", .protocol = "https", .port = 443};
+	ASSERT(approval_request(env.q, &net, decider_test__res_cb, NULL, &r[0]) > 0);
+	decider_test__run_calls(&loop, &r[0].calls, 10000);
+	ASSERT(r[0].calls == 1 && r[0].allowed && r[0].by == AUDIT_BY_DECIDER);
+	net.host = "elsewhere.example";
+	ASSERT(approval_request(env.q, &net, decider_test__res_cb, NULL, &r[1]) > 0);
+	decider_test__run_calls(&loop, &r[1].calls, 10000);
+	ASSERT(r[1].calls == 1 && !r[1].allowed && r[1].by == AUDIT_BY_DECIDER);
+	/* A deny rule decides without it. */
+	net.host = "blocked.example";
+	ASSERT_EQ(approval_request(env.q, &net, decider_test__res_cb, NULL, &r[2]), 0);
+	ASSERT(!r[2].allowed && r[2].by == AUDIT_BY_RULE);
+	ASSERT_EQ(approval_pending(env.q), 0);
+	ASSERT_EQ(decider_test__lines(asked), 2);
+	decider_test__teardown(&env);
+	decider_test__close(&loop, d);
+	free(script);
+	free(asked);
+	return 0;
+}
