@@ -150,11 +150,11 @@ static void decider__fail_all(struct decider *d, const char *why)
 }
 
 /*
- * A copy of S (LEN bytes) as one line of printable UTF-8: control
- * characters become spaces, bytes that are not UTF-8 become U+FFFD, and at
- * most MAX bytes are kept (never cutting a character).
+ * A copy of S (LEN bytes) as valid UTF-8: bytes that are not UTF-8 become
+ * U+FFFD and, with LINE, control characters become spaces (one printable
+ * line); at most MAX bytes are kept (never cutting a character).
  */
-static char *decider__clean(const char *s, size_t len, size_t max)
+static char *decider__clean(const char *s, size_t len, size_t max, bool line)
 {
 	char *out = xmalloc(len * 3 + 1), *w = out;
 	size_t i = 0;
@@ -181,9 +181,9 @@ static char *decider__clean(const char *s, size_t len, size_t max)
 			w += 3;
 			i++;
 		} else if (n == 1) {
-			*w++ = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+			*w++ = line && (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 			i++;
-		} else if (n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
+		} else if (line && n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
 			*w++ = ' '; /* a C1 control */
 			i += 2;
 		} else {
@@ -196,10 +196,14 @@ static char *decider__clean(const char *s, size_t len, size_t max)
 	return out;
 }
 
-/* A cleaned copy of the C string S (for the question line), or "" when NULL. */
+/*
+ * A copy of the C string S for the question, or "" when NULL: valid UTF-8,
+ * every other byte kept (the JSON writer escapes control characters, so
+ * the decider sees the words as they are, newlines and tabs included).
+ */
 static char *decider__str(const char *s)
 {
-	return s != NULL ? decider__clean(s, strlen(s), strlen(s) * 3 + 4) : xstrdup("");
+	return s != NULL ? decider__clean(s, strlen(s), strlen(s) * 3 + 4, false) : xstrdup("");
 }
 
 /* Takes one answer LINE (LEN bytes, no newline). Returns false when it is out of form. */
@@ -235,7 +239,7 @@ static bool decider__take(struct decider *d, const char *line, size_t len)
 		return false;
 	}
 	reason = why != NULL ? decider__clean(why->valuestring, strlen(why->valuestring),
-	                                      DECIDER_REASON_MAX)
+	                                      DECIDER_REASON_MAX, true)
 	                     : xstrdup("");
 	if (reason[0] == '\0') {
 		free(reason);

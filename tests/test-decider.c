@@ -712,3 +712,40 @@ TEST(approval_decider_judges_network_under_never)
 	free(asked);
 	return 0;
 }
+
+TEST(decider_question_keeps_words_and_reasons_are_one_clean_line)
+{
+	char *seen = xasprintf("%s/seen", test_tmpdir());
+	char *script = xasprintf("%s/d.sh", test_tmpdir());
+	char *argv[] = {"/bin/sh", script};
+	struct decider_spec spec = {.argv = argv, .argc = 2, .timeout_ms = 5000, .quiet = true};
+	struct decider_test__answer a = {0};
+	char *words[] = {"git", "log\n--output=/etc/x", "bad\xff"};
+	struct decider_query q = {.kind = "exec", .words = words, .n_words = 3};
+	uv_loop_t loop;
+
+	/* It answers with a reason that holds an escape sequence and a newline. */
+	ASSERT_EQ(test_write_file(script,
+	                          "read -r l; printf '%s\\n' \"$l\" > \"$0.seen\"\n"
+	                          "printf '{\"id\":\"1\",\"decision\":\"deny\",\"reason\":"
+	                          "\"red \\\\u001b[31m\\\\nsecond line\"}\\n'\n"
+	                          "exec sleep 30\n"),
+	          0);
+	free(seen);
+	seen = xasprintf("%s.seen", script);
+	ASSERT_EQ(uv_loop_init(&loop), 0);
+	struct decider *d = decider_new(&loop, &spec);
+	ASSERT(decider_ask(d, &q, decider_test__cb, &a) > 0);
+	decider_test__run(&loop, &a.done, 4000);
+	ASSERT(a.done && !a.failed && a.verdict == DECIDER_DENY);
+	ASSERT_STR_EQ(a.reason, "red  [31m second line");
+	/* The question: one line, the words whole (a newline escaped, not a space). */
+	char *line = test_read_file(seen, NULL);
+	ASSERT_CONTAINS(line, "\"subject\":[\"git\",\"log\\n--output=/etc/x\",\"bad\xef\xbf\xbd\"]");
+	ASSERT_EQ(decider_test__lines(seen), 1);
+	free(line);
+	decider_test__close(&loop, d);
+	free(seen);
+	free(script);
+	return 0;
+}
