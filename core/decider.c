@@ -99,7 +99,9 @@ static void decider__kill(struct decider *d)
 	d->line = NULL;
 	d->line_len = 0;
 	if (!c->exited) {
-		/* Held open (and the loop with it) until it is reaped. */
+		/* Its whole group (what it started too); held open until it is reaped. */
+		if (c->proc.pid > 0)
+			kill(-c->proc.pid, SIGKILL);
 		uv_process_kill(&c->proc, SIGKILL);
 		uv_ref((uv_handle_t *)&c->proc);
 	}
@@ -351,6 +353,8 @@ static int decider__start(struct decider *d)
 	o.file = d->argv[0];
 	o.args = d->argv;
 	o.exit_cb = decider__exited;
+	/* A process group of its own: killing it kills what it started (a `sleep`, a helper). */
+	o.flags = UV_PROCESS_DETACHED;
 	o.stdio = stdio;
 	o.stdio_count = 3;
 	d->starts++;

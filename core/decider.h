@@ -13,7 +13,8 @@
  * answered within the timeout, a program that exits or closes its stdout,
  * or a line that is not such an answer fails every question outstanding
  * (the caller then treats it as `ask`, or `deny` where no human can
- * answer), and the program is killed; it is started again at the next
+ * answer), and the program is killed (its process group, so what it
+ * started goes too); it is started again at the next
  * question, at most once a minute (the first start is not a restart).
  *
  * Nothing blocks: the questions live on a libuv loop. `airlock exec` runs

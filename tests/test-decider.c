@@ -14,6 +14,7 @@
 #include "../core/rules.h"
 #include "../core/xmalloc.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -138,9 +139,42 @@ TEST(decider_example_allows_read_only_git_and_denies_unlisted_hosts)
 	return 0;
 }
 
+/* Whether a process whose command line holds WORD runs (zombies aside). */
+static bool decider_test__running(const char *word)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	while (d != NULL && !found && (e = readdir(d)) != NULL) {
+		char *path, *cmd, *stat;
+		size_t len = 0;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		path = xasprintf("/proc/%s/cmdline", e->d_name);
+		cmd = test_read_file(path, &len);
+		free(path);
+		path = xasprintf("/proc/%s/stat", e->d_name);
+		stat = test_read_file(path, NULL);
+		free(path);
+		for (size_t i = 0; cmd != NULL && i < len; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		found = cmd != NULL && strstr(cmd, word) != NULL && stat != NULL &&
+		        strstr(stat, ") Z ") == NULL;
+		free(cmd);
+		free(stat);
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
 TEST(decider_slow_answer_fails_at_the_timeout)
 {
-	char *argv[] = {"/bin/sh", "-c", "exec sleep 30"};
+	/* A child of its own that sleeps: it goes with the decider. */
+	char *argv[] = {"/bin/sh", "-c", "sleep 31.25; true"};
 	struct decider_spec spec = {.argv = argv, .argc = 3, .timeout_ms = 200, .quiet = true};
 	struct decider_test__answer a = {0};
 	char *words[] = {"make"};
@@ -155,6 +189,11 @@ TEST(decider_slow_answer_fails_at_the_timeout)
 	ASSERT(a.done && a.failed && a.verdict == DECIDER_ASK);
 	ASSERT_CONTAINS(a.reason, "did not answer within 200 ms");
 	ASSERT((uv_hrtime() - t0) / 1000000 < 3000);
+	for (int i = 0; i < 200 && decider_test__running("31.25"); i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(10000);
+	}
+	ASSERT(!decider_test__running("31.25"));
 	decider_test__close(&loop, d);
 	return 0;
 }
