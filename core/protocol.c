@@ -115,6 +115,18 @@ bool protocol_utf8_valid(const char *buf, size_t len, size_t *bad)
 		size_t n;
 		uint32_t cp, min;
 
+		/* Runs of ASCII (base64 output, most JSON) eight bytes at a time. */
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ull) != 0)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		c = s[i];
 		if (c < 0x80) {
 			i++;
 			continue;
@@ -691,16 +703,74 @@ char *protocol_event_decision_rejected(const char *id, enum protocol_decision de
 	return protocol_line(o);
 }
 
+static char *protocol_base64_put(char *o, const void *data, size_t len);
+
+/*
+ * Output is most of what a busy socket carries: its event is written by
+ * hand, as cJSON would print it (same fields, same order), the base64 put
+ * straight into the line (it needs no escaping), never through a tree.
+ */
 char *protocol_event_output(const char *id, enum protocol_stream stream, const void *data,
                             size_t len)
 {
-	cJSON *o = protocol_event_new(id, PROTOCOL_EVENT_OUTPUT);
-	char *b64 = protocol_base64_encode(data, len);
+	cJSON *jid = id != NULL ? cJSON_CreateString(id) : cJSON_CreateNull();
+	char *idj = cJSON_PrintUnformatted(jid), *line, *w;
 
-	cJSON_AddStringToObject(o, "stream", stream == PROTOCOL_STDERR ? "stderr" : "stdout");
-	cJSON_AddStringToObject(o, "data", b64);
-	free(b64);
-	return protocol_line(o);
+	cJSON_Delete(jid);
+	if (idj == NULL) {
+		fputs("airlock: out of memory (printing JSON)\n", stderr);
+		abort();
+	}
+	line = xmalloc(strlen(idj) + (len + 2) / 3 * 4 + 80);
+	w = line + sprintf(line, "{\"id\":%s,\"event\":\"output\",\"stream\":\"%s\",\"data\":\"",
+	                   idj, stream == PROTOCOL_STDERR ? "stderr" : "stdout");
+	cJSON_free(idj);
+	w = protocol_base64_put(w, data, len);
+	memcpy(w, "\"}\n", 4);
+	return line;
+}
+
+/*
+ * An output event exactly as protocol_event_output writes it (an id of
+ * plain printable ASCII), read without a JSON tree: true with *EV filled;
+ * false for anything else, which the general parser then reads.
+ */
+static bool protocol_event_parse_output(const char *line, size_t len, struct protocol_event *ev)
+{
+	static const char head[] = "{\"id\":\"";
+	static const char mid[] = "\",\"event\":\"output\",\"stream\":\"std";
+	static const char tail[] = "\",\"data\":\"";
+	const char *p = line, *end = line + len, *id, *data, *q;
+	size_t n;
+
+	if (len < sizeof head - 1 || memcmp(p, head, sizeof head - 1) != 0)
+		return false;
+	p += sizeof head - 1;
+	id = p;
+	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 &&
+	       (unsigned char)*p < 0x7f)
+		p++;
+	n = (size_t)(p - id);
+	if ((size_t)(end - p) < sizeof mid - 1 + 3 + sizeof tail - 1 + 2 ||
+	    memcmp(p, mid, sizeof mid - 1) != 0)
+		return false;
+	p += sizeof mid - 1;
+	if (memcmp(p, "out", 3) != 0 && memcmp(p, "err", 3) != 0)
+		return false;
+	ev->stream = p[0] == 'e' ? PROTOCOL_STDERR : PROTOCOL_STDOUT;
+	p += 3;
+	if (memcmp(p, tail, sizeof tail - 1) != 0)
+		return false;
+	data = p + sizeof tail - 1;
+	q = memchr(data, '"', (size_t)(end - data));
+	if (q == NULL || end - q != 2 || q[1] != '}')
+		return false;
+	ev->data = protocol_base64_decode(data, (size_t)(q - data), &ev->len);
+	if (ev->data == NULL)
+		return false;
+	ev->kind = PROTOCOL_EVENT_OUTPUT;
+	ev->id = xstrndup(id, n);
+	return true;
 }
 
 char *protocol_event_exit(const char *id, int code, bool sandboxed)
@@ -820,12 +890,17 @@ static char *protocol_patch_lines(const cJSON *files)
 
 int protocol_event_parse(const char *line, size_t len, struct protocol_event *ev, char **cause)
 {
-	cJSON *json = protocol_json(line, len, cause), *id, *event, *v;
+	cJSON *json, *id, *event, *v;
 	size_t k;
 	const char *name;
 	int rc = -EINVAL;
 
 	memset(ev, 0, sizeof *ev);
+	/* The event a flood is made of: no tree for it. */
+	if (protocol_event_parse_output(line, len, ev))
+		return 0;
+	memset(ev, 0, sizeof *ev);
+	json = protocol_json(line, len, cause);
 	if (json == NULL)
 		return -EINVAL;
 	id = cJSON_GetObjectItemCaseSensitive(json, "id");
@@ -939,73 +1014,95 @@ void protocol_event_free(struct protocol_event *ev)
 static const char protocol_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *protocol_base64_encode(const void *data, size_t len)
+/* Writes LEN bytes of DATA in base64 at O (4 * ceil(LEN / 3) characters and a NUL); returns the NUL. */
+static char *protocol_base64_put(char *o, const void *data, size_t len)
 {
 	const unsigned char *s = data;
-	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
+	/* Whole groups of three bytes, then the tail with its padding. */
+	for (; i + 3 <= len; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
 
-		if (i + 1 < len)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < len)
-			v |= s[i + 2];
-		*o++ = protocol_b64[(v >> 18) & 63];
+		o[0] = protocol_b64[v >> 18];
+		o[1] = protocol_b64[(v >> 12) & 63];
+		o[2] = protocol_b64[(v >> 6) & 63];
+		o[3] = protocol_b64[v & 63];
+		o += 4;
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0);
+
+		*o++ = protocol_b64[v >> 18];
 		*o++ = protocol_b64[(v >> 12) & 63];
 		*o++ = i + 1 < len ? protocol_b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < len ? protocol_b64[v & 63] : '=';
+		*o++ = '=';
 	}
 	*o = '\0';
+	return o;
+}
+
+char *protocol_base64_encode(const void *data, size_t len)
+{
+	char *out = xmalloc((len + 2) / 3 * 4 + 1);
+
+	protocol_base64_put(out, data, len);
 	return out;
 }
 
-/* The value of base64 digit C, or -1. */
-static int protocol_b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Each byte's base64 value, or 0xff for a byte that is not a base64 digit. */
+static const unsigned char protocol_b64_values[256] = {
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,  62, 255, 255, 255,  63,
+     52,  53,  54,  55,  56,  57,  58,  59,  60,  61, 255, 255, 255, 255, 255, 255,
+    255,   0,   1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,
+     15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25, 255, 255, 255, 255, 255,
+    255,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+     41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
 
 unsigned char *protocol_base64_decode(const char *text, size_t len, size_t *outlen)
 {
+	const unsigned char *t = (const unsigned char *)text;
 	unsigned char *out, *o;
+	size_t i = 0, pad = 0;
 
 	if (len % 4 != 0)
 		return NULL;
+	/* Up to two '=' at the very end, and only there. */
+	if (len > 0 && t[len - 1] == '=')
+		pad = len > 1 && t[len - 2] == '=' ? 2 : 1;
 	out = xmalloc(len / 4 * 3 + 1);
 	o = out;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		size_t pad = 0;
+	for (; i < len; i += 4) {
+		unsigned a = protocol_b64_values[t[i]], b = protocol_b64_values[t[i + 1]];
+		unsigned c = protocol_b64_values[t[i + 2]], d = protocol_b64_values[t[i + 3]];
 
-		for (int k = 0; k < 4; k++) {
-			v[k] = protocol_b64_value(text[i + k]);
-			if (v[k] < 0 && text[i + k] == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-			} else if (v[k] < 0 || pad > 0) {
-				free(out);
-				return NULL;
-			}
+		if (i + 4 == len && pad > 0) {
+			c = pad == 2 ? 0 : c;
+			d = 0;
 		}
-		uint32_t n = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-		             (uint32_t)v[3];
-		*o++ = (unsigned char)(n >> 16);
-		if (pad < 2)
-			*o++ = (unsigned char)(n >> 8);
-		if (pad < 1)
-			*o++ = (unsigned char)n;
+		if ((a | b | c | d) > 63) {
+			free(out);
+			return NULL;
+		}
+		uint32_t n = a << 18 | b << 12 | c << 6 | d;
+
+		o[0] = (unsigned char)(n >> 16);
+		o[1] = (unsigned char)(n >> 8);
+		o[2] = (unsigned char)n;
+		o += 3;
 	}
+	o -= pad;
 	*o = '\0';
 	*outlen = (size_t)(o - out);
 	return out;

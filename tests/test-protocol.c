@@ -10,6 +10,8 @@
 #include "../core/protocol.h"
 #include "../core/xmalloc.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -529,5 +531,77 @@ TEST(protocol_splitter_holds_at_most_the_limit)
 	protocol_splitter_free(&s);
 	free(t.seen);
 	free(chunk);
+	return 0;
+}
+
+/*
+ * Output events are written and read by hand (no JSON tree): for ids that
+ * need escaping or not, every length of random data, both streams, what
+ * protocol_event_output writes reads back the same through
+ * protocol_event_parse and through cJSON; lines that differ from that
+ * exact shape (an '=' inside the data, a field more, another stream word)
+ * are read by the general parser, as before.
+ */
+TEST(protocol_output_events_by_hand_agree_with_json)
+{
+	static const char *const ids[] = {"1", "req-42", "quote\"d", "back\\slash", "tab\there",
+	                                  "caf\xc3\xa9", "", NULL};
+	unsigned seed = 7;
+
+	for (size_t k = 0; k < sizeof ids / sizeof *ids; k++) {
+		for (size_t len = 0; len < 300; len += len < 10 ? 1 : 37) {
+			unsigned char buf[300];
+			struct protocol_event ev;
+			char *cause = NULL, *line;
+			cJSON *o;
+
+			for (size_t i = 0; i < len; i++)
+				buf[i] = (unsigned char)((seed = seed * 1103515245u + 12345u) >> 16);
+			line = protocol_event_output(ids[k], len % 2 ? PROTOCOL_STDERR : PROTOCOL_STDOUT,
+			                             buf, len);
+			ASSERT(line[strlen(line) - 1] == '\n');
+			o = cJSON_Parse(line);
+			ASSERT(o != NULL);
+			ASSERT_STR_EQ(cJSON_GetObjectItem(o, "event")->valuestring, "output");
+			ASSERT_STR_EQ(cJSON_GetObjectItem(o, "stream")->valuestring,
+			              len % 2 ? "stderr" : "stdout");
+			if (ids[k] != NULL)
+				ASSERT_STR_EQ(cJSON_GetObjectItem(o, "id")->valuestring, ids[k]);
+			else
+				ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "id")));
+			cJSON_Delete(o);
+			ASSERT_EQ(protocol_event_parse(line, strlen(line) - 1, &ev, &cause), 0);
+			ASSERT_EQ(ev.kind, PROTOCOL_EVENT_OUTPUT);
+			ASSERT_EQ(ev.stream, len % 2 ? PROTOCOL_STDERR : PROTOCOL_STDOUT);
+			ASSERT(ids[k] != NULL ? ev.id != NULL && strcmp(ev.id, ids[k]) == 0 : ev.id == NULL);
+			ASSERT_EQ(ev.len, len);
+			ASSERT(len == 0 || memcmp(ev.data, buf, len) == 0);
+			protocol_event_free(&ev);
+			free(line);
+		}
+	}
+	/* Not the exact shape: the general parser decides, as it always did. */
+	{
+		static const char *const bad[] = {
+		    "{\"id\":\"1\",\"event\":\"output\",\"stream\":\"stdout\",\"data\":\"QU=B\"}",
+		    "{\"id\":\"1\",\"event\":\"output\",\"stream\":\"stdin\",\"data\":\"QUJD\"}",
+		    "{\"id\":\"1\",\"event\":\"output\",\"stream\":\"stdout\",\"data\":\"QUJ\"}",
+		};
+		static const char extra[] =
+		    "{\"id\":\"1\",\"event\":\"output\",\"stream\":\"stdout\",\"data\":\"QUJD\",\"x\":1}";
+		struct protocol_event ev;
+		char *cause = NULL;
+
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+			ASSERT_EQ(protocol_event_parse(bad[i], strlen(bad[i]), &ev, &cause), -EINVAL);
+			ASSERT(cause != NULL);
+			protocol_event_free(&ev);
+			free(cause);
+			cause = NULL;
+		}
+		ASSERT_EQ(protocol_event_parse(extra, strlen(extra), &ev, &cause), 0);
+		ASSERT(ev.len == 3 && memcmp(ev.data, "ABC", 3) == 0);
+		protocol_event_free(&ev);
+	}
 	return 0;
 }

@@ -109,6 +109,20 @@ static void launch__show(struct job *job, struct pane *p, const char *buf, size_
 	} else {
 		full = pane_queue(p, buf, len);
 	}
+	/*
+	 * An agent's command on pipes is never held back by its pane: the agent
+	 * gets every byte, the pane what it can show, the oldest queued bytes
+	 * going first when it falls behind (said in the pane at the end).
+	 * Anything else waits for its pane (its output exists nowhere else).
+	 */
+	if (full && p->pipes && p->obs.output != NULL && p->pending_len > PANE_PENDING_MAX / 2) {
+		size_t keep = PANE_PENDING_MAX / 2, drop = p->pending_len - keep;
+
+		memmove(p->pending, p->pending + drop, keep);
+		p->pending_len = keep;
+		p->unshown += drop;
+		full = false;
+	}
 	if (full && !p->paused) {
 		job_pause(job);
 		p->paused = true;
@@ -153,6 +167,15 @@ void launch_exited(struct pane *p, int status, int signal)
 	p->end_ms = tui_now(t);
 	audit_exit(t->audit, p->argc, p->argv, status, p->end_ms - p->start_ms, p->sandboxed);
 	t->dirty = true;
+	if (p->unshown > 0) {
+		char *note = xasprintf("airlock: %llu bytes of output were not shown here (the pane "
+		                       "fell behind; the agent got every byte)",
+		                       (unsigned long long)p->unshown);
+
+		pane_note(p, note);
+		free(note);
+		p->unshown = 0;
+	}
 	if (p->timed_out) {
 		pane_note(p, "airlock: timed out: ended with SIGTERM (SIGKILL 2 s later if need be)");
 		launch__done(p, status, false);
