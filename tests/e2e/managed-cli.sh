@@ -67,6 +67,19 @@ out=$("$AIRLOCK" check --home "$home" -a on-request -- ls) || fail "check ls: ex
 case $out in *'"decision":"allow","sandboxed":true'*) ;;
 *) fail "an allow rule ran outside the sandbox under allow_unsandboxed false: $out" ;; esac
 
+# Its protected paths add to the user's: the sandbox never writes them.
+put_managed '{"protected_paths": ["secret.txt"], "rules": "'"$mrules"'"}'
+echo kept >"$ws/secret.txt"
+"$AIRLOCK" exec --home "$home" -- sh -c 'echo changed >secret.txt' >/dev/null 2>&1
+rc=$?
+if [ "$rc" = 125 ]; then
+	echo "the sandbox cannot run here (exec 125): the protected-path half is skipped" >&2
+else
+	[ "$(cat "$ws/secret.txt")" = kept ] || fail "a managed protected path was written (exec exit $rc)"
+	"$AIRLOCK" exec --home "$home" -- sh -c 'echo changed >other.txt' >/dev/null 2>&1 ||
+		fail "exec could not write an unprotected file beside it"
+fi
+
 # doctor names it.
 "$AIRLOCK" doctor 2>&1 | grep -F "managed policy $managed" >/dev/null ||
 	fail "doctor does not name the managed policy"
