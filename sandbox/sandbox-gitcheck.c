@@ -65,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -355,8 +356,10 @@ static bool gitcheck_harmless(int dfd, const char *name)
 
 /*
  * Renames NAME (in the directory DFD, at DIRPATH) to NAME.airlock-moved-S
- * without following it or replacing anything, and records it in R (or the
- * failure in R->error). A harmless one (see above) is left in place. A
+ * (-S-2 ... when taken, then -S-<random hex>: the command may have made
+ * every name it could guess) without following it or replacing anything,
+ * and records it in R (or the failure in R->error). A harmless one (see
+ * above) is left in place. A
  * directory of this user's that a command made read-only gets u+w for the
  * rename, then its mode back.
  */
@@ -369,9 +372,18 @@ static void gitcheck_move(struct gitcheck *g, struct sandbox_gitcheck_report *r,
 
 	if (gitcheck_harmless(dfd, name))
 		return;
-	for (int i = 1; i <= GITCHECK_RENAME_TRIES; i++) {
-		char *to = i == 1 ? xasprintf("%s" GITCHECK_SUFFIX "%lld", name, g->stamp)
-		                  : xasprintf("%s" GITCHECK_SUFFIX "%lld-%d", name, g->stamp, i);
+	/* After the names a command can guess and make in advance, a few it cannot. */
+	for (int i = 1; i <= GITCHECK_RENAME_TRIES + 4; i++) {
+		unsigned long long nonce = 0;
+		char *to;
+
+		if (i > GITCHECK_RENAME_TRIES &&
+		    getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+			nonce = (unsigned long long)getpid() * 2654435761u ^ (unsigned long long)i;
+		to = i == 1 ? xasprintf("%s" GITCHECK_SUFFIX "%lld", name, g->stamp)
+		     : i <= GITCHECK_RENAME_TRIES
+		         ? xasprintf("%s" GITCHECK_SUFFIX "%lld-%d", name, g->stamp, i)
+		         : xasprintf("%s" GITCHECK_SUFFIX "%lld-%016llx", name, g->stamp, nonce);
 		int rc = gitcheck_rename(dfd, name, to);
 
 		if (rc != 0 && (errno == EACCES || errno == EPERM) && !chmodded &&

@@ -731,6 +731,38 @@ TEST(gitcheck_budget_spent_before_the_protected_git_dir)
 	return 0;
 }
 
+/*
+ * The names a move aside takes are NAME.airlock-moved-<seconds>[-2..-100]
+ * and the seconds are the check's start, which the command can guess: with
+ * every one of them made in advance for the next few seconds, the move
+ * found each taken and left the planted todo list in place (only an error
+ * was said), so host git ran its exec line.
+ */
+TEST(gitcheck_move_aside_names_taken_in_advance)
+{
+	gc_private();
+	struct sandbox_gitcheck_report *r;
+	size_t n;
+
+	ASSERT_EQ(gc_sh("git init -q ws && cd ws && for c in a b c; do echo $c > $c && "
+	                "git add $c && git commit -qm $c; done && "
+	                "GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i HEAD~2 "
+	                ">/dev/null 2>&1; test -f .git/rebase-merge/git-rebase-todo"),
+	          0);
+	struct timespec since = gc_start();
+	ASSERT_EQ(gc_sh("echo \"exec touch $PWD/ran\" >> ws/.git/rebase-merge/git-rebase-todo && "
+	                "cd ws/.git/rebase-merge && now=$(date +%%s) && "
+	                "for s in $(seq $now $((now + 4))); do t=git-rebase-todo.airlock-moved-$s; "
+	                ": > $t; for i in $(seq 2 100); do : > $t-$i; done; done"),
+	          0);
+	gc_scan(ws_root, ws_skip, since, NULL, &r, &n);
+	gc_dump(r, n);
+	sandbox_gitcheck_free(r, n);
+	gc_sh("cd ws && git rebase --continue >/dev/null 2>&1 || true");
+	ASSERT(!gc_exists("ran"));
+	return 0;
+}
+
 /* What an attacker would try next: moves, hiding places, look-alikes, undoing a move. */
 TEST(gitcheck_attacker_variants)
 {
