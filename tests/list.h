@@ -391,6 +391,8 @@ UNIT(tui_snapshot_mode_switch, 20)
 UNIT(tui_snapshot_status_shortened_and_bidi_shown, 20)
 UNIT(tui_modes_draw_at_every_size_down_to_1x1, 60)
 UNIT(tui_snapshot_combining_marks, 20)
+UNIT(tui_snapshot_extra_permissions_modal, 20)
+UNIT(tui_snapshot_decision_write_dir, 20)
 
 /* the real TUI in tmux (tests/e2e, issue 4) */
 SCRIPT(tui_e2e_denied_touch, "tests/e2e/tui-denied-touch.sh", 90)

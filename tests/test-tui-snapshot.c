@@ -385,9 +385,9 @@ TEST(tui_snapshot_decision_rule)
 	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
 	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
 	ASSERT(p != NULL);
-	/* Move up from the denying option to the prefix option and confirm with enter. */
+	/* Move up from the denying option past `w` to the prefix option; enter confirms. */
 	snap_arm(&s);
-	snap_type(&s, "k\r");
+	snap_type(&s, "kk\r");
 	ASSERT_EQ(p->state, PANE_RUNNING);
 	ASSERT(!p->sandboxed);
 	char *rules_path = xasprintf("%s/rules/default.rules", s.opts.home);
@@ -1170,6 +1170,63 @@ TEST(tui_snapshot_combining_marks)
 	ASSERT_NOT_CONTAINS(text, "\xe2\x80\x8d"); /* no joiner reaches the terminal */
 	ASSERT_NOT_CONTAINS(text, "\xe2\x80\xae"); /* nor a bidi override */
 	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_extra_permissions_modal)
+{
+	struct snap s;
+	struct policy_permissions out = {0};
+	char *argv[] = {"make", "dist", NULL}, *cause = NULL;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-request"), 0);
+	ASSERT_EQ(policy_permissions_add_dir(&out, true, "/tmp", &cause), 0);
+	struct launch_request lr = {.argc = 2,
+	                            .argv = argv,
+	                            .justification = "writes the tarball",
+	                            .origin = "agent client 1",
+	                            .permissions = &out};
+	p = launch_request(s.t, &lr);
+	ASSERT(p != NULL);
+	ASSERT_EQ(p->state, PANE_WAITING);
+	snap_arm(&s);
+	/* What is added, and that it stays sandboxed; y, a and n only. */
+	ASSERT_EQ(snap_check(&s, "tui-extra-permissions-modal-80x24.txt"), 0);
+	snap_type(&s, "y");
+	ASSERT_EQ(approval_pending(s.t->approvals), 0);
+	ASSERT_EQ(p->state, PANE_RUNNING);
+	ASSERT(p->sandboxed && s.last_sandboxed);
+	ASSERT_STR_EQ(s.last_argv0, "/bin/true"); /* through the sandbox helper */
+	ASSERT_EQ(p->perms.n_write, 1);
+	ASSERT_STR_EQ(p->perms.write[0], "/tmp");
+	s.now += 7;
+	ASSERT_EQ(snap_check(&s, "tui-extra-permissions-approved-80x24.txt"), 0);
+	policy_permissions_free(&out);
+	snap_close(&s);
+	return 0;
+}
+
+TEST(tui_snapshot_decision_write_dir)
+{
+	struct snap s;
+	struct pane *p;
+
+	/* `w` on the retry: the same command, in the sandbox, with /etc writable. */
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_denied_run(&s, "touch /etc/airlock-e2e");
+	ASSERT(p != NULL);
+	snap_arm(&s);
+	snap_type(&s, "w");
+	ASSERT_EQ(approval_pending(s.t->approvals), 0);
+	ASSERT_EQ(p->state, PANE_RUNNING);
+	ASSERT(p->sandboxed && s.last_sandboxed);
+	ASSERT_EQ(s.spawned, 2);
+	ASSERT_EQ(p->perms.n_write, 1);
+	ASSERT_STR_EQ(p->perms.write[0], "/etc");
+	s.now += 7;
+	ASSERT_EQ(snap_check(&s, "tui-decision-write-dir-80x24.txt"), 0);
 	snap_close(&s);
 	return 0;
 }

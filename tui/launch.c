@@ -454,6 +454,9 @@ static char *launch__decision_line(const struct approval_result *res, bool retry
 		case APPROVAL_RULE:
 			what = "you approved it and added a prefix rule";
 			break;
+		case APPROVAL_WRITE_DIR:
+			what = "you chose a retry with write access";
+			break;
 		default:
 			what = res->allowed ? "you denied running it outside" : "you denied it";
 			break;
