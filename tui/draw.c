@@ -503,6 +503,16 @@ static void draw__attention(struct tui *t)
 	fflush(stdout);
 }
 
+/* The title no longer counts prompts that airlock will not answer any more. */
+void draw_attention_end(struct tui *t)
+{
+	if (t->attention_title <= 0)
+		return;
+	t->attention_title = 0;
+	fputs("\033]2;airlock\033\\", stdout);
+	fflush(stdout);
+}
+
 void draw_screen(struct tui *t)
 {
 	struct modal_view v;

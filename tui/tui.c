@@ -1615,6 +1615,7 @@ int tui_main(const struct cli_options *opts)
 	tui__close((uv_handle_t *)&t->frame_timer);
 	tui__close((uv_handle_t *)&t->tick_timer);
 	tui__close((uv_handle_t *)&t->arm_timer);
+	draw_attention_end(t);
 	endwin();
 	tui__active = NULL;
 	agent_link_stop(link);

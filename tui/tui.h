@@ -663,6 +663,8 @@ void agent_link_free(struct agent_link *l);
 void draw_init(bool color);
 /* Paints the whole model onto stdscr and updates the terminal. */
 void draw_screen(struct tui *t);
+/* On the way out: a terminal title that counted prompts says only "airlock" again. */
+void draw_attention_end(struct tui *t);
 /* Where the last frame put the cursor; false when it was hidden. */
 bool draw_cursor(int *y, int *x);
 
