@@ -668,3 +668,59 @@ TEST(tui_pane_keeps_grapheme_clusters)
 	pane_free(p);
 	return 0;
 }
+
+/* Row ROW of P's view as text (ASCII; a blank cell is a space), trailing blanks dropped. */
+static char *modes_row(const struct pane *p, int row, int width)
+{
+	char *s = xcalloc((size_t)width + 1, 1);
+	int end = 0;
+
+	for (int c = 0; c < width; c++) {
+		struct pane_cell cell;
+		pane_view_cell(p, row, c, &cell);
+		s[c] = cell.ch == 0 ? ' ' : cell.ch < 128 ? (char)cell.ch : '?';
+		if (s[c] != ' ')
+			end = c + 1;
+	}
+	s[end] = '\0';
+	return s;
+}
+
+TEST(tui_finished_pane_keeps_its_lines_when_narrowed)
+{
+	const char *line = "a line sixty columns wide, give or take a few: 0123456789";
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 60);
+	char *row;
+
+	modes_feed(p, line);
+	modes_feed(p, "\r\nshort\r\n");
+	p->state = PANE_EXITED;
+	/* A second pane halves its tile: its lines are clipped, not cut. */
+	pane_resize(p, 3, 30);
+	ASSERT_EQ(p->cols, 60);
+	ASSERT_EQ(p->tile_cols, 30);
+	pane_resize(p, 3, 60);
+	row = modes_row(p, 0, 60);
+	ASSERT_STR_EQ(row, line);
+	free(row);
+	/* Rows still follow the tile: the top line goes to the scrollback whole and comes back. */
+	pane_resize(p, 1, 20);
+	ASSERT_EQ(p->rows, 1);
+	pane_resize(p, 3, 60);
+	row = modes_row(p, 0, 60);
+	ASSERT_STR_EQ(row, line);
+	free(row);
+	/* A command starting again (a retry) gets its tile's size. */
+	pane_resize(p, 3, 25);
+	pane_fit(p);
+	ASSERT_EQ(p->cols, 25);
+	pane_free(p);
+
+	/* A running command's terminal follows its tile: the program must see the width. */
+	p = pane_new(NULL, 2, "x", 0, NULL, 3, 60);
+	p->state = PANE_RUNNING;
+	pane_resize(p, 3, 30);
+	ASSERT_EQ(p->cols, 30);
+	pane_free(p);
+	return 0;
+}

@@ -1230,3 +1230,36 @@ TEST(tui_snapshot_decision_write_dir)
 	snap_close(&s);
 	return 0;
 }
+
+TEST(tui_snapshot_narrowed_finished_pane)
+{
+	const char *line = "pane one: a line of output that is longer than half the screen, ends HERE";
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_pane(&s, "cat notes.txt", true);
+	snap_feed(p, line);
+	snap_feed(p, "\r\nsecond line\r\n");
+	p->state = PANE_EXITED;
+	char *text = snap_text(&s);
+	ASSERT_CONTAINS(text, line);
+	free(text);
+	/* Three more panes, tiled two by two: the first is clipped to its half. */
+	snap_pane(&s, "make", true);
+	snap_pane(&s, "make test", true);
+	snap_pane(&s, "git status", true);
+	ASSERT(s.t->layout.pane[0].w < 60);
+	ASSERT_EQ(snap_check(&s, "tui-narrowed-pane-80x24.txt"), 0);
+	/* Closed again (Ctrl-W on each finished pane): the whole line is back. */
+	for (int i = 3; i >= 1; i--) {
+		s.t->panes[i]->state = PANE_EXITED;
+		tui_key(s.t, 0x17, false);
+	}
+	ASSERT_EQ(s.t->n_panes, 1);
+	text = snap_text(&s);
+	ASSERT_CONTAINS(text, line);
+	free(text);
+	snap_close(&s);
+	return 0;
+}

@@ -374,6 +374,7 @@ int launch_start(struct pane *p, bool sandboxed)
 	for (size_t i = 0; proxy_env != NULL && proxy_env[i] != NULL && i < PROXY_ENV_MAX; i++)
 		env[n_env++] = proxy_env[i];
 	env[n_env] = NULL;
+	pane_fit(p); /* a retry runs in a pane that kept its old width */
 	struct job_options jo = {
 	    .argv = argv != NULL ? argv : p->argv,
 	    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,

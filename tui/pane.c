@@ -307,6 +307,7 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 		p->argv[i] = xstrdup(argv[i]);
 	p->rows = rows > 0 ? rows : 1;
 	p->cols = cols > 0 ? cols : 1;
+	p->tile_cols = p->cols;
 	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
 	p->clusters = xcalloc(1, sizeof *p->clusters);
 	p->vt = vterm_new(p->rows, p->cols);
@@ -560,11 +561,9 @@ void pane_note(struct pane *p, const char *text)
 	free(s);
 }
 
-/* Resizes the pane's terminal (the caller resizes the job's). */
-void pane_resize(struct pane *p, int rows, int cols)
+/* Sets the terminal's size (the job's too while it runs). */
+static void pane__set_size(struct pane *p, int rows, int cols)
 {
-	rows = rows > 0 ? rows : 1;
-	cols = cols > 0 ? cols : 1;
 	if (rows == p->rows && cols == p->cols)
 		return;
 	pane_flush(p);
@@ -573,6 +572,29 @@ void pane_resize(struct pane *p, int rows, int cols)
 	vterm_set_size(p->vt, rows, cols);
 	if (p->job != NULL && p->state == PANE_RUNNING)
 		job_resize(p->job, rows, cols);
+}
+
+/*
+ * The pane's tile is ROWS x COLS now. A command that is over redraws
+ * nothing and reads no SIGWINCH, so its terminal keeps its width: a
+ * narrower tile clips its lines (as it does its scrollback's) and a wider
+ * one shows them whole again, where libvterm would cut every row of its
+ * screen for good (SPEC 7: narrowing never destroys content).
+ */
+void pane_resize(struct pane *p, int rows, int cols)
+{
+	rows = rows > 0 ? rows : 1;
+	cols = cols > 0 ? cols : 1;
+	p->tile_cols = cols;
+	if ((p->state == PANE_EXITED || p->state == PANE_DENIED) && cols < p->cols)
+		cols = p->cols;
+	pane__set_size(p, rows, cols);
+}
+
+/* A command (re)starts in the pane: its terminal is its tile's size again. */
+void pane_fit(struct pane *p)
+{
+	pane__set_size(p, p->rows, p->tile_cols > 0 ? p->tile_cols : p->cols);
 }
 
 /* Reads the cell at ROW, COL of the view (scrollback when scrolled back). */

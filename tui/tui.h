@@ -169,7 +169,8 @@ struct pane {
 
 	VTerm *vt;
 	VTermScreen *vs;
-	int rows, cols;
+	int rows, cols;  /* its terminal's size */
+	int tile_cols;   /* its tile's width (cols may stay wider once its command is over) */
 	VTermPos cursor;
 	bool cursor_visible;
 
@@ -227,6 +228,8 @@ size_t pane_flush_for(struct pane *p, uint64_t budget_ns);
 /* Writes one airlock line (a decision, a note) into the pane, in colour. */
 void pane_note(struct pane *p, const char *text);
 void pane_resize(struct pane *p, int rows, int cols);
+/* A command (re)starts in P: its terminal takes its tile's width again. */
+void pane_fit(struct pane *p);
 /*
  * The characters of cell C of P (a cluster's, or its one character) into
  * OUT (room for PANE_CLUSTER_CHARS); returns how many (0: a blank cell).
