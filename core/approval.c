@@ -792,6 +792,8 @@ static uint64_t approval__ask(struct approval_queue *q, struct approval__pending
 	    .cwd = pr->cwd,
 	    .from = pr->from,
 	    .reason = pr->reason,
+	    /* exec: whether its allow would run the command outside the sandbox */
+	    .outside = pr->kind != APPROVAL_EXEC ? -1 : p->flavor != APPROVAL__INSIDE,
 	};
 
 	p->q = q;

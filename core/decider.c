@@ -459,6 +459,9 @@ static char *decider__line(uint64_t id, const struct decider_query *q)
 	s = decider__str(q->reason);
 	cJSON_AddStringToObject(o, "reason", s);
 	free(s);
+	/* exec: where an allow runs it, so that a decider can be stricter about outside. */
+	if (q->outside >= 0)
+		cJSON_AddBoolToObject(o, "outside", q->outside != 0);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	line = xasprintf("%s\n", s);

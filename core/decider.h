@@ -5,7 +5,7 @@
  * its stdin and stdout:
  *
  *   airlock -> {"id":"7","kind":"exec","subject":["git","push"],"cwd":"/w",
- *               "from":"agent","reason":"..."}
+ *               "from":"agent","reason":"...","outside":false}
  *   decider -> {"id":"7","decision":"allow|deny|ask","reason":"..."}
  *
  * Answers may come in any order; each names the request it answers. The
@@ -64,6 +64,7 @@ struct decider_query {
 	const char *cwd;      /* may be NULL */
 	const char *from;     /* "input", "agent", "cli", or NULL */
 	const char *reason;   /* why it would prompt; may be NULL */
+	int outside;          /* exec: 1 when an allow runs it outside the sandbox, 0 inside; -1: not said */
 };
 
 /*

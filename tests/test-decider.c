@@ -109,12 +109,15 @@ TEST(decider_example_allows_read_only_git_and_denies_unlisted_hosts)
 	struct decider_query q2 = {.kind = "network", .host = "evil.test", .port = 443};
 	struct decider_query q3 = {.kind = "network", .host = "pkg.example.org", .port = 443};
 	struct decider_query q4 = {.kind = "patch", .words = files, .n_words = 1};
+	struct decider_query q5 = {.kind = "exec", .words = git_log, .n_words = 3, .outside = 1};
+	struct decider_test__answer outside = {0};
 	/* Four questions outstanding at once, each answered by its id. */
 	ASSERT(decider_ask(d, &q1, decider_test__cb, &git) > 0);
 	ASSERT(decider_ask(d, &q2, decider_test__cb, &host) > 0);
 	ASSERT(decider_ask(d, &q3, decider_test__cb, &listed) > 0);
 	ASSERT(decider_ask(d, &q4, decider_test__cb, &patch) > 0);
-	ASSERT_EQ(decider_outstanding(d), 4);
+	ASSERT(decider_ask(d, &q5, decider_test__cb, &outside) > 0);
+	ASSERT_EQ(decider_outstanding(d), 5);
 	decider_test__run(&loop, &patch.done, 10000);
 	decider_test__run(&loop, &git.done, 1000);
 	ASSERT(git.done && host.done && listed.done && patch.done);
@@ -124,12 +127,18 @@ TEST(decider_example_allows_read_only_git_and_denies_unlisted_hosts)
 	ASSERT_CONTAINS(host.reason, "evil.test is not on the decider's list");
 	ASSERT(!listed.failed && listed.verdict == DECIDER_ALLOW);
 	ASSERT(!patch.failed && patch.verdict == DECIDER_ASK);
+	/* Read-only git that would run outside the sandbox: a human decides. */
+	decider_test__run(&loop, &outside.done, 2000);
+	ASSERT(!outside.failed && outside.verdict == DECIDER_ASK);
+	ASSERT_CONTAINS(outside.reason, "outside the sandbox");
 	ASSERT_EQ(decider_starts(d), 1);
 	ASSERT_EQ(decider_outstanding(d), 0);
 	/* What it was asked: the shapes of SPEC 11, one line each. */
-	ASSERT_EQ(decider_test__lines(log), 4);
+	ASSERT_EQ(decider_test__lines(log), 5);
 	char *asked = test_read_file(log, NULL);
 	ASSERT_CONTAINS(asked, "\"kind\":\"exec\",\"subject\":[\"git\",\"log\",\"--oneline\"]");
+	ASSERT_CONTAINS(asked, "\"outside\":false}");
+	ASSERT_CONTAINS(asked, "\"outside\":true}");
 	ASSERT_CONTAINS(asked, "\"subject\":\"evil.test:443\"");
 	ASSERT_CONTAINS(asked, "\"kind\":\"patch\",\"subject\":[\"/w/a.c\"]");
 	free(asked);

@@ -358,10 +358,11 @@ static void exec__decided(enum decider_verdict v, const char *reason, bool faile
 /*
  * Asks the decider OPTS names (SPEC 11) about OPTS's command, which RES
  * would prompt for or refuse for want of a prompt, on a loop of its own,
- * and waits for the answer into *OUT. Returns false when none is named.
+ * and waits for the answer into *OUT (OUTSIDE: its allow runs it with no
+ * sandbox). Returns false when none is named.
  */
 static bool exec__ask_decider(const struct cli_options *opts, const struct decide_result *res,
-                              struct exec__verdict *out)
+                              bool outside, struct exec__verdict *out)
 {
 	struct decider_spec spec;
 	struct decider *d;
@@ -380,6 +381,7 @@ static bool exec__ask_decider(const struct cli_options *opts, const struct decid
 	    .cwd = opts->cwd,
 	    .from = "cli",
 	    .reason = res->reason,
+	    .outside = outside,
 	};
 	d = decider_new(&loop, &spec);
 	decider_ask(d, &q, exec__decided, out);
@@ -419,7 +421,7 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	struct exec__verdict dv = {0};
 	bool asked = res.decision != DECIDE_ALLOW &&
 	             !(res.rule != NULL && res.rule->decision == RULES_FORBIDDEN) &&
-	             exec__ask_decider(opts, &res, &dv);
+	             exec__ask_decider(opts, &res, mode == DECIDE_SANDBOX_DANGER_FULL_ACCESS, &dv);
 	bool by_decider = asked && !dv.failed && dv.verdict != DECIDER_ASK;
 	bool allowed = asked ? by_decider && dv.verdict == DECIDER_ALLOW
 	                     : res.decision == DECIDE_ALLOW;

@@ -6,17 +6,20 @@ otherwise prompt (or, under `never`, be refused for want of a prompt) it
 writes one JSON object on a line to the decider's stdin:
 
     {"id": "7", "kind": "exec", "subject": ["git", "log"], "cwd": "/w",
-     "from": "agent", "reason": "..."}
+     "from": "agent", "reason": "...", "outside": false}
 
 (`subject` is the argv for exec, "HOST:PORT" for network, the file list
-for patch), and reads one line back, in any order, naming the same id:
+for patch; `outside`, for exec, says whether an allow would run the command
+outside the sandbox), and reads one line back, in any order, naming the
+same id:
 
     {"id": "7", "decision": "allow" | "deny" | "ask", "reason": "..."}
 
 This one:
   * allows git commands that only read (status, log, diff, show, ...),
     with no global options before the subcommand (`git -c` can run
-    programs) and no option that writes a file or runs an external diff;
+    programs) and no option that writes a file or runs an external diff,
+    when they run in the sandbox (outside it, a human decides);
   * allows network access to the hosts named with --host (an exact name,
     or *.example.org for its subdomains) and denies every other host;
   * asks a human about everything else.
@@ -74,6 +77,8 @@ def judge(request, hosts):
     kind = request.get("kind")
     subject = request.get("subject")
     if kind == "exec" and isinstance(subject, list):
+        if request.get("outside", False):
+            return "ask", "it would run outside the sandbox"
         if git_reads_only(subject):
             return "allow", "a git command that only reads"
         return "ask", "not a read-only git command"
