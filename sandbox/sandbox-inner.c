@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -155,8 +156,21 @@ void sandbox_close_cloexec_fds(void)
 	int *fds = NULL;
 	size_t n = 0, cap = 0;
 
-	if (d == NULL)
-		return; /* no /proc: they close at the command's exec */
+	if (d == NULL) {
+		/* No /proc (--no-proc inside): ask each descriptor the limit allows. */
+		struct rlimit rl;
+		int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536
+		              ? (int)rl.rlim_cur
+		              : 65536;
+
+		for (int fd = 3; fd < max; fd++) {
+			int flags = fcntl(fd, F_GETFD);
+
+			if (flags >= 0 && (flags & FD_CLOEXEC) != 0)
+				close(fd);
+		}
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);

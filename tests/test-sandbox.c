@@ -1234,38 +1234,36 @@ static char *sbx_fds_of(pid_t pid)
 }
 
 /*
- * The proxy bridge inside the sandbox is a fork of the inner stage that
- * never execs. With the inner stage run in-process by bubblewrap (not
- * exec'd), what bubblewrap's child held close-on-exec at that point (its
- * eventfd shared with the sandbox's init and the monitor outside) stayed
- * open in the bridge, where an exec had closed it before. The bridge holds
- * only its own: the standard three, its listening socket(s), the route's
- * channel and the filter's pipe.
+ * Runs a proxy-mode sandbox as UID in WS (with --no-proc when NO_PROC) and
+ * returns the descriptors of its proxy bridge (the helper's program whose
+ * parent is the command), or NULL when none was found; caller frees.
  */
-BOTH(proxy_bridge_holds_only_its_own_descriptors)
+static char *sbx_bridge_fds(uid_t uid, const char *ws, bool no_proc)
 {
-	char *ws = sbx_ws("ws", uid), *exe = sbx_exe(), *ready = xasprintf("%s/ready", ws);
-	char *go = xasprintf("%s/go", ws), *proxy, *fds = NULL;
+	char *exe = sbx_exe(), *ready = xasprintf("%s/ready", ws), *go = xasprintf("%s/go", ws);
+	char *fds = NULL, *proxy;
 	char *fs = "{\"kind\":\"restricted\",\"entries\":[{\"path\":{\"type\":\"special\","
 	           "\"value\":{\"kind\":\"root\"}},\"access\":\"read\"},{\"path\":{\"type\":"
 	           "\"special\",\"value\":{\"kind\":\"current_working_directory\"}},"
 	           "\"access\":\"write\"}]}";
-	char *argv[] = {exe, "--sandbox-policy-cwd", ws, "--file-system-sandbox-policy", fs,
-	                "--network-sandbox-policy", "\"proxy\"", "--", "sh", "-c",
+	char *argv[] = {exe, "--sandbox-policy-cwd", (char *)ws, "--file-system-sandbox-policy", fs,
+	                "--network-sandbox-policy", "\"proxy\"", "--no-proc", "--", "sh", "-c",
 	                "touch ready; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; "
 	                "i=$((i+1)); done",
 	                NULL};
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof sin;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status, found = 0;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status;
 	pid_t helper;
 
-	ASSERT(lfd >= 0);
-	ASSERT_EQ(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ASSERT_EQ(listen(lfd, 8), 0);
-	ASSERT_EQ(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	unlink(ready);
+	unlink(go);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(lfd, 8) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len) != 0)
+		goto out;
 	proxy = xasprintf("http://127.0.0.1:%d", ntohs(sin.sin_port));
 	setenv("HTTP_PROXY", proxy, 1);
+	free(proxy);
 	helper = fork();
 	if (helper == 0) {
 		int null = open("/dev/null", O_RDWR);
@@ -1274,39 +1272,35 @@ BOTH(proxy_bridge_holds_only_its_own_descriptors)
 		if (chdir(ws) != 0 || (uid != (uid_t)-1 && (setgroups(0, NULL) != 0 ||
 		                                            setgid(uid) != 0 || setuid(uid) != 0)))
 			_exit(127);
+		if (!no_proc) /* drop it: the rest moves up one */
+			memmove(argv + 7, argv + 8, 5 * sizeof *argv);
 		execv(exe, argv);
 		_exit(127);
 	}
-	ASSERT(helper > 0);
+	if (helper < 0)
+		goto out;
 	for (int i = 0; i < 400 && access(ready, F_OK) != 0; i++)
 		usleep(50 * 1000);
-	/* The bridge: a process of the helper's program whose parent is the command. */
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		char *st = xasprintf("/proc/%s/status", de->d_name), *text;
-		char *cmd = xasprintf("/proc/%s/cmdline", de->d_name), *line;
-		char *pcmd = NULL;
-		long ppid = -1;
+		char *st = xasprintf("/proc/%s/status", de->d_name);
+		char *cmd = xasprintf("/proc/%s/cmdline", de->d_name);
+		char *text = test_read_file(st, NULL), *mine = test_read_file(cmd, NULL);
+		char *line = text != NULL ? strstr(text, "\nPPid:") : NULL, *pcmd = NULL;
 
-		text = test_read_file(st, NULL);
-		line = text != NULL ? strstr(text, "\nPPid:") : NULL;
-		if (line != NULL)
-			ppid = strtol(line + 6, NULL, 10);
-		if (ppid > 0) {
-			char *pc = xasprintf("/proc/%ld/cmdline", ppid);
+		if (line != NULL) {
+			char *pc = xasprintf("/proc/%ld/cmdline", strtol(line + 6, NULL, 10));
 			pcmd = test_read_file(pc, NULL);
 			free(pc);
 		}
-		char *mine = test_read_file(cmd, NULL);
 		if (pcmd != NULL && mine != NULL && strcmp(pcmd, "sh") == 0 &&
-		    strcmp(mine, exe) == 0 && strstr(text, "NoNewPrivs:\t1") != NULL) {
+		    strcmp(mine, exe) == 0) {
 			char *more = sbx_fds_of((pid_t)atoi(de->d_name));
 			char *t = xasprintf("%s%s", fds != NULL ? fds : "", more);
 			free(fds);
 			free(more);
 			fds = t;
-			found++;
 		}
 		free(mine);
 		free(pcmd);
@@ -1316,20 +1310,45 @@ BOTH(proxy_bridge_holds_only_its_own_descriptors)
 	}
 	if (d != NULL)
 		closedir(d);
-	close(open(go, O_WRONLY | O_CREAT, 0644));
-	ASSERT_EQ(waitpid(helper, &status, 0), helper);
-	close(lfd);
-	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ASSERT(found > 0);
-	fprintf(stderr, "  the bridge's descriptors:\n%s", fds);
-	ASSERT_NOT_CONTAINS(fds, "eventfd");
-	ASSERT_NOT_CONTAINS(fds, "signalfd");
-	ASSERT_NOT_CONTAINS(fds, "pidfd");
-	free(fds);
-	free(proxy);
+	close(open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	if (waitpid(helper, &status, 0) != helper || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		free(fds);
+		fds = NULL;
+	}
+out:
+	if (lfd >= 0)
+		close(lfd);
 	free(go);
 	free(ready);
 	free(exe);
+	return fds;
+}
+
+/*
+ * The proxy bridge inside the sandbox is a fork of the inner stage that
+ * never execs. With the inner stage run in-process by bubblewrap (not
+ * exec'd), what bubblewrap's child held close-on-exec at that point (its
+ * eventfd shared with the sandbox's init and the monitor outside) stayed
+ * open in the bridge, where an exec had closed it before. The bridge holds
+ * only its own: the standard three, its listening socket(s), the route's
+ * channel and the filter's pipe; also without a /proc inside (--no-proc).
+ */
+BOTH(proxy_bridge_holds_only_its_own_descriptors)
+{
+	char *ws = sbx_ws("ws", uid);
+
+	for (int no_proc = 0; no_proc < 2; no_proc++) {
+		char *fds = sbx_bridge_fds(uid, ws, no_proc);
+
+		ASSERT(fds != NULL);
+		fprintf(stderr, "  the bridge's descriptors%s:\n%s", no_proc ? " (--no-proc)" : "",
+		        fds);
+		ASSERT_NOT_CONTAINS(fds, "eventfd");
+		ASSERT_NOT_CONTAINS(fds, "signalfd");
+		ASSERT_NOT_CONTAINS(fds, "pidfd");
+		free(fds);
+	}
 	free(ws);
 	return 0;
 }
