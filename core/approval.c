@@ -82,6 +82,8 @@ struct approval_queue {
 	struct approval__set paths_ok; /* absolute paths approved for the session */
 	struct approval__set net_ok;   /* network keys approved for the session */
 	struct approval__set blocked;  /* hosts blocked for the session */
+	void (*rule_hit)(const char *where, void *data); /* a rule decided (the rules view's counts) */
+	void *rule_hit_data;
 	void (*changed)(void *data);
 	void *changed_data;
 	struct approval__pending *asking; /* waiting for the decider, unseen (SPEC 11) */
@@ -398,6 +400,14 @@ void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data)
 	q->changed_data = data;
 }
 
+/* CB(WHERE, DATA) runs for every decision a rule made. */
+void approval_queue_set_rule_hit(struct approval_queue *q,
+                                 void (*cb)(const char *where, void *data), void *data)
+{
+	q->rule_hit = cb;
+	q->rule_hit_data = data;
+}
+
 /* Sets the policy later requests are judged by. */
 void approval_set_policy(struct approval_queue *q, enum decide_approval approval)
 {
@@ -550,6 +560,8 @@ static int approval__audit(struct approval_queue *q, enum approval_kind kind, si
 	    .from = from,
 	};
 
+	if (res->rule != NULL && q->rule_hit != NULL)
+		q->rule_hit(res->rule, q->rule_hit_data);
 	return audit_decision(q->cfg.audit, &d);
 }
 

@@ -254,6 +254,13 @@ struct approval_queue *approval_queue_new(const struct approval_config *cfg);
 void approval_queue_free(struct approval_queue *q);
 /* CB(DATA) runs after every change of the queue (new prompt, answer, cancel). */
 void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data), void *data);
+/*
+ * CB(WHERE, DATA) runs for every decision a rule made (WHERE: its
+ * "FILE:LINE", as the audit line's rule), before the audit line is written:
+ * the TUI's rules view counts hits with it.
+ */
+void approval_queue_set_rule_hit(struct approval_queue *q,
+                                 void (*cb)(const char *where, void *data), void *data);
 /* The approval policy for the requests from now on (the TUI's mode switch); prompts shown stay. */
 void approval_set_policy(struct approval_queue *q, enum decide_approval approval);
 

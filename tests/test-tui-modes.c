@@ -376,10 +376,14 @@ TEST(tui_rules_view_lists_and_revokes_in_place)
 	                     "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n"
 	                     "network_rule(host=\"evil.example\", decision=\"deny\")\n"),
 	          0);
-	/* make runs without a prompt while its rule stands. */
+	/* make runs without a prompt while its rule stands: one hit, shown in its row. */
 	launch_line(m.t, "make");
 	ASSERT_EQ(approval_pending(m.t->approvals), 0);
 	ASSERT_EQ(m.spawned, 1);
+	char *rules_file = xasprintf("%s/rules/default.rules", m.opts.home);
+	ASSERT_EQ(tui_rule_hits(m.t, rules_file, 3), 1ul);
+	ASSERT_EQ(tui_rule_hits(m.t, rules_file, 2), 0ul);
+	free(rules_file);
 	modes_keycode(&m, KEY_F(3));
 	ASSERT(m.t->mode == &mode_rules);
 	ASSERT(tui_mode_view(m.t, &v));
@@ -388,6 +392,8 @@ TEST(tui_rules_view_lists_and_revokes_in_place)
 	ASSERT_STR_EQ(v.list->items[0].text, "Rules in force (3), in load order");
 	ASSERT_STR_EQ(v.list->items[3].text,
 	              "  deny      host evil.example  \xc2\xb7 default.rules:4");
+	ASSERT_STR_EQ(v.list->items[2].text,
+	              "  allow     [\"make\"]  \xc2\xb7 default.rules:3  \xc2\xb7 1 hit");
 	ASSERT_STR_EQ(modes_selected(&m), "  allow     [\"git\", \"status\"]  \xc2\xb7 default.rules:2");
 	ASSERT(tui_mode_view(m.t, &v));
 	ASSERT(strstr(v.detail, "/home/rules/default.rules:2:1") != NULL);

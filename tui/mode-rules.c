@@ -2,8 +2,10 @@
  * The rules view (F3, or prefix r; SPEC 7): every rule the session decides
  * by, one row each, over the shared list engine (mode-list.c). A row says
  * the rule's verdict first (allow, prompt, forbidden; deny for hosts), then
- * what it covers and the file and line it comes from; the selected rule's
- * full origin (path:line:col) and justification show under the list. What
+ * what it covers, the file and line it comes from, and how many decisions
+ * it made this session (the approval queue's rule_hit hook counts them in
+ * tui.c); the selected rule's full origin (path:line:col) and
+ * justification show under the list. What
  * is not a rule but changes what rules do is said above them: a broken
  * file whose last good rules stand in, a workspace whose own allow rules
  * are ignored until `airlock trust`.
@@ -26,6 +28,7 @@
 #include "core/xmalloc.h"
 
 #include <curses.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,8 +114,12 @@ static void mode_rules__fill(struct mode_rules *m)
 	for (size_t i = 0; i < n; i++) {
 		const struct rules_rule *r = rules_get(rs, i);
 		char *what = mode_rules__what(r);
-		mode_list_add(&m->list, MODE_ROW_TEXT, true, (long)i, "  %-9s %s  \xc2\xb7 %s:%u",
-		              mode_rules__verdict(r), what, mode_rules__base(r->file), r->line);
+		unsigned long hits = tui_rule_hits(m->t, r->file, r->line);
+		char hit[32] = "";
+		if (hits > 0)
+			snprintf(hit, sizeof hit, "  \xc2\xb7 %lu hit%s", hits, hits == 1 ? "" : "s");
+		mode_list_add(&m->list, MODE_ROW_TEXT, true, (long)i, "  %-9s %s  \xc2\xb7 %s:%u%s",
+		              mode_rules__verdict(r), what, mode_rules__base(r->file), r->line, hit);
 		free(what);
 	}
 	if (keep < 0 || !mode_list_select_tag(&m->list, keep))

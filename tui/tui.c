@@ -139,6 +139,37 @@ void tui_audit_notice(struct tui *t)
 	t->dirty = true;
 }
 
+/* A rule decided a request: one more hit for it (the rules view shows them). */
+static void tui__rule_hit(const char *where, void *data)
+{
+	struct tui *t = data;
+	size_t i;
+
+	for (i = 0; i < t->n_hits; i++)
+		if (strcmp(t->hit_where[i], where) == 0)
+			break;
+	if (i == t->n_hits) {
+		t->hit_where = xreallocarray(t->hit_where, t->n_hits + 1, sizeof *t->hit_where);
+		t->hit_count = xreallocarray(t->hit_count, t->n_hits + 1, sizeof *t->hit_count);
+		t->hit_where[i] = xstrdup(where);
+		t->hit_count[i] = 0;
+		t->n_hits++;
+	}
+	t->hit_count[i]++;
+}
+
+/* The hits of the rule at FILE:LINE. */
+unsigned long tui_rule_hits(const struct tui *t, const char *file, unsigned line)
+{
+	char where[4096];
+
+	snprintf(where, sizeof where, "%s:%u", file, line);
+	for (size_t i = 0; i < t->n_hits; i++)
+		if (strcmp(t->hit_where[i], where) == 0)
+			return t->hit_count[i];
+	return 0;
+}
+
 /* The approval queue changed: a prompt came or went. */
 static void tui__approvals_changed(void *data)
 {
@@ -224,6 +255,7 @@ struct tui *tui_new(const struct cli_options *opts, uv_loop_t *loop, uint64_t (*
 	t->attention_title = -1;
 	t->approvals = approval_queue_new(&acfg);
 	approval_queue_set_changed(t->approvals, tui__approvals_changed, t);
+	approval_queue_set_rule_hit(t->approvals, tui__rule_hit, t);
 
 	t->sandbox_helper = sandbox_command_helper(&tried);
 	free(tried);
@@ -319,6 +351,10 @@ void tui_free(struct tui *t)
 		proxy_env_free(t->proxy_env);
 	input_free(&t->input);
 	input_free(&t->reason);
+	for (size_t i = 0; i < t->n_hits; i++)
+		free(t->hit_where[i]);
+	free(t->hit_where);
+	free(t->hit_count);
 	free(t->modal_dest);
 	free(t->modal_field);
 	free(t->modal_origin);

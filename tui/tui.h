@@ -456,6 +456,8 @@ extern const struct tui_mode mode_switch; /* mode-switch.c: approval policy, net
 void tui_mode_enter(struct tui *t, const struct tui_mode *m);
 /* Ends the mode on, if any. */
 void tui_mode_leave(struct tui *t);
+/* How many decisions the rule at FILE:LINE made this session. */
+unsigned long tui_rule_hits(const struct tui *t, const char *file, unsigned line);
 /* The view of the mode on; false when none is. */
 bool tui_mode_view(struct tui *t, struct mode_view *v);
 /*
@@ -510,6 +512,10 @@ struct tui {
 	void *mode_data;
 	enum decide_approval approval; /* the session's policy (the mode switch changes it) */
 	const char *network;           /* the session's network mode: "off", "ask", "on" */
+	/* How many decisions each rule made this session ("FILE:LINE" -> count, the rules view's) */
+	char **hit_where;
+	unsigned long *hit_count;
+	size_t n_hits;
 	struct input input;
 
 	enum tui_overlay overlay;

@@ -1,7 +1,8 @@
 # The TUI's modes on a real terminal (issue 14, SPEC 7), with the keys as a
 # terminal sends them: scroll mode (prefix [) with Home, End and / search,
-# the match highlighted; the rules view (F3) where d then y revokes a rule
-# and the next command runs without it; the mode switch (F4) whose approval
+# the match highlighted; the rules view (F3), which counts a rule's hits and
+# where d then y revokes a rule and the next command runs without it; the
+# mode switch (F4) whose approval
 # policy and network mode the next commands get; and the status bar at 80
 # columns, which shortens the cwd rather than cutting it off.
 . "$(dirname "$0")/tui-lib.sh"
@@ -40,7 +41,7 @@ t send-keys -t e2e C-w
 t send-keys -t e2e "true" Enter
 wait_for "[2] denied"
 t send-keys -t e2e F3
-wait_for 'forbidden ["true"]  · default.rules:1'
+wait_for 'forbidden ["true"]  · default.rules:1  · 1 hit'
 t send-keys -t e2e d
 wait_for "revoke this rule from default.rules? y revokes it"
 t send-keys -t e2e y
