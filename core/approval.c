@@ -276,10 +276,25 @@ static char *approval__exec_key(size_t argc, char *const argv[], const char *cwd
 	return key;
 }
 
+/*
+ * KEY with "|" and SUFFIX after it, by copying (a key may be megabytes: a
+ * printf over it would cost more than the key itself). Caller frees.
+ */
+static char *approval__key_with(const char *key, const char *suffix)
+{
+	size_t kl = strlen(key), sl = strlen(suffix);
+	char *k = xmalloc(kl + sl + 2);
+
+	memcpy(k, key, kl);
+	k[kl] = '|';
+	memcpy(k + kl + 1, suffix, sl + 1);
+	return k;
+}
+
 /* The session cache's entry for an approval of exec KEY to run OUTSIDE the sandbox or in it. */
 static char *approval__session_key(const char *key, bool outside)
 {
-	return xasprintf("%s|%s", key, outside ? "outside" : "inside");
+	return approval__key_with(key, outside ? "outside" : "inside");
 }
 
 /*
@@ -290,11 +305,15 @@ static char *approval__session_key(const char *key, bool outside)
 static bool approval__exec_cached(const struct approval_queue *q, const char *key, bool outside,
                                   bool *sandboxed)
 {
-	char *k = approval__session_key(key, true);
-	bool hit = approval__set_has(&q->exec_ok, k);
+	char *k;
+	bool hit;
 
-	free(k);
 	*sandboxed = false;
+	if (q->exec_ok.n == 0)
+		return false;
+	k = approval__session_key(key, true);
+	hit = approval__set_has(&q->exec_ok, k);
+	free(k);
 	if (hit || outside)
 		return hit;
 	k = approval__session_key(key, false);
@@ -1294,7 +1313,9 @@ static uint64_t approval__exec(struct approval_queue *q, const struct approval_r
 		decide_result_free(&dr);
 	}
 	/* Prompts that run differently never share an answer. */
-	pending_key = xasprintf("%s|%d", key, (int)flavor);
+	pending_key = approval__key_with(key, flavor == APPROVAL__INSIDE    ? "0"
+	                                      : flavor == APPROVAL__OUTSIDE ? "1"
+	                                                                    : "2");
 	free(key);
 	return approval__enqueue(q, &bound, pending_key, reason, prefix, prefix_len, flavor, cb,
 	                         freecb, data);

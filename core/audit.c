@@ -243,7 +243,8 @@ static void audit__add_words(cJSON *o, size_t n, char *const words[])
 
 	for (size_t i = 0; i < n; i++) {
 		if (utf8_valid(words[i])) {
-			cJSON_AddItemToArray(arr, cJSON_CreateString(words[i]));
+			/* Not copied: the words outlive the line (a 200k-word argv, issue 11). */
+			cJSON_AddItemToArray(arr, cJSON_CreateStringReference(words[i]));
 		} else {
 			char *fixed = utf8_fix(words[i]);
 

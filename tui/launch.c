@@ -48,6 +48,74 @@ struct launch_req {
 };
 
 static void launch__decide(struct pane *p, bool retry);
+
+/*
+ * A big command (its words over LAUNCH__BIG bytes: a 200k-word argv) is
+ * judged, then started, each a step of its own, two loop turns after the
+ * step before: the keys typed meanwhile are read in the first turn and
+ * drawn in the second, so no key waits for more than one step (issue 11).
+ * A step finds its pane again by number and acts only while it waits.
+ */
+#define LAUNCH__BIG (64 * 1024)
+
+struct launch__step {
+	uv_idle_t idle;
+	struct tui *t;
+	int pane_id;
+	int turns;      /* loop turns still to let go by */
+	bool start;     /* false: decide; true: start */
+	bool sandboxed; /* start: how */
+};
+
+/* Frees a step once its handle is closed. */
+static void launch__step_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* A step's turn: after two turns, its work, if its pane still waits for it. */
+static void launch__step_run(uv_idle_t *h)
+{
+	struct launch__step *s = h->data;
+	struct pane *p;
+
+	if (--s->turns > 0)
+		return;
+	uv_idle_stop(h);
+	uv_close((uv_handle_t *)h, launch__step_closed);
+	p = tui_pane_by_id(s->t, s->pane_id);
+	if (p == NULL || p->state != PANE_WAITING)
+		return;
+	if (s->start)
+		launch_start(p, s->sandboxed);
+	else
+		launch__decide(p, false);
+}
+
+/* Whether P's command is big enough to go a step at a time (and there is a loop to do it in). */
+static bool launch__big(const struct pane *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->argc && n <= LAUNCH__BIG; i++)
+		n += strlen(p->argv[i]) + 1;
+	return n > LAUNCH__BIG && p->tui->loop != NULL;
+}
+
+/* Leaves P's next step (START it SANDBOXED, or decide) to a later loop turn. */
+static void launch__later(struct pane *p, bool start, bool sandboxed)
+{
+	struct launch__step *s = xcalloc(1, sizeof *s);
+
+	s->t = p->tui;
+	s->pane_id = p->id;
+	s->turns = 2;
+	s->start = start;
+	s->sandboxed = sandboxed;
+	uv_idle_init(p->tui->loop, &s->idle);
+	s->idle.data = s;
+	uv_idle_start(&s->idle, launch__step_run);
+}
 static const char *launch__from(const struct pane *p);
 
 /* Tells P's observer, once, how the command ended. */
@@ -519,6 +587,10 @@ static void launch__decided(const struct approval_result *res, void *data)
 		if (policy_permissions_add_dir(&p->perms, true, res->write_dir, &cause) != 0)
 			free(cause); /* gone since: the retry runs without it and is denied again */
 	}
+	if (launch__big(p)) {
+		launch__later(p, true, res->sandboxed);
+		return;
+	}
 	launch_start(p, res->sandboxed);
 }
 
@@ -792,7 +864,11 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 		p->obs = *req->observer;
 	else
 		p->obs_done = true;
-	launch__decide(p, false);
+	p->state = PANE_WAITING;
+	if (launch__big(p))
+		launch__later(p, false, false);
+	else
+		launch__decide(p, false);
 	return p;
 }
 
@@ -803,8 +879,10 @@ void launch_cancel(struct tui *t, int id)
 
 	if (p == NULL)
 		return;
-	if (p->state == PANE_WAITING && p->waiter != 0) {
-		approval_cancel(t->approvals, p->waiter);
+	/* Waiting on a prompt, or (a big command) on its next step, which then finds it gone. */
+	if (p->state == PANE_WAITING) {
+		if (p->waiter != 0)
+			approval_cancel(t->approvals, p->waiter);
 		p->waiter = 0;
 		p->state = PANE_DENIED;
 		p->end_ms = tui_now(t);

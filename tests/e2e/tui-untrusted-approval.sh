@@ -4,15 +4,11 @@
 # runs the command in the sandbox (its status, not 126).
 . "$(dirname "$0")/tui-lib.sh"
 
-export XDG_RUNTIME_DIR="$e2e_dir/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-submit() {
-	(cd "$e2e_dir/ws" && timeout 30 env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" "$AIRLOCK" submit "$@")
-}
+e2e_agent_setup
 target=/etc/airlock-e2e-untrusted-$$
 rm -f "$target"
 start 100 30 -n off -a untrusted
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 
 t send-keys -t e2e "touch $target" Enter
 wait_for "Run it in the sandbox?"
