@@ -323,13 +323,20 @@ static bool approval__exec_cached(const struct approval_queue *q, const char *ke
 	return hit;
 }
 
-/* A lower-cased copy of S. */
+/*
+ * A lower-cased copy of S (a host, protocol or domain), without one
+ * trailing dot: `Host.Example.` is the host `host.example`, so a block or a
+ * rule for it is not sidestepped by the spelling.
+ */
 static char *approval__lower(const char *s)
 {
 	char *l = xstrdup(s != NULL ? s : "");
+	size_t len = strlen(l);
 
 	for (char *p = l; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
+	if (len > 1 && l[len - 1] == '.')
+		l[len - 1] = '\0';
 	return l;
 }
 

@@ -462,6 +462,9 @@ const struct rules_rule *rules_match_network_port(const struct rules *r, const c
 	lower = xstrdup(host);
 	for (char *p = lower; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
+	/* `host.example.` is `host.example`: a rule is not sidestepped by a trailing dot. */
+	if (strlen(lower) > 1 && lower[strlen(lower) - 1] == '.')
+		lower[strlen(lower) - 1] = '\0';
 	for (size_t i = 0; i < r->n_net; i++) {
 		const struct rules_rule *rule = r->net[i];
 

@@ -552,6 +552,12 @@ TEST(approval_b_always_blocks_the_host_with_a_deny_rule)
 	ASSERT_EQ(approval_request(env.q, &net, decider_test__res_cb, NULL, &r[1]), 0);
 	ASSERT(!r[1].allowed && r[1].by == AUDIT_BY_RULE);
 	ASSERT(approval_network_refused_by_name(env.q, "tracker.example", "https", 443));
+	/* However it is spelt: case, a trailing dot. */
+	ASSERT(approval_network_refused_by_name(env.q, "TRACKER.Example.", "https", 443));
+	net.host = "Tracker.Example.";
+	ASSERT_EQ(approval_request(env.q, &net, decider_test__res_cb, NULL, &r[3]), 0);
+	ASSERT(!r[3].allowed && r[3].by == AUDIT_BY_RULE);
+	net.host = "Tracker.Example";
 	ASSERT_EQ(approval_pending(env.q), 0);
 	char *audit = test_read_file(env.log, NULL);
 	ASSERT_CONTAINS(audit, "\"by\":\"user\",\"prompted\":true,\"scope\":\"rule\"");
