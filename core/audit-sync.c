@@ -16,7 +16,8 @@
  * host itself within that second can lose lines. A background sync that
  * fails is kept, and the log refuses every later decision with it (fail
  * closed from then on). When no thread can be started, a kick syncs at
- * once, as "always" would.
+ * once, as "always" would; so does a kick in a forked child, which has a
+ * copy of the log but not its thread.
  */
 #include "audit-sync.h"
 
@@ -26,6 +27,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +39,8 @@ struct audit_syncer {
 	pthread_cond_t wake;
 	pthread_t thread;
 	bool started, dirty, closing;
-	int err; /* the first failed sync's -errno, or 0 */
+	int err;   /* the first failed sync's -errno, or 0 */
+	pid_t pid; /* the process the thread runs in: a forked child has none */
 };
 
 /* fdatasync of FD; 0 or -errno (EINVAL: a file that cannot be synced, as /dev/null). */
@@ -82,6 +85,7 @@ struct audit_syncer *audit_syncer_new(int fd)
 	pthread_condattr_t attr;
 
 	s->fd = fd;
+	s->pid = getpid();
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -93,6 +97,9 @@ struct audit_syncer *audit_syncer_new(int fd)
 /* Marks the log dirty and wakes (or starts) the thread; syncs at once without one. */
 int audit_syncer_kick(struct audit_syncer *s)
 {
+	/* A forked child has no thread of the log's (only the forking thread survives). */
+	if (s->pid != getpid())
+		return audit_sync__flush(s->fd);
 	pthread_mutex_lock(&s->lock);
 	if (!s->started)
 		s->started = pthread_create(&s->thread, NULL, audit_sync__main, s) == 0;
@@ -121,6 +128,11 @@ int audit_syncer_free(struct audit_syncer *s)
 
 	if (s == NULL)
 		return 0;
+	if (s->pid != getpid()) {
+		/* A forked child's copy: its thread is the parent's, not to be joined here. */
+		free(s);
+		return 0;
+	}
 	pthread_mutex_lock(&s->lock);
 	s->closing = true;
 	pthread_cond_signal(&s->wake);

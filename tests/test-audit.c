@@ -453,3 +453,47 @@ TEST(audit_lines_are_written_before_the_caller_acts_in_both_sync_modes)
 	}
 	return 0;
 }
+
+/*
+ * A process forked from one whose batch log has its sync thread running
+ * (the TUI forks its helpers) can still write and close its copy of the
+ * log: it syncs by itself and never joins a thread it does not have.
+ */
+TEST(audit_batch_log_works_in_a_forked_child)
+{
+	char *path = xasprintf("%s/audit-fork.jsonl", test_tmpdir());
+	char *words[] = {"echo", "parent", NULL}, *child_words[] = {"echo", "child", NULL};
+	struct audit_decision d = {.kind = AUDIT_EXEC,
+	                           .words = words,
+	                           .n_words = 2,
+	                           .allow = true,
+	                           .by = AUDIT_BY_POLICY,
+	                           .scope = AUDIT_SCOPE_ONCE,
+	                           .cwd = "/ws",
+	                           .from = "cli"};
+	struct audit *a = audit_open(path, NULL);
+	int st = 0;
+	pid_t pid;
+
+	ASSERT(a != NULL);
+	audit_set_sync(a, AUDIT_SYNC_BATCH);
+	ASSERT_EQ(audit_decision(a, &d), 0); /* starts the thread */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		d.words = child_words;
+		int rc = audit_decision(a, &d);
+		audit_close(a);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	ASSERT(pid > 0);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	audit_close(a);
+	char *text = test_read_file(path, NULL);
+	ASSERT_CONTAINS(text, "[\"echo\",\"parent\"]");
+	ASSERT_CONTAINS(text, "[\"echo\",\"child\"]");
+	free(text);
+	free(path);
+	return 0;
+}
