@@ -9,7 +9,7 @@ printf '*** Begin Patch\n*** Add File: one.txt\n+one\n*** End Patch\n' >"$e2e_di
 printf '*** Begin Patch\n*** Add File: two.txt\n+two\n*** End Patch\n' >"$e2e_dir/two.patch"
 
 start 100 30 -n off -a on-request -s workspace-write
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 # Nobody answers: a prompt would make this time out.
 submit --patch "$e2e_dir/one.patch" >"$e2e_dir/one.out" 2>&1 || fail "inside the roots: $(cat "$e2e_dir/one.out")"
 [ "$(cat "$e2e_dir/ws/one.txt")" = one ] || fail "the patch inside the roots was not applied"
@@ -19,7 +19,7 @@ t kill-server >/dev/null 2>&1
 rm -rf "$XDG_RUNTIME_DIR" && mkdir -m 700 "$XDG_RUNTIME_DIR"
 
 start 100 30 -n off -a on-request -s read-only
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 submit --patch "$e2e_dir/two.patch" >"$e2e_dir/two.out" 2>&1 &
 two=$!
 wait_for "Apply file changes?"

@@ -10,7 +10,7 @@ export PLAIN_E2E=plain
 printf '{"environment":{"keep":["MY_KEEP_TOKEN"],"set":{"FIXED_SECRET":"fixed"}}}\n' \
 	>"$e2e_home/config.json"
 start 100 30 -n off
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 
 [ "$(stat -c %a "$XDG_RUNTIME_DIR/airlock")" = 700 ] || fail "the socket directory is not 0700"
 for s in "$XDG_RUNTIME_DIR"/airlock/*.sock; do

@@ -7,7 +7,7 @@
 
 e2e_agent_setup
 start 100 30 -n off
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 
 # An approved escalation (root can write /etc outside the sandbox).
 if [ "$(id -u)" = 0 ]; then

@@ -6,7 +6,7 @@
 
 e2e_agent_setup
 start 100 30 -n off
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 
 out=$(submit -- sh -c 'echo hello from the agent; exit 3')
 rc=$?

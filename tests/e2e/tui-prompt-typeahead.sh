@@ -2,17 +2,20 @@
 # agent's escalation appears, and for as long as the typing goes on, land
 # in the input line and run as the line they are; none of their y, a, p
 # or n answers the prompt. It arms only after 500 ms without a key, and
-# then a stray enter denies (the highlight starts on "No"). Tab on the
-# denying option takes a reason, which the agent gets in its decision
-# event and the audit log records. A quit question that waited on a
+# then a stray enter denies (the highlight starts on "No, keep it
+# sandboxed": the escalation is refused, the command runs in the sandbox,
+# SPEC 4 step 4). Tab on the denying option takes a reason, which the agent
+# gets in its decision event and the audit log records. A quit question that waited on a
 # command goes ahead when the command ends.
 . "$(dirname "$0")/tui-lib.sh"
 
 e2e_agent_setup 60
 start 100 30 -n off
-wait_for "socket ${XDG_RUNTIME_DIR:0:16}"
+wait_socket
 
-marker="$e2e_dir/escalated-ran"
+# In airlock's socket directory: hidden in the sandbox, so only a run
+# outside it can leave the marker there.
+marker="$XDG_RUNTIME_DIR/airlock/escalated-ran"
 line='echo y$((6*7))p-any-yap-any-typeahead'
 # A key every 80 ms; the escalation is asked for after the first few.
 (
@@ -39,12 +42,11 @@ wait_for "y42p-any"
 grep -qxF "$line" "$e2e_dir/state/airlock/history" || fail "the typed line did not reach the input line"
 wait_armed
 [ ! -e "$marker" ] || fail "the escalation ran"
-# Armed: a stray enter refuses.
+# Armed: a stray enter refuses the escalation (it runs in the sandbox).
 t send-keys -t e2e Enter
 wait "$esc"
-rc=$?
-[ "$rc" = 126 ] || fail "a stray enter gave $rc, not 126 (denied): $(cat "$e2e_dir/esc.out")"
-[ ! -e "$marker" ] || fail "the escalation ran after a stray enter"
+wait_for "you denied running it outside: runs in the sandbox"
+[ ! -e "$marker" ] || fail "the escalation ran outside after a stray enter"
 
 # Deny with a reason: the agent's decision event carries it.
 sock=$(ls "$XDG_RUNTIME_DIR"/airlock/*.sock | head -1)
@@ -73,7 +75,8 @@ wait_for "enter to deny with this reason"
 t send-keys -t e2e -l "no, run it sandboxed"
 t send-keys -t e2e Enter
 wait "$client" || fail "the client: $(cat "$e2e_dir/events")"
-grep -qF '"decision":"denied"' "$e2e_dir/events" || fail "no denial: $(cat "$e2e_dir/events")"
+# Kept in the sandbox: it runs there ("approved"), with the reason.
+grep -qF '"decision":"approved"' "$e2e_dir/events" || fail "no decision: $(cat "$e2e_dir/events")"
 grep -qF '"reason":"no, run it sandboxed"' "$e2e_dir/events" ||
 	fail "the reason did not reach the agent: $(cat "$e2e_dir/events")"
 grep -qF '"reason":"no, run it sandboxed"' "$e2e_home/audit.jsonl" ||
@@ -107,8 +110,7 @@ kill -0 "$esc" 2>/dev/null || fail "keys typed into the pane answered the prompt
 wait_armed
 t send-keys -t e2e Escape
 wait "$esc"
-rc=$?
-[ "$rc" = 126 ] || fail "esc gave $rc, not 126"
+[ ! -e "$marker" ] || fail "esc let the escalation run outside"
 # With the modal gone, cat's pane shows the line twice: echoed, then copied.
 wait_for "$pane_line"
 [ "$(screen | grep -cF "$pane_line")" -ge 2 ] ||
