@@ -2,9 +2,9 @@
 # terminal sends them: scroll mode (prefix [) with Home, End and / search,
 # the match highlighted; the rules view (F3), which counts a rule's hits and
 # where d then y revokes a rule and the next command runs without it; the
-# mode switch (F4) whose approval
-# policy and network mode the next commands get; and the status bar at 80
-# columns, which shortens the cwd rather than cutting it off.
+# mode switch (F4) whose approval policy and network mode the next commands
+# get; and the status bar at 80 columns, which shortens the cwd rather than
+# cutting it off.
 . "$(dirname "$0")/tui-lib.sh"
 
 mkdir -p "$e2e_home/rules"
