@@ -96,9 +96,12 @@ static void proxy_session__answered(const struct approval_result *res, void *dat
 	if (!res->allowed && rec->d->refusals != NULL) {
 		const struct proxy_dest *dest = proxy_query_dest(q);
 
+		/* A typed or the decider's reason says more than "denied". */
 		fprintf(rec->d->refusals, "airlock: network access to %s:%u (%s) denied: %s\n",
 		        dest->host, dest->port, proxy_proto_name(dest->proto),
-		        res->reason != NULL ? res->reason : "not allowed");
+		        res->typed_reason != NULL ? res->typed_reason
+		        : res->reason != NULL     ? res->reason
+		                                  : "not allowed");
 		fflush(rec->d->refusals);
 	}
 	/* A reason the human typed is what the client is told. */
