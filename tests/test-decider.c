@@ -10,11 +10,13 @@
 #include "test.h"
 
 #include "../core/approval.h"
+#include "../core/config.h"
 #include "../core/decider.h"
 #include "../core/rules.h"
 #include "../core/xmalloc.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -801,5 +803,37 @@ TEST(decider_question_keeps_words_and_reasons_are_one_clean_line)
 	decider_test__close(&loop, d);
 	free(seen);
 	free(script);
+	return 0;
+}
+
+TEST(config_decider_and_attention_keys)
+{
+	struct config c;
+	char *cause = NULL;
+
+	ASSERT_EQ(config_parse(&c,
+	                       "{\"decider\": {\"command\": [\"/usr/bin/decide\", \"--strict\"], "
+	                       "\"timeout_ms\": 750}, \"attention\": \"osc9\"}",
+	                       "config.json", &cause),
+	          0);
+	ASSERT_EQ(c.n_decider_command, 2);
+	ASSERT_STR_EQ(c.decider_command[0], "/usr/bin/decide");
+	ASSERT_STR_EQ(c.decider_command[1], "--strict");
+	ASSERT_EQ(c.decider_timeout_ms, 750);
+	ASSERT_STR_EQ(c.attention, "osc9");
+	config_free(&c);
+	static const char *const bad[][2] = {
+	    {"{\"decider\": {\"command\": [\"decide\"]}}", "not an absolute path"},
+	    {"{\"decider\": {\"command\": []}}", "must name a program"},
+	    {"{\"decider\": {\"command\": [\"/d\"], \"timeout_ms\": 0}}", "milliseconds"},
+	    {"{\"decider\": {\"command\": [\"/d\"], \"wait\": 1}}", "unknown key"},
+	    {"{\"attention\": \"loud\"}", "\"loud\" is not one of bell, osc9, none"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ASSERT_EQ(config_parse(&c, bad[i][0], "config.json", &cause), -EINVAL);
+		ASSERT_CONTAINS(cause, bad[i][1]);
+		free(cause);
+		cause = NULL;
+	}
 	return 0;
 }
