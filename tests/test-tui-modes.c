@@ -730,3 +730,59 @@ TEST(tui_finished_pane_keeps_its_lines_when_narrowed)
 	pane_free(p);
 	return 0;
 }
+
+TEST(tui_rules_view_never_revokes_a_managed_rule)
+{
+	struct modes m;
+	struct mode_view v;
+	char *dir = xasprintf("%s/managed-rules", test_tmpdir());
+	char *file = xasprintf("%s/policy.rules", dir);
+
+	mkdir(dir, 0755);
+	ASSERT_EQ(test_write_file(file, "prefix_rule(pattern=[\"curl\"], decision=\"forbidden\")\n"), 0);
+	char *cause = NULL;
+
+	/* A TUI under a managed policy whose rules directory is DIR. */
+	setlocale(LC_ALL, "C.UTF-8");
+	memset(&m, 0, sizeof m);
+	m.opts.home = xasprintf("%s/home", test_tmpdir());
+	mkdir(m.opts.home, 0700);
+	setenv("AIRLOCK_HOME", m.opts.home, 1);
+	setenv("HOME", test_tmpdir(), 1);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_STATE_HOME");
+	m.opts.mode = CLI_MODE_TUI;
+	m.opts.sandbox = "workspace-write";
+	m.opts.approval = "on-request";
+	m.opts.network = "off";
+	m.opts.cwd = xstrdup("/ws");
+	m.opts.managed.present = true;
+	m.opts.managed.allow_unsandboxed = true;
+	m.opts.managed.rules_dir = dir;
+	m.now = MODES_T0;
+	uv_loop_init(&m.loop);
+	m.t = tui_new(&m.opts, &m.loop, modes__clock, &m, &cause);
+	if (m.t == NULL)
+		fprintf(stderr, "tui_new: %s\n", cause);
+	ASSERT(m.t != NULL);
+	m.t->spawn = modes__spawn;
+	m.t->spawn_data = &m;
+	ASSERT_EQ(rules_count(m.t->rules), 1u);
+	modes_keycode(&m, KEY_F(3));
+	ASSERT_STR_EQ(modes_selected(&m),
+	              "  forbidden [\"curl\"]  \xc2\xb7 policy.rules:1  \xc2\xb7 managed");
+	modes_type(&m, "d");
+	ASSERT(tui_mode_view(m.t, &v));
+	ASSERT(v.message != NULL && strstr(v.message, "a managed rule") != NULL);
+	ASSERT(strstr(v.footer, "y revokes") == NULL); /* nothing is asked */
+	modes_type(&m, "y");
+	ASSERT_EQ(rules_count(m.t->rules), 1u);
+	char *text = test_read_file(file, NULL);
+	ASSERT(text != NULL && strstr(text, "curl") != NULL);
+	free(text);
+	m.opts.managed.rules_dir = NULL;
+	modes_close(&m);
+	free(file);
+	free(dir);
+	return 0;
+}

@@ -14,7 +14,8 @@
  * to remove it from its file; only y does (any other key keeps it), so a
  * stray key never edits a rules file. The rule is found again by its file,
  * place and text after the rules are read anew, so an edit made meanwhile
- * is never hit by mistake; rules_remove() rewrites the file atomically (a
+ * is never hit by mistake; a managed rule (SPEC 11) is marked and never
+ * offered for revoking (rules_remove refuses it too); rules_remove() rewrites the file atomically (a
  * file that would not load afterwards is left alone), and the rules are
  * read again at once, so the next command is decided without it.
  *
@@ -118,8 +119,9 @@ static void mode_rules__fill(struct mode_rules *m)
 		char hit[32] = "";
 		if (hits > 0)
 			snprintf(hit, sizeof hit, "  \xc2\xb7 %lu hit%s", hits, hits == 1 ? "" : "s");
-		mode_list_add(&m->list, MODE_ROW_TEXT, true, (long)i, "  %-9s %s  \xc2\xb7 %s:%u%s",
-		              mode_rules__verdict(r), what, mode_rules__base(r->file), r->line, hit);
+		mode_list_add(&m->list, MODE_ROW_TEXT, true, (long)i, "  %-9s %s  \xc2\xb7 %s:%u%s%s",
+		              mode_rules__verdict(r), what, mode_rules__base(r->file), r->line, hit,
+		              r->managed ? "  \xc2\xb7 managed" : "");
 		free(what);
 	}
 	if (keep < 0 || !mode_list_select_tag(&m->list, keep))
@@ -242,6 +244,12 @@ static bool mode_rules__key(void *data, wint_t ch, bool keycode)
 		const struct rules_rule *r = rules_get(m->t->rules, (size_t)cur->tag);
 		if (r == NULL)
 			return true;
+		if (r->managed) {
+			/* SPEC 11: what the administrator set, no user loosens. */
+			mode_rules__say(m, xstrdup("a managed rule: only the administrator's policy "
+			                           "changes it"));
+			return true;
+		}
 		m->confirming = true;
 		m->c_file = xstrdup(r->file);
 		m->c_text = xstrdup(r->text);
