@@ -652,9 +652,11 @@ TEST(tui_prompt_deny_with_a_reason)
 	ASSERT_EQ(o.decided, 0);
 	guard_type(&g, "\tuse make -n first\r");
 	ASSERT_EQ(o.decided, 1);
-	ASSERT(!o.allowed);
+	/* "No, keep it sandboxed" to an escalation: it runs, in the sandbox (SPEC 4 step 4). */
+	ASSERT(o.allowed);
 	ASSERT_STR_EQ(o.reason, "use make -n first");
-	ASSERT_EQ(g.t->panes[0]->state, PANE_DENIED);
+	ASSERT(g.t->panes[0]->state != PANE_DENIED);
+	ASSERT(g.t->panes[0]->sandboxed);
 	/* The audit line carries it. */
 	char *path = xasprintf("%s/audit.jsonl", g.opts.home);
 	char *log = test_read_file(path, NULL);
