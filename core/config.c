@@ -409,6 +409,24 @@ static int config__set_attention(struct config *c, const cJSON *v, char **why)
 	return config__one_of(v, config__attentions, &c->attention, why);
 }
 
+/* agent.idle_timeout_ms: how long an agent connection may send nothing (1 ms to 1 day). */
+static int config__set_agent_idle(struct config *c, const cJSON *v, char **why)
+{
+	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+
+	if (d < 1 || d > 86400000 || d != (double)(unsigned)d) {
+		*why = xstrdup("must be a whole number of milliseconds from 1 to 86400000");
+		return -EINVAL;
+	}
+	c->agent_idle_ms = (unsigned)d;
+	return 0;
+}
+
+static const struct config__key config__agent_keys[] = {
+    {.name = "idle_timeout_ms", .set = config__set_agent_idle},
+    {0},
+};
+
 /* audit.sync: when a decision line reaches the disk (batch, always; core/audit-sync.c). */
 static int config__set_audit_sync(struct config *c, const cJSON *v, char **why)
 {
@@ -472,6 +490,7 @@ static const struct config__key config__top_keys[] = {
     {.name = "decider", .keys = config__decider_keys},
     {.name = "attention", .set = config__set_attention},
     {.name = "audit", .keys = config__audit_keys},
+    {.name = "agent", .keys = config__agent_keys},
     {0},
 };
 

@@ -55,6 +55,7 @@ struct config {
 	unsigned decider_timeout_ms; /* decider.timeout_ms; 0: default */
 	char *attention;             /* "bell", "osc9" or "none"; NULL: unset (bell) */
 	char *audit_sync;            /* audit.sync: "batch" or "always"; NULL: unset (batch) */
+	unsigned agent_idle_ms;      /* agent.idle_timeout_ms: an idle agent's limit; 0: default */
 	int prefix_key; /* prefix_key: the TUI's prefix as a control code ("C-]" 0x1d); 0: unset */
 	/* Permission profiles (SPEC 12): "permissions" and "default_permissions" (or NULL). */
 	struct policy_profiles profiles;

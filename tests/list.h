@@ -15,6 +15,7 @@ UNIT(runner_fixtures_match_the_planners_copy, 10)
 /* config.json and the command line */
 UNIT(config_full_file_loads, 5)
 UNIT(config_bad_values_are_errors, 5)
+UNIT(config_agent_idle_timeout_and_audit_sync, 5)
 UNIT(config_repeated_key_is_an_error, 5)
 UNIT(config_missing_file_is_defaults, 5)
 UNIT(config_home_resolution, 5)

@@ -38,6 +38,26 @@ TEST(config_full_file_loads)
 	return 0;
 }
 
+/* The limits and modes of this round: agent.idle_timeout_ms and audit.sync. */
+TEST(config_agent_idle_timeout_and_audit_sync)
+{
+	struct config c;
+	char *cause = NULL;
+
+	ASSERT_EQ(config_parse(&c, "{\"agent\":{\"idle_timeout_ms\":1500},"
+	                           "\"audit\":{\"sync\":\"always\"}}",
+	                       "config.json", &cause),
+	          0);
+	ASSERT_EQ(c.agent_idle_ms, 1500);
+	ASSERT_STR_EQ(c.audit_sync, "always");
+	config_free(&c);
+	ASSERT_EQ(config_parse(&c, "{}", "config.json", &cause), 0);
+	ASSERT_EQ(c.agent_idle_ms, 0);
+	ASSERT(c.audit_sync == NULL);
+	config_free(&c);
+	return 0;
+}
+
 /* One bad config and the exact message it must produce. */
 struct config_bad_case {
 	const char *text;
@@ -53,6 +73,9 @@ static const struct config_bad_case config_bad_cases[] = {
     {"{\"network\":{\"mode\":\"maybe\"}}",
      "c.json:1:13: \"network.mode\": \"maybe\" is not one of off, ask, on"},
     {"{\"network\":[]}", "c.json:1:2: \"network\" must be an object"},
+    {"{\"agent\": {\"idle_timeout_ms\": 0}}",
+     "c.json:1:12: \"agent.idle_timeout_ms\": must be a whole number of milliseconds from 1 "
+     "to 86400000"},
     {"{\"audit\": {\"sync\": \"never\"}}",
      "c.json:1:12: \"audit.sync\": \"never\" is not one of batch, always"},
     {"{\"writable_roots\":[\"rel/dir\"]}",

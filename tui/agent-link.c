@@ -877,10 +877,13 @@ struct agent_link *agent_link_start(struct tui *t, const char *path, char **caus
 		return NULL;
 	}
 	tui_set_socket_path(t, agent_server_path(l->server));
-	/* How long an idle client stays (tests set it short). */
+	/* How long an idle client stays: config agent.idle_timeout_ms, or the variable
+	 * AIRLOCK_AGENT_IDLE_MS, which wins (tests set it short). */
 	const char *idle = getenv("AIRLOCK_AGENT_IDLE_MS");
 	if (idle != NULL && strtoull(idle, NULL, 10) > 0)
 		agent_server_set_idle(l->server, strtoull(idle, NULL, 10));
+	else if (t->opts->config.agent_idle_ms > 0)
+		agent_server_set_idle(l->server, t->opts->config.agent_idle_ms);
 	return l;
 }
 

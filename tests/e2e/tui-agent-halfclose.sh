@@ -1,13 +1,14 @@
 # The agent socket's connection life (SPEC 8, 9): a client that shuts its
 # writing side after its request (as `nc -U` does) still gets every event;
-# an idle client is closed (AIRLOCK_AGENT_IDLE_MS makes it short here), one
+# an idle client is closed (config agent.idle_timeout_ms makes it short here), one
 # whose command runs is not; 70 requests in a row with no human all run (the
 # finished agent panes make room); a TUI full of waiting panes answers with
 # an error event, never a denial.
 . "$(dirname "$0")/tui-lib.sh"
 
 e2e_agent_setup
-export AIRLOCK_AGENT_IDLE_MS=800
+mkdir -p "$e2e_home"
+echo '{"agent": {"idle_timeout_ms": 800}}' >"$e2e_home/config.json"
 
 start 100 30 -n off -a never
 wait_socket
