@@ -82,6 +82,8 @@ struct approval_queue {
 	struct approval__set paths_ok; /* absolute paths approved for the session */
 	struct approval__set net_ok;   /* network keys approved for the session */
 	struct approval__set blocked;  /* hosts blocked for the session */
+	struct approval__grant *grants; /* those answers as the rules view lists them */
+	size_t n_grants;
 	void (*rule_hit)(const char *where, void *data); /* a rule decided (the rules view's counts) */
 	void *rule_hit_data;
 	void (*changed)(void *data);
@@ -223,6 +225,27 @@ static void approval__set_add(struct approval__set *s, const char *key)
 		return;
 	s->v = xreallocarray(s->v, s->n + 1, sizeof *s->v);
 	s->v[s->n++] = xstrdup(key);
+}
+
+/* One answer kept for the session (SET's entry KEY), and WHAT it covers as a person reads it. */
+struct approval__grant {
+	struct approval__set *set;
+	char *key;
+	char *what;
+};
+
+/* Adds KEY to S (once), as an answer the session keeps: WHAT says what it covers. */
+static void approval__grant_add(struct approval_queue *q, struct approval__set *s,
+                                const char *key, char *what)
+{
+	if (approval__set_has(s, key)) {
+		free(what);
+		return;
+	}
+	approval__set_add(s, key);
+	q->grants = xreallocarray(q->grants, q->n_grants + 1, sizeof *q->grants);
+	q->grants[q->n_grants++] = (struct approval__grant){.set = s, .key = xstrdup(key),
+	                                                    .what = what};
 }
 
 /* Frees S's strings. */
@@ -426,6 +449,43 @@ void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data)
 	q->changed_data = data;
 }
 
+/* How many answers the session keeps. */
+size_t approval_session_count(const struct approval_queue *q)
+{
+	return q->n_grants;
+}
+
+/* What answer I covers, or NULL. */
+const char *approval_session_what(const struct approval_queue *q, size_t i)
+{
+	return i < q->n_grants ? q->grants[i].what : NULL;
+}
+
+/* Forgets answer I: its request asks (or is decided by rules) again. */
+int approval_session_revoke(struct approval_queue *q, size_t i)
+{
+	struct approval__grant *g;
+	struct approval__set *s;
+
+	if (i >= q->n_grants)
+		return -ENOENT;
+	g = &q->grants[i];
+	s = g->set;
+	for (size_t k = 0; k < s->n; k++) {
+		if (strcmp(s->v[k], g->key) == 0) {
+			free(s->v[k]);
+			memmove(&s->v[k], &s->v[k + 1], (s->n - k - 1) * sizeof s->v[0]);
+			s->n--;
+			break;
+		}
+	}
+	free(g->key);
+	free(g->what);
+	memmove(g, g + 1, (q->n_grants - i - 1) * sizeof *g);
+	q->n_grants--;
+	return 0;
+}
+
 /* CB(WHERE, DATA) runs for every decision a rule made. */
 void approval_queue_set_rule_hit(struct approval_queue *q,
                                  void (*cb)(const char *where, void *data), void *data)
@@ -543,6 +603,11 @@ void approval_queue_free(struct approval_queue *q)
 	approval__set_free(&q->paths_ok);
 	approval__set_free(&q->net_ok);
 	approval__set_free(&q->blocked);
+	for (size_t i = 0; i < q->n_grants; i++) {
+		free(q->grants[i].key);
+		free(q->grants[i].what);
+	}
+	free(q->grants);
 	shell_split_words_free(q->allowed);
 	shell_split_words_free(q->denied);
 	free(q->home);
@@ -1750,7 +1815,11 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 		                                &pr->permissions);
 
 		recheck = true;
-		approval__set_add(&q->extra_ok, key);
+		char *perms = policy_permissions_describe(&pr->permissions);
+
+		approval__grant_add(q, &q->extra_ok, key,
+		                    xasprintf("run %s, adding %s", pr->subject, perms));
+		free(perms);
 		free(key);
 	} else if (answer == APPROVAL_SESSION) {
 		recheck = true;
@@ -1758,17 +1827,22 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 			char *key = approval__exec_key(pr->argc, pr->argv, pr->cwd, pr->sandbox);
 			char *entry = approval__session_key(key, p->flavor != APPROVAL__INSIDE);
 
-			approval__set_add(&q->exec_ok, entry);
+			approval__grant_add(q, &q->exec_ok, entry,
+			                    xasprintf("run %s (in %s, %s)", pr->subject,
+			                              pr->cwd[0] != '\0' ? pr->cwd : "any directory",
+			                              p->flavor != APPROVAL__INSIDE ? "outside the sandbox"
+			                                                            : "in the sandbox"));
 			free(entry);
 			free(key);
 		} else if (pr->kind == APPROVAL_NETWORK) {
 			char *key = approval__net_key(pr->host, pr->protocol, pr->port);
 
-			approval__set_add(&q->net_ok, key);
+			approval__grant_add(q, &q->net_ok, key, xasprintf("reach %s", pr->subject));
 			free(key);
 		} else {
 			for (size_t i = 0; i < pr->n_paths; i++)
-				approval__set_add(&q->paths_ok, pr->paths[i]);
+				approval__grant_add(q, &q->paths_ok, pr->paths[i],
+				                    xasprintf("change %s", pr->paths[i]));
 		}
 	} else if (answer == APPROVAL_RULE) {
 		recheck = true;
@@ -1788,7 +1862,7 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 		free(cause);
 	} else if (answer == APPROVAL_DENY_BLOCK) {
 		recheck = true;
-		approval__set_add(&q->blocked, pr->host);
+		approval__grant_add(q, &q->blocked, pr->host, xasprintf("block %s", pr->host));
 	} else if (answer == APPROVAL_DENY_RULE) {
 		/* `b`: network_rule(host=HOST, decision="deny"), every protocol (SPEC 11). */
 		recheck = true;
@@ -1798,7 +1872,7 @@ int approval_answer_reason(struct approval_queue *q, uint64_t id, enum approval_
 		if (rc != 0) {
 			/* Refused all the same; blocked for the session at least. */
 			res.scope = AUDIT_SCOPE_SESSION;
-			approval__set_add(&q->blocked, pr->host);
+			approval__grant_add(q, &q->blocked, pr->host, xasprintf("block %s", pr->host));
 		}
 		free(cause);
 	}

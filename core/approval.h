@@ -255,6 +255,16 @@ void approval_queue_free(struct approval_queue *q);
 /* CB(DATA) runs after every change of the queue (new prompt, answer, cancel). */
 void approval_queue_set_changed(struct approval_queue *q, void (*cb)(void *data), void *data);
 /*
+ * The answers the session keeps (a, and d for a host), in the order given:
+ * approval_session_what() says what answer I covers ("run make (in /ws, in
+ * the sandbox)", "reach example.com:443 (https)", "change /ws/x", "block
+ * evil.example"), NULL past the end; approval_session_revoke() forgets it
+ * (its request asks again, or rules decide it), 0 or -ENOENT.
+ */
+size_t approval_session_count(const struct approval_queue *q);
+const char *approval_session_what(const struct approval_queue *q, size_t i);
+int approval_session_revoke(struct approval_queue *q, size_t i);
+/*
  * CB(WHERE, DATA) runs for every decision a rule made (WHERE: its
  * "FILE:LINE", as the audit line's rule), before the audit line is written:
  * the TUI's rules view counts hits with it.

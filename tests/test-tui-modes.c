@@ -388,7 +388,8 @@ TEST(tui_rules_view_lists_and_revokes_in_place)
 	ASSERT(m.t->mode == &mode_rules);
 	ASSERT(tui_mode_view(m.t, &v));
 	ASSERT(v.list != NULL);
-	ASSERT_EQ(v.list->n, 4);
+	ASSERT_EQ(v.list->n, 6); /* the rules, then the session's answers: none yet */
+	ASSERT_STR_EQ(v.list->items[5].text, "  none: `a` in a prompt (or `d` for a host) keeps one");
 	ASSERT_STR_EQ(v.list->items[0].text, "Rules in force (3), in load order");
 	ASSERT_STR_EQ(v.list->items[3].text,
 	              "  deny      host evil.example  \xc2\xb7 default.rules:4");
@@ -408,7 +409,7 @@ TEST(tui_rules_view_lists_and_revokes_in_place)
 	ASSERT_EQ(rules_count(m.t->rules), 2u);
 	ASSERT(tui_mode_view(m.t, &v));
 	ASSERT(strstr(v.message, "revoked prefix_rule(pattern=[\"make\"]") != NULL);
-	ASSERT_EQ(v.list->n, 3);
+	ASSERT_EQ(v.list->n, 5);
 	path = xasprintf("%s/rules/default.rules", m.opts.home);
 	text = test_read_file(path, NULL);
 	ASSERT(text != NULL);
@@ -784,5 +785,47 @@ TEST(tui_rules_view_never_revokes_a_managed_rule)
 	modes_close(&m);
 	free(file);
 	free(dir);
+	return 0;
+}
+
+TEST(tui_rules_view_forgets_a_session_answer)
+{
+	struct modes m;
+	struct mode_view v;
+	const struct approval_prompt *pr;
+
+	ASSERT_EQ(modes_open(&m, "untrusted", "off", NULL), 0);
+	/* make asks (untrusted); `a` keeps the answer for the session. */
+	launch_line(m.t, "make");
+	pr = approval_current(m.t->approvals);
+	ASSERT(pr != NULL);
+	ASSERT_EQ(approval_answer(m.t->approvals, pr->id, APPROVAL_SESSION), 0);
+	ASSERT_EQ(m.spawned, 1);
+	launch_line(m.t, "make");
+	ASSERT_EQ(approval_pending(m.t->approvals), 0);
+	ASSERT_EQ(m.spawned, 2);
+	ASSERT_EQ(approval_session_count(m.t->approvals), 1u);
+	/* The rules view lists it under the rules, with what it covers. */
+	modes_keycode(&m, KEY_F(3));
+	modes_keycode(&m, KEY_END);
+	ASSERT(strncmp(modes_selected(&m), "  session   run ", 16) == 0);
+	ASSERT(strstr(modes_selected(&m), "make") != NULL);
+	ASSERT(strstr(modes_selected(&m), "(in /ws, in the sandbox)") != NULL);
+	/* d asks; another key keeps it; d then y forgets it. */
+	modes_type(&m, "d");
+	ASSERT(tui_mode_view(m.t, &v));
+	ASSERT_STR_EQ(v.footer, "forget this answer? y forgets it, any other key keeps it");
+	modes_type(&m, "n");
+	ASSERT_EQ(approval_session_count(m.t->approvals), 1u);
+	modes_type(&m, "dy");
+	ASSERT_EQ(approval_session_count(m.t->approvals), 0u);
+	ASSERT(tui_mode_view(m.t, &v));
+	ASSERT(strncmp(v.message, "forgotten: run ", 15) == 0);
+	modes_type(&m, "q");
+	/* The next make asks again. */
+	launch_line(m.t, "make");
+	ASSERT_EQ(approval_pending(m.t->approvals), 1);
+	ASSERT_EQ(m.spawned, 2);
+	modes_close(&m);
 	return 0;
 }

@@ -15,9 +15,16 @@
  * stray key never edits a rules file. The rule is found again by its file,
  * place and text after the rules are read anew, so an edit made meanwhile
  * is never hit by mistake; a managed rule (SPEC 11) is marked and never
- * offered for revoking (rules_remove refuses it too); rules_remove() rewrites the file atomically (a
- * file that would not load afterwards is left alone), and the rules are
- * read again at once, so the next command is decided without it.
+ * offered for revoking (rules_remove refuses it too). rules_remove()
+ * rewrites the file atomically (a file that would not load afterwards is
+ * left alone), and the rules are read again at once, so the next command
+ * is decided without it.
+ *
+ * The session's own answers (a, and d for a host) are listed after the
+ * rules, from the approval queue (approval_session_what), and d then y
+ * forgets one the same way (approval_session_revoke): the next such
+ * request asks again. Their tags are negative (-2 - index), a rule's its
+ * index in the rule set.
  *
  * The model is the rule set itself (t->rules): the list is filled from it
  * on every key, so a reload behind the view (an edit, `airlock rules
@@ -124,7 +131,16 @@ static void mode_rules__fill(struct mode_rules *m)
 		              r->managed ? "  \xc2\xb7 managed" : "");
 		free(what);
 	}
-	if (keep < 0 || !mode_list_select_tag(&m->list, keep))
+	size_t ns = m->t->approvals != NULL ? approval_session_count(m->t->approvals) : 0;
+	mode_list_add(&m->list, MODE_ROW_HEADING, false, -1,
+	              "Answers kept for this session (%zu), until airlock quits", ns);
+	if (ns == 0)
+		mode_list_add(&m->list, MODE_ROW_NOTE, false, -1,
+		              "  none: `a` in a prompt (or `d` for a host) keeps one");
+	for (size_t i = 0; i < ns; i++)
+		mode_list_add(&m->list, MODE_ROW_TEXT, true, -2 - (long)i, "  session   %s",
+		              approval_session_what(m->t->approvals, i));
+	if (keep == -1 || !mode_list_select_tag(&m->list, keep))
 		mode_list_resize(&m->list, m->list.height);
 }
 
@@ -186,9 +202,28 @@ static void mode_rules__say(struct mode_rules *m, char *msg)
 	m->message = msg;
 }
 
+/* y after d on a session answer: forgotten, found again by what it covers. */
+static void mode_rules__forget(struct mode_rules *m)
+{
+	struct approval_queue *q = m->t->approvals;
+
+	for (size_t i = 0; q != NULL && i < approval_session_count(q); i++) {
+		if (strcmp(approval_session_what(q, i), m->c_text) == 0) {
+			approval_session_revoke(q, i);
+			mode_rules__say(m, xasprintf("forgotten: %s (it asks again)", m->c_text));
+			return;
+		}
+	}
+	mode_rules__say(m, xstrdup("that answer went meanwhile: nothing forgotten"));
+}
+
 /* y after d: the rule asked about goes from its file, and the rules are read again. */
 static void mode_rules__revoke(struct mode_rules *m)
 {
+	if (m->c_file == NULL) {
+		mode_rules__forget(m);
+		return;
+	}
 	struct rules *rs = m->t->rules;
 	const struct rules_rule *found = NULL;
 	char *cause = NULL;
@@ -240,6 +275,15 @@ static bool mode_rules__key(void *data, wint_t ch, bool keycode)
 	    (keycode && ch == KEY_F(3)))
 		return false;
 	cur = mode_list_current(&m->list);
+	if (cur != NULL && cur->tag <= -2 &&
+	    ((!keycode && (ch == 'd' || ch == 'x')) || (keycode && ch == KEY_DC))) {
+		const char *what = approval_session_what(m->t->approvals, (size_t)(-2 - cur->tag));
+		if (what != NULL) {
+			m->confirming = true;
+			m->c_text = xstrdup(what);
+		}
+		return true;
+	}
 	if (cur != NULL && ((!keycode && (ch == 'd' || ch == 'x')) || (keycode && ch == KEY_DC))) {
 		const struct rules_rule *r = rules_get(m->t->rules, (size_t)cur->tag);
 		if (r == NULL)
@@ -273,7 +317,9 @@ static void mode_rules__view(void *data, struct mode_view *v)
 	free(m->detail);
 	m->detail = NULL;
 	cur = mode_list_current(&m->list);
-	if (cur != NULL) {
+	if (cur != NULL && cur->tag <= -2) {
+		m->detail = xstrdup("kept by an answer in a prompt, for this session only");
+	} else if (cur != NULL) {
 		const struct rules_rule *r = rules_get(m->t->rules, (size_t)cur->tag);
 		if (r != NULL) {
 			char *file = layout_tilde(r->file, getenv("HOME"));
@@ -285,12 +331,14 @@ static void mode_rules__view(void *data, struct mode_view *v)
 	}
 	v->detail = m->detail;
 	free(m->footer);
-	if (m->confirming)
+	if (m->confirming && m->c_file == NULL)
+		m->footer = xstrdup("forget this answer? y forgets it, any other key keeps it");
+	else if (m->confirming)
 		m->footer = xasprintf("revoke this rule from %s? y revokes it, any other key keeps it",
 		                      mode_rules__base(m->c_file));
 	else
-		m->footer = xstrdup("\xe2\x86\x91\xe2\x86\x93 move \xc2\xb7 d revokes the rule \xc2\xb7 "
-		                    "q or Esc closes");
+		m->footer = xstrdup("\xe2\x86\x91\xe2\x86\x93 move \xc2\xb7 d revokes a rule or an answer "
+		                    "\xc2\xb7 q or Esc closes");
 	v->footer = m->footer;
 	v->message = m->message;
 }

@@ -552,13 +552,15 @@ void pane_feed(struct pane *p, const char *buf, size_t len)
 void pane_note(struct pane *p, const char *text)
 {
 	VTermPos pos;
-	char *s;
+	/* Notes quote what agents send (paths, commands): no byte of it may act on the terminal. */
+	char *clean = layout_text_printable(text), *s;
 
 	pane_flush(p);
 	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
-	s = xasprintf("%s\033[0;1;33m%s\033[0m\r\n", pos.col > 0 ? "\r\n" : "", text);
+	s = xasprintf("%s\033[0;1;33m%s\033[0m\r\n", pos.col > 0 ? "\r\n" : "", clean);
 	vterm_input_write(p->vt, s, strlen(s));
 	free(s);
+	free(clean);
 }
 
 /* Sets the terminal's size (the job's too while it runs). */
@@ -645,7 +647,7 @@ long pane_line_row(const struct pane *p, long line)
 	return line - ((long)p->sb_len - p->scroll);
 }
 
-/* Columns line LINE holds: a scrollback line its cells (it may be wider than the pane), a screen row the pane's width. */
+/* Columns line LINE holds: a scrollback line its cells (it may be wider), a screen row cols. */
 int pane_line_width(const struct pane *p, long line)
 {
 	if (line < 0 || line >= pane_line_count(p))
