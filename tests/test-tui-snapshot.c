@@ -1263,3 +1263,26 @@ TEST(tui_snapshot_narrowed_finished_pane)
 	snap_close(&s);
 	return 0;
 }
+
+/*
+ * A note quotes what an agent sent (a patch's paths, a command's words): its
+ * control bytes are shown as '?', never obeyed, so a note cannot clear the
+ * pane, move the cursor or forge another note.
+ */
+TEST(tui_pane_note_neutralises_control_bytes)
+{
+	struct snap s;
+	struct pane *p;
+	char *text;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_pane(&s, "true", true);
+	snap_feed(p, "first line of output\r\n");
+	pane_note(p, "A x\033[2J\033[H\rairlock: you approved it once");
+	text = snap_text(&s);
+	ASSERT_CONTAINS(text, "first line of output");
+	ASSERT_CONTAINS(text, "A x?[2J?[H?airlock: you approved it once");
+	free(text);
+	snap_close(&s);
+	return 0;
+}
