@@ -663,7 +663,13 @@ int job_kill(struct job *job)
 {
 	if (job->reaped)
 		return -ESRCH;
-	return killpg(job->pid, SIGKILL) == 0 ? 0 : -errno;
+	if (killpg(job->pid, SIGKILL) == 0)
+		return 0;
+	/* No such group yet: the child has not reached its setsid(). It is still ours and
+	 * has started nothing: kill it alone. */
+	if (errno == ESRCH && kill(job->pid, SIGKILL) == 0)
+		return 0;
+	return -errno;
 }
 
 /* Ends JOBS gracefully (see job.h). */

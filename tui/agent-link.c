@@ -784,6 +784,8 @@ static void agent_link__cancel(struct agent_link *l, struct agent_link_req *r, b
 
 		if (p != NULL && p->state == PANE_RUNNING && p->job != NULL) {
 			job_kill(p->job);
+			/* Killed again each second while it still runs (tui.c's tick). */
+			p->killed_ms = uv_now(l->t->loop);
 			/* Nobody will drain it now: read on, to the end (and the exit). */
 			if (r->throttled && !p->paused)
 				job_resume(p->job);

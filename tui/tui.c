@@ -1380,6 +1380,16 @@ static void tui__on_tick(uv_timer_t *h)
 		t->dirty = true;
 	/* Once a second the rules files are looked at (a stat each): a broken edit shows at once. */
 	if (++ticks % 10 == 0) {
+		/* A command whose requester went away dies: if one kill did not take, another. */
+		uint64_t now = uv_now(t->loop);
+		for (int i = 0; i < t->n_panes; i++) {
+			struct pane *p = t->panes[i];
+			if (p != NULL && p->killed_ms != 0 && p->state == PANE_RUNNING &&
+			    p->job != NULL && now - p->killed_ms >= 1000) {
+				job_kill(p->job);
+				p->killed_ms = now;
+			}
+		}
 		rules_refresh(t->rules, &changed, &cause);
 		free(cause);
 		if (changed)

@@ -198,6 +198,7 @@ struct pane {
 	char **proxy_env;            /* that proxy's variables */
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
 	bool paused;   /* its job is not read until the queue drains */
+	uint64_t killed_ms; /* TUI clock when its requester went away and it was killed (0: not) */
 	uint64_t unshown; /* an agent's output the pane dropped to keep up (launch.c) */
 	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and whether one of
 	 * its network prompts waits (1; the clock stops meanwhile) */
