@@ -136,6 +136,35 @@ TEST(exec_audit_line_is_written_before_the_command_runs)
 	return 0;
 }
 
+/*
+ * -a reject:rules under exec: a prompt rule's command is refused by its kind
+ * (SPEC 12), on stderr and in the audit line, as in the TUI; without the
+ * reject it is refused only because exec never prompts.
+ */
+TEST(exec_reject_names_the_kind_it_refused)
+{
+	struct test_run r;
+	char *audit;
+
+	ASSERT_EQ(exec__rules("default.rules",
+	                      "prefix_rule(pattern=[\"git\", \"push\"], decision=\"prompt\")\n"),
+	          0);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"-a", "reject:rules", "--", "git", "push", NULL}), 0);
+	ASSERT(r.status != 0);
+	ASSERT_CONTAINS(r.err, "rejected by policy (reject:rules)");
+	test_run_free(&r);
+	audit = exec__audit();
+	ASSERT_CONTAINS(audit, "rejected by policy (reject:rules)");
+	ASSERT_CONTAINS(audit, "\"decision\":\"deny\"");
+	free(audit);
+	ASSERT_EQ(exec__run(&r, (const char *[]){"-a", "on-request", "--", "git", "push", NULL}), 0);
+	ASSERT(r.status != 0);
+	ASSERT_NOT_CONTAINS(r.err, "reject:");
+	ASSERT_CONTAINS(r.err, "exec never prompts");
+	test_run_free(&r);
+	return 0;
+}
+
 TEST(exec_writes_the_workspace_not_etc)
 {
 	struct test_run r;

@@ -15,6 +15,8 @@
 #include "core/rules.h"
 #include "core/xmalloc.h"
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -330,6 +332,68 @@ TEST(exec_timeout_ends_the_command_with_124)
 	          0);
 	ASSERT_EQ(r.status, 3);
 	test_run_free(&r);
+	return 0;
+}
+
+/* True when a process whose command line holds the word WORD is alive. */
+static bool profile__running(const char *word)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+
+	while (d != NULL && !found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		char *path = xasprintf("/proc/%s/cmdline", de->d_name);
+		size_t len = 0;
+		char *cmd = test_read_file(path, &len);
+
+		for (size_t i = 0; cmd != NULL && i < len && !found; i += strlen(cmd + i) + 1)
+			found = strcmp(cmd + i, word) == 0;
+		free(cmd);
+		free(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+/*
+ * A command an allow rule runs outside the sandbox has no helper to end what
+ * it started: when its time runs out, its children end with it (SPEC 12),
+ * even those in a process group of their own (perl: a shell script would
+ * be opaque, and no allow rule runs one outside).
+ */
+TEST(exec_timeout_ends_an_unsandboxed_commands_children)
+{
+	char *rules_dir = xasprintf("%s/home/rules", test_tmpdir());
+	char *rules = xasprintf("%s/default.rules", rules_dir);
+	struct test_run r;
+
+	ASSERT_EQ(profile__config("{}"), 0);
+	mkdir(rules_dir, 0700);
+	ASSERT_EQ(test_write_file(rules, "prefix_rule(pattern=[\"perl\"], decision=\"allow\")\n"), 0);
+	ASSERT(!profile__running("31.7771"));
+	ASSERT_EQ(profile__run(&r, NULL,
+	                       (const char *[]){"exec", "--timeout", "0.5", "--", "perl", "-e",
+	                                        "for (1 .. 2) { if (!fork) { setpgrp(0, 0); "
+	                                        "exec 'sleep', '31.7771' } } 1 while wait > 0",
+	                                        NULL}),
+	          0);
+	ASSERT_EQ(r.status, 124);
+	test_run_free(&r);
+	bool left = false;
+	for (int i = 0; i < 50 && (left = profile__running("31.7771")); i++)
+		usleep(20 * 1000);
+	if (left) {
+		char *cmd[] = {"pkill", "-f", "sleep 31.7771", NULL};
+		test_run(&r, cmd, NULL, NULL, NULL, (uid_t)-1, 10);
+		test_run_free(&r);
+	}
+	ASSERT(!left);
+	free(rules);
+	free(rules_dir);
 	return 0;
 }
 

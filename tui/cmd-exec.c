@@ -35,6 +35,7 @@
 #include "core/sandbox-command.h"
 #include "core/xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -76,6 +77,7 @@ struct exec__run {
 	/* --timeout: the deadline's timer, and whether it went off. */
 	uv_timer_t deadline;
 	bool deadline_set, timed_out;
+	bool outside; /* runs with no sandbox: its time running out ends its children too */
 };
 
 /* The sandbox mode that a --sandbox-policy amounts to, for the decision. */
@@ -152,17 +154,60 @@ static void exec__on_sigchld(uv_signal_t *h, int signum)
 	}
 }
 
+#define EXEC__TREE_MAX 4096 /* processes a timeout ends below an unsandboxed command */
+
+/*
+ * Sends SIG to PID and to every process below it, found through each one's
+ * /proc children list (all of its threads'), parents first. A sandboxed
+ * run's helper ends its sandbox itself; a command run outside has no one
+ * else to end what it started.
+ */
+static void exec__signal_tree(pid_t pid, int sig)
+{
+	pid_t *todo = xmalloc(EXEC__TREE_MAX * sizeof *todo);
+	size_t n = 0;
+
+	todo[n++] = pid;
+	for (size_t i = 0; i < n; i++) {
+		char *dir = xasprintf("/proc/%d/task", (int)todo[i]);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			char *path = xasprintf("%s/%s/children", dir, de->d_name);
+			FILE *f = fopen(path, "r");
+			long c;
+
+			while (f != NULL && n < EXEC__TREE_MAX && fscanf(f, "%ld", &c) == 1)
+				todo[n++] = (pid_t)c;
+			if (f != NULL)
+				fclose(f);
+			free(path);
+		}
+		if (d != NULL)
+			closedir(d);
+		free(dir);
+	}
+	for (size_t i = 0; i < n; i++)
+		kill(todo[i], sig);
+	free(todo);
+}
+
 /* The time is up: SIGTERM now, SIGKILL after the grace if it still runs (SPEC 12). */
 static void exec__on_deadline(uv_timer_t *t)
 {
 	struct exec__run *run = t->data;
+	int sig = run->timed_out ? SIGKILL : SIGTERM;
 
+	if (run->outside)
+		exec__signal_tree(run->pid, sig);
+	else
+		kill(run->pid, sig);
 	if (!run->timed_out) {
 		run->timed_out = true;
-		kill(run->pid, SIGTERM);
 		uv_timer_start(t, exec__on_deadline, JOB_STOP_GRACE_MS, 0);
-	} else {
-		kill(run->pid, SIGKILL);
 	}
 }
 
@@ -220,6 +265,7 @@ static int exec__spawn(struct exec__run *run, char *const argv[], const char *cw
 
 	run->status = EXEC_SANDBOX_FAILED;
 	run->report_fd = -1;
+	run->outside = !report;
 	if (report && pipe2(rep, O_CLOEXEC) != 0) {
 		fprintf(stderr, "airlock: cannot make a pipe: %s\n", strerror(errno));
 		return EXEC_SANDBOX_FAILED;
@@ -419,13 +465,19 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	 * SPEC 4); its deny, ask or silence refuses: nobody here can answer.
 	 */
 	struct exec__verdict dv = {0};
-	bool asked = res.decision != DECIDE_ALLOW &&
+	/* A prompt rule's or dangerous command's prompt that -a reject:rules refuses is refused
+	 * unasked, by its kind, as in the TUI (SPEC 12): neither the decider nor anyone else. */
+	bool rejected = res.decision != DECIDE_ALLOW && (opts->reject & APPROVAL_REJECT_RULES) != 0 &&
+	                (res.dangerous || (res.rule != NULL && res.rule->decision == RULES_PROMPT));
+	bool asked = !rejected && res.decision != DECIDE_ALLOW &&
 	             !(res.rule != NULL && res.rule->decision == RULES_FORBIDDEN) &&
 	             exec__ask_decider(opts, &res, mode == DECIDE_SANDBOX_DANGER_FULL_ACCESS, &dv);
 	bool by_decider = asked && !dv.failed && dv.verdict != DECIDER_ASK;
 	bool allowed = asked ? by_decider && dv.verdict == DECIDER_ALLOW
 	                     : res.decision == DECIDE_ALLOW;
-	char *why = asked && !by_decider
+	char *why = rejected ? xasprintf("rejected by policy (reject:%s): %s",
+	                                 approval_reject_name(APPROVAL_REJECT_RULES), res.reason)
+	            : asked && !by_decider
 	                ? xasprintf("%s (exec never prompts; the decider %s: %s)", res.reason,
 	                            dv.failed ? "failed" : "asks", dv.reason)
 	                : NULL;
@@ -435,7 +487,9 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	    .words = opts->argv,
 	    .n_words = (size_t)opts->argc,
 	    .allow = allowed,
-	    .by = by_decider ? AUDIT_BY_DECIDER : asked ? AUDIT_BY_POLICY : exec__by(&res),
+	    .by = by_decider ? AUDIT_BY_DECIDER
+	          : asked || rejected ? AUDIT_BY_POLICY
+	                              : exec__by(&res),
 	    .rule = ref,
 	    .scope = AUDIT_SCOPE_ONCE,
 	    .sandboxed = allowed && (asked ? mode != DECIDE_SANDBOX_DANGER_FULL_ACCESS
