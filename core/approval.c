@@ -1524,6 +1524,14 @@ static uint64_t approval__patch(struct approval_queue *q, const struct approval_
 		res.reason = req->refuse;
 		return approval__finish(q, req, &res, cb, freecb, data);
 	}
+	/* A managed sandbox-only policy (SPEC 11): nothing is written outside the sandbox's
+	 * writable roots, whoever would answer. */
+	if (req->outside_roots && q->cfg.rules != NULL && rules_sandbox_only(q->cfg.rules)) {
+		res.allowed = false;
+		res.reason = "the patch writes outside the writable roots, and the managed policy "
+		             "runs nothing outside the sandbox";
+		return approval__finish(q, req, &res, cb, freecb, data);
+	}
 	if (approval__paths_ok(q, req->n_paths, req->paths)) {
 		res.allowed = true;
 		res.by = AUDIT_BY_SESSION;

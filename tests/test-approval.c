@@ -460,6 +460,43 @@ TEST(approval_network_checks_and_answers)
 	return 0;
 }
 
+/*
+ * Under a managed allow_unsandboxed: false (SPEC 11) a patch that writes
+ * outside the writable roots is refused with no prompt, whatever the
+ * approval policy; one inside them is judged as before.
+ */
+TEST(approval_sandbox_only_refuses_patches_outside_the_roots)
+{
+	static const enum decide_approval policies[] = {
+	    DECIDE_APPROVAL_UNTRUSTED, DECIDE_APPROVAL_ON_FAILURE, DECIDE_APPROVAL_ON_REQUEST,
+	    DECIDE_APPROVAL_NEVER};
+	char *outside[] = {"/etc/x.conf", NULL}, *inside[] = {"/ws/a.c", NULL};
+
+	for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+		struct approval_test__env env;
+		struct approval_test__rec r[2];
+		struct approval_request req = {.kind = APPROVAL_PATCH,
+		                               .paths = outside,
+		                               .n_paths = 1,
+		                               .outside_roots = true,
+		                               .diff = "--- a\n+++ b\n"};
+
+		memset(r, 0, sizeof r);
+		if (approval_test__setup(&env, policies[i], approval_test__rules) != 0)
+			return 1;
+		rules_set_sandbox_only(env.rules, true);
+		ASSERT_EQ(approval_request(env.q, &req, approval_test__cb, NULL, &r[0]), 0);
+		ASSERT(r[0].calls == 1 && !r[0].allowed);
+		ASSERT_EQ(approval_pending(env.q), 0);
+		req.paths = inside, req.outside_roots = false;
+		approval_request(env.q, &req, approval_test__cb, NULL, &r[1]);
+		ASSERT(r[1].calls == 1 || approval_pending(env.q) == 1);
+		approval_deny_all(env.q);
+		approval_test__teardown(&env);
+	}
+	return 0;
+}
+
 TEST(approval_patch_policies_and_cancel)
 {
 	struct approval_test__env env;
