@@ -330,17 +330,23 @@ static int config__set_env_set(struct config *c, const cJSON *v, char **why)
 	return 0;
 }
 
-/* network.head_timeout_ms: how long the proxy waits for a request head (1 ms to 1 hour). */
-static int config__set_head_timeout(struct config *c, const cJSON *v, char **why)
+/* A whole number of milliseconds from 1 to MAX into *OUT, else -EINVAL with *WHY. */
+static int config__millis(const cJSON *v, unsigned max, unsigned *out, char **why)
 {
 	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
 
-	if (d < 1 || d > 3600000 || d != (double)(unsigned)d) {
-		*why = xstrdup("must be a whole number of milliseconds from 1 to 3600000");
+	if (d < 1 || d > max || d != (double)(unsigned)d) {
+		*why = xasprintf("must be a whole number of milliseconds from 1 to %u", max);
 		return -EINVAL;
 	}
-	c->head_timeout_ms = (unsigned)d;
+	*out = (unsigned)d;
 	return 0;
+}
+
+/* network.head_timeout_ms: how long the proxy waits for a request head (1 ms to 1 hour). */
+static int config__set_head_timeout(struct config *c, const cJSON *v, char **why)
+{
+	return config__millis(v, 3600000, &c->head_timeout_ms, why);
 }
 
 /* A known key: a setter for a value, or a nested table for an object. */
@@ -393,14 +399,7 @@ static int config__set_decider_command(struct config *c, const cJSON *v, char **
 /* decider.timeout_ms: how long an answer may take (1 ms to 10 minutes). */
 static int config__set_decider_timeout(struct config *c, const cJSON *v, char **why)
 {
-	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-
-	if (d < 1 || d > 600000 || d != (double)(unsigned)d) {
-		*why = xstrdup("must be a whole number of milliseconds from 1 to 600000");
-		return -EINVAL;
-	}
-	c->decider_timeout_ms = (unsigned)d;
-	return 0;
+	return config__millis(v, 600000, &c->decider_timeout_ms, why);
 }
 
 /* attention: how a new prompt asks for the user's eye (bell, osc9, none). */
@@ -412,14 +411,7 @@ static int config__set_attention(struct config *c, const cJSON *v, char **why)
 /* agent.idle_timeout_ms: how long an agent connection may send nothing (1 ms to 1 day). */
 static int config__set_agent_idle(struct config *c, const cJSON *v, char **why)
 {
-	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-
-	if (d < 1 || d > 86400000 || d != (double)(unsigned)d) {
-		*why = xstrdup("must be a whole number of milliseconds from 1 to 86400000");
-		return -EINVAL;
-	}
-	c->agent_idle_ms = (unsigned)d;
-	return 0;
+	return config__millis(v, 86400000, &c->agent_idle_ms, why);
 }
 
 static const struct config__key config__agent_keys[] = {
