@@ -976,7 +976,7 @@ static unsigned approval__rejected(const struct approval_queue *q,
 			kinds |= APPROVAL_REJECT_SANDBOX;
 		if ((q->cfg.reject & APPROVAL_REJECT_RULES) != 0) {
 			decide_command(&in, &dr);
-			if (dr.dangerous || (dr.rule != NULL && dr.rule->decision == RULES_PROMPT))
+			if (decide_prompts_by_rule(&dr))
 				kinds |= APPROVAL_REJECT_RULES;
 			decide_result_free(&dr);
 		}

@@ -854,6 +854,12 @@ void decide_command(const struct decide_input *in, struct decide_result *out)
 		                              decide_approval_name(in->approval)));
 }
 
+/* A dangerous command or a `prompt` rule: what reject:rules refuses. */
+bool decide_prompts_by_rule(const struct decide_result *res)
+{
+	return res->dangerous || (res->rule != NULL && res->rule->decision == RULES_PROMPT);
+}
+
 /* Frees what decide_command filled. */
 void decide_result_free(struct decide_result *res)
 {

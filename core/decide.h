@@ -100,6 +100,9 @@ struct decide_result {
 /* Decides about IN into OUT (always filled; free with decide_result_free). */
 void decide_command(const struct decide_input *in, struct decide_result *out);
 void decide_result_free(struct decide_result *res);
+/* True when RES would prompt for a rules kind of reason (SPEC 12 reject:rules): a dangerous
+ * command or a `prompt` rule. */
+bool decide_prompts_by_rule(const struct decide_result *res);
 
 /*
  * The `p` prefix for ARGV alone: program plus its first word that is neither

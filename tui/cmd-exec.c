@@ -468,7 +468,7 @@ static int exec__decide_and_run(const struct cli_options *opts, enum decide_sand
 	/* A prompt rule's or dangerous command's prompt that -a reject:rules refuses is refused
 	 * unasked, by its kind, as in the TUI (SPEC 12): neither the decider nor anyone else. */
 	bool rejected = res.decision != DECIDE_ALLOW && (opts->reject & APPROVAL_REJECT_RULES) != 0 &&
-	                (res.dangerous || (res.rule != NULL && res.rule->decision == RULES_PROMPT));
+	                decide_prompts_by_rule(&res);
 	bool asked = !rejected && res.decision != DECIDE_ALLOW &&
 	             !(res.rule != NULL && res.rule->decision == RULES_FORBIDDEN) &&
 	             exec__ask_decider(opts, &res, mode == DECIDE_SANDBOX_DANGER_FULL_ACCESS, &dv);
