@@ -10,6 +10,7 @@
 
 #include "approval.h"
 #include "json-error.h"
+#include "json-keys.h"
 #include "proxy-address.h"
 #include "read-all.h"
 #include "xmalloc.h"
@@ -101,13 +102,15 @@ static int config__strings(const cJSON *v, bool absolute, char ***out, size_t *n
 	return 0;
 }
 
-static int config__set_sandbox(struct config *c, const cJSON *v, char **why)
+static int config__set_sandbox(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__one_of(v, config__sandbox_modes, &c->sandbox, why);
 }
 
-static int config__set_approval(struct config *c, const cJSON *v, char **why)
+static int config__set_approval(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	if (c->approval != NULL) {
 		*why = xstrdup("the policy is given twice (ask_for_approval and approval.policy)");
 		return -EINVAL;
@@ -116,8 +119,9 @@ static int config__set_approval(struct config *c, const cJSON *v, char **why)
 }
 
 /* approval.reject: the kinds of prompt refused without asking (SPEC 12). */
-static int config__set_approval_reject(struct config *c, const cJSON *v, char **why)
+static int config__set_approval_reject(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	const cJSON *item;
 
 	if (!cJSON_IsArray(v)) {
@@ -139,14 +143,16 @@ static int config__set_approval_reject(struct config *c, const cJSON *v, char **
 }
 
 /* permissions: the named permission profiles (core/policy-profile). */
-static int config__set_permissions(struct config *c, const cJSON *v, char **why)
+static int config__set_permissions(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return policy_profiles_parse(v, &c->profiles, why);
 }
 
 /* default_permissions: the profile in force when no option picks one. */
-static int config__set_default_permissions(struct config *c, const cJSON *v, char **why)
+static int config__set_default_permissions(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
 		*why = xstrdup("must name a permission profile");
 		return -EINVAL;
@@ -156,18 +162,21 @@ static int config__set_default_permissions(struct config *c, const cJSON *v, cha
 	return 0;
 }
 
-static int config__set_writable_roots(struct config *c, const cJSON *v, char **why)
+static int config__set_writable_roots(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__strings(v, true, &c->writable_roots, &c->n_writable_roots, why);
 }
 
-static int config__set_protected_paths(struct config *c, const cJSON *v, char **why)
+static int config__set_protected_paths(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__strings(v, false, &c->protected_paths, &c->n_protected_paths, why);
 }
 
-static int config__set_git_protection(struct config *c, const cJSON *v, char **why)
+static int config__set_git_protection(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	char *mode = NULL;
 	int rc = config__one_of(v, config__git_protection, &mode, why);
 
@@ -177,24 +186,28 @@ static int config__set_git_protection(struct config *c, const cJSON *v, char **w
 	return rc;
 }
 
-static int config__set_network_mode(struct config *c, const cJSON *v, char **why)
+static int config__set_network_mode(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__one_of(v, config__network_modes, &c->network, why);
 }
 
-static int config__set_allowed_domains(struct config *c, const cJSON *v, char **why)
+static int config__set_allowed_domains(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__strings(v, false, &c->allowed_domains, &c->n_allowed_domains, why);
 }
 
-static int config__set_denied_domains(struct config *c, const cJSON *v, char **why)
+static int config__set_denied_domains(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__strings(v, false, &c->denied_domains, &c->n_denied_domains, why);
 }
 
 /* network.allow_private: strings, each checked in config__check_allow_private(). */
-static int config__set_allow_private(struct config *c, const cJSON *v, char **why)
+static int config__set_allow_private(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__strings(v, false, &c->allow_private, &c->n_allow_private, why);
 }
 
@@ -258,8 +271,9 @@ static int config__check_allow_private(const struct config *c, const char *text,
 	return 0;
 }
 
-static int config__set_host_ports(struct config *c, const cJSON *v, char **why)
+static int config__set_host_ports(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	const cJSON *item;
 	size_t i = 0;
 
@@ -288,8 +302,9 @@ static bool config__env_name(const char *name)
 	return name[0] != '\0' && strchr(name, '=') == NULL;
 }
 
-static int config__set_env_keep(struct config *c, const cJSON *v, char **why)
+static int config__set_env_keep(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	size_t first = c->n_environment_keep;
 	int rc = config__strings(v, false, &c->environment_keep, &c->n_environment_keep, why);
 
@@ -304,8 +319,9 @@ static int config__set_env_keep(struct config *c, const cJSON *v, char **why)
 }
 
 /* environment.set: an object of NAME: "value", kept as "NAME=value". */
-static int config__set_env_set(struct config *c, const cJSON *v, char **why)
+static int config__set_env_set(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	const cJSON *item;
 
 	if (!cJSON_IsObject(v)) {
@@ -344,25 +360,20 @@ static int config__millis(const cJSON *v, unsigned max, unsigned *out, char **wh
 }
 
 /* network.head_timeout_ms: how long the proxy waits for a request head (1 ms to 1 hour). */
-static int config__set_head_timeout(struct config *c, const cJSON *v, char **why)
+static int config__set_head_timeout(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__millis(v, 3600000, &c->head_timeout_ms, why);
 }
 
-/* A known key: a setter for a value, or a nested table for an object. */
 /* network.host_sockets: absolute paths of host sockets a sandbox may still reach. */
-static int config__set_host_sockets(struct config *c, const cJSON *v, char **why)
+static int config__set_host_sockets(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__strings(v, true, &c->host_sockets, &c->n_host_sockets, why);
 }
 
-struct config__key {
-	const char *name;
-	int (*set)(struct config *c, const cJSON *v, char **why);
-	const struct config__key *keys;
-};
-
-static const struct config__key config__network_keys[] = {
+static const struct json_key config__network_keys[] = {
     {.name = "mode", .set = config__set_network_mode},
     {.name = "allowed_domains", .set = config__set_allowed_domains},
     {.name = "denied_domains", .set = config__set_denied_domains},
@@ -373,15 +384,16 @@ static const struct config__key config__network_keys[] = {
     {0},
 };
 
-static const struct config__key config__approval_keys[] = {
+static const struct json_key config__approval_keys[] = {
     {.name = "policy", .set = config__set_approval},
     {.name = "reject", .set = config__set_approval_reject},
     {0},
 };
 
 /* decider.command: the decider's argv (SPEC 11), its program an absolute path. */
-static int config__set_decider_command(struct config *c, const cJSON *v, char **why)
+static int config__set_decider_command(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	int rc;
 
 	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0) {
@@ -397,46 +409,50 @@ static int config__set_decider_command(struct config *c, const cJSON *v, char **
 }
 
 /* decider.timeout_ms: how long an answer may take (1 ms to 10 minutes). */
-static int config__set_decider_timeout(struct config *c, const cJSON *v, char **why)
+static int config__set_decider_timeout(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__millis(v, 600000, &c->decider_timeout_ms, why);
 }
 
 /* attention: how a new prompt asks for the user's eye (bell, osc9, none). */
-static int config__set_attention(struct config *c, const cJSON *v, char **why)
+static int config__set_attention(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__one_of(v, config__attentions, &c->attention, why);
 }
 
 /* agent.idle_timeout_ms: how long an agent connection may send nothing (1 ms to 1 day). */
-static int config__set_agent_idle(struct config *c, const cJSON *v, char **why)
+static int config__set_agent_idle(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__millis(v, 86400000, &c->agent_idle_ms, why);
 }
 
-static const struct config__key config__agent_keys[] = {
+static const struct json_key config__agent_keys[] = {
     {.name = "idle_timeout_ms", .set = config__set_agent_idle},
     {0},
 };
 
 /* audit.sync: when a decision line reaches the disk (batch, always; core/audit-sync.c). */
-static int config__set_audit_sync(struct config *c, const cJSON *v, char **why)
+static int config__set_audit_sync(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	return config__one_of(v, config__audit_syncs, &c->audit_sync, why);
 }
 
-static const struct config__key config__audit_keys[] = {
+static const struct json_key config__audit_keys[] = {
     {.name = "sync", .set = config__set_audit_sync},
     {0},
 };
 
-static const struct config__key config__decider_keys[] = {
+static const struct json_key config__decider_keys[] = {
     {.name = "command", .set = config__set_decider_command},
     {.name = "timeout_ms", .set = config__set_decider_timeout},
     {0},
 };
 
-static const struct config__key config__environment_keys[] = {
+static const struct json_key config__environment_keys[] = {
     {.name = "keep", .set = config__set_env_keep},
     {.name = "set", .set = config__set_env_set},
     {0},
@@ -447,8 +463,9 @@ static const struct config__key config__environment_keys[] = {
  * for X one of A-Z \ ] ^ _ (any case); never Tab, Enter or Esc, which
  * programs need.
  */
-static int config__set_prefix_key(struct config *c, const cJSON *v, char **why)
+static int config__set_prefix_key(void *target, const cJSON *v, char **why)
 {
+	struct config *c = target;
 	const char *s = cJSON_IsString(v) ? v->valuestring : "";
 	size_t skip = strncmp(s, "C-", 2) == 0         ? 2
 	              : strncasecmp(s, "Ctrl-", 5) == 0 ? 5
@@ -467,7 +484,7 @@ static int config__set_prefix_key(struct config *c, const cJSON *v, char **why)
 	return 0;
 }
 
-static const struct config__key config__top_keys[] = {
+static const struct json_key config__top_keys[] = {
     {.name = "prefix_key", .set = config__set_prefix_key},
     {.name = "sandbox", .set = config__set_sandbox},
     {.name = "ask_for_approval", .set = config__set_approval},
@@ -485,111 +502,6 @@ static const struct config__key config__top_keys[] = {
     {.name = "agent", .keys = config__agent_keys},
     {0},
 };
-
-/* How deep config__key_at() follows objects. */
-#define CONFIG__DEPTH 8
-
-/*
- * Where the member named by the dotted path NAME (keys of nested objects,
- * e.g. "network.mode") starts in TEXT: its key's opening quote, or NULL.
- * A plain scan over the JSON text that cJSON accepted (strings skipped
- * whole), keeping the last key seen at each depth of objects.
- */
-static const char *config__key_at(const char *text, const char *name)
-{
-	const char *key[CONFIG__DEPTH];
-	size_t len[CONFIG__DEPTH];
-	bool obj[CONFIG__DEPTH];
-	int depth = -1;
-
-	for (const char *p = text; *p != '\0'; p++) {
-		if (*p == '{' || *p == '[') {
-			if (++depth < CONFIG__DEPTH) {
-				obj[depth] = *p == '{';
-				key[depth] = NULL;
-			}
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-		} else if (*p == '"') {
-			const char *s = p + 1, *e = s, *q;
-
-			while (*e != '\0' && *e != '"')
-				e += e[0] == '\\' && e[1] != '\0' ? 2 : 1;
-			if (*e == '\0')
-				return NULL;
-			for (q = e + 1; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
-				;
-			if (*q == ':' && depth >= 0 && depth < CONFIG__DEPTH && obj[depth]) {
-				const char *n = name;
-				bool match = true;
-
-				key[depth] = s;
-				len[depth] = (size_t)(e - s);
-				/* Every level from the top must name the next part of NAME. */
-				for (int d = 0; d <= depth && match; d++) {
-					size_t part = strcspn(n, ".");
-
-					match = key[d] != NULL && obj[d] && part == len[d] &&
-					        memcmp(key[d], n, part) == 0 && (n[part] == '.') == (d < depth);
-					n += part + (n[part] == '.');
-				}
-				if (match)
-					return p;
-			}
-			p = e;
-		}
-	}
-	return NULL;
-}
-
-/*
- * Applies every member of object OBJ through the key table KEYS; PREFIX
- * names it. On an error *WHERE (caller frees) is the dotted name of the
- * member at fault.
- */
-static int config__apply(struct config *c, const cJSON *obj, const struct config__key *keys,
-                         const char *prefix, char **why, char **where)
-{
-	const cJSON *member;
-
-	if (!cJSON_IsObject(obj)) {
-		if (*prefix == '\0') {
-			*why = xstrdup("the top level must be an object");
-		} else {
-			*why = xasprintf("\"%.*s\" must be an object", (int)strlen(prefix) - 1,
-			                 prefix);
-			*where = xasprintf("%.*s", (int)strlen(prefix) - 1, prefix);
-		}
-		return -EINVAL;
-	}
-	cJSON_ArrayForEach(member, obj)
-	{
-		const struct config__key *k = keys;
-		while (k->name != NULL && strcmp(k->name, member->string) != 0)
-			k++;
-		if (k->name == NULL) {
-			*why = xasprintf("unknown key \"%s%s\"", prefix, member->string);
-			*where = xasprintf("%s%s", prefix, member->string);
-			return -EINVAL;
-		}
-		if (k->keys != NULL) {
-			char *nested = xasprintf("%s%s.", prefix, member->string);
-			int rc = config__apply(c, member, k->keys, nested, why, where);
-			free(nested);
-			if (rc != 0)
-				return rc;
-			continue;
-		}
-		char *inner = NULL;
-		if (k->set(c, member, &inner) != 0) {
-			*why = xasprintf("\"%s%s\": %s", prefix, member->string, inner);
-			*where = xasprintf("%s%s", prefix, member->string);
-			free(inner);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
 
 int config_parse(struct config *cfg, const char *text, const char *path, char **cause)
 {
@@ -620,11 +532,11 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 		return -EINVAL;
 	}
 	char *where = NULL;
-	rc = config__apply(cfg, root, config__top_keys, "", &why, &where);
+	rc = json_keys_apply(cfg, root, config__top_keys, "", &why, &where);
 	cJSON_Delete(root);
 	if (rc != 0) {
 		/* A semantic error names its place too: the member's key. */
-		at = where != NULL ? config__key_at(text, where) : NULL;
+		at = where != NULL ? json_keys_at(text, where) : NULL;
 		if (at == NULL && where == NULL) {
 			/* The top level: where its first value starts. */
 			at = text + strspn(text, " \t\r\n");
@@ -646,7 +558,7 @@ int config_parse(struct config *cfg, const char *text, const char *path, char **
 	    !policy_profile_known(&cfg->profiles, cfg->default_permissions)) {
 		int line, col;
 
-		json_error_position(text, config__key_at(text, "default_permissions"), &line, &col);
+		json_error_position(text, json_keys_at(text, "default_permissions"), &line, &col);
 		*cause = xasprintf("%s:%d:%d: \"default_permissions\": no permission profile \"%s\"",
 		                   path, line, col, cfg->default_permissions);
 		config_free(cfg);

@@ -24,6 +24,7 @@
 
 #include "build-config.h"
 #include "json-error.h"
+#include "json-keys.h"
 #include "proxy-address.h"
 #include "read-all.h"
 #include "xmalloc.h"
@@ -116,23 +117,27 @@ static int managed__strings(const cJSON *v, const char *const *known, struct man
 	return 0;
 }
 
-static int managed__set_approvals(struct managed *m, const cJSON *v, char **why)
+static int managed__set_approvals(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	return managed__strings(v, managed__approvals, &m->approval_policies, why);
 }
 
-static int managed__set_network_modes(struct managed *m, const cJSON *v, char **why)
+static int managed__set_network_modes(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	return managed__strings(v, managed__network_modes, &m->network_modes, why);
 }
 
-static int managed__set_sandbox_modes(struct managed *m, const cJSON *v, char **why)
+static int managed__set_sandbox_modes(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	return managed__strings(v, managed__sandbox_modes, &m->sandbox_policies, why);
 }
 
-static int managed__set_allow_unsandboxed(struct managed *m, const cJSON *v, char **why)
+static int managed__set_allow_unsandboxed(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	if (!cJSON_IsBool(v)) {
 		*why = xstrdup("must be true or false");
 		return -EINVAL;
@@ -142,8 +147,9 @@ static int managed__set_allow_unsandboxed(struct managed *m, const cJSON *v, cha
 }
 
 /* "rules": the absolute path of a directory of *.rules files. */
-static int managed__set_rules(struct managed *m, const cJSON *v, char **why)
+static int managed__set_rules(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	if (!cJSON_IsString(v) || v->valuestring[0] != '/') {
 		*why = xstrdup("must be the absolute path of a directory of *.rules files");
 		return -EINVAL;
@@ -153,19 +159,22 @@ static int managed__set_rules(struct managed *m, const cJSON *v, char **why)
 	return 0;
 }
 
-static int managed__set_allowed_domains(struct managed *m, const cJSON *v, char **why)
+static int managed__set_allowed_domains(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	return managed__strings(v, NULL, &m->allowed_domains, why);
 }
 
-static int managed__set_denied_domains(struct managed *m, const cJSON *v, char **why)
+static int managed__set_denied_domains(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	return managed__strings(v, NULL, &m->denied_domains, why);
 }
 
 /* network.allow_private: each an address or CIDR, as in config.json. */
-static int managed__set_allow_private(struct managed *m, const cJSON *v, char **why)
+static int managed__set_allow_private(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	size_t first = m->allow_private.n;
 	int rc = managed__strings(v, NULL, &m->allow_private, why);
 
@@ -181,14 +190,16 @@ static int managed__set_allow_private(struct managed *m, const cJSON *v, char **
 	return rc;
 }
 
-static int managed__set_protected_paths(struct managed *m, const cJSON *v, char **why)
+static int managed__set_protected_paths(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	return managed__strings(v, NULL, &m->protected_paths, why);
 }
 
 /* decider.command: a non-empty argv whose program is an absolute path. */
-static int managed__set_decider_command(struct managed *m, const cJSON *v, char **why)
+static int managed__set_decider_command(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	struct managed_list l = {0};
 	int rc = managed__strings(v, NULL, &l, why);
 
@@ -210,8 +221,9 @@ static int managed__set_decider_command(struct managed *m, const cJSON *v, char 
 }
 
 /* decider.timeout_ms: 1 ms to MANAGED_DECIDER_MAX_MS. */
-static int managed__set_decider_timeout(struct managed *m, const cJSON *v, char **why)
+static int managed__set_decider_timeout(void *target, const cJSON *v, char **why)
 {
+	struct managed *m = target;
 	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
 
 	if (d < 1 || d > MANAGED_DECIDER_MAX_MS || d != (double)(unsigned)d) {
@@ -223,27 +235,20 @@ static int managed__set_decider_timeout(struct managed *m, const cJSON *v, char 
 	return 0;
 }
 
-/* A known key: a setter for a value, or a nested table for an object. */
-struct managed__key {
-	const char *name;
-	int (*set)(struct managed *m, const cJSON *v, char **why);
-	const struct managed__key *keys;
-};
-
-static const struct managed__key managed__network_keys[] = {
+static const struct json_key managed__network_keys[] = {
     {.name = "allowed_domains", .set = managed__set_allowed_domains},
     {.name = "denied_domains", .set = managed__set_denied_domains},
     {.name = "allow_private", .set = managed__set_allow_private},
     {0},
 };
 
-static const struct managed__key managed__decider_keys[] = {
+static const struct json_key managed__decider_keys[] = {
     {.name = "command", .set = managed__set_decider_command},
     {.name = "timeout_ms", .set = managed__set_decider_timeout},
     {0},
 };
 
-static const struct managed__key managed__top_keys[] = {
+static const struct json_key managed__top_keys[] = {
     {.name = "allowed_approval_policies", .set = managed__set_approvals},
     {.name = "allowed_network_modes", .set = managed__set_network_modes},
     {.name = "allowed_sandbox_policies", .set = managed__set_sandbox_modes},
@@ -254,85 +259,6 @@ static const struct managed__key managed__top_keys[] = {
     {.name = "decider", .keys = managed__decider_keys},
     {0},
 };
-
-/*
- * Where member NAME (its key; nested members as "decider.command") starts
- * in TEXT, or NULL: the first `"KEY"` followed by a colon, for the last
- * part of NAME, after the first part's key when there are two.
- */
-static const char *managed__key_at(const char *text, const char *name)
-{
-	const char *dot = strchr(name, '.'), *from = text;
-	char *quoted;
-	const char *p;
-
-	if (dot != NULL) {
-		char *outer = xasprintf("\"%.*s\"", (int)(dot - name), name);
-
-		from = strstr(text, outer);
-		free(outer);
-		if (from == NULL)
-			return NULL;
-		name = dot + 1;
-	}
-	quoted = xasprintf("\"%s\"", name);
-	for (p = strstr(from, quoted); p != NULL; p = strstr(p + 1, quoted)) {
-		const char *q = p + strlen(quoted);
-
-		q += strspn(q, " \t\r\n");
-		if (*q == ':')
-			break;
-	}
-	free(quoted);
-	return p;
-}
-
-/* Applies OBJ's members through KEYS (PREFIX names the object); *WHERE names a bad one. */
-static int managed__apply(struct managed *m, const cJSON *obj, const struct managed__key *keys,
-                          const char *prefix, char **why, char **where)
-{
-	const cJSON *member;
-
-	if (!cJSON_IsObject(obj)) {
-		if (*prefix == '\0') {
-			*why = xstrdup("the top level must be an object");
-		} else {
-			*why = xasprintf("\"%.*s\" must be an object", (int)strlen(prefix) - 1,
-			                 prefix);
-			*where = xasprintf("%.*s", (int)strlen(prefix) - 1, prefix);
-		}
-		return -EINVAL;
-	}
-	cJSON_ArrayForEach(member, obj)
-	{
-		const struct managed__key *k = keys;
-		char *inner = NULL;
-
-		while (k->name != NULL && strcmp(k->name, member->string) != 0)
-			k++;
-		if (k->name == NULL) {
-			*why = xasprintf("unknown key \"%s%s\"", prefix, member->string);
-			*where = xasprintf("%s%s", prefix, member->string);
-			return -EINVAL;
-		}
-		if (k->keys != NULL) {
-			char *nested = xasprintf("%s%s.", prefix, member->string);
-			int rc = managed__apply(m, member, k->keys, nested, why, where);
-
-			free(nested);
-			if (rc != 0)
-				return rc;
-			continue;
-		}
-		if (k->set(m, member, &inner) != 0) {
-			*why = xasprintf("\"%s%s\": %s", prefix, member->string, inner);
-			*where = xasprintf("%s%s", prefix, member->string);
-			free(inner);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
 
 /* Checks what no single key can: the keys against each other. */
 static int managed__coherent(const struct managed *m, char **why, char **where)
@@ -381,12 +307,12 @@ int managed_parse(struct managed *m, const char *text, const char *path, char **
 		cJSON_Delete(root);
 		return -EINVAL;
 	}
-	rc = managed__apply(m, root, managed__top_keys, "", &why, &where);
+	rc = json_keys_apply(m, root, managed__top_keys, "", &why, &where);
 	cJSON_Delete(root);
 	if (rc == 0)
 		rc = managed__coherent(m, &why, &where);
 	if (rc != 0) {
-		at = where != NULL ? managed__key_at(text, where)
+		at = where != NULL ? json_keys_at(text, where)
 		                   : text + strspn(text, " \t\r\n");
 		if (at != NULL) {
 			json_error_position(text, at, &line, &col);
