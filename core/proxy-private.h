@@ -32,6 +32,7 @@ struct proxy_query {
 	char *host;                  /* dest.host points here */
 	struct proxy__conn *waiters; /* doubly linked through wnext/wprev */
 	size_t n_waiters;
+	bool answering; /* inside proxy_query_answer(): freed there */
 };
 
 struct proxy {

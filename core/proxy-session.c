@@ -82,6 +82,9 @@ struct proxy_session_decider {
 	void (*waiting)(void *data, bool waiting);
 	void *waiting_data;
 	size_t n_waiting;
+	/* Told one line per request withdrawn because its client went away (SPEC 11). */
+	void (*note)(void *data, const char *line);
+	void *note_data;
 };
 
 /* The queue's answer: release or refuse the proxy's waiters. */
@@ -191,14 +194,30 @@ static bool proxy_session__refused_by_name(void *data, const struct proxy_dest *
 	                                        dest->port);
 }
 
-/* The proxy closes with QUERY pending: withdraw its waiter. */
+/*
+ * QUERY's requests went away (their clients left, or the proxy closes):
+ * withdraw its waiter, so that its prompt leaves the queue (with the queue's
+ * audit line, by withdrawn) unless other requests still wait on it, and say
+ * so in the pane whose traffic it was.
+ */
 static void proxy_session__cancel(void *data, struct proxy_query *query)
 {
 	struct proxy_session_decider *d = data;
 
 	for (struct proxy_session__rec *rec = d->recs; rec != NULL; rec = rec->next) {
 		if (rec->query == query) {
+			const struct proxy_dest *dest = proxy_query_dest(query);
+
 			rec->query = NULL;
+			if (d->note != NULL) {
+				char *line = xasprintf("airlock: network access to %s:%u (%s) "
+				                       "withdrawn: its client went away",
+				                       dest->host, dest->port,
+				                       proxy_proto_name(dest->proto));
+
+				d->note(d->note_data, line);
+				free(line);
+			}
 			if (rec->waiter != 0)
 				approval_cancel(d->queue, rec->waiter);
 			return;
@@ -315,6 +334,14 @@ void proxy_session_set_waiting(struct proxy_session *s, void (*waiting)(void *da
 {
 	s->decider->waiting = waiting;
 	s->decider->waiting_data = data;
+}
+
+/* Who is told, one line each, of requests withdrawn because their client went away. */
+void proxy_session_set_notes(struct proxy_session *s, void (*note)(void *data, const char *line),
+                             void *data)
+{
+	s->decider->note = note;
+	s->decider->note_data = data;
 }
 
 /* Returns the HTTP port. */

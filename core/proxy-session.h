@@ -100,6 +100,14 @@ void proxy_session_set_grants(struct proxy_session *s, const struct policy_permi
  */
 void proxy_session_set_waiting(struct proxy_session *s, void (*waiting)(void *data, bool waiting),
                                void *data);
+/*
+ * NOTE(DATA, LINE) is told, one line each, of a request of S withdrawn
+ * because its client went away while it waited (SPEC 11: a line in its
+ * pane); also of those withdrawn when S closes (its command ended). LINE is
+ * the caller's to copy. NOTE may be NULL.
+ */
+void proxy_session_set_notes(struct proxy_session *s, void (*note)(void *data, const char *line),
+                             void *data);
 int proxy_session_http_port(const struct proxy_session *s);
 int proxy_session_socks_port(const struct proxy_session *s);
 /* The proxy itself (for proxy_get_stats). */

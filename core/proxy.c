@@ -121,6 +121,29 @@ static void proxy__unlink_query(struct proxy_query *query)
 		*pp = query->next;
 }
 
+/*
+ * CONN stops waiting on its query because it is going away (closed, or
+ * finishing after its client left): when it was the last request waiting,
+ * the query is withdrawn (the decider's cancel: its prompt leaves the queue)
+ * and freed. A query being answered is left to proxy_query_answer().
+ */
+static void proxy__quit_query(struct proxy__conn *conn)
+{
+	struct proxy_query *q = conn->query;
+	struct proxy *proxy = conn->proxy;
+
+	if (q == NULL)
+		return;
+	proxy__leave_query(conn);
+	if (q->n_waiters > 0 || q->answering)
+		return;
+	proxy__unlink_query(q);
+	if (proxy->decider.cancel != NULL)
+		proxy->decider.cancel(proxy->decider.data, q);
+	free(q->host);
+	free(q);
+}
+
 /* Resumes every waiter of QUERY with the answer, then frees it. */
 void proxy_query_answer(struct proxy_query *query, bool allow, const char *reason)
 {
@@ -128,6 +151,7 @@ void proxy_query_answer(struct proxy_query *query, bool allow, const char *reaso
 	struct proxy__conn *conn;
 
 	proxy__unlink_query(query);
+	query->answering = true; /* a waiter closing meanwhile never frees it */
 	while ((conn = query->waiters) != NULL) {
 		proxy__leave_query(conn);
 		if (allow)
@@ -285,7 +309,7 @@ void proxy__conn_close(struct proxy__conn *conn)
 		return;
 	conn->closing = true;
 	conn->state = PROXY__DONE;
-	proxy__leave_query(conn);
+	proxy__quit_query(conn);
 	if (conn->gai_busy)
 		uv_cancel((uv_req_t *)&conn->gai);
 	proxy__drop_peer(conn);
@@ -306,7 +330,7 @@ void proxy__conn_finish(struct proxy__conn *conn)
 		return;
 	conn->finishing = true;
 	conn->state = PROXY__DONE;
-	proxy__leave_query(conn);
+	proxy__quit_query(conn);
 	proxy__update_reading(conn);
 	proxy__maybe_finished(conn);
 }
@@ -454,9 +478,15 @@ void proxy__write_client_buf(struct proxy__conn *conn, char *buf, size_t len)
 	proxy__write(conn, (uv_stream_t *)&conn->client, buf, len, true, true);
 }
 
-/* Keeps BUF for the next read, or frees it when the pool is full. */
+/*
+ * Keeps BUF for the next read, or frees it when the pool is full. BUF may be
+ * NULL: libuv reports an end of stream that follows a hang-up after a partial
+ * read with no buffer, and a NULL in the pool would fail every later read.
+ */
 void proxy__buf_free(struct proxy *proxy, char *buf)
 {
+	if (buf == NULL)
+		return;
 	if (proxy->n_pool < PROXY__POOL)
 		proxy->pool[proxy->n_pool++] = buf;
 	else
@@ -544,6 +574,30 @@ static void proxy__shutdown(uv_stream_t *stream)
 		free(req);
 }
 
+/*
+ * CONN's client closed (NREAD is UV_EOF) or broke its connection while its
+ * request waited for an answer (or for the name lookup before the
+ * question): the request is withdrawn, never connected. A closed client
+ * still reading (a half-close) is told why, as a refusal; a broken one is
+ * just closed. See proxy.h for why a half-close counts as going away here.
+ */
+static void proxy__client_left(struct proxy__conn *conn, ssize_t nread)
+{
+	static const char why[] = "withdrawn: the client closed its side of the connection "
+	                          "before the answer";
+
+	conn->proxy->stats.withdrawn++;
+	proxy__quit_query(conn);
+	if (nread != UV_EOF) {
+		proxy__conn_close(conn);
+		return;
+	}
+	if (conn->kind == PROXY__SOCKS)
+		proxy_socks__decided(conn, false, why);
+	else
+		proxy_http__decided(conn, false, why);
+}
+
 /* Read callback of the client side. */
 static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
@@ -556,6 +610,10 @@ static void proxy__client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 	if (nread < 0) {
 		proxy__buf_free(conn->proxy, buf->base);
 		conn->client_eof = true;
+		if (conn->state == PROXY__DECIDE) {
+			proxy__client_left(conn, nread);
+			return;
+		}
 		if (nread != UV_EOF) {
 			proxy__conn_close(conn);
 			return;
@@ -672,6 +730,13 @@ static bool proxy__want_client(const struct proxy__conn *conn)
 	case PROXY__HEAD:
 	case PROXY__GREET:
 	case PROXY__REQUEST:
+		return conn->inlen <= PROXY_MAX_HEAD;
+	case PROXY__DECIDE:
+		/*
+		 * Waiting for an answer: read on, so that a client that goes away is
+		 * seen at once (its request withdrawn); bytes it sends meanwhile (a
+		 * request body, a tunnel's first bytes) are kept, up to a bound.
+		 */
 		return conn->inlen <= PROXY_MAX_HEAD;
 	case PROXY__BODY:
 	case PROXY__TUNNEL:
@@ -942,7 +1007,8 @@ static void proxy__resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *
 	struct proxy__conn *conn = req->data;
 
 	conn->gai_busy = false;
-	if (conn->closing) {
+	if (conn->closing || conn->finishing) {
+		/* Closed, or its client left while the name was looked up: nothing is asked. */
 		if (res != NULL)
 			uv_freeaddrinfo(res);
 		proxy__conn_unref(conn);

@@ -40,6 +40,24 @@
  * connection is one approval); a new connection asks again, and the decider
  * answers from its caches.
  *
+ * A request waiting for its answer (or for the lookup before the question)
+ * whose client goes away is withdrawn at once: the proxy keeps reading the
+ * client meanwhile (holding what it sends early, a request body or a
+ * tunnel's first bytes, up to PROXY_MAX_HEAD; past that it stops reading
+ * until the answer, and a close then goes unseen until it), and at its end
+ * of stream or error the request leaves its query, which is withdrawn (the
+ * decider's cancel) when no other request waits on it; nothing of it is
+ * connected. Every dialect counts an end of stream there as going away,
+ * HTTP CONNECT included: a client that only shut its sending side (a
+ * half-close) looks exactly like one that closed or was killed (both are
+ * one FIN, and the sandbox's bridges pass a close on as a shutdown of
+ * writing), and the only way to tell them apart is to send bytes the client
+ * must read, which a proxy may not do before its reply (curl fails a CONNECT
+ * on an interim 1xx). Such a client is sent the refusal (403, SOCKS 0x02)
+ * naming the withdrawal. Once a tunnel is up a half-close is passed on as
+ * before, and an HTTP request whose head was forwarded still gets its
+ * response after one.
+ *
  * Malformed input gets an error reply (400, 431 for a head larger than
  * PROXY_MAX_HEAD, SOCKS failure codes) and that connection is closed; the
  * proxy keeps serving the others. Relayed data is read in 64 KiB buffers and
@@ -165,6 +183,7 @@ struct proxy_stats {
 	uint64_t refused;     /* requests refused (each waiter counts) */
 	uint64_t errors;      /* malformed requests and failed connections */
 	uint64_t lookups;     /* names looked up (uv_getaddrinfo) */
+	uint64_t withdrawn;   /* requests whose client left while they waited */
 	size_t open;          /* client connections open now */
 };
 void proxy_get_stats(const struct proxy *proxy, struct proxy_stats *stats);

@@ -20,11 +20,13 @@
 #include "../core/xmalloc.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1353,5 +1355,293 @@ ROUTE_BOTH(sigkill_leaves_nothing_in_tmp)
 	free(url);
 	free(ready);
 	free(ws);
+	return 0;
+}
+
+/* ---- requests whose client goes away while their prompt waits (SPEC 11) ------ */
+
+/* Waits up to MS for the session's pending prompts to be N; returns what it saw. */
+static size_t tsess_wait_pending(struct tsess *t, size_t n, int ms)
+{
+	size_t seen = 0;
+
+	for (int i = 0; i < ms; i++) {
+		pthread_mutex_lock(&t->mu);
+		seen = t->pending;
+		pthread_mutex_unlock(&t->mu);
+		if (seen == n)
+			break;
+		usleep(1000);
+	}
+	return seen;
+}
+
+/* The session proxy's counters as last published. */
+static struct proxy_stats tsess_stats(struct tsess *t)
+{
+	struct proxy_stats s;
+
+	usleep(10000);
+	pthread_mutex_lock(&t->mu);
+	s = t->stats;
+	pthread_mutex_unlock(&t->mu);
+	return s;
+}
+
+/*
+ * Opens a connection to the session proxy and sends a request for
+ * 127.0.0.1:PORT in dialect KIND (0: CONNECT, 1: absolute-form GET, 2:
+ * SOCKS5 CONNECT); returns the socket.
+ */
+static int tsess_request(struct tsess *t, int kind, int port)
+{
+	int fd = tcp_connect_local(kind == 2 ? t->socks_port : t->http_port);
+	char *req;
+
+	if (fd < 0)
+		return -1;
+	if (kind == 2) {
+		const unsigned char greet[3] = {5, 1, 0};
+		unsigned char reply[2];
+		unsigned char conn[10] = {5, 1, 0, 1, 127, 0, 0, 1, (unsigned char)(port >> 8),
+		                          (unsigned char)port};
+
+		if (send_all(fd, greet, sizeof greet) != 0 || recv_all(fd, reply, 2) != 0 ||
+		    send_all(fd, conn, sizeof conn) != 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	if (kind == 0)
+		req = xasprintf("CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", port,
+		                port);
+	else
+		req = xasprintf("POST http://127.0.0.1:%d/gone HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		                "Content-Length: 5\r\n\r\nhello",
+		                port);
+	if (send_all(fd, req, strlen(req)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	free(req);
+	return fd;
+}
+
+TEST(proxy_session_withdraws_a_request_whose_client_left)
+{
+	static const char *const names[] = {"CONNECT", "GET", "SOCKS5"};
+	const char *withdrawn[] = {"\"kind\":\"network\"", "\"by\":\"withdrawn\"", NULL};
+	struct tserver srv, echo;
+	struct tsess t;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tserver_echo_start(&echo), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	for (int kind = 0; kind < 3; kind++) {
+		int port = kind == 1 ? srv.port : echo.port;
+		int fd = tsess_request(&t, kind, port);
+
+		fprintf(stderr, "%s: the client closes while its prompt waits\n", names[kind]);
+		ASSERT(fd >= 0);
+		ASSERT_EQ(tsess_wait_pending(&t, 1, 5000), 1);
+		close(fd);
+		/* Gone at once: the prompt leaves the queue, with an audit line. */
+		ASSERT_EQ(tsess_wait_pending(&t, 0, 2000), 0);
+		ASSERT_EQ(audit_lines(withdrawn), kind + 1);
+		ASSERT_EQ(tsess_stats(&t).withdrawn, (uint64_t)kind + 1);
+	}
+	/* A broken connection (RST) too. */
+	{
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		int fd = tsess_request(&t, 0, echo.port);
+
+		ASSERT(fd >= 0);
+		ASSERT_EQ(tsess_wait_pending(&t, 1, 5000), 1);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		close(fd);
+		ASSERT_EQ(tsess_wait_pending(&t, 0, 2000), 0);
+		ASSERT_EQ(audit_lines(withdrawn), 4);
+	}
+	/* Nothing of them connected, and a human answering now finds nothing to answer. */
+	tsess_auto(&t, APPROVAL_ONCE);
+	usleep(50000);
+	ASSERT_EQ(atomic_load(&srv.connections), 0);
+	ASSERT_EQ(atomic_load(&echo.connections), 0);
+	ASSERT_EQ(tsess_prompts(&t), 4);
+	ASSERT_EQ(tsess_stats(&t).open, 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&srv);
+	tserver_stop(&echo);
+	return 0;
+}
+
+TEST(proxy_session_one_client_leaving_keeps_the_prompt_for_the_others)
+{
+	const char *withdrawn[] = {"\"by\":\"withdrawn\"", NULL};
+	const char *answered[] = {"\"kind\":\"network\"", "\"prompted\":true", "\"requests\":2",
+	                          NULL};
+	struct tserver echo;
+	struct tsess t;
+	int fds[3];
+	size_t n = 0;
+
+	ASSERT_EQ(tserver_echo_start(&echo), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	for (int i = 0; i < 3; i++) {
+		fds[i] = tsess_request(&t, 0, echo.port);
+		ASSERT(fds[i] >= 0);
+	}
+	ASSERT_EQ(tsess_wait_waiters(&t, 3, 5000), 3);
+	close(fds[1]);
+	/* The prompt stays, for two. */
+	for (int i = 0; i < 2000; i++) {
+		pthread_mutex_lock(&t.mu);
+		n = t.waiters;
+		pthread_mutex_unlock(&t.mu);
+		if (n == 2)
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(tsess_pending(&t), 1);
+	ASSERT_EQ(audit_lines(withdrawn), 0);
+	tsess_auto(&t, APPROVAL_ONCE);
+	for (int i = 0; i < 3; i += 2) {
+		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+		char head[sizeof ok] = {0}, got[5] = {0};
+
+		ASSERT_EQ(recv_all(fds[i], head, sizeof ok - 1), 0);
+		ASSERT_STR_EQ(head, ok);
+		ASSERT_EQ(send_all(fds[i], "ping", 4), 0);
+		ASSERT_EQ(recv_all(fds[i], got, 4), 0);
+		ASSERT_STR_EQ(got, "ping");
+		close(fds[i]);
+	}
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	ASSERT_EQ(atomic_load(&echo.connections), 2);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	ASSERT_EQ(audit_lines(answered), 1);
+	ASSERT_EQ(audit_lines(withdrawn), 0);
+	tserver_stop(&echo);
+	return 0;
+}
+
+/*
+ * A client that shuts only its sending side (SHUT_WR) while its CONNECT
+ * waits: on the wire that is the FIN of a client that closed or was killed,
+ * so it counts as going away (see core/proxy.h); a client that is still
+ * reading is told why in the refusal, and nothing connects.
+ */
+TEST(proxy_session_half_close_while_waiting_withdraws_and_says_why)
+{
+	const char *withdrawn[] = {"\"by\":\"withdrawn\"", NULL};
+	struct tserver echo;
+	struct tsess t;
+	char *resp;
+	int fd, status = 0;
+
+	ASSERT_EQ(tserver_echo_start(&echo), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	fd = tsess_request(&t, 0, echo.port);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(send_all(fd, "early", 5), 0);
+	ASSERT_EQ(tsess_wait_pending(&t, 1, 5000), 1);
+	ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+	ASSERT_EQ(tsess_wait_pending(&t, 0, 2000), 0);
+	resp = read_http_response(fd, &status);
+	ASSERT_EQ(status, 403);
+	ASSERT_CONTAINS(resp, "x-airlock-error: 127.0.0.1:");
+	ASSERT_CONTAINS(resp, "withdrawn: the client closed its side");
+	free(resp);
+	close(fd);
+	ASSERT_EQ(audit_lines(withdrawn), 1);
+	ASSERT_EQ(atomic_load(&echo.connections), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&echo);
+	return 0;
+}
+
+/*
+ * Clients that come and go fast, in every way (a close before the head is
+ * complete, right after it, while the prompt waits, with a RST), many at a
+ * time: no prompt stays behind, no connection stays open, nothing connects.
+ */
+TEST(proxy_session_fast_open_close_leaves_nothing_behind)
+{
+	enum { ROUNDS = 150 };
+	struct tserver echo;
+	struct tsess t;
+	struct proxy_stats st;
+
+	ASSERT_EQ(tserver_echo_start(&echo), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	for (int i = 0; i < ROUNDS; i++) {
+		int fd = tsess_request(&t, i % 3, echo.port);
+
+		if (fd < 0)
+			fprintf(stderr, "round %d: %s\n", i, strerror(errno));
+		ASSERT(fd >= 0);
+		if (i % 4 == 1)
+			usleep(2000); /* sometimes after its prompt was queued */
+		if (i % 5 == 2) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		}
+		if (i % 7 == 3)
+			shutdown(fd, SHUT_WR);
+		close(fd);
+	}
+	ASSERT_EQ(tsess_wait_pending(&t, 0, 5000), 0);
+	for (int i = 0; i < 2000; i++) {
+		st = tsess_stats(&t);
+		if (st.open == 0)
+			break;
+	}
+	ASSERT_EQ(st.open, 0);
+	ASSERT_EQ(st.allowed, 0);
+	tsess_auto(&t, APPROVAL_ONCE);
+	usleep(50000);
+	ASSERT_EQ(tsess_pending(&t), 0);
+	ASSERT_EQ(atomic_load(&echo.connections), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&echo);
+	return 0;
+}
+
+/*
+ * Through the sandbox's bridges, as in the TUI: curl inside, killed by
+ * timeout(1) while its CONNECT's prompt waits, while the command goes on;
+ * the command itself reads the audit log a second later and finds the
+ * withdrawn line (the prompt did not wait for the command's end).
+ */
+TEST(proxy_sandbox_killed_client_is_withdrawn_while_the_command_runs)
+{
+	struct tserver echo;
+	struct tsess t;
+	struct test_run r;
+	char *script;
+
+	if (access("/usr/bin/curl", X_OK) != 0)
+		SKIP("curl is not installed");
+	if (!sandbox_usable())
+		SKIP("the sandbox cannot run on this host");
+	ASSERT_EQ(tserver_echo_start(&echo), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	script = xasprintf("timeout 1 curl -sS -p -x \"$HTTPS_PROXY\" http://127.0.0.1:%d/; "
+	                   "echo curl=$?; sleep 1; "
+	                   "echo withdrawn=$(grep -c '\"by\":\"withdrawn\"' %s/home/audit.jsonl)",
+	                   echo.port, test_tmpdir());
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	ASSERT_CONTAINS(r.out, "curl=124");
+	ASSERT_CONTAINS(r.out, "withdrawn=1");
+	test_run_free(&r);
+	free(script);
+	ASSERT_EQ(tsess_prompts(&t), 1);
+	ASSERT_EQ(tsess_pending(&t), 0);
+	ASSERT_EQ(atomic_load(&echo.connections), 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&echo);
 	return 0;
 }

@@ -675,6 +675,68 @@ TEST(proxy_close_cancels_pending_queries)
 	return 0;
 }
 
+/* Reads the held query's waiters and the cancel count under the lock. */
+static void tproxy_held(struct tproxy *t, size_t *waiters, int *cancels)
+{
+	pthread_mutex_lock(&t->mu);
+	*waiters = t->held != NULL ? t->held_waiters : 0;
+	*cancels = t->cancels;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/*
+ * Requests sharing one query whose clients go away while it waits (SPEC 11):
+ * the query stays while one still waits and is withdrawn (cancel) when the
+ * last one left; nothing of them connects.
+ */
+TEST(proxy_clients_leaving_withdraw_a_shared_query_when_the_last_goes)
+{
+	struct tserver srv;
+	struct tproxy t;
+	struct proxy_stats st;
+	size_t waiters = 0;
+	int fds[2], cancels = 0;
+
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tproxy_start(&t, TDEC_HOLD), 0);
+	for (int i = 0; i < 2; i++) {
+		char *req = xasprintf("CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n", srv.port);
+
+		fds[i] = tcp_connect_local(t.http_port);
+		ASSERT_EQ(send_all(fds[i], req, strlen(req)), 0);
+		free(req);
+	}
+	ASSERT_EQ(tproxy_wait_waiters(&t, 2, 3000), 2);
+	close(fds[0]);
+	for (int i = 0; i < 2000; i++) {
+		tproxy_held(&t, &waiters, &cancels);
+		if (waiters == 1)
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ(waiters, 1);
+	ASSERT_EQ(cancels, 0);
+	close(fds[1]);
+	for (int i = 0; i < 2000; i++) {
+		tproxy_held(&t, &waiters, &cancels);
+		if (cancels == 1)
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ(cancels, 1);
+	ASSERT_EQ(waiters, 0);
+	usleep(50000); /* the loop's tick publishes the counters */
+	pthread_mutex_lock(&t.mu);
+	st = t.stats;
+	pthread_mutex_unlock(&t.mu);
+	ASSERT_EQ(st.withdrawn, 2);
+	ASSERT_EQ(tproxy_stop(&t), 0);
+	ASSERT_EQ(t.cancels, 1); /* not cancelled twice when the proxy closed */
+	ASSERT_EQ(atomic_load(&srv.connections), 0);
+	tserver_stop(&srv);
+	return 0;
+}
+
 /* Whether "localhost" resolves on this host (it needs an entry in /etc/hosts). */
 static bool localhost_resolves(void)
 {

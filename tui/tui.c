@@ -1531,6 +1531,15 @@ static void tui__pane_net_waiting(void *data, bool waiting)
 		job_timeout_hold(p->job, waiting);
 }
 
+/* A network request of pane P's command was withdrawn (its client went away): a line says so. */
+static void tui__pane_net_note(void *data, const char *line)
+{
+	struct pane *p = data;
+
+	pane_note(p, line);
+	p->tui->dirty = true;
+}
+
 /* Pane P's own proxy (see tui.h). */
 char **tui_pane_proxy_env(struct tui *t, struct pane *p)
 {
@@ -1544,6 +1553,7 @@ char **tui_pane_proxy_env(struct tui *t, struct pane *p)
 		char *origin = xasprintf("pane %d: %s", p->id, p->command);
 		proxy_session_set_origin(p->proxy, origin, p->cwd != NULL ? p->cwd : t->opts->cwd);
 		proxy_session_set_waiting(p->proxy, tui__pane_net_waiting, p);
+		proxy_session_set_notes(p->proxy, tui__pane_net_note, p);
 		free(origin);
 		proxy_env_free(p->proxy_env);
 		p->proxy_env = proxy_session_env(p->proxy);
