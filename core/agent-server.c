@@ -9,7 +9,14 @@
  *
  * Reading: libuv's buffers go through the protocol splitter (at most 1 MB
  * kept per client); each line is parsed, and either dispatched to the
- * owner's callback or answered with an error event here. Writing: each event
+ * owner's callback or answered with an error event here. A big line (over
+ * AGENT_SERVER_BIG_LINE: a 200k-word argv is a megabyte of JSON, tens of
+ * milliseconds to parse) is parsed on libuv's thread pool instead, from a
+ * copy of its own, into a request nothing else touches, so keys typed into
+ * the TUI meanwhile are still read and drawn (issue 11). Its connection
+ * then stops reading and holds the lines that came after it in a backlog
+ * until the request is dispatched, so each connection's requests keep
+ * their order; other connections carry on. Writing: each event
  * line is one uv_write; a client whose unread queue passes
  * AGENT_SERVER_MAX_QUEUE is dropped rather than let memory grow. Handles are
  * freed in their close callbacks; the server itself once its last handle
@@ -48,6 +55,30 @@ struct agent_server_client {
 	size_t holds;     /* its requests still under way (agent_server_hold) */
 	uint64_t last_ms; /* when its last request came (or it connected) */
 	bool want_drain;  /* the owner was told it is busy: tell it when it drains */
+
+	/* A big line of its is being parsed off the loop; the lines after it wait here. */
+	bool parsing;
+	struct agent_server_held *backlog, **backlog_end;
+};
+
+/* A line that came after one being parsed, kept until that one is dispatched. */
+struct agent_server_held {
+	struct agent_server_held *next;
+	bool too_long;
+	size_t len;
+	char line[]; /* LEN bytes */
+};
+
+/* A big line being parsed on the thread pool: only the worker touches it until it is done. */
+struct agent_server_parse {
+	uv_work_t work;
+	struct agent_server *server;
+	uint64_t client;
+	char *line;
+	size_t len;
+	struct protocol_request req;
+	char *cause;
+	int rc;
 };
 
 struct agent_server {
@@ -59,11 +90,18 @@ struct agent_server {
 	struct agent_server_client *clients;
 	size_t n_clients;
 	uint64_t next_id;
-	unsigned open_handles; /* the listener, the idle timer and every client not yet closed */
+	unsigned open_handles; /* the listener, the idle timer, every client not yet closed and
+	                          every big line still being parsed */
 	bool stopping;
 	uv_timer_t idle_timer;
 	uint64_t idle_ms; /* a client with nothing under way and no request this long goes */
 };
+
+/*
+ * Lines longer than this are parsed on libuv's thread pool, not on the loop
+ * (a line of this size parses in well under a millisecond).
+ */
+#define AGENT_SERVER_BIG_LINE (64 * 1024)
 
 /* One event line being written. */
 struct agent_server_write {
@@ -159,6 +197,12 @@ static void agent_server_client_closed(uv_handle_t *h)
 	s->n_clients--;
 	s->open_handles--;
 	protocol_splitter_free(&c->split);
+	while (c->backlog != NULL) {
+		struct agent_server_held *held = c->backlog;
+
+		c->backlog = held->next;
+		free(held);
+	}
 	free(c);
 	agent_server_maybe_free(s);
 }
@@ -305,7 +349,7 @@ void agent_server_release(struct agent_server *s, uint64_t client)
 	if (c == NULL || c->holds == 0)
 		return;
 	c->last_ms = uv_now(s->loop);
-	if (--c->holds == 0 && c->read_eof)
+	if (--c->holds == 0 && c->read_eof && !c->parsing)
 		agent_server_close(c, true, true);
 }
 
@@ -321,7 +365,7 @@ static void agent_server_idle_check(uv_timer_t *timer)
 			agent_server_close(c, false, true);
 			continue;
 		}
-		if (c->closing || c->holds > 0 || now - c->last_ms < s->idle_ms)
+		if (c->closing || c->holds > 0 || c->parsing || now - c->last_ms < s->idle_ms)
 			continue;
 		char *msg = xasprintf("idle for %llu ms with nothing under way: closing",
 		                      (unsigned long long)s->idle_ms);
@@ -372,34 +416,18 @@ static bool agent_server_blank(const char *line, size_t len)
 	return true;
 }
 
-/* Handles one line from client ARG. */
-static void agent_server_line(void *arg, const char *line, size_t len, bool too_long)
+/* Hands request REQ of client C (parsed: RC 0, else CAUSE says why not) to the owner. */
+static void agent_server_dispatch(struct agent_server_client *c, struct protocol_request *req,
+                                  int rc, char *cause)
 {
-	struct agent_server_client *c = arg;
 	struct agent_server *s = c->server;
-	struct protocol_request req;
-	char *cause = NULL;
 	void (*cb)(void *, uint64_t, const struct protocol_request *) = NULL;
 
-	if (c->closing)
-		return;
-	if (too_long) {
-		char *msg = xasprintf("line too long (over %d bytes)", PROTOCOL_MAX_LINE);
-
-		agent_server_write(c, protocol_event_error(NULL, msg));
-		free(msg);
+	if (rc != 0) {
+		agent_server_write(c, protocol_event_error(req->id, cause));
 		return;
 	}
-	if (agent_server_blank(line, len))
-		return;
-	c->last_ms = uv_now(s->loop);
-	if (protocol_parse(line, len, &req, &cause) != 0) {
-		agent_server_write(c, protocol_event_error(req.id, cause));
-		free(cause);
-		protocol_request_free(&req);
-		return;
-	}
-	switch (req.op) {
+	switch (req->op) {
 	case PROTOCOL_EXEC:
 		cb = s->ops->on_exec;
 		break;
@@ -417,10 +445,136 @@ static void agent_server_line(void *arg, const char *line, size_t len, bool too_
 		break;
 	}
 	if (cb != NULL)
-		cb(s->data, c->id, &req);
+		cb(s->data, c->id, req);
 	else
 		agent_server_write(c,
-		                   protocol_event_error(req.id, "this op is not supported here"));
+		                   protocol_event_error(req->id, "this op is not supported here"));
+}
+
+/* Parses a big line on the thread pool (see struct agent_server_parse). */
+static void agent_server_parse_work(uv_work_t *work)
+{
+	struct agent_server_parse *p = (struct agent_server_parse *)work;
+
+	p->rc = protocol_parse(p->line, p->len, &p->req, &p->cause);
+	free(p->line);
+	p->line = NULL;
+}
+
+static void agent_server_line(void *arg, const char *line, size_t len, bool too_long);
+static void agent_server_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+
+/*
+ * Back on the loop with a big line's request: dispatches it, if its client
+ * is still there, then the lines held behind it, then reads on.
+ */
+static void agent_server_parse_done(uv_work_t *work, int status)
+{
+	struct agent_server_parse *p = (struct agent_server_parse *)work;
+	struct agent_server *s = p->server;
+	struct agent_server_client *c = s->stopping ? NULL : agent_server_find(s, p->client);
+
+	if (c != NULL) {
+		c->parsing = false;
+		if (status == 0)
+			agent_server_dispatch(c, &p->req, p->rc, p->cause);
+		while (c->backlog != NULL && !c->parsing && !c->closing) {
+			struct agent_server_held *h = c->backlog;
+
+			c->backlog = h->next;
+			agent_server_line(c, h->line, h->len, h->too_long);
+			free(h);
+		}
+		if (!c->parsing && !c->closing) {
+			if (!c->read_eof)
+				uv_read_start((uv_stream_t *)&c->pipe, agent_server_alloc,
+				              agent_server_read);
+			else if (c->holds == 0) /* the half-close waited for this */
+				agent_server_close(c, true, true);
+		}
+	}
+	free(p->line);
+	free(p->cause);
+	protocol_request_free(&p->req);
+	free(p);
+	s->open_handles--;
+	agent_server_maybe_free(s);
+}
+
+/*
+ * Starts parsing big line LINE (LEN bytes) of client C on the thread pool;
+ * C reads nothing more, and holds its next lines, until it is dispatched.
+ * Returns false if the pool refuses it (the caller parses it here).
+ */
+static bool agent_server_parse_later(struct agent_server_client *c, const char *line, size_t len)
+{
+	struct agent_server_parse *p = xcalloc(1, sizeof *p);
+
+	p->server = c->server;
+	p->client = c->id;
+	p->line = xmalloc(len);
+	memcpy(p->line, line, len);
+	p->len = len;
+	if (uv_queue_work(c->server->loop, &p->work, agent_server_parse_work,
+	                  agent_server_parse_done) != 0) {
+		free(p->line);
+		free(p);
+		return false;
+	}
+	c->server->open_handles++;
+	c->parsing = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	return true;
+}
+
+/* Keeps LINE (LEN bytes) of client C until the big line before it is dispatched. */
+static void agent_server_hold_line(struct agent_server_client *c, const char *line, size_t len,
+                                   bool too_long)
+{
+	struct agent_server_held *h = xmalloc(sizeof *h + len);
+
+	h->next = NULL;
+	h->too_long = too_long;
+	h->len = len;
+	if (len > 0)
+		memcpy(h->line, line, len);
+	if (c->backlog == NULL)
+		c->backlog_end = &c->backlog;
+	*c->backlog_end = h;
+	c->backlog_end = &h->next;
+}
+
+/* Handles one line from client ARG. */
+static void agent_server_line(void *arg, const char *line, size_t len, bool too_long)
+{
+	struct agent_server_client *c = arg;
+	struct agent_server *s = c->server;
+	struct protocol_request req;
+	char *cause = NULL;
+	int rc;
+
+	if (c->closing)
+		return;
+	if (c->parsing) {
+		agent_server_hold_line(c, line, len, too_long);
+		return;
+	}
+	if (too_long) {
+		char *msg = xasprintf("line too long (over %d bytes)", PROTOCOL_MAX_LINE);
+
+		agent_server_write(c, protocol_event_error(NULL, msg));
+		free(msg);
+		return;
+	}
+	if (agent_server_blank(line, len))
+		return;
+	c->last_ms = uv_now(s->loop);
+	if (len > AGENT_SERVER_BIG_LINE && agent_server_parse_later(c, line, len))
+		return;
+	rc = protocol_parse(line, len, &req, &cause);
+	agent_server_dispatch(c, &req, rc, cause);
+	free(cause);
 	protocol_request_free(&req);
 }
 
@@ -454,7 +608,7 @@ static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *bu
 			protocol_splitter_finish(&c->split, agent_server_line, c);
 			uv_read_stop((uv_stream_t *)&c->pipe);
 			c->read_eof = true;
-			if (c->holds == 0)
+			if (c->holds == 0 && !c->parsing)
 				agent_server_close(c, true, true);
 			return;
 		}

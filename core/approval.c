@@ -266,12 +266,19 @@ static void approval__key_add(char **key, const char *s)
 	*key = n;
 }
 
-/* Writes "LEN:S" at W; returns the end. */
+/* Writes "LEN:S" at W; returns the end (LEN by hand: a printf costs more than most words). */
 static char *approval__key_put(char *w, const char *s)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), n = len, k = 0;
+	char digits[24];
 
-	w += sprintf(w, "%zu:", len);
+	do {
+		digits[k++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	while (k > 0)
+		*w++ = digits[--k];
+	*w++ = ':';
 	memcpy(w, s, len);
 	return w + len;
 }

@@ -233,27 +233,90 @@ static char *audit__base64(const unsigned char *s, size_t len)
 }
 
 /*
+ * Writes S as a JSON string at W, escaped as cJSON prints it (its two-letter
+ * escapes, \u00XX for the other control bytes, everything else as is);
+ * returns the end. W has room for 6 bytes per byte of S, and 2 more.
+ */
+static char *audit__json_string(char *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*w++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p >= 32 && *p != '"' && *p != '\\') {
+			*w++ = (char)*p;
+			continue;
+		}
+		*w++ = '\\';
+		switch (*p) {
+		case '"':
+		case '\\':
+			*w++ = (char)*p;
+			break;
+		case '\b':
+			*w++ = 'b';
+			break;
+		case '\f':
+			*w++ = 'f';
+			break;
+		case '\n':
+			*w++ = 'n';
+			break;
+		case '\r':
+			*w++ = 'r';
+			break;
+		case '\t':
+			*w++ = 't';
+			break;
+		default:
+			w = stpcpy(w, "u00");
+			*w++ = hex[*p >> 4];
+			*w++ = hex[*p & 15];
+		}
+	}
+	*w++ = '"';
+	return w;
+}
+
+/*
  * Adds WORDS as "subject" to O (an array); when a word is not UTF-8, also
- * "subject_b64": every word's raw bytes, in base64.
+ * "subject_b64": every word's raw bytes, in base64. The array is written
+ * as JSON text here, in one buffer, and added raw: the same bytes cJSON
+ * would print, without a node per word (a 200k-word argv, issue 11).
  */
 static void audit__add_words(cJSON *o, size_t n, char *const words[])
 {
-	cJSON *arr = cJSON_CreateArray();
+	size_t cap = 3;
+	char *text, *w;
+	cJSON *arr;
 	bool raw = false;
 
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(words[i]) * 6 + 3;
+	text = xmalloc(cap);
+	w = text;
+	*w++ = '[';
 	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*w++ = ',';
 		if (utf8_valid(words[i])) {
-			/* Not copied: the words outlive the line (a 200k-word argv, issue 11). */
-			cJSON_AddItemToArray(arr, cJSON_CreateStringReference(words[i]));
+			w = audit__json_string(w, words[i]);
 		} else {
+			/* Its fixed form is longer (U+FFFD is 3 bytes): room for that too. */
 			char *fixed = utf8_fix(words[i]);
+			size_t at = (size_t)(w - text);
 
-			cJSON_AddItemToArray(arr, cJSON_CreateString(fixed));
+			cap += strlen(fixed) * 6;
+			text = xrealloc(text, cap);
+			w = audit__json_string(text + at, fixed);
 			free(fixed);
 			raw = true;
 		}
 	}
-	cJSON_AddItemToObject(o, "subject", arr);
+	*w++ = ']';
+	*w = '\0';
+	cJSON_AddRawToObject(o, "subject", text);
+	free(text);
 	if (!raw)
 		return;
 	arr = cJSON_CreateArray();
@@ -324,14 +387,20 @@ static int audit__write(struct audit *a, cJSON *o, bool sync)
 	char *text, *line;
 	int rc;
 
+	size_t len;
+
 	audit_json_fix_utf8(o);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL)
 		return -ENOMEM;
-	line = xasprintf("%s\n", text);
+	len = strlen(text);
+	line = xmalloc(len + 2);
+	memcpy(line, text, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
 	cJSON_free(text);
-	rc = audit__append(a, line, strlen(line), sync);
+	rc = audit__append(a, line, len + 1, sync);
 	free(line);
 	return rc;
 }

@@ -3,7 +3,8 @@
  * sockets. The server runs in a forked child on its own libuv loop, with a
  * small scripted owner: `echo ARGS` answers queued, approved, the words as
  * output and exit 0; `wait` parks the request until a cancel; `count`
- * reports how many disconnects the owner has seen; patches get an error
+ * reports how many disconnects the owner has seen; `seq` says how many
+ * `seq` requests it has had, this one included; patches get an error
  * naming their cwd. The test process is the clients, with plain blocking
  * sockets and deadlines.
  */
@@ -19,6 +20,8 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +37,7 @@ struct test_agent_owner {
 	int disconnects;
 	uint64_t waiting_client; /* the parked `wait` request, if any */
 	char *waiting_id;
+	int seq; /* `seq` requests answered so far */
 };
 
 /* Answers an exec request per the script above. */
@@ -47,6 +51,16 @@ static void test_agent_exec(void *data, uint64_t client, const struct protocol_r
 		free(o->waiting_id);
 		o->waiting_id = xstrdup(req->id);
 		agent_server_send(s, client, protocol_event_queued(req->id));
+		return;
+	}
+	if (strcmp(req->command[0], "seq") == 0) {
+		/* Which request this is, in the order the owner got them (its words unread). */
+		char *n = xasprintf("%d", ++o->seq);
+
+		agent_server_send(s, client,
+		                  protocol_event_output(req->id, PROTOCOL_STDOUT, n, strlen(n)));
+		agent_server_send(s, client, protocol_event_exit(req->id, 0, false));
+		free(n);
 		return;
 	}
 	if (strcmp(req->command[0], "count") == 0) {
@@ -413,6 +427,137 @@ TEST(agent_server_repeated_keys_get_an_error_and_carry_on)
 	          0);
 	close(fd);
 	test_agent_stop(pid);
+	free(path);
+	return 0;
+}
+
+/* An exec line of `seq` and N more words, id ID, without its "\n". Caller frees. */
+static char *test_agent_big_seq(const char *id, size_t n, const char *word)
+{
+	size_t cap = 128 + strlen(id) + n * (strlen(word) + 3);
+	char *line = xmalloc(cap), *w = line;
+
+	w += sprintf(w, "{\"id\":\"%s\",\"op\":\"exec\",\"cwd\":\"/\",\"command\":[\"seq\"", id);
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, ",%s", word);
+	strcpy(w, "]}");
+	return line;
+}
+
+/* Until the server has read every byte sent on FD (SIOCOUTQ is 0): 0, or -1 at the deadline. */
+static int test_agent_all_read(int fd)
+{
+	for (int i = 0; i < TEST_AGENT_TIMEOUT_MS / 5; i++) {
+		int queued = -1;
+
+		if (ioctl(fd, SIOCOUTQ, &queued) != 0)
+			return -1;
+		if (queued == 0)
+			return 0;
+		usleep(5000);
+	}
+	return -1;
+}
+
+/* Expects the `seq` answer N to request ID on FD: its output, then its exit. */
+static int test_agent_expect_seq(int fd, const char *id, int n)
+{
+	char *digits = xasprintf("%d", n), *b64 = protocol_base64_encode(digits, strlen(digits));
+	char *out = xasprintf("{\"id\":\"%s\",\"event\":\"output\",\"stream\":\"stdout\","
+	                      "\"data\":\"%s\"}",
+	                      id, b64);
+	char *exit =
+	    xasprintf("{\"id\":\"%s\",\"event\":\"exit\",\"code\":0,\"sandboxed\":false}", id);
+	int rc = test_agent_expect(fd, out) == 0 && test_agent_expect(fd, exit) == 0 ? 0 : -1;
+
+	free(digits);
+	free(b64);
+	free(out);
+	free(exit);
+	return rc;
+}
+
+/*
+ * A big line (100k words: megabytes of JSON to parse) is parsed off the
+ * loop (issue 11): a small request from another client that arrives in the
+ * same loop turn as the big line's end is answered first, while each
+ * connection's own requests keep their order, a half-closed client still
+ * gets its answer, and a client gone mid-parse harms nobody. Not timed: the
+ * server is stopped (SIGSTOP) while both lines go in, so they are read in
+ * one turn; a server that parses in that turn answers the big one first.
+ */
+TEST(agent_server_parses_big_lines_off_the_loop)
+{
+	char *path = xasprintf("%s/b/1.sock", test_tmpdir());
+	char *big = test_agent_big_seq("a", 100000, "\"w0\""), *line;
+	pid_t pid = test_agent_start(path);
+	int a, b, c;
+
+	ASSERT(pid > 0);
+	a = test_agent_connect(path);
+	b = test_agent_connect(path);
+	ASSERT(a >= 0 && b >= 0);
+	/* All the big line but its end, read by the server; then its end and B's line at once. */
+	ASSERT_EQ(test_agent_puts(a, big), 0);
+	ASSERT_EQ(test_agent_all_read(a), 0);
+	ASSERT_EQ(kill(pid, SIGSTOP), 0);
+	ASSERT_EQ(test_agent_puts(a, "\n"), 0);
+	ASSERT_EQ(test_agent_puts(b, "{\"id\":\"b\",\"op\":\"exec\",\"command\":[\"seq\"],"
+	                             "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(kill(pid, SIGCONT), 0);
+	ASSERT_EQ(test_agent_expect_seq(b, "b", 1), 0);
+	ASSERT_EQ(test_agent_expect_seq(a, "a", 2), 0);
+
+	/* One connection: a big line, then a small one sent with it, answered in that order. */
+	big[7] = 'c';
+	ASSERT_EQ(test_agent_puts(a, big), 0);
+	ASSERT_EQ(test_agent_puts(a, "\n{\"id\":\"d\",\"op\":\"exec\",\"command\":[\"seq\"],"
+	                             "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect_seq(a, "c", 3), 0);
+	ASSERT_EQ(test_agent_expect_seq(a, "d", 4), 0);
+	/* A big line that is wrong gets its error in its turn. */
+	line = test_agent_big_seq("x", 100000, "1");
+	ASSERT_EQ(test_agent_puts(a, line), 0);
+	free(line);
+	ASSERT_EQ(test_agent_puts(a, "\n{\"id\":\"e\",\"op\":\"exec\",\"command\":[\"seq\"],"
+	                             "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(a, "{\"id\":\"x\",\"event\":\"error\",\"message\":\"field "
+	                               "\\\"command\\\" must be a non-empty array of "
+	                               "strings\"}"),
+	          0);
+	ASSERT_EQ(test_agent_expect_seq(a, "e", 5), 0);
+
+	/* A half-close right after a big last line (no "\n"): answered, then the end. */
+	c = test_agent_connect(path);
+	ASSERT(c >= 0);
+	big[7] = 'f';
+	ASSERT_EQ(test_agent_puts(c, big), 0);
+	ASSERT_EQ(shutdown(c, SHUT_WR), 0);
+	ASSERT_EQ(test_agent_expect_seq(c, "f", 6), 0);
+	line = test_agent_line(c);
+	ASSERT(line == NULL);
+	close(c);
+	/* A client gone while its big line is parsed: the others carry on. */
+	c = test_agent_connect(path);
+	ASSERT(c >= 0);
+	big[7] = 'g';
+	ASSERT_EQ(test_agent_puts(c, big), 0);
+	ASSERT_EQ(test_agent_puts(c, "\n"), 0);
+	close(c);
+	ASSERT_EQ(test_agent_puts(b, "{\"id\":\"h\",\"op\":\"exec\",\"command\":[\"count\"],"
+	                             "\"cwd\":\"/\"}\n"),
+	          0);
+	line = test_agent_line(b);
+	ASSERT(line != NULL);
+	ASSERT_CONTAINS(line, "\"id\":\"h\",\"event\":\"output\"");
+	free(line);
+	close(a);
+	close(b);
+	test_agent_stop(pid);
+	free(big);
 	free(path);
 	return 0;
 }

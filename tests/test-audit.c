@@ -303,6 +303,105 @@ TEST(audit_words_that_are_not_utf8_stay_valid_json)
 	return 0;
 }
 
+/*
+ * The line of audit_exit(ARGV) as cJSON prints it from a tree of strings
+ * (the way the log wrote every subject before it wrote them by hand), with
+ * TS as its time. Caller frees.
+ */
+static char *audit_test__exit_by_cjson(const char *ts, size_t n, char *const argv[])
+{
+	cJSON *o = cJSON_CreateObject(), *subject = cJSON_CreateArray(), *b64 = NULL;
+	char *text, *line;
+
+	cJSON_AddStringToObject(o, "ts", ts);
+	cJSON_AddStringToObject(o, "kind", "exit");
+	for (size_t i = 0; i < n; i++) {
+		char *fixed = utf8_fix(argv[i]);
+
+		cJSON_AddItemToArray(subject, cJSON_CreateString(fixed));
+		if (!utf8_valid(argv[i]) && b64 == NULL)
+			b64 = cJSON_CreateArray();
+		free(fixed);
+	}
+	cJSON_AddItemToObject(o, "subject", subject);
+	if (b64 != NULL) {
+		static const char digits[] =
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *s = (const unsigned char *)argv[i];
+			size_t len = strlen(argv[i]), k = 0;
+			char *enc = xmalloc(len / 3 * 4 + 5);
+
+			for (size_t j = 0; j < len; j += 3) {
+				unsigned v = (unsigned)s[j] << 16 | (j + 1 < len ? s[j + 1] << 8 : 0) |
+				             (j + 2 < len ? s[j + 2] : 0);
+
+				enc[k++] = digits[v >> 18 & 63];
+				enc[k++] = digits[v >> 12 & 63];
+				enc[k++] = j + 1 < len ? digits[v >> 6 & 63] : '=';
+				enc[k++] = j + 2 < len ? digits[v & 63] : '=';
+			}
+			enc[k] = '\0';
+			cJSON_AddItemToArray(b64, cJSON_CreateString(enc));
+			free(enc);
+		}
+		cJSON_AddItemToObject(o, "subject_b64", b64);
+	}
+	cJSON_AddNumberToObject(o, "code", 3);
+	cJSON_AddNumberToObject(o, "duration_ms", 7);
+	cJSON_AddBoolToObject(o, "sandboxed", true);
+	text = cJSON_PrintUnformatted(o);
+	line = xasprintf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return line;
+}
+
+/*
+ * The subject array is written by hand (no cJSON node per word: a
+ * 200k-word argv, issue 11), byte for byte as cJSON printed it: every byte
+ * value alone, escapes, DEL, UTF-8 of every length, bytes that are not
+ * UTF-8, an empty word, no words at all.
+ */
+TEST(audit_subject_is_written_as_cjson_prints_it)
+{
+	char *path = xasprintf("%s/audit.jsonl", test_tmpdir());
+	char *bytes[256], *mixed[] = {"printf", "", "a\"b\\c/d", "\x7f\x01\x1f\t\n\r\b\f",
+	                              "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "bad\xff\xc3",
+	                              "\xed\xa0\x80", "tab\there"};
+	char *const *cases[] = {bytes + 1, mixed, mixed, mixed};
+	size_t sizes[] = {255, 8, 5, 0};
+
+	for (int b = 1; b < 256; b++)
+		bytes[b] = xasprintf("%c", b);
+	for (size_t c = 0; c < sizeof sizes / sizeof *sizes; c++) {
+		struct audit *a;
+		size_t len;
+		char *text, *want;
+		cJSON *o;
+
+		unlink(path);
+		a = audit_open(path, NULL);
+		ASSERT(a != NULL);
+		ASSERT_EQ(audit_exit(a, sizes[c], cases[c], 3, 7, true), 0);
+		audit_close(a);
+		text = test_read_file(path, &len);
+		ASSERT(text != NULL);
+		o = audit_test__line(text, 0);
+		ASSERT(o != NULL);
+		want = audit_test__exit_by_cjson(audit_test__str(o, "ts"), sizes[c], cases[c]);
+		ASSERT_STR_EQ(text, want);
+		cJSON_Delete(o);
+		free(want);
+		free(text);
+	}
+	for (int b = 1; b < 256; b++)
+		free(bytes[b]);
+	free(path);
+	return 0;
+}
+
 TEST(audit_git_report_becomes_a_line)
 {
 	char *path = xasprintf("%s/audit.jsonl", test_tmpdir());
