@@ -17,8 +17,12 @@
  * one but root may rename or remove root's entries, and the next component
  * is itself checked to be root's.
  *
- * The file is read once, at start-up; a change needs a restart (the rules
- * directory it names is read again with the user's rules, SPEC 6).
+ * The file is read once, at start-up; a change needs a restart. The rules
+ * directory it names is read again with the user's rules when they change
+ * (SPEC 6), and every such read, start and reload alike, checks the
+ * directory and each file as here first (managed_open_checked(): the rules
+ * reader keeps the last good managed rules, restricting only, when one no
+ * longer passes; see core/rules.c).
  */
 #include "managed.h"
 
@@ -395,6 +399,34 @@ int managed_check_owner(const char *path, bool want_dir, char **cause)
 	}
 	free(prefix);
 	return rc;
+}
+
+/* Opens a managed file for reading once it and its descriptor pass the checks. */
+int managed_open_checked(const char *path, char **cause)
+{
+	struct stat st;
+	int fd, rc = managed_check_owner(path, false, cause);
+
+	if (rc != 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return rc;
+	}
+	/* Swapped between the check and the open: the open file is what counts. */
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if ((rc = managed__owned(path, &st, false, cause)) != 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
 }
 
 /* Checks the managed rules directory DIR and each *.rules file in it. */

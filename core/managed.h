@@ -88,6 +88,16 @@ int managed_load(struct managed *m, const char *path, char **cause);
 int managed_check_owner(const char *path, bool want_dir, char **cause);
 
 /*
+ * Opens PATH, a file of the managed policy (its rules), for reading only
+ * when it passes managed_check_owner() and the open file itself (O_NOFOLLOW,
+ * checked again with fstat) is root's regular file kept from others: the
+ * bytes read are the bytes checked. Returns the descriptor (O_CLOEXEC), or
+ * -EPERM / -errno with *CAUSE (caller frees). Used at every read, start and
+ * reload alike (SPEC 11).
+ */
+int managed_open_checked(const char *path, char **cause);
+
+/*
  * Whether VALUE may be used under list L (an unset list allows all). A
  * policy word "reject:KIND,..." counts as "reject".
  */

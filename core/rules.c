@@ -24,6 +24,7 @@
  */
 #include "rules.h"
 
+#include "managed.h"
 #include "read-all.h"
 #include "rules-trust.h"
 #include "shell-split.h"
@@ -1711,6 +1712,96 @@ int rules_load_dir(struct rules *r, const char *dir, char **cause)
 	return rc;
 }
 
+/*
+ * A file of the managed rules directory, or (PATH NULL) the directory
+ * itself, failed the managed policy's ownership checks, for WHY (taken).
+ * At start (no earlier set) that fails the load, as a bad managed file
+ * stops airlock. On a reload it must not let a swapped file loosen the
+ * administrator's rules, nor be read: what R had from it (or from the whole
+ * directory) last time is kept, restricting only (its forbidden and prompt
+ * rules bind, what only it allowed is refused), exactly as for a rules file
+ * whose edit broke it (SPEC 6), and R is marked broken with WHY (the status
+ * bar says so). Returns 0 or the error.
+ */
+static int rules__managed_refused(struct rules *r, const char *path, char *why, int rc,
+                                  char **cause)
+{
+	size_t dl = strlen(r->managed_dir), dropped = 0;
+
+	if (r->fallback == NULL) {
+		if (cause != NULL)
+			*cause = xasprintf("managed rules not read: %s", why);
+		free(why);
+		return rc;
+	}
+	for (size_t i = 0; i < r->fallback->n_src; i++) {
+		const struct rules__source *old = &r->fallback->src[i];
+		bool ours = path != NULL ? strcmp(old->path, path) == 0
+		                         : strncmp(old->path, r->managed_dir, dl) == 0 &&
+		                               old->path[dl] == '/';
+
+		if (ours && rules__parse(r, old->path, old->text, old->len, 1, 0, &dropped, NULL) == 0)
+			rules__remember(r, old->path, old->text, old->len, true);
+	}
+	if (r->broken == NULL)
+		r->broken = xasprintf("managed rules not read (the last good ones still bind): %s",
+		                      why);
+	free(why);
+	return 0;
+}
+
+/*
+ * Loads the managed rules directory (SPEC 11), each time checking it and
+ * every file in it as the managed policy itself is checked at start: root's,
+ * kept from others, no symbolic link, and the open file checked again (the
+ * bytes parsed are the bytes checked). A file that fails is not read.
+ */
+static int rules__load_managed(struct rules *r, char **cause)
+{
+	char **names = NULL, *why = NULL;
+	size_t n = 0;
+	int rc = managed_check_owner(r->managed_dir, true, &why);
+
+	if (rc == -ENOENT) {
+		/* Named but absent: no managed rules (as at start). */
+		free(why);
+		return 0;
+	}
+	if (rc != 0)
+		return rules__managed_refused(r, NULL, why, rc, cause);
+	rc = rules_dir_names(r->managed_dir, false, &names, &n, cause);
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", r->managed_dir, names[i]), *buf = NULL;
+		size_t len = 0;
+		int fd;
+
+		if (rc == 0) {
+			/* Watched even when refused: putting it right is a change to reload. */
+			rules__watch(r, path, NULL);
+			fd = managed_open_checked(path, &why);
+			if (fd < 0) {
+				rc = rules__managed_refused(r, path, why, fd, cause);
+			} else {
+				struct stat st;
+
+				if (fstat(fd, &st) == 0)
+					rules__watch(r, path, &st);
+				rc = read_all(fd, RULES_MAX_FILE, &buf, &len);
+				close(fd);
+				if (rc != 0 && cause != NULL)
+					*cause = xasprintf("%s: %s", path, strerror(-rc));
+				if (rc == 0)
+					rc = rules__load_text(r, path, buf, len, NULL, cause);
+				free(buf);
+			}
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
 /* Sets the managed rules directory loaded before the user's. */
 void rules_set_managed(struct rules *r, const char *dir)
 {
@@ -1777,7 +1868,7 @@ int rules_load_all_info(struct rules *r, const char *home, const char *workspace
 		size_t first = r->n;
 
 		rules__watch(r, r->managed_dir, NULL);
-		rc = rules_load_dir(r, r->managed_dir, cause);
+		rc = rules__load_managed(r, cause);
 		for (size_t i = first; i < r->n; i++)
 			r->v[i]->managed = true;
 	}

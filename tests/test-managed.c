@@ -505,3 +505,134 @@ TEST(managed_rules_see_through_the_users_pins)
 	free(home);
 	return 0;
 }
+
+/* How many of RULES's prefix rules match ARGV (NULL-terminated), and the strictest. */
+static size_t managed_test__match(const struct rules *rules, char *const argv[],
+                                  enum rules_decision *strictest)
+{
+	struct rules_matches m = {0};
+	size_t argc = 0, n;
+
+	while (argv[argc] != NULL)
+		argc++;
+	rules_match_command(rules, argc, argv, &m);
+	n = m.n;
+	*strictest = rules_matches_strictest(&m);
+	rules_matches_free(&m);
+	return n;
+}
+
+/*
+ * The managed rules are checked as the managed file is (root's, kept from
+ * others, no link) at every read, not only at start: a file swapped later
+ * for a user's, made group-writable, or a link, and a directory others may
+ * write, are not read; the last good managed rules still bind, restricting
+ * only, and the set says why (the status bar's broken mark). Putting it
+ * right is read again.
+ */
+TEST(managed_rules_are_checked_again_at_every_reload)
+{
+	char *mdir = xasprintf("%s/managed-reload", test_tmpdir()), *file, *swap, *other;
+	char *cause = NULL;
+	char *reset[] = {"git", "reset", "--hard", NULL}, *make[] = {"make", NULL};
+	char *status[] = {"git", "status", NULL}, *curl[] = {"curl", "x", NULL};
+	static const char good[] = "prefix_rule(pattern=[\"git\", \"reset\"], decision=\"forbidden\", "
+	                           "justification=\"history stays\")\n"
+	                           "prefix_rule(pattern=[\"make\"], decision=\"allow\")\n";
+	static const char loose[] = "prefix_rule(pattern=[\"git\"], decision=\"allow\")\n"
+	                            "prefix_rule(pattern=[\"curl\"], decision=\"allow\")\n";
+	enum rules_decision d;
+	struct rules *rules;
+	bool changed = false;
+
+	if (geteuid() != 0)
+		SKIP("not root: the managed rules must be root's, and only root can make them");
+	ASSERT_EQ(mkdir(mdir, 0755), 0);
+	file = xasprintf("%s/team.rules", mdir);
+	swap = xasprintf("%s/.swap", mdir);
+	other = xasprintf("%s/elsewhere.rules", test_tmpdir());
+	ASSERT_EQ(managed__write(file, good, 0644, 0), 0);
+	rules = rules_new();
+	rules_set_managed(rules, mdir);
+	ASSERT_EQ(rules_load_all(rules, NULL, NULL, &cause), 0);
+	ASSERT_EQ(rules_count(rules), 2);
+	ASSERT_EQ(managed_test__match(rules, reset, &d), 1);
+	ASSERT_EQ(d, RULES_FORBIDDEN);
+
+	/* Swapped for a user's file (rename over it): not read; the last good rules restrict. */
+	ASSERT_EQ(managed__write(swap, loose, 0644, 65534), 0);
+	ASSERT_EQ(rename(swap, file), 0);
+	ASSERT_EQ(rules_refresh(rules, &changed, &cause), -EINVAL);
+	ASSERT(changed);
+	ASSERT_CONTAINS(rules_broken(rules), "managed rules not read");
+	ASSERT_CONTAINS(rules_broken(rules), "team.rules is owned by uid 65534");
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(managed_test__match(rules, reset, &d), 1);
+	ASSERT_EQ(d, RULES_FORBIDDEN);                           /* still binds */
+	ASSERT_EQ(managed_test__match(rules, make, &d), 0);      /* only it allowed: refused */
+	ASSERT_EQ(managed_test__match(rules, status, &d), 0);    /* the swap's allow: never read */
+	ASSERT(rules_count(rules) == 1 && rules_get(rules, 0)->managed);
+
+	/* Put right (root's again): read again, the mark gone. */
+	ASSERT_EQ(managed__write(swap, good, 0644, 0), 0);
+	ASSERT_EQ(rename(swap, file), 0);
+	ASSERT_EQ(rules_refresh(rules, &changed, &cause), 0);
+	ASSERT(changed);
+	ASSERT(rules_broken(rules) == NULL);
+	ASSERT_EQ(managed_test__match(rules, make, &d), 1);
+
+	/* Made group-writable and changed in place: not read. */
+	ASSERT_EQ(chmod(file, 0664), 0);
+	ASSERT_EQ(managed__write(file, loose, 0664, 0), 0);
+	ASSERT_EQ(rules_refresh(rules, &changed, &cause), -EINVAL);
+	ASSERT_CONTAINS(rules_broken(rules), "writable by its group");
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(managed_test__match(rules, curl, &d), 0);
+	ASSERT_EQ(managed_test__match(rules, reset, &d), 1);
+	ASSERT_EQ(d, RULES_FORBIDDEN);
+
+	/* A symbolic link to a root's file elsewhere: not read. */
+	ASSERT_EQ(managed__write(other, loose, 0644, 0), 0);
+	ASSERT_EQ(unlink(file), 0);
+	ASSERT_EQ(symlink(other, file), 0);
+	ASSERT_EQ(rules_refresh(rules, &changed, &cause), -EINVAL);
+	ASSERT_CONTAINS(rules_broken(rules), "is a symbolic link");
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(managed_test__match(rules, status, &d), 0);
+	ASSERT_EQ(managed_test__match(rules, reset, &d), 1);
+	ASSERT_EQ(d, RULES_FORBIDDEN);
+
+	/* A good file again, but in a directory others may write: not read. */
+	ASSERT_EQ(unlink(file), 0);
+	ASSERT_EQ(managed__write(file, loose, 0644, 0), 0);
+	ASSERT_EQ(chmod(mdir, 0777), 0);
+	ASSERT_EQ(rules_refresh(rules, &changed, &cause), -EINVAL);
+	ASSERT_CONTAINS(rules_broken(rules), "managed-reload is writable by others");
+	free(cause);
+	cause = NULL;
+	ASSERT_EQ(managed_test__match(rules, curl, &d), 0);
+	ASSERT_EQ(managed_test__match(rules, reset, &d), 1);
+	ASSERT_EQ(d, RULES_FORBIDDEN);
+	ASSERT_EQ(chmod(mdir, 0755), 0);
+	ASSERT_EQ(rules_refresh(rules, &changed, &cause), 0);
+	ASSERT(rules_broken(rules) == NULL);
+	ASSERT_EQ(managed_test__match(rules, curl, &d), 1); /* root's own edit: read */
+	rules_free(rules);
+
+	/* A first load (start) with a user's file fails, as the managed file itself would. */
+	ASSERT_EQ(chown(file, 65534, 65534), 0);
+	rules = rules_new();
+	rules_set_managed(rules, mdir);
+	ASSERT_EQ(rules_load_all(rules, NULL, NULL, &cause), -EPERM);
+	ASSERT_CONTAINS(cause, "managed rules not read");
+	free(cause);
+	rules_free(rules);
+	free(file);
+	free(swap);
+	free(other);
+	free(mdir);
+	return 0;
+}
