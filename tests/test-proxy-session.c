@@ -1645,3 +1645,68 @@ TEST(proxy_sandbox_killed_client_is_withdrawn_while_the_command_runs)
 	tserver_stop(&echo);
 	return 0;
 }
+
+/*
+ * What a client sends while its prompt waits is kept, not lost, now that the
+ * proxy reads it meanwhile: a request body sent with the head (200 KiB:
+ * more than the proxy holds, so it stops reading part way and goes on after
+ * the answer), a pipelined second request, and a tunnel's first bytes.
+ */
+TEST(proxy_session_bytes_sent_while_the_prompt_waits_go_through)
+{
+	enum { BODY = 200 * 1024 };
+	struct tserver srv, echo;
+	struct tsess t;
+	char *body = xmalloc(BODY + 1), *req, *resp;
+	int fd, status = 0;
+
+	memset(body, 'b', BODY);
+	body[BODY] = '\0';
+	body[BODY - 1] = 'z';
+	ASSERT_EQ(tserver_http_start(&srv), 0);
+	ASSERT_EQ(tserver_echo_start(&echo), 0);
+	ASSERT_EQ(tsess_start(&t, DECIDE_APPROVAL_ON_FAILURE, NULL, 0, NULL, 0), 0);
+	/* A body and a pipelined request, all sent before the answer. */
+	fd = tcp_connect_local(t.http_port);
+	req = xasprintf("POST http://127.0.0.1:%d/up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+	                "%s"
+	                "GET http://127.0.0.1:%d/next HTTP/1.1\r\nHost: a\r\n\r\n",
+	                srv.port, BODY, body, srv.port);
+	ASSERT_EQ(send_all(fd, req, strlen(req)), 0);
+	free(req);
+	ASSERT_EQ(tsess_wait_pending(&t, 1, 5000), 1);
+	usleep(100000);
+	ASSERT_EQ(tsess_pending(&t), 1); /* still waiting: a busy client is not a gone one */
+	tsess_auto(&t, APPROVAL_ONCE);
+	resp = read_http_response(fd, &status);
+	ASSERT_EQ(status, 200);
+	ASSERT_CONTAINS(resp, "line=POST /up HTTP/1.1");
+	ASSERT(strstr(resp, body) != NULL);
+	free(resp);
+	resp = read_http_response(fd, &status);
+	ASSERT_EQ(status, 200);
+	ASSERT_CONTAINS(resp, "line=GET /next HTTP/1.1");
+	free(resp);
+	close(fd);
+	/* A tunnel's first bytes, sent before the answer. */
+	tsess_auto(&t, -1);
+	fd = tsess_request(&t, 0, echo.port);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(send_all(fd, "early", 5), 0);
+	ASSERT_EQ(tsess_wait_pending(&t, 1, 5000), 1);
+	tsess_auto(&t, APPROVAL_ONCE);
+	{
+		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\nearly";
+		char got[sizeof ok] = {0};
+
+		ASSERT_EQ(recv_all(fd, got, sizeof ok - 1), 0);
+		ASSERT_STR_EQ(got, ok);
+	}
+	close(fd);
+	ASSERT_EQ(tsess_stats(&t).withdrawn, 0);
+	ASSERT_EQ(tsess_stop(&t), 0);
+	tserver_stop(&srv);
+	tserver_stop(&echo);
+	free(body);
+	return 0;
+}
