@@ -265,12 +265,16 @@ static cJSON *protocol_json(const char *line, size_t len, char **cause)
 	return NULL;
 }
 
-/* Copies a JSON array of strings; NULL if V is not a non-empty one. */
+/*
+ * Copies a JSON array of strings, in one allocation (xstrv_pack: a
+ * 200k-word command is one malloc, and one free); NULL if V is not a
+ * non-empty one.
+ */
 static char **protocol_strings(const cJSON *v, size_t *n)
 {
 	size_t count = 0, i = 0;
 	const cJSON *e;
-	char **out;
+	char **words, **out;
 
 	if (!cJSON_IsArray(v))
 		return NULL;
@@ -282,19 +286,17 @@ static char **protocol_strings(const cJSON *v, size_t *n)
 	}
 	if (count == 0)
 		return NULL;
-	out = xcalloc(count + 1, sizeof *out);
-	cJSON_ArrayForEach(e, v) out[i++] = xstrdup(e->valuestring);
+	words = xcalloc(count + 1, sizeof *words);
+	cJSON_ArrayForEach(e, v) words[i++] = e->valuestring;
+	out = xstrv_pack(count, words);
+	free(words);
 	*n = count;
 	return out;
 }
 
-/* Frees a NULL-terminated string array. */
+/* Frees a string array of protocol_strings. */
 static void protocol_strv_free(char **v)
 {
-	if (v == NULL)
-		return;
-	for (char **p = v; *p != NULL; p++)
-		free(*p);
 	free(v);
 }
 

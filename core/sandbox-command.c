@@ -96,15 +96,30 @@ struct sandbox_command__argv {
 	size_t n, cap;
 };
 
-/* Appends OWNED to A, keeping A NULL-terminated. */
-static void sandbox_command__push(struct sandbox_command__argv *a, char *owned)
+/* Appends S to A, keeping A NULL-terminated. */
+static void sandbox_command__push(struct sandbox_command__argv *a, char *s)
 {
 	if (a->n + 2 > a->cap) {
 		a->cap = a->cap < 16 ? 32 : a->cap * 2;
 		a->v = xreallocarray(a->v, a->cap, sizeof *a->v);
 	}
-	a->v[a->n++] = owned;
+	a->v[a->n++] = s;
 	a->v[a->n] = NULL;
+}
+
+/*
+ * A's strings packed in one allocation (xstrv_pack), what
+ * sandbox_command_argv_free frees; the first OWNED of them, and A's array,
+ * are freed (the rest were borrowed).
+ */
+static char **sandbox_command__pack(struct sandbox_command__argv *a, size_t owned)
+{
+	char **out = xstrv_pack(a->n, a->v);
+
+	for (size_t i = 0; i < owned; i++)
+		free(a->v[i]);
+	free(a->v);
+	return out;
 }
 
 char **sandbox_command_hidden(const struct sandbox_command *sc)
@@ -123,7 +138,7 @@ char **sandbox_command_hidden(const struct sandbox_command *sc)
 			sandbox_command__push(&a, xstrdup(socks[i]));
 	}
 	agent_server_socket_dirs_free(socks);
-	return a.v;
+	return sandbox_command__pack(&a, a.n);
 }
 
 bool sandbox_command_secret_name(const char *name, size_t len)
@@ -234,9 +249,9 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 	char **hidden = sandbox_command_hidden(sc);
 	for (size_t i = 0; hidden[i] != NULL; i++) {
 		sandbox_command__push(&a, xstrdup("--hide"));
-		sandbox_command__push(&a, hidden[i]);
+		sandbox_command__push(&a, xstrdup(hidden[i]));
 	}
-	free(hidden);
+	sandbox_command_argv_free(hidden);
 	for (size_t i = 0; i < sc->n_host_ports; i++) {
 		sandbox_command__push(&a, xstrdup("--host-port"));
 		sandbox_command__push(&a, xasprintf("%d", sc->host_ports[i]));
@@ -250,16 +265,14 @@ char **sandbox_command_argv(const struct sandbox_command *sc)
 		sandbox_command__push(&a, xasprintf("%d", sc->report_fd));
 	}
 	sandbox_command__push(&a, xstrdup("--"));
+	size_t owned = a.n;
+	/* The command's words, borrowed until packed: a 200k-word argv costs no malloc a word. */
 	for (size_t i = 0; sc->argv[i] != NULL; i++)
-		sandbox_command__push(&a, xstrdup(sc->argv[i]));
-	return a.v;
+		sandbox_command__push(&a, sc->argv[i]);
+	return sandbox_command__pack(&a, owned);
 }
 
 void sandbox_command_argv_free(char **argv)
 {
-	if (argv == NULL)
-		return;
-	for (size_t i = 0; argv[i] != NULL; i++)
-		free(argv[i]);
-	free(argv);
+	free(argv); /* packed: the strings are in the same allocation */
 }

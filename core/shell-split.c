@@ -381,16 +381,6 @@ fail:
 	return -EINVAL;
 }
 
-/* A NULL-terminated copy of ARGV. */
-static char **shell_split__copy(size_t argc, char *const argv[])
-{
-	char **v = xcalloc(argc + 1, sizeof *v);
-
-	for (size_t i = 0; i < argc; i++)
-		v[i] = xstrdup(argv[i]);
-	return v;
-}
-
 /* True when ARGV is `bash|sh|zsh -c|-lc SCRIPT`. */
 static int shell_split__is_wrapper(size_t argc, char *const argv[])
 {
@@ -418,16 +408,23 @@ void shell_split_argv(size_t argc, char *const argv[], struct shell_split *out)
 			return;
 		out->opaque = true;
 	}
+	/* The argv itself: copied in one allocation (a 200k-word argv is one malloc, not 200k). */
 	out->cmds = xcalloc(1, sizeof *out->cmds);
-	out->cmds[0].argv = shell_split__copy(argc, argv);
+	out->cmds[0].argv = xstrv_pack(argc, argv);
 	out->cmds[0].argc = argc;
 	out->n = 1;
+	out->packed = true;
 }
 
 /* Frees a split result. */
 void shell_split_free(struct shell_split *s)
 {
-	shell_split_commands_free(s->cmds, s->n);
+	if (s->packed) {
+		free(s->cmds[0].argv);
+		free(s->cmds);
+	} else {
+		shell_split_commands_free(s->cmds, s->n);
+	}
 	memset(s, 0, sizeof *s);
 }
 

@@ -33,6 +33,7 @@ struct shell_split {
 	size_t n;
 	bool wrapper; /* the argv was `bash|sh|zsh -c|-lc SCRIPT` */
 	bool opaque;  /* a wrapper whose script could not be split: cmds[0] is the argv */
+	bool packed;  /* cmds[0].argv is the argv copied in one allocation (xstrv_pack) */
 };
 
 /*

@@ -84,3 +84,30 @@ char *xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return p;
 }
+
+char **xstrv_pack(size_t n, char *const v[])
+{
+	size_t bytes = 0;
+	char **out, *w;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]) + 1;
+
+		if (len > SIZE_MAX - bytes)
+			xmalloc__die(SIZE_MAX);
+		bytes += len;
+	}
+	if (n + 1 > (SIZE_MAX - bytes) / sizeof *out)
+		xmalloc__die(SIZE_MAX);
+	out = xmalloc((n + 1) * sizeof *out + bytes);
+	w = (char *)(out + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]) + 1;
+
+		memcpy(w, v[i], len);
+		out[i] = w;
+		w += len;
+	}
+	out[n] = NULL;
+	return out;
+}

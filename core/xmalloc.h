@@ -18,5 +18,11 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
+/*
+ * A NULL-terminated copy of the N strings V in one allocation (the pointers,
+ * then the bytes), freed with a single free(): one malloc for a 200k-word
+ * argv instead of one a word, and as many frees.
+ */
+char **xstrv_pack(size_t n, char *const v[]);
 
 #endif

@@ -302,9 +302,7 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 	p->id = id;
 	p->command = xstrdup(command);
 	p->argc = argc;
-	p->argv = xcalloc(argc + 1, sizeof *p->argv);
-	for (size_t i = 0; i < argc; i++)
-		p->argv[i] = xstrdup(argv[i]);
+	p->argv = xstrv_pack(argc, argv); /* one allocation, even for 200k words */
 	p->rows = rows > 0 ? rows : 1;
 	p->cols = cols > 0 ? cols : 1;
 	p->tile_cols = p->cols;
@@ -333,8 +331,6 @@ void pane_free(struct pane *p)
 	free(p->sb);
 	free(p->clusters->v);
 	free(p->clusters);
-	for (size_t i = 0; i < p->argc; i++)
-		free(p->argv[i]);
 	free(p->argv);
 	free(p->command);
 	free(p->tail);
