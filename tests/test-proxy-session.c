@@ -1658,7 +1658,7 @@ TEST(proxy_session_bytes_sent_while_the_prompt_waits_go_through)
 	struct tserver srv, echo;
 	struct tsess t;
 	char *body = xmalloc(BODY + 1), *req, *resp;
-	int fd, status = 0;
+	int fd;
 
 	memset(body, 'b', BODY);
 	body[BODY] = '\0';
@@ -1670,7 +1670,7 @@ TEST(proxy_session_bytes_sent_while_the_prompt_waits_go_through)
 	fd = tcp_connect_local(t.http_port);
 	req = xasprintf("POST http://127.0.0.1:%d/up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
 	                "%s"
-	                "GET http://127.0.0.1:%d/next HTTP/1.1\r\nHost: a\r\n\r\n",
+	                "GET http://127.0.0.1:%d/next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 	                srv.port, BODY, body, srv.port);
 	ASSERT_EQ(send_all(fd, req, strlen(req)), 0);
 	free(req);
@@ -1678,14 +1678,13 @@ TEST(proxy_session_bytes_sent_while_the_prompt_waits_go_through)
 	usleep(100000);
 	ASSERT_EQ(tsess_pending(&t), 1); /* still waiting: a busy client is not a gone one */
 	tsess_auto(&t, APPROVAL_ONCE);
-	resp = read_http_response(fd, &status);
-	ASSERT_EQ(status, 200);
+	/* Both responses, read to the end (the second closes): they may come in one read. */
+	ASSERT(recv_to_eof(fd, &resp) > 0);
+	ASSERT(strncmp(resp, "HTTP/1.1 200 ", 13) == 0);
 	ASSERT_CONTAINS(resp, "line=POST /up HTTP/1.1");
 	ASSERT(strstr(resp, body) != NULL);
-	free(resp);
-	resp = read_http_response(fd, &status);
-	ASSERT_EQ(status, 200);
-	ASSERT_CONTAINS(resp, "line=GET /next HTTP/1.1");
+	ASSERT_CONTAINS(strstr(resp, body), "HTTP/1.1 200 ");
+	ASSERT_CONTAINS(strstr(resp, body), "line=GET /next HTTP/1.1");
 	free(resp);
 	close(fd);
 	/* A tunnel's first bytes, sent before the answer. */
