@@ -1640,6 +1640,25 @@ TEST(proxy_sandbox_killed_client_is_withdrawn_while_the_command_runs)
 	free(script);
 	ASSERT_EQ(tsess_prompts(&t), 1);
 	ASSERT_EQ(tsess_pending(&t), 0);
+	/* One that stays a while, then twelve more on its prompt, killed together. */
+	script = xasprintf("timeout 3 curl -sS -p -x \"$HTTPS_PROXY\" http://127.0.0.1:%d/ & "
+	                   "sleep 0.3; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do "
+	                   "timeout 1 curl -sS -p -x \"$HTTPS_PROXY\" http://127.0.0.1:%d/ & done; "
+	                   "sleep 2; echo withdrawn=$(grep -c '\"by\":\"withdrawn\"' "
+	                   "%s/home/audit.jsonl); wait",
+	                   echo.port, echo.port, test_tmpdir());
+	ASSERT_EQ(sandbox_sh(&t, script, false, NULL, 0, &r), 0);
+	/* After the twelve went, the prompt still waited for the first one. */
+	ASSERT_CONTAINS(r.out, "withdrawn=1");
+	test_run_free(&r);
+	free(script);
+	ASSERT_EQ(tsess_pending(&t), 0);
+	ASSERT_EQ(tsess_prompts(&t), 2);
+	{
+		const char *two[] = {"\"by\":\"withdrawn\"", NULL};
+
+		ASSERT_EQ(audit_lines(two), 2);
+	}
 	ASSERT_EQ(atomic_load(&echo.connections), 0);
 	ASSERT_EQ(tsess_stop(&t), 0);
 	tserver_stop(&echo);
