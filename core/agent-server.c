@@ -55,6 +55,8 @@ struct agent_server_client {
 	size_t holds;     /* its requests still under way (agent_server_hold) */
 	uint64_t last_ms; /* when its last request came (or it connected) */
 	bool want_drain;  /* the owner was told it is busy: tell it when it drains */
+	int fds[AGENT_SERVER_MAX_FDS]; /* descriptors it sent (SCM_RIGHTS), not yet claimed */
+	size_t n_fds;
 
 	/* A big line of its is being parsed off the loop; the lines after it wait here. */
 	bool parsing;
@@ -197,6 +199,8 @@ static void agent_server_client_closed(uv_handle_t *h)
 	s->n_clients--;
 	s->open_handles--;
 	protocol_splitter_free(&c->split);
+	for (size_t i = 0; i < c->n_fds; i++)
+		close(c->fds[i]);
 	while (c->backlog != NULL) {
 		struct agent_server_held *held = c->backlog;
 
@@ -416,6 +420,52 @@ static bool agent_server_blank(const char *line, size_t len)
 	return true;
 }
 
+/*
+ * Gives REQ the descriptors its stdio_fds announce, the oldest C sent first
+ * (they come with the line's first byte, so before the line is whole).
+ * Returns false, after an error event, when C sent fewer.
+ */
+static bool agent_server_claim_fds(struct agent_server_client *c, struct protocol_request *req)
+{
+	if (req->n_stdio_fds > c->n_fds) {
+		char *msg = xasprintf("stdio_fds names %zu descriptors, %zu came with the request",
+		                      req->n_stdio_fds, c->n_fds);
+
+		agent_server_write(c, protocol_event_error(req->id, msg));
+		free(msg);
+		return false;
+	}
+	for (size_t i = 0; i < req->n_stdio_fds; i++)
+		req->stdio_fd[req->stdio_fds[i]] = c->fds[i];
+	c->n_fds -= req->n_stdio_fds;
+	memmove(c->fds, c->fds + req->n_stdio_fds, c->n_fds * sizeof c->fds[0]);
+	return true;
+}
+
+static void agent_server_free_handle(uv_handle_t *h);
+
+/*
+ * Keeps the descriptors that came with C's bytes (its connection is an IPC
+ * pipe: libuv queues them), our own copies, at most AGENT_SERVER_MAX_FDS.
+ */
+static void agent_server_take_fds(struct agent_server_client *c)
+{
+	while (uv_pipe_pending_count(&c->pipe) > 0) {
+		uv_pipe_t *tmp = xcalloc(1, sizeof *tmp);
+		uv_os_fd_t fd;
+
+		uv_pipe_init(c->server->loop, tmp, 0);
+		if (uv_accept((uv_stream_t *)&c->pipe, (uv_stream_t *)tmp) == 0 &&
+		    uv_fileno((uv_handle_t *)tmp, &fd) == 0 && c->n_fds < AGENT_SERVER_MAX_FDS) {
+			int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+			if (own >= 0)
+				c->fds[c->n_fds++] = own;
+		}
+		uv_close((uv_handle_t *)tmp, agent_server_free_handle); /* closes its descriptor */
+	}
+}
+
 /* Hands request REQ of client C (parsed: RC 0, else CAUSE says why not) to the owner. */
 static void agent_server_dispatch(struct agent_server_client *c, struct protocol_request *req,
                                   int rc, char *cause)
@@ -444,11 +494,15 @@ static void agent_server_dispatch(struct agent_server_client *c, struct protocol
 		cb = s->ops->on_permissions;
 		break;
 	}
-	if (cb != NULL)
+	if (cb != NULL && agent_server_claim_fds(c, req))
 		cb(s->data, c->id, req);
-	else
+	else if (cb == NULL)
 		agent_server_write(c,
 		                   protocol_event_error(req->id, "this op is not supported here"));
+	for (int k = 0; k < 2; k++)
+		if (req->stdio_fd[k] >= 0)
+			close(req->stdio_fd[k]);
+	req->stdio_fd[0] = req->stdio_fd[1] = -1;
 }
 
 /* Parses a big line on the thread pool (see struct agent_server_parse). */
@@ -591,6 +645,7 @@ static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *bu
 {
 	struct agent_server_client *c = stream->data;
 
+	agent_server_take_fds(c);
 	if (n > 0)
 		protocol_splitter_feed(&c->split, buf->base, (size_t)n, agent_server_line, c);
 	free(buf->base);
@@ -634,7 +689,7 @@ static void agent_server_connection(uv_stream_t *listener, int status)
 	if (status < 0)
 		return;
 	c = xcalloc(1, sizeof *c);
-	uv_pipe_init(s->loop, &c->pipe, 0);
+	uv_pipe_init(s->loop, &c->pipe, 1); /* IPC: stdio_fds may come with a request */
 	c->pipe.data = c;
 	if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
 	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||

@@ -34,6 +34,7 @@
  */
 #include "core/job.h"
 
+#include "core/output-relay.h"
 #include "core/xmalloc.h"
 
 #include <errno.h>
@@ -97,6 +98,8 @@ struct job {
 	uv_pipe_t in_pipe;
 	bool in_open; /* stdin's write end not yet closed */
 	bool pipes;
+	/* job_options.sinks: stdout's and stderr's relays (NULL: read directly). */
+	struct output_relay *relay[2];
 };
 
 /* Frees the job once its last handle is closed. */
@@ -231,8 +234,12 @@ static void job__on_grace(uv_timer_t *t)
 {
 	struct job *job = t->data;
 
-	/* On pipes, output held back by a pause is still to come: wait for the resume. */
-	if (job->pipes && job->paused) {
+	/*
+	 * On pipes, output held back by a pause is still to come: wait for the
+	 * resume; so is output a relay still moves to a slow sink.
+	 */
+	if (job->pipes && (job->paused || output_relay_busy(job->relay[0]) ||
+	                   output_relay_busy(job->relay[1]))) {
 		uv_timer_start(&job->timer, job__on_grace, JOB_EXIT_GRACE_MS, 0);
 		return;
 	}
@@ -414,6 +421,7 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	char name[128];
 	int master, slave, err, report[2] = {-1, -1};
 	int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, stdio[3];
+	int sink[2] = {-1, -1}, rel[2][2] = {{-1, -1}, {-1, -1}};
 	struct job *job;
 	char **env;
 	pid_t parent = getpid();
@@ -423,19 +431,26 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	/* Descriptors 0-2 are open (stdio), so the pipe lands above them. */
 	if (opts->report && pipe2(report, O_CLOEXEC) != 0)
 		return -errno;
+	if (opts->pipes && opts->sinks)
+		sink[0] = opts->stdout_sink, sink[1] = opts->stderr_sink;
 	if (opts->pipes) {
+		/* A stream with a sink gets a pipe of its own: the relay reads it. */
 		if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
-		    pipe2(errp, O_CLOEXEC) != 0) {
+		    pipe2(errp, O_CLOEXEC) != 0 || (sink[0] >= 0 && pipe2(rel[0], O_CLOEXEC) != 0) ||
+		    (sink[1] >= 0 && pipe2(rel[1], O_CLOEXEC) != 0)) {
 			err = -errno;
 			for (int i = 0; i < 2; i++) {
-				if (in[i] >= 0)
-					close(in[i]);
-				if (outp[i] >= 0)
-					close(outp[i]);
+				int *fds[] = {in, outp, errp, rel[0], rel[1]};
+
+				for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++)
+					if (fds[k][i] >= 0)
+						close(fds[k][i]);
 			}
 			goto fail_report;
 		}
-		stdio[0] = in[0], stdio[1] = outp[1], stdio[2] = errp[1];
+		stdio[0] = in[0];
+		stdio[1] = sink[0] >= 0 ? rel[0][1] : outp[1];
+		stdio[2] = sink[1] >= 0 ? rel[1][1] : errp[1];
 		master = outp[0];
 		slave = -1;
 		goto started_pipes;
@@ -488,8 +503,20 @@ started_pipes:
 		close(slave);
 	if (opts->pipes) {
 		close(in[0]);
-		close(outp[1]);
-		close(errp[1]);
+		/* The pane's pipes' write ends are their relays', when they have one. */
+		for (int k = 0; k < 2; k++) {
+			int pane_w = k == 0 ? outp[1] : errp[1];
+
+			if (sink[k] < 0) {
+				close(pane_w);
+				continue;
+			}
+			close(rel[k][1]);
+			if (err == 0)
+				err = output_relay_start(loop, rel[k][0], sink[k], pane_w, &job->relay[k]);
+			else
+				close(rel[k][0]), close(pane_w);
+		}
 	}
 	if (report[1] >= 0)
 		close(report[1]);
@@ -514,6 +541,8 @@ started_pipes:
 		job->freed = true;
 		if (in[1] >= 0)
 			close(in[1]);
+		output_relay_free(job->relay[0]);
+		output_relay_free(job->relay[1]);
 		uv_close((uv_handle_t *)&job->sigchld, job__closed);
 		uv_close((uv_handle_t *)&job->timer, job__closed);
 		uv_close((uv_handle_t *)&job->deadline, job__closed);
@@ -836,12 +865,26 @@ uint64_t job_timeout_left_ms(const struct job *job)
 	return spent < job->timeout_left_ms ? job->timeout_left_ms - spent : 1;
 }
 
+/* What the relays left out of the output callbacks (job.h). */
+uint64_t job_unshown(const struct job *job)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < 2; k++)
+		if (job->relay[k] != NULL)
+			n += output_relay_unshown(job->relay[k]);
+	return n;
+}
+
 /* Kills what still runs and frees the job when its handles are closed. */
 void job_free(struct job *job)
 {
 	if (job == NULL || job->freed)
 		return;
 	job->freed = true;
+	output_relay_free(job->relay[0]);
+	output_relay_free(job->relay[1]);
+	job->relay[0] = job->relay[1] = NULL;
 	if (!job->reaped) {
 		killpg(job->pid, SIGKILL);
 		kill(job->pid, SIGKILL);

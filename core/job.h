@@ -53,6 +53,15 @@ struct job_options {
 	 * job_write_stdin() feeds stdin. ROWS, COLS and NO_CTTY are unused.
 	 */
 	bool pipes;
+	/*
+	 * Pipe mode: pipes of the requester's own (SPEC 8) that stdout and
+	 * stderr go to byte for byte through an output relay (dup'd; the caller
+	 * keeps its descriptors), each -1 for none; read only when SINKS is set.
+	 * The output callbacks then get the pane's copy, which leaves out what
+	 * came faster than it was read (job_unshown).
+	 */
+	bool sinks;
+	int stdout_sink, stderr_sink;
 };
 
 /* The descriptor number the command gets the report pipe's write end as. */
@@ -134,6 +143,9 @@ void job_set_timeout(struct job *job, uint64_t ms);
 void job_timeout_hold(struct job *job, bool held);
 bool job_timed_out(const struct job *job);
 uint64_t job_timeout_left_ms(const struct job *job);
+
+/* Bytes relayed to a sink that the output callbacks never got (job_options.sinks). */
+uint64_t job_unshown(const struct job *job);
 
 /*
  * Lets the job go: kills the command if it still runs, closes its handles

@@ -37,6 +37,7 @@ enum protocol_field {
 	PROTOCOL_F_TARGET,
 	PROTOCOL_F_TTY,
 	PROTOCOL_F_TIMEOUT,
+	PROTOCOL_F_STDIO_FDS,
 	PROTOCOL_F_DATA,
 	PROTOCOL_F_ADDITIONS,
 	PROTOCOL_N_FIELDS,
@@ -69,6 +70,7 @@ static const struct {
                            .ops = PROTOCOL_OP_BIT(PROTOCOL_CANCEL) | PROTOCOL_OP_BIT(PROTOCOL_STDIN)},
     [PROTOCOL_F_TTY] = {.name = "tty", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_TIMEOUT] = {.name = "timeout_ms", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
+    [PROTOCOL_F_STDIO_FDS] = {.name = "stdio_fds", .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC)},
     [PROTOCOL_F_DATA] = {.name = "data", .ops = PROTOCOL_OP_BIT(PROTOCOL_STDIN)},
     [PROTOCOL_F_ADDITIONS] = {.name = "permissions",
                               .ops = PROTOCOL_OP_BIT(PROTOCOL_EXEC) |
@@ -346,6 +348,35 @@ static int protocol_additions_parse(const cJSON *v, struct protocol_additions *o
 	return 0;
 }
 
+/* Reads "stdio_fds" (V) into REQ: 0, or -1 when it is not a list of distinct stream names. */
+static int protocol_stdio_fds(const cJSON *v, struct protocol_request *req)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsArray(v))
+		return -1;
+	cJSON_ArrayForEach(e, v)
+	{
+		int stream;
+
+		if (!cJSON_IsString(e))
+			return -1;
+		if (strcmp(e->valuestring, "stdout") == 0)
+			stream = PROTOCOL_STDOUT;
+		else if (strcmp(e->valuestring, "stderr") == 0)
+			stream = PROTOCOL_STDERR;
+		else
+			return -1;
+		for (size_t i = 0; i < req->n_stdio_fds; i++)
+			if (req->stdio_fds[i] == stream)
+				return -1;
+		if (req->n_stdio_fds == 2)
+			return -1;
+		req->stdio_fds[req->n_stdio_fds++] = stream;
+	}
+	return 0;
+}
+
 int protocol_parse(const char *line, size_t len, struct protocol_request *req, char **cause)
 {
 	const cJSON *f[PROTOCOL_N_FIELDS] = {0};
@@ -354,6 +385,7 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 	int rc = -EINVAL;
 
 	memset(req, 0, sizeof *req);
+	req->stdio_fd[0] = req->stdio_fd[1] = -1;
 	json = protocol_json(line, len, cause);
 	if (json == NULL)
 		return -EINVAL;
@@ -532,6 +564,13 @@ int protocol_parse(const char *line, size_t len, struct protocol_request *req, c
 		}
 		req->timeout_ms = (uint64_t)v->valuedouble;
 	}
+	if (f[PROTOCOL_F_STDIO_FDS] != NULL && protocol_stdio_fds(f[PROTOCOL_F_STDIO_FDS], req) != 0) {
+		rc = protocol_fail(cause,
+		                   "field \"stdio_fds\" must be an array of \"stdout\" and \"stderr\", "
+		                   "each at most once",
+		                   NULL, "");
+		goto out;
+	}
 	if (f[PROTOCOL_F_DATA] != NULL) {
 		const cJSON *v = f[PROTOCOL_F_DATA];
 
@@ -629,6 +668,14 @@ char *protocol_request_format(const struct protocol_request *req)
 			cJSON_AddTrueToObject(o, "tty");
 		if (req->timeout_ms > 0)
 			cJSON_AddNumberToObject(o, "timeout_ms", (double)req->timeout_ms);
+		if (req->n_stdio_fds > 0) {
+			cJSON *a = cJSON_AddArrayToObject(o, "stdio_fds");
+
+			for (size_t i = 0; i < req->n_stdio_fds && i < 2; i++)
+				cJSON_AddItemToArray(a, cJSON_CreateString(
+				                            req->stdio_fds[i] == PROTOCOL_STDERR ? "stderr"
+				                                                                 : "stdout"));
+		}
 		if (req->permissions == PROTOCOL_WITH_ADDITIONAL_PERMISSIONS)
 			protocol_add_additions(o, &req->additions);
 		break;

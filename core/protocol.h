@@ -87,6 +87,15 @@ struct protocol_request {
 	size_t data_len;
 	struct protocol_additions additions; /* exec (with_additional_permissions),
 	                                        request_permissions */
+	/*
+	 * exec: the streams ("stdout", "stderr": PROTOCOL_STDOUT, PROTOCOL_STDERR)
+	 * whose pipes came with the line as descriptors (SCM_RIGHTS), in their
+	 * order; the command's output on them goes there, not into events.
+	 */
+	int stdio_fds[2];
+	size_t n_stdio_fds;
+	/* Not parsed: those descriptors, by stream, as the server received them (-1: none). */
+	int stdio_fd[2];
 };
 
 /*
@@ -116,6 +125,7 @@ struct protocol_request {
  *   field "tty" must be true or false
  *   field "timeout_ms" must be a whole number of milliseconds from 1 to 604800000
  *   field "data" must be a base64 string
+ *   field "stdio_fds" must be an array of "stdout" and "stderr", each at most once
  *   field "permissions" must be an object of "write", "read" and "network"
  *     arrays of strings, with at least one entry
  *   field "permissions.write" must hold absolute paths (also .read)

@@ -112,6 +112,47 @@ TEST(protocol_stdin_op_and_tty)
 	return 0;
 }
 
+/* stdio_fds: the streams whose pipes come with the line, in order, each once. */
+TEST(protocol_stdio_fds_names_streams_in_order)
+{
+	const char *line = "{\"id\":\"1\",\"op\":\"exec\",\"command\":[\"ls\"],\"cwd\":\"/\","
+	                   "\"stdio_fds\":[\"stderr\",\"stdout\"]}";
+	const char *bad[] = {"[\"stdout\",\"stdout\"]", "[\"stdin\"]", "\"stdout\"", "[1]",
+	                     "[\"stdout\",\"stderr\",\"stdout\"]"};
+	struct protocol_request r;
+	char *cause = NULL, *again;
+
+	ASSERT_EQ(protocol_parse(line, strlen(line), &r, &cause), 0);
+	ASSERT_EQ(r.n_stdio_fds, 2);
+	ASSERT_EQ(r.stdio_fds[0], PROTOCOL_STDERR);
+	ASSERT_EQ(r.stdio_fds[1], PROTOCOL_STDOUT);
+	ASSERT_EQ(r.stdio_fd[0], -1); /* no descriptor until the server gives one */
+	ASSERT_EQ(r.stdio_fd[1], -1);
+	again = protocol_request_format(&r);
+	ASSERT_CONTAINS(again, "\"stdio_fds\":[\"stderr\",\"stdout\"]");
+	free(again);
+	protocol_request_free(&r);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *l = xasprintf("{\"id\":\"1\",\"op\":\"exec\",\"command\":[\"ls\"],"
+		                    "\"cwd\":\"/\",\"stdio_fds\":%s}",
+		                    bad[i]);
+
+		ASSERT(protocol_parse(l, strlen(l), &r, &cause) != 0);
+		ASSERT_STR_EQ(cause, "field \"stdio_fds\" must be an array of \"stdout\" and "
+		                     "\"stderr\", each at most once");
+		free(cause);
+		cause = NULL;
+		protocol_request_free(&r);
+		free(l);
+	}
+	line = "{\"id\":\"1\",\"op\":\"cancel\",\"target\":\"2\",\"stdio_fds\":[\"stdout\"]}";
+	ASSERT(protocol_parse(line, strlen(line), &r, &cause) != 0);
+	ASSERT_STR_EQ(cause, "unknown field \"stdio_fds\" for op \"cancel\"");
+	free(cause);
+	protocol_request_free(&r);
+	return 0;
+}
+
 TEST(protocol_parse_error_messages)
 {
 	static const struct {

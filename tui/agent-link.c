@@ -24,6 +24,7 @@
 #include "core/agent-server.h"
 #include "core/config.h"
 #include "core/job.h"
+#include "core/output-relay.h"
 #include "core/patch.h"
 #include "core/policy.h"
 #include "core/protocol.h"
@@ -265,12 +266,22 @@ static void agent_link__decided(const struct approval_result *res, void *data)
 	r->decision_sent = !res->allowed;
 }
 
+/* Whether R's STREAM goes to a pipe of its client's (stdio_fds): no output events for it. */
+static bool agent_link__sunk(const struct agent_link_req *r, int stream)
+{
+	const struct pane *p = tui_pane_by_id(r->link->t, r->pane_id);
+
+	return p != NULL && p->sinks && p->sink[stream] >= 0;
+}
+
 /* exec: output, as it comes; a client that lags pauses the command. */
 static void agent_link__output(const char *buf, size_t len, void *data)
 {
 	struct agent_link_req *r = data;
 	struct pane *p;
 
+	if (agent_link__sunk(r, PROTOCOL_STDOUT))
+		return;
 	agent_link__send(r, protocol_event_output(r->id, PROTOCOL_STDOUT, buf, len));
 	if (r->link->server == NULL || !agent_server_busy(r->link->server, r->client))
 		return;
@@ -286,7 +297,8 @@ static void agent_link__output_err(const char *buf, size_t len, void *data)
 {
 	struct agent_link_req *r = data;
 
-	agent_link__send(r, protocol_event_output(r->id, PROTOCOL_STDERR, buf, len));
+	if (!agent_link__sunk(r, PROTOCOL_STDERR))
+		agent_link__send(r, protocol_event_output(r->id, PROTOCOL_STDERR, buf, len));
 }
 
 /* exec: the command runs: what the client sent for its stdin goes in. */
@@ -357,6 +369,22 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 		free(msg);
 		return;
 	}
+	/* Descriptors for stdout and stderr: pipes only, for a command on pipes (SPEC 8). */
+	for (int k = 0; k < 2; k++) {
+		const char *why = NULL;
+
+		if (req->stdio_fd[k] < 0)
+			continue;
+		if (req->tty)
+			why = "stdio_fds: a command on a terminal (tty) has no stdout or stderr of its own";
+		else if (!output_relay_sink_ok(req->stdio_fd[k]))
+			why = k == 0 ? "stdio_fds: the descriptor for stdout is not a pipe"
+			             : "stdio_fds: the descriptor for stderr is not a pipe";
+		if (why != NULL) {
+			agent_server_send(l->server, client, protocol_event_error(req->id, why));
+			return;
+		}
+	}
 	/* Extra permissions (SPEC 12): checked now; those the client holds need no prompt. */
 	struct policy_permissions asked = {0};
 	struct agent_link_grant *held = agent_link__grant(l, client, false);
@@ -396,6 +424,9 @@ static void agent_link__on_exec(void *data, uint64_t client, const struct protoc
 	    .timeout_ms = req->timeout_ms,
 	    .permissions = &asked,
 	    .held = held != NULL ? &held->held : NULL,
+	    .sinks = true,
+	    .stdout_sink = req->stdio_fd[PROTOCOL_STDOUT],
+	    .stderr_sink = req->stdio_fd[PROTOCOL_STDERR],
 	};
 	struct pane *p = launch_request(l->t, &lr);
 

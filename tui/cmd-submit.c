@@ -3,7 +3,9 @@
  * sections 1 and 8). It finds the socket, sends one request (an exec, or an
  * apply_patch with --patch), then lives on a private libuv loop: events are
  * cut into lines by the protocol splitter, output events are decoded onto
- * this process's stdout and stderr, and the request's last event (exit,
+ * this process's stdout and stderr (those of them that are pipes go with
+ * the request instead, stdio_fds: the TUI writes the command's output
+ * straight into them, at the pace of their reader), and the request's last event (exit,
  * error or a denial) sets the exit status. Ctrl-C is a uv_signal: the first
  * sends a `cancel` request and keeps waiting for the command's exit; a
  * second gives up at once with 130.
@@ -777,7 +779,66 @@ static void submit_sigint(uv_signal_t *h, int signum)
 }
 
 /* Builds the request line of ARGS; NULL after a message. */
-static char *submit_request(const struct submit_args *args)
+/*
+ * Our stdout and stderr that are pipes, as stdio_fds streams (SPEC 8): the
+ * TUI relays the command's output on them straight into our pipes, at the
+ * pace of their reader, instead of through output events. Returns how many.
+ */
+static size_t submit_stdio_fds(int streams[2])
+{
+	size_t n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		struct stat st;
+
+		if (fstat(k == 0 ? STDOUT_FILENO : STDERR_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
+			streams[n++] = k == 0 ? PROTOCOL_STDOUT : PROTOCOL_STDERR;
+	}
+	return n;
+}
+
+/*
+ * Sends LINE on the connected socket FD (blocking), with the descriptors
+ * of the N stdio_fds STREAMS attached to its first byte. Returns 0 or -errno.
+ */
+static int submit_send_fds(int fd, const char *line, const int *streams, size_t n)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	size_t len = strlen(line), off = 0;
+	int fds[2];
+
+	for (size_t i = 0; i < n && i < 2; i++)
+		fds[i] = streams[i] == PROTOCOL_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+	while (off < len) {
+		struct iovec iov = {.iov_base = (char *)line + off, .iov_len = len - off};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t w;
+
+		if (off == 0) {
+			memset(&ctl, 0, sizeof ctl);
+			m.msg_control = ctl.buf;
+			m.msg_controllen = CMSG_SPACE(n * sizeof(int));
+			struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(n * sizeof(int));
+			memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+		}
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* The request line for ARGS (STREAMS: the N stdio_fds it announces). Caller frees. */
+static char *submit_request(const struct submit_args *args, const int *streams, size_t n)
 {
 	struct protocol_request r = {.id = SUBMIT_ID};
 	char *cwd = getcwd(NULL, 0), *line = NULL;
@@ -808,6 +869,9 @@ static char *submit_request(const struct submit_args *args)
 		r.n_prefix_rule = args->n_prefix_rule;
 		r.tty = args->tty;
 		r.timeout_ms = args->timeout_ms;
+		for (size_t i = 0; i < n && i < 2; i++)
+			r.stdio_fds[i] = streams[i];
+		r.n_stdio_fds = n;
 		line = protocol_request_format(&r);
 	}
 	free(cwd);
@@ -825,14 +889,18 @@ int cmd_submit(int argc, char **argv)
 	struct submit_args args;
 	struct submit s;
 	char *line;
-	int fd, rc;
+	int fd, rc, streams[2] = {0, 0};
+	size_t n_streams = 0;
 
 	rc = submit_parse_args(argc, argv, &args);
 	if (rc != 0) {
 		submit_args_free(&args);
 		return rc < 0 ? 0 : rc;
 	}
-	line = submit_request(&args);
+	/* Our pipes go with a command on pipes (a terminal's output has nowhere else to go). */
+	if (args.patch_file == NULL && !args.tty)
+		n_streams = submit_stdio_fds(streams);
+	line = submit_request(&args, streams, n_streams);
 	submit_args_free(&args);
 	if (line == NULL)
 		return args.patch_file != NULL ? SUBMIT_EXIT_USAGE : SUBMIT_EXIT_FAILURE;
@@ -842,6 +910,16 @@ int cmd_submit(int argc, char **argv)
 		return SUBMIT_EXIT_UNREACHABLE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (n_streams > 0) {
+		rc = submit_send_fds(fd, line, streams, n_streams);
+		free(line);
+		line = NULL;
+		if (rc < 0) {
+			fprintf(stderr, "airlock: cannot send the request: %s\n", strerror(-rc));
+			close(fd);
+			return SUBMIT_EXIT_FAILURE;
+		}
+	}
 	memset(&s, 0, sizeof s);
 	s.tty = isatty(STDERR_FILENO);
 	protocol_splitter_init(&s.split, PROTOCOL_MAX_LINE);
@@ -859,7 +937,8 @@ int cmd_submit(int argc, char **argv)
 	} else {
 		uv_signal_start(&s.sigint, submit_sigint, SIGINT);
 		uv_read_start((uv_stream_t *)&s.pipe, submit_alloc, submit_read);
-		submit_send(&s, line);
+		if (line != NULL)
+			submit_send(&s, line);
 		/* Our stdin is the command's, unless it is a terminal (SPEC 8). */
 		if (args.patch_file == NULL && !isatty(STDIN_FILENO) &&
 		    fcntl(STDIN_FILENO, F_GETFD) >= 0)

@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 
 /* Room for the proxy's variables (proxy-session.h says 22). */
 #define PROXY_ENV_MAX 32
@@ -119,8 +120,18 @@ static void launch__later(struct pane *p, bool start, bool sandboxed)
 static const char *launch__from(const struct pane *p);
 
 /* Tells P's observer, once, how the command ended. */
+/* Lets go of P's sinks: the requester's reader sees the end once the command's own copies went. */
+static void launch__close_sinks(struct pane *p)
+{
+	for (int k = 0; p->sinks && k < 2; k++)
+		if (p->sink[k] >= 0)
+			close(p->sink[k]);
+	p->sinks = false;
+}
+
 static void launch__done(struct pane *p, int status, bool denied)
 {
+	launch__close_sinks(p);
 	tui_command_ended(p->tui);
 	if (p->obs_done)
 		return;
@@ -139,6 +150,7 @@ void launch_drop(struct pane *p)
 		p->obs.free(p->obs.data);
 	p->obs_done = true;
 	memset(&p->obs, 0, sizeof p->obs);
+	launch__close_sinks(p);
 	free(p->cwd);
 	free(p->origin);
 	free(p->justification);
@@ -312,6 +324,7 @@ static void launch__on_exit(struct job *job, int status, int signal, void *data)
 	if (p->timed_out)
 		status = 124;
 	launch_git_reports(p, job);
+	p->unshown += job_unshown(job);
 	job_free(job);
 	p->job = NULL;
 	launch_exited(p, status, signal);
@@ -442,7 +455,6 @@ int launch_start(struct pane *p, bool sandboxed)
 	for (size_t i = 0; proxy_env != NULL && proxy_env[i] != NULL && i < PROXY_ENV_MAX; i++)
 		env[n_env++] = proxy_env[i];
 	env[n_env] = NULL;
-	pane_fit(p); /* a retry runs in a pane that kept its old width */
 	struct job_options jo = {
 	    .argv = argv != NULL ? argv : p->argv,
 	    .cwd = p->cwd != NULL ? p->cwd : t->opts->cwd,
@@ -454,6 +466,9 @@ int launch_start(struct pane *p, bool sandboxed)
 	    /* Sandboxed, the command takes the pane's terminal as its own (sandbox-inner.c). */
 	    .no_ctty = argv != NULL,
 	    .pipes = p->pipes,
+	    .sinks = p->sinks,
+	    .stdout_sink = p->sinks ? p->sink[0] : -1,
+	    .stderr_sink = p->sinks ? p->sink[1] : -1,
 	};
 	p->sandboxed = sandboxed;
 	pane_tail_reset(p);
@@ -847,6 +862,12 @@ struct pane *launch_request(struct tui *t, const struct launch_request *req)
 	p->origin = xstrdup(req->origin != NULL ? req->origin : LAUNCH__CLI);
 	p->escalate = req->escalate;
 	p->pipes = req->pipes;
+	p->sinks = req->pipes && req->sinks;
+	for (int k = 0; k < 2; k++) {
+		int fd = k == 0 ? req->stdout_sink : req->stderr_sink;
+
+		p->sink[k] = p->sinks && fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+	}
 	p->timeout_ms = req->timeout_ms;
 	p->justification = req->justification != NULL ? xstrdup(req->justification) : NULL;
 	/* What it asks for, and what its sandboxed run gets: that and what its client holds. */

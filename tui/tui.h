@@ -155,6 +155,13 @@ struct launch_request {
 	const struct policy_permissions *held;
 	uint64_t timeout_ms; /* SPEC 12: the run's bound (timeout_ms, submit --timeout); 0 none */
 };
+	/*
+	 * Pipes of the requester's own (stdio_fds, SPEC 8) that stdout and
+	 * stderr go to byte for byte (job_options.sinks), -1 each for none
+	 * (their output then goes to the observer); read only when SINKS is set.
+	 */
+	bool sinks;
+	int stdout_sink, stderr_sink;
 
 struct pane {
 	struct tui *tui;
@@ -202,6 +209,8 @@ struct pane {
 	uint64_t unshown; /* an agent's output the pane dropped to keep up (launch.c) */
 	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and whether one of
 	 * its network prompts waits (1; the clock stops meanwhile) */
+	bool sinks;       /* launch_request.sinks: SINK holds our copies (-1: none) */
+	int sink[2];
 	uint64_t timeout_ms;
 	bool timed_out;
 	int net_waiting;

@@ -1,0 +1,260 @@
+/*
+ * Output relays (see output-relay.h). One loop turn moves at most
+ * OUTPUT_RELAY_TURN bytes: for each stretch the command's pipe holds, the
+ * relay first tees it into the pane's pipe, then splices exactly the teed
+ * bytes (they are "ahead") to the sink, so every byte reaches the pane at
+ * most once and the sink exactly once, in order. When the pane's pipe is
+ * full the tee fails and the stretch goes to the sink alone, counted as
+ * unshown. When the sink is full the relay stops watching the command's
+ * pipe and waits for the sink to take more: the command then blocks on its
+ * own full pipe, as it would writing to the agent's pipe directly.
+ *
+ * End of file on the command's pipe is an empty pipe (FIONREAD) with no
+ * writer left (POLLHUP), never just an empty one: a readiness seen before
+ * the relay drained the pipe itself must not end it early.
+ *
+ * A sink whose reader went away (EPIPE) ends the relay as a reader going
+ * away ends a pipeline: the command's pipe is closed, so its next write
+ * gets SIGPIPE, as it would have writing to the agent's pipe itself
+ * (`airlock submit -- yes | head` ends with 141, as `yes | head` does).
+ *
+ * Descriptors are closed after their polls' handles (never a watched one),
+ * the pane's write end last of all the relay's work, so the pane's reader
+ * sees its end only after the sink got every byte.
+ */
+#include "output-relay.h"
+
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct output_relay {
+	uv_poll_t from_poll, sink_poll;
+	int from, sink, pane; /* -1 once closed */
+	size_t ahead;         /* bytes at the head of FROM already in the pane's pipe */
+	uint64_t unshown;
+	int open_handles;
+	bool finished, freed, sink_gone, waiting_sink;
+};
+
+bool output_relay_sink_ok(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* A handle closed: the descriptors go with the last one, the relay if it was freed. */
+static void output_relay__closed(uv_handle_t *h)
+{
+	struct output_relay *r = h->data;
+
+	if (--r->open_handles > 0)
+		return;
+	if (r->from >= 0)
+		close(r->from);
+	if (r->sink >= 0)
+		close(r->sink);
+	r->from = r->sink = -1;
+	if (r->freed)
+		free(r);
+}
+
+/* The command's output ended (or the relay is stopped): let everything go. */
+static void output_relay__finish(struct output_relay *r)
+{
+	if (r->finished)
+		return;
+	r->finished = true;
+	if (r->pane >= 0)
+		close(r->pane);
+	r->pane = -1;
+	uv_close((uv_handle_t *)&r->from_poll, output_relay__closed);
+	uv_close((uv_handle_t *)&r->sink_poll, output_relay__closed);
+}
+
+/* The sink is full: wait for it rather than for more output. */
+static void output_relay__on_sink(uv_poll_t *p, int status, int events);
+
+static void output_relay__wait_sink(struct output_relay *r)
+{
+	r->waiting_sink = true;
+	uv_poll_stop(&r->from_poll);
+	uv_poll_start(&r->sink_poll, UV_WRITABLE, output_relay__on_sink);
+}
+
+/*
+ * One step with a sink: tee what is not yet in the pane's pipe, splice the
+ * teed bytes (or, when the pane is full, the stretch alone) to the sink.
+ * Returns the bytes moved, 0 when it must wait for the sink, -1 to go on
+ * at once (EINTR) or when the sink went away (SINK_GONE is then set).
+ */
+static ssize_t output_relay__step(struct output_relay *r, size_t avail)
+{
+	size_t want;
+	ssize_t n;
+
+	if (r->ahead == 0 && r->pane >= 0) {
+		n = tee(r->from, r->pane, avail, SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EINTR)
+			return -1;
+		if (n > 0) {
+			r->ahead = (size_t)n;
+		} else if (n < 0 && errno != EAGAIN) {
+			close(r->pane); /* its reader is gone */
+			r->pane = -1;
+		}
+	}
+	want = r->ahead > 0 ? r->ahead : avail;
+	n = splice(r->from, NULL, r->sink, NULL, want, SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		if (r->ahead > 0)
+			r->ahead -= (size_t)n;
+		else
+			r->unshown += (uint64_t)n;
+		return n;
+	}
+	if (n < 0 && errno == EINTR)
+		return -1;
+	if (n < 0 && errno == EAGAIN) {
+		output_relay__wait_sink(r);
+		return 0;
+	}
+	/* EPIPE (its reader closed it) or anything else: the sink is gone. */
+	r->sink_gone = true;
+	return -1;
+}
+
+/* Whether the command's pipe, found empty, has no writer left (its end). */
+static bool output_relay__at_end(const struct output_relay *r)
+{
+	struct pollfd pfd = {.fd = r->from, .events = POLLIN};
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Moves what the command's pipe holds, up to OUTPUT_RELAY_TURN bytes. */
+static void output_relay__pump(struct output_relay *r)
+{
+	size_t moved = 0;
+
+	while (!r->finished && !r->waiting_sink && moved < OUTPUT_RELAY_TURN) {
+		int avail = 0;
+		ssize_t n;
+
+		if (ioctl(r->from, FIONREAD, &avail) != 0 ||
+		    (avail <= 0 && output_relay__at_end(r))) {
+			output_relay__finish(r);
+			return;
+		}
+		if (avail <= 0)
+			return;
+		n = output_relay__step(r, (size_t)avail);
+		if (r->sink_gone) {
+			output_relay__finish(r);
+			return;
+		}
+		if (n > 0)
+			moved += (size_t)n;
+	}
+}
+
+/* The command's pipe is readable (or at its end). */
+static void output_relay__on_from(uv_poll_t *p, int status, int events)
+{
+	struct output_relay *r = p->data;
+
+	(void)events;
+	if (status < 0) {
+		output_relay__finish(r);
+		return;
+	}
+	output_relay__pump(r);
+}
+
+/* The sink takes more again (or failed: the next splice tells). */
+static void output_relay__on_sink(uv_poll_t *p, int status, int events)
+{
+	struct output_relay *r = p->data;
+
+	(void)status;
+	(void)events;
+	r->waiting_sink = false;
+	uv_poll_stop(&r->sink_poll);
+	uv_poll_start(&r->from_poll, UV_READABLE, output_relay__on_from);
+	output_relay__pump(r);
+}
+
+int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct output_relay **out)
+{
+	struct output_relay *r = xcalloc(1, sizeof *r);
+	int err;
+
+	r->from = from;
+	r->pane = pane;
+	r->sink = fcntl(sink, F_DUPFD_CLOEXEC, 3);
+	r->from_poll.data = r->sink_poll.data = r;
+	fcntl(from, F_SETFL, fcntl(from, F_GETFL) | O_NONBLOCK);
+	fcntl(pane, F_SETFL, fcntl(pane, F_GETFL) | O_NONBLOCK);
+	fcntl(from, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
+	fcntl(pane, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
+	err = r->sink < 0 ? -errno : uv_poll_init(loop, &r->from_poll, from);
+	if (err == 0) {
+		r->open_handles = 1;
+		err = uv_poll_init(loop, &r->sink_poll, r->sink);
+		if (err != 0) {
+			r->freed = true;
+			close(pane);
+			uv_close((uv_handle_t *)&r->from_poll, output_relay__closed);
+			return err;
+		}
+	}
+	if (err != 0) {
+		close(from);
+		close(pane);
+		if (r->sink >= 0)
+			close(r->sink);
+		free(r);
+		return err;
+	}
+	r->open_handles = 2;
+	uv_poll_start(&r->from_poll, UV_READABLE, output_relay__on_from);
+	*out = r;
+	return 0;
+}
+
+uint64_t output_relay_unshown(const struct output_relay *r)
+{
+	return r->unshown;
+}
+
+bool output_relay_busy(const struct output_relay *r)
+{
+	int avail = 0;
+
+	if (r == NULL || r->finished)
+		return false;
+	return r->waiting_sink || r->ahead > 0 ||
+	       (ioctl(r->from, FIONREAD, &avail) == 0 && avail > 0);
+}
+
+bool output_relay_sink_gone(const struct output_relay *r)
+{
+	return r->sink_gone;
+}
+
+void output_relay_free(struct output_relay *r)
+{
+	if (r == NULL)
+		return;
+	output_relay__finish(r);
+	r->freed = true;
+	if (r->open_handles == 0)
+		free(r);
+}
