@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -332,6 +333,133 @@ TEST(layout_modal_fits_every_size)
 			}
 			layout_modal_free(&ml);
 		}
+	}
+	return 0;
+}
+
+/* Sets up V as an exec prompt of SUBJECT with two options. */
+static void model__command_prompt(struct modal_view *v, const char *subject)
+{
+	memset(v, 0, sizeof *v);
+	v->title = "Run outside the sandbox?";
+	v->subject = subject;
+	v->command = true;
+	v->n_options = 2;
+	v->options[0].key = 'y';
+	v->options[0].label = "Yes, run it once";
+	v->options[1].key = 'n';
+	v->options[1].label = "No";
+	v->selected = 1;
+}
+
+/*
+ * A prompt for a command of megabytes (200k words, issue 11) is laid out
+ * from the head of its text, every frame: the subject here is 4 MB of
+ * words with an unreadable page after its first megabyte, which a layout
+ * that reads (copies, measures) the whole text runs into.
+ */
+TEST(layout_modal_reads_only_the_head_of_a_huge_subject)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), head = 1 << 20, total = 4 << 20;
+	char *mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct modal_view v;
+	struct modal_layout ml;
+	int subject_lines = 0;
+
+	setlocale(LC_ALL, "C.UTF-8");
+	ASSERT(mem != MAP_FAILED);
+	for (size_t i = 0; i + 3 <= total; i += 3)
+		memcpy(mem + i, i % 2 ? "w1 " : "w0 ", 3);
+	mem[total - 1] = '\0';
+	ASSERT_EQ(mprotect(mem + head, page, PROT_NONE), 0);
+	model__command_prompt(&v, mem);
+	layout_modal(&v, 100, 30, &ml);
+	for (int i = 0; i < ml.n_lines; i++) {
+		if (ml.lines[i].role != MODAL_SUBJECT)
+			continue;
+		if (subject_lines++ == 0)
+			ASSERT_CONTAINS(ml.lines[i].text, "$ w0 w1 w0 w1");
+		ASSERT(layout_text_width(ml.lines[i].text) <= ml.inner.w);
+	}
+	ASSERT(subject_lines >= 3);
+	/* It goes on: the last line shown says so. */
+	for (int i = ml.n_lines - 1; i >= 0; i--) {
+		if (ml.lines[i].role == MODAL_SUBJECT) {
+			ASSERT_CONTAINS(ml.lines[i].text, "\xe2\x80\xa6");
+			break;
+		}
+	}
+	layout_modal_free(&ml);
+	munmap(mem, total);
+	return 0;
+}
+
+/*
+ * The head of a long subject wraps to the lines the whole text wraps to:
+ * the subject lines of a small screen against those of a screen so tall
+ * that the whole text is wrapped, for texts with tabs, newlines, wide and
+ * zero-width characters, joiners, bidi controls, bytes that are not UTF-8
+ * and words longer than a line (the last line shown, cut with an
+ * ellipsis, aside).
+ */
+TEST(layout_modal_head_of_a_subject_wraps_as_the_whole)
+{
+	static const char *const bits[] = {"word ",
+	                                   "x",
+	                                   "\t",
+	                                   "\n",
+	                                   "\xe6\x97\xa5\xe6\x9c\xac ",
+	                                   "e\xcc\x81",
+	                                   "\xe2\x80\x8d",
+	                                   "\xe2\x80\xae",
+	                                   "\xff",
+	                                   "\xc3",
+	                                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	                                   "  ",
+	                                   "\xf0\x9f\x98\x80",
+	                                   "\xcc\x81\xcc\x81\xcc\x81\xcc\x81"};
+	static const int sizes[][2] = {{100, 30}, {41, 12}, {24, 8}, {200, 50}};
+	unsigned seed = 11;
+
+	setlocale(LC_ALL, "C.UTF-8");
+	for (int round = 0; round < 12; round++) {
+		size_t cap = 200000, len = 0;
+		char *text = xmalloc(cap + 64);
+
+		/* Some rounds are mostly zero-width marks: heads must grow to find their lines. */
+		while (len < cap) {
+			seed = seed * 1103515245u + 12345u;
+			size_t k = round % 4 == 3 && seed % 8 != 0 ? 13 : (seed >> 8) % 14;
+			size_t n = strlen(bits[k]);
+
+			memcpy(text + len, bits[k], n);
+			len += n;
+		}
+		text[len] = '\0';
+		for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+			struct modal_view v;
+			struct modal_layout small, tall;
+			int a = 0, b = 0, shown = 0;
+
+			model__command_prompt(&v, text);
+			layout_modal(&v, sizes[z][0], sizes[z][1], &small);
+			layout_modal(&v, sizes[z][0], 1000000, &tall);
+			for (int i = 0; i < small.n_lines; i++)
+				shown += small.lines[i].role == MODAL_SUBJECT;
+			ASSERT(shown >= 1);
+			for (int k = 0; k + 1 < shown; k++) {
+				while (small.lines[a].role != MODAL_SUBJECT)
+					a++;
+				while (tall.lines[b].role != MODAL_SUBJECT)
+					b++;
+				ASSERT_STR_EQ(small.lines[a].text, tall.lines[b].text);
+				a++;
+				b++;
+			}
+			layout_modal_free(&small);
+			layout_modal_free(&tall);
+		}
+		free(text);
 	}
 	return 0;
 }

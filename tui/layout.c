@@ -476,6 +476,47 @@ static void layout__wrap(struct layout_lines *l, const char *text, int width, in
 	free(clean);
 }
 
+/*
+ * Wraps LEAD then TEXT into L as layout__wrap does, but only their first
+ * KEEP lines, and one more when there are more (a command of 200k words is
+ * megabytes: a frame wraps what it can show, issue 11). Only a head of
+ * TEXT is read: every wrapped line but the last of a head is the line the
+ * whole text gives (a line ends where a later character does not fit, or
+ * at a newline), so a head that yields more than KEEP lines is enough; a
+ * head ends before a character's first byte, where the cleaning of a head
+ * agrees with that of the whole. Heads double until one is, or is TEXT.
+ */
+static void layout__wrap_head(struct layout_lines *l, const char *lead, const char *text, int width,
+                              int indent, int keep)
+{
+	size_t lead_len = strlen(lead), want = (size_t)(keep + 1) * (size_t)(width + 1) * 8 + 64;
+
+	for (;;) {
+		size_t len = strnlen(text, want);
+		bool whole = text[len] == '\0';
+		struct layout_lines head = {0};
+		char *cut;
+
+		while (!whole && len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+		cut = xmalloc(lead_len + len + 1);
+		memcpy(cut, lead, lead_len);
+		memcpy(cut + lead_len, text, len);
+		cut[lead_len + len] = '\0';
+		layout__wrap(&head, cut, width, indent);
+		free(cut);
+		if (whole || head.n > keep + 1) {
+			/* Past KEEP + 1 lines they go (the last of a head may be cut short). */
+			while (head.n > keep + 1)
+				free(head.v[--head.n]);
+			*l = head;
+			return;
+		}
+		layout__lines_free(&head);
+		want *= 2;
+	}
+}
+
 /* The role of one diff line, from its first character. */
 static enum modal_role layout__diff_role(const char *line)
 {
@@ -561,9 +602,8 @@ void layout_modal(const struct modal_view *v, int cols, int rows, struct modal_l
 		}
 		diff_total = subject.n;
 	} else if (v->subject != NULL) {
-		char *cmd = xasprintf("%s%s", v->command ? "$ " : "", v->subject);
-		layout__wrap(&subject, cmd, iw, 2);
-		free(cmd);
+		/* No more than the box holds (and one line to say it goes on) is ever shown. */
+		layout__wrap_head(&subject, v->command ? "$ " : "", v->subject, iw, 2, max_h);
 	}
 	if (v->arming)
 		footer = xasprintf("arming" LAYOUT_ELLIPSIS " keys still go to %s",

@@ -154,7 +154,6 @@ struct launch_request {
 	/* and those the requester holds already (request_permissions), or NULL */
 	const struct policy_permissions *held;
 	uint64_t timeout_ms; /* SPEC 12: the run's bound (timeout_ms, submit --timeout); 0 none */
-};
 	/*
 	 * Pipes of the requester's own (stdio_fds, SPEC 8) that stdout and
 	 * stderr go to byte for byte (job_options.sinks), -1 each for none
@@ -162,6 +161,7 @@ struct launch_request {
 	 */
 	bool sinks;
 	int stdout_sink, stderr_sink;
+};
 
 struct pane {
 	struct tui *tui;
@@ -207,10 +207,10 @@ struct pane {
 	bool paused;   /* its job is not read until the queue drains */
 	uint64_t killed_ms; /* TUI clock when its requester went away and it was killed (0: not) */
 	uint64_t unshown; /* an agent's output the pane dropped to keep up (launch.c) */
-	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and whether one of
-	 * its network prompts waits (1; the clock stops meanwhile) */
 	bool sinks;       /* launch_request.sinks: SINK holds our copies (-1: none) */
 	int sink[2];
+	/* SPEC 12: what is left of its timeout (0: none), whether it ran out, and whether one of
+	 * its network prompts waits (1; the clock stops meanwhile) */
 	uint64_t timeout_ms;
 	bool timed_out;
 	int net_waiting;
