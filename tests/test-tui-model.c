@@ -108,6 +108,9 @@ TEST(pane_keeps_10000_lines_of_scrollback)
 static int model__same(const struct pane *a, const struct pane *b)
 {
 	ASSERT_EQ(a->sb_len, b->sb_len);
+	/* The same soft wraps too: both reflow the same. */
+	for (long line = 0; line < pane_line_count(a); line++)
+		ASSERT_EQ(pane_line_wrapped(a, line), pane_line_wrapped(b, line));
 	ASSERT_EQ(a->cursor.row, b->cursor.row);
 	ASSERT_EQ(a->cursor.col, b->cursor.col);
 	for (int row = -(int)a->sb_len; row < a->rows; row++) {
@@ -199,12 +202,305 @@ TEST(pane_resize_keeps_the_text)
 	row = model__row(p, 3);
 	ASSERT_STR_EQ(row, "four");
 	free(row);
-	/* Down to one cell and back: nothing breaks (narrowing cuts, as a terminal does). */
+	/* Down to one cell and back: nothing breaks, and the line comes back whole (reflow). */
 	pane_resize(p, 1, 1);
 	pane_resize(p, 30, 200);
 	row = model__row(p, 3);
-	ASSERT_STR_EQ(row, "f");
+	ASSERT_STR_EQ(row, "four");
 	free(row);
+	pane_free(p);
+	return 0;
+}
+
+/* Appends code point C to S (UTF-8). */
+static void model__put_utf8(char **s, size_t *len, size_t *cap, uint32_t c)
+{
+	if (*len + 5 > *cap) {
+		*cap = *cap ? 2 * *cap : 256;
+		*s = xrealloc(*s, *cap);
+	}
+	if (c < 0x80) {
+		(*s)[(*len)++] = (char)c;
+	} else if (c < 0x800) {
+		(*s)[(*len)++] = (char)(0xc0 | (c >> 6));
+		(*s)[(*len)++] = (char)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		(*s)[(*len)++] = (char)(0xe0 | (c >> 12));
+		(*s)[(*len)++] = (char)(0x80 | ((c >> 6) & 0x3f));
+		(*s)[(*len)++] = (char)(0x80 | (c & 0x3f));
+	} else {
+		(*s)[(*len)++] = (char)(0xf0 | (c >> 18));
+		(*s)[(*len)++] = (char)(0x80 | ((c >> 12) & 0x3f));
+		(*s)[(*len)++] = (char)(0x80 | ((c >> 6) & 0x3f));
+		(*s)[(*len)++] = (char)(0x80 | (c & 0x3f));
+	}
+	(*s)[*len] = '\0';
+}
+
+/*
+ * Every line of P, scrollback then screen, through the view's reading:
+ * LAYOUT: one row per line, as laid out, a soft wrap shown as a trailing
+ * backslash; else the text only, each run of wrapped rows joined into its
+ * line. Characters as UTF-8 (a cluster with its marks), blanks as spaces,
+ * trailing blanks and blank last lines dropped. Caller frees.
+ */
+static char *model__text(struct pane *p, bool layout)
+{
+	char *s = NULL;
+	size_t len = 0, cap = 0, keep = 0;
+	long n = pane_line_count(p);
+	int saved = p->scroll;
+
+	model__put_utf8(&s, &len, &cap, 0x20);
+	len = 0;
+	for (long line = 0; line < n; line++) {
+		int w = pane_line_width(p, line);
+		size_t row_start = len, end = len;
+		bool wrapped = pane_line_wrapped(p, line);
+		if (wrapped && w > 1 && !layout) {
+			/* A wide character that did not fit left a cell never written: no text. */
+			struct pane_cell last, next;
+			pane_line_cell(p, line, w - 1, &last);
+			pane_line_cell(p, line + 1, 0, &next);
+			if (last.ch == 0 && next.width == 2)
+				w--;
+		}
+		for (int c = 0; c < w; c++) {
+			struct pane_cell cell;
+			uint32_t chars[PANE_CLUSTER_CHARS];
+			pane_line_cell(p, line, c, &cell);
+			if (cell.width == 0)
+				continue;
+			size_t k = pane_cell_chars(p, &cell, chars);
+			if (k == 0)
+				model__put_utf8(&s, &len, &cap, ' ');
+			for (size_t i = 0; i < k; i++)
+				model__put_utf8(&s, &len, &cap, chars[i]);
+			if (k > 0 && !(k == 1 && chars[0] == ' '))
+				end = len;
+		}
+		/* A wrapped row keeps its blanks (they are text); the last row of a line drops them. */
+		if (!wrapped || layout)
+			len = end;
+		if (layout && wrapped)
+			model__put_utf8(&s, &len, &cap, '\\');
+		if (layout || !wrapped) {
+			model__put_utf8(&s, &len, &cap, '\n');
+			if (len > row_start + 1 || wrapped)
+				keep = len;
+		}
+	}
+	s[keep] = '\0';
+	p->scroll = saved;
+	return s;
+}
+
+/* The text of line I of the reflow tests: WIDTH columns, all different. */
+static char *model__long_line(int i, int width)
+{
+	char *s = xmalloc((size_t)width + 1);
+	int n = snprintf(s, (size_t)width + 1, "L%02d:", i);
+
+	for (int c = n; c < width; c++)
+		s[c] = (char)('a' + (i * 7 + c) % 26);
+	s[width] = '\0';
+	return s;
+}
+
+TEST(pane_reflow_round_trip_keeps_every_line)
+{
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 10, 200);
+	char *expect = xstrdup(""), *before, *text;
+
+	for (int i = 0; i < 30; i++) {
+		char *line = model__long_line(i, 200);
+		char *next = xasprintf("%s%s\n", expect, line);
+		pane_feed(p, line, strlen(line));
+		pane_feed(p, "\r\n", 2);
+		free(expect);
+		expect = next;
+		free(line);
+	}
+	ASSERT_EQ(p->sb_len, 21u);
+	before = model__text(p, true);
+	/* Narrowed: every line is there, cut into rows of 60 (on screen and scrolled back). */
+	pane_resize(p, 10, 60);
+	text = model__text(p, false);
+	ASSERT_STR_EQ(text, expect);
+	free(text);
+	for (long line = 0; line < pane_line_count(p); line++)
+		ASSERT(pane_line_width(p, line) <= 60);
+	ASSERT_EQ(p->sb_len, 30u * 4 - 9); /* 4 rows each; the cursor's empty line and 8 on screen */
+	char *row = model__row(p, 8);
+	ASSERT_EQ(strlen(row), 20u); /* the last line's fourth row, above the cursor */
+	free(row);
+	/* Scrolled all the way back: the first line, its first row. */
+	pane_scroll(p, 1000000);
+	row = model__row(p, 0);
+	char *first = model__long_line(0, 200);
+	first[60] = '\0';
+	ASSERT_STR_EQ(row, first);
+	free(first);
+	free(row);
+	/* Wide again: the same rows as before, line for line, cell for cell. */
+	pane_resize(p, 10, 200);
+	text = model__text(p, true);
+	ASSERT_STR_EQ(text, before);
+	free(text);
+	ASSERT_EQ(p->sb_len, 21u);
+	ASSERT_EQ(p->cursor.row, 9);
+	ASSERT_EQ(p->cursor.col, 0);
+	/* A view scrolled back stays on the line at its top through a resize. */
+	pane_scroll(p, -1000000);
+	pane_scroll(p, 5);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, "L16:", 4) == 0);
+	free(row);
+	pane_resize(p, 10, 60);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, "L16:", 4) == 0);
+	free(row);
+	pane_resize(p, 10, 200);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, "L16:", 4) == 0);
+	free(before);
+	free(expect);
+	free(row);
+	pane_free(p);
+	return 0;
+}
+
+/* Finds the cell of P's line LINE that holds code point C; its column, or -1. */
+static int model__find(const struct pane *p, long line, uint32_t c)
+{
+	for (int col = 0; col < pane_line_width(p, line); col++) {
+		struct pane_cell cell;
+		pane_line_cell(p, line, col, &cell);
+		if (cell.width > 0 && pane_cell_base(p, &cell) == c)
+			return col;
+	}
+	return -1;
+}
+
+TEST(pane_reflow_keeps_wide_characters_and_clusters_whole)
+{
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 6, 200);
+	/* 59 letters, a wide character on columns 59-60 (across the cut at 60), 57 more,
+	 * then two e + U+0301: at 60 columns, the wide character starts the second row,
+	 * which ends with the first of them; the second starts the third. */
+	char line[512];
+	size_t n = 0;
+	char *before, *text;
+
+	for (int i = 0; i < 59; i++)
+		line[n++] = (char)('a' + i % 26);
+	memcpy(line + n, "\xe4\xb8\xad", 3); /* U+4E2D, two columns */
+	n += 3;
+	for (int i = 0; i < 57; i++)
+		line[n++] = (char)('A' + i % 26);
+	for (int k = 0; k < 2; k++) {
+		memcpy(line + n, "e\xcc\x81", 3);
+		n += 3;
+	}
+	for (int i = 0; i < 40; i++)
+		line[n++] = '.';
+	line[n] = '\0';
+	pane_feed(p, line, n);
+	pane_feed(p, "\r\nafter\r\n", 9);
+	before = model__text(p, true);
+	/* On screen, narrowed to 60: the wide character starts the second row, whole. */
+	pane_resize(p, 6, 60);
+	text = model__text(p, false);
+	ASSERT_CONTAINS(text, line);
+	free(text);
+	pane_resize(p, 6, 200);
+	text = model__text(p, true);
+	ASSERT_STR_EQ(text, before);
+	free(text);
+	/* In the scrollback: pushed up, then narrowed and widened. */
+	for (int i = 0; i < 6; i++)
+		pane_feed(p, "more\r\n", 6);
+	ASSERT_EQ(model__find(p, 0, 0x4e2d), 59);
+	free(before);
+	before = model__text(p, true);
+	pane_resize(p, 6, 60);
+	/* Its rows: 59 letters and a blank where the wide character did not fit, then it. */
+	ASSERT_EQ(model__find(p, 0, 0x4e2d), -1);
+	ASSERT_EQ(pane_line_width(p, 0), 59);
+	ASSERT(pane_line_wrapped(p, 0));
+	ASSERT_EQ(model__find(p, 1, 0x4e2d), 0);
+	struct pane_cell cell;
+	pane_line_cell(p, 1, 0, &cell);
+	ASSERT_EQ(cell.width, 2);
+	pane_line_cell(p, 1, 1, &cell);
+	ASSERT_EQ(cell.width, 0);
+	/* The clusters keep their marks, on either side of a cut. */
+	uint32_t chars[PANE_CLUSTER_CHARS];
+	long l2 = 1;
+	int col = model__find(p, l2, 'e');
+	ASSERT_EQ(col, 59);
+	pane_line_cell(p, l2, col, &cell);
+	ASSERT_EQ(pane_cell_chars(p, &cell, chars), 2u);
+	ASSERT_EQ(chars[1], 0x301u);
+	ASSERT_EQ(model__find(p, 2, 'e'), 0);
+	pane_line_cell(p, 2, 0, &cell);
+	ASSERT_EQ(pane_cell_chars(p, &cell, chars), 2u);
+	ASSERT_EQ(chars[1], 0x301u);
+	text = model__text(p, false);
+	ASSERT_CONTAINS(text, line);
+	free(text);
+	pane_resize(p, 6, 200);
+	text = model__text(p, true);
+	ASSERT_STR_EQ(text, before);
+	free(text);
+	free(before);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_reflow_when_the_top_row_continues_a_line)
+{
+	/* 40 characters in 3 rows of 10: the top row continues the one that scrolled up.
+	 * libvterm 0.3.3 alone reads above its screen on a resize then (and crashes). */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);
+	const char *s = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+	char *text;
+
+	pane_feed(p, s, strlen(s));
+	ASSERT_EQ(p->sb_len, 1u);
+	ASSERT(pane_line_wrapped(p, 0));
+	pane_resize(p, 3, 20);
+	pane_resize(p, 2, 7);
+	pane_resize(p, 3, 40);
+	text = model__text(p, false);
+	ASSERT_STR_EQ(text, "abcdefghijklmnopqrstuvwxyz0123456789ABCD\n");
+	free(text);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_reflow_keeps_hard_line_breaks)
+{
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 8, 60);
+	char *sixty = model__long_line(1, 60), *text;
+
+	/* Short lines, and one exactly as wide as the pane (no wrap: its line ends there). */
+	pane_feed(p, "first short line\r\nsecond\r\n", 26);
+	pane_feed(p, sixty, 60);
+	pane_feed(p, "\r\nlast\r\n", 8);
+	for (int i = 0; i < 5; i++)
+		pane_feed(p, "x\r\n", 3); /* the first lines go up to the scrollback */
+	ASSERT(p->sb_len > 0);
+	pane_resize(p, 8, 20);
+	pane_resize(p, 8, 200);
+	char *expect = xasprintf("first short line\nsecond\n%s\nlast\nx\nx\nx\nx\nx\n", sixty);
+	text = model__text(p, true);
+	ASSERT_STR_EQ(text, expect);
+	free(text);
+	for (long line = 0; line < pane_line_count(p); line++)
+		ASSERT(!pane_line_wrapped(p, line));
+	free(expect);
+	free(sixty);
 	pane_free(p);
 	return 0;
 }

@@ -1245,7 +1245,7 @@ TEST(tui_snapshot_narrowed_finished_pane)
 	char *text = snap_text(&s);
 	ASSERT_CONTAINS(text, line);
 	free(text);
-	/* Three more panes, tiled two by two: the first is clipped to its half. */
+	/* Three more panes, tiled two by two: the first's line wraps in its half (reflow). */
 	snap_pane(&s, "make", true);
 	snap_pane(&s, "make test", true);
 	snap_pane(&s, "git status", true);
@@ -1260,6 +1260,35 @@ TEST(tui_snapshot_narrowed_finished_pane)
 	text = snap_text(&s);
 	ASSERT_CONTAINS(text, line);
 	free(text);
+	snap_close(&s);
+	return 0;
+}
+
+/*
+ * Reflow (SPEC 7): a pane's lines wrap when the terminal narrows, a wide
+ * character and a letter with its accent kept whole, and the wide screen
+ * comes back byte for byte when it widens again.
+ */
+TEST(tui_snapshot_reflowed_pane)
+{
+	struct snap s;
+	struct pane *p;
+
+	ASSERT_EQ(snap_open(&s, 80, 24, "on-failure"), 0);
+	p = snap_pane(&s, "cat notes.txt", true);
+	snap_feed(p, "1: the first line of the file runs well past forty columns: END1\r\n");
+	/* The wide character on columns 40-41 does not fit a row of 40: it starts the next. */
+	snap_feed(p, "2: a wide character on columns 40-41:  \xe4\xb8\xad, then a cafe\xcc\x81 (e + U+0301): END2\r\n");
+	snap_feed(p, "3: short\r\n");
+	snap_feed(p, "4: and the last one, seventy columns wide or so, ends with it: END4\r\n");
+	p->state = PANE_EXITED;
+	ASSERT_EQ(snap_check(&s, "tui-reflow-wide-80x24.txt"), 0);
+	resizeterm(12, 40);
+	tui_resize(s.t, 40, 12);
+	ASSERT_EQ(snap_check(&s, "tui-reflow-narrow-40x12.txt"), 0);
+	resizeterm(24, 80);
+	tui_resize(s.t, 80, 24);
+	ASSERT_EQ(snap_check(&s, "tui-reflow-wide-80x24.txt"), 0);
 	snap_close(&s);
 	return 0;
 }

@@ -111,22 +111,25 @@ static wchar_t *mode_scroll__wide(const char *needle, bool *caseless, size_t *n)
 	return w;
 }
 
-/* One line's characters, one per character cell, with the column each starts at. */
+/*
+ * One line's characters, one per character cell, with the column each
+ * starts at; the first FIRST are the line's own, the rest those of the
+ * lines its text goes on in (a soft wrap), at columns past its end.
+ */
 struct mode_scroll_line {
 	wchar_t *ch;
 	int *col, *width;
-	size_t n, cap;
+	size_t n, cap, first;
 };
 
-/* Reads line LINE of P into L (folded when CASELESS). */
-static void mode_scroll__read(const struct pane *p, long line, bool caseless,
-                              struct mode_scroll_line *l)
+/* Appends line LINE of P to L, its columns shifted by OFFSET (folded when CASELESS). */
+static void mode_scroll__append(const struct pane *p, long line, int offset, bool caseless,
+                                struct mode_scroll_line *l)
 {
 	int w = pane_line_width(p, line);
 
-	l->n = 0;
-	if ((size_t)w > l->cap) {
-		l->cap = (size_t)w;
+	if (l->n + (size_t)w > l->cap) {
+		l->cap = l->n + (size_t)w;
 		l->ch = xreallocarray(l->ch, l->cap, sizeof *l->ch);
 		l->col = xreallocarray(l->col, l->cap, sizeof *l->col);
 		l->width = xreallocarray(l->width, l->cap, sizeof *l->width);
@@ -139,9 +142,28 @@ static void mode_scroll__read(const struct pane *p, long line, bool caseless,
 		uint32_t base = pane_cell_base(p, &cell); /* a cluster matches by its base */
 		wchar_t wc = base == 0 ? L' ' : (wchar_t)base;
 		l->ch[l->n] = caseless ? (wchar_t)towlower((wint_t)wc) : wc;
-		l->col[l->n] = c;
+		l->col[l->n] = offset + c;
 		l->width[l->n] = cell.width > 0 ? cell.width : 1;
 		l->n++;
+	}
+}
+
+/*
+ * Reads line LINE of P into L (folded when CASELESS), and after it enough
+ * of the lines it goes on in for a match of N characters that starts in it
+ * to end there: a match cut by the pane's width is still one.
+ */
+static void mode_scroll__read(const struct pane *p, long line, bool caseless, size_t n,
+                              struct mode_scroll_line *l)
+{
+	int offset = pane_line_width(p, line);
+
+	l->n = 0;
+	mode_scroll__append(p, line, 0, caseless, l);
+	l->first = l->n;
+	for (long next = line; l->n < l->first + n && pane_line_wrapped(p, next); next++) {
+		mode_scroll__append(p, next + 1, offset, caseless, l);
+		offset += pane_line_width(p, next + 1);
 	}
 }
 
@@ -157,7 +179,7 @@ static long mode_scroll__in_line(const struct mode_scroll_line *l, const wchar_t
 
 	if (n == 0 || l->n < n)
 		return -1;
-	for (size_t i = 0; i + n <= l->n; i++) {
+	for (size_t i = 0; i + n <= l->n && i < l->first; i++) {
 		if (back ? l->col[i] >= from : l->col[i] <= from)
 			continue;
 		if (wmemcmp(l->ch + i, w, n) != 0)
@@ -176,7 +198,7 @@ static bool mode_scroll__try(const struct pane *p, long at, const wchar_t *w, si
 {
 	long i;
 
-	mode_scroll__read(p, at, caseless, l);
+	mode_scroll__read(p, at, caseless, n, l);
 	i = mode_scroll__in_line(l, w, n, back, from);
 	if (i < 0)
 		return false;

@@ -6,6 +6,19 @@
  * blanks trimmed, in a ring of PANE_SCROLLBACK_LINES lines; sb_popline gives
  * them back when the pane grows taller.
  *
+ * Reflow (SPEC 7: narrowing a pane never destroys its content): libvterm
+ * rewraps its screen when the width changes, and the ring does the same
+ * for the scrollback. Each kept line says whether its text goes on in the
+ * next one (a soft wrap: libvterm marks the row after it as a
+ * continuation), read from libvterm's line info when the line is pushed:
+ * row 0's after a scroll (the rows moved up already), the rows' as they
+ * were before a resize (libvterm pushes the old rows from the top, in
+ * order). When the width changes, the ring is rebuilt: each run of wrapped
+ * lines is joined into its text and cut again at the new width, never
+ * through a wide character. The line that the screen's top row goes on
+ * with stays wrapped, and libvterm is given back only lines that are whole
+ * and fit, so ring and screen never disagree on where a line breaks.
+ *
  * A character with marks on it (libvterm keeps up to six code points in a
  * cell: e + U+0301, an emoji and its joiner) is kept whole: the cell names
  * an entry of the pane's table of clusters, so a scrollback cell stays the
@@ -26,6 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A resize brings at most this many rows of a line back from the scrollback to reflow it. */
+#define PANE_REFLOW_RUN_MAX 1000
 
 /* A VTerm colour in the pane's packed form. */
 static uint32_t pane__color(const VTermColor *c, bool fg)
@@ -167,6 +183,7 @@ static struct pane_line *pane__sb_add(struct pane *p, int n)
 	if (line == NULL)
 		line = xmalloc(sizeof *line + (size_t)n * sizeof line->cells[0]);
 	line->ncells = n;
+	line->wrapped = false;
 	p->sb[slot] = line;
 	/* A view scrolled back stays on the same lines while output flows. */
 	if (p->scroll > 0 && p->scroll < (int)p->sb_len)
@@ -174,40 +191,128 @@ static struct pane_line *pane__sb_add(struct pane *p, int n)
 	return line;
 }
 
-/* libvterm pushes a line off the top: keep it in the ring. */
-static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
+/*
+ * What a resize needs to know while libvterm runs it: whether each row of
+ * the screen as it was is a continuation (CONT, from libvterm's line info),
+ * how many rows libvterm pushed so far, the widest line it may be given back
+ * (POP_COLS: the narrower of the old and new widths, as it copies no more),
+ * and the rows that continue the last row pushed (TAIL; see pane__set_size).
+ */
+struct pane_resize {
+	bool *cont, *vcont; /* the soft wraps; what libvterm sees of them (see pane__fit_cursor_line) */
+	int rows, pushed, pop_cols;
+	struct pane_line **tail;
+	int ntail;
+	bool *popped; /* the soft wrap of each line given back, in the order given */
+	int npopped, popped_max;
+};
+
+/* Keeps COLS libvterm cells as the ring's newest line; WRAPPED: its text goes on. */
+static void pane__sb_push_cells(struct pane *p, int cols, const VTermScreenCell *cells,
+                                bool wrapped)
 {
-	struct pane *p = user;
 	struct pane_cell tmp;
 	struct pane_line *line;
 	int n = cols;
 
-	while (n > 0) {
+	while (n > 0 && !wrapped) {
 		pane__cell_from_vterm(p, &cells[n - 1], &tmp);
 		if (!pane__cell_blank(&tmp))
 			break;
 		n--;
 	}
 	line = pane__sb_add(p, n);
+	line->wrapped = wrapped;
 	for (int i = 0; i < n; i++)
 		pane__cell_from_vterm(p, &cells[i], &line->cells[i]);
+}
+
+/* Forgets the rows kept as the last pushed row's continuation. */
+static void pane__resize_tail_free(struct pane_resize *rz)
+{
+	for (int i = 0; i < rz->ntail; i++)
+		free(rz->tail[i]);
+	free(rz->tail);
+	rz->tail = NULL;
+	rz->ntail = 0;
+}
+
+/*
+ * While resizing: copies the rows of the old screen that continue row ROW
+ * (libvterm still reads the old screen), as lines of the ring are made.
+ */
+static void pane__resize_keep_tail(struct pane *p, int row, int cols)
+{
+	struct pane_resize *rz = p->resizing;
+	VTermScreenCell *cells = xcalloc((size_t)cols, sizeof *cells);
+
+	pane__resize_tail_free(rz);
+	for (int r = row + 1; r < rz->rows && rz->vcont[r]; r++) {
+		struct pane_line *line = xmalloc(sizeof *line + (size_t)cols * sizeof line->cells[0]);
+		for (int col = 0; col < cols; col++)
+			vterm_screen_get_cell(p->vs, (VTermPos){.row = r, .col = col}, &cells[col]);
+		line->ncells = cols;
+		line->wrapped = r + 1 < rz->rows && rz->cont[r + 1];
+		for (int col = 0; col < cols; col++)
+			pane__cell_from_vterm(p, &cells[col], &line->cells[col]);
+		while (!line->wrapped && line->ncells > 0 &&
+		       pane__cell_blank(&line->cells[line->ncells - 1]))
+			line->ncells--;
+		rz->tail = xreallocarray(rz->tail, (size_t)rz->ntail + 1, sizeof *rz->tail);
+		rz->tail[rz->ntail++] = line;
+	}
+	free(cells);
+}
+
+/* libvterm pushes a line off the top: keep it in the ring, with its soft wrap. */
+static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
+{
+	struct pane *p = user;
+	struct pane_resize *rz = p->resizing;
+	bool wrapped = false;
+
+	if (rz != NULL && p->altscreen)
+		return 1; /* libvterm 0.3.3 reads the alternate screen's rows for the normal one's */
+	if (rz != NULL) {
+		/* A resize pushes the old screen's rows from the top, in order. */
+		int row = rz->pushed++;
+		wrapped = row + 1 < rz->rows && rz->cont[row + 1];
+		if (row + 1 < rz->rows && rz->vcont[row + 1])
+			pane__resize_keep_tail(p, row, cols);
+	} else if (!p->altscreen) {
+		/* A scroll: the line info moved up already, row 0's is the next row's. */
+		wrapped = vterm_state_get_lineinfo(vterm_obtain_state(p->vt), 0)->continuation;
+	}
+	pane__sb_push_cells(p, cols, cells, wrapped);
 	return 1;
 }
 
-/* Keeps N plain ASCII characters as one scrollback line (the fast path). */
-static void pane__sb_push_text(struct pane *p, const char *s, int n)
+/* Keeps N plain ASCII characters as one scrollback line (the fast path); WRAPPED: it goes on. */
+static void pane__sb_push_text(struct pane *p, const char *s, int n, bool wrapped)
 {
 	struct pane_line *line;
 
-	while (n > 0 && s[n - 1] == ' ')
+	while (n > 0 && s[n - 1] == ' ' && !wrapped)
 		n--;
 	line = pane__sb_add(p, n);
+	line->wrapped = wrapped;
 	for (int i = 0; i < n; i++)
 		line->cells[i] =
 		    (struct pane_cell){.ch = (uint32_t)(unsigned char)s[i], .width = 1};
 }
 
-/* libvterm wants a line back (the pane grew): hand out the newest. */
+/* The ring's line I, oldest first. */
+static struct pane_line *pane__sb_line(const struct pane *p, size_t i)
+{
+	return p->sb[(p->sb_head + i) % PANE_SCROLLBACK_LINES];
+}
+
+/*
+ * libvterm wants a line back (the pane grew): hand out the newest, when it
+ * fits (libvterm copies no more cells than the narrower of the two widths).
+ * libvterm marks the row it makes of it as no continuation: the resize
+ * marks the soft wraps of the lines given back once libvterm is done.
+ */
 static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 {
 	struct pane *p = user;
@@ -218,6 +323,16 @@ static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 		return 0;
 	slot = (p->sb_head + p->sb_len - 1) % PANE_SCROLLBACK_LINES;
 	line = p->sb[slot];
+	if (line->ncells > cols || p->resizing == NULL || line->ncells > p->resizing->pop_cols)
+		return 0;
+	if (p->altscreen && (line->wrapped || (p->sb_len > 1 && pane__sb_line(p, p->sb_len - 2)->wrapped)))
+		return 0; /* the normal screen's line info is out of reach: whole lines only */
+	if (p->resizing->npopped == p->resizing->popped_max) {
+		p->resizing->popped_max = p->resizing->popped_max ? 2 * p->resizing->popped_max : 64;
+		p->resizing->popped = xreallocarray(p->resizing->popped, (size_t)p->resizing->popped_max,
+		                                    sizeof *p->resizing->popped);
+	}
+	p->resizing->popped[p->resizing->npopped++] = line->wrapped;
 	for (int i = 0; i < cols; i++) {
 		VTermScreenCell *c = &cells[i];
 		memset(c, 0, sizeof *c);
@@ -250,8 +365,9 @@ static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 	free(line);
 	p->sb[slot] = NULL;
 	p->sb_len--;
-	if (p->scroll > (int)p->sb_len)
-		p->scroll = (int)p->sb_len;
+	/* A view scrolled back stays on the same lines. */
+	if (p->scroll > 0)
+		p->scroll--;
 	return 1;
 }
 
@@ -266,13 +382,33 @@ static int pane__movecursor(VTermPos pos, VTermPos oldpos, int visible, void *us
 	return 1;
 }
 
-/* Terminal properties: only the cursor's visibility matters here. */
+/*
+ * Row 0 of the normal screen no longer continues a line as libvterm sees
+ * it. Its resize walks up from a continuation row to the row it continues
+ * and reads above the screen when that is row 0 (libvterm 0.3.3); the
+ * ring's newest line keeps the soft wrap instead (it is marked wrapped).
+ * libvterm has no call to set line info: its array is ours to write here.
+ */
+static void pane__clear_top_continuation(struct pane *p)
+{
+	VTermLineInfo *info = (VTermLineInfo *)vterm_state_get_lineinfo(vterm_obtain_state(p->vt), 0);
+
+	info->continuation = 0;
+}
+
+/* Terminal properties: the cursor's visibility, and which screen shows. */
 static int pane__settermprop(VTermProp prop, VTermValue *val, void *user)
 {
 	struct pane *p = user;
 
 	if (prop == VTERM_PROP_CURSORVISIBLE)
 		p->cursor_visible = val->boolean;
+	if (prop == VTERM_PROP_ALTSCREEN) {
+		/* Called before the switch: the line info is still the normal screen's. */
+		if (val->boolean && !p->altscreen)
+			pane__clear_top_continuation(p);
+		p->altscreen = val->boolean;
+	}
 	return 1;
 }
 
@@ -305,7 +441,6 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 	p->argv = xstrv_pack(argc, argv); /* one allocation, even for 200k words */
 	p->rows = rows > 0 ? rows : 1;
 	p->cols = cols > 0 ? cols : 1;
-	p->tile_cols = p->cols;
 	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
 	p->clusters = xcalloc(1, sizeof *p->clusters);
 	p->vt = vterm_new(p->rows, p->cols);
@@ -315,6 +450,7 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 	vterm_screen_set_callbacks(p->vs, &pane__screen_callbacks, p);
 	vterm_screen_set_damage_merge(p->vs, VTERM_DAMAGE_SCROLL);
 	vterm_screen_enable_altscreen(p->vs, 1);
+	vterm_screen_enable_reflow(p->vs, true);
 	vterm_screen_reset(p->vs, 1);
 	p->cursor_visible = true;
 	return p;
@@ -438,13 +574,15 @@ static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
 	}
 
 	/* The screen's rows above the cursor scroll off first, as they are. */
+	VTermState *state = vterm_obtain_state(p->vt);
 	for (int row = 0; row < p->rows - 1; row++) {
 		VTermScreenCell *line = xcalloc((size_t)p->cols, sizeof *line);
 		for (int col = 0; col < p->cols; col++) {
 			VTermPos at = {.row = row, .col = col};
 			vterm_screen_get_cell(p->vs, at, &line[col]);
 		}
-		pane__sb_pushline(p->cols, line, p);
+		pane__sb_push_cells(p, p->cols, line,
+		                    vterm_state_get_lineinfo(state, row + 1)->continuation);
 		free(line);
 	}
 	/* The chunk's rows that will not stay on screen go to the scrollback. */
@@ -460,7 +598,7 @@ static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
 			size_t piece = n > off ? n - off : 0;
 			if (piece > (size_t)p->cols)
 				piece = (size_t)p->cols;
-			pane__sb_push_text(p, s + off, (int)piece);
+			pane__sb_push_text(p, s + off, (int)piece, i + 1 < r);
 		}
 		skip -= take;
 		if (take < r) {
@@ -559,40 +697,305 @@ void pane_note(struct pane *p, const char *text)
 	free(clean);
 }
 
-/* Sets the terminal's size (the job's too while it runs). */
-static void pane__set_size(struct pane *p, int rows, int cols)
+/* Appends the N cells of LINE to the text in *BUF (*LEN of *CAP), less a wide character's pad. */
+static void pane__text_append(struct pane_cell **buf, size_t *len, size_t *cap,
+                              const struct pane_line *line, const struct pane_line *next)
 {
-	if (rows == p->rows && cols == p->cols)
-		return;
-	pane_flush(p);
+	int n = line->ncells;
+
+	/* A wide character that did not fit went to the next row, leaving a cell never written. */
+	if (line->wrapped && next != NULL && n > 0 && line->cells[n - 1].ch == 0 &&
+	    line->cells[n - 1].width == 1 && next->ncells > 0 && next->cells[0].width == 2)
+		n--;
+	if (*len + (size_t)n > *cap) {
+		*cap = (*len + (size_t)n) * 2;
+		*buf = xreallocarray(*buf, *cap, sizeof **buf);
+	}
+	memcpy(*buf + *len, line->cells, (size_t)n * sizeof **buf);
+	*len += (size_t)n;
+}
+
+/*
+ * Cuts the text CELLS (N of them) into lines of COLS and adds them to the
+ * ring; the last one is wrapped when WRAPPED (its text goes on below). A
+ * wide character never straddles two lines: it starts the next one.
+ * Returns how many lines it added.
+ */
+static size_t pane__sb_add_text(struct pane *p, const struct pane_cell *cells, size_t n, int cols,
+                                bool wrapped)
+{
+	size_t pos = 0, lines = 0;
+
+	/* The text's trailing blanks are no text, unless it goes on below. */
+	while (n > 0 && !wrapped && pane__cell_blank(&cells[n - 1]))
+		n--;
+	do {
+		size_t take = n - pos < (size_t)cols ? n - pos : (size_t)cols;
+		bool last = pos + take >= n;
+		if (!last && take > 1 && cells[pos + take - 1].width == 2)
+			take--;
+		else if (!last && take == 1 && cells[pos].width == 2)
+			take = 2; /* a one-column pane: the character with its right half */
+		last = pos + take >= n;
+		struct pane_line *line = pane__sb_add(p, (int)take);
+		memcpy(line->cells, cells + pos, take * sizeof line->cells[0]);
+		line->wrapped = !last || wrapped;
+		pos += take;
+		lines++;
+	} while (pos < n);
+	return lines;
+}
+
+/*
+ * The scrollback at the pane's new width: each run of wrapped lines joined
+ * into its text and cut again. A view scrolled back stays on the line it
+ * showed at its top.
+ */
+static void pane__sb_rewrap(struct pane *p)
+{
+	struct pane_line **old = p->sb;
+	size_t head = p->sb_head, len = p->sb_len, top = len - (size_t)p->scroll, added = 0;
+	size_t new_top = SIZE_MAX;
+	struct pane_cell *buf = NULL;
+	size_t blen = 0, bcap = 0;
+
+	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
+	p->sb_head = p->sb_len = 0;
+	p->scroll = 0;
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		bool has_top = false;
+		blen = 0;
+		for (;; j++) {
+			struct pane_line *line = old[(head + j) % PANE_SCROLLBACK_LINES];
+			struct pane_line *next =
+			    j + 1 < len ? old[(head + j + 1) % PANE_SCROLLBACK_LINES] : NULL;
+			has_top = has_top || j == top;
+			pane__text_append(&buf, &blen, &bcap, line, next);
+			if (!line->wrapped || next == NULL)
+				break;
+		}
+		bool wrapped = old[(head + j) % PANE_SCROLLBACK_LINES]->wrapped;
+		if (has_top)
+			new_top = added;
+		added += pane__sb_add_text(p, buf, blen, p->cols, wrapped);
+		for (size_t k = i; k <= j; k++)
+			free(old[(head + k) % PANE_SCROLLBACK_LINES]);
+		i = j + 1;
+	}
+	free(buf);
+	free(old);
+	if (new_top != SIZE_MAX) {
+		/* ADDED lines went in; the ring keeps the last sb_len of them. */
+		size_t first = added - p->sb_len;
+		size_t at = new_top > first ? new_top - first : 0;
+		p->scroll = (int)(p->sb_len - at);
+	}
+}
+
+/* The rows a line of WIDTH cells takes in COLS columns, as libvterm lays it out. */
+static int pane__height(int width, int cols)
+{
+	return width > 0 ? (width + cols - 1) / cols : 1;
+}
+
+/*
+ * The width libvterm gives the line made of the screen's rows A to B: the
+ * rows before B count whole, B its cells up to the last written one (POP).
+ */
+static int pane__span_width(const struct pane *p, const int *pop, int a, int b)
+{
+	return (b - a) * p->cols + pop[b];
+}
+
+/*
+ * Where the cursor's line is on the screen shown (rows *S to *E: the rows
+ * that continue it), and how many rows what is below it takes at COLS
+ * columns (*BELOW). POP is filled with each row's written cells.
+ */
+static void pane__cursor_line(struct pane *p, int cols, int *pop, int *s, int *e, int *below)
+{
+	VTermState *state = vterm_obtain_state(p->vt);
+	VTermPos cur;
+
+	for (int row = 0; row < p->rows; row++) {
+		VTermScreenCell c;
+		pop[row] = 0;
+		for (int col = p->cols - 1; col >= 0; col--) {
+			vterm_screen_get_cell(p->vs, (VTermPos){.row = row, .col = col}, &c);
+			if (c.chars[0] != 0) {
+				pop[row] = col + 1;
+				break;
+			}
+		}
+	}
+	vterm_state_get_cursorpos(state, &cur);
+	if (cur.row < 0 || cur.row >= p->rows)
+		cur.row = p->rows - 1;
+	*s = *e = cur.row;
+	while (*s > 0 && vterm_state_get_lineinfo(state, *s)->continuation)
+		(*s)--;
+	while (*e + 1 < p->rows && vterm_state_get_lineinfo(state, *e + 1)->continuation)
+		(*e)++;
+	*below = 0;
+	/* Blank rows at the bottom are left out: libvterm gives them up for text above. */
+	int last = p->rows - 1;
+	while (last > *e && pop[last] == 0 &&
+	       !(last + 1 < p->rows && vterm_state_get_lineinfo(state, last + 1)->continuation))
+		last--;
+	for (int row = *e + 1; row <= last;) {
+		int end = row;
+		while (end + 1 < p->rows && vterm_state_get_lineinfo(state, end + 1)->continuation)
+			end++;
+		*below += pane__height(pane__span_width(p, pop, row, end), cols);
+		row = end + 1;
+	}
+}
+
+/*
+ * Makes sure libvterm 0.3.3 can place the cursor in a ROWS x COLS screen:
+ * when the cursor's line, at the new width, does not fit above what is
+ * below it, and the cursor is on its last row, libvterm finds no place for
+ * the cursor and aborts. The line is then cut where the part that holds
+ * the cursor fits: the rows above that go to the scrollback, still marked
+ * as going on (the resize's CONT keeps what libvterm's line info said).
+ */
+static void pane__fit_cursor_line(struct pane *p, int rows, int cols)
+{
+	int *pop = xcalloc((size_t)p->rows, sizeof *pop);
+	int s, e, below, k;
+	VTermPos cur;
+
+	pane__cursor_line(p, cols, pop, &s, &e, &below);
+	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &cur);
+	if (pane__height(pane__span_width(p, pop, s, e), cols) > rows - below) {
+		for (k = s + 1; k < cur.row; k++)
+			if (pane__height(pane__span_width(p, pop, k, e), cols) <= rows - below)
+				break;
+		if (k <= cur.row && k <= e) {
+			VTermLineInfo *info =
+			    (VTermLineInfo *)vterm_state_get_lineinfo(vterm_obtain_state(p->vt), k);
+			info->continuation = 0;
+		}
+	}
+	free(pop);
+}
+
+/* The rows the cursor's line and all below it take at COLS columns (at least 1). */
+static int pane__rows_from_cursor(struct pane *p, int cols)
+{
+	int *pop = xcalloc((size_t)p->rows, sizeof *pop);
+	int s, e, below;
+
+	pane__cursor_line(p, cols, pop, &s, &e, &below);
+	below += pane__height(pane__span_width(p, pop, s, e), cols);
+	free(pop);
+	return below > 0 ? below : 1;
+}
+
+/*
+ * One libvterm resize to ROWS x COLS. libvterm reflows its screen; the lines
+ * it pushes to the scrollback are the old screen's top rows, whose soft
+ * wraps are read before it starts. libvterm 0.3.3 drops the rest of a
+ * wrapped line that does not fit the new screen (it pushes only its first
+ * row): those rows are copied while it pushes and kept after it. The lines
+ * it takes back lose their soft wraps on its screen: they are set again.
+ */
+static void pane__vterm_resize(struct pane *p, int rows, int cols)
+{
+	struct pane_resize rz = {0};
+	VTermState *state = vterm_obtain_state(p->vt);
+
+	rz.rows = p->rows;
+	rz.cont = xcalloc((size_t)p->rows, sizeof *rz.cont);
+	if (!p->altscreen) {
+		pane__clear_top_continuation(p);
+		for (int row = 1; row < p->rows; row++)
+			rz.cont[row] = vterm_state_get_lineinfo(state, row)->continuation;
+	}
+	rz.pop_cols = cols < p->cols ? cols : p->cols;
+	pane__fit_cursor_line(p, rows, cols);
+	rz.vcont = xcalloc((size_t)p->rows, sizeof *rz.vcont);
+	if (!p->altscreen)
+		for (int row = 1; row < p->rows; row++)
+			rz.vcont[row] = vterm_state_get_lineinfo(state, row)->continuation;
+	p->resizing = &rz;
 	p->rows = rows;
 	p->cols = cols;
 	vterm_set_size(p->vt, rows, cols);
+	p->resizing = NULL;
+	if (rz.pushed > 0 && rz.pushed < rz.rows && rz.vcont[rz.pushed]) {
+		/* The rows libvterm dropped: the last pushed line goes on with them. */
+		for (int i = 0; i < rz.ntail; i++) {
+			struct pane_line *src = rz.tail[i];
+			struct pane_line *line = pane__sb_add(p, src->ncells);
+			memcpy(line->cells, src->cells, (size_t)src->ncells * sizeof line->cells[0]);
+			line->wrapped = src->wrapped;
+		}
+	}
+	if (!p->altscreen) {
+		/* The lines given back are the screen's top rows, the first given the lowest. */
+		for (int r = 0; r < rz.npopped && r + 1 < rows; r++) {
+			VTermLineInfo *info = (VTermLineInfo *)vterm_state_get_lineinfo(state, r + 1);
+			info->continuation = rz.popped[rz.npopped - 1 - r];
+		}
+		pane__clear_top_continuation(p);
+	}
+	pane__resize_tail_free(&rz);
+	free(rz.popped);
+	free(rz.vcont);
+	free(rz.cont);
+}
+
+/*
+ * Sets the terminal's size (the job's too while it runs). The normal screen
+ * is laid out anew at the new width, as if its text had been written at it:
+ * the line its top row goes on with comes back whole from the scrollback,
+ * all above the cursor's line go to the scrollback (the screen keeps just
+ * the rows the cursor's line and what is below it take), the scrollback is
+ * reflowed, and the rows it can fill come back from it. libvterm alone
+ * would give back scrollback lines at the old width, or not at all.
+ */
+static void pane__set_size(struct pane *p, int rows, int cols)
+{
+	int old_cols = p->cols;
+
+	if (rows == p->rows && cols == p->cols)
+		return;
+	pane_flush(p);
+	if (p->altscreen) {
+		/* A full-screen program redraws its screen; the normal one waits beneath. */
+		pane__vterm_resize(p, rows, cols);
+	} else {
+		/* A line the screen's top row goes on with comes down whole first, to reflow as
+		 * one (its last PANE_REFLOW_RUN_MAX rows of the scrollback: a longer one is cut). */
+		size_t run = 0;
+		while (run < p->sb_len && run < PANE_REFLOW_RUN_MAX &&
+		       pane__sb_line(p, p->sb_len - 1 - run)->wrapped)
+			run++;
+		if (run > 0)
+			pane__vterm_resize(p, p->rows + (int)run, p->cols);
+		pane__clear_top_continuation(p);
+		pane__vterm_resize(p, pane__rows_from_cursor(p, cols), cols);
+		if (cols != old_cols)
+			pane__sb_rewrap(p);
+		pane__vterm_resize(p, rows, cols);
+	}
+	if (p->altscreen && cols != old_cols)
+		pane__sb_rewrap(p);
 	if (p->job != NULL && p->state == PANE_RUNNING)
 		job_resize(p->job, rows, cols);
 }
 
 /*
- * The pane's tile is ROWS x COLS now. A command that is over redraws
- * nothing and reads no SIGWINCH, so its terminal keeps its width: a
- * narrower tile clips its lines (as it does its scrollback's) and a wider
- * one shows them whole again, where libvterm would cut every row of its
- * screen for good (SPEC 7: narrowing never destroys content).
+ * The pane's tile is ROWS x COLS now: its terminal takes that size, and
+ * its lines reflow (a narrower tile wraps them, a wider one joins them
+ * again), on the screen as in the scrollback, whether its command still
+ * runs or not (SPEC 7: narrowing never destroys content).
  */
 void pane_resize(struct pane *p, int rows, int cols)
 {
-	rows = rows > 0 ? rows : 1;
-	cols = cols > 0 ? cols : 1;
-	p->tile_cols = cols;
-	if ((p->state == PANE_EXITED || p->state == PANE_DENIED) && cols < p->cols)
-		cols = p->cols;
-	pane__set_size(p, rows, cols);
-}
-
-/* A command (re)starts in the pane: its terminal is its tile's size again. */
-void pane_fit(struct pane *p)
-{
-	pane__set_size(p, p->rows, p->tile_cols > 0 ? p->tile_cols : p->cols);
+	pane__set_size(p, rows > 0 ? rows : 1, cols > 0 ? cols : 1);
 }
 
 /* Reads the cell at ROW, COL of the view (scrollback when scrolled back). */
@@ -652,6 +1055,19 @@ int pane_line_width(const struct pane *p, long line)
 		return p->cols;
 	const struct pane_line *l = p->sb[(p->sb_head + (size_t)line) % PANE_SCROLLBACK_LINES];
 	return l != NULL ? l->ncells : 0;
+}
+
+/* Whether line LINE's text goes on in the next line (a soft wrap). */
+bool pane_line_wrapped(const struct pane *p, long line)
+{
+	if (line < 0 || line >= pane_line_count(p) - 1)
+		return false;
+	if (line < (long)p->sb_len)
+		return pane__sb_line(p, (size_t)line)->wrapped;
+	/* A screen row goes on when libvterm marks the next one as its continuation. */
+	return vterm_state_get_lineinfo(vterm_obtain_state(p->vt),
+	                                (int)(line - (long)p->sb_len) + 1)
+	    ->continuation;
 }
 
 /* The cell at COL of line LINE, through the view's own reading. */

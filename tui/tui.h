@@ -108,7 +108,8 @@ struct pane_cell {
 };
 
 struct pane_line {
-	int ncells; /* trailing blanks trimmed */
+	int ncells;   /* trailing blanks trimmed (not on a wrapped line: its blanks are text) */
+	bool wrapped; /* the text goes on in the next line (a soft wrap): reflowed as one */
 	struct pane_cell cells[];
 };
 
@@ -176,14 +177,15 @@ struct pane {
 
 	VTerm *vt;
 	VTermScreen *vs;
-	int rows, cols;  /* its terminal's size */
-	int tile_cols;   /* its tile's width (cols may stay wider once its command is over) */
+	int rows, cols;  /* its terminal's size: its tile's */
 	VTermPos cursor;
 	bool cursor_visible;
 
 	struct pane_line **sb; /* ring of PANE_SCROLLBACK_LINES */
 	size_t sb_head, sb_len;
 	int scroll; /* lines scrolled back from the bottom */
+	bool altscreen; /* the command shows its alternate screen */
+	struct pane_resize *resizing; /* while libvterm resizes: what it pushes and pops (pane.c) */
 
 	struct job *job;
 	uint64_t waiter; /* approval waiter id while WAITING */
@@ -238,8 +240,6 @@ size_t pane_flush_for(struct pane *p, uint64_t budget_ns);
 /* Writes one airlock line (a decision, a note) into the pane, in colour. */
 void pane_note(struct pane *p, const char *text);
 void pane_resize(struct pane *p, int rows, int cols);
-/* A command (re)starts in P: its terminal takes its tile's width again. */
-void pane_fit(struct pane *p);
 /*
  * The characters of cell C of P (a cluster's, or its one character) into
  * OUT (room for PANE_CLUSTER_CHARS); returns how many (0: a blank cell).
@@ -257,6 +257,8 @@ void pane_scroll(struct pane *p, int delta);
 long pane_line_count(const struct pane *p);
 /* How many columns line LINE holds (a scrollback line may be wider than the pane). */
 int pane_line_width(const struct pane *p, long line);
+/* Whether line LINE's text goes on in line LINE + 1 (a soft wrap, reflowed as one). */
+bool pane_line_wrapped(const struct pane *p, long line);
 /* The cell at COL of line LINE (pane_line_count numbering). */
 void pane_line_cell(const struct pane *p, long line, int col, struct pane_cell *out);
 /* The view row that shows line LINE (may be off the view: < 0 or >= rows). */
