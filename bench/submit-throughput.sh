@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Agent output throughput (issue 11): `airlock submit -- head -c N /dev/zero | wc -c`
 # against a running TUI, paired with the same command run bare; the ratio
-# bare/submit is the figure (target 0.8). Env: AIRLOCK, AIRLOCK_SANDBOX_EXE,
-# BENCH_MB (default 256), BENCH_RUNS (default 5). Use a build without
+# bare/submit is the figure (target 0.8). submit's stdout is a pipe, so it
+# goes with the request (stdio_fds) and the TUI splices the output into it. Env: AIRLOCK, AIRLOCK_SANDBOX_EXE,
+# BENCH_MB (default 1024, the 1 GiB of issue 11), BENCH_RUNS (default 5). Use a build without
 # sanitizers; tmux runs the TUI.
 set -u
 command -v tmux >/dev/null || { echo "submit-throughput: tmux is not installed"; exit 77; }
 airlock=${AIRLOCK:?set AIRLOCK}
 helper=${AIRLOCK_SANDBOX_EXE:-$(dirname "$airlock")/airlock-sandbox}
-mb=${BENCH_MB:-256}
+mb=${BENCH_MB:-1024}
 runs=${BENCH_RUNS:-5}
 dir=$(mktemp -d /tmp/airlock-bench-XXXXXX)
 trap 'tmux -S "$dir/tmux.sock" kill-server 2>/dev/null; rm -rf "$dir"' EXIT
