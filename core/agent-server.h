@@ -21,7 +21,7 @@
 /* Connections served at once; more are told so and closed. */
 #define AGENT_SERVER_MAX_CLIENTS 64
 /* Descriptors a client may have sent (stdio_fds) and not yet claimed; more are closed. */
-#define AGENT_SERVER_MAX_FDS 8
+#define AGENT_SERVER_MAX_FDS 4
 /* Above this many unsent bytes a client is busy; below the low mark it has drained. */
 #define AGENT_SERVER_HIGH_QUEUE (2u * 1024 * 1024)
 #define AGENT_SERVER_LOW_QUEUE  (256u * 1024)

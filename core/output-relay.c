@@ -47,7 +47,9 @@ bool output_relay_sink_ok(int fd)
 {
 	struct stat st;
 
-	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+	int fl = fcntl(fd, F_GETFL);
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fl >= 0 && (fl & O_ACCMODE) != O_RDONLY;
 }
 
 /* A handle closed: the descriptors go with the last one, the relay if it was freed. */

@@ -22,7 +22,7 @@ struct output_relay;
 #define OUTPUT_RELAY_PIPE (1024 * 1024)
 
 /*
- * Whether FD can be a relay's sink: a pipe (FIFO). Anything else (a
+ * Whether FD can be a relay's sink: a pipe's (FIFO's) writing end. Anything else (a
  * terminal, a socket, a file on a slow disk) could block the loop, so its
  * stream goes through output events instead.
  */

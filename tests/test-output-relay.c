@@ -292,7 +292,7 @@ TEST(output_relay_ends_the_pipe_when_the_sink_goes_away)
 	return 0;
 }
 
-/* Only a pipe can be a sink: a file, a terminal or a socket could block the loop. */
+/* Only a pipe's writing end can be a sink: a file, a terminal or a socket could block the loop. */
 TEST(output_relay_takes_only_pipes_as_sinks)
 {
 	int p[2], sv[2];
@@ -303,6 +303,7 @@ TEST(output_relay_takes_only_pipes_as_sinks)
 	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
 	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	ASSERT(output_relay_sink_ok(p[1]));
+	ASSERT(!output_relay_sink_ok(p[0])); /* a reading end */
 	ASSERT(!output_relay_sink_ok(file));
 	ASSERT(!output_relay_sink_ok(null));
 	ASSERT(!output_relay_sink_ok(sv[0]));
