@@ -351,6 +351,7 @@ UNIT(layout_never_leaves_the_screen, 10)
 UNIT(layout_modal_fits_every_size, 30)
 UNIT(layout_modal_reads_only_the_head_of_a_huge_subject, 10)
 UNIT(layout_modal_head_of_a_subject_wraps_as_the_whole, 60)
+UNIT(tui_title_of_a_huge_command_is_cut_once, 20)
 UNIT(layout_fit_cuts_with_an_ellipsis, 5)
 UNIT(input_history_is_kept_and_persisted, 5)
 /* the prompt guard: arming, typeahead, denying default, reasons (SPEC 5, issue 14) */

@@ -893,6 +893,55 @@ static void guard_close(struct guard *g)
 	free(g->opts.home);
 }
 
+/*
+ * A pane's title is cut once, when the pane is made, to a few kilobytes,
+ * since every frame measures it (issue 11): for 200k words (whole words,
+ * then " ...") and for one word of a megabyte (a script), cut inside it
+ * but never inside a character.
+ */
+TEST(tui_title_of_a_huge_command_is_cut_once)
+{
+	size_t n = 200000, big = 1 << 20;
+	char **words = xcalloc(n + 1, sizeof *words), *script = xmalloc(big + 1);
+	char *sh[] = {"sh", "-c", script, NULL};
+	struct launch_request req = {.argc = n, .argv = words};
+	struct pane *p;
+	struct guard g;
+	size_t len;
+
+	ASSERT_EQ(guard_open(&g, "never"), 0);
+	for (size_t i = 0; i < n; i++)
+		words[i] = i == 0 ? "true" : i % 2 ? "w1" : "w0";
+	p = launch_request(g.t, &req);
+	ASSERT(p != NULL);
+	len = strlen(p->command);
+	ASSERT(len > 4096 && len < 8192);
+	ASSERT(strncmp(p->command, "true w1 w0 w1", 13) == 0);
+	/* Whole words: the last one shown, then the cut. */
+	ASSERT_STR_EQ(p->command + len - 4, " ...");
+	ASSERT(p->command[len - 7] == ' ' && p->command[len - 6] == 'w');
+	/* A script of a megabyte of "é": cut inside, on a character's edge. */
+	for (size_t i = 0; i + 2 <= big; i += 2)
+		memcpy(script + i, "\xc3\xa9", 2);
+	script[big] = '\0';
+	req.argc = 3;
+	req.argv = sh;
+	p = launch_request(g.t, &req);
+	ASSERT(p != NULL);
+	len = strlen(p->command);
+	ASSERT(len > 4096 && len <= 2 * 4096 + 16);
+	ASSERT(strncmp(p->command, "sh -c \xc3\xa9\xc3\xa9", 10) == 0);
+	ASSERT_STR_EQ(p->command + len - 6, "\xc3\xa9 ...");
+	/* Big commands go a step a turn: let them (both start), then close. */
+	for (int i = 0; i < 10; i++)
+		uv_run(&g.loop, UV_RUN_NOWAIT);
+	ASSERT_EQ(g.spawned, 2);
+	guard_close(&g);
+	free(script);
+	free(words);
+	return 0;
+}
+
 /* Types TEXT at the current time, one key per byte. */
 static void guard_type(struct guard *g, const char *text)
 {

@@ -787,39 +787,65 @@ static bool launch__needs_quotes(const char *word)
 	return false;
 }
 
-/* The longest title kept for a command (a 200k-word argv is cut, with "..."). */
+/*
+ * The title of a command: whole words while it is under LAUNCH__TITLE_MAX
+ * bytes, and never over LAUNCH__TITLE_HARD (a word of a megabyte, a script,
+ * is cut inside); then " ...". A 200k-word argv is cut here, once, since
+ * every frame measures the title it draws.
+ */
 #define LAUNCH__TITLE_MAX 4096
+#define LAUNCH__TITLE_HARD (2 * LAUNCH__TITLE_MAX)
 
-/* ARGV as one shell-quoted line, for the title. Caller frees. */
+/* The end of the first LEN bytes of S, less a last character whose bytes are not all there. */
+static size_t launch__whole_chars(const char *s, size_t len)
+{
+	size_t k = 0, need;
+	unsigned char lead;
+
+	while (k < 3 && k < len && ((unsigned char)s[len - 1 - k] & 0xc0) == 0x80)
+		k++;
+	if (k == len)
+		return len;
+	lead = (unsigned char)s[len - 1 - k];
+	need = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : 0;
+	return need > k ? len - k - 1 : len;
+}
+
+/* ARGV as one shell-quoted line, for the title (see LAUNCH__TITLE_MAX). Caller frees. */
 static char *launch__shown(size_t argc, char *const argv[])
 {
-	size_t cap = 1;
-	char *shown, *w;
+	/* Past the hard limit by at most a quote's 4 bytes and its end, then " ..." and the NUL. */
+	char *shown = xmalloc(LAUNCH__TITLE_HARD + 16), *w = shown;
+	bool cut = false;
 
-	for (size_t i = 0; i < argc; i++)
-		cap += strlen(argv[i]) * 4 + 3;
-	shown = xmalloc(cap + 4);
-	w = shown;
-	for (size_t i = 0; i < argc; i++) {
+	for (size_t i = 0; i < argc && !cut; i++) {
+		bool quote;
+
 		if (w - shown > LAUNCH__TITLE_MAX) {
-			w = stpcpy(w, " ...");
+			cut = true;
 			break;
 		}
+		quote = launch__needs_quotes(argv[i]);
 		if (i > 0)
 			*w++ = ' ';
-		if (!launch__needs_quotes(argv[i])) {
-			w = stpcpy(w, argv[i]);
-			continue;
-		}
-		*w++ = '\'';
-		for (const char *s = argv[i]; *s; s++) {
-			if (*s == '\'')
+		if (quote)
+			*w++ = '\'';
+		for (const char *c = argv[i]; *c != '\0'; c++) {
+			if (w - shown >= LAUNCH__TITLE_HARD) {
+				w = shown + launch__whole_chars(shown, (size_t)(w - shown));
+				cut = true;
+				break;
+			}
+			if (quote && *c == '\'')
 				w = stpcpy(w, "'\\''");
 			else
-				*w++ = *s;
+				*w++ = *c;
 		}
-		*w++ = '\'';
+		if (quote && !cut)
+			*w++ = '\'';
 	}
+	if (cut)
+		w = stpcpy(w, " ...");
 	*w = '\0';
 	return shown;
 }
