@@ -479,6 +479,38 @@ TEST(pane_reflow_when_the_top_row_continues_a_line)
 	return 0;
 }
 
+TEST(pane_reflow_of_one_huge_line)
+{
+	/* A million characters (the alphabet over and over) and no line end: a line the
+	 * scrollback's whole length, which the screen's rows go on with. Each resize stays
+	 * bounded (linear in what is kept). */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 24, 80);
+	char *chunk = xmalloc(59982); /* 26 * 2307 */
+	char *text;
+
+	for (int i = 0; i < 59982; i++)
+		chunk[i] = (char)('a' + i % 26);
+	for (int i = 0; i < 17; i++)
+		pane_feed(p, chunk, 59982);
+	ASSERT_EQ(p->sb_len, PANE_SCROLLBACK_LINES);
+	for (int i = 0; i < 4; i++) {
+		pane_resize(p, 24, 41 + i);
+		pane_resize(p, 20, 80);
+	}
+	pane_resize(p, 24, 80);
+	/* The rows kept read as one line of the same letters in order, cursor at its end. */
+	text = model__text(p, false);
+	size_t n = strlen(text);
+	ASSERT(n > 700000 / 2 && text[n - 1] == '\n');
+	for (size_t i = 1; i + 1 < n; i++)
+		ASSERT((text[i] - 'a' + 26) % 26 == (text[i - 1] - 'a' + 1) % 26);
+	ASSERT_EQ(text[n - 2], 'z');
+	free(text);
+	free(chunk);
+	pane_free(p);
+	return 0;
+}
+
 TEST(pane_reflow_keeps_hard_line_breaks)
 {
 	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 8, 60);

@@ -205,6 +205,7 @@ struct pane_resize {
 	int ntail;
 	bool *popped; /* the soft wrap of each line given back, in the order given */
 	int npopped, popped_max;
+	bool popped_into_screen; /* those given back so far all go on to the screen's first line */
 };
 
 /* Keeps COLS libvterm cells as the ring's newest line; WRAPPED: its text goes on. */
@@ -215,9 +216,11 @@ static void pane__sb_push_cells(struct pane *p, int cols, const VTermScreenCell 
 	struct pane_line *line;
 	int n = cols;
 
-	while (n > 0 && !wrapped) {
+	while (n > 0) {
 		pane__cell_from_vterm(p, &cells[n - 1], &tmp);
-		if (!pane__cell_blank(&tmp))
+		/* A wrapped line's blanks are text, but not cells never written (a wide
+		 * character that did not fit, a line given back shorter than the pane). */
+		if (wrapped ? tmp.ch != 0 || tmp.width != 1 : !pane__cell_blank(&tmp))
 			break;
 		n--;
 	}
@@ -255,8 +258,10 @@ static void pane__resize_keep_tail(struct pane *p, int row, int cols)
 		line->wrapped = r + 1 < rz->rows && rz->cont[r + 1];
 		for (int col = 0; col < cols; col++)
 			pane__cell_from_vterm(p, &cells[col], &line->cells[col]);
-		while (!line->wrapped && line->ncells > 0 &&
-		       pane__cell_blank(&line->cells[line->ncells - 1]))
+		while (line->ncells > 0 &&
+		       (line->wrapped ? line->cells[line->ncells - 1].ch == 0 &&
+		                            line->cells[line->ncells - 1].width == 1
+		                      : pane__cell_blank(&line->cells[line->ncells - 1])))
 			line->ncells--;
 		rz->tail = xreallocarray(rz->tail, (size_t)rz->ntail + 1, sizeof *rz->tail);
 		rz->tail[rz->ntail++] = line;
@@ -277,7 +282,9 @@ static int pane__sb_pushline(int cols, const VTermScreenCell *cells, void *user)
 		/* A resize pushes the old screen's rows from the top, in order. */
 		int row = rz->pushed++;
 		wrapped = row + 1 < rz->rows && rz->cont[row + 1];
-		if (row + 1 < rz->rows && rz->vcont[row + 1])
+		/* The last row pushed starts a line (as libvterm sees it): only such a row may
+		 * be the one whose continuation libvterm drops; a copy for each line, no more. */
+		if (row + 1 < rz->rows && rz->vcont[row + 1] && (row == 0 || !rz->vcont[row]))
 			pane__resize_keep_tail(p, row, cols);
 	} else if (!p->altscreen) {
 		/* A scroll: the line info moved up already, row 0's is the next row's. */
@@ -309,7 +316,8 @@ static struct pane_line *pane__sb_line(const struct pane *p, size_t i)
 
 /*
  * libvterm wants a line back (the pane grew): hand out the newest, when it
- * fits (libvterm copies no more cells than the narrower of the two widths).
+ * fits (libvterm copies no more cells than the narrower of the two widths)
+ * and, when its text goes on, fills the row.
  * libvterm marks the row it makes of it as no continuation: the resize
  * marks the soft wraps of the lines given back once libvterm is done.
  */
@@ -327,12 +335,18 @@ static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 		return 0;
 	if (p->altscreen && (line->wrapped || (p->sb_len > 1 && pane__sb_line(p, p->sb_len - 2)->wrapped)))
 		return 0; /* the normal screen's line info is out of reach: whole lines only */
+	/* libvterm counts a row its text goes on from as full: a shorter one would get blanks
+	 * when libvterm reflows it, as it does the cursor's line (a line given back above that
+	 * goes up to the scrollback again first, where its blanks never written are dropped). */
+	if (line->wrapped && line->ncells < p->cols && p->resizing->popped_into_screen)
+		return 0;
 	if (p->resizing->npopped == p->resizing->popped_max) {
 		p->resizing->popped_max = p->resizing->popped_max ? 2 * p->resizing->popped_max : 64;
 		p->resizing->popped = xreallocarray(p->resizing->popped, (size_t)p->resizing->popped_max,
 		                                    sizeof *p->resizing->popped);
 	}
 	p->resizing->popped[p->resizing->npopped++] = line->wrapped;
+	p->resizing->popped_into_screen = p->resizing->popped_into_screen && line->wrapped;
 	for (int i = 0; i < cols; i++) {
 		VTermScreenCell *c = &cells[i];
 		memset(c, 0, sizeof *c);
@@ -914,6 +928,7 @@ static void pane__vterm_resize(struct pane *p, int rows, int cols)
 			rz.cont[row] = vterm_state_get_lineinfo(state, row)->continuation;
 	}
 	rz.pop_cols = cols < p->cols ? cols : p->cols;
+	rz.popped_into_screen = true;
 	pane__fit_cursor_line(p, rows, cols);
 	rz.vcont = xcalloc((size_t)p->rows, sizeof *rz.vcont);
 	if (!p->altscreen)
