@@ -58,6 +58,8 @@ extern char **environ;
 #define JOB_READ_BUDGET_NS (1000 * 1000)
 /* How long after the reap a terminal still held open by others is drained. */
 #define JOB_EXIT_GRACE_MS 100
+/* How long a stopped command (killed, interrupted, timed out) waits for a sink taking nothing. */
+#define JOB_RELAY_STALL_MS 1000
 
 struct job {
 	uv_loop_t *loop;
@@ -100,6 +102,14 @@ struct job {
 	bool pipes;
 	/* job_options.sinks: stdout's and stderr's relays (NULL: read directly). */
 	struct output_relay *relay[2];
+	/*
+	 * Whether it was told to stop (job_kill, job_interrupt, its timeout):
+	 * what its relays still hold then waits only for a sink that takes it;
+	 * RELAY_MOVED is what they had moved at the last look, RELAY_STALLED_MS
+	 * how long they have moved nothing since.
+	 */
+	bool stopping;
+	uint64_t relay_moved, relay_stalled_ms;
 };
 
 /* Frees the job once its last handle is closed. */
@@ -229,6 +239,27 @@ static void job__on_err(uv_poll_t *p, int status, int events)
 	job__maybe_report(job);
 }
 
+/*
+ * Whether the relays of a stopped job have moved nothing for
+ * JOB_RELAY_STALL_MS (called once a grace): a command that was stopped
+ * does not wait for ever for a sink whose reader stopped reading.
+ */
+static bool job__relays_stalled(struct job *job)
+{
+	uint64_t moved = 0;
+
+	for (int k = 0; k < 2; k++)
+		if (job->relay[k] != NULL)
+			moved += output_relay_moved(job->relay[k]);
+	if (!job->stopping || moved != job->relay_moved) {
+		job->relay_moved = moved;
+		job->relay_stalled_ms = 0;
+		return false;
+	}
+	job->relay_stalled_ms += JOB_EXIT_GRACE_MS;
+	return job->relay_stalled_ms >= JOB_RELAY_STALL_MS;
+}
+
 /* The grace after the reap is over: take what is left and report. */
 static void job__on_grace(uv_timer_t *t)
 {
@@ -240,8 +271,14 @@ static void job__on_grace(uv_timer_t *t)
 	 */
 	if (job->pipes && (job->paused || output_relay_busy(job->relay[0]) ||
 	                   output_relay_busy(job->relay[1]))) {
-		uv_timer_start(&job->timer, job__on_grace, JOB_EXIT_GRACE_MS, 0);
-		return;
+		if (job->paused || !job__relays_stalled(job)) {
+			uv_timer_start(&job->timer, job__on_grace, JOB_EXIT_GRACE_MS, 0);
+			return;
+		}
+		/* Stopped, and nobody reads: what the sinks did not take is left out. */
+		for (int k = 0; k < 2; k++)
+			if (job->relay[k] != NULL)
+				output_relay_stop(job->relay[k]);
 	}
 	job__drain(job, JOB_READ_PER_TURN);
 	job->eof = true;
@@ -679,6 +716,7 @@ int job_interrupt(struct job *job)
 {
 	pid_t fg;
 
+	job->stopping = true;
 	if (job->reaped)
 		return -ESRCH;
 	fg = tcgetpgrp(job->master);
@@ -690,6 +728,7 @@ int job_interrupt(struct job *job)
 /* Kills the command's process group. */
 int job_kill(struct job *job)
 {
+	job->stopping = true;
 	if (job->reaped)
 		return -ESRCH;
 	if (killpg(job->pid, SIGKILL) == 0)
@@ -799,10 +838,16 @@ static void job__on_deadline(uv_timer_t *t)
 {
 	struct job *job = t->data;
 
-	if (job->reaped || job->freed)
+	if (job->freed)
 		return;
+	if (job->reaped) {
+		/* It ended in time, but its relays still wait for a sink: that wait is bounded too. */
+		job->stopping = true;
+		return;
+	}
 	if (!job->timed_out) {
 		job->timed_out = true;
+		job->stopping = true;
 		job->timeout_left_ms = 0;
 		killpg(job->pid, SIGTERM);
 		uv_timer_start(&job->deadline, job__on_deadline, JOB_STOP_GRACE_MS, 0);

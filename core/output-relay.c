@@ -18,6 +18,10 @@
  * gets SIGPIPE, as it would have writing to the agent's pipe itself
  * (`airlock submit -- yes | head` ends with 141, as `yes | head` does).
  *
+ * The sink is opened anew (output_relay__reopen), never dup'd: polling a
+ * descriptor makes its open file description non-blocking, and the
+ * requester's is shared with whatever else writes to its pipe.
+ *
  * Descriptors are closed after their polls' handles (never a watched one),
  * the pane's write end last of all the relay's work, so the pane's reader
  * sees its end only after the sink got every byte.
@@ -29,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -38,7 +43,7 @@ struct output_relay {
 	uv_poll_t from_poll, sink_poll;
 	int from, sink, pane; /* -1 once closed */
 	size_t ahead;         /* bytes at the head of FROM already in the pane's pipe */
-	uint64_t unshown;
+	uint64_t unshown, moved;
 	int open_handles;
 	bool finished, freed, sink_gone, waiting_sink;
 };
@@ -49,7 +54,29 @@ bool output_relay_sink_ok(int fd)
 
 	int fl = fcntl(fd, F_GETFL);
 
-	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fl >= 0 && (fl & O_ACCMODE) != O_RDONLY;
+	/*
+	 * O_WRONLY: a descriptor open for reading too is a reader of the pipe
+	 * itself, and one we keep would hide its real reader's going away.
+	 */
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fl >= 0 &&
+	       (fl & O_ACCMODE) == O_WRONLY;
+}
+
+/*
+ * Opens the pipe SINK writes to anew: a descriptor of our own with its own
+ * open file description, so the O_NONBLOCK that polling it sets (uv_poll_init)
+ * stays ours; a dup would share the requester's, and its other writers (the
+ * shell's other commands on that pipe) would get EAGAIN. Returns it or
+ * -errno: -ENXIO when nobody reads the pipe.
+ */
+static int output_relay__reopen(int sink)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", sink);
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	return fd >= 0 ? fd : -errno;
 }
 
 /* A handle closed: the descriptors go with the last one, the relay if it was freed. */
@@ -116,6 +143,7 @@ static ssize_t output_relay__step(struct output_relay *r, size_t avail)
 	want = r->ahead > 0 ? r->ahead : avail;
 	n = splice(r->from, NULL, r->sink, NULL, want, SPLICE_F_NONBLOCK);
 	if (n > 0) {
+		r->moved += (uint64_t)n;
 		if (r->ahead > 0)
 			r->ahead -= (size_t)n;
 		else
@@ -200,13 +228,23 @@ int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct out
 
 	r->from = from;
 	r->pane = pane;
-	r->sink = fcntl(sink, F_DUPFD_CLOEXEC, 3);
+	r->sink = output_relay__reopen(sink);
 	r->from_poll.data = r->sink_poll.data = r;
+	if (r->sink == -ENXIO) {
+		/* Its reader is already gone: the command's first write gets SIGPIPE. */
+		r->sink = -1;
+		r->sink_gone = r->finished = true;
+		close(from);
+		close(pane);
+		r->from = r->pane = -1;
+		*out = r;
+		return 0;
+	}
 	fcntl(from, F_SETFL, fcntl(from, F_GETFL) | O_NONBLOCK);
 	fcntl(pane, F_SETFL, fcntl(pane, F_GETFL) | O_NONBLOCK);
 	fcntl(from, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
 	fcntl(pane, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
-	err = r->sink < 0 ? -errno : uv_poll_init(loop, &r->from_poll, from);
+	err = r->sink < 0 ? r->sink : uv_poll_init(loop, &r->from_poll, from);
 	if (err == 0) {
 		r->open_handles = 1;
 		err = uv_poll_init(loop, &r->sink_poll, r->sink);
@@ -249,6 +287,16 @@ bool output_relay_busy(const struct output_relay *r)
 bool output_relay_sink_gone(const struct output_relay *r)
 {
 	return r->sink_gone;
+}
+
+uint64_t output_relay_moved(const struct output_relay *r)
+{
+	return r->moved;
+}
+
+void output_relay_stop(struct output_relay *r)
+{
+	output_relay__finish(r);
 }
 
 void output_relay_free(struct output_relay *r)

@@ -30,11 +30,14 @@ bool output_relay_sink_ok(int fd);
 
 /*
  * Starts relaying FROM (a pipe's read end, made non-blocking here) to SINK
- * (dup'd: the caller keeps its own) and copying it to PANE (a pipe's write
- * end). FROM and PANE are the relay's from now on, whatever the result; at
- * FROM's end (or on output_relay_free) it closes all three, so the pane's
- * reader sees the end only once every byte reached the sink. Returns 0 or
- * -errno.
+ * (opened anew through /proc/self/fd: a description of the relay's own, so
+ * the caller's, shared with the requester, is never made non-blocking; the
+ * caller keeps its descriptor) and copying it to PANE (a pipe's write end).
+ * FROM and PANE are the relay's from now on, whatever the result; at FROM's
+ * end (or on output_relay_free) it closes all three, so the pane's reader
+ * sees the end only once every byte reached the sink. A sink nobody reads
+ * any more is gone from the start: FROM is closed at once, so the command's
+ * first write gets SIGPIPE. Returns 0 or -errno.
  */
 int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct output_relay **out);
 
@@ -49,6 +52,15 @@ bool output_relay_busy(const struct output_relay *r);
  * and closed the command's pipe, whose next write gets SIGPIPE.
  */
 bool output_relay_sink_gone(const struct output_relay *r);
+
+/* Bytes the sink took so far. */
+uint64_t output_relay_moved(const struct output_relay *r);
+
+/*
+ * Stops the relay now, leaving out what the sink has not taken: the
+ * command's pipe is closed and the pane's reader sees its end.
+ */
+void output_relay_stop(struct output_relay *r);
 
 /* Stops the relay (if it still runs) and frees it once its handles closed. */
 void output_relay_free(struct output_relay *r);

@@ -335,6 +335,9 @@ UNIT(output_relay_leaves_out_what_a_full_pane_cannot_take, 30)
 UNIT(output_relay_waits_for_a_slow_sink, 30)
 UNIT(output_relay_ends_the_pipe_when_the_sink_goes_away, 30)
 UNIT(output_relay_takes_only_pipes_as_sinks, 10)
+UNIT(output_relay_refuses_a_fifo_open_for_reading_too, 10)
+UNIT(output_relay_leaves_the_sinks_description_blocking, 10)
+UNIT(output_relay_with_a_fifo_nobody_reads_ends_the_pipe_at_once, 10)
 
 /* the TUI's model: panes, layout, input (tui/, issue 4) */
 UNIT(pane_renders_like_a_terminal, 5)
@@ -449,6 +452,7 @@ SCRIPT(tui_e2e_managed_rules_swapped_while_running, "tests/e2e/tui-managed-reloa
 SCRIPT(tui_e2e_agent_peers_go_away, "tests/e2e/tui-agent-peers.sh", 120)
 SCRIPT(tui_e2e_agent_halfclose_idle_full, "tests/e2e/tui-agent-halfclose.sh", 180)
 SCRIPT(tui_e2e_agent_pipes, "tests/e2e/tui-agent-pipes.sh", 120)
+SCRIPT(tui_e2e_agent_pipes_stalled, "tests/e2e/tui-agent-pipes-stalled.sh", 120)
 SCRIPT(tui_e2e_agent_timeout, "tests/e2e/tui-agent-timeout.sh", 120)
 SCRIPT(tui_e2e_agent_reject, "tests/e2e/tui-agent-reject.sh", 120)
 SCRIPT(tui_e2e_agent_patch_exit_codes, "tests/e2e/tui-agent-patch-exit.sh", 90)

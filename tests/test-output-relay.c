@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -309,5 +310,101 @@ TEST(output_relay_takes_only_pipes_as_sinks)
 	ASSERT(!output_relay_sink_ok(sv[0]));
 	ASSERT(!output_relay_sink_ok(-1));
 	close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(file), close(null);
+	return 0;
+}
+
+/*
+ * A FIFO open for reading and writing is a reader of its own pipe: kept by
+ * the relay, it would hide the real reader's going away (no SIGPIPE ever,
+ * the command blocked for good once the pipe is full).
+ */
+TEST(output_relay_refuses_a_fifo_open_for_reading_too)
+{
+	int rw, wo, rd;
+
+	ASSERT_EQ(mkfifo("fifo", 0600), 0);
+	rw = open("fifo", O_RDWR | O_CLOEXEC);
+	rd = open("fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	wo = open("fifo", O_WRONLY | O_CLOEXEC);
+	ASSERT(rw >= 0 && rd >= 0 && wo >= 0);
+	ASSERT(!output_relay_sink_ok(rw));
+	ASSERT(output_relay_sink_ok(wo));
+	close(rw), close(rd), close(wo);
+	return 0;
+}
+
+/* Stops LOOP (a deadline). */
+static void relay_test_stop_loop(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+/*
+ * The requester's descriptor is left as it was: blocking. Polling a
+ * descriptor makes its open file description non-blocking, and the
+ * requester's is shared with every other writer of its pipe (a shell's
+ * next command writing to the same pipe would get EAGAIN).
+ */
+TEST(output_relay_leaves_the_sinks_description_blocking)
+{
+	int from[2], sink[2], pane[2];
+	struct output_relay *r;
+	uv_loop_t loop;
+	uv_timer_t t;
+	char buf[16];
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(pipe2(from, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(sink, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(pane, O_CLOEXEC), 0);
+	uv_loop_init(&loop);
+	ASSERT_EQ(output_relay_start(&loop, from[0], sink[1], pane[1], &r), 0);
+	ASSERT_EQ(write(from[1], "hi\n", 3), 3);
+	close(from[1]);
+	uv_timer_init(&loop, &t);
+	uv_timer_start(&t, relay_test_stop_loop, 200, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_EQ(read(sink[0], buf, sizeof buf), 3);
+	ASSERT_EQ(fcntl(sink[1], F_GETFL) & O_NONBLOCK, 0);
+	output_relay_free(r);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_EQ(uv_loop_close(&loop), 0);
+	close(sink[0]), close(sink[1]), close(pane[0]);
+	return 0;
+}
+
+/*
+ * A FIFO nobody reads any more when the relay starts is gone at once (it
+ * cannot be opened anew for writing): the command's pipe is closed (its
+ * first write gets EPIPE, SIGPIPE in airlock's commands) and the pane's
+ * reader sees the end.
+ */
+TEST(output_relay_with_a_fifo_nobody_reads_ends_the_pipe_at_once)
+{
+	int from[2], sink[2], pane[2];
+	struct output_relay *r;
+	uv_loop_t loop;
+	char buf[4];
+
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(pipe2(from, O_CLOEXEC), 0);
+	ASSERT_EQ(mkfifo("fifo", 0600), 0);
+	sink[0] = open("fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	sink[1] = open("fifo", O_WRONLY | O_CLOEXEC);
+	ASSERT(sink[0] >= 0 && sink[1] >= 0);
+	ASSERT_EQ(pipe2(pane, O_CLOEXEC), 0);
+	close(sink[0]);
+	uv_loop_init(&loop);
+	ASSERT_EQ(output_relay_start(&loop, from[0], sink[1], pane[1], &r), 0);
+	ASSERT(output_relay_sink_gone(r));
+	ASSERT(!output_relay_busy(r));
+	ASSERT_EQ(write(from[1], "x", 1), -1);
+	ASSERT_EQ(errno, EPIPE);
+	ASSERT_EQ(read(pane[0], buf, sizeof buf), 0);
+	output_relay_free(r);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ASSERT_EQ(uv_loop_close(&loop), 0);
+	close(from[1]), close(sink[1]), close(pane[0]);
 	return 0;
 }
