@@ -16,7 +16,17 @@
  * the TUI meanwhile are still read and drawn (issue 11). Its connection
  * then stops reading and holds the lines that came after it in a backlog
  * until the request is dispatched, so each connection's requests keep
- * their order; other connections carry on. Writing: each event
+ * their order; other connections carry on.
+ *
+ * Descriptors (stdio_fds) come as SCM_RIGHTS with a line's first byte. The
+ * kernel may glue earlier lines' bytes before them in one read, never later
+ * ones' (a read stops after the bytes that carry descriptors), so the line
+ * they came with is one of those that start in that read: each kept
+ * descriptor remembers their numbers (FIRST to LAST, lines counted from 0
+ * by their "\n"), a line claims only descriptors whose read it started in,
+ * and a line that starts past LAST finds them stale and closes them. So a
+ * descriptor sent with a cancel, one more than a line named, or one sent
+ * with no line never goes to a later request. Writing: each event
  * line is one uv_write; a client whose unread queue passes
  * AGENT_SERVER_MAX_QUEUE is dropped rather than let memory grow. Handles are
  * freed in their close callbacks; the server itself once its last handle
@@ -44,6 +54,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A descriptor a client sent, and the lines that started in the read it came with. */
+struct agent_server_fd {
+	int fd;
+	uint64_t first, last;
+};
+
 struct agent_server_client {
 	uv_pipe_t pipe;
 	struct agent_server *server;
@@ -55,8 +71,11 @@ struct agent_server_client {
 	size_t holds;     /* its requests still under way (agent_server_hold) */
 	uint64_t last_ms; /* when its last request came (or it connected) */
 	bool want_drain;  /* the owner was told it is busy: tell it when it drains */
-	int fds[AGENT_SERVER_MAX_FDS]; /* descriptors it sent (SCM_RIGHTS), not yet claimed */
+	struct agent_server_fd fds[AGENT_SERVER_MAX_FDS]; /* sent (SCM_RIGHTS), not yet claimed */
 	size_t n_fds;
+	uint64_t lines;     /* the "\n"s it sent so far: the number of the line under way */
+	bool mid_line;      /* its last byte was not a "\n" */
+	uint64_t next_line; /* the number the splitter's next line gets */
 
 	/* A big line of its is being parsed off the loop; the lines after it wait here. */
 	bool parsing;
@@ -66,6 +85,7 @@ struct agent_server_client {
 /* A line that came after one being parsed, kept until that one is dispatched. */
 struct agent_server_held {
 	struct agent_server_held *next;
+	uint64_t no; /* its number among its client's lines */
 	bool too_long;
 	size_t len;
 	char line[]; /* LEN bytes */
@@ -76,6 +96,7 @@ struct agent_server_parse {
 	uv_work_t work;
 	struct agent_server *server;
 	uint64_t client;
+	uint64_t no; /* the line's number among its client's */
 	char *line;
 	size_t len;
 	struct protocol_request req;
@@ -200,7 +221,7 @@ static void agent_server_client_closed(uv_handle_t *h)
 	s->open_handles--;
 	protocol_splitter_free(&c->split);
 	for (size_t i = 0; i < c->n_fds; i++)
-		close(c->fds[i]);
+		close(c->fds[i].fd);
 	while (c->backlog != NULL) {
 		struct agent_server_held *held = c->backlog;
 
@@ -420,25 +441,48 @@ static bool agent_server_blank(const char *line, size_t len)
 	return true;
 }
 
-/*
- * Gives REQ the descriptors its stdio_fds announce, the oldest C sent first
- * (they come with the line's first byte, so before the line is whole).
- * Returns false, after an error event, when C sent fewer.
- */
-static bool agent_server_claim_fds(struct agent_server_client *c, struct protocol_request *req)
+/* Closes C's descriptors that no line from number NO on can claim (see the top). */
+static void agent_server_drop_stale_fds(struct agent_server_client *c, uint64_t no)
 {
-	if (req->n_stdio_fds > c->n_fds) {
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->n_fds; i++) {
+		if (c->fds[i].last < no)
+			close(c->fds[i].fd);
+		else
+			c->fds[kept++] = c->fds[i];
+	}
+	c->n_fds = kept;
+}
+
+/*
+ * Gives REQ (line number NO) the descriptors its stdio_fds announce, in the
+ * order C sent them, from those that came with a read its line started in.
+ * Returns false, after an error event, when C sent fewer with it.
+ */
+static bool agent_server_claim_fds(struct agent_server_client *c, struct protocol_request *req,
+                                   uint64_t no)
+{
+	size_t mine = 0, kept = 0, taken = 0;
+
+	for (size_t i = 0; i < c->n_fds; i++)
+		if (c->fds[i].first <= no && no <= c->fds[i].last)
+			mine++;
+	if (req->n_stdio_fds > mine) {
 		char *msg = xasprintf("stdio_fds names %zu descriptors, %zu came with the request",
-		                      req->n_stdio_fds, c->n_fds);
+		                      req->n_stdio_fds, mine);
 
 		agent_server_write(c, protocol_event_error(req->id, msg));
 		free(msg);
 		return false;
 	}
-	for (size_t i = 0; i < req->n_stdio_fds; i++)
-		req->stdio_fd[req->stdio_fds[i]] = c->fds[i];
-	c->n_fds -= req->n_stdio_fds;
-	memmove(c->fds, c->fds + req->n_stdio_fds, c->n_fds * sizeof c->fds[0]);
+	for (size_t i = 0; i < c->n_fds; i++) {
+		if (taken < req->n_stdio_fds && c->fds[i].first <= no && no <= c->fds[i].last)
+			req->stdio_fd[req->stdio_fds[taken++]] = c->fds[i].fd;
+		else
+			c->fds[kept++] = c->fds[i];
+	}
+	c->n_fds = kept;
 	return true;
 }
 
@@ -446,10 +490,26 @@ static void agent_server_free_handle(uv_handle_t *h);
 
 /*
  * Keeps the descriptors that came with C's bytes (its connection is an IPC
- * pipe: libuv queues them), our own copies, at most AGENT_SERVER_MAX_FDS.
+ * pipe: libuv queues them), our own copies, at most AGENT_SERVER_MAX_FDS,
+ * with the numbers of the lines that start in those bytes (BUF, N of them:
+ * see the top); then counts BUF's lines.
  */
-static void agent_server_take_fds(struct agent_server_client *c)
+static void agent_server_take_fds(struct agent_server_client *c, const char *buf, ssize_t n)
 {
+	size_t len = n > 0 ? (size_t)n : 0;
+	bool ends_line = len > 0 && buf[len - 1] == '\n';
+	uint64_t first = c->lines + (c->mid_line ? 1 : 0), last = c->lines;
+
+	for (const char *p = buf, *end = buf + len;
+	     len > 0 && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		c->lines++;
+	if (len > 0) {
+		/* Its last byte's line, which the next read goes on with unless it ends one. */
+		last = c->lines - (ends_line ? 1 : 0);
+		c->mid_line = !ends_line;
+	}
+	if (first > last) /* no line starts in BUF (it ends the one under way) */
+		first = last;
 	while (uv_pipe_pending_count(&c->pipe) > 0) {
 		uv_pipe_t *tmp = xcalloc(1, sizeof *tmp);
 		uv_os_fd_t fd;
@@ -460,19 +520,23 @@ static void agent_server_take_fds(struct agent_server_client *c)
 			int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 
 			if (own >= 0)
-				c->fds[c->n_fds++] = own;
+				c->fds[c->n_fds++] = (struct agent_server_fd){own, first, last};
 		}
 		uv_close((uv_handle_t *)tmp, agent_server_free_handle); /* closes its descriptor */
 	}
 }
 
-/* Hands request REQ of client C (parsed: RC 0, else CAUSE says why not) to the owner. */
-static void agent_server_dispatch(struct agent_server_client *c, struct protocol_request *req,
-                                  int rc, char *cause)
+/*
+ * Hands request REQ of client C, its line number NO (parsed: RC 0, else
+ * CAUSE says why not), to the owner.
+ */
+static void agent_server_dispatch(struct agent_server_client *c, uint64_t no,
+                                  struct protocol_request *req, int rc, char *cause)
 {
 	struct agent_server *s = c->server;
 	void (*cb)(void *, uint64_t, const struct protocol_request *) = NULL;
 
+	agent_server_drop_stale_fds(c, no);
 	if (rc != 0) {
 		agent_server_write(c, protocol_event_error(req->id, cause));
 		return;
@@ -494,7 +558,7 @@ static void agent_server_dispatch(struct agent_server_client *c, struct protocol
 		cb = s->ops->on_permissions;
 		break;
 	}
-	if (cb != NULL && agent_server_claim_fds(c, req))
+	if (cb != NULL && agent_server_claim_fds(c, req, no))
 		cb(s->data, c->id, req);
 	else if (cb == NULL)
 		agent_server_write(c,
@@ -515,7 +579,8 @@ static void agent_server_parse_work(uv_work_t *work)
 	p->line = NULL;
 }
 
-static void agent_server_line(void *arg, const char *line, size_t len, bool too_long);
+static void agent_server_handle(struct agent_server_client *c, uint64_t no, const char *line,
+                                size_t len, bool too_long);
 static void agent_server_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
 
@@ -532,12 +597,12 @@ static void agent_server_parse_done(uv_work_t *work, int status)
 	if (c != NULL) {
 		c->parsing = false;
 		if (status == 0)
-			agent_server_dispatch(c, &p->req, p->rc, p->cause);
+			agent_server_dispatch(c, p->no, &p->req, p->rc, p->cause);
 		while (c->backlog != NULL && !c->parsing && !c->closing) {
 			struct agent_server_held *h = c->backlog;
 
 			c->backlog = h->next;
-			agent_server_line(c, h->line, h->len, h->too_long);
+			agent_server_handle(c, h->no, h->line, h->len, h->too_long);
 			free(h);
 		}
 		if (!c->parsing && !c->closing) {
@@ -561,12 +626,14 @@ static void agent_server_parse_done(uv_work_t *work, int status)
  * C reads nothing more, and holds its next lines, until it is dispatched.
  * Returns false if the pool refuses it (the caller parses it here).
  */
-static bool agent_server_parse_later(struct agent_server_client *c, const char *line, size_t len)
+static bool agent_server_parse_later(struct agent_server_client *c, uint64_t no, const char *line,
+                                     size_t len)
 {
 	struct agent_server_parse *p = xcalloc(1, sizeof *p);
 
 	p->server = c->server;
 	p->client = c->id;
+	p->no = no;
 	p->line = xmalloc(len);
 	memcpy(p->line, line, len);
 	p->len = len;
@@ -582,13 +649,14 @@ static bool agent_server_parse_later(struct agent_server_client *c, const char *
 	return true;
 }
 
-/* Keeps LINE (LEN bytes) of client C until the big line before it is dispatched. */
-static void agent_server_hold_line(struct agent_server_client *c, const char *line, size_t len,
-                                   bool too_long)
+/* Keeps LINE (LEN bytes, number NO) of client C until the big line before it is dispatched. */
+static void agent_server_hold_line(struct agent_server_client *c, uint64_t no, const char *line,
+                                   size_t len, bool too_long)
 {
 	struct agent_server_held *h = xmalloc(sizeof *h + len);
 
 	h->next = NULL;
+	h->no = no;
 	h->too_long = too_long;
 	h->len = len;
 	if (len > 0)
@@ -599,10 +667,10 @@ static void agent_server_hold_line(struct agent_server_client *c, const char *li
 	c->backlog_end = &h->next;
 }
 
-/* Handles one line from client ARG. */
-static void agent_server_line(void *arg, const char *line, size_t len, bool too_long)
+/* Handles line number NO of client C. */
+static void agent_server_handle(struct agent_server_client *c, uint64_t no, const char *line,
+                                size_t len, bool too_long)
 {
-	struct agent_server_client *c = arg;
 	struct agent_server *s = c->server;
 	struct protocol_request req;
 	char *cause = NULL;
@@ -611,7 +679,7 @@ static void agent_server_line(void *arg, const char *line, size_t len, bool too_
 	if (c->closing)
 		return;
 	if (c->parsing) {
-		agent_server_hold_line(c, line, len, too_long);
+		agent_server_hold_line(c, no, line, len, too_long);
 		return;
 	}
 	if (too_long) {
@@ -624,12 +692,20 @@ static void agent_server_line(void *arg, const char *line, size_t len, bool too_
 	if (agent_server_blank(line, len))
 		return;
 	c->last_ms = uv_now(s->loop);
-	if (len > AGENT_SERVER_BIG_LINE && agent_server_parse_later(c, line, len))
+	if (len > AGENT_SERVER_BIG_LINE && agent_server_parse_later(c, no, line, len))
 		return;
 	rc = protocol_parse(line, len, &req, &cause);
-	agent_server_dispatch(c, &req, rc, cause);
+	agent_server_dispatch(c, no, &req, rc, cause);
 	free(cause);
 	protocol_request_free(&req);
+}
+
+/* The splitter's next line from client ARG: numbered in order (one per "\n", see the top). */
+static void agent_server_line(void *arg, const char *line, size_t len, bool too_long)
+{
+	struct agent_server_client *c = arg;
+
+	agent_server_handle(c, c->next_line++, line, len, too_long);
 }
 
 /* Gives libuv a buffer to read into. */
@@ -645,7 +721,7 @@ static void agent_server_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *bu
 {
 	struct agent_server_client *c = stream->data;
 
-	agent_server_take_fds(c);
+	agent_server_take_fds(c, buf->base, n);
 	if (n > 0)
 		protocol_splitter_feed(&c->split, buf->base, (size_t)n, agent_server_line, c);
 	free(buf->base);

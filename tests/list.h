@@ -268,6 +268,7 @@ UNIT(agent_server_twenty_clients_at_once, 30)
 UNIT(agent_server_refuses_other_users, 30)
 UNIT(agent_server_paths_and_stale_sockets, 30)
 UNIT(agent_server_with_submit_end_to_end, 30)
+UNIT(agent_server_descriptors_go_with_their_own_line, 30)
 UNIT(agent_server_socket_directory_checks, 30)
 
 /* network proxy (core/proxy*, issue 5) */

@@ -4,7 +4,8 @@
  * small scripted owner: `echo ARGS` answers queued, approved, the words as
  * output and exit 0; `wait` parks the request until a cancel; `count`
  * reports how many disconnects the owner has seen; `seq` says how many
- * `seq` requests it has had, this one included; patches get an error
+ * `seq` requests it has had, this one included; `fds` writes its id into
+ * the pipes that came with it (stdio_fds); patches get an error
  * naming their cwd. The test process is the clients, with plain blocking
  * sockets and deadlines.
  */
@@ -61,6 +62,17 @@ static void test_agent_exec(void *data, uint64_t client, const struct protocol_r
 		                  protocol_event_output(req->id, PROTOCOL_STDOUT, n, strlen(n)));
 		agent_server_send(s, client, protocol_event_exit(req->id, 0, false));
 		free(n);
+		return;
+	}
+	if (strcmp(req->command[0], "fds") == 0) {
+		/* Writes its id into each pipe that came with it (stdio_fds). */
+		char *line = xasprintf("%s\n", req->id);
+
+		for (int k = 0; k < 2; k++)
+			if (req->stdio_fd[k] >= 0 && write(req->stdio_fd[k], line, strlen(line)) < 0)
+				abort();
+		agent_server_send(s, client, protocol_event_exit(req->id, 0, false));
+		free(line);
 		return;
 	}
 	if (strcmp(req->command[0], "count") == 0) {
@@ -779,6 +791,139 @@ TEST(agent_server_with_submit_end_to_end)
 	test_agent_stop(pid);
 	free(path);
 	free(out);
+	return 0;
+}
+
+/* Sends the string S with descriptors FDS (N of them) as SCM_RIGHTS, all in one sendmsg. */
+static int test_agent_send_fds(int fd, const char *s, const int *fds, size_t n)
+{
+	char cbuf[CMSG_SPACE(8 * sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)s, .iov_len = strlen(s)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (n > 0) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* What the read end R has within half a second: its text, "EOF", or "" (nothing, still open). */
+static char *test_agent_pipe_text(int r)
+{
+	struct pollfd p = {.fd = r, .events = POLLIN};
+	char buf[256];
+	ssize_t n;
+
+	if (poll(&p, 1, 500) != 1)
+		return xstrdup("");
+	n = read(r, buf, sizeof buf - 1);
+	if (n <= 0)
+		return xstrdup("EOF");
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/* Checks that the read end R has WANT (test_agent_pipe_text). */
+static int test_agent_pipe_is(int r, const char *want)
+{
+	char *got = test_agent_pipe_text(r);
+
+	ASSERT_STR_EQ(got, want);
+	free(got);
+	return 0;
+}
+
+/*
+ * Descriptors go with the line they came with (its first byte), never to a
+ * later one: those a line did not claim (sent with a cancel, more than it
+ * named, sent with no line) are closed once a later line comes, and a line
+ * that names a descriptor it did not send gets an error, not one of them.
+ * A line sent right after another (read together with it) still gets its own.
+ */
+TEST(agent_server_descriptors_go_with_their_own_line)
+{
+	char *path = xasprintf("%s/f/1.sock", test_tmpdir());
+	pid_t pid = test_agent_start(path);
+	int fd, a[2], b[2], c[2], d[2], e[2];
+
+	ASSERT(pid > 0);
+	fd = test_agent_connect(path);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(b, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(c, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(d, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(e, O_CLOEXEC), 0);
+
+	/* A cancel's descriptor is not the next exec's. */
+	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"c\",\"op\":\"cancel\",\"target\":\"zz\"}\n",
+	                              &a[1], 1),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"c\",\"event\":\"error\",\"message\":\"no such "
+	                                "request\"}"),
+	          0);
+	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"x\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                                  "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	                              &b[1], 1),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"x\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":false}"),
+	          0);
+	close(a[1]), close(b[1]);
+	ASSERT_EQ(test_agent_pipe_is(b[0], "x\n"), 0);
+	ASSERT_EQ(test_agent_pipe_is(a[0], "EOF"), 0);
+
+	/* Two sent, one named: the other is not the next line's. */
+	int cd[2] = {c[1], d[1]};
+	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"y\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                                  "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	                              cd, 2),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"y\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":false}"),
+	          0);
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"z\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                              "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"z\",\"event\":\"error\",\"message\":\"stdio_fds "
+	                                "names 1 descriptors, 0 came with the request\"}"),
+	          0);
+	close(c[1]), close(d[1]);
+	ASSERT_EQ(test_agent_pipe_is(c[0], "y\n"), 0);
+	ASSERT_EQ(test_agent_pipe_is(d[0], "EOF"), 0);
+
+	/* A line right behind another, both read at once: its descriptor is still its own. */
+	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"s\",\"op\":\"exec\",\"command\":[\"seq\"],"
+	                              "\"cwd\":\"/\"}\n"),
+	          0);
+	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"v\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                                  "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	                              &e[1], 1),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"s\",\"event\":\"output\",\"stream\":\"stdout\","
+	                                "\"data\":\"MQ==\"}"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"s\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":false}"),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"v\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":false}"),
+	          0);
+	close(e[1]);
+	ASSERT_EQ(test_agent_pipe_is(e[0], "v\n"), 0);
+
+	close(fd);
+	close(a[0]), close(b[0]), close(c[0]), close(d[0]), close(e[0]);
+	test_agent_stop(pid);
+	free(path);
 	return 0;
 }
 
