@@ -438,6 +438,10 @@ static void pane__output(const char *s, size_t len, void *user)
 {
 	struct pane *p = user;
 
+	/* A command on pipes has no terminal: its stdin is its requester's alone, and what
+	 * its output asks of one (ESC [ c, ESC [ 6 n) is not answered into it; keys are sent. */
+	if (p->pipes && !p->keying)
+		return;
 	if (p->job != NULL && p->state == PANE_RUNNING)
 		job_write(p->job, s, len);
 }
@@ -1175,11 +1179,9 @@ static const struct pane_keymap pane__keys[] = {
     {.curses = KEY_SRIGHT, .key = VTERM_KEY_RIGHT, .mod = VTERM_MOD_SHIFT},
 };
 
-/* A key typed in the focused pane becomes the bytes a terminal sends. */
-void pane_key(struct pane *p, wint_t ch, bool keycode)
+/* The bytes a terminal sends for key CH (see pane_key). */
+static void pane__key(struct pane *p, wint_t ch, bool keycode)
 {
-	if (p->state != PANE_RUNNING || p->job == NULL)
-		return;
 	if (keycode) {
 		for (size_t i = 0; i < sizeof pane__keys / sizeof pane__keys[0]; i++) {
 			if (pane__keys[i].curses == (int)ch) {
@@ -1207,4 +1209,14 @@ void pane_key(struct pane *p, wint_t ch, bool keycode)
 	} else {
 		vterm_keyboard_unichar(p->vt, (uint32_t)ch, VTERM_MOD_NONE);
 	}
+}
+
+/* A key typed in the focused pane becomes the bytes a terminal sends. */
+void pane_key(struct pane *p, wint_t ch, bool keycode)
+{
+	if (p->state != PANE_RUNNING || p->job == NULL)
+		return;
+	p->keying = true;
+	pane__key(p, ch, keycode);
+	p->keying = false;
 }
