@@ -50,16 +50,20 @@ struct output_relay {
 
 bool output_relay_sink_ok(int fd)
 {
-	struct stat st;
-
+	struct statx stx;
 	int fl = fcntl(fd, F_GETFL);
 
 	/*
-	 * O_WRONLY: a descriptor open for reading too is a reader of the pipe
-	 * itself, and one we keep would hide its real reader's going away.
+	 * AT_STATX_DONT_SYNC: a FIFO on a FUSE or network file system is not
+	 * asked about (fstat would wait on its server, the loop with it, for as
+	 * long as the server likes); a file's type never changes, so the
+	 * cached one is right. O_WRONLY: a descriptor open for reading too is a
+	 * reader of the pipe itself, and one we keep would hide its real
+	 * reader's going away.
 	 */
-	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fl >= 0 &&
-	       (fl & O_ACCMODE) == O_WRONLY;
+	return fl >= 0 && (fl & O_ACCMODE) == O_WRONLY &&
+	       statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) == 0 &&
+	       (stx.stx_mask & STATX_TYPE) != 0 && S_ISFIFO(stx.stx_mode);
 }
 
 /*
