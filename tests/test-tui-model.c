@@ -511,6 +511,48 @@ TEST(pane_reflow_of_one_huge_line)
 	return 0;
 }
 
+TEST(pane_reflow_keeps_a_full_scrollback)
+{
+	/* 12 000 lines of 150 columns in a pane 200 wide: the scrollback is full. Half as wide,
+	 * each takes two rows: the scrollback holds them all, and gives them back when wide. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 10, 200);
+	char line[160];
+	char *row;
+
+	for (int i = 0; i < 12000; i++) {
+		int n = snprintf(line, sizeof line, "%05d ", i);
+		memset(line + n, 'a' + i % 26, (size_t)(150 - n));
+		memcpy(line + 150, "\r\n", 2);
+		pane_feed(p, line, 152);
+	}
+	ASSERT_EQ(p->sb_len, PANE_SCROLLBACK_LINES);
+	pane_scroll(p, 1000000);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, "01991 ", 6) == 0);
+	free(row);
+	pane_scroll(p, -1000000);
+	pane_resize(p, 10, 100);
+	/* Two rows each: the scrollback's lines and the screen's 9, less the 9 rows shown. */
+	ASSERT_EQ(p->sb_len, 2 * (PANE_SCROLLBACK_LINES + 9) - 9);
+	pane_scroll(p, 1000000);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, "01991 ", 6) == 0 && strlen(row) == 100);
+	free(row);
+	pane_scroll(p, -1000000);
+	pane_resize(p, 10, 200);
+	ASSERT_EQ(p->sb_len, PANE_SCROLLBACK_LINES);
+	ASSERT_EQ(p->sb_cap, PANE_SCROLLBACK_LINES);
+	/* Output goes on: the scrollback keeps its size, the oldest line goes. */
+	pane_feed(p, "more\r\n", 6);
+	ASSERT_EQ(p->sb_len, PANE_SCROLLBACK_LINES);
+	pane_scroll(p, 1000000);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, "01992 ", 6) == 0 && strlen(row) == 150);
+	free(row);
+	pane_free(p);
+	return 0;
+}
+
 TEST(pane_reflow_keeps_hard_line_breaks)
 {
 	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 8, 60);

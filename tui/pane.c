@@ -15,9 +15,17 @@
  * were before a resize (libvterm pushes the old rows from the top, in
  * order). When the width changes, the ring is rebuilt: each run of wrapped
  * lines is joined into its text and cut again at the new width, never
- * through a wide character. The line that the screen's top row goes on
- * with stays wrapped, and libvterm is given back only lines that are whole
- * and fit, so ring and screen never disagree on where a line breaks.
+ * through a wide character; the ring grows to hold them all (the same text
+ * in more, narrower lines, up to PANE_SCROLLBACK_REFLOW_MAX) and shrinks
+ * back to PANE_SCROLLBACK_LINES when they fit again. A resize lays the
+ * screen out anew (pane__set_size): what is above the cursor's line goes
+ * up to the ring, the ring reflows, and the rows it can fill come back,
+ * with their soft wraps set again in libvterm's line info. Where the ring's
+ * newest line goes on in the screen's top row, the ring keeps the wrap
+ * (libvterm's mark on row 0 is always cleared: see
+ * pane__clear_top_continuation), so ring and screen never disagree on
+ * where a line breaks. vendor/README.md lists the libvterm 0.3.3 faults
+ * worked around here.
  *
  * A character with marks on it (libvterm keeps up to six code points in a
  * cell: e + U+0301, an emoji and its joiner) is kept whole: the cell names
@@ -166,17 +174,17 @@ static struct pane_line *pane__sb_add(struct pane *p, int n)
 	size_t slot;
 	struct pane_line *line;
 
-	if (p->sb_len == PANE_SCROLLBACK_LINES) {
+	if (p->sb_len == p->sb_cap) {
 		/* Full: the oldest line goes; reuse its slot (and its memory if big enough). */
 		slot = p->sb_head;
-		p->sb_head = (p->sb_head + 1) % PANE_SCROLLBACK_LINES;
+		p->sb_head = (p->sb_head + 1) % p->sb_cap;
 		line = p->sb[slot];
 		if (line->ncells < n) {
 			free(line);
 			line = NULL;
 		}
 	} else {
-		slot = (p->sb_head + p->sb_len) % PANE_SCROLLBACK_LINES;
+		slot = (p->sb_head + p->sb_len) % p->sb_cap;
 		p->sb_len++;
 		line = NULL;
 	}
@@ -311,7 +319,7 @@ static void pane__sb_push_text(struct pane *p, const char *s, int n, bool wrappe
 /* The ring's line I, oldest first. */
 static struct pane_line *pane__sb_line(const struct pane *p, size_t i)
 {
-	return p->sb[(p->sb_head + i) % PANE_SCROLLBACK_LINES];
+	return p->sb[(p->sb_head + i) % p->sb_cap];
 }
 
 /*
@@ -329,7 +337,7 @@ static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 
 	if (p->sb_len == 0)
 		return 0;
-	slot = (p->sb_head + p->sb_len - 1) % PANE_SCROLLBACK_LINES;
+	slot = (p->sb_head + p->sb_len - 1) % p->sb_cap;
 	line = p->sb[slot];
 	if (line->ncells > cols || p->resizing == NULL || line->ncells > p->resizing->pop_cols)
 		return 0;
@@ -459,7 +467,8 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 	p->argv = xstrv_pack(argc, argv); /* one allocation, even for 200k words */
 	p->rows = rows > 0 ? rows : 1;
 	p->cols = cols > 0 ? cols : 1;
-	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
+	p->sb_cap = PANE_SCROLLBACK_LINES;
+	p->sb = xcalloc(p->sb_cap, sizeof *p->sb);
 	p->clusters = xcalloc(1, sizeof *p->clusters);
 	p->vt = vterm_new(p->rows, p->cols);
 	vterm_set_utf8(p->vt, 1);
@@ -481,7 +490,7 @@ void pane_free(struct pane *p)
 		return;
 	vterm_free(p->vt);
 	for (size_t i = 0; i < p->sb_len; i++)
-		free(p->sb[(p->sb_head + i) % PANE_SCROLLBACK_LINES]);
+		free(p->sb[(p->sb_head + i) % p->sb_cap]);
 	free(p->sb);
 	free(p->clusters->v);
 	free(p->clusters);
@@ -765,19 +774,54 @@ static size_t pane__sb_add_text(struct pane *p, const struct pane_cell *cells, s
 }
 
 /*
+ * Gives the ring room for CAP lines (at least PANE_SCROLLBACK_LINES, at
+ * most PANE_SCROLLBACK_REFLOW_MAX); past that many, the oldest go.
+ */
+static void pane__sb_set_cap(struct pane *p, size_t cap)
+{
+	struct pane_line **sb;
+	size_t drop;
+
+	cap = cap < PANE_SCROLLBACK_LINES        ? PANE_SCROLLBACK_LINES
+	      : cap > PANE_SCROLLBACK_REFLOW_MAX ? PANE_SCROLLBACK_REFLOW_MAX
+	                                         : cap;
+	if (cap == p->sb_cap)
+		return;
+	drop = p->sb_len > cap ? p->sb_len - cap : 0;
+	sb = xcalloc(cap, sizeof *sb);
+	for (size_t i = 0; i < p->sb_len; i++) {
+		if (i < drop)
+			free(pane__sb_line(p, i));
+		else
+			sb[i - drop] = pane__sb_line(p, i);
+	}
+	free(p->sb);
+	p->sb = sb;
+	p->sb_cap = cap;
+	p->sb_head = 0;
+	p->sb_len -= drop;
+	if (p->scroll > (int)p->sb_len)
+		p->scroll = (int)p->sb_len;
+}
+
+/*
  * The scrollback at the pane's new width: each run of wrapped lines joined
- * into its text and cut again. A view scrolled back stays on the line it
+ * into its text and cut again, the ring grown to hold them all (up to
+ * PANE_SCROLLBACK_REFLOW_MAX). A view scrolled back stays on the line it
  * showed at its top.
  */
 static void pane__sb_rewrap(struct pane *p)
 {
 	struct pane_line **old = p->sb;
-	size_t head = p->sb_head, len = p->sb_len, top = len - (size_t)p->scroll, added = 0;
+	size_t head = p->sb_head, len = p->sb_len, cap = p->sb_cap;
+	size_t top = len - (size_t)p->scroll, added = 0;
 	size_t new_top = SIZE_MAX;
 	struct pane_cell *buf = NULL;
 	size_t blen = 0, bcap = 0;
 
-	p->sb = xcalloc(PANE_SCROLLBACK_LINES, sizeof *p->sb);
+	/* Cut into a ring big enough for anything, then one as big as what it holds. */
+	p->sb_cap = PANE_SCROLLBACK_REFLOW_MAX;
+	p->sb = xcalloc(p->sb_cap, sizeof *p->sb);
 	p->sb_head = p->sb_len = 0;
 	p->scroll = 0;
 	for (size_t i = 0; i < len;) {
@@ -785,20 +829,19 @@ static void pane__sb_rewrap(struct pane *p)
 		bool has_top = false;
 		blen = 0;
 		for (;; j++) {
-			struct pane_line *line = old[(head + j) % PANE_SCROLLBACK_LINES];
-			struct pane_line *next =
-			    j + 1 < len ? old[(head + j + 1) % PANE_SCROLLBACK_LINES] : NULL;
+			struct pane_line *line = old[(head + j) % cap];
+			struct pane_line *next = j + 1 < len ? old[(head + j + 1) % cap] : NULL;
 			has_top = has_top || j == top;
 			pane__text_append(&buf, &blen, &bcap, line, next);
 			if (!line->wrapped || next == NULL)
 				break;
 		}
-		bool wrapped = old[(head + j) % PANE_SCROLLBACK_LINES]->wrapped;
+		bool wrapped = old[(head + j) % cap]->wrapped;
 		if (has_top)
 			new_top = added;
 		added += pane__sb_add_text(p, buf, blen, p->cols, wrapped);
 		for (size_t k = i; k <= j; k++)
-			free(old[(head + k) % PANE_SCROLLBACK_LINES]);
+			free(old[(head + k) % cap]);
 		i = j + 1;
 	}
 	free(buf);
@@ -809,6 +852,7 @@ static void pane__sb_rewrap(struct pane *p)
 		size_t at = new_top > first ? new_top - first : 0;
 		p->scroll = (int)(p->sb_len - at);
 	}
+	pane__sb_set_cap(p, p->sb_len);
 }
 
 /* The rows a line of WIDTH cells takes in COLS columns, as libvterm lays it out. */
@@ -994,11 +1038,15 @@ static void pane__set_size(struct pane *p, int rows, int cols)
 			run++;
 		if (run > 0)
 			pane__vterm_resize(p, p->rows + (int)run, p->cols);
+		/* Room for the screen's rows that go up: a resize drops no line of a full ring. */
+		pane__sb_set_cap(p, p->sb_len + (size_t)p->rows);
 		pane__clear_top_continuation(p);
 		pane__vterm_resize(p, pane__rows_from_cursor(p, cols), cols);
 		if (cols != old_cols)
 			pane__sb_rewrap(p);
 		pane__vterm_resize(p, rows, cols);
+		/* What came back leaves no room behind: the ring is as big as what it holds. */
+		pane__sb_set_cap(p, p->sb_len);
 	}
 	if (p->altscreen && cols != old_cols)
 		pane__sb_rewrap(p);
@@ -1029,7 +1077,7 @@ void pane_view_cell(const struct pane *p, int row, int col, struct pane_cell *ou
 		if (idx < 0)
 			return;
 		const struct pane_line *line =
-		    p->sb[(p->sb_head + (size_t)idx) % PANE_SCROLLBACK_LINES];
+		    p->sb[(p->sb_head + (size_t)idx) % p->sb_cap];
 		if (line != NULL && col < line->ncells)
 			*out = line->cells[col];
 		return;
@@ -1072,7 +1120,7 @@ int pane_line_width(const struct pane *p, long line)
 		return 0;
 	if (line >= (long)p->sb_len)
 		return p->cols;
-	const struct pane_line *l = p->sb[(p->sb_head + (size_t)line) % PANE_SCROLLBACK_LINES];
+	const struct pane_line *l = p->sb[(p->sb_head + (size_t)line) % p->sb_cap];
 	return l != NULL ? l->ncells : 0;
 }
 

@@ -33,6 +33,7 @@ struct proxy_session;
 #define TUI_PREFIX_KEY        0x1d /* Ctrl-]: the prefix unless config.json says another */
 #define TUI_ARM_MS            500 /* a prompt takes no answer until this long without a key */
 #define PANE_SCROLLBACK_LINES 10000
+#define PANE_SCROLLBACK_REFLOW_MAX (16 * PANE_SCROLLBACK_LINES) /* what a narrowed one may hold */
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
 #define PANE_PENDING_MAX      (1 << 20) /* output queued between two frames */
 #define INPUT_HISTORY_MAX     1000
@@ -181,8 +182,8 @@ struct pane {
 	VTermPos cursor;
 	bool cursor_visible;
 
-	struct pane_line **sb; /* ring of PANE_SCROLLBACK_LINES */
-	size_t sb_head, sb_len;
+	struct pane_line **sb; /* ring of SB_CAP lines: PANE_SCROLLBACK_LINES, more once narrowed */
+	size_t sb_head, sb_len, sb_cap;
 	int scroll; /* lines scrolled back from the bottom */
 	bool altscreen; /* the command shows its alternate screen */
 	struct pane_resize *resizing; /* while libvterm resizes: what it pushes and pops (pane.c) */
