@@ -18,9 +18,14 @@
  * gets SIGPIPE, as it would have writing to the agent's pipe itself
  * (`airlock submit -- yes | head` ends with 141, as `yes | head` does).
  *
- * The sink is opened anew (output_relay__reopen), never dup'd: polling a
- * descriptor makes its open file description non-blocking, and the
- * requester's is shared with whatever else writes to its pipe.
+ * The sink is never polled itself: uv_poll_init makes a descriptor's open
+ * file description non-blocking, and the requester's is shared with
+ * whatever else writes to its pipe (a shell's next command writing to it
+ * would get EAGAIN). An epoll descriptor of the relay's own watches it
+ * instead (epoll leaves its flags alone), and the loop polls that one;
+ * SPLICE_F_NONBLOCK keeps the splice from blocking on a full sink. Nor is
+ * it opened anew through /proc/self/fd: that open checks permissions,
+ * which on a FUSE file system may wait on its server.
  *
  * Descriptors are closed after their polls' handles (never a watched one),
  * the pane's write end last of all the relay's work, so the pane's reader
@@ -33,8 +38,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +47,7 @@
 struct output_relay {
 	uv_poll_t from_poll, sink_poll;
 	int from, sink, pane; /* -1 once closed */
+	int sink_ep;          /* an epoll descriptor watching SINK for room (SINK_POLL polls it) */
 	size_t ahead;         /* bytes at the head of FROM already in the pane's pipe */
 	uint64_t unshown, moved;
 	int open_handles;
@@ -67,20 +73,31 @@ bool output_relay_sink_ok(int fd)
 }
 
 /*
- * Opens the pipe SINK writes to anew: a descriptor of our own with its own
- * open file description, so the O_NONBLOCK that polling it sets (uv_poll_init)
- * stays ours; a dup would share the requester's, and its other writers (the
- * shell's other commands on that pipe) would get EAGAIN. Returns it or
- * -errno: -ENXIO when nobody reads the pipe.
+ * An epoll descriptor that is readable when SINK takes more (or its reader
+ * went away): -errno if none could be made.
  */
-static int output_relay__reopen(int sink)
+static int output_relay__watch(int sink)
 {
-	char path[64];
-	int fd;
+	struct epoll_event ev = {.events = EPOLLOUT};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
-	snprintf(path, sizeof path, "/proc/self/fd/%d", sink);
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	return fd >= 0 ? fd : -errno;
+	if (ep < 0)
+		return -errno;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sink, &ev) != 0) {
+		int err = -errno;
+
+		close(ep);
+		return err;
+	}
+	return ep;
+}
+
+/* Whether the pipe SINK writes to has no reader left. */
+static bool output_relay__unread(int sink)
+{
+	struct pollfd pfd = {.fd = sink, .events = POLLOUT};
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) != 0;
 }
 
 /* A handle closed: the descriptors go with the last one, the relay if it was freed. */
@@ -94,7 +111,9 @@ static void output_relay__closed(uv_handle_t *h)
 		close(r->from);
 	if (r->sink >= 0)
 		close(r->sink);
-	r->from = r->sink = -1;
+	if (r->sink_ep >= 0)
+		close(r->sink_ep);
+	r->from = r->sink = r->sink_ep = -1;
 	if (r->freed)
 		free(r);
 }
@@ -119,7 +138,7 @@ static void output_relay__wait_sink(struct output_relay *r)
 {
 	r->waiting_sink = true;
 	uv_poll_stop(&r->from_poll);
-	uv_poll_start(&r->sink_poll, UV_WRITABLE, output_relay__on_sink);
+	uv_poll_start(&r->sink_poll, UV_READABLE, output_relay__on_sink);
 }
 
 /*
@@ -228,15 +247,22 @@ static void output_relay__on_sink(uv_poll_t *p, int status, int events)
 int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct output_relay **out)
 {
 	struct output_relay *r = xcalloc(1, sizeof *r);
-	int err;
+	int err = 0;
 
 	r->from = from;
 	r->pane = pane;
-	r->sink = output_relay__reopen(sink);
+	r->sink = fcntl(sink, F_DUPFD_CLOEXEC, 3);
+	r->sink_ep = -1;
+	if (r->sink < 0)
+		err = -errno;
+	else if ((r->sink_ep = output_relay__watch(r->sink)) < 0)
+		err = r->sink_ep;
 	r->from_poll.data = r->sink_poll.data = r;
-	if (r->sink == -ENXIO) {
+	if (err == 0 && output_relay__unread(r->sink)) {
 		/* Its reader is already gone: the command's first write gets SIGPIPE. */
-		r->sink = -1;
+		close(r->sink);
+		close(r->sink_ep);
+		r->sink = r->sink_ep = -1;
 		r->sink_gone = r->finished = true;
 		close(from);
 		close(pane);
@@ -248,10 +274,11 @@ int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct out
 	fcntl(pane, F_SETFL, fcntl(pane, F_GETFL) | O_NONBLOCK);
 	fcntl(from, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
 	fcntl(pane, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
-	err = r->sink < 0 ? r->sink : uv_poll_init(loop, &r->from_poll, from);
+	if (err == 0)
+		err = uv_poll_init(loop, &r->from_poll, from);
 	if (err == 0) {
 		r->open_handles = 1;
-		err = uv_poll_init(loop, &r->sink_poll, r->sink);
+		err = uv_poll_init(loop, &r->sink_poll, r->sink_ep);
 		if (err != 0) {
 			r->freed = true;
 			close(pane);
@@ -264,6 +291,8 @@ int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct out
 		close(pane);
 		if (r->sink >= 0)
 			close(r->sink);
+		if (r->sink_ep >= 0)
+			close(r->sink_ep);
 		free(r);
 		return err;
 	}

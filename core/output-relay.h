@@ -30,9 +30,8 @@ bool output_relay_sink_ok(int fd);
 
 /*
  * Starts relaying FROM (a pipe's read end, made non-blocking here) to SINK
- * (opened anew through /proc/self/fd: a description of the relay's own, so
- * the caller's, shared with the requester, is never made non-blocking; the
- * caller keeps its descriptor) and copying it to PANE (a pipe's write end).
+ * (dup'd: the caller keeps its own; its flags, shared with the requester's,
+ * are left alone) and copying it to PANE (a pipe's write end).
  * FROM and PANE are the relay's from now on, whatever the result; at FROM's
  * end (or on output_relay_free) it closes all three, so the pane's reader
  * sees the end only once every byte reached the sink. A sink nobody reads

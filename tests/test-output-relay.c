@@ -375,10 +375,9 @@ TEST(output_relay_leaves_the_sinks_description_blocking)
 }
 
 /*
- * A FIFO nobody reads any more when the relay starts is gone at once (it
- * cannot be opened anew for writing): the command's pipe is closed (its
- * first write gets EPIPE, SIGPIPE in airlock's commands) and the pane's
- * reader sees the end.
+ * A FIFO nobody reads any more when the relay starts is gone at once: the
+ * command's pipe is closed (its first write gets EPIPE, SIGPIPE in
+ * airlock's commands) and the pane's reader sees the end.
  */
 TEST(output_relay_with_a_fifo_nobody_reads_ends_the_pipe_at_once)
 {

@@ -1,7 +1,9 @@
 # An agent's pipe (stdio_fds, SPEC 8) that is a FIFO on a FUSE file system
-# whose server stops answering: the TUI checks the descriptor without asking
-# the server (its type from the cache), so it goes on serving other clients
-# at once, and the command's output reaches the FIFO. An fstat there waited
+# (mounted with default_permissions) whose server stops answering: the TUI
+# checks the descriptor without asking the server (its type from the
+# cache) and never opens it anew, so it goes on serving other clients at
+# once, and the command's output reaches the FIFO. An fstat there, or an
+# open of /proc/self/fd/N (its permission check asks the server), waited
 # on the server with the whole loop: every client, every key, stalled for
 # as long as the server liked. The file system is a small one of the test's
 # own speaking the raw FUSE protocol on /dev/fuse (root only: it mounts).
@@ -26,7 +28,7 @@ import ctypes, os, struct, sys, threading, time
 mnt, hang = sys.argv[1], sys.argv[2]
 fd = os.open("/dev/fuse", os.O_RDWR)
 libc = ctypes.CDLL(None, use_errno=True)
-opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd
+opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions" % fd
 if libc.mount(b"airlock-e2e", mnt.encode(), b"fuse", 6, opts.encode()) != 0:  # nosuid, nodev
     print("mount: errno %d" % ctypes.get_errno(), flush=True)
     sys.exit(1)
