@@ -549,6 +549,24 @@ TEST(pane_reflow_keeps_a_full_scrollback)
 	row = model__row(p, 0);
 	ASSERT(strncmp(row, "01992 ", 6) == 0 && strlen(row) == 150);
 	free(row);
+	pane_scroll(p, -1000000);
+	/* A last line of 1000 columns, not ended, in a pane three rows high and half as wide:
+	 * its first rows go up, and no old line makes room for them. */
+	char wide[1000];
+	memset(wide, 'w', sizeof wide);
+	pane_feed(p, wide, sizeof wide);
+	size_t before = p->sb_len;
+	pane_scroll(p, 1000000);
+	char *oldest = model__row(p, 0); /* the output pushed a few old lines out */
+	pane_scroll(p, -1000000);
+	pane_resize(p, 3, 100);
+	/* Two rows each: the old lines and the 4 above it ("more" one), and 7 of its 10 rows. */
+	ASSERT_EQ(p->sb_len, 2 * (before + 4) + 1 + 7);
+	pane_scroll(p, 1000000);
+	row = model__row(p, 0);
+	ASSERT(strncmp(row, oldest, 100) == 0);
+	free(row);
+	free(oldest);
 	pane_free(p);
 	return 0;
 }

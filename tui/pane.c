@@ -1040,10 +1040,10 @@ static void pane__set_size(struct pane *p, int rows, int cols)
 			pane__vterm_resize(p, p->rows + (int)run, p->cols);
 		/* Room for the screen's rows that go up: a resize drops no line of a full ring. */
 		pane__sb_set_cap(p, p->sb_len + (size_t)p->rows);
-		pane__clear_top_continuation(p);
 		pane__vterm_resize(p, pane__rows_from_cursor(p, cols), cols);
 		if (cols != old_cols)
 			pane__sb_rewrap(p);
+		pane__sb_set_cap(p, p->sb_len + (size_t)p->rows);
 		pane__vterm_resize(p, rows, cols);
 		/* What came back leaves no room behind: the ring is as big as what it holds. */
 		pane__sb_set_cap(p, p->sb_len);
