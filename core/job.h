@@ -89,10 +89,15 @@ int job_write(struct job *job, const char *buf, size_t len);
 /* Resizes the command's terminal (TIOCSWINSZ, which also sends SIGWINCH). */
 int job_resize(struct job *job, int rows, int cols);
 
-/* Sends SIGINT to the command's process group (and the terminal's foreground group). */
+/*
+ * Sends SIGINT to the command's process group (and the terminal's foreground
+ * group). Like job_kill and a timeout, it marks the job stopped: once the
+ * command ended, its relays (job_options.sinks) wait at most a second for a
+ * sink that takes nothing, and what is left is dropped.
+ */
 int job_interrupt(struct job *job);
 
-/* Sends SIGKILL to the command's process group. */
+/* Sends SIGKILL to the command's process group (and marks it stopped, as job_interrupt). */
 int job_kill(struct job *job);
 
 /*
