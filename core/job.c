@@ -459,6 +459,7 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 	int master, slave, err, report[2] = {-1, -1};
 	int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, stdio[3];
 	int sink[2] = {-1, -1}, rel[2][2] = {{-1, -1}, {-1, -1}};
+	bool one_sink;
 	struct job *job;
 	char **env;
 	pid_t parent = getpid();
@@ -470,6 +471,10 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 		return -errno;
 	if (opts->pipes && opts->sinks)
 		sink[0] = opts->stdout_sink, sink[1] = opts->stderr_sink;
+	/* Both into one pipe (2>&1): stderr shares stdout's, so the two keep their order. */
+	one_sink = sink[0] >= 0 && sink[1] >= 0 && output_relay_same_pipe(sink[0], sink[1]);
+	if (one_sink)
+		sink[1] = -1;
 	if (opts->pipes) {
 		/* A stream with a sink gets a pipe of its own: the relay reads it. */
 		if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0 ||
@@ -487,7 +492,7 @@ int job_start(uv_loop_t *loop, const struct job_options *opts, const struct job_
 		}
 		stdio[0] = in[0];
 		stdio[1] = sink[0] >= 0 ? rel[0][1] : outp[1];
-		stdio[2] = sink[1] >= 0 ? rel[1][1] : errp[1];
+		stdio[2] = one_sink ? rel[0][1] : sink[1] >= 0 ? rel[1][1] : errp[1];
 		master = outp[0];
 		slave = -1;
 		goto started_pipes;

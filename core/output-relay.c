@@ -72,6 +72,17 @@ bool output_relay_sink_ok(int fd)
 	       (stx.stx_mask & STATX_TYPE) != 0 && S_ISFIFO(stx.stx_mode);
 }
 
+bool output_relay_same_pipe(int a, int b)
+{
+	struct statx sa, sb;
+	int flags = AT_EMPTY_PATH | AT_STATX_DONT_SYNC; /* as in output_relay_sink_ok */
+
+	return statx(a, "", flags, STATX_TYPE | STATX_INO, &sa) == 0 &&
+	       statx(b, "", flags, STATX_TYPE | STATX_INO, &sb) == 0 && S_ISFIFO(sa.stx_mode) &&
+	       sa.stx_ino == sb.stx_ino && sa.stx_dev_major == sb.stx_dev_major &&
+	       sa.stx_dev_minor == sb.stx_dev_minor;
+}
+
 /*
  * An epoll descriptor that is readable when SINK takes more (or its reader
  * went away): -errno if none could be made.

@@ -29,6 +29,13 @@ struct output_relay;
 bool output_relay_sink_ok(int fd);
 
 /*
+ * Whether A and B write to the same pipe (`2>&1`, or a FIFO opened twice):
+ * a command's stdout and stderr then go through one pipe and one relay, so
+ * they keep the order the command wrote them in, as in a shell.
+ */
+bool output_relay_same_pipe(int a, int b);
+
+/*
  * Starts relaying FROM (a pipe's read end, made non-blocking here) to SINK
  * (dup'd: the caller keeps its own; its flags, shared with the requester's,
  * are left alone) and copying it to PANE (a pipe's write end).

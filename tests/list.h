@@ -337,6 +337,7 @@ UNIT(output_relay_waits_for_a_slow_sink, 30)
 UNIT(output_relay_ends_the_pipe_when_the_sink_goes_away, 30)
 UNIT(output_relay_takes_only_pipes_as_sinks, 10)
 UNIT(output_relay_refuses_a_fifo_open_for_reading_too, 10)
+UNIT(output_relay_knows_one_pipe_named_twice, 10)
 UNIT(output_relay_leaves_the_sinks_description_blocking, 10)
 UNIT(output_relay_with_a_fifo_nobody_reads_ends_the_pipe_at_once, 10)
 

@@ -333,6 +333,28 @@ TEST(output_relay_refuses_a_fifo_open_for_reading_too)
 	return 0;
 }
 
+/* One pipe named twice (a dup, or a FIFO opened twice) is the same pipe; two pipes are not. */
+TEST(output_relay_knows_one_pipe_named_twice)
+{
+	int p[2], q[2], d, f1, f2, rd;
+
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(q, O_CLOEXEC), 0);
+	d = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
+	ASSERT_EQ(mkfifo("fifo", 0600), 0);
+	rd = open("fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	f1 = open("fifo", O_WRONLY | O_CLOEXEC);
+	f2 = open("fifo", O_WRONLY | O_CLOEXEC);
+	ASSERT(d >= 0 && rd >= 0 && f1 >= 0 && f2 >= 0);
+	ASSERT(output_relay_same_pipe(p[1], d));
+	ASSERT(output_relay_same_pipe(p[1], p[0]));
+	ASSERT(output_relay_same_pipe(f1, f2));
+	ASSERT(!output_relay_same_pipe(p[1], q[1]));
+	ASSERT(!output_relay_same_pipe(p[1], f1));
+	close(p[0]), close(p[1]), close(q[0]), close(q[1]), close(d), close(rd), close(f1), close(f2);
+	return 0;
+}
+
 /* Stops LOOP (a deadline). */
 static void relay_test_stop_loop(uv_timer_t *t)
 {

@@ -11,7 +11,9 @@
 #    event comes (124, 130) and the TUI lets go of every descriptor (they
 #    used to wait for the reader for ever, the pane running, its client's
 #    pipes held);
-#  - the TUI answers other clients meanwhile.
+#  - the TUI answers other clients meanwhile;
+#  - stdout and stderr into one pipe (2>&1) keep the order the command
+#    wrote them in, as in a shell (two relays reordered them).
 . "$(dirname "$0")/tui-lib.sh"
 
 e2e_agent_setup 60
@@ -149,6 +151,13 @@ EOF
 sum=$(submit -- sh -c 'head -c 2000000 /dev/urandom | tee /dev/stderr; exit 0' 2>"$e2e_dir/err" </dev/null |
 	{ sleep 2; sha256sum; })
 [ "$sum" = "$(sha256sum <"$e2e_dir/err")" ] || fail "a slow reader did not get every byte"
+
+# 2>&1 into a pipe: one stream, in the command's order.
+script='for i in $(seq 2000); do echo out$i; echo err$i >&2; done'
+submit -- sh -c "$script" 2>&1 </dev/null | cat >"$e2e_dir/mixed"
+sh -c "$script" >"$e2e_dir/want" 2>&1
+cmp -s "$e2e_dir/mixed" "$e2e_dir/want" ||
+	fail "2>&1 into a pipe came out of order: $(diff "$e2e_dir/mixed" "$e2e_dir/want" 2>/dev/null | head -3)"
 
 t send-keys -t e2e C-q
 wait_for "AIRLOCK-EXITED 0"
