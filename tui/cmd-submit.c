@@ -26,6 +26,7 @@
 #include "tui/cli.h"
 
 #include "core/agent-server.h"
+#include "core/output-relay.h"
 #include "core/protocol.h"
 #include "core/read-all.h"
 #include "core/xmalloc.h"
@@ -788,12 +789,10 @@ static size_t submit_stdio_fds(int streams[2])
 {
 	size_t n = 0;
 
-	for (int k = 0; k < 2; k++) {
-		struct stat st;
-
-		if (fstat(k == 0 ? STDOUT_FILENO : STDERR_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
+	/* The TUI's own rule: a pipe's writing end, open for writing only (1<>fifo is not). */
+	for (int k = 0; k < 2; k++)
+		if (output_relay_sink_ok(k == 0 ? STDOUT_FILENO : STDERR_FILENO))
 			streams[n++] = k == 0 ? PROTOCOL_STDOUT : PROTOCOL_STDERR;
-	}
 	return n;
 }
 

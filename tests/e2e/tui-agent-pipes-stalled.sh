@@ -5,7 +5,8 @@
 #    of the client's descriptor made the pipe non-blocking for all its
 #    writers);
 #  - a FIFO open for reading and writing is refused (a reader of its own:
-#    kept by the TUI it would hide the real reader's going away);
+#    kept by the TUI it would hide the real reader's going away), and
+#    `airlock submit` does not send one (its output comes as events);
 #  - a reader that never reads holds the command back as in a shell, but
 #    its timeout, a cancel, or its client going away still end it: the exit
 #    event comes (124, 130) and the TUI lets go of every descriptor (they
@@ -151,6 +152,15 @@ EOF
 sum=$(submit -- sh -c 'head -c 2000000 /dev/urandom | tee /dev/stderr; exit 0' 2>"$e2e_dir/err" </dev/null |
 	{ sleep 2; sha256sum; })
 [ "$sum" = "$(sha256sum <"$e2e_dir/err")" ] || fail "a slow reader did not get every byte"
+
+# A stdout that is a FIFO open for reading and writing (1<>fifo) is not
+# sent (the TUI refuses it): its output comes as output events instead.
+mkfifo "$e2e_dir/rwfifo"
+exec 8<>"$e2e_dir/rwfifo"
+submit -- echo through-events </dev/null 1<>"$e2e_dir/rwfifo" || fail "submit 1<>fifo exited $?"
+read -r -t 10 line <&8
+exec 8>&-
+[ "$line" = through-events ] || fail "submit 1<>fifo: $line"
 
 # 2>&1 into a pipe: one stream, in the command's order.
 script='for i in $(seq 2000); do echo out$i; echo err$i >&2; done'
