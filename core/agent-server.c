@@ -510,6 +510,12 @@ static void agent_server_take_fds(struct agent_server_client *c, const char *buf
 	}
 	if (first > last) /* no line starts in BUF (it ends the one under way) */
 		first = last;
+	/*
+	 * Lines before the splitter's next were all dispatched (none waits in a
+	 * backlog while reading goes on): what no later line can claim goes now,
+	 * not to take the room of what came with BUF.
+	 */
+	agent_server_drop_stale_fds(c, c->next_line);
 	while (uv_pipe_pending_count(&c->pipe) > 0) {
 		uv_pipe_t *tmp = xcalloc(1, sizeof *tmp);
 		uv_os_fd_t fd;

@@ -69,7 +69,8 @@ static void test_agent_exec(void *data, uint64_t client, const struct protocol_r
 		char *line = xasprintf("%s\n", req->id);
 
 		for (int k = 0; k < 2; k++)
-			if (req->stdio_fd[k] >= 0 && write(req->stdio_fd[k], line, strlen(line)) < 0)
+			if (req->stdio_fd[k] >= 0 &&
+			    write(req->stdio_fd[k], line, strlen(line)) < 0)
 				abort();
 		agent_server_send(s, client, protocol_event_exit(req->id, 0, false));
 		free(line);
@@ -870,8 +871,9 @@ TEST(agent_server_descriptors_go_with_their_own_line)
 	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"c\",\"event\":\"error\",\"message\":\"no such "
 	                                "request\"}"),
 	          0);
-	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"x\",\"op\":\"exec\",\"command\":[\"fds\"],"
-	                                  "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	ASSERT_EQ(test_agent_send_fds(fd,
+	                              "{\"id\":\"x\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                              "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
 	                              &b[1], 1),
 	          0);
 	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"x\",\"event\":\"exit\",\"code\":0,"
@@ -883,8 +885,9 @@ TEST(agent_server_descriptors_go_with_their_own_line)
 
 	/* Two sent, one named: the other is not the next line's. */
 	int cd[2] = {c[1], d[1]};
-	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"y\",\"op\":\"exec\",\"command\":[\"fds\"],"
-	                                  "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	ASSERT_EQ(test_agent_send_fds(fd,
+	                              "{\"id\":\"y\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                              "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
 	                              cd, 2),
 	          0);
 	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"y\",\"event\":\"exit\",\"code\":0,"
@@ -904,8 +907,9 @@ TEST(agent_server_descriptors_go_with_their_own_line)
 	ASSERT_EQ(test_agent_puts(fd, "{\"id\":\"s\",\"op\":\"exec\",\"command\":[\"seq\"],"
 	                              "\"cwd\":\"/\"}\n"),
 	          0);
-	ASSERT_EQ(test_agent_send_fds(fd, "{\"id\":\"v\",\"op\":\"exec\",\"command\":[\"fds\"],"
-	                                  "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	ASSERT_EQ(test_agent_send_fds(fd,
+	                              "{\"id\":\"v\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                              "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
 	                              &e[1], 1),
 	          0);
 	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"s\",\"event\":\"output\",\"stream\":\"stdout\","
@@ -920,8 +924,27 @@ TEST(agent_server_descriptors_go_with_their_own_line)
 	close(e[1]);
 	ASSERT_EQ(test_agent_pipe_is(e[0], "v\n"), 0);
 
+	/* Four sent with a blank line (no request) take no room from the next line's. */
+	close(a[0]), close(b[0]);
+	ASSERT_EQ(pipe2(a, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(b, O_CLOEXEC), 0);
+	int four[4] = {a[1], a[1], a[1], a[1]};
+	ASSERT_EQ(test_agent_send_fds(fd, "\n", four, 4), 0);
+	ASSERT_EQ(test_agent_send_fds(fd,
+	                              "{\"id\":\"w\",\"op\":\"exec\",\"command\":[\"fds\"],"
+	                              "\"cwd\":\"/\",\"stdio_fds\":[\"stdout\"]}\n",
+	                              &b[1], 1),
+	          0);
+	ASSERT_EQ(test_agent_expect(fd, "{\"id\":\"w\",\"event\":\"exit\",\"code\":0,"
+	                                "\"sandboxed\":false}"),
+	          0);
+	close(a[1]), close(b[1]);
+	ASSERT_EQ(test_agent_pipe_is(b[0], "w\n"), 0);
+	ASSERT_EQ(test_agent_pipe_is(a[0], "EOF"), 0);
+	close(a[0]), close(b[0]);
+
 	close(fd);
-	close(a[0]), close(b[0]), close(c[0]), close(d[0]), close(e[0]);
+	close(c[0]), close(d[0]), close(e[0]);
 	test_agent_stop(pid);
 	free(path);
 	return 0;
