@@ -52,7 +52,11 @@ struct output_relay {
 	uint64_t unshown, moved;
 	int open_handles;
 	bool finished, freed, sink_gone, waiting_sink;
+	bool big; /* FROM was made OUTPUT_RELAY_PIPE large (counted in output_relay__big) */
 };
+
+/* Relays whose command's pipe is OUTPUT_RELAY_PIPE large now. */
+static int output_relay__big;
 
 bool output_relay_sink_ok(int fd)
 {
@@ -120,6 +124,9 @@ static void output_relay__closed(uv_handle_t *h)
 		return;
 	if (r->from >= 0)
 		close(r->from);
+	if (r->big)
+		output_relay__big--;
+	r->big = false;
 	if (r->sink >= 0)
 		close(r->sink);
 	if (r->sink_ep >= 0)
@@ -283,8 +290,6 @@ int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct out
 	}
 	fcntl(from, F_SETFL, fcntl(from, F_GETFL) | O_NONBLOCK);
 	fcntl(pane, F_SETFL, fcntl(pane, F_GETFL) | O_NONBLOCK);
-	fcntl(from, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
-	fcntl(pane, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE);
 	if (err == 0)
 		err = uv_poll_init(loop, &r->from_poll, from);
 	if (err == 0) {
@@ -308,6 +313,17 @@ int output_relay_start(uv_loop_t *loop, int from, int sink, int pane, struct out
 		return err;
 	}
 	r->open_handles = 2;
+	/*
+	 * A larger pipe for the command moves a flood in fewer, larger steps
+	 * (0.81x a bare pipeline's pace at 64 KiB, 1.06x at 1 MiB); but the
+	 * kernel counts pipe memory per user and gives every new pipe of the
+	 * user one page past a limit (64 MiB by default), so only so many.
+	 */
+	if (output_relay__big < OUTPUT_RELAY_BIG_PIPES &&
+	    fcntl(from, F_SETPIPE_SZ, OUTPUT_RELAY_PIPE) >= 0) {
+		r->big = true;
+		output_relay__big++;
+	}
 	uv_poll_start(&r->from_poll, UV_READABLE, output_relay__on_from);
 	*out = r;
 	return 0;

@@ -18,8 +18,9 @@ struct output_relay;
 
 /* Bytes the relay moves before it lets the loop turn. */
 #define OUTPUT_RELAY_TURN (4u * 1024 * 1024)
-/* The capacity asked for the command's pipe and the pane's. */
-#define OUTPUT_RELAY_PIPE (1024 * 1024)
+/* The capacity asked for the command's pipe, for at most so many relays at a time. */
+#define OUTPUT_RELAY_PIPE      (1024 * 1024)
+#define OUTPUT_RELAY_BIG_PIPES 16
 
 /*
  * Whether FD can be a relay's sink: a pipe's (FIFO's) writing end. Anything else (a

@@ -195,7 +195,16 @@ static void launch__show(struct job *job, struct pane *p, const char *buf, size_
 	 * going first when it falls behind (said in the pane at the end).
 	 * Anything else waits for its pane (its output exists nowhere else).
 	 */
-	if (full && p->pipes && p->obs.output != NULL && p->pending_len > PANE_PENDING_MAX / 2) {
+	if (launch_relayed(p)) {
+		/*
+		 * Output that also goes to the agent's pipes is sampled: past a
+		 * short queue the pane stops reading, its pipe fills, and the
+		 * relays leave the rest of the flood out of its copy (counted),
+		 * so the emulator takes a frame's share, not all the loop's time.
+		 */
+		full = p->pending_len >= PANE_RELAYED_PENDING;
+	} else if (full && p->pipes && p->obs.output != NULL &&
+	           p->pending_len > PANE_PENDING_MAX / 2) {
 		size_t keep = PANE_PENDING_MAX / 2, drop = p->pending_len - keep;
 
 		memmove(p->pending, p->pending + drop, keep);
@@ -209,6 +218,11 @@ static void launch__show(struct job *job, struct pane *p, const char *buf, size_
 	}
 	p->tui->pending = true; /* fed in steps by the loop (tui.c) */
 	tui_pane_changed(p->tui, p);
+}
+
+bool launch_relayed(const struct pane *p)
+{
+	return p->sinks && p->sink[0] >= 0 && p->sink[1] >= 0;
 }
 
 /* Bytes from a pane's command (its terminal, or its stdout). */

@@ -1271,7 +1271,8 @@ void tui_flush(struct tui *t, uint64_t budget_ns)
 			continue;
 		if (pane_flush_for(p, budget_ns / (uint64_t)busy) > 0)
 			t->pending = true;
-		if (p->paused && p->pending_len < PANE_PENDING_MAX / 2) {
+		if (p->paused && p->pending_len < (launch_relayed(p) ? PANE_RELAYED_PENDING
+		                                                    : PANE_PENDING_MAX) / 2) {
 			p->paused = false;
 			if (p->job != NULL)
 				job_resume(p->job);
@@ -1280,13 +1281,14 @@ void tui_flush(struct tui *t, uint64_t budget_ns)
 	}
 }
 
-/* Bytes queued in all panes, not yet through the emulator. */
+/* Bytes queued in all panes but relayed ones (launch_relayed), not yet through the emulator. */
 static size_t tui__pending_bytes(const struct tui *t)
 {
 	size_t n = 0;
 
 	for (int i = 0; i < t->n_panes; i++)
-		n += t->panes[i]->pending_len;
+		if (!launch_relayed(t->panes[i])) /* a sample: fed when a frame is due */
+			n += t->panes[i]->pending_len;
 	return n;
 }
 

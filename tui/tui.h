@@ -36,6 +36,11 @@ struct proxy_session;
 #define PANE_SCROLLBACK_REFLOW_MAX (16 * PANE_SCROLLBACK_LINES) /* what a narrowed one may hold */
 #define PANE_OUTPUT_TAIL      65536     /* bytes kept for the on-failure check */
 #define PANE_PENDING_MAX      (1 << 20) /* output queued between two frames */
+/*
+ * The queue of a pane whose output all goes to an agent's pipes as well
+ * (launch_relayed): its pane shows a sample, read at the pace of frames.
+ */
+#define PANE_RELAYED_PENDING  (128 * 1024)
 #define INPUT_HISTORY_MAX     1000
 #define INPUT_MAX_CHARS       4096
 
@@ -654,6 +659,12 @@ void launch_git_reports(struct pane *p, const struct job *job);
 void launch_cancel(struct tui *t, int id);
 /* Lets go of what P's launch holds (its observer is freed, never called again). */
 void launch_drop(struct pane *p);
+/*
+ * Whether all of P's output goes to its agent's pipes through relays
+ * (stdio_fds, SPEC 8): its pane then only samples it (PANE_RELAYED_PENDING;
+ * a paused pane leaves its relays' copies out), never holding the agent back.
+ */
+bool launch_relayed(const struct pane *p);
 /* Starts P's command now, SANDBOXED or not (no decision). Returns 0 or -errno. */
 int launch_start(struct pane *p, bool sandboxed);
 /* P's command ended with STATUS (SIGNAL when killed): record it, maybe ask to retry. */
