@@ -553,6 +553,44 @@ static bool pane__plain(struct pane *p, const char *buf, size_t len)
 	return true;
 }
 
+/*
+ * Puts libvterm's cursor back on its screen. libvterm 0.3.3 keeps the
+ * cursor DECSC (ESC 7) saved as it was when a resize makes the screen
+ * smaller, and DECRC (ESC 8) puts it back unchecked, outside the screen:
+ * the next character then writes the line info past its end (a heap
+ * overflow in putglyph). Every CSI sequence ends by bringing the cursor
+ * within the screen (within the margins in origin mode): TBC 1 (clear
+ * line tab stops) does nothing else.
+ */
+static void pane__cursor_in_bounds(struct pane *p)
+{
+	VTermPos pos;
+
+	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
+	if (pos.row < 0 || pos.row >= p->rows || pos.col < 0 || pos.col >= p->cols)
+		vterm_input_write(p->vt, "\033[1g", 4);
+}
+
+/*
+ * Gives BUF to libvterm, a write ending after each '8': the final byte of
+ * ESC 8, after which the cursor is checked (ESC 8 is the only restore of
+ * the saved cursor that libvterm does not clamp; the parser is back in
+ * its ground state right after it).
+ */
+static void pane__write(struct pane *p, const char *buf, size_t len)
+{
+	const char *end = buf + len;
+
+	while (buf < end) {
+		const char *eight = memchr(buf, '8', (size_t)(end - buf));
+		size_t n = eight != NULL ? (size_t)(eight + 1 - buf) : (size_t)(end - buf);
+		vterm_input_write(p->vt, buf, n);
+		buf += n;
+		if (eight != NULL)
+			pane__cursor_in_bounds(p);
+	}
+}
+
 /* The number of screen rows a line of N characters takes in COLS columns. */
 static int pane__rows_of(size_t n, int cols)
 {
@@ -579,12 +617,12 @@ static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
 	first_nl = memchr(buf, '\n', len);
 	if (first_nl == NULL)
 		return false;
-	vterm_input_write(p->vt, buf, (size_t)(first_nl + 1 - buf));
+	pane__write(p, buf, (size_t)(first_nl + 1 - buf));
 	buf = first_nl + 1;
 	len = (size_t)(end - buf);
 	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
 	if (pos.row != p->rows - 1 || pos.col != 0 || !vterm_screen_is_eol(p->vs, pos)) {
-		vterm_input_write(p->vt, buf, len);
+		pane__write(p, buf, len);
 		return true;
 	}
 	for (const char *s = buf; s < end;) {
@@ -596,7 +634,7 @@ static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
 		s = nl + 1;
 	}
 	if (visual <= p->rows) {
-		vterm_input_write(p->vt, buf, len);
+		pane__write(p, buf, len);
 		return true;
 	}
 
@@ -637,7 +675,7 @@ static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
 	}
 	/* The rest, on a cleared screen from its top-left corner. */
 	vterm_input_write(p->vt, "\033[H\033[2J", 7);
-	vterm_input_write(p->vt, s, (size_t)(end - s));
+	pane__write(p, s, (size_t)(end - s));
 	p->flood_chunks++;
 	return true;
 }
@@ -646,7 +684,7 @@ static bool pane__feed_flood(struct pane *p, const char *buf, size_t len)
 static void pane__emulate(struct pane *p, const char *buf, size_t len)
 {
 	if (!pane__feed_flood(p, buf, len))
-		vterm_input_write(p->vt, buf, len);
+		pane__write(p, buf, len);
 }
 
 /* Feeds the queued output. */
@@ -734,6 +772,8 @@ static void pane__text_append(struct pane_cell **buf, size_t *len, size_t *cap,
 	if (line->wrapped && next != NULL && n > 0 && line->cells[n - 1].ch == 0 &&
 	    line->cells[n - 1].width == 1 && next->ncells > 0 && next->cells[0].width == 2)
 		n--;
+	if (n == 0)
+		return; /* *BUF may be NULL yet */
 	if (*len + (size_t)n > *cap) {
 		*cap = (*len + (size_t)n) * 2;
 		*buf = xreallocarray(*buf, *cap, sizeof **buf);
@@ -765,7 +805,8 @@ static size_t pane__sb_add_text(struct pane *p, const struct pane_cell *cells, s
 			take = 2; /* a one-column pane: the character with its right half */
 		last = pos + take >= n;
 		struct pane_line *line = pane__sb_add(p, (int)take);
-		memcpy(line->cells, cells + pos, take * sizeof line->cells[0]);
+		if (take > 0) /* CELLS is NULL for no text */
+			memcpy(line->cells, cells + pos, take * sizeof line->cells[0]);
 		line->wrapped = !last || wrapped;
 		pos += take;
 		lines++;
