@@ -219,17 +219,24 @@ static bool relay_test_is_pattern(const unsigned char *buf, size_t len)
 	return true;
 }
 
+/* Runs RT; 0 when the writer ended well and the sink got the whole pattern, to its end. */
+static int relay_test_run_whole(struct relay_test *rt)
+{
+	ASSERT_EQ(relay_test_run(rt), 0);
+	ASSERT_EQ(rt->writer, 0);
+	ASSERT(rt->sink_eof);
+	ASSERT_EQ(rt->sink_len, RELAY_TEST_TOTAL);
+	ASSERT(relay_test_is_pattern(rt->sink, rt->sink_len));
+	return 0;
+}
+
 /* Both read at once: each gets every byte, and the pane's end comes after the sink has them all. */
 TEST(output_relay_gives_the_sink_every_byte_and_the_pane_a_copy)
 {
 	struct relay_test rt = {0};
 
-	ASSERT_EQ(relay_test_run(&rt), 0);
-	ASSERT_EQ(rt.writer, 0);
-	ASSERT(rt.sink_eof);
+	ASSERT_EQ(relay_test_run_whole(&rt), 0);
 	ASSERT(rt.pane_eof);
-	ASSERT_EQ(rt.sink_len, RELAY_TEST_TOTAL);
-	ASSERT(relay_test_is_pattern(rt.sink, rt.sink_len));
 	ASSERT_EQ(rt.sink_in_pipe_at_pane_eof, RELAY_TEST_TOTAL);
 	/* Every byte is in the pane's copy or counted as left out of it. */
 	ASSERT_EQ(rt.pane_len + rt.unshown, RELAY_TEST_TOTAL);
@@ -246,12 +253,8 @@ TEST(output_relay_leaves_out_what_a_full_pane_cannot_take)
 {
 	struct relay_test rt = {.pane_paused = true};
 
-	ASSERT_EQ(relay_test_run(&rt), 0);
-	ASSERT_EQ(rt.writer, 0);
-	ASSERT(rt.sink_eof);
+	ASSERT_EQ(relay_test_run_whole(&rt), 0);
 	ASSERT(rt.pane_eof);
-	ASSERT_EQ(rt.sink_len, RELAY_TEST_TOTAL);
-	ASSERT(relay_test_is_pattern(rt.sink, rt.sink_len));
 	ASSERT(rt.pane_len > 0);
 	ASSERT(rt.pane_len <= OUTPUT_RELAY_PIPE);
 	ASSERT(relay_test_is_pattern(rt.pane, rt.pane_len));
@@ -266,11 +269,7 @@ TEST(output_relay_waits_for_a_slow_sink)
 {
 	struct relay_test rt = {.sink_step = 256 * 1024};
 
-	ASSERT_EQ(relay_test_run(&rt), 0);
-	ASSERT_EQ(rt.writer, 0);
-	ASSERT(rt.sink_eof);
-	ASSERT_EQ(rt.sink_len, RELAY_TEST_TOTAL);
-	ASSERT(relay_test_is_pattern(rt.sink, rt.sink_len));
+	ASSERT_EQ(relay_test_run_whole(&rt), 0);
 	ASSERT_EQ(rt.pane_len + rt.unshown, RELAY_TEST_TOTAL);
 	free(rt.sink);
 	free(rt.pane);
