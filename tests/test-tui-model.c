@@ -528,20 +528,34 @@ static uint32_t model__rand(uint64_t *state)
 TEST(pane_survives_random_bytes_and_resizes)
 {
 	/* What 20 panes of `head -c 2000000 /dev/urandom` tiled at 100x30 get: random bytes
-	 * in chunks (ESC a little more often, so that ESC 7 / ESC 8 come up within a few
-	 * chunks as they do over megabytes), the pane resized between chunks to tiles of
-	 * 20 to 119 columns and 1 to 30 rows. Under ASan, any read or write out of
-	 * libvterm's screen fails the test. */
+	 * in chunks, the pane resized between chunks to tiles of 20 to 119 columns and 1 to
+	 * 30 rows. Among the bytes, ESC and a few sequences come more often than by chance
+	 * (the cursor saved and restored, the alternate screen, margins, origin and insert
+	 * modes, double-width lines, a C1 control in UTF-8), so that a few chunks meet what
+	 * megabytes would. Under ASan, any access out of libvterm's screen fails the test;
+	 * a walk that never ends, its time limit. */
+	static const char *const seqs[] = {
+	    "\0337",      "\0338",       "\033[?1049h", "\033[?1049l", "\033[?6h", "\033[?6l",
+	    "\033[4h",    "\033#6",      "\033[?69h",   "\033[5;20r",  "\033[3;30s", "\xc2\x85",
+	    "\r\n",       "\xe4\xb8\x80"};
 	static char buf[2048];
 
-	for (uint64_t seed = 1; seed <= 8; seed++) {
+	for (uint64_t seed = 1; seed <= 12; seed++) {
 		uint64_t st = seed * 0x9E3779B97F4A7C15ull;
 		struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 30, 100);
 		for (int it = 0; it < 40; it++) {
-			size_t n = 1 + model__rand(&st) % sizeof buf;
-			for (size_t i = 0; i < n; i++) {
+			size_t n = 1 + model__rand(&st) % (sizeof buf - 16);
+			for (size_t i = 0; i < n;) {
 				uint32_t r = model__rand(&st);
-				buf[i] = r % 32 == 0 ? '\033' : (char)(r >> 8);
+				if (r % 32 == 0) {
+					buf[i++] = '\033';
+				} else if (r % 32 == 1) {
+					const char *q = seqs[(r >> 8) % (sizeof seqs / sizeof seqs[0])];
+					memcpy(buf + i, q, strlen(q));
+					i += strlen(q);
+				} else {
+					buf[i++] = (char)(r >> 8);
+				}
 			}
 			pane_feed(p, buf, n);
 			ASSERT(p->cursor.row >= 0 && p->cursor.row < p->rows);
@@ -552,6 +566,68 @@ TEST(pane_survives_random_bytes_and_resizes)
 		}
 		pane_free(p);
 	}
+	return 0;
+}
+
+TEST(pane_alternate_screen_resizes_with_a_wrapped_top_row)
+{
+	/* 40 characters on the alternate screen of 3 rows of 10: its top row continues a
+	 * line; libvterm 0.3.3 walked up past row 0 on the resize (the normal screen's row
+	 * 0 was cleared, the alternate one's not). */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);
+	const char *s = "\033[?1049habcdefghijklmnopqrstuvwxyz0123456789ABCD";
+
+	pane_feed(p, s, strlen(s));
+	pane_resize(p, 3, 20);
+	pane_resize(p, 2, 7);
+	/* And after it is left: libvterm reflows the alternate screen, shown or not. */
+	pane_feed(p, "abcdefghijklmnopqrstuvwxyz\033[?1049l", 34);
+	pane_resize(p, 3, 9);
+	pane_resize(p, 2, 12);
+	ASSERT(!p->altscreen);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_margins_follow_a_smaller_screen)
+{
+	/* Rows 20 to 25 as the scroll region of 30, the pane shrinks to 10 rows: libvterm
+	 * 0.3.3 kept the top margin at row 20 and a scroll moved rows from outside the
+	 * screen (a negative memmove). The margins are reset on a resize. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 30, 100);
+	const char *a = "\033[20;25r", *b = "\033[?6h\033[Hab\r\ncd\033Dab\033M\033[Lzz\n\n\n\033[S\033[T";
+	char *row;
+
+	pane_feed(p, a, strlen(a));
+	pane_feed(p, "\033[3;7Hx", 7);
+	pane_resize(p, 10, 30);
+	/* The cursor stays where it was. */
+	ASSERT_EQ(p->cursor.row, 2);
+	ASSERT_EQ(p->cursor.col, 7);
+	pane_feed(p, "y", 1);
+	row = model__row(p, 2);
+	ASSERT_STR_EQ(row, "      xy");
+	free(row);
+	pane_feed(p, b, strlen(b));
+	ASSERT(p->cursor.row >= 0 && p->cursor.row < p->rows);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_c1_control_in_utf8_keeps_the_cursor_on_the_screen)
+{
+	/* U+0085 (C2 85) is one column wide to the left for libvterm 0.3.3: from column 0
+	 * the cursor went to -1, and insert mode moved cells from outside the row. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 4, 20);
+	const char *s = "\033[4h\r\xc2\x85xy";
+
+	pane_feed(p, s, strlen(s));
+	ASSERT(p->cursor.col >= 0 && p->cursor.col < p->cols);
+	/* The lead byte C2 held through an escape sequence, and from one write to the next. */
+	pane_feed(p, "\r\xc2\033[m", 6);
+	pane_feed(p, "\x85z", 2);
+	ASSERT(p->cursor.col >= 0 && p->cursor.col < p->cols);
+	pane_free(p);
 	return 0;
 }
 

@@ -367,7 +367,10 @@ static int pane__sb_popline(int cols, VTermScreenCell *cells, void *user)
 			size_t n = pane_cell_chars(p, pc, chars);
 			for (size_t k = 0; k < n && k < VTERM_MAX_CHARS_PER_CELL; k++)
 				c->chars[k] = chars[k];
-			c->width = (char)pc->width;
+			/* libvterm steps over a line by its cells' widths: a width of 0 (the right
+			 * half of a wide character whose left half is not in the line, or what
+			 * libvterm made of a C1 control) would never end the walk. */
+			c->width = pc->width > 0 ? (char)pc->width : 1;
 			c->attrs.bold = !!(pc->attrs & PANE_ATTR_BOLD);
 			c->attrs.underline = !!(pc->attrs & PANE_ATTR_UNDERLINE);
 			c->attrs.italic = !!(pc->attrs & PANE_ATTR_ITALIC);
@@ -426,8 +429,9 @@ static int pane__settermprop(VTermProp prop, VTermValue *val, void *user)
 	if (prop == VTERM_PROP_CURSORVISIBLE)
 		p->cursor_visible = val->boolean;
 	if (prop == VTERM_PROP_ALTSCREEN) {
-		/* Called before the switch: the line info is still the normal screen's. */
-		if (val->boolean && !p->altscreen)
+		/* Called before the switch: the line info is still the screen shown. libvterm
+		 * reflows the screen not shown as well on a resize: its row 0 is cleared too. */
+		if (val->boolean != p->altscreen)
 			pane__clear_top_continuation(p);
 		p->altscreen = val->boolean;
 	}
@@ -554,13 +558,17 @@ static bool pane__plain(struct pane *p, const char *buf, size_t len)
 }
 
 /*
- * Puts libvterm's cursor back on its screen. libvterm 0.3.3 keeps the
- * cursor DECSC (ESC 7) saved as it was when a resize makes the screen
- * smaller, and DECRC (ESC 8) puts it back unchecked, outside the screen:
- * the next character then writes the line info past its end (a heap
- * overflow in putglyph). Every CSI sequence ends by bringing the cursor
- * within the screen (within the margins in origin mode): TBC 1 (clear
- * line tab stops) does nothing else.
+ * Puts libvterm's cursor back on its screen. libvterm 0.3.3 lets it off in
+ * two ways: it keeps the cursor DECSC (ESC 7) saved as it was when a
+ * resize makes the screen smaller, and DECRC (ESC 8, the only restore it
+ * does not clamp) puts it back unchecked, below or right of the screen,
+ * where the next character writes the line info past its end (a heap
+ * overflow in putglyph); and it takes a C1 control sent as UTF-8 (U+0080
+ * to U+009F, C2 80 to C2 9F) for text one column wide to the left (width
+ * -1), which moves the cursor to column -1 from column 0, where insert
+ * mode then moves cells from outside the row. Every CSI sequence ends by
+ * bringing the cursor within the screen (within the margins in origin
+ * mode): TBC 1 (clear line tab stops) does nothing else.
  */
 static void pane__cursor_in_bounds(struct pane *p)
 {
@@ -572,23 +580,41 @@ static void pane__cursor_in_bounds(struct pane *p)
 }
 
 /*
- * Gives BUF to libvterm, a write ending after each '8': the final byte of
- * ESC 8, after which the cursor is checked (ESC 8 is the only restore of
- * the saved cursor that libvterm does not clamp; the parser is back in
- * its ground state right after it).
+ * Whether BUF[I] may end what moves libvterm's cursor off its screen: '8'
+ * (ESC 8), or, once the pane has had a byte C2, any byte 0x80 to 0x9F (the
+ * last of a C1 control in UTF-8: libvterm's decoder keeps a lead byte
+ * through controls and escape sequences, and from one write to the next).
+ */
+static bool pane__may_move_off(const struct pane *p, const char *buf, size_t i)
+{
+	unsigned char c = (unsigned char)buf[i];
+
+	return c == '8' || (p->saw_c2 && c >= 0x80 && c < 0xa0);
+}
+
+/*
+ * Gives BUF to libvterm, a write ending after each byte that may move the
+ * cursor off the screen, after which the cursor is checked (the parser is
+ * in its ground state when one did: the sequence was done, or the text
+ * written).
  */
 static void pane__write(struct pane *p, const char *buf, size_t len)
 {
-	const char *end = buf + len;
+	size_t start = 0;
 
-	while (buf < end) {
-		const char *eight = memchr(buf, '8', (size_t)(end - buf));
-		size_t n = eight != NULL ? (size_t)(eight + 1 - buf) : (size_t)(end - buf);
-		vterm_input_write(p->vt, buf, n);
-		buf += n;
-		if (eight != NULL)
-			pane__cursor_in_bounds(p);
+	if (!p->saw_esc && memchr(buf, 0x1b, len) != NULL)
+		p->saw_esc = true;
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)buf[i] == 0xc2)
+			p->saw_c2 = true;
+		if (!pane__may_move_off(p, buf, i))
+			continue;
+		vterm_input_write(p->vt, buf + start, i + 1 - start);
+		start = i + 1;
+		pane__cursor_in_bounds(p);
 	}
+	if (start < len)
+		vterm_input_write(p->vt, buf + start, len - start);
 }
 
 /* The number of screen rows a line of N characters takes in COLS columns. */
@@ -1011,11 +1037,11 @@ static void pane__vterm_resize(struct pane *p, int rows, int cols)
 
 	rz.rows = p->rows;
 	rz.cont = xcalloc((size_t)p->rows, sizeof *rz.cont);
-	if (!p->altscreen) {
-		pane__clear_top_continuation(p);
+	/* The alternate screen's row 0 too (the only line info reachable while it shows). */
+	pane__clear_top_continuation(p);
+	if (!p->altscreen)
 		for (int row = 1; row < p->rows; row++)
 			rz.cont[row] = vterm_state_get_lineinfo(state, row)->continuation;
-	}
 	rz.pop_cols = cols < p->cols ? cols : p->cols;
 	rz.popped_into_screen = true;
 	pane__fit_cursor_line(p, rows, cols);
@@ -1049,6 +1075,28 @@ static void pane__vterm_resize(struct pane *p, int rows, int cols)
 	free(rz.popped);
 	free(rz.vcont);
 	free(rz.cont);
+}
+
+/*
+ * After a resize, the scroll margins cover the screen again, the cursor
+ * where it was (a full-screen program sets its margins again as it redraws
+ * for the new size). libvterm 0.3.3 brings only the bottom and right
+ * margins within a smaller screen: a top margin left below the bottom one
+ * makes the next scroll move rows from outside the screen (NULL cells in
+ * moverect), a left one past the right the same for columns. CAN first
+ * ends a sequence the command's output left open, so that DECSTBM and
+ * DECSLRM without arguments (reset, cursor home) and CUP are read as such;
+ * with full margins, CUP in origin mode is absolute.
+ */
+static void pane__reset_margins(struct pane *p)
+{
+	VTermPos pos;
+	char cup[48];
+	int n;
+
+	vterm_state_get_cursorpos(vterm_obtain_state(p->vt), &pos);
+	n = snprintf(cup, sizeof cup, "\030\033[r\033[s\033[%d;%dH", pos.row + 1, pos.col + 1);
+	vterm_input_write(p->vt, cup, (size_t)n);
 }
 
 /*
@@ -1091,6 +1139,8 @@ static void pane__set_size(struct pane *p, int rows, int cols)
 	}
 	if (p->altscreen && cols != old_cols)
 		pane__sb_rewrap(p);
+	if (p->saw_esc) /* no margin was set otherwise */
+		pane__reset_margins(p);
 	if (p->job != NULL && p->state == PANE_RUNNING)
 		job_resize(p->job, rows, cols);
 }

@@ -212,6 +212,7 @@ struct pane {
 	struct proxy_session *proxy; /* -n ask: the proxy of its sandboxed run, or NULL */
 	char **proxy_env;            /* that proxy's variables */
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
+	bool saw_c2;   /* a byte C2 came: a C1 control in UTF-8 may follow (pane__write) */
 	bool keying;   /* pane_key is sending a key (on pipes, only keys reach the command) */
 	bool paused;   /* its job is not read until the queue drains */
 	uint64_t killed_ms; /* TUI clock when its requester went away and it was killed (0: not) */
