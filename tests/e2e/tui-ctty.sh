@@ -23,7 +23,15 @@ ctty() {
 		t resize-window -t e2e -x "$cols" -y 30 || fail "resize to $cols"
 		wait_for_line "cols=$cols" 10
 	done
-	t send-keys -t e2e C-c
+	# Ctrl-C ends the loop; again if a trap's `tput` still ran when it came
+	# (bash goes on when its foreground child ends by itself on SIGINT).
+	local k=0
+	until t capture-pane -p -t e2e | grep -q '^ *\[1\] exit'; do
+		[ $k -lt 50 ] || fail "Ctrl-C did not end the command"
+		[ $((k % 10)) = 0 ] && t send-keys -t e2e C-c
+		sleep 0.1
+		k=$((k + 1))
+	done
 	t send-keys -t e2e C-q
 	wait_for "AIRLOCK-EXITED 0"
 	t kill-server >/dev/null 2>&1
