@@ -529,8 +529,9 @@ TEST(pane_survives_random_bytes_and_resizes)
 {
 	/* What 20 panes of `head -c 2000000 /dev/urandom` tiled at 100x30 get: random bytes
 	 * in chunks, the pane resized between chunks to tiles of 20 to 119 columns and 1 to
-	 * 30 rows. Among the bytes, ESC and a few sequences come more often than by chance
-	 * (the cursor saved and restored, the alternate screen, margins, origin and insert
+	 * 30 rows, now and then to 1 to 10 columns (a screen too small for tiles of 20).
+	 * Among the bytes, ESC and a few sequences come more often than by chance (the
+	 * cursor saved and restored, the alternate screen, margins, origin and insert
 	 * modes, double-width lines, a C1 control in UTF-8), so that a few chunks meet what
 	 * megabytes would. Under ASan, any access out of libvterm's screen fails the test;
 	 * a walk that never ends, its time limit. */
@@ -562,7 +563,8 @@ TEST(pane_survives_random_bytes_and_resizes)
 			ASSERT(p->cursor.col >= 0 && p->cursor.col < p->cols);
 			uint32_t r = model__rand(&st);
 			int rows = r % 2 ? 1 + (int)(r >> 8) % 10 : 1 + (int)(r >> 8) % 30;
-			pane_resize(p, rows, 20 + (int)(r >> 16) % 100);
+			int cols = r % 8 < 2 ? 1 + (int)(r >> 16) % 10 : 20 + (int)(r >> 16) % 100;
+			pane_resize(p, rows, cols);
 		}
 		pane_free(p);
 	}
@@ -610,6 +612,27 @@ TEST(pane_margins_follow_a_smaller_screen)
 	free(row);
 	pane_feed(p, b, strlen(b));
 	ASSERT(p->cursor.row >= 0 && p->cursor.row < p->rows);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_narrow_tile_takes_a_wide_character)
+{
+	/* A wide character in a row one column wide (a terminal of one column, a
+	 * double-width line of three): libvterm 0.3.3 wrote its right half past the row.
+	 * The terminal is PANE_MIN_COLS wide at least; the tile shows its left part. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);
+	const char *wide = "\xe4\xb8\x80\xe4\xb8\x80";
+	struct pane_cell c;
+
+	pane_resize(p, 3, 1);
+	pane_feed(p, wide, strlen(wide));
+	pane_view_cell(p, 0, 0, &c);
+	ASSERT_EQ(c.ch, 0x4e00u);
+	pane_resize(p, 3, 3);
+	pane_feed(p, "\r\n\033#6", 4);
+	pane_feed(p, wide, strlen(wide));
+	pane_resize(p, 3, 10);
 	pane_free(p);
 	return 0;
 }

@@ -51,6 +51,14 @@
 /* A resize brings at most this many rows of a line back from the scrollback to reflow it. */
 #define PANE_REFLOW_RUN_MAX 1000
 
+/*
+ * The narrowest terminal a pane has (a narrower tile shows its left part).
+ * libvterm 0.3.3 writes a wide character's right half past the row when
+ * the row is one column wide (a terminal of one column, or a double-width
+ * line, DECDWL, of fewer than four): a NULL cell in putglyph.
+ */
+#define PANE_MIN_COLS 4
+
 /* A VTerm colour in the pane's packed form. */
 static uint32_t pane__color(const VTermColor *c, bool fg)
 {
@@ -470,7 +478,7 @@ struct pane *pane_new(struct tui *t, int id, const char *command, size_t argc, c
 	p->argc = argc;
 	p->argv = xstrv_pack(argc, argv); /* one allocation, even for 200k words */
 	p->rows = rows > 0 ? rows : 1;
-	p->cols = cols > 0 ? cols : 1;
+	p->cols = cols > PANE_MIN_COLS ? cols : PANE_MIN_COLS;
 	p->sb_cap = PANE_SCROLLBACK_LINES;
 	p->sb = xcalloc(p->sb_cap, sizeof *p->sb);
 	p->clusters = xcalloc(1, sizeof *p->clusters);
@@ -1149,11 +1157,12 @@ static void pane__set_size(struct pane *p, int rows, int cols)
  * The pane's tile is ROWS x COLS now: its terminal takes that size, and
  * its lines reflow (a narrower tile wraps them, a wider one joins them
  * again), on the screen as in the scrollback, whether its command still
- * runs or not (SPEC 7: narrowing never destroys content).
+ * runs or not (SPEC 7: narrowing never destroys content). A tile
+ * narrower than PANE_MIN_COLS gets a terminal that wide.
  */
 void pane_resize(struct pane *p, int rows, int cols)
 {
-	pane__set_size(p, rows > 0 ? rows : 1, cols > 0 ? cols : 1);
+	pane__set_size(p, rows > 0 ? rows : 1, cols > PANE_MIN_COLS ? cols : PANE_MIN_COLS);
 }
 
 /* Reads the cell at ROW, COL of the view (scrollback when scrolled back). */
