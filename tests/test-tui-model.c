@@ -532,13 +532,13 @@ TEST(pane_survives_random_bytes_and_resizes)
 	 * 30 rows, now and then to 1 to 10 columns (a screen too small for tiles of 20).
 	 * Among the bytes, ESC and a few sequences come more often than by chance (the
 	 * cursor saved and restored, the alternate screen, margins, origin and insert
-	 * modes, double-width lines, a C1 control in UTF-8), so that a few chunks meet what
+	 * modes, double-width lines, a C1 control in UTF-8, REP), so that a few chunks meet what
 	 * megabytes would. Under ASan, any access out of libvterm's screen fails the test;
 	 * a walk that never ends, its time limit. */
 	static const char *const seqs[] = {
 	    "\0337",      "\0338",       "\033[?1049h", "\033[?1049l", "\033[?6h", "\033[?6l",
 	    "\033[4h",    "\033#6",      "\033[?69h",   "\033[5;20r",  "\033[3;30s", "\xc2\x85",
-	    "\r\n",       "\xe4\xb8\x80"};
+	    "\r\n",       "\xe4\xb8\x80", "\033[3b",    "\xcc\x81"};
 	static char buf[2048];
 
 	for (uint64_t seed = 1; seed <= 12; seed++) {
@@ -612,6 +612,38 @@ TEST(pane_margins_follow_a_smaller_screen)
 	free(row);
 	pane_feed(p, b, strlen(b));
 	ASSERT(p->cursor.row >= 0 && p->cursor.row < p->rows);
+	pane_free(p);
+	return 0;
+}
+
+TEST(pane_rep_repeats_only_what_fits)
+{
+	/* REP (CSI Pn b) with nothing printed yet: libvterm 0.3.3 repeats a character of
+	 * width 0 and never ends (the TUI hung on 3 bytes); with a wide character at the
+	 * row's end, it wrote past the row. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 4, 20);
+	char *row;
+
+	pane_feed(p, "\033[b", 3);
+	pane_feed(p, "\r\xcc\x81\033[5b", 7); /* a combining mark alone: width 0 too */
+	pane_feed(p, "\rab\033[3bc\r\n", 10);
+	row = model__row(p, 0);
+	ASSERT_STR_EQ(row, "abbbbc");
+	free(row);
+	/* Split between two writes, as a command's output may be. */
+	pane_feed(p, "-\033[", 3);
+	pane_feed(p, "5b|\r\n", 5);
+	row = model__row(p, 1);
+	ASSERT_STR_EQ(row, "------|");
+	free(row);
+	/* A wide character repeated no further than the row's end. */
+	pane_feed(p, "\xe4\xb8\x80\033[50b", 8);
+	for (int col = 0; col < 20; col += 2) {
+		struct pane_cell c;
+		pane_view_cell(p, 2, col, &c);
+		ASSERT_EQ(c.ch, 0x4e00u);
+	}
+	ASSERT(p->cursor.col >= 0 && p->cursor.col < p->cols);
 	pane_free(p);
 	return 0;
 }

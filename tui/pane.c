@@ -600,11 +600,109 @@ static bool pane__may_move_off(const struct pane *p, const char *buf, size_t i)
 	return c == '8' || (p->saw_c2 && c >= 0x80 && c < 0xa0);
 }
 
+/* Where pane__write is in a REP sequence: none, after ESC, after ESC [ with digits or ; only. */
+enum { PANE_REP_NONE, PANE_REP_ESC, PANE_REP_ARGS, PANE_REP_MORE };
+
+/*
+ * Follows byte C for REP (CSI Pn b, repeat the last character) as
+ * libvterm's parser reads it (ESC restarts, CAN and SUB cancel, other C0
+ * controls are done inside); true when C ends one.
+ */
+static bool pane__rep_step(struct pane *p, unsigned char c)
+{
+	if (c == 0x1b) {
+		p->rep_scan = PANE_REP_ESC;
+		return false;
+	}
+	if (c == 0x18 || c == 0x1a) {
+		p->rep_scan = PANE_REP_NONE;
+		return false;
+	}
+	switch (p->rep_scan) {
+	case PANE_REP_ESC:
+		p->rep_scan = c == '[' ? PANE_REP_ARGS : PANE_REP_NONE;
+		p->rep_count = 0;
+		return false;
+	case PANE_REP_ARGS:
+	case PANE_REP_MORE:
+		if (c < 0x20)
+			return false;
+		if (c >= '0' && c <= '9') {
+			if (p->rep_scan == PANE_REP_ARGS && p->rep_count < 100000)
+				p->rep_count = p->rep_count * 10 + (c - '0');
+			return false;
+		}
+		if (c == ';' || c == ':') {
+			p->rep_scan = PANE_REP_MORE;
+			return false;
+		}
+		p->rep_scan = PANE_REP_NONE;
+		return c == 'b';
+	default:
+		return false;
+	}
+}
+
+/*
+ * Does REP for libvterm, which has been given 'z' in place of its final
+ * byte (no sequence ends so: it is dropped). libvterm 0.3.3 repeats the
+ * last character it printed without a look at its width: of width 0 (none
+ * printed yet, or a combining mark that began a write) it never ends, of
+ * -1 (a C1 control) it walks left for ever, and a wide one at the row's
+ * end is written past it. Here the character left of the cursor is
+ * written again as text, as many times as fit before the row's end.
+ */
+static void pane__rep(struct pane *p, int count)
+{
+	VTermState *state = vterm_obtain_state(p->vt);
+	VTermScreenCell cell;
+	VTermPos pos, at;
+	char utf8[VTERM_MAX_CHARS_PER_CELL * 4];
+	size_t n = 0;
+	int width, room;
+
+	vterm_state_get_cursorpos(state, &pos);
+	if (pos.row < 0 || pos.row >= p->rows || pos.col <= 0 || pos.col > p->cols)
+		return;
+	at = (VTermPos){.row = pos.row, .col = pos.col - 1};
+	vterm_screen_get_cell(p->vs, at, &cell);
+	if (cell.chars[0] == (uint32_t)-1 && at.col > 0) {
+		at.col--;
+		vterm_screen_get_cell(p->vs, at, &cell);
+	}
+	for (int i = 0; i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i] != 0; i++) {
+		uint32_t c = cell.chars[i];
+		if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
+			return; /* a control, or none that UTF-8 can carry */
+		if (c < 0x80) {
+			utf8[n++] = (char)c;
+			continue;
+		}
+		if (c < 0x800) {
+			utf8[n++] = (char)(0xc0 | c >> 6);
+		} else if (c < 0x10000) {
+			utf8[n++] = (char)(0xe0 | c >> 12);
+			utf8[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+		} else {
+			utf8[n++] = (char)(0xf0 | c >> 18);
+			utf8[n++] = (char)(0x80 | (c >> 12 & 0x3f));
+			utf8[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+		}
+		utf8[n++] = (char)(0x80 | (c & 0x3f));
+	}
+	if (n == 0)
+		return;
+	width = cell.width == 2 ? 2 : 1;
+	room = (vterm_state_get_lineinfo(state, pos.row)->doublewidth ? p->cols / 2 : p->cols) - pos.col;
+	for (int i = 0; i < (count > 0 ? count : 1) && room >= width; i++, room -= width)
+		vterm_input_write(p->vt, utf8, n);
+}
+
 /*
  * Gives BUF to libvterm, a write ending after each byte that may move the
  * cursor off the screen, after which the cursor is checked (the parser is
  * in its ground state when one did: the sequence was done, or the text
- * written).
+ * written); REP is done here (pane__rep).
  */
 static void pane__write(struct pane *p, const char *buf, size_t len)
 {
@@ -615,6 +713,13 @@ static void pane__write(struct pane *p, const char *buf, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)buf[i] == 0xc2)
 			p->saw_c2 = true;
+		if (pane__rep_step(p, (unsigned char)buf[i])) {
+			vterm_input_write(p->vt, buf + start, i - start);
+			vterm_input_write(p->vt, "z", 1);
+			start = i + 1;
+			pane__rep(p, p->rep_count);
+			continue;
+		}
 		if (!pane__may_move_off(p, buf, i))
 			continue;
 		vterm_input_write(p->vt, buf + start, i + 1 - start);
