@@ -591,6 +591,24 @@ TEST(pane_alternate_screen_resizes_with_a_wrapped_top_row)
 	return 0;
 }
 
+TEST(pane_reset_on_the_alternate_screen_then_resize)
+{
+	/* RIS (ESC c) on the alternate screen: libvterm's state then writes the normal
+	 * screen's line info while the alternate screen stays shown, and its resize walked
+	 * up past the normal screen's row 0 when that row continued a line. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);
+	const char *s = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+
+	pane_feed(p, "\033[?1049h\033c", 10);
+	pane_resize(p, 1, 10);
+	pane_feed(p, s, strlen(s)); /* one row: it continues the row scrolled away */
+	pane_feed(p, "\033[?1049h", 8);
+	pane_resize(p, 2, 7);
+	pane_resize(p, 3, 12);
+	pane_free(p);
+	return 0;
+}
+
 TEST(pane_margins_follow_a_smaller_screen)
 {
 	/* Rows 20 to 25 as the scroll region of 30, the pane shrinks to 10 rows: libvterm

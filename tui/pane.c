@@ -437,10 +437,11 @@ static int pane__settermprop(VTermProp prop, VTermValue *val, void *user)
 	if (prop == VTERM_PROP_CURSORVISIBLE)
 		p->cursor_visible = val->boolean;
 	if (prop == VTERM_PROP_ALTSCREEN) {
-		/* Called before the switch: the line info is still the screen shown. libvterm
-		 * reflows the screen not shown as well on a resize: its row 0 is cleared too. */
-		if (val->boolean != p->altscreen)
-			pane__clear_top_continuation(p);
+		/* Called before the switch: the line info is still the one written to. libvterm
+		 * reflows the screen not shown as well on a resize: its row 0 is cleared too.
+		 * Always: after RIS (ESC c) on the alternate screen, libvterm's state writes the
+		 * normal screen's line info while the alternate screen stays shown. */
+		pane__clear_top_continuation(p);
 		p->altscreen = val->boolean;
 	}
 	return 1;
