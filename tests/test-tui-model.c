@@ -666,6 +666,23 @@ TEST(pane_rep_repeats_only_what_fits)
 	return 0;
 }
 
+TEST(pane_long_numbers_in_sequences)
+{
+	/* libvterm 0.3.3 multiplies a CSI argument or an OSC number by 10 per digit past its
+	 * range (undefined; the sanitized build stopped): digits past 9 are left out. */
+	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 4, 20);
+	const char *s = "\033[99999999999999999999999m\033[?99999999999999999999h"
+	                "\033]99999999999999999999;t\007\033[1;31mr";
+	struct pane_cell c;
+
+	pane_feed(p, s, strlen(s));
+	pane_view_cell(p, 0, 0, &c);
+	ASSERT_EQ(c.ch, (uint32_t)'r');
+	ASSERT_EQ(c.fg, PANE_COLOR_INDEXED(1));
+	pane_free(p);
+	return 0;
+}
+
 TEST(pane_narrow_tile_takes_a_wide_character)
 {
 	/* A wide character in a row one column wide (a terminal of one column, a

@@ -601,46 +601,76 @@ static bool pane__may_move_off(const struct pane *p, const char *buf, size_t i)
 	return c == '8' || (p->saw_c2 && c >= 0x80 && c < 0xa0);
 }
 
-/* Where pane__write is in a REP sequence: none, after ESC, after ESC [ with digits or ; only. */
-enum { PANE_REP_NONE, PANE_REP_ESC, PANE_REP_ARGS, PANE_REP_MORE };
+/*
+ * Where pane__write is in a sequence: none, after ESC, in the arguments of
+ * a CSI sequence that may be REP (its first, a later one), of another CSI
+ * sequence, in the number of an OSC string.
+ */
+enum { PANE_SEQ_NONE, PANE_SEQ_ESC, PANE_SEQ_REP, PANE_SEQ_REP_MORE, PANE_SEQ_CSI, PANE_SEQ_OSC };
+
+/* What pane__write does with a byte: give it to libvterm, do REP, leave it out. */
+enum pane_byte { PANE_BYTE_PASS, PANE_BYTE_REP, PANE_BYTE_DROP };
+
+/* A number longer than this is cut (pane__seq_step). */
+#define PANE_SEQ_DIGITS_MAX 9
 
 /*
- * Follows byte C for REP (CSI Pn b, repeat the last character) as
- * libvterm's parser reads it (ESC restarts, CAN and SUB cancel, other C0
- * controls are done inside); true when C ends one.
+ * Follows byte C through escape sequences as libvterm's parser reads them
+ * (ESC restarts, CAN and SUB cancel, other C0 controls are done inside).
+ * REP (CSI Pn b, repeat the last character) is done by pane__rep. And the
+ * digits of a number past PANE_SEQ_DIGITS_MAX are left out: libvterm 0.3.3
+ * multiplies a CSI argument (a long) or an OSC number (an int) by 10 for
+ * each, past their range (signed overflow: undefined, and the sanitized
+ * build stops on it).
  */
-static bool pane__rep_step(struct pane *p, unsigned char c)
+static enum pane_byte pane__seq_step(struct pane *p, unsigned char c)
 {
 	if (c == 0x1b) {
-		p->rep_scan = PANE_REP_ESC;
-		return false;
+		p->rep_scan = PANE_SEQ_ESC;
+		return PANE_BYTE_PASS;
 	}
 	if (c == 0x18 || c == 0x1a) {
-		p->rep_scan = PANE_REP_NONE;
-		return false;
+		p->rep_scan = PANE_SEQ_NONE;
+		return PANE_BYTE_PASS;
 	}
 	switch (p->rep_scan) {
-	case PANE_REP_ESC:
-		p->rep_scan = c == '[' ? PANE_REP_ARGS : PANE_REP_NONE;
+	case PANE_SEQ_ESC:
+		p->rep_scan = c == '[' ? PANE_SEQ_REP : c == ']' ? PANE_SEQ_OSC : PANE_SEQ_NONE;
 		p->rep_count = 0;
-		return false;
-	case PANE_REP_ARGS:
-	case PANE_REP_MORE:
+		p->seq_digits = 0;
+		return PANE_BYTE_PASS;
+	case PANE_SEQ_REP:
+	case PANE_SEQ_REP_MORE:
+	case PANE_SEQ_CSI:
+	case PANE_SEQ_OSC:
 		if (c < 0x20)
-			return false;
+			return PANE_BYTE_PASS;
 		if (c >= '0' && c <= '9') {
-			if (p->rep_scan == PANE_REP_ARGS && p->rep_count < 100000)
+			if (++p->seq_digits > PANE_SEQ_DIGITS_MAX)
+				return PANE_BYTE_DROP;
+			if (p->rep_scan == PANE_SEQ_REP)
 				p->rep_count = p->rep_count * 10 + (c - '0');
-			return false;
+			return PANE_BYTE_PASS;
+		}
+		p->seq_digits = 0;
+		if (p->rep_scan == PANE_SEQ_OSC) {
+			p->rep_scan = PANE_SEQ_NONE; /* the string after the number: no sequence in it */
+			return PANE_BYTE_PASS;
 		}
 		if (c == ';' || c == ':') {
-			p->rep_scan = PANE_REP_MORE;
-			return false;
+			if (p->rep_scan == PANE_SEQ_REP)
+				p->rep_scan = PANE_SEQ_REP_MORE;
+			return PANE_BYTE_PASS;
 		}
-		p->rep_scan = PANE_REP_NONE;
-		return c == 'b';
+		if (c >= 0x3c && c <= 0x3f) { /* a leader: another CSI sequence */
+			p->rep_scan = PANE_SEQ_CSI;
+			return PANE_BYTE_PASS;
+		}
+		bool rep = c == 'b' && p->rep_scan != PANE_SEQ_CSI;
+		p->rep_scan = PANE_SEQ_NONE;
+		return rep ? PANE_BYTE_REP : PANE_BYTE_PASS;
 	default:
-		return false;
+		return PANE_BYTE_PASS;
 	}
 }
 
@@ -703,7 +733,8 @@ static void pane__rep(struct pane *p, int count)
  * Gives BUF to libvterm, a write ending after each byte that may move the
  * cursor off the screen, after which the cursor is checked (the parser is
  * in its ground state when one did: the sequence was done, or the text
- * written); REP is done here (pane__rep).
+ * written); REP is done here (pane__rep), over-long numbers are cut
+ * (pane__seq_step).
  */
 static void pane__write(struct pane *p, const char *buf, size_t len)
 {
@@ -714,7 +745,13 @@ static void pane__write(struct pane *p, const char *buf, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)buf[i] == 0xc2)
 			p->saw_c2 = true;
-		if (pane__rep_step(p, (unsigned char)buf[i])) {
+		enum pane_byte what = pane__seq_step(p, (unsigned char)buf[i]);
+		if (what == PANE_BYTE_DROP) {
+			vterm_input_write(p->vt, buf + start, i - start);
+			start = i + 1;
+			continue;
+		}
+		if (what == PANE_BYTE_REP) {
 			vterm_input_write(p->vt, buf + start, i - start);
 			vterm_input_write(p->vt, "z", 1);
 			start = i + 1;

@@ -213,8 +213,9 @@ struct pane {
 	char **proxy_env;            /* that proxy's variables */
 	bool saw_esc;  /* an escape came: the plain-flood fast path is off */
 	bool saw_c2;   /* a byte C2 came: a C1 control in UTF-8 may follow (pane__write) */
-	uint8_t rep_scan;  /* where pane__write is in a possible REP (CSI Pn b) */
-	int rep_count;     /* its count so far */
+	uint8_t rep_scan;  /* where pane__write is in an escape sequence (pane__seq_step) */
+	int rep_count;     /* a possible REP's count so far */
+	int seq_digits;    /* digits of the sequence's number so far */
 	bool keying;   /* pane_key is sending a key (on pipes, only keys reach the command) */
 	bool paused;   /* its job is not read until the queue drains */
 	uint64_t killed_ms; /* TUI clock when its requester went away and it was killed (0: not) */
