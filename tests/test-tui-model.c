@@ -595,11 +595,16 @@ TEST(pane_reset_on_the_alternate_screen_then_resize)
 {
 	/* RIS (ESC c) on the alternate screen: libvterm's state then writes the normal
 	 * screen's line info while the alternate screen stays shown, and its resize walked
-	 * up past the normal screen's row 0 when that row continued a line. */
+	 * up past the normal screen's row 0 when that row continued a line, or aborted
+	 * finding no place for the cursor (it read one line info, laid out the other). */
 	struct pane *p = pane_new(NULL, 1, "x", 0, NULL, 3, 10);
 	const char *s = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
 
 	pane_feed(p, "\033[?1049h\033c", 10);
+	ASSERT(!p->altscreen); /* a reset shows the normal screen, as a terminal's does */
+	pane_feed(p, "\033[?1049h\033[!p", 12);
+	ASSERT(!p->altscreen); /* DECSTR too */
+	pane_feed(p, "\033[?1049h", 8);
 	pane_resize(p, 1, 10);
 	pane_feed(p, s, strlen(s)); /* one row: it continues the row scrolled away */
 	pane_feed(p, "\033[?1049h", 8);

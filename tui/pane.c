@@ -606,10 +606,18 @@ static bool pane__may_move_off(const struct pane *p, const char *buf, size_t i)
  * a CSI sequence that may be REP (its first, a later one), of another CSI
  * sequence, in the number of an OSC string.
  */
-enum { PANE_SEQ_NONE, PANE_SEQ_ESC, PANE_SEQ_REP, PANE_SEQ_REP_MORE, PANE_SEQ_CSI, PANE_SEQ_OSC };
+enum {
+	PANE_SEQ_NONE,
+	PANE_SEQ_ESC,
+	PANE_SEQ_REP,
+	PANE_SEQ_REP_MORE,
+	PANE_SEQ_CSI,
+	PANE_SEQ_OSC,
+	PANE_SEQ_BANG /* CSI ... ! (DECSTR when p follows) */
+};
 
-/* What pane__write does with a byte: give it to libvterm, do REP, leave it out. */
-enum pane_byte { PANE_BYTE_PASS, PANE_BYTE_REP, PANE_BYTE_DROP };
+/* What pane__write does with a byte: give it to libvterm, do REP, leave it out, a reset. */
+enum pane_byte { PANE_BYTE_PASS, PANE_BYTE_REP, PANE_BYTE_DROP, PANE_BYTE_RESET };
 
 /* A number longer than this is cut (pane__seq_step). */
 #define PANE_SEQ_DIGITS_MAX 9
@@ -638,7 +646,12 @@ static enum pane_byte pane__seq_step(struct pane *p, unsigned char c)
 		p->rep_scan = c == '[' ? PANE_SEQ_REP : c == ']' ? PANE_SEQ_OSC : PANE_SEQ_NONE;
 		p->rep_count = 0;
 		p->seq_digits = 0;
-		return PANE_BYTE_PASS;
+		return c == 'c' ? PANE_BYTE_RESET : PANE_BYTE_PASS; /* RIS */
+	case PANE_SEQ_BANG:
+		if (c < 0x20)
+			return PANE_BYTE_PASS;
+		p->rep_scan = PANE_SEQ_NONE;
+		return c == 'p' ? PANE_BYTE_RESET : PANE_BYTE_PASS; /* DECSTR */
 	case PANE_SEQ_REP:
 	case PANE_SEQ_REP_MORE:
 	case PANE_SEQ_CSI:
@@ -660,6 +673,10 @@ static enum pane_byte pane__seq_step(struct pane *p, unsigned char c)
 		if (c == ';' || c == ':') {
 			if (p->rep_scan == PANE_SEQ_REP)
 				p->rep_scan = PANE_SEQ_REP_MORE;
+			return PANE_BYTE_PASS;
+		}
+		if (c == '!' && p->rep_scan != PANE_SEQ_OSC) {
+			p->rep_scan = PANE_SEQ_BANG;
 			return PANE_BYTE_PASS;
 		}
 		if (c >= 0x3c && c <= 0x3f) { /* a leader: another CSI sequence */
@@ -749,6 +766,16 @@ static void pane__write(struct pane *p, const char *buf, size_t len)
 		if (what == PANE_BYTE_DROP) {
 			vterm_input_write(p->vt, buf + start, i - start);
 			start = i + 1;
+			continue;
+		}
+		if (what == PANE_BYTE_RESET) {
+			/* libvterm's reset says normal screen but keeps the alternate one shown
+			 * (its line info and resizes then disagree: see pane__settermprop). A
+			 * terminal's reset shows the normal screen: so does the pane. */
+			vterm_input_write(p->vt, buf + start, i + 1 - start);
+			start = i + 1;
+			if (p->altscreen)
+				vterm_input_write(p->vt, "\033[?1047l", 8);
 			continue;
 		}
 		if (what == PANE_BYTE_REP) {
