@@ -56,6 +56,7 @@ UNIT(doctor_helper_audit_and_socket_remedies, 5)
 UNIT(doctor_on_this_host_agrees_with_a_real_run, 120)
 SCRIPT(man_pages_render_without_warnings, "tests/man-pages.sh", 60)
 SCRIPT(completions_know_every_subcommand_and_option, "tests/completions.sh", 30)
+SCRIPT(debian_src_entries_from_every_form_of_apt_sources, "tests/debian-src-entries.sh", 30)
 
 /* airlock exec, end to end */
 UNIT(exec_runs_sandboxed_with_the_commands_status, 30)
