@@ -556,10 +556,18 @@ static bool pane__plain(struct pane *p, const char *buf, size_t len)
 		unsigned char c = (unsigned char)buf[i];
 		if (c >= 0x20 && c < 0x7f)
 			continue;
-		if (c == '\r' && i + 1 < len && buf[i + 1] == '\n')
+		/*
+		 * A slice may end between the two bytes of a CR LF (it ends where
+		 * a read did) and the next one start there: a last CR, or a first
+		 * LF, is plain too, since the line under way (the first) always
+		 * goes through libvterm, which checks the column after it. Before,
+		 * either sent a whole 64 KiB slice the slow way, a libvterm scroll
+		 * of the whole screen per line: 20-80 ms of the loop at a time.
+		 */
+		if (c == '\r' && (i + 1 == len || buf[i + 1] == '\n'))
 			continue;
 		/* A bare line feed keeps the column: plain only where that is 0. */
-		if (c == '\n' && i > 0 && (buf[i - 1] == '\r' || buf[i - 1] == '\n'))
+		if (c == '\n' && (i == 0 || buf[i - 1] == '\r' || buf[i - 1] == '\n'))
 			continue;
 		return false;
 	}
