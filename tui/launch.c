@@ -222,7 +222,7 @@ static void launch__show(struct job *job, struct pane *p, const char *buf, size_
 
 bool launch_relayed(const struct pane *p)
 {
-	return p->sinks && p->sink[0] >= 0 && p->sink[1] >= 0;
+	return p->sinks && p->sink[0] >= 0;
 }
 
 /* Bytes from a pane's command (its terminal, or its stdout). */

@@ -664,9 +664,11 @@ void launch_cancel(struct tui *t, int id);
 /* Lets go of what P's launch holds (its observer is freed, never called again). */
 void launch_drop(struct pane *p);
 /*
- * Whether all of P's output goes to its agent's pipes through relays
- * (stdio_fds, SPEC 8): its pane then only samples it (PANE_RELAYED_PENDING;
- * a paused pane leaves its relays' copies out), never holding the agent back.
+ * Whether P's stdout goes to its agent's pipe through a relay (stdio_fds,
+ * SPEC 8): its pane then only samples its output (PANE_RELAYED_PENDING; a
+ * paused pane leaves its relays' copies out), never holding the relayed
+ * stream back. A stderr that comes as events waits for the pane's next
+ * frame at most while it is paused.
  */
 bool launch_relayed(const struct pane *p);
 /* Starts P's command now, SANDBOXED or not (no decision). Returns 0 or -errno. */
